@@ -1,0 +1,43 @@
+// Runs the compiled test suite with node's test runner: unit and in-process HTTP tests in
+// parallel, then the tests that start servers and drive the real cargo one file at a time (the
+// machines have two cores; parallel cargo runs make timing-sensitive tests flaky).
+// Any test that is skipped counts as a failure: a test that cannot run here must say so loudly.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function testFiles(dir) {
+  let files = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files = files.concat(testFiles(path));
+    else if (name.endsWith('.test.js')) files.push(path);
+  }
+  return files.sort();
+}
+
+const all = testFiles('dist/test');
+const serial = all.filter((f) => f.includes('/e2e/'));
+const parallel = all.filter((f) => !serial.includes(f));
+const filter = process.argv.slice(2);
+const pick = (files) => (filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files);
+
+let failed = false;
+for (const [files, concurrency] of [[pick(parallel), 2], [pick(serial), 1]]) {
+  if (files.length === 0) continue;
+  const run = spawnSync(
+    process.execPath,
+    ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+    { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+  );
+  process.stdout.write(run.stdout);
+  if (run.status !== 0) failed = true;
+  const skipped = /^ℹ (skipped|todo) (\d+)/gm;
+  for (const m of run.stdout.matchAll(skipped)) {
+    if (Number(m[2]) > 0) {
+      console.error(`error: ${m[2]} test(s) ${m[1]}; a test that cannot run here must fail, not skip`);
+      failed = true;
+    }
+  }
+}
+process.exit(failed ? 1 : 0);

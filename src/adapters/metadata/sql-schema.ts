@@ -1,0 +1,44 @@
+// Table types for Kysely. Timestamps are ISO-8601 text and booleans 0/1 integers, so that the same
+// queries run unchanged on SQLite and PostgreSQL.
+
+import type { Generated } from 'kysely';
+
+export interface Database {
+  schema_migrations: { version: number; applied_at: string };
+  users: { id: Generated<number>; login: string; is_admin: number; created_at: string };
+  tokens: {
+    id: Generated<number>;
+    user_id: number;
+    name: string;
+    token_hash: string;
+    created_at: string;
+    last_used_at: string | null;
+    expires_at: string | null;
+    revoked_at: string | null;
+  };
+  crates: {
+    id: Generated<number>;
+    name: string;
+    name_lower: string;
+    name_normalized: string;
+    description: string | null;
+    created_at: string;
+    updated_at: string;
+  };
+  versions: {
+    id: Generated<number>;
+    crate_id: number;
+    vers: string;
+    vers_key: string;
+    entry_json: string;
+    details_json: string;
+    yanked: Generated<number>;
+    blob_key: string;
+    size: number;
+    cksum: string;
+    published_by: number;
+    created_at: string;
+  };
+  crate_owners: { crate_id: number; user_id: number; created_at: string };
+  changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
+}

@@ -1,0 +1,404 @@
+// The metadata store on SQL through Kysely. The queries are portable; what differs between
+// databases (the connection, how a unique violation is reported) comes in from the dialect file.
+
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { conflict, forbidden } from '../../domain/errors.js';
+import type { IndexEntry } from '../../domain/index-line.js';
+import type {
+  Change,
+  MetadataStore,
+  NewVersion,
+  SearchHit,
+  StoredVersion,
+  TokenPrincipal,
+  TokenRecord,
+  User,
+  VersionBlob,
+} from '../../ports/metadata-store.js';
+import type { Database } from './sql-schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface SqlStoreOptions {
+  isUniqueViolation(error: unknown): boolean;
+}
+
+const now = () => new Date().toISOString();
+
+function toUser(row: { id: number; login: string; is_admin: number; created_at: string }): User {
+  return { id: row.id, login: row.login, isAdmin: row.is_admin === 1, createdAt: row.created_at };
+}
+
+function toToken(row: Selectable<Database['tokens']>): TokenRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toStoredVersion(row: { entry_json: string; yanked: number }): StoredVersion {
+  return { entry: JSON.parse(row.entry_json) as IndexEntry, yanked: row.yanked === 1 };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+export class SqlMetadataStore implements MetadataStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly options: SqlStoreOptions,
+  ) {}
+
+  private async recordChange(db: Db, kind: Change['kind'], subject: string): Promise<void> {
+    await db.insertInto('changes').values({ kind, subject, created_at: now() }).execute();
+  }
+
+  async createUser(login: string, isAdmin: boolean): Promise<User> {
+    try {
+      const row = await this.db
+        .insertInto('users')
+        .values({ login, is_admin: isAdmin ? 1 : 0, created_at: now() })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    } catch (error) {
+      if (this.options.isUniqueViolation(error)) throw conflict('user-exists', `a user named \`${login}\` already exists`);
+      throw error;
+    }
+  }
+
+  async findUserByLogin(login: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async insertToken(token: { userId: number; name: string; hash: string; expiresAt: string | null }): Promise<TokenRecord> {
+    const row = await this.db
+      .insertInto('tokens')
+      .values({
+        user_id: token.userId,
+        name: token.name,
+        token_hash: token.hash,
+        created_at: now(),
+        expires_at: token.expiresAt,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toToken(row);
+  }
+
+  async findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined> {
+    const row = await this.db
+      .selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select(['tokens.id as tokenId', 'users.id as userId', 'users.login', 'users.is_admin', 'tokens.expires_at'])
+      .where('tokens.token_hash', '=', hash)
+      .where('tokens.revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      tokenId: row.tokenId,
+      userId: row.userId,
+      login: row.login,
+      isAdmin: row.is_admin === 1,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async listTokens(userId: number): Promise<TokenRecord[]> {
+    const rows = await this.db.selectFrom('tokens').selectAll().where('user_id', '=', userId).orderBy('id').execute();
+    return rows.map(toToken);
+  }
+
+  async revokeToken(id: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await tx
+        .updateTable('tokens')
+        .set({ revoked_at: now() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .returning('token_hash')
+        .executeTakeFirst();
+      if (!row) return false;
+      await this.recordChange(tx, 'token', row.token_hash);
+      return true;
+    });
+  }
+
+  async recordTokenUse(lastUse: ReadonlyMap<number, string>): Promise<void> {
+    if (lastUse.size === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      for (const [id, at] of lastUse) {
+        await tx.updateTable('tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+      }
+    });
+  }
+
+  private crateByLowerName(db: Db, lowerName: string) {
+    return db.selectFrom('crates').select(['id', 'name']).where('name_lower', '=', lowerName).executeTakeFirst();
+  }
+
+  async listVersions(lowerName: string): Promise<StoredVersion[] | undefined> {
+    const crate = await this.crateByLowerName(this.db, lowerName);
+    if (!crate) return undefined;
+    const rows = await this.db
+      .selectFrom('versions')
+      .select(['entry_json', 'yanked'])
+      .where('crate_id', '=', crate.id)
+      .orderBy('id')
+      .execute();
+    return rows.map(toStoredVersion);
+  }
+
+  async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {
+    const name = v.entry.name;
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        let newCrate = false;
+        let crate = await tx
+          .selectFrom('crates')
+          .select(['id', 'name'])
+          .where('name_normalized', '=', v.normalizedName)
+          .executeTakeFirst();
+        if (crate && crate.name !== name) {
+          throw conflict(
+            'crate-name-taken',
+            `a crate named \`${crate.name}\` already exists; \`${name}\` differs from it only in case or in \`-\`/\`_\`, and counts as the same name`,
+          );
+        }
+        if (!crate) {
+          crate = await tx
+            .insertInto('crates')
+            .values({
+              name,
+              name_lower: name.toLowerCase(),
+              name_normalized: v.normalizedName,
+              description: v.details.description,
+              created_at: v.publishedAt,
+              updated_at: v.publishedAt,
+            })
+            .returning(['id', 'name'])
+            .executeTakeFirstOrThrow();
+          await tx
+            .insertInto('crate_owners')
+            .values({ crate_id: crate.id, user_id: v.publisherId, created_at: v.publishedAt })
+            .execute();
+          newCrate = true;
+        } else {
+          const owner = await tx
+            .selectFrom('crate_owners')
+            .select('user_id')
+            .where('crate_id', '=', crate.id)
+            .where('user_id', '=', v.publisherId)
+            .executeTakeFirst();
+          if (!owner) {
+            throw forbidden('not-an-owner', `you are not an owner of crate \`${name}\`; ask an owner to run \`cargo owner --add\``);
+          }
+          await tx
+            .updateTable('crates')
+            .set({ description: v.details.description, updated_at: v.publishedAt })
+            .where('id', '=', crate.id)
+            .execute();
+        }
+        const existing = await tx
+          .selectFrom('versions')
+          .select('vers')
+          .where('crate_id', '=', crate.id)
+          .where('vers_key', '=', v.versionKey)
+          .executeTakeFirst();
+        if (existing) throw versionExists(name, existing.vers);
+        await tx
+          .insertInto('versions')
+          .values({
+            crate_id: crate.id,
+            vers: v.entry.vers,
+            vers_key: v.versionKey,
+            entry_json: JSON.stringify(v.entry),
+            details_json: JSON.stringify(v.details),
+            blob_key: v.blobKey,
+            size: v.size,
+            cksum: v.entry.cksum,
+            published_by: v.publisherId,
+            created_at: v.publishedAt,
+          })
+          .execute();
+        await this.recordChange(tx, 'crate', name.toLowerCase());
+        return { newCrate };
+      });
+    } catch (error) {
+      // Two writers raced past the checks above; the database's unique constraints decided.
+      if (this.options.isUniqueViolation(error)) throw versionExists(name, v.entry.vers);
+      throw error;
+    }
+  }
+
+  async setYanked(lowerName: string, version: string, yanked: boolean): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const crate = await this.crateByLowerName(tx, lowerName);
+      if (!crate) return false;
+      const result = await tx
+        .updateTable('versions')
+        .set({ yanked: yanked ? 1 : 0 })
+        .where('crate_id', '=', crate.id)
+        .where('vers', '=', version)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await this.recordChange(tx, 'crate', lowerName);
+      return true;
+    });
+  }
+
+  async findVersionBlob(lowerName: string, version: string): Promise<VersionBlob | undefined> {
+    const row = await this.db
+      .selectFrom('versions')
+      .innerJoin('crates', 'crates.id', 'versions.crate_id')
+      .select(['versions.blob_key', 'versions.size', 'versions.cksum'])
+      .where('crates.name_lower', '=', lowerName)
+      .where('versions.vers', '=', version)
+      .executeTakeFirst();
+    return row && { blobKey: row.blob_key, size: row.size, cksum: row.cksum };
+  }
+
+  async findCrateName(normalizedName: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('crates')
+      .select('name')
+      .where('name_normalized', '=', normalizedName)
+      .executeTakeFirst();
+    return row?.name;
+  }
+
+  async listOwners(lowerName: string): Promise<User[] | undefined> {
+    const crate = await this.crateByLowerName(this.db, lowerName);
+    if (!crate) return undefined;
+    const rows = await this.db
+      .selectFrom('crate_owners')
+      .innerJoin('users', 'users.id', 'crate_owners.user_id')
+      .select(['users.id', 'users.login', 'users.is_admin', 'users.created_at'])
+      .where('crate_owners.crate_id', '=', crate.id)
+      .orderBy('users.login')
+      .execute();
+    return rows.map(toUser);
+  }
+
+  async addOwners(lowerName: string, userIds: number[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const crate = await this.crateByLowerName(tx, lowerName);
+      if (!crate) return;
+      for (const userId of userIds) {
+        await tx
+          .insertInto('crate_owners')
+          .values({ crate_id: crate.id, user_id: userId, created_at: now() })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      await this.recordChange(tx, 'crate', lowerName);
+    });
+  }
+
+  async removeOwners(lowerName: string, userIds: number[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const crate = await this.crateByLowerName(tx, lowerName);
+      if (!crate || userIds.length === 0) return;
+      await tx
+        .deleteFrom('crate_owners')
+        .where('crate_id', '=', crate.id)
+        .where('user_id', 'in', userIds)
+        .execute();
+      const left = await tx
+        .selectFrom('crate_owners')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('crate_id', '=', crate.id)
+        .executeTakeFirstOrThrow();
+      // Rolling back keeps the owners as they were: a crate without owners could never change again.
+      if (Number(left.n) === 0) {
+        throw conflict('last-owner', `cannot remove every owner of crate \`${crate.name}\`; add another owner first`);
+      }
+      await this.recordChange(tx, 'crate', lowerName);
+    });
+  }
+
+  async searchCrates(query: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }> {
+    const q = query.toLowerCase();
+    const pattern = `%${escapeLike(q)}%`;
+    const matches = (db: Kysely<Database>) =>
+      db
+        .selectFrom('crates')
+        .where((eb) =>
+          eb.or([
+            sql<boolean>`${eb.ref('name_lower')} like ${pattern} escape '\\'`,
+            sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
+          ]),
+        );
+    const totalRow = await matches(this.db)
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
+    const crates = await matches(this.db)
+      .select(['id', 'name', 'description'])
+      .orderBy(sql`case when name_lower = ${q} then 0 when name_lower like ${escapeLike(q) + '%'} escape '\\' then 1 else 2 end`)
+      .orderBy('name_lower')
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    const versions =
+      crates.length === 0
+        ? []
+        : await this.db
+            .selectFrom('versions')
+            .select(['crate_id', 'entry_json', 'yanked'])
+            .where(
+              'crate_id',
+              'in',
+              crates.map((c) => c.id),
+            )
+            .orderBy('id')
+            .execute();
+    const hits = crates.map((c) => ({
+      name: c.name,
+      description: c.description,
+      versions: versions.filter((v) => v.crate_id === c.id).map(toStoredVersion),
+    }));
+    return { total: Number(totalRow.n), hits };
+  }
+
+  async changesSince(seq: number): Promise<Change[]> {
+    const rows = await this.db
+      .selectFrom('changes')
+      .select(['seq', 'kind', 'subject'])
+      .where('seq', '>', seq)
+      .orderBy('seq')
+      .limit(10_000)
+      .execute();
+    return rows.map((r) => ({ seq: r.seq, kind: r.kind as Change['kind'], subject: r.subject }));
+  }
+
+  async latestChangeSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('changes')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function versionExists(name: string, vers: string) {
+  return conflict('version-exists', `crate \`${name}\` version \`${vers}\` already exists`);
+}

@@ -1,0 +1,102 @@
+// The configuration schema: every setting, its default, and what makes it valid. File, environment
+// and flags all go through this one schema. Values from the environment and flags arrive as text,
+// so numbers, booleans, sizes and lists also accept their text form.
+
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3,
+};
+
+function parseSize(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+  if (!m) return value;
+  const unit = SIZE_UNITS[(m[2] || 'b').toLowerCase()];
+  return unit === undefined ? value : Number(m[1]) * unit;
+}
+
+const fromText = (convert: (text: string) => unknown) => (value: unknown) =>
+  typeof value === 'string' ? convert(value.trim()) : value;
+
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
+    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
+  );
+const boolean = () =>
+  z.preprocess(
+    fromText((t) => ({ true: true, false: false, '1': true, '0': false })[t.toLowerCase()] ?? t),
+    z.boolean({ error: 'expected true or false' }),
+  );
+const size = () =>
+  z.preprocess(parseSize, z.number({ error: 'expected a size such as 10MiB or a number of bytes' }).int().positive());
+const list = () =>
+  z.preprocess(
+    fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim()))),
+    z.array(z.string(), { error: 'expected a list of strings' }),
+  );
+const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+
+const httpUrl = text().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an http:// or https:// URL without query or fragment' },
+);
+
+const existingFile = text().refine((path) => existsSync(path), { error: 'no such file' });
+
+export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index';
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: text().default('127.0.0.1'),
+        port: integer(0, 65535).default(8000),
+        public_url: httpUrl.optional(),
+        tls_cert: existingFile.optional(),
+        tls_key: existingFile.optional(),
+        shutdown_grace_seconds: integer(0, 3600).default(30),
+      })
+      .prefault({}),
+    storage: z.strictObject({ data_dir: text().default('./data') }).prefault({}),
+    auth: z.strictObject({ required: boolean().default(true) }).prefault({}),
+    publish: z
+      .strictObject({
+        max_size: size().default(10 * 1024 ** 2),
+        max_unpacked_size: size().default(512 * 1024 ** 2),
+        allowed_registries: list().default([CRATES_IO_INDEX]),
+      })
+      .prefault({}),
+    cache: z
+      .strictObject({
+        index_bytes: size().default(64 * 1024 ** 2),
+        poll_interval_ms: integer(10, 60_000).default(250),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const { tls_cert, tls_key } = config.server;
+    if ((tls_cert === undefined) !== (tls_key === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', tls_cert === undefined ? 'tls_cert' : 'tls_key'],
+        message: 'tls_cert and tls_key must be given together',
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;

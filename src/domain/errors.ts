@@ -1,0 +1,33 @@
+// Typed errors of the registry. Every error has a stable `code` and a `kind` that says what sort
+// of failure it is; the HTTP layer maps kinds to status codes in one place (http/error-mapper.ts).
+// Messages are written for the person running cargo: they say what is wrong and, where possible,
+// what to do about it.
+
+export type ErrorKind =
+  | 'invalid' // the request itself is malformed or breaks a rule
+  | 'unauthenticated' // no usable credentials
+  | 'forbidden' // credentials are fine but not allowed to do this
+  | 'not-found'
+  | 'conflict' // clashes with what is stored
+  | 'too-large'
+  | 'unavailable'; // a dependency of ours is down; safe to retry
+
+export class RegistryError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RegistryError';
+  }
+}
+
+export const invalid = (code: string, message: string) => new RegistryError('invalid', code, message);
+export const notFound = (code: string, message: string) => new RegistryError('not-found', code, message);
+export const conflict = (code: string, message: string) => new RegistryError('conflict', code, message);
+export const forbidden = (code: string, message: string) => new RegistryError('forbidden', code, message);
+export const unauthenticated = (code: string, message: string) =>
+  new RegistryError('unauthenticated', code, message);
+export const tooLarge = (code: string, message: string) => new RegistryError('too-large', code, message);

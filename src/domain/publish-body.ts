@@ -1,0 +1,119 @@
+// The body of `PUT /api/v1/crates/new`: u32 LE JSON length, JSON metadata, u32 LE crate length,
+// the .crate bytes. Parsing checks the framing and the metadata's shape; it throws `invalid` with a
+// message that names the offending field.
+
+import { z } from 'zod';
+import { invalid } from './errors.js';
+
+const dependencySchema = z.object({
+  name: z.string().min(1),
+  version_req: z.string().min(1),
+  features: z.array(z.string()).default([]),
+  optional: z.boolean().default(false),
+  default_features: z.boolean().default(true),
+  target: z.string().nullable().default(null),
+  kind: z.enum(['normal', 'dev', 'build']).default('normal'),
+  registry: z.string().nullish(),
+  explicit_name_in_toml: z.string().nullish(),
+});
+
+const optionalText = z.string().nullish();
+
+const metadataSchema = z.object({
+  name: z.string(),
+  vers: z.string(),
+  deps: z.array(dependencySchema),
+  features: z.record(z.string(), z.array(z.string())).default({}),
+  authors: z.array(z.string()).nullish(),
+  description: optionalText,
+  documentation: optionalText,
+  homepage: optionalText,
+  readme: optionalText,
+  readme_file: optionalText,
+  keywords: z.array(z.string()).nullish(),
+  categories: z.array(z.string()).nullish(),
+  license: optionalText,
+  license_file: optionalText,
+  repository: optionalText,
+  badges: z.unknown().optional(),
+  links: optionalText,
+  rust_version: optionalText,
+});
+
+export type PublishDependency = z.infer<typeof dependencySchema>;
+export type PublishMetadata = z.infer<typeof metadataSchema>;
+
+export interface PublishBody {
+  metadata: PublishMetadata;
+  crate: Buffer;
+}
+
+function readLength(body: Buffer, offset: number, what: string): number {
+  if (body.length < offset + 4) {
+    throw invalid(
+      'invalid-publish-body',
+      `the publish body is truncated: expected a 4-byte ${what} length at byte ${offset}, but the body has ${body.length} bytes`,
+    );
+  }
+  return body.readUInt32LE(offset);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  return `${path}: ${issue.message}`;
+}
+
+export function parsePublishMetadata(json: string): PublishMetadata {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw invalid('invalid-publish-metadata', `the publish metadata is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalid('invalid-publish-metadata', 'the publish metadata must be a JSON object');
+  }
+  const parsed = metadataSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(describeIssue).join('; ');
+    throw invalid('invalid-publish-metadata', `invalid publish metadata: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export function parsePublishBody(body: Buffer): PublishBody {
+  const jsonLength = readLength(body, 0, 'metadata');
+  if (4 + jsonLength > body.length) {
+    throw invalid(
+      'invalid-publish-body',
+      `the publish body is truncated: its metadata length is ${jsonLength} bytes, but only ${body.length - 4} follow`,
+    );
+  }
+  const metadata = parsePublishMetadata(body.subarray(4, 4 + jsonLength).toString('utf8'));
+  const crateOffset = 4 + jsonLength;
+  const crateLength = readLength(body, crateOffset, 'crate file');
+  const available = body.length - crateOffset - 4;
+  if (crateLength > available) {
+    throw invalid(
+      'invalid-publish-body',
+      `the publish body is truncated: its crate file length is ${crateLength} bytes, but only ${available} follow`,
+    );
+  }
+  if (crateLength < available) {
+    throw invalid(
+      'invalid-publish-body',
+      `the publish body has ${available - crateLength} unexpected bytes after the crate file`,
+    );
+  }
+  return { metadata, crate: body.subarray(crateOffset + 4) };
+}
+
+/** Builds a publish body, as cargo does (used by tests and benchmarks). */
+export function encodePublishBody(metadata: unknown, crate: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify(metadata), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(json.length);
+  const mid = Buffer.alloc(4);
+  mid.writeUInt32LE(crate.length);
+  return Buffer.concat([head, json, mid, crate]);
+}

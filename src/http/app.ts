@@ -1,0 +1,75 @@
+// Builds the HTTP application: route groups with their authentication hooks and the error mapper.
+// It never listens; server.ts does, and tests use `inject`.
+
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from '../registry.js';
+import { authenticate } from './authentication.js';
+import { installErrorMapper } from './error-mapper.js';
+import { cratesApiRoutes } from './routes/crates-api.js';
+import { cratesReadApiRoutes } from './routes/crates-read-api.js';
+import { downloadRoutes } from './routes/downloads.js';
+import { meRoutes } from './routes/me.js';
+import { sparseIndexRoutes } from './routes/sparse-index.js';
+
+export interface AppOptions {
+  /** The registry's base URL, without trailing slash; known once the server listens. */
+  publicUrl: () => string;
+  logger?: FastifyBaseLogger | false;
+  tls?: { key: Buffer; cert: Buffer };
+}
+
+export function registryUrls(publicUrl: string) {
+  return { index: `${publicUrl}/index/`, api: publicUrl, dl: `${publicUrl}/api/v1/crates`, login: `${publicUrl}/me` };
+}
+
+export function buildApp(registry: Registry, options: AppOptions): FastifyInstance {
+  const { config } = registry;
+  const common = {
+    loggerInstance: options.logger || undefined,
+    logger: options.logger === false ? false : undefined,
+    // No access log on the hot path: per-request lines cost a visible share of index throughput.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    // Upper bound for any body; the publish route sets its own limit.
+    bodyLimit: 1024 * 1024,
+  };
+  const app = (
+    options.tls
+      ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert } })
+      : Fastify(common)
+  ) as unknown as FastifyInstance;
+
+  const urls = () => registryUrls(options.publicUrl());
+  let configJson: { base: string; body: Buffer } | undefined;
+  const renderConfigJson = () => {
+    const base = options.publicUrl();
+    if (configJson?.base !== base) {
+      const u = registryUrls(base);
+      const body = Buffer.from(JSON.stringify({ dl: u.dl, api: u.api, 'auth-required': config.auth.required }));
+      configJson = { base, body };
+    }
+    return configJson.body;
+  };
+
+  app.decorateRequest('principal', null);
+  installErrorMapper(app, { loginUrl: () => urls().login, maxPublishSize: config.publish.max_size });
+
+  // Reads: a token when auth.required is on.
+  void app.register(async (reads) => {
+    reads.addHook('onRequest', authenticate(registry.auth, config.auth.required));
+    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, configJson: renderConfigJson });
+    downloadRoutes(reads, registry.downloads);
+    cratesReadApiRoutes(reads, registry);
+  });
+
+  // Writes: always a token.
+  void app.register(async (writes) => {
+    writes.addHook('onRequest', authenticate(registry.auth, true));
+    cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
+  });
+
+  // Pages for people: no token.
+  void app.register(async (pages) => meRoutes(pages, () => urls().index));
+
+  return app;
+}

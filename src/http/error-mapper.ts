@@ -1,0 +1,47 @@
+// The one place where errors become HTTP responses, in the shape cargo shows to its user:
+// {"errors":[{"detail":"..."}]}. Registry errors map by kind; fastify's own client errors keep
+// their status; anything else is a 500 with a generic detail, and its cause goes to the log.
+
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { RegistryError, type ErrorKind } from '../domain/errors.js';
+
+const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'too-large': 413,
+  unavailable: 503,
+};
+
+export function sendErrors(reply: FastifyReply, status: number, detail: string): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send({ errors: [{ detail }] });
+}
+
+export function installErrorMapper(app: FastifyInstance, options: { loginUrl: () => string; maxPublishSize: number }): void {
+  app.setErrorHandler((error: FastifyError | RegistryError, request, reply) => {
+    if (error instanceof RegistryError) {
+      if (error.kind === 'unauthenticated') {
+        reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);
+      }
+      return sendErrors(reply, STATUS_OF_KIND[error.kind], error.message);
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const length = request.headers['content-length'];
+      return sendErrors(
+        reply,
+        413,
+        `the upload is too large${length ? ` (${length} bytes)` : ''}: this registry accepts at most ${options.maxPublishSize} bytes (publish.max_size)`,
+      );
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendErrors(reply, status, error.message);
+    request.log.error({ err: error }, 'request failed');
+    return sendErrors(reply, 500, `internal server error; the server log has the cause (request id ${request.id})`);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendErrors(reply, 404, `no such path: ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

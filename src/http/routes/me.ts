@@ -1,0 +1,38 @@
+// `/me`: the page `cargo login` points people to. It tells how to get a token and how to give it
+// to cargo. (Interactive sign-in arrives with the identity work; until then an admin issues tokens.)
+
+import type { FastifyInstance } from 'fastify';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function mePage(indexUrl: string): string {
+  const url = escapeHtml(indexUrl);
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Get a token · cratekeeper</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<main>
+<h1>Get a token for this registry</h1>
+<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
+<pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
+<p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
+<pre><code>[registries.private]
+index = "sparse+${url}"
+credential-provider = "cargo:token"</code></pre>
+<p>and store the token (cargo reads it from standard input):</p>
+<pre><code>cargo login --registry private</code></pre>
+</main>
+</body>
+</html>
+`;
+}
+
+export function meRoutes(app: FastifyInstance, indexUrl: () => string): void {
+  app.get('/me', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(mePage(indexUrl())),
+  );
+  app.get('/', async (_request, reply) => reply.redirect('/me'));
+}

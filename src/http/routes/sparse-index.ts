@@ -1,0 +1,36 @@
+// The sparse index: config.json and one file per crate. This is the hot path: a cached file is
+// answered from memory, with its content-hash ETag, and `304` when the client already has it.
+
+import type { FastifyInstance } from 'fastify';
+import { crateNameFromIndexPath } from '../../domain/crate-name.js';
+import type { IndexFiles } from '../../services/index-files.js';
+import { sendErrors } from '../error-mapper.js';
+
+function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}
+
+export function sparseIndexRoutes(
+  app: FastifyInstance,
+  options: { indexFiles: IndexFiles; configJson: () => Buffer },
+): void {
+  app.get('/index/config.json', async (_request, reply) =>
+    reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
+  );
+
+  app.get<{ Params: { '*': string } }>('/index/*', async (request, reply) => {
+    const path = request.params['*'];
+    const name = crateNameFromIndexPath(path);
+    const file = name === undefined ? undefined : await options.indexFiles.get(name);
+    if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
+    reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
+    reply.type('text/plain; charset=utf-8');
+    const acceptEncoding = request.headers['accept-encoding'];
+    const gzipped = acceptEncoding?.includes('gzip') ? options.indexFiles.gzipped(file) : undefined;
+    if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped);
+    return reply.send(file.body);
+  });
+}

@@ -1,0 +1,118 @@
+// The metadata store: users, tokens, crates, versions, owners, and a feed of changes that lets
+// every process (and, later, every replica) drop cached data that a write made stale.
+// Implementations: adapters/metadata/sql-store.ts on SQLite (and PostgreSQL by a new dialect).
+
+import type { IndexEntry } from '../domain/index-line.js';
+
+export interface User {
+  id: number;
+  login: string;
+  isAdmin: boolean;
+  createdAt: string;
+}
+
+export interface TokenRecord {
+  id: number;
+  userId: number;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/** Who an active (not revoked) token speaks for. Expiry is left to the caller to check. */
+export interface TokenPrincipal {
+  tokenId: number;
+  userId: number;
+  login: string;
+  isAdmin: boolean;
+  expiresAt: string | null;
+}
+
+export interface StoredVersion {
+  entry: IndexEntry;
+  yanked: boolean;
+}
+
+export interface VersionBlob {
+  blobKey: string;
+  size: number;
+  cksum: string;
+}
+
+/** Descriptive metadata kept beside a version (shown by search and, later, the web pages). */
+export interface VersionDetails {
+  description: string | null;
+  license: string | null;
+  repository: string | null;
+  homepage: string | null;
+  documentation: string | null;
+  readme: string | null;
+  keywords: string[];
+  categories: string[];
+  authors: string[];
+}
+
+export interface NewVersion {
+  entry: IndexEntry;
+  /** The version without build metadata: unique within a crate. */
+  versionKey: string;
+  normalizedName: string;
+  blobKey: string;
+  size: number;
+  details: VersionDetails;
+  publisherId: number;
+  publishedAt: string;
+}
+
+export interface SearchHit {
+  name: string;
+  description: string | null;
+  versions: StoredVersion[];
+}
+
+export interface Change {
+  seq: number;
+  kind: 'crate' | 'token' | 'user';
+  /** crate: lower-case name; token: token hash; user: user id. */
+  subject: string;
+}
+
+export interface MetadataStore {
+  createUser(login: string, isAdmin: boolean): Promise<User>;
+  findUserByLogin(login: string): Promise<User | undefined>;
+  countUsers(): Promise<number>;
+
+  insertToken(token: { userId: number; name: string; hash: string; expiresAt: string | null }): Promise<TokenRecord>;
+  findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined>;
+  listTokens(userId: number): Promise<TokenRecord[]>;
+  /** Returns false when no active token has that id. */
+  revokeToken(id: number): Promise<boolean>;
+  recordTokenUse(lastUse: ReadonlyMap<number, string>): Promise<void>;
+
+  /** The crate's versions in publish order, or undefined when there is no such crate. */
+  listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
+  /**
+   * Stores a version atomically, creating the crate (owned by the publisher) if it is new.
+   * Throws `conflict` when the version exists (build metadata ignored) or the name is taken in
+   * another spelling, and `forbidden` when the crate exists and the publisher is not an owner.
+   */
+  publishVersion(version: NewVersion): Promise<{ newCrate: boolean }>;
+  /** Returns false when the crate or version does not exist. */
+  setYanked(lowerName: string, version: string, yanked: boolean): Promise<boolean>;
+  findVersionBlob(lowerName: string, version: string): Promise<VersionBlob | undefined>;
+  /** The exact-case name of an existing crate, found by its normalized name. */
+  findCrateName(normalizedName: string): Promise<string | undefined>;
+
+  listOwners(lowerName: string): Promise<User[] | undefined>;
+  addOwners(lowerName: string, userIds: number[]): Promise<void>;
+  removeOwners(lowerName: string, userIds: number[]): Promise<void>;
+
+  searchCrates(query: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }>;
+
+  changesSince(seq: number): Promise<Change[]>;
+  latestChangeSeq(): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,82 @@
+// Opens the adapters a configuration names and wires the services on them. Used by `serve` and by
+// the CLI commands that work on the same data while the server runs.
+
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FsBlobStore } from './adapters/blob/fs-store.js';
+import { openSqliteStore } from './adapters/metadata/sqlite.js';
+import { TokenAuthenticator } from './auth/token-authenticator.js';
+import type { Config } from './config/schema.js';
+import type { BlobStore } from './ports/blob-store.js';
+import type { MetadataStore } from './ports/metadata-store.js';
+import { AccountService } from './services/accounts.js';
+import { ChangeFeed } from './services/change-feed.js';
+import { DownloadService } from './services/downloads.js';
+import { faultPointsFromEnv } from './services/fault-points.js';
+import { IndexFiles } from './services/index-files.js';
+import { OwnersService } from './services/owners.js';
+import { PublishService } from './services/publish.js';
+import { SearchService } from './services/search.js';
+import { YankService } from './services/yank.js';
+
+export interface Registry {
+  config: Config;
+  store: MetadataStore;
+  blobs: BlobStore;
+  changes: ChangeFeed;
+  auth: TokenAuthenticator;
+  indexFiles: IndexFiles;
+  accounts: AccountService;
+  publish: PublishService;
+  yank: YankService;
+  owners: OwnersService;
+  search: SearchService;
+  downloads: DownloadService;
+  close(): Promise<void>;
+}
+
+export async function openRegistry(
+  config: Config,
+  options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void } = {},
+): Promise<Registry> {
+  const dataDir = resolve(config.storage.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const store = await openSqliteStore(join(dataDir, 'cratekeeper.sqlite3'));
+  const blobs = new FsBlobStore(join(dataDir, 'blobs'));
+
+  const indexFiles = new IndexFiles(store, config.cache.index_bytes);
+  const auth = new TokenAuthenticator(store);
+  const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
+  changes.subscribe((change) => {
+    if (change.kind === 'crate') indexFiles.invalidate(change.subject);
+    else if (change.kind === 'token') auth.forgetTokenHash(change.subject);
+    else auth.forgetUser(Number(change.subject));
+  });
+
+  return {
+    config,
+    store,
+    blobs,
+    changes,
+    auth,
+    indexFiles,
+    accounts: new AccountService(store),
+    publish: new PublishService(
+      store,
+      blobs,
+      indexFiles,
+      { maxUnpackedSize: config.publish.max_unpacked_size, allowedRegistries: config.publish.allowed_registries },
+      faultPointsFromEnv(options.env ?? {}),
+    ),
+    yank: new YankService(store, indexFiles),
+    owners: new OwnersService(store),
+    search: new SearchService(store),
+    downloads: new DownloadService(store, blobs),
+    async close() {
+      await changes.stop();
+      await auth.flushLastUse();
+      await blobs.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// `cratekeeper serve`: configuration → adapters → app → listen. Prints exactly one line with the
+// URL it listens on (and, on the first start of an empty registry, the admin's first token) to
+// stdout; logs go to stderr. SIGTERM and SIGINT stop accepting work, let requests in flight
+// finish, and exit 0.
+
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { Config } from './config/schema.js';
+import { buildApp } from './http/app.js';
+import { openRegistry } from './registry.js';
+
+const LAST_USE_FLUSH_MS = 5_000;
+
+function urlOfAddress(address: AddressInfo, tls: boolean): string {
+  let host = address.address;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  if (host.includes(':')) host = `[${host}]`;
+  return `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+}
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  io: { env: NodeJS.ProcessEnv; print: (line: string) => void },
+): Promise<RunningServer> {
+  const logger = pino({ level: config.log.level }, pino.destination(2));
+  const registry = await openRegistry(config, {
+    env: io.env,
+    onBackgroundError: (error) => logger.error({ err: error }, 'background task failed'),
+  });
+  const tls =
+    config.server.tls_cert !== undefined && config.server.tls_key !== undefined
+      ? { cert: readFileSync(config.server.tls_cert), key: readFileSync(config.server.tls_key) }
+      : undefined;
+
+  let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
+  const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls });
+
+  const firstToken = await registry.accounts.bootstrapAdmin();
+  await registry.changes.start(config.cache.poll_interval_ms);
+  const flushTimer = setInterval(() => {
+    registry.auth.flushLastUse().catch((error: unknown) => logger.error({ err: error }, 'recording token use failed'));
+  }, LAST_USE_FLUSH_MS);
+  flushTimer.unref();
+
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
+  if (publicUrl === '') publicUrl = url;
+
+  io.print(`cratekeeper listening on ${url}`);
+  if (firstToken !== undefined) {
+    io.print(`created user admin; its first token (shown only this once): ${firstToken}`);
+  }
+  logger.info({ url, publicUrl, dataDir: config.storage.data_dir }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stopping: finishing requests in flight');
+      const grace = setTimeout(() => {
+        logger.warn('requests still running after the grace period; closing their connections');
+        app.server.closeAllConnections?.();
+      }, config.server.shutdown_grace_seconds * 1000);
+      grace.unref();
+      await app.close();
+      clearInterval(flushTimer);
+      await registry.close();
+      clearTimeout(grace);
+    })());
+  return { url, stop };
+}

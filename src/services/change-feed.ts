@@ -1,0 +1,59 @@
+// Follows the store's change feed and tells subscribers what changed, so that caches in this
+// process drop what a write elsewhere (another process, the CLI, another replica) made stale.
+// Writes made in this process invalidate their caches directly as well; the feed is the safety net
+// that makes the same true across processes within one poll interval.
+
+import type { Change, MetadataStore } from '../ports/metadata-store.js';
+
+export type ChangeListener = (change: Change) => void;
+
+export class ChangeFeed {
+  private lastSeq = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private readonly listeners: ChangeListener[] = [];
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  subscribe(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Starts following from the current end of the feed. */
+  async start(intervalMs: number): Promise<void> {
+    this.lastSeq = await this.store.latestChangeSeq();
+    this.timer = setInterval(() => void this.poll(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Reads and dispatches new changes; concurrent calls share one read. */
+  poll(): Promise<void> {
+    this.polling ??= this.readChanges().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async readChanges(): Promise<void> {
+    try {
+      for (;;) {
+        const changes = await this.store.changesSince(this.lastSeq);
+        for (const change of changes) {
+          for (const listener of this.listeners) listener(change);
+          this.lastSeq = change.seq;
+        }
+        if (changes.length < 10_000) return;
+      }
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.polling;
+  }
+}

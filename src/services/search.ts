@@ -1,0 +1,48 @@
+// Search by name and description, in the shape `cargo search` reads.
+
+import { invalid } from '../domain/errors.js';
+import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
+import type { MetadataStore, StoredVersion } from '../ports/metadata-store.js';
+
+export const MAX_PER_PAGE = 100;
+
+export interface SearchResult {
+  crates: { name: string; max_version: string; description: string | null }[];
+  meta: { total: number };
+}
+
+/** The highest version that is not yanked; when every version is yanked, the highest of all. */
+export function maxVersion(versions: readonly StoredVersion[]): string {
+  const highest = (list: readonly StoredVersion[]) => {
+    let best: Version | undefined;
+    for (const v of list) {
+      const parsed = tryParseVersion(v.entry.vers);
+      if (parsed && (!best || compareVersions(parsed, best) > 0)) best = parsed;
+    }
+    return best?.raw;
+  };
+  return highest(versions.filter((v) => !v.yanked)) ?? highest(versions) ?? '0.0.0';
+}
+
+function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined || value === '') return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw invalid('invalid-search-parameter', `\`${name}\` must be a whole number from 1 to ${max}`);
+  }
+  return Number(value);
+}
+
+export class SearchService {
+  constructor(private readonly store: MetadataStore) {}
+
+  async search(query: { q?: string; per_page?: string; page?: string }): Promise<SearchResult> {
+    const perPage = parsePositiveInt(query.per_page, 'per_page', 10, MAX_PER_PAGE);
+    const page = parsePositiveInt(query.page, 'page', 1, 1_000_000);
+    const q = (query.q ?? '').trim().slice(0, 200);
+    const { total, hits } = await this.store.searchCrates(q, perPage, (page - 1) * perPage);
+    return {
+      crates: hits.map((h) => ({ name: h.name, max_version: maxVersion(h.versions), description: h.description })),
+      meta: { total },
+    };
+  }
+}
