@@ -8,6 +8,7 @@ import type { Config } from '../src/config/schema.js';
 import { RegistryError } from '../src/domain/errors.js';
 import { openRegistry, type Registry } from '../src/registry.js';
 import { startServer } from '../src/server.js';
+import { registerClientCommands } from './client-commands.js';
 
 interface CommonOptions {
   config?: string;
@@ -119,6 +120,8 @@ withCommonOptions(token.command('revoke <id>').description('revoke a token by it
       console.log(`revoked token ${id}`);
     });
   });
+
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(`cratekeeper: ${error.message}`);
