@@ -1,0 +1,98 @@
+// Starts the real `cratekeeper serve` (the compiled CLI) on a free loopback port, in a data folder
+// of its own, and reads the URL and first admin token from its stdout, as a script would.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from './temp-dir.js';
+
+export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+
+export interface RunningRegistry {
+  url: string;
+  /** The admin's first token; undefined when the data folder was not empty. */
+  adminToken: string | undefined;
+  dataDir: string;
+  child: ChildProcess;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM, then waits for the exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, then waits for the exit. */
+  kill(): Promise<void>;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export async function startRegistry(options: StartOptions = {}): Promise<RunningRegistry> {
+  const dataDir = options.dataDir ?? makeTempDir('cratekeeper-data-');
+  const child = spawn(
+    process.execPath,
+    [CLI_PATH, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])],
+    {
+      env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  let stdout = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const ready = new Promise<{ url: string; adminToken: string | undefined }>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      output += chunk.toString();
+      const url = /cratekeeper listening on (\S+)/.exec(stdout)?.[1];
+      if (url === undefined) return;
+      // The token line follows the URL line in the same write, when there is one.
+      setImmediate(() => resolve({ url, adminToken: /first token \(shown only this once\): (\S+)/.exec(stdout)?.[1] }));
+    });
+    child.once('exit', (code) => reject(new Error(`cratekeeper serve exited with ${code} before listening:\n${output}`)));
+  });
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  try {
+    const { url, adminToken } = await ready;
+    return {
+      url,
+      adminToken,
+      dataDir,
+      child,
+      output: () => output,
+      async stop() {
+        child.kill('SIGTERM');
+        return exited(child);
+      },
+      async kill() {
+        child.kill('SIGKILL');
+        await exited(child);
+      },
+    };
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+/** Runs a `cratekeeper` CLI command to completion. */
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
