@@ -1,0 +1,512 @@
+// Benchmark of the registry core's hot path, measured against nginx on the same machine.
+//
+// What it measures, and why:
+//   * Sparse-index reads are the request cargo sends most (one per crate in a lockfile, revalidated with
+//     If-None-Match), so they set the throughput a registry needs. We serve one ~6.3 KB index file
+//     (the size in design.md, "Hot paths") through cratekeeper, with a token checked on every request,
+//     and the identical bytes from nginx as static files: the ceiling for "send a small file".
+//     Four runs of wrk (64 connections, 2 threads): cratekeeper 200, cratekeeper 304, nginx 200,
+//     nginx 304. Each gives req/s and p50/p99 latency (from a wrk Lua `done` hook).
+//   * Publishing is rare but must not be pathological: 1,000 sequential publishes of small crates
+//     through the HTTP API (Node `http`, keep-alive), reported as total time and p50/p99.
+//
+// Usage: npm run bench   (builds, then runs this file)
+//        node bench/index-throughput.mjs [--duration 10] [--warmup 2] [--publishes 1000] [--profile]
+//   --profile runs the server under `node --cpu-prof` and writes the profile to bench/results/.
+//
+// It installs Debian's nginx and wrk if missing, uses loopback addresses only, bounds every wait and
+// loop, writes bench/results/index-throughput-<time>.json, and stops every process it started (the
+// server and nginx), also on failure. Figures are measured here, never asserted: this is not a test.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { pack } from 'tar-stream';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i === -1) return fallback;
+  if (typeof fallback === 'boolean') return true;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} expects a number`);
+  return value;
+}
+const DURATION_S = Math.min(option('duration', 10), 120);
+const WARMUP_S = Math.min(option('warmup', 2), 30);
+const PUBLISHES = Math.min(option('publishes', 1000), 10_000);
+const PROFILE = option('profile', false);
+const CONNECTIONS = 64;
+const THREADS = 2;
+const TARGET_INDEX_BYTES = 6300;
+const TARGET_CRATE = 'bench-hot-crate';
+const OTHER_CRATES = ['bench-dep-alpha', 'bench-dep-beta'];
+
+const log = (...args) => console.error('[bench]', ...args);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- processes we own (stopped on exit)
+
+const children = new Set();
+const tempDirs = [];
+
+function track(child, name) {
+  child.benchName = name;
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child, timeoutMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function cleanup() {
+  await Promise.all([...children].map((c) => stopChild(c)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+function killAllNow() {
+  for (const c of children) c.kill('SIGKILL');
+}
+process.once('SIGINT', () => { killAllNow(); process.exit(130); });
+process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
+process.once('exit', killAllNow);
+
+function tempDir(prefix) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+// ---------------------------------------------------------------- tools
+
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
+    const p = path.join(dir, cmd);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+function aptInstall() {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env, timeout: 600_000 });
+  if (run(['install', '-y', 'nginx', 'wrk']).status === 0) return;
+  log('apt-get install failed; running apt-get update and trying again');
+  run(['update']);
+  if (run(['install', '-y', 'nginx', 'wrk']).status !== 0) throw new Error('could not install nginx and wrk');
+}
+
+function ensureTools() {
+  if (!which('nginx') || !which('wrk')) {
+    log('installing nginx and wrk (Debian packages)');
+    aptInstall();
+  }
+  const nginx = which('nginx');
+  const wrk = which('wrk');
+  if (!nginx || !wrk) throw new Error('nginx or wrk not found after install');
+  const nginxVersion = spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim();
+  const wrkVersion = spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim();
+  return { nginx, wrk, nginxVersion, wrkVersion };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- HTTP client (keep-alive, loopback only)
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  const u = new URL(url);
+  if (u.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback URL ${url}`);
+  return new Promise((resolve, reject) => {
+    const req = http.request(u, { method, headers, agent, timeout: 30_000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------- cratekeeper
+
+async function startCratekeeper() {
+  const dataDir = tempDir('ck-bench-data-');
+  const nodeArgs = [];
+  if (PROFILE) {
+    mkdirSync(RESULTS, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${RESULTS}`);
+  }
+  const child = track(
+    spawn(
+      process.execPath,
+      [...nodeArgs, path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+      { cwd: ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+    'cratekeeper',
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20_000) stderr = stderr.slice(-10_000); });
+  let stdout = '';
+  const started = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within 30 s:\n${stderr}`)), 30_000);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cratekeeper exited (${code}):\n${stderr}`)); });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const url = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+      const token = /first token \(shown only this once\): (ckt_\S+)/.exec(stdout)?.[1];
+      if (url && token) { clearTimeout(timer); resolve({ url, token }); }
+    });
+  });
+  const { url, token } = await started;
+  return { child, url, token, stderr: () => stderr };
+}
+
+function indexPath(name) {
+  const n = name.toLowerCase();
+  if (n.length === 1) return `1/${n}`;
+  if (n.length === 2) return `2/${n}`;
+  if (n.length === 3) return `3/${n[0]}/${n}`;
+  return `${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
+}
+
+async function crateFile(name, vers) {
+  const p = pack();
+  const chunks = [];
+  p.on('data', (c) => chunks.push(c));
+  const done = new Promise((r, j) => { p.on('end', r); p.on('error', j); });
+  const dir = `${name}-${vers}`;
+  const entry = (file, text) => new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
+  await entry('Cargo.toml', `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n`);
+  await entry('src/lib.rs', `//! ${name} ${vers}\npub fn answer() -> u32 { 42 }\n`);
+  p.finalize();
+  await done;
+  return gzipSync(Buffer.concat(chunks));
+}
+
+function metadata(name, vers, deps) {
+  return {
+    name, vers,
+    deps: deps.map((d) => ({
+      name: d, version_req: '^1.0', features: [], optional: false, default_features: true,
+      target: null, kind: 'normal', registry: null,
+    })),
+    features: { default: ['std'], std: [] },
+    authors: ['Bench <bench@example.invalid>'],
+    description: `benchmark crate ${name}`,
+    documentation: null, homepage: null, readme: null, readme_file: null,
+    keywords: [], categories: [], license: 'MIT', license_file: null, repository: null,
+    badges: {}, links: null, rust_version: null,
+  };
+}
+
+async function publishBody(name, vers, deps = []) {
+  return encodePublishBody(metadata(name, vers, deps), await crateFile(name, vers));
+}
+
+async function publish(ck, body) {
+  const res = await request(`${ck.url}/api/v1/crates/new`, {
+    method: 'PUT',
+    headers: { authorization: ck.token, 'content-length': body.length },
+    body,
+  });
+  if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${res.body.toString('utf8').slice(0, 500)}`);
+}
+
+async function fetchIndex(ck, name) {
+  const res = await request(`${ck.url}/index/${indexPath(name)}`, { headers: { authorization: ck.token } });
+  if (res.status !== 200) throw new Error(`index ${name}: ${res.status} ${res.body.toString('utf8').slice(0, 300)}`);
+  return res;
+}
+
+// Publishes the crates to serve, then copies the rendered index files, byte for byte, into a folder
+// laid out like the index for nginx.
+async function prepareIndex(ck) {
+  for (const name of OTHER_CRATES) await publish(ck, await publishBody(name, '1.0.0'));
+  let file;
+  for (let minor = 0; minor < 200; minor++) {
+    await publish(ck, await publishBody(TARGET_CRATE, `0.${minor}.0`, OTHER_CRATES));
+    file = await fetchIndex(ck, TARGET_CRATE);
+    if (file.body.length >= TARGET_INDEX_BYTES) break;
+  }
+  const www = tempDir('ck-bench-www-');
+  chmodSync(www, 0o755); // nginx workers may run as an unprivileged user
+  const files = {};
+  for (const name of [TARGET_CRATE, ...OTHER_CRATES]) {
+    const res = await fetchIndex(ck, name);
+    const rel = `index/${indexPath(name)}`;
+    const dest = path.join(www, rel);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    writeFileSync(dest, res.body);
+    files[name] = { path: `/${rel}`, bytes: res.body.length, etag: res.headers.etag, lines: res.body.toString().trim().split('\n').length };
+  }
+  spawnSync('chmod', ['-R', 'a+rX', www]);
+  return { www, files };
+}
+
+// ---------------------------------------------------------------- nginx
+
+async function startNginx(nginxBin, www) {
+  const prefix = tempDir('ck-bench-nginx-');
+  chmodSync(prefix, 0o755);
+  const port = await freePort();
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, `
+daemon off;
+worker_processes auto;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type text/plain;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${www};
+    location / { }
+  }
+}
+`);
+  const child = track(
+    spawn(nginxBin, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    'nginx',
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
+    try {
+      await request(`${url}/`);
+      return { child, url };
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`nginx did not answer within 10 s: ${stderr}`);
+}
+
+// ---------------------------------------------------------------- wrk
+
+const WRK_LUA = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
+    '"latency_us":{"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.stdev, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+`;
+
+function runWrk(wrkBin, luaFile, url, headers, seconds) {
+  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', luaFile];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(wrkBin, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'wrk');
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
+      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${err}${out}`));
+      const r = JSON.parse(line.slice('WRK_RESULT '.length));
+      r.rps = r.requests / (r.duration_us / 1e6);
+      r.bytesPerResponse = r.bytes / Math.max(1, r.requests);
+      resolve(r);
+    });
+  });
+}
+
+// One request with the exact headers wrk will send, to be sure each scenario measures what it says.
+async function checkScenario(s) {
+  const res = await request(s.url, { headers: s.headers });
+  if (res.status !== s.expectStatus) throw new Error(`${s.name}: expected ${s.expectStatus}, got ${res.status}`);
+  if (s.expectBody && !res.body.equals(s.expectBody)) throw new Error(`${s.name}: body differs from the rendered index file`);
+  return { status: res.status, bytes: res.body.length, etag: res.headers.etag, contentEncoding: res.headers['content-encoding'] ?? null };
+}
+
+// ---------------------------------------------------------------- publish latency
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function publishLatency(ck, count) {
+  // Bodies are built before the clock starts: we time the server, not the tar/gzip of the client.
+  // 1,000 publishes = 250 small crates x 4 versions, each with one dependency, in order of version.
+  const crates = 250;
+  const bodies = [];
+  for (let i = 0; i < count; i++) {
+    const name = `bench-pub-${String(i % crates).padStart(4, '0')}`;
+    bodies.push(await publishBody(name, `0.${Math.floor(i / crates)}.0`, [OTHER_CRATES[0]]));
+  }
+  const times = [];
+  const t0 = process.hrtime.bigint();
+  for (const body of bodies) {
+    const start = process.hrtime.bigint();
+    await publish(ck, body);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    count,
+    bodyBytes: Math.round(bodies.reduce((a, b) => a + b.length, 0) / count),
+    totalSeconds: totalMs / 1000,
+    perSecond: count / (totalMs / 1000),
+    latencyMs: {
+      mean: times.reduce((a, b) => a + b, 0) / count,
+      p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1),
+      first100p50: percentile([...times.slice(0, 100)].sort((a, b) => a - b), 50),
+      last100p50: percentile([...times.slice(-100)].sort((a, b) => a - b), 50),
+    },
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? (spawnSync('cat', ['/proc/cpuinfo'], { encoding: 'utf8' }).stdout ?? '') : '';
+  return {
+    nproc: Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || os.cpus().length,
+    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
+    memGiB: +(os.totalmem() / 1024 ** 3).toFixed(1),
+    kernel: os.release(),
+    node: process.version,
+    date: new Date().toISOString(),
+  };
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const ms = (us) => fmt(us / 1000, 2);
+
+async function main() {
+  const result = { benchmark: 'index-throughput', machine: machine(), settings: { DURATION_S, WARMUP_S, CONNECTIONS, THREADS, PUBLISHES, PROFILE } };
+  const tools = ensureTools();
+  result.tools = { nginx: tools.nginxVersion, wrk: tools.wrkVersion };
+  log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}`);
+
+  const ck = await startCratekeeper();
+  log(`cratekeeper at ${ck.url}`);
+  const { www, files } = await prepareIndex(ck);
+  const hot = files[TARGET_CRATE];
+  result.indexFiles = files;
+  log(`hot index file ${hot.path}: ${hot.bytes} bytes, ${hot.lines} versions, ETag ${hot.etag}`);
+  const nginx = await startNginx(tools.nginx, www);
+  log(`nginx at ${nginx.url}`);
+
+  const hotBody = (await fetchIndex(ck, TARGET_CRATE)).body;
+  const nginxHead = await request(`${nginx.url}${hot.path}`);
+  const nginxEtag = nginxHead.headers.etag;
+  const auth = { Authorization: ck.token };
+  const scenarios = [
+    { name: 'cratekeeper 200', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
+    { name: 'cratekeeper 304', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
+    { name: 'nginx 200', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: {}, expectStatus: 200, expectBody: hotBody },
+    { name: 'nginx 304', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: { 'If-None-Match': nginxEtag }, expectStatus: 304 },
+  ];
+  const lua = path.join(tempDir('ck-bench-wrk-'), 'report.lua');
+  writeFileSync(lua, WRK_LUA);
+
+  result.index = {};
+  for (const s of scenarios) {
+    const check = await checkScenario(s);
+    log(`${s.name}: warm-up ${WARMUP_S} s, then ${DURATION_S} s`);
+    if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S);
+    const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S);
+    result.index[s.name] = { ...r, check };
+    log(`${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, p99 ${ms(r.latency_us.p99)} ms`);
+  }
+  result.ratio = {
+    '200': result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
+    '304': result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
+  };
+
+  log(`publishing ${PUBLISHES} small crates sequentially`);
+  result.publish = await publishLatency(ck, PUBLISHES);
+
+  await stopChild(nginx.child);
+  await stopChild(ck.child, 30_000);
+  if (PROFILE) {
+    result.profile = readdirSync(RESULTS).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join('bench/results', f));
+  }
+
+  // ---- report
+  const rows = Object.entries(result.index).map(([name, r]) => [
+    name, fmt(r.rps), ms(r.latency_us.p50), ms(r.latency_us.p99), fmt(r.bytesPerResponse),
+    String(r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout),
+  ]);
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'bytes/resp', 'errors'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [];
+  out.push('');
+  out.push(`index file ${hot.path}: ${hot.bytes} bytes (${hot.lines} versions); wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s`);
+  out.push(line(head));
+  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) out.push(line(r));
+  out.push('');
+  out.push(`cratekeeper / nginx: 200 path ${fmt(result.ratio['200'] * 100, 1)} %, 304 path ${fmt(result.ratio['304'] * 100, 1)} %`);
+  const p = result.publish;
+  out.push(`publish x${p.count} (sequential, keep-alive): total ${fmt(p.totalSeconds, 2)} s, ${fmt(p.perSecond, 1)}/s, ` +
+    `p50 ${fmt(p.latencyMs.p50, 2)} ms, p99 ${fmt(p.latencyMs.p99, 2)} ms, max ${fmt(p.latencyMs.max, 2)} ms`);
+  console.log(out.join('\n'));
+
+  mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, `index-throughput-${result.machine.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nresults: ${path.relative(ROOT, file)}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error('[bench] failed:', error?.stack ?? error);
+  process.exitCode = 1;
+} finally {
+  agent.destroy();
+  await cleanup();
+}
