@@ -9,5 +9,7 @@ export interface BlobStore {
   put(key: string, bytes: Buffer): Promise<void>;
   /** A stream of the blob, or undefined when there is no such blob. */
   open(key: string): Promise<{ stream: Readable; size: number } | undefined>;
+  /** Removes a blob; no error when it does not exist. */
+  delete(key: string): Promise<void>;
   close(): Promise<void>;
 }

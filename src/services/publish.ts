@@ -8,7 +8,8 @@ import { normalizeCrateName, parseCrateName } from '../domain/crate-name.js';
 import { invalid } from '../domain/errors.js';
 import { formatPubtime, splitFeatures, type IndexDependency, type IndexEntry } from '../domain/index-line.js';
 import { parsePublishBody, type PublishDependency, type PublishMetadata } from '../domain/publish-body.js';
-import { parseVersion, versionKey } from '../domain/version.js';
+import { crateNameTaken, notAnOwner, versionExists } from '../domain/publish-conflicts.js';
+import { parseVersion, tryParseVersion, versionKey, type Version } from '../domain/version.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
 import type { FaultPoints } from './fault-points.js';
@@ -87,6 +88,26 @@ export class PublishService {
     };
   }
 
+  /** The store's conflict checks, made before anything is written (see publish-conflicts.ts). */
+  private async assertPublishable(publisher: TokenPrincipal, name: string, version: Version): Promise<void> {
+    const existing = await this.store.findCrateName(normalizeCrateName(name));
+    if (existing === undefined) return;
+    if (existing !== name) throw crateNameTaken(existing, name);
+    const owners = (await this.store.listOwners(name.toLowerCase())) ?? [];
+    if (!owners.some((o) => o.id === publisher.userId)) throw notAnOwner(name);
+    const key = versionKey(version);
+    for (const { entry } of (await this.store.listVersions(name.toLowerCase())) ?? []) {
+      const stored = tryParseVersion(entry.vers);
+      if (stored && versionKey(stored) === key) throw versionExists(name, entry.vers);
+    }
+  }
+
+  /** After a failed commit, removes our blob unless a committed version points at the same bytes. */
+  private async discardBlob(name: string, version: string, blobKey: string): Promise<void> {
+    const committed = await this.store.findVersionBlob(name.toLowerCase(), version);
+    if (committed?.blobKey !== blobKey) await this.blobs.delete(blobKey);
+  }
+
   async publish(publisher: TokenPrincipal, body: Buffer): Promise<PublishResult> {
     const { metadata, crate } = parsePublishBody(body);
     const name = parseCrateName(metadata.name);
@@ -94,6 +115,7 @@ export class PublishService {
     const deps: IndexDependency[] = [];
     for (const [i, dep] of metadata.deps.entries()) deps.push(await this.toIndexDependency(dep, i));
     await inspectCrateTarball(crate, { name, version: version.raw }, { maxUnpackedBytes: this.settings.maxUnpackedSize });
+    await this.assertPublishable(publisher, name, version);
 
     const cksum = createHash('sha256').update(crate).digest('hex');
     const publishedAt = this.now();
@@ -111,16 +133,22 @@ export class PublishService {
     await this.blobs.put(blobKey, crate);
     this.fault('publish-after-blob');
 
-    const { newCrate } = await this.store.publishVersion({
-      entry,
-      versionKey: versionKey(version),
-      normalizedName: normalizeCrateName(name),
-      blobKey,
-      size: crate.length,
-      details: toDetails(metadata),
-      publisherId: publisher.userId,
-      publishedAt: publishedAt.toISOString(),
-    });
+    let newCrate: boolean;
+    try {
+      ({ newCrate } = await this.store.publishVersion({
+        entry,
+        versionKey: versionKey(version),
+        normalizedName: normalizeCrateName(name),
+        blobKey,
+        size: crate.length,
+        details: toDetails(metadata),
+        publisherId: publisher.userId,
+        publishedAt: publishedAt.toISOString(),
+      }));
+    } catch (error) {
+      await this.discardBlob(name, version.raw, blobKey);
+      throw error;
+    }
     this.indexFiles.invalidate(name.toLowerCase());
     this.fault('publish-after-commit');
     return {

@@ -59,5 +59,9 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
   async close(): Promise<void> {}
 }

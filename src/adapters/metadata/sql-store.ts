@@ -2,7 +2,8 @@
 // databases (the connection, how a unique violation is reported) comes in from the dialect file.
 
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { conflict, forbidden } from '../../domain/errors.js';
+import { conflict } from '../../domain/errors.js';
+import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
 import type {
   Change,
@@ -174,12 +175,7 @@ export class SqlMetadataStore implements MetadataStore {
           .select(['id', 'name'])
           .where('name_normalized', '=', v.normalizedName)
           .executeTakeFirst();
-        if (crate && crate.name !== name) {
-          throw conflict(
-            'crate-name-taken',
-            `a crate named \`${crate.name}\` already exists; \`${name}\` differs from it only in case or in \`-\`/\`_\`, and counts as the same name`,
-          );
-        }
+        if (crate && crate.name !== name) throw crateNameTaken(crate.name, name);
         if (!crate) {
           crate = await tx
             .insertInto('crates')
@@ -205,9 +201,7 @@ export class SqlMetadataStore implements MetadataStore {
             .where('crate_id', '=', crate.id)
             .where('user_id', '=', v.publisherId)
             .executeTakeFirst();
-          if (!owner) {
-            throw forbidden('not-an-owner', `you are not an owner of crate \`${name}\`; ask an owner to run \`cargo owner --add\``);
-          }
+          if (!owner) throw notAnOwner(name);
           await tx
             .updateTable('crates')
             .set({ description: v.details.description, updated_at: v.publishedAt })
@@ -397,8 +391,4 @@ export class SqlMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.destroy();
   }
-}
-
-function versionExists(name: string, vers: string) {
-  return conflict('version-exists', `crate \`${name}\` version \`${vers}\` already exists`);
 }

@@ -1,0 +1,62 @@
+// An in-process registry for HTTP tests: the real app and services on a temporary data folder,
+// driven through fastify's `inject` (no socket).
+
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { loadConfig } from '../../src/config/load.js';
+import { buildApp } from '../../src/http/app.js';
+import { openRegistry, type Registry } from '../../src/registry.js';
+import { makeTempDir } from './temp-dir.js';
+
+export const PUBLIC_URL = 'http://registry.test';
+
+export interface TestRegistry {
+  app: FastifyInstance;
+  registry: Registry;
+  adminToken: string;
+  dataDir: string;
+  /** Creates a user and returns a fresh token for it. */
+  userToken(login: string, isAdmin?: boolean): Promise<string>;
+  request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
+  /** Everything a client could observe of a crate: its index file and each version's bytes. */
+  snapshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestRegistry(settings: Record<string, string> = {}): Promise<TestRegistry> {
+  const dataDir = makeTempDir('cratekeeper-http-');
+  const config = loadConfig({ flags: { 'storage.data_dir': dataDir, 'server.public_url': PUBLIC_URL, ...settings } });
+  const registry = await openRegistry(config);
+  const app = buildApp(registry, { publicUrl: () => PUBLIC_URL, logger: false });
+  await app.ready();
+  const adminToken = (await registry.accounts.bootstrapAdmin())!;
+
+  const request = (options: InjectOptions & { token?: string }) => {
+    const { token, headers, ...rest } = options;
+    return app.inject({ ...rest, headers: { ...(token ? { authorization: token } : {}), ...headers } });
+  };
+
+  return {
+    app,
+    registry,
+    adminToken,
+    dataDir,
+    async userToken(login, isAdmin = false) {
+      await registry.accounts.addUser(login, isAdmin);
+      return (await registry.accounts.createToken(login, 'test')).token;
+    },
+    request,
+    async snapshot(name) {
+      const versions = (await registry.store.listVersions(name.toLowerCase())) ?? [];
+      const blobs = [];
+      for (const v of versions) {
+        const blob = await registry.store.findVersionBlob(name.toLowerCase(), v.entry.vers);
+        blobs.push(blob?.cksum);
+      }
+      return JSON.stringify({ versions, blobs, owners: await registry.store.listOwners(name.toLowerCase()) });
+    },
+    async close() {
+      await app.close();
+      await registry.close();
+    },
+  };
+}

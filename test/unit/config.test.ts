@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+  return assert.fail('the configuration was accepted');
+}
+
+function configFile(text: string): string {
+  const file = join(makeTempDir(), 'cratekeeper.toml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('configuration', () => {
+  it('has embedded defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.equal(config.server.port, 8000);
+    assert.equal(config.auth.required, true);
+    assert.equal(config.publish.max_size, 10 * 1024 * 1024);
+    assert.equal(config.storage.data_dir, './data');
+  });
+
+  it('takes flag over env over file over default', () => {
+    const file = configFile('[server]\nport = 1111\nhost = "0.0.0.0"\n[auth]\nrequired = false\n[publish]\nmax_size = "2MiB"\n');
+    const env = { CRATEKEEPER_SERVER__PORT: '2222', CRATEKEEPER_SERVER__HOST: '::1' };
+    const config = loadConfig({ file, env, flags: { 'server.port': '3333' } });
+    assert.equal(config.server.port, 3333);
+    assert.equal(config.server.host, '::1');
+    assert.equal(config.auth.required, false);
+    assert.equal(config.publish.max_size, 2 * 1024 * 1024);
+    assert.equal(loadConfig({ file, env }).server.port, 2222);
+    assert.equal(loadConfig({ file }).server.port, 1111);
+  });
+
+  it('reads typed values from the environment', () => {
+    const config = loadConfig({
+      env: {
+        CRATEKEEPER_AUTH__REQUIRED: 'false',
+        CRATEKEEPER_PUBLISH__ALLOWED_REGISTRIES: 'https://a.example/index, https://b.example/index',
+        CRATEKEEPER_CACHE__INDEX_BYTES: '1KiB',
+        CRATEKEEPER_FAULT: 'ignored, not a setting',
+      },
+    });
+    assert.equal(config.auth.required, false);
+    assert.deepEqual(config.publish.allowed_registries, ['https://a.example/index', 'https://b.example/index']);
+    assert.equal(config.cache.index_bytes, 1024);
+  });
+
+  it('reports every problem at once, with its dotted path and source', () => {
+    const file = configFile('[server]\nport = 70000\npublic_url = "ftp://x"\n[sever]\nport = 1\n[publish]\nmax_size = "lots"\n');
+    const problems = problemsOf(() =>
+      loadConfig({
+        file,
+        env: { CRATEKEEPER_AUTH__REQUIRED: 'maybe', CRATEKEEPER_AUTH__NOPE: '1' },
+        flags: { 'server.tls_cert': '/no/such/cert.pem' },
+      }),
+    );
+    const text = problems.join('\n');
+    assert.match(text, /server\.port: expected an integer from 0 to 65535.*\(from file /);
+    assert.match(text, /server\.public_url: expected an http:\/\/ or https:\/\/ URL/);
+    assert.match(text, /sever: unknown setting \(from file /);
+    assert.match(text, /publish\.max_size: expected a size/);
+    assert.match(text, /auth\.required: expected true or false \(from environment variable CRATEKEEPER_AUTH__REQUIRED\)/);
+    assert.match(text, /auth\.nope: unknown setting \(from environment variable CRATEKEEPER_AUTH__NOPE\)/);
+    assert.match(text, /server\.tls_cert: no such file \(from flag --tls-cert\)/);
+    assert.ok(problems.length >= 7, text);
+  });
+
+  it('requires tls_cert and tls_key together', () => {
+    const cert = configFile('not really a cert');
+    const problems = problemsOf(() => loadConfig({ flags: { 'server.tls_cert': cert } }));
+    assert.match(problems.join('\n'), /server\.tls_key: tls_cert and tls_key must be given together/);
+  });
+
+  it('reports unreadable and malformed files', () => {
+    assert.match(problemsOf(() => loadConfig({ file: '/no/such/file.toml' }))[0]!, /cannot read the configuration file/);
+    assert.match(problemsOf(() => loadConfig({ file: configFile('[server\nport=') }))[0]!, /is not valid TOML/);
+  });
+});
