@@ -11,17 +11,20 @@ export interface SearchResult {
   meta: { total: number };
 }
 
-/** The highest version that is not yanked; when every version is yanked, the highest of all. */
+/**
+ * The version `cargo search` shows: the highest stable version that is not yanked (what `cargo add`
+ * would pick); failing that the highest pre-release that is not yanked; failing that the highest.
+ */
 export function maxVersion(versions: readonly StoredVersion[]): string {
-  const highest = (list: readonly StoredVersion[]) => {
-    let best: Version | undefined;
-    for (const v of list) {
-      const parsed = tryParseVersion(v.entry.vers);
-      if (parsed && (!best || compareVersions(parsed, best) > 0)) best = parsed;
-    }
-    return best?.raw;
-  };
-  return highest(versions.filter((v) => !v.yanked)) ?? highest(versions) ?? '0.0.0';
+  const parsed = versions.flatMap((v) => {
+    const version = tryParseVersion(v.entry.vers);
+    return version ? [{ version, yanked: v.yanked }] : [];
+  });
+  const highest = (list: { version: Version }[]) =>
+    list.reduce<Version | undefined>((best, { version }) => (!best || compareVersions(version, best) > 0 ? version : best), undefined);
+  const live = parsed.filter((v) => !v.yanked);
+  const best = highest(live.filter((v) => v.version.pre.length === 0)) ?? highest(live) ?? highest(parsed);
+  return best?.raw ?? '0.0.0';
 }
 
 function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {

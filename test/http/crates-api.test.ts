@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { publishBodyFor } from '../support/crate-fixture.js';
+import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
+
+const detail = (body: string) => JSON.parse(body).errors[0].detail as string;
+
+describe('web API', () => {
+  let r: TestRegistry;
+  let alice: string;
+  let bob: string;
+  before(async () => {
+    r = await startTestRegistry();
+    alice = await r.userToken('alice');
+    bob = await r.userToken('bob');
+    for (const [name, version, description] of [
+      ['widget', '1.0.0', 'A widget toolkit'],
+      ['widget', '1.2.0', 'A widget toolkit'],
+      ['widget', '2.0.0-beta.1', 'A widget toolkit'],
+      ['widget-derive', '1.0.0', 'Derive macros'],
+      ['gadget', '0.3.0', 'Uses widgets inside'],
+      ['zzz', '1.0.0', 'unrelated'],
+    ]) {
+      const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice, payload: await publishBodyFor(name!, version!, { description }) });
+      assert.equal(res.statusCode, 200, res.body);
+    }
+  });
+  after(() => r.close());
+
+  describe('yank and unyank', () => {
+    it('lets an owner yank and unyank, visible in the index', async () => {
+      const yank = await r.request({ method: 'DELETE', url: '/api/v1/crates/widget/1.0.0/yank', token: alice });
+      assert.deepEqual(JSON.parse(yank.body), { ok: true });
+      const index = await r.request({ method: 'GET', url: '/index/wi/dg/widget', token: bob });
+      assert.equal(JSON.parse(index.body.split('\n')[0]!).yanked, true);
+      const unyank = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/1.0.0/unyank', token: alice });
+      assert.deepEqual(JSON.parse(unyank.body), { ok: true });
+      const again = await r.request({ method: 'GET', url: '/index/wi/dg/widget', token: bob });
+      assert.equal(JSON.parse(again.body.split('\n')[0]!).yanked, false);
+    });
+
+    it('refuses non-owners, unknown crates and versions with cargo-shaped errors', async () => {
+      const stranger = await r.request({ method: 'DELETE', url: '/api/v1/crates/widget/1.0.0/yank', token: bob });
+      assert.equal(stranger.statusCode, 403);
+      assert.match(detail(stranger.body), /not an owner of crate `widget`/);
+      const missingCrate = await r.request({ method: 'DELETE', url: '/api/v1/crates/nope/1.0.0/yank', token: alice });
+      assert.equal(missingCrate.statusCode, 404);
+      assert.match(detail(missingCrate.body), /crate `nope` does not exist/);
+      const missingVersion = await r.request({ method: 'DELETE', url: '/api/v1/crates/widget/9.9.9/yank', token: alice });
+      assert.equal(missingVersion.statusCode, 404);
+      assert.match(detail(missingVersion.body), /has no version `9\.9\.9`/);
+      const noToken = await r.request({ method: 'DELETE', url: '/api/v1/crates/widget/1.0.0/yank' });
+      assert.equal(noToken.statusCode, 401);
+    });
+
+    it('lets an admin yank any crate', async () => {
+      const res = await r.request({ method: 'DELETE', url: '/api/v1/crates/zzz/1.0.0/yank', token: r.adminToken });
+      assert.equal(res.statusCode, 200);
+      await r.request({ method: 'PUT', url: '/api/v1/crates/zzz/1.0.0/unyank', token: r.adminToken });
+    });
+  });
+
+  describe('owners', () => {
+    it('lists, adds and removes owners', async () => {
+      const list = async () =>
+        JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/gadget/owners', token: bob })).body).users.map((u: { login: string }) => u.login);
+      assert.deepEqual(await list(), ['alice']);
+      const add = await r.request({ method: 'PUT', url: '/api/v1/crates/gadget/owners', token: alice, payload: { users: ['bob'] } });
+      assert.equal(add.statusCode, 200);
+      assert.equal(JSON.parse(add.body).ok, true);
+      assert.match(JSON.parse(add.body).msg, /bob added as owner of crate gadget/);
+      assert.deepEqual(await list(), ['alice', 'bob']);
+      // The new owner can now publish.
+      const pub = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: bob, payload: await publishBodyFor('gadget', '0.4.0', { description: 'Uses widgets inside' }) });
+      assert.equal(pub.statusCode, 200, pub.body);
+      const remove = await r.request({ method: 'DELETE', url: '/api/v1/crates/gadget/owners', token: bob, payload: { users: ['alice'] } });
+      assert.equal(remove.statusCode, 200);
+      assert.match(JSON.parse(remove.body).msg, /alice removed as owner/);
+      assert.deepEqual(await list(), ['bob']);
+    });
+
+    it('keeps at least one owner', async () => {
+      const res = await r.request({ method: 'DELETE', url: '/api/v1/crates/gadget/owners', token: bob, payload: { users: ['bob'] } });
+      assert.equal(res.statusCode, 409);
+      assert.match(detail(res.body), /cannot remove every owner/);
+      const owners = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/gadget/owners', token: bob })).body).users;
+      assert.equal(owners.length, 1);
+    });
+
+    it('refuses unknown users, non-owners and malformed bodies', async () => {
+      const unknown = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/owners', token: alice, payload: { users: ['nobody'] } });
+      assert.equal(unknown.statusCode, 404);
+      assert.match(detail(unknown.body), /there is no user `nobody`/);
+      const stranger = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/owners', token: bob, payload: { users: ['bob'] } });
+      assert.equal(stranger.statusCode, 403);
+      for (const payload of ['not json', '{"users": []}', '{"users": [1]}', '{}']) {
+        const res = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/owners', token: alice, payload, headers: { 'content-type': 'application/json' } });
+        assert.equal(res.statusCode, 400, payload);
+        assert.match(detail(res.body), /\{"users":\["login", \.\.\.\]\}/);
+      }
+    });
+  });
+
+  describe('search', () => {
+    it('finds by name and description, exact and prefix matches first', async () => {
+      const res = await r.request({ method: 'GET', url: '/api/v1/crates?q=widget&per_page=10', token: bob });
+      const body = JSON.parse(res.body);
+      assert.deepEqual(body.crates.map((c: { name: string }) => c.name), ['widget', 'widget-derive', 'gadget']);
+      assert.equal(body.meta.total, 3);
+      assert.deepEqual(body.crates[0], { name: 'widget', max_version: '1.2.0', description: 'A widget toolkit' });
+    });
+
+    it('pages with per_page and reports the total', async () => {
+      const first = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=widget&per_page=1', token: bob })).body);
+      assert.equal(first.crates.length, 1);
+      assert.equal(first.meta.total, 3);
+      const second = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=widget&per_page=1&page=2', token: bob })).body);
+      assert.equal(second.crates[0].name, 'widget-derive');
+    });
+
+    it('treats % and _ literally, and lists everything for an empty query', async () => {
+      const pct = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=%25', token: bob })).body);
+      assert.equal(pct.meta.total, 0);
+      const all = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=', token: bob })).body);
+      assert.equal(all.meta.total, 4);
+    });
+
+    it('validates per_page and needs a token', async () => {
+      for (const perPage of ['0', '101', 'x']) {
+        const res = await r.request({ method: 'GET', url: `/api/v1/crates?q=a&per_page=${perPage}`, token: bob });
+        assert.equal(res.statusCode, 400);
+        assert.match(detail(res.body), /per_page` must be a whole number from 1 to 100/);
+      }
+      assert.equal((await r.request({ method: 'GET', url: '/api/v1/crates?q=widget' })).statusCode, 401);
+    });
+  });
+
+  it('answers unknown paths with a cargo-shaped 404', async () => {
+    const res = await r.request({ method: 'GET', url: '/api/v1/nothing', token: bob });
+    assert.equal(res.statusCode, 404);
+    assert.match(detail(res.body), /no such path/);
+  });
+
+  it('serves a /me page without a token that explains how to get one', async () => {
+    const res = await r.request({ method: 'GET', url: '/me' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /text\/html/);
+    assert.match(res.body, /cratekeeper token create --user/);
+    assert.match(res.body, /credential-provider = "cargo:token"/);
+    assert.match(res.body, /index = "sparse\+http:\/\/registry\.test\/index\/"/);
+  });
+});
