@@ -1,6 +1,6 @@
-// `cratekeeper serve`: configuration → adapters → app → listen. Prints exactly one line with the
-// URL it listens on (and, on the first start of an empty registry, the admin's first token) to
-// stdout; logs go to stderr. SIGTERM and SIGINT stop accepting work, let requests in flight
+// `cratekeeper serve`: configuration → adapters → app → listen. Prints to stdout, on the first
+// start of an empty registry, the admin's first token, then one line with the URL it listens on;
+// logs go to stderr. SIGTERM and SIGINT stop accepting work, let requests in flight
 // finish, and exit 0.
 
 import { readFileSync } from 'node:fs';
@@ -53,10 +53,11 @@ export async function startServer(
   const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
   if (publicUrl === '') publicUrl = url;
 
-  io.print(`cratekeeper listening on ${url}`);
+  // The token line comes first, so that a script that waits for the URL line has both.
   if (firstToken !== undefined) {
     io.print(`created user admin; its first token (shown only this once): ${firstToken}`);
   }
+  io.print(`cratekeeper listening on ${url}`);
   logger.info({ url, publicUrl, dataDir: config.storage.data_dir }, 'listening');
 
   let stopping: Promise<void> | undefined;

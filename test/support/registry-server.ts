@@ -50,9 +50,8 @@ export async function startRegistry(options: StartOptions = {}): Promise<Running
       stdout += chunk.toString();
       output += chunk.toString();
       const url = /cratekeeper listening on (\S+)/.exec(stdout)?.[1];
-      if (url === undefined) return;
-      // The token line follows the URL line in the same write, when there is one.
-      setImmediate(() => resolve({ url, adminToken: /first token \(shown only this once\): (\S+)/.exec(stdout)?.[1] }));
+      // The token line, when there is one, comes before the URL line.
+      if (url !== undefined) resolve({ url, adminToken: /first token \(shown only this once\): (\S+)/.exec(stdout)?.[1] });
     });
     child.once('exit', (code) => reject(new Error(`cratekeeper serve exited with ${code} before listening:\n${output}`)));
   });
