@@ -1,0 +1,31 @@
+// One line for each error the client toolkit expects (bad files, bad arguments, failing token
+// commands), so that commands and the credential provider report them the same way. Anything else is
+// a bug and keeps its stack.
+
+import { AuthConfigError } from './auth-config.js';
+import { AuthPatternError } from './auth-pattern.js';
+import { ClientArgsError } from './client-settings.js';
+import { HostKeyError } from './host-key.js';
+import { NetrcSyntaxError } from './netrc-lexer.js';
+import { NetrcPermissionError } from './netrc-file.js';
+import { TokenCommandError } from './token-command.js';
+
+/** Whether the error is one of ours with a message meant for the user. */
+export function isClientError(error: unknown): error is Error {
+  return (
+    error instanceof AuthConfigError ||
+    error instanceof AuthPatternError ||
+    error instanceof ClientArgsError ||
+    error instanceof HostKeyError ||
+    error instanceof NetrcSyntaxError ||
+    error instanceof NetrcPermissionError ||
+    error instanceof TokenCommandError ||
+    (error instanceof Error && 'code' in error && error.code === 'CREDENTIAL_PROTOCOL')
+  );
+}
+
+export function describeClientError(error: unknown): string {
+  if (isClientError(error)) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
