@@ -62,13 +62,17 @@ const tempDirs = [];
 function track(child, name) {
   child.benchName = name;
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  child.once('exit', (code, signal) => {
+    children.delete(child);
+    if (!child.benchStopping && name !== 'wrk') log(`${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
+  });
   return child;
 }
 
 async function stopChild(child, timeoutMs = 10_000) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
+  child.benchStopping = true;
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   await exited;
@@ -81,7 +85,7 @@ async function cleanup() {
 }
 
 function killAllNow() {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) { c.benchStopping = true; c.kill('SIGKILL'); }
 }
 process.once('SIGINT', () => { killAllNow(); process.exit(130); });
 process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
@@ -175,6 +179,7 @@ async function startCratekeeper() {
   );
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20_000) stderr = stderr.slice(-10_000); });
+  child.once('exit', () => { if (!child.benchStopping && stderr) log(`cratekeeper stderr (tail):\n${stderr.slice(-3000)}`); });
   let stdout = '';
   const started = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within 30 s:\n${stderr}`)), 30_000);
