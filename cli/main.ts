@@ -58,6 +58,7 @@ withCommonOptions(program.command('serve').description('run the registry server'
       'server.tls_key': options.tlsKey,
     });
     const server = await startServer(config, { env: process.env, print: (line) => console.log(line) });
+    // Repeated signals (orchestrators resend them) join the shutdown already under way.
     const shutdown = () => {
       server.stop().then(
         () => process.exit(0),
@@ -67,8 +68,8 @@ withCommonOptions(program.command('serve').description('run the registry server'
         },
       );
     };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
   });
 
 const user = program.command('user').description('manage users');

@@ -69,7 +69,11 @@ export async function startServer(
         app.server.closeAllConnections?.();
       }, config.server.shutdown_grace_seconds * 1000);
       grace.unref();
+      // A keep-alive connection whose request was in flight goes idle once answered; close it then,
+      // rather than wait for the client (cargo keeps its connections open).
+      const closeIdle = setInterval(() => app.server.closeIdleConnections?.(), 50);
       await app.close();
+      clearInterval(closeIdle);
       clearInterval(flushTimer);
       await registry.close();
       clearTimeout(grace);

@@ -27,9 +27,36 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+// A test that fails before stopping its server must not leave it running, nor keep the test
+// process alive: servers do not hold the event loop open and die with the test process.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+type Refable = { ref?: () => void; unref?: () => void } | null;
+
+/** Holds the event loop open for the child only while a test waits on it. */
+function holdLoop(child: ChildProcess, hold: boolean): void {
+  const method = hold ? 'ref' : 'unref';
+  child[method]();
+  for (const stream of [child.stdout, child.stderr]) (stream as unknown as Refable)?.[method]?.();
+}
+
+function detach(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  holdLoop(child, false);
+}
+
+async function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  holdLoop(child, true);
+  try {
+    return await new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  } finally {
+    holdLoop(child, false);
+  }
 }
 
 export async function startRegistry(options: StartOptions = {}): Promise<RunningRegistry> {
@@ -42,6 +69,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Running
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  detach(child);
   let output = '';
   let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -56,6 +84,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Running
     child.once('exit', (code) => reject(new Error(`cratekeeper serve exited with ${code} before listening:\n${output}`)));
   });
   const timeout = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  holdLoop(child, true);
   try {
     const { url, adminToken } = await ready;
     return {
@@ -75,6 +104,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<Running
     };
   } finally {
     clearTimeout(timeout);
+    holdLoop(child, false);
   }
 }
 
