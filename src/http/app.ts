@@ -56,6 +56,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
 
   // Reads: a token when auth.required is on.
   void app.register(async (reads) => {
+    // The hot path: no child logger per request (the error log line carries the request id).
+    reads.setChildLoggerFactory((logger) => logger);
     reads.addHook('onRequest', authenticate(registry.auth, config.auth.required));
     sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, configJson: renderConfigJson });
     downloadRoutes(reads, registry.downloads);

@@ -37,7 +37,7 @@ export function installErrorMapper(app: FastifyInstance, options: { loginUrl: ()
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendErrors(reply, status, error.message);
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendErrors(reply, 500, `internal server error; the server log has the cause (request id ${request.id})`);
   });
 

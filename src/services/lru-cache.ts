@@ -1,8 +1,15 @@
-// A small LRU cache bounded by a total cost (bytes, or 1 an entry). Map keeps insertion order, so
-// the first key is always the least recently used one.
+// A cache bounded by a total cost (bytes, or 1 an entry), evicting in "second chance" order, a
+// cheap approximation of least-recently-used: a hit only sets a flag (no reordering on the hot
+// path); eviction walks from the oldest entry and gives flagged entries one more round.
+
+interface Slot<V> {
+  value: V;
+  cost: number;
+  used: boolean;
+}
 
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, { value: V; cost: number }>();
+  private readonly entries = new Map<K, Slot<V>>();
   private total = 0;
 
   constructor(
@@ -11,35 +18,44 @@ export class LruCache<K, V> {
   ) {}
 
   get(key: K): V | undefined {
-    const hit = this.entries.get(key);
-    if (!hit) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    return hit.value;
+    const slot = this.entries.get(key);
+    if (!slot) return undefined;
+    slot.used = true;
+    return slot.value;
   }
 
   set(key: K, value: V): void {
     this.delete(key);
     const cost = this.costOf(value);
     if (cost > this.maxCost) return;
-    this.entries.set(key, { value, cost });
+    this.entries.set(key, { value, cost, used: false });
     this.total += cost;
+    this.evict();
+  }
+
+  private evict(): void {
     while (this.total > this.maxCost) {
-      const oldest = this.entries.keys().next().value as K;
-      this.delete(oldest);
+      const [oldestKey, oldest] = this.entries.entries().next().value as [K, Slot<V>];
+      this.entries.delete(oldestKey);
+      if (oldest.used) {
+        oldest.used = false;
+        this.entries.set(oldestKey, oldest);
+      } else {
+        this.total -= oldest.cost;
+      }
     }
   }
 
   delete(key: K): void {
-    const hit = this.entries.get(key);
-    if (!hit) return;
+    const slot = this.entries.get(key);
+    if (!slot) return;
     this.entries.delete(key);
-    this.total -= hit.cost;
+    this.total -= slot.cost;
   }
 
   /** Removes every entry whose value matches. */
   deleteWhere(predicate: (value: V) => boolean): void {
-    for (const [key, { value }] of this.entries) if (predicate(value)) this.delete(key);
+    for (const [key, slot] of this.entries) if (predicate(slot.value)) this.delete(key);
   }
 
   clear(): void {

@@ -22,6 +22,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 export interface SqlStoreOptions {
   isUniqueViolation(error: unknown): boolean;
+  /** Runs in the writing transaction just before a change is recorded (PostgreSQL: orders the feed by commit). */
+  beforeRecordChange?(tx: Kysely<Database>): Promise<void>;
 }
 
 const now = () => new Date().toISOString();
@@ -57,6 +59,7 @@ export class SqlMetadataStore implements MetadataStore {
   ) {}
 
   private async recordChange(db: Db, kind: Change['kind'], subject: string): Promise<void> {
+    await this.options.beforeRecordChange?.(db);
     await db.insertInto('changes').values({ kind, subject, created_at: now() }).execute();
   }
 
