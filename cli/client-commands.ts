@@ -7,9 +7,46 @@
 // speak the same protocol.
 
 import { Option, type Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { rootCertificates as tlsRootCertificates } from 'node:tls';
+import { isIP } from 'node:net';
+import { startAuthProxy } from '../client/auth-proxy.js';
+import { authConfigPath, loadAuthConfig } from '../client/auth-config.js';
 import { describeClientError, isClientError } from '../client/client-errors.js';
+import { loadClientSettings, type ClientArgs } from '../client/client-settings.js';
 import { serveCredentialProtocol } from '../client/credential-provider.js';
-import type { ClientArgs } from '../client/client-settings.js';
+import { CredentialResolver } from '../client/credential-resolver.js';
+import { formatHostPort } from '../client/host-key.js';
+import { caPaths, initCa, loadCa } from '../client/proxy-ca-store.js';
+import { makeConnector } from '../client/upstream-connector.js';
+import { parseListenAddress } from '../client/listen-address.js';
+import { permittedNames } from '../client/x509-builder.js';
+
+interface ProxyOptions {
+  listen: string;
+  netrc?: string;
+  authConfig?: string;
+  allowInsecureNetrc?: boolean;
+  caDir?: string;
+  upstreamProxy?: string;
+  originCa: string[];
+  allowRemoteClients?: boolean;
+}
+
+interface InitCaOptions {
+  caDir?: string;
+  authConfig?: string;
+  host: string[];
+  force?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Whether a CA constrained to `permitted` can vouch for `host` (the rules of RFC 5280 name constraints). */
+function caCovers(permitted: { dns: string[]; ip: string[] }, host: string): boolean {
+  if (isIP(host) !== 0) return permitted.ip.some((range) => range === `${host}/${isIP(host) === 4 ? 32 : 128}`);
+  return permitted.dns.some((d) => host === d || host.endsWith(`.${d}`));
+}
 
 interface CredentialOptions {
   netrc?: string;
@@ -42,7 +79,16 @@ function reported<A extends unknown[]>(action: (...args: A) => Promise<void>): (
   };
 }
 
+let roots: string[] | undefined;
+function rootCertificatesOnce(): string[] {
+  roots ??= [...tlsRootCertificates];
+  return roots;
+}
+
 export function registerClientCommands(program: Command): void {
+  // Options after a subcommand belong to it (`proxy init-ca --ca-dir X` is init-ca's --ca-dir, not
+  // proxy's); commander needs this on every level above such a subcommand.
+  program.enablePositionalOptions();
   program
     .addOption(new Option('--cargo-plugin', 'run as a cargo credential provider (cargo passes this)').hideHelp())
     .allowExcessArguments()
@@ -51,6 +97,73 @@ export function registerClientCommands(program: Command): void {
         if (options.cargoPlugin) return runProvider({});
         if (command.args.length > 0) program.error(`error: unknown command '${command.args[0]}'`);
         program.help({ error: true });
+      }),
+    );
+
+  const proxy = program
+    .command('proxy')
+    .enablePositionalOptions()
+    .description('forward proxy that adds the configured hosts\' credentials, for tools that cannot send them')
+    .option('--listen <address>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:8771')
+    .option('--netrc <file>', '.netrc to read (default: $NETRC, then ~/.netrc)')
+    .option('--auth-config <file>', 'auth patterns file; its hosts are the ones intercepted')
+    .option('--allow-insecure-netrc', 'use a .netrc that group or others can read')
+    .option('--ca-dir <dir>', 'folder of the proxy CA (default: ~/.config/cratekeeper/proxy)')
+    .option('--upstream-proxy <url>', 'send outgoing connections through http://host:port or socks5://host:port')
+    .option('--origin-ca <file>', 'also trust this CA for the registries themselves (repeatable)', collect, [])
+    .option('--allow-remote-clients', 'listen on a non-loopback address (anyone who reaches it gets your credentials)')
+    .action(
+      reported(async (options: ProxyOptions) => {
+        const listen = parseListenAddress(options.listen);
+        const loopback = listen.host === 'localhost' || listen.host === '::1' || listen.host.startsWith('127.');
+        if (!loopback && !options.allowRemoteClients) {
+          program.error(`error: --listen ${options.listen} is not a loopback address; every client of the proxy uses your credentials (pass --allow-remote-clients if you mean it)`);
+        }
+        const settings = loadClientSettings({ netrc: options.netrc, authConfig: options.authConfig, allowInsecureNetrc: options.allowInsecureNetrc }, process.env);
+        const log = (line: string) => process.stderr.write(`cratekeeper proxy: ${line}\n`);
+        if (settings.config.hosts.length === 0) log(`no hosts in ${settings.config.file ?? 'the auth file'}: every connection is tunnelled untouched`);
+        const ca = loadCa(caPaths(options.caDir));
+        const permitted = permittedNames(ca.certPem);
+        for (const host of settings.config.hosts) {
+          if (!caCovers(permitted, host.match.host)) log(`warning: the proxy CA is not valid for ${host.match.host}; run \`cratekeeper proxy init-ca --force\` and trust the new ca.pem`);
+        }
+        const trust = options.originCa.length > 0 ? [...rootCertificatesOnce(), ...options.originCa.map((f) => readFileSync(f, 'utf8'))] : undefined;
+        const running = await startAuthProxy(
+          { resolver: new CredentialResolver({ config: settings.config, netrc: settings.netrc }), ca, connector: makeConnector(options.upstreamProxy), trust, log },
+          listen.host,
+          listen.port,
+        );
+        process.stdout.write(`cratekeeper proxy listening on ${formatHostPort(running.host, running.port)}\n`);
+        const stop = () => {
+          running.close().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      }),
+    );
+
+  proxy
+    .command('init-ca')
+    .description('create the proxy CA, name-constrained to the configured hosts, and print where its certificate is')
+    .option('--ca-dir <dir>', 'folder for ca.pem and ca-key.pem (default: ~/.config/cratekeeper/proxy)')
+    .option('--auth-config <file>', 'auth patterns file whose hosts the CA is constrained to')
+    .option('--host <host>', 'another host the CA may issue certificates for (repeatable)', collect, [])
+    .option('--force', 'replace an existing CA')
+    .action(
+      reported(async (options: InitCaOptions) => {
+        const config = loadAuthConfig(authConfigPath(options.authConfig), options.authConfig !== undefined);
+        const hosts = [...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))])];
+        const paths = caPaths(options.caDir);
+        initCa(paths, hosts, options.force === true);
+        process.stdout.write(
+          `created a proxy CA valid only for: ${hosts.join(', ')}\n` +
+            `certificate: ${paths.cert}\n` +
+            `private key: ${paths.key} (mode 0600)\n` +
+            `trust it with: cargo http.cainfo / CARGO_HTTP_CAINFO, git -c http.sslCAInfo=..., curl --cacert ...\n`,
+        );
       }),
     );
 

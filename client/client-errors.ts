@@ -6,6 +6,9 @@ import { AuthConfigError } from './auth-config.js';
 import { AuthPatternError } from './auth-pattern.js';
 import { ClientArgsError } from './client-settings.js';
 import { HostKeyError } from './host-key.js';
+import { ListenAddressError } from './listen-address.js';
+import { ProxyCaError } from './proxy-ca-store.js';
+import { UpstreamProxyError } from './upstream-connector.js';
 import { NetrcSyntaxError } from './netrc-lexer.js';
 import { NetrcPermissionError } from './netrc-file.js';
 import { TokenCommandError } from './token-command.js';
@@ -20,6 +23,9 @@ export function isClientError(error: unknown): error is Error {
     error instanceof NetrcSyntaxError ||
     error instanceof NetrcPermissionError ||
     error instanceof TokenCommandError ||
+    error instanceof ListenAddressError ||
+    error instanceof ProxyCaError ||
+    error instanceof UpstreamProxyError ||
     (error instanceof Error && 'code' in error && error.code === 'CREDENTIAL_PROTOCOL')
   );
 }
