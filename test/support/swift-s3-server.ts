@@ -1,0 +1,310 @@
+// A real S3 endpoint for tests: Debian's OpenStack Swift with the s3api middleware and tempauth
+// (which checks AWS SigV4 signatures), plus memcached, which tempauth needs. Everything runs from a
+// temporary folder on 127.0.0.1 with OS-chosen ports: rings with one replica on one device,
+// `mount_check = false`, one worker per server. Missing Debian packages are installed with apt-get.
+//
+// Swift always reads /etc/swift/swift.conf (hash prefix/suffix, storage policies), which the Debian
+// package ships; all other configs and the rings live in the temporary folder. Servers run as the
+// current user (root in CI: `user = root`), each in its own process group so that stop() can kill
+// a server and its workers together; a process-exit hook kills them if a test run dies early.
+// Startup failures throw with the servers' logs attached: a test that needs S3 fails, never skips.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { makeTempDir } from './temp-dir.js';
+
+export interface SwiftS3 {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  /** The servers' logs, for failure messages. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const PACKAGES = ['swift', 'swift-proxy', 'swift-object', 'swift-container', 'swift-account', 'python3-swift', 'memcached'];
+const BINARIES = [
+  '/usr/bin/swift-proxy-server',
+  '/usr/bin/swift-account-server',
+  '/usr/bin/swift-container-server',
+  '/usr/bin/swift-object-server',
+  '/usr/bin/swift-ring-builder',
+  '/usr/bin/memcached',
+];
+const REGION = 'us-east-1';
+const STARTUP_MS = 60_000;
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+export async function startSwiftS3(): Promise<SwiftS3> {
+  ensureInstalled();
+  if (!existsSync('/etc/swift/swift.conf')) throw new Error('Swift needs /etc/swift/swift.conf (shipped by the swift package)');
+  const root = makeTempDir('cratekeeper-swift-');
+  const etc = join(root, 'etc');
+  const logDir = join(root, 'logs');
+  for (const dir of [etc, logDir, join(root, 'devices', 'd1')]) mkdirSync(dir, { recursive: true });
+
+  const [proxy, account, container, object, memcache] = await freePorts(5);
+  const secretAccessKey = randomBytes(16).toString('hex');
+  const user = userInfo().username;
+  buildRings(etc, { account: account!, container: container!, object: object! });
+  writeConfigs(etc, join(root, 'devices'), user, secretAccessKey, { proxy: proxy!, account: account!, container: container!, object: object!, memcache: memcache! });
+
+  const children: { name: string; child: ChildProcess; log: string }[] = [];
+  const logs = () => children.map(({ name, log }) => `--- ${name} ---\n${tail(log)}`).join('\n');
+  const stop = async () => {
+    await Promise.all(children.map(({ child }) => stopChild(child)));
+  };
+  const launch = (name: string, command: string, args: string[]) => {
+    const log = join(logDir, `${name}.log`);
+    const fd = openSync(log, 'a');
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    running.add(child);
+    child.on('exit', () => running.delete(child));
+    children.push({ name, child, log });
+  };
+
+  try {
+    launch('memcached', '/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '16', '-t', '1', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])]);
+    for (const server of ['account', 'container', 'object']) {
+      launch(server, `/usr/bin/swift-${server}-server`, [join(etc, `${server}-server.conf`), '-v']);
+    }
+    launch('proxy', '/usr/bin/swift-proxy-server', [join(etc, 'proxy-server.conf'), '-v']);
+
+    const deadline = Date.now() + STARTUP_MS;
+    const exited = () => children.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
+    for (const port of [memcache!, account!, container!, object!]) await waitFor(() => canConnect(port), deadline, exited);
+    await waitFor(() => healthy(proxy!), deadline, exited);
+
+    const endpoint = `http://127.0.0.1:${proxy}`;
+    const accessKeyId = 'test:tester';
+    const bucket = 'cratekeeper-test';
+    await createBucket({ endpoint, accessKeyId, secretAccessKey, bucket }, deadline);
+    return { endpoint, region: REGION, accessKeyId, secretAccessKey, bucket, logs, stop };
+  } catch (error) {
+    await stop();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`OpenStack Swift (s3api) did not start: ${reason}\n${logs()}`, { cause: error });
+  }
+}
+
+function ensureInstalled(): void {
+  if (BINARIES.every((binary) => existsSync(binary))) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { env, encoding: 'utf8' });
+  let run = install();
+  if (run.status !== 0) {
+    spawnSync('apt-get', ['update'], { env, encoding: 'utf8' });
+    run = install();
+  }
+  const missing = BINARIES.filter((binary) => !existsSync(binary));
+  if (run.status !== 0 || missing.length > 0) {
+    throw new Error(`cannot install Swift (apt-get install ${PACKAGES.join(' ')}): missing ${missing.join(', ')}\n${run.stderr ?? run.error}`);
+  }
+}
+
+function buildRings(etc: string, ports: { account: number; container: number; object: number }): void {
+  for (const [ring, port] of Object.entries(ports)) {
+    const builder = join(etc, `${ring}.builder`);
+    const steps = [
+      ['create', '4', '1', '0'],
+      ['add', `r1z1-127.0.0.1:${port}/d1`, '100'],
+      ['rebalance'],
+    ];
+    for (const step of steps) {
+      const run = spawnSync('/usr/bin/swift-ring-builder', [builder, ...step], { encoding: 'utf8' });
+      // Exit status 1 is a warning (e.g. about balance with a single device); 2 is an error.
+      if (run.status !== 0 && run.status !== 1) {
+        throw new Error(`swift-ring-builder ${ring} ${step.join(' ')} failed:\n${run.stdout}${run.stderr}`);
+      }
+    }
+    if (!existsSync(join(etc, `${ring}.ring.gz`))) throw new Error(`swift-ring-builder wrote no ${ring}.ring.gz`);
+  }
+}
+
+function writeConfigs(
+  etc: string,
+  devices: string,
+  user: string,
+  secret: string,
+  ports: { proxy: number; account: number; container: number; object: number; memcache: number },
+): void {
+  const defaults = (name: string, port: number) =>
+    [
+      '[DEFAULT]',
+      'bind_ip = 127.0.0.1',
+      `bind_port = ${port}`,
+      'workers = 1',
+      `user = ${user}`,
+      `swift_dir = ${etc}`,
+      `devices = ${devices}`,
+      'mount_check = false',
+      'disable_fallocate = true',
+      `log_name = ${name}`,
+      'log_level = INFO',
+    ].join('\n');
+  for (const server of ['account', 'container', 'object'] as const) {
+    writeFileSync(
+      join(etc, `${server}-server.conf`),
+      `${defaults(server, ports[server])}\n\n[pipeline:main]\npipeline = ${server}-server\n\n` +
+        `[app:${server}-server]\nuse = egg:swift#${server}\n\n[${server}-replicator]\n[${server}-auditor]\n`,
+    );
+  }
+  // s3api must come right before the auth middleware (tempauth), per the sample proxy-server.conf;
+  // slo after it enables multipart uploads.
+  const filters: [string, string][] = [
+    ['catch_errors', 'catch_errors'], ['gatekeeper', 'gatekeeper'], ['healthcheck', 'healthcheck'],
+    ['proxy-logging', 'proxy_logging'], ['listing_formats', 'listing_formats'], ['copy', 'copy'],
+    ['slo', 'slo'], ['dlo', 'dlo'],
+  ];
+  writeFileSync(
+    join(etc, 'proxy-server.conf'),
+    [
+      defaults('proxy', ports.proxy),
+      '',
+      '[pipeline:main]',
+      'pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy slo dlo proxy-logging proxy-server',
+      '',
+      '[app:proxy-server]',
+      'use = egg:swift#proxy',
+      'account_autocreate = true',
+      '',
+      '[filter:s3api]',
+      'use = egg:swift#s3api',
+      `location = ${REGION}`,
+      '',
+      '[filter:tempauth]',
+      'use = egg:swift#tempauth',
+      `user_test_tester = ${secret} .admin`,
+      '',
+      '[filter:cache]',
+      'use = egg:swift#memcache',
+      `memcache_servers = 127.0.0.1:${ports.memcache}`,
+      '',
+      ...filters.map(([name, egg]) => `[filter:${name}]\nuse = egg:swift#${egg}\n`),
+    ].join('\n'),
+  );
+}
+
+async function createBucket(
+  s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; bucket: string },
+  deadline: number,
+): Promise<void> {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    maxAttempts: 1,
+  });
+  try {
+    let lastError: unknown;
+    // The proxy can answer before the storage servers accept requests: retry 503s until the deadline.
+    while (Date.now() < deadline) {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: s3.bucket }));
+        return;
+      } catch (error) {
+        lastError = error;
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== undefined && status < 500) throw error;
+        await sleep(200);
+      }
+    }
+    throw new Error(`CreateBucket kept failing: ${String(lastError)}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  // Hold all listeners open together so that the OS hands out distinct ports.
+  const servers = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve(server));
+      }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1000);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const reply = await fetch(`http://127.0.0.1:${port}/healthcheck`, { signal: AbortSignal.timeout(2000) });
+    return reply.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(
+  ready: () => Promise<boolean>,
+  deadline: number,
+  exited: () => { name: string; child: ChildProcess } | undefined,
+): Promise<void> {
+  while (Date.now() < deadline) {
+    const dead = exited();
+    if (dead) throw new Error(`${dead.name} exited early (code ${dead.child.exitCode}, signal ${dead.child.signalCode})`);
+    if (await ready()) return;
+    await sleep(100);
+  }
+  throw new Error(`not ready after ${STARTUP_MS} ms`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  killGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+  // The server's workers are in its group: make sure none outlives it.
+  killGroup(child, 'SIGKILL');
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function tail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-40).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
