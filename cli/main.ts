@@ -7,6 +7,7 @@ import { loadConfig, ConfigError } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { RegistryError } from '../src/domain/errors.js';
 import { openRegistry, type Registry } from '../src/registry.js';
+import { isClusterWorker, startCluster, startClusterWorker } from '../src/cluster.js';
 import { startServer } from '../src/server.js';
 import { registerClientCommands } from './client-commands.js';
 
@@ -49,15 +50,28 @@ withCommonOptions(program.command('serve').description('run the registry server'
   .option('--public-url <url>', 'base URL written into config.json (server.public_url)')
   .option('--tls-cert <file>', 'PEM certificate chain; serves HTTPS with HTTP/2 (server.tls_cert)')
   .option('--tls-key <file>', 'PEM private key (server.tls_key)')
-  .action(async (options: CommonOptions & { host?: string; port?: string; publicUrl?: string; tlsCert?: string; tlsKey?: string }) => {
+  .option('--workers <n>', 'serving processes, or "auto" for one per core (server.workers)')
+  .action(async (options: CommonOptions & { host?: string; port?: string; publicUrl?: string; tlsCert?: string; tlsKey?: string; workers?: string }) => {
     const config = configFrom(options, {
       'server.host': options.host,
       'server.port': options.port,
       'server.public_url': options.publicUrl,
       'server.tls_cert': options.tlsCert,
       'server.tls_key': options.tlsKey,
+      'server.workers': options.workers,
     });
-    const server = await startServer(config, { env: process.env, print: (line) => console.log(line) });
+    const server = isClusterWorker()
+      ? await startClusterWorker(config, process.env)
+      : config.server.workers > 1
+        ? await startCluster(config, process.env)
+        : await startServer(config, { env: process.env, bootstrap: true });
+    if (!isClusterWorker()) {
+      // The token line comes first, so that a script that waits for the URL line has both.
+      if (server.firstToken !== undefined) {
+        console.log(`created user admin; its first token (shown only this once): ${server.firstToken}`);
+      }
+      console.log(`cratekeeper listening on ${server.url}`);
+    }
     // Repeated signals (orchestrators resend them) join the shutdown already under way.
     const shutdown = () => {
       server.stop().then(

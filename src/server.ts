@@ -1,7 +1,6 @@
-// `cratekeeper serve`: configuration → adapters → app → listen. Prints to stdout, on the first
-// start of an empty registry, the admin's first token, then one line with the URL it listens on;
-// logs go to stderr. SIGTERM and SIGINT stop accepting work, let requests in flight
-// finish, and exit 0.
+// One serving process: configuration → adapters → app → listen. It returns what a caller prints
+// (the URL, and on the first start of an empty registry the admin's first token); logs go to
+// stderr. stop() stops accepting work, lets requests in flight finish, and closes the stores.
 
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,18 +19,27 @@ function urlOfAddress(address: AddressInfo, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
+export interface ServerOptions {
+  env: NodeJS.ProcessEnv;
+  /** Creates the admin user on an empty registry (the one process that starts a cluster does it). */
+  bootstrap: boolean;
+  /** Called after every write this process answers, so that sibling processes can catch up. */
+  onWrite?: () => void;
+}
+
 export interface RunningServer {
   url: string;
+  /** The admin's first token when this start created the admin user. */
+  firstToken: string | undefined;
+  /** Reads the change feed now (a sibling process wrote something). */
+  pollChanges(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startServer(
-  config: Config,
-  io: { env: NodeJS.ProcessEnv; print: (line: string) => void },
-): Promise<RunningServer> {
+export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
   const logger = pino({ level: config.log.level }, pino.destination(2));
   const registry = await openRegistry(config, {
-    env: io.env,
+    env: options.env,
     onBackgroundError: (error) => logger.error({ err: error }, 'background task failed'),
   });
   const tls =
@@ -40,9 +48,9 @@ export async function startServer(
       : undefined;
 
   let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
-  const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls });
+  const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls, onWrite: options.onWrite });
 
-  const firstToken = await registry.accounts.bootstrapAdmin();
+  const firstToken = options.bootstrap ? await registry.accounts.bootstrapAdmin() : undefined;
   await registry.changes.start(config.cache.poll_interval_ms);
   const flushTimer = setInterval(() => {
     registry.auth.flushLastUse().catch((error: unknown) => logger.error({ err: error }, 'recording token use failed'));
@@ -52,12 +60,6 @@ export async function startServer(
   await app.listen({ host: config.server.host, port: config.server.port });
   const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
   if (publicUrl === '') publicUrl = url;
-
-  // The token line comes first, so that a script that waits for the URL line has both.
-  if (firstToken !== undefined) {
-    io.print(`created user admin; its first token (shown only this once): ${firstToken}`);
-  }
-  io.print(`cratekeeper listening on ${url}`);
   logger.info({ url, publicUrl, dataDir: config.storage.data_dir }, 'listening');
 
   let stopping: Promise<void> | undefined;
@@ -78,5 +80,5 @@ export async function startServer(
       await registry.close();
       clearTimeout(grace);
     })());
-  return { url, stop };
+  return { url, firstToken, pollChanges: () => registry.changes.poll(), stop };
 }

@@ -3,6 +3,7 @@
 // so numbers, booleans, sizes and lists also accept their text form.
 
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const SIZE_UNITS: Record<string, number> = {
@@ -37,6 +38,11 @@ const list = () =>
     fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim()))),
     z.array(z.string(), { error: 'expected a list of strings' }),
   );
+const workerCount = () =>
+  z.preprocess(
+    (value) => (value === 'auto' ? availableParallelism() : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
+    z.number({ error: 'expected a number of processes from 1 to 64, or "auto"' }).int().min(1).max(64),
+  );
 const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
 
 const httpUrl = text().refine(
@@ -65,6 +71,7 @@ export const configSchema = z
         tls_cert: existingFile.optional(),
         tls_key: existingFile.optional(),
         shutdown_grace_seconds: integer(0, 3600).default(30),
+        workers: workerCount().default(1),
       })
       .prefault({}),
     storage: z.strictObject({ data_dir: text().default('./data') }).prefault({}),

@@ -16,6 +16,8 @@ export interface AppOptions {
   publicUrl: () => string;
   logger?: FastifyBaseLogger | false;
   tls?: { key: Buffer; cert: Buffer };
+  /** Called after each answered write (publish, yank, owners). */
+  onWrite?: () => void;
 }
 
 export function registryUrls(publicUrl: string) {
@@ -67,6 +69,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   // Writes: always a token.
   void app.register(async (writes) => {
     writes.addHook('onRequest', authenticate(registry.auth, true));
+    const { onWrite } = options;
+    if (onWrite) writes.addHook('onResponse', async () => onWrite());
     cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
   });
 

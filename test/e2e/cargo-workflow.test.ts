@@ -14,7 +14,10 @@ function ok(result: CargoResult, what: string): CargoResult {
   return result;
 }
 
-describe('cargo end to end (sparse, auth-required)', () => {
+for (const [mode, serveArgs] of [
+  ['one process', []],
+  ['two worker processes', ['--workers', '2']],
+] as const) describe(`cargo end to end (sparse, auth-required, ${mode})`, () => {
   let server: RunningRegistry;
   let cargo: CargoSandbox;
   let bobToken: string;
@@ -26,7 +29,7 @@ describe('cargo end to end (sparse, auth-required)', () => {
     );
 
   before(async () => {
-    server = await startRegistry();
+    server = await startRegistry({ args: [...serveArgs] });
     cargo = new CargoSandbox();
     cargo.configure(`${server.url}/index/`);
     assert.equal((await runCli(['user', 'add', 'bob', '--data-dir', server.dataDir])).code, 0);

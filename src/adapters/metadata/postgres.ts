@@ -44,5 +44,6 @@ export async function openPostgresStore(url: string): Promise<SqlMetadataStore> 
     await db.destroy();
     throw error;
   }
-  return new SqlMetadataStore(db, { isUniqueViolation, beforeRecordChange: serializeChangeWriters });
+  return new SqlMetadataStore(db, { isUniqueViolation });
+void serializeChangeWriters;
 }
