@@ -88,6 +88,23 @@ describe('server lifecycle', () => {
     assert.equal(await server.stop(), 0);
   });
 
+  it('answers an internal failure with a generic 500 and logs the cause', async () => {
+    const server = await startRegistry({ env: { CRATEKEEPER_LOG__LEVEL: 'error' } });
+    const token = server.adminToken!;
+    assert.equal((await publish(server.url, token, await publishBodyFor('fragile', '1.0.0'))).status, 200);
+    // Lose the stored file behind the server's back.
+    const { readdirSync, rmSync } = await import('node:fs');
+    const folder = `${server.dataDir}/blobs/crates/fragile/1.0.0`;
+    for (const file of readdirSync(folder)) rmSync(`${folder}/${file}`);
+    const res = await httpRequest(`${server.url}/api/v1/crates/fragile/1.0.0/download`, { headers: { authorization: token } });
+    assert.equal(res.status, 500);
+    const detail = JSON.parse(res.body.toString()).errors[0].detail as string;
+    assert.match(detail, /^internal server error; the server log has the cause \(request id \S+\)$/);
+    assert.doesNotMatch(detail, /blob|fragile|\//, 'the detail leaks internals');
+    assert.match(server.output(), /the blob crates\/fragile\/1\.0\.0\/[0-9a-f]{64}\.crate of fragile@1\.0\.0 is missing from storage/);
+    assert.equal(await server.stop(), 0);
+  });
+
   it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', async () => {
     const server = await startRegistry();
     const port = Number(new URL(server.url).port);
