@@ -159,12 +159,15 @@ void test('token commands: run once, reused until shortly before expiry', async 
   assert.equal(calls, 2);
 });
 
-async function listen(handler: (url: string, headers: IncomingHttpHeaders) => [number, Record<string, string>]): Promise<{ server: Server; port: number }> {
+async function listen(
+  handler: (url: string, headers: IncomingHttpHeaders) => [number, Record<string, string>],
+  host = '127.0.0.1',
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const [status, headers] = handler(req.url!, req.headers);
     res.writeHead(status, headers).end('ok');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -173,10 +176,10 @@ void test('a redirect to another host never carries the first host\'s credential
   const storage = await listen((url, h) => {
     seen.push([`storage${url}`, h.authorization]);
     return [200, {}];
-  });
+  }, '::1');
   const registry = await listen((url, h) => {
     seen.push([`registry${url}`, h.authorization]);
-    return url === '/dl' ? [302, { location: `http://localhost:${storage.port}/blob` }] : [200, {}];
+    return url === '/dl' ? [302, { location: `http://[::1]:${storage.port}/blob` }] : [200, {}];
   });
   try {
     const config = parseAuthConfig(`[hosts."127.0.0.1:${registry.port}"]\nauth = "bearer"\n`);

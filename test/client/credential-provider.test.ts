@@ -24,7 +24,7 @@ function provider(argv: string[], requests: Array<string | object>, env: Record<
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stderr, lines: stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown) }));
+    child.on('close', (code) => resolve({ code, stderr, lines: stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown) }));
     child.stdin.end(requests.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
   });
 }

@@ -1,0 +1,45 @@
+// The proxy CA's name constraints, checked by OpenSSL itself: leaves for configured hosts verify,
+// a leaf the CA would issue for any other name or address is refused.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createCaCertificate, generateKey, issueLeafCertificate, permittedNames } from '../../client/x509-builder.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+function verify(caPem: string, leafPem: string): { ok: boolean; output: string } {
+  const dir = makeTempDir();
+  writeFileSync(join(dir, 'ca.pem'), caPem);
+  writeFileSync(join(dir, 'leaf.pem'), leafPem);
+  const run = spawnSync('openssl', ['verify', '-CAfile', join(dir, 'ca.pem'), join(dir, 'leaf.pem')], { encoding: 'utf8' });
+  if (run.error) throw run.error;
+  return { ok: run.status === 0, output: run.stdout + run.stderr };
+}
+
+void test('a CA for DNS and IP hosts issues only for them', () => {
+  const key = generateKey();
+  const ca = createCaCertificate(['registry.example.com', '127.0.0.1'], key, 'test proxy CA');
+  assert.deepEqual(permittedNames(ca), { dns: ['registry.example.com'], ip: ['127.0.0.1/32'] });
+  const leafKey = generateKey();
+  const issue = (host: string) => issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey).certPem;
+  assert.ok(verify(ca, issue('registry.example.com')).ok);
+  assert.ok(verify(ca, issue('127.0.0.1')).ok);
+  for (const foreign of ['example.com', 'evil-registry.example.com', '127.0.0.2', '::1']) {
+    const result = verify(ca, issue(foreign));
+    assert.equal(result.ok, false, foreign);
+    assert.match(result.output, /subtree violation/, foreign);
+  }
+});
+
+void test('a CA for DNS hosts only cannot vouch for any IP address', () => {
+  const key = generateKey();
+  const ca = createCaCertificate(['registry.example.com'], key, 'test proxy CA');
+  const leafKey = generateKey();
+  const issue = (host: string) => issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey).certPem;
+  assert.ok(verify(ca, issue('registry.example.com')).ok);
+  assert.equal(verify(ca, issue('10.0.0.1')).ok, false);
+  assert.equal(verify(ca, issue('::1')).ok, false);
+  assert.throws(() => createCaCertificate([], key, 'x'), /at least one host/);
+});
