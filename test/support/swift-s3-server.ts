@@ -6,7 +6,7 @@
 // Swift always reads /etc/swift/swift.conf (hash prefix/suffix, storage policies), which the Debian
 // package ships; all other configs and the rings live in the temporary folder. Servers run as the
 // current user (root in CI: `user = root`), each in its own process group so that stop() can kill
-// a server and its workers together; a process-exit hook kills them if a test run dies early.
+// a server and its workers together; exit and SIGINT/SIGTERM hooks kill them if a run dies early.
 // Startup failures throw with the servers' logs attached: a test that needs S3 fails, never skips.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -35,7 +35,7 @@ const BINARIES = [
   '/usr/bin/swift-account-server',
   '/usr/bin/swift-container-server',
   '/usr/bin/swift-object-server',
-    '/usr/bin/memcached',
+  '/usr/bin/memcached',
 ];
 const REGION = 'us-east-1';
 const STARTUP_MS = 60_000;
