@@ -4,6 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
+import { S3BlobStore } from './adapters/blob/s3-store.js';
+import { openPostgresStore } from './adapters/metadata/postgres.js';
 import { openSqliteStore } from './adapters/metadata/sqlite.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
@@ -35,14 +37,39 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+function dataDir(config: Config): string {
+  const dir = resolve(config.storage.data_dir);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function openMetadataStore(config: Config): Promise<MetadataStore> {
+  if (config.database.url !== undefined) return openPostgresStore(config.database.url);
+  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'));
+}
+
+function openBlobStore(config: Config): BlobStore {
+  if (config.storage.kind === 'fs') return new FsBlobStore(join(dataDir(config), 'blobs'));
+  const s3 = config.storage.s3;
+  return new S3BlobStore({
+    bucket: s3.bucket!,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: s3.force_path_style,
+    prefix: s3.prefix,
+    credentials:
+      s3.access_key_id !== undefined && s3.secret_access_key !== undefined
+        ? { accessKeyId: s3.access_key_id, secretAccessKey: s3.secret_access_key }
+        : undefined,
+  });
+}
+
 export async function openRegistry(
   config: Config,
   options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void } = {},
 ): Promise<Registry> {
-  const dataDir = resolve(config.storage.data_dir);
-  mkdirSync(dataDir, { recursive: true });
-  const store = await openSqliteStore(join(dataDir, 'cratekeeper.sqlite3'));
-  const blobs = new FsBlobStore(join(dataDir, 'blobs'));
+  const store = await openMetadataStore(config);
+  const blobs = openBlobStore(config);
 
   const indexFiles = new IndexFiles(store, config.cache.index_bytes);
   const auth = new TokenAuthenticator(store);

@@ -74,7 +74,32 @@ export const configSchema = z
         workers: workerCount().default(1),
       })
       .prefault({}),
-    storage: z.strictObject({ data_dir: text().default('./data') }).prefault({}),
+    database: z
+      .strictObject({
+        // Empty: SQLite in storage.data_dir. Else a PostgreSQL URL.
+        url: text()
+          .refine((url) => /^postgres(ql)?:\/\//.test(url), { error: 'expected a postgres:// URL (leave it out for SQLite)' })
+          .optional(),
+      })
+      .prefault({}),
+    storage: z
+      .strictObject({
+        data_dir: text().default('./data'),
+        kind: z.enum(['fs', 's3'], { error: 'expected "fs" or "s3"' }).default('fs'),
+        s3: z
+          .strictObject({
+            bucket: text().optional(),
+            region: text().default('us-east-1'),
+            endpoint: httpUrl.optional(),
+            force_path_style: boolean().default(false),
+            prefix: z.string().default(''),
+            // Leave both out to use the AWS SDK's default chain (AWS_ACCESS_KEY_ID..., profiles, roles).
+            access_key_id: text().optional(),
+            secret_access_key: text().optional(),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     auth: z.strictObject({ required: boolean().default(true) }).prefault({}),
     publish: z
       .strictObject({
@@ -96,6 +121,17 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    const { s3 } = config.storage;
+    if (config.storage.kind === 's3' && s3.bucket === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'bucket'], message: 'required when storage.kind is "s3"' });
+    }
+    if ((s3.access_key_id === undefined) !== (s3.secret_access_key === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['storage', 's3', s3.access_key_id === undefined ? 'access_key_id' : 'secret_access_key'],
+        message: 'access_key_id and secret_access_key must be given together',
+      });
+    }
     const { tls_cert, tls_key } = config.server;
     if ((tls_cert === undefined) !== (tls_key === undefined)) {
       ctx.addIssue({

@@ -77,6 +77,36 @@ describe('configuration', () => {
     assert.ok(problems.length >= 7, text);
   });
 
+  it('chooses PostgreSQL and S3, and checks what they need', () => {
+    const config = loadConfig({
+      env: {
+        CRATEKEEPER_DATABASE__URL: 'postgres://ck@127.0.0.1:5432/ck',
+        CRATEKEEPER_STORAGE__KIND: 's3',
+        CRATEKEEPER_STORAGE__S3__BUCKET: 'crates',
+        CRATEKEEPER_STORAGE__S3__ENDPOINT: 'http://127.0.0.1:9000',
+        CRATEKEEPER_STORAGE__S3__FORCE_PATH_STYLE: 'true',
+      },
+    });
+    assert.equal(config.database.url, 'postgres://ck@127.0.0.1:5432/ck');
+    assert.deepEqual(
+      { kind: config.storage.kind, bucket: config.storage.s3.bucket, pathStyle: config.storage.s3.force_path_style },
+      { kind: 's3', bucket: 'crates', pathStyle: true },
+    );
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {
+          CRATEKEEPER_DATABASE__URL: 'mysql://x',
+          CRATEKEEPER_STORAGE__KIND: 's3',
+          CRATEKEEPER_STORAGE__S3__ACCESS_KEY_ID: 'AKIA',
+        },
+      }),
+    ).join('\n');
+    assert.match(problems, /database\.url: expected a postgres:\/\/ URL/);
+    assert.match(problems, /storage\.s3\.bucket: required when storage\.kind is "s3"/);
+    assert.match(problems, /storage\.s3\.secret_access_key: access_key_id and secret_access_key must be given together/);
+    assert.match(problemsOf(() => loadConfig({ env: { CRATEKEEPER_STORAGE__KIND: 'ftp' } })).join('\n'), /storage\.kind: expected "fs" or "s3"/);
+  });
+
   it('requires tls_cert and tls_key together', () => {
     const cert = configFile('not really a cert');
     const problems = problemsOf(() => loadConfig({ flags: { 'server.tls_cert': cert } }));
