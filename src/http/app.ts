@@ -8,6 +8,7 @@ import { installErrorMapper } from './error-mapper.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
+import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 
@@ -74,8 +75,9 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
   });
 
-  // Pages for people: no token.
+  // Pages for people and probes for load balancers: no token.
   void app.register(async (pages) => meRoutes(pages, () => urls().index));
+  void app.register(async (probes) => healthRoutes(probes, registry));
 
   return app;
 }

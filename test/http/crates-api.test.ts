@@ -150,3 +150,21 @@ describe('web API', () => {
     assert.match(res.body, /index = "sparse\+http:\/\/registry\.test\/index\/"/);
   });
 });
+
+describe('health probes', () => {
+  it('answer without a token: alive, and ready while database and storage answer', async () => {
+    const r = await startTestRegistry();
+    try {
+      assert.deepEqual(JSON.parse((await r.request({ method: 'GET', url: '/healthz' })).body), { status: 'ok' });
+      const ready = await r.request({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 200);
+      assert.deepEqual(JSON.parse(ready.body), { status: 'ok', database: 'ok', storage: 'ok' });
+      await r.registry.store.close();
+      const notReady = await r.request({ method: 'GET', url: '/readyz' });
+      assert.equal(notReady.statusCode, 503);
+      assert.match(JSON.parse(notReady.body).database, /^unreachable: /);
+    } finally {
+      await r.app.close();
+    }
+  });
+});
