@@ -44,6 +44,5 @@ export async function openPostgresStore(url: string): Promise<SqlMetadataStore> 
     await db.destroy();
     throw error;
   }
-  return new SqlMetadataStore(db, { isUniqueViolation });
-void serializeChangeWriters;
+  return new SqlMetadataStore(db, { isUniqueViolation, beforeRecordChange: serializeChangeWriters });
 }

@@ -1,0 +1,65 @@
+// Builders and assertions shared by the metadata-store contract: NewVersion objects made the way
+// services/publish.ts makes them, and a check for the typed errors the store must throw.
+
+import assert from 'node:assert/strict';
+import { normalizeCrateName } from '../../src/domain/crate-name.js';
+import { RegistryError, type ErrorKind } from '../../src/domain/errors.js';
+import { formatPubtime } from '../../src/domain/index-line.js';
+import { parseVersion, versionKey } from '../../src/domain/version.js';
+import type { NewVersion, VersionDetails } from '../../src/ports/metadata-store.js';
+
+export function details(overrides: Partial<VersionDetails> = {}): VersionDetails {
+  return {
+    description: null,
+    license: 'MIT',
+    repository: null,
+    homepage: null,
+    documentation: null,
+    readme: null,
+    keywords: [],
+    categories: [],
+    authors: [],
+    ...overrides,
+  };
+}
+
+export function newVersion(
+  name: string,
+  vers: string,
+  publisherId: number,
+  overrides: { description?: string | null; cksum?: string } = {},
+): NewVersion {
+  const version = parseVersion(vers);
+  const publishedAt = new Date();
+  const cksum = overrides.cksum ?? `${name}-${vers}`.padEnd(64, '0').slice(0, 64);
+  return {
+    entry: {
+      name,
+      vers,
+      deps: [],
+      cksum,
+      features: { default: [] },
+      features2: null,
+      links: null,
+      rust_version: null,
+      pubtime: formatPubtime(publishedAt),
+    },
+    versionKey: versionKey(version),
+    normalizedName: normalizeCrateName(name),
+    blobKey: `crates/${name.toLowerCase()}/${vers}/${cksum}.crate`,
+    size: 100 + vers.length,
+    details: details({ description: overrides.description ?? null }),
+    publisherId,
+    publishedAt: publishedAt.toISOString(),
+  };
+}
+
+/** Asserts that `promise` rejects with a RegistryError of that kind and code. */
+export async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof RegistryError, `expected a RegistryError, got ${String(error)}`);
+    assert.equal(error.kind, kind);
+    assert.equal(error.code, code);
+    return true;
+  });
+}

@@ -1,0 +1,173 @@
+// A real PostgreSQL 15 (Debian's packages) for tests: a fresh cluster in a temporary folder,
+// listening on 127.0.0.1 on a port the OS chose, its unix socket in that folder too. It is
+// installed with apt-get when missing, so that `npm test` works on a fresh machine and in CI.
+// initdb and postgres refuse to run as root, so as root they run as the `postgres` system user.
+// Anything that goes wrong throws with the reason (and the server's log): tests fail, never skip.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const PG_BIN = process.env.CRATEKEEPER_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const START_ATTEMPTS = 3;
+
+export interface PostgresServer {
+  port: number;
+  /** Creates an empty database and returns its connection URL. */
+  createDatabase(): Promise<string>;
+  /** Runs one statement on the database at `url` as the superuser (for test-only setup). */
+  execute(url: string, statement: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (error) => resolve({ code: null, output: output + String(error) }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** The command line that runs a PostgreSQL program as the `postgres` user when we are root. */
+function asPostgres(program: string, args: string[]): [string, string[]] {
+  const path = join(PG_BIN, program);
+  return isRoot() ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+}
+
+async function ensureInstalled(): Promise<void> {
+  if (existsSync(join(PG_BIN, 'postgres'))) return;
+  if (!isRoot()) {
+    throw new Error(`PostgreSQL 15 is not installed (${PG_BIN}/postgres is missing); run: sudo apt-get install -y postgresql-15`);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Waits for another apt-get (a parallel test file) instead of failing on dpkg's lock.
+  const install = () => run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', 'postgresql-15'], env);
+  let result = await install();
+  if (result.code !== 0) {
+    const update = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], env);
+    if (update.code !== 0) throw new Error(`apt-get update failed (${update.code}):\n${update.output}`);
+    result = await install();
+  }
+  if (result.code !== 0 || !existsSync(join(PG_BIN, 'postgres'))) {
+    throw new Error(`could not install postgresql-15 with apt-get (exit ${result.code}):\n${result.output}`);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Starts a fresh cluster; call `stop()` when done (it is also killed if the process exits). */
+export async function startPostgresServer(): Promise<PostgresServer> {
+  await ensureInstalled();
+  const root = mkdtempSync(join(tmpdir(), 'cratekeeper-pg-'));
+  const dataDir = join(root, 'data');
+  const socketDir = join(root, 'sock');
+  const logFile = join(root, 'postgres.log');
+  mkdirSync(socketDir);
+  if (isRoot()) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(root, uid, gid);
+    chownSync(socketDir, uid, gid);
+  }
+
+  const stopNow = () => {
+    try {
+      const [cmd, args] = asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
+      execFileSync(cmd, args, { stdio: 'ignore' });
+    } catch {
+      // not running
+    }
+    rmSync(root, { recursive: true, force: true });
+  };
+  // A test process that dies before `stop()` must not leave a server behind.
+  process.on('exit', stopNow);
+
+  try {
+    const initdb = await run(
+      ...asPostgres('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']),
+    );
+    if (initdb.code !== 0) throw new Error(`initdb failed (exit ${initdb.code}):\n${initdb.output}`);
+
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const options = [
+        `-p ${port}`,
+        '-h 127.0.0.1',
+        `-k ${socketDir}`,
+        // Durability is not under test; speed is welcome.
+        '-c fsync=off',
+        '-c synchronous_commit=off',
+        '-c full_page_writes=off',
+      ].join(' ');
+      const start = await run(...asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', options, 'start']));
+      if (start.code === 0) break;
+      const log = readLog(logFile);
+      // Another process may have taken the port between our probe and the server's bind.
+      if (attempt < START_ATTEMPTS && /already in use/i.test(log)) continue;
+      throw new Error(`PostgreSQL did not start (pg_ctl exit ${start.code}):\n${start.output}\n--- server log ---\n${log}`);
+    }
+
+    const urlOf = (database: string) => `postgresql://postgres@127.0.0.1:${port}/${database}`;
+    const execute = async (url: string, statement: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(statement);
+      } finally {
+        await client.end();
+      }
+    };
+    let databases = 0;
+    return {
+      port,
+      async createDatabase() {
+        const name = `ck_test_${++databases}`;
+        await execute(urlOf('postgres'), `create database ${name}`);
+        return urlOf(name);
+      },
+      execute,
+      async stop() {
+        process.off('exit', stopNow);
+        const [cmd, args] = asPostgres('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+        const result = await run(cmd, args);
+        rmSync(root, { recursive: true, force: true });
+        if (result.code !== 0) throw new Error(`pg_ctl stop failed (exit ${result.code}):\n${result.output}`);
+      },
+    };
+  } catch (error) {
+    process.off('exit', stopNow);
+    stopNow();
+    throw error;
+  }
+}
