@@ -183,6 +183,30 @@ export function metadataStoreContract(
         });
       }
 
+      it('lets concurrent first publishes of different versions of a new crate all succeed', async () => {
+        const store = await fresh();
+        const alice = await store.createUser('alice', false);
+        const bob = await store.createUser('bob', false);
+        const results = await Promise.allSettled([
+          store.publishVersion(newVersion('fresh', '1.0.0', alice.id)),
+          store.publishVersion(newVersion('fresh', '1.0.1', alice.id)),
+          store.publishVersion(newVersion('fresh', '1.0.2', alice.id)),
+        ]);
+        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results));
+        assert.deepEqual(
+          results.map((r) => (r.status === 'fulfilled' ? r.value.newCrate : undefined)).filter(Boolean),
+          [true],
+        );
+        assert.deepEqual((await versionsOf(store, 'fresh'))?.sort(), ['1.0.0', '1.0.1', '1.0.2']);
+        // Whoever loses the race to create a crate gets the answer it would have got a moment later.
+        const late = await Promise.allSettled([
+          store.publishVersion(newVersion('other', '1.0.0', alice.id)),
+          store.publishVersion(newVersion('Other', '1.0.0', alice.id)),
+          store.publishVersion(newVersion('other', '2.0.0', bob.id)),
+        ]);
+        assert.equal(late.filter((r) => r.status === 'fulfilled').length, 1, JSON.stringify(late));
+      });
+
       it('yanks and unyanks; unknown crates and versions return false', async () => {
         const store = await fresh();
         const alice = await store.createUser('alice', false);

@@ -169,6 +169,10 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {
+    return this.publishVersionOnce(v, false);
+  }
+
+  private async publishVersionOnce(v: NewVersion, retried: boolean): Promise<{ newCrate: boolean }> {
     const name = v.entry.name;
     try {
       return await this.db.transaction().execute(async (tx) => {
@@ -237,8 +241,13 @@ export class SqlMetadataStore implements MetadataStore {
         return { newCrate };
       });
     } catch (error) {
-      // Two writers raced past the checks above; the database's unique constraints decided.
-      if (this.options.isUniqueViolation(error)) throw versionExists(name, v.entry.vers);
+      // Two writers raced past the checks above; the database's unique constraints decided. On
+      // PostgreSQL the loser may have raced to create the crate, not the version: one more try
+      // sees the winner's commit and gives the true answer.
+      if (this.options.isUniqueViolation(error)) {
+        if (!retried) return this.publishVersionOnce(v, true);
+        throw versionExists(name, v.entry.vers);
+      }
       throw error;
     }
   }
