@@ -1,0 +1,114 @@
+// What the server-side commands do (`serve`, `user`, `token`). Loaded only when one of them runs,
+// so that the client toolkit's commands (credential provider, proxy) start without the server's
+// modules.
+
+import { ConfigError, loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { isClusterWorker, startCluster, startClusterWorker } from '../src/cluster.js';
+import { openRegistry, type Registry } from '../src/registry.js';
+import { startServer } from '../src/server.js';
+
+export interface CommonOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+export interface ServeOptions extends CommonOptions {
+  host?: string;
+  port?: string;
+  publicUrl?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  workers?: string;
+}
+
+function configFrom(options: CommonOptions, flags: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    file: options.config,
+    env: process.env,
+    flags: { 'storage.data_dir': options.dataDir, ...flags },
+  });
+}
+
+async function withRegistry(options: CommonOptions, action: (registry: Registry) => Promise<void>): Promise<void> {
+  const registry = await openRegistry(configFrom(options));
+  try {
+    await action(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const config = configFrom(options, {
+    'server.host': options.host,
+    'server.port': options.port,
+    'server.public_url': options.publicUrl,
+    'server.tls_cert': options.tlsCert,
+    'server.tls_key': options.tlsKey,
+    'server.workers': options.workers,
+  });
+  const server = isClusterWorker()
+    ? await startClusterWorker(config, process.env)
+    : config.server.workers > 1
+      ? await startCluster(config, process.env)
+      : await startServer(config, { env: process.env, bootstrap: true });
+  if (!isClusterWorker()) {
+    // The token line comes first, so that a script that waits for the URL line has both.
+    if (server.firstToken !== undefined) {
+      console.log(`created user admin; its first token (shown only this once): ${server.firstToken}`);
+    }
+    console.log(`cratekeeper listening on ${server.url}`);
+  }
+  // Repeated signals (orchestrators resend them) join the shutdown already under way.
+  const shutdown = () => {
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+export async function addUser(name: string, options: CommonOptions & { admin?: boolean }): Promise<void> {
+  await withRegistry(options, async (registry) => {
+    const created = await registry.accounts.addUser(name, options.admin === true);
+    console.log(`created user ${created.login}${created.isAdmin ? ' (admin)' : ''}`);
+  });
+}
+
+export async function createToken(options: CommonOptions & { user: string; name: string; expiresInDays?: string }): Promise<void> {
+  let expiresAt: Date | null = null;
+  if (options.expiresInDays !== undefined) {
+    const days = Number(options.expiresInDays);
+    if (!Number.isFinite(days) || days <= 0) throw new ConfigError([`--expires-in-days: expected a positive number of days`]);
+    expiresAt = new Date(Date.now() + days * 86_400_000);
+  }
+  await withRegistry(options, async (registry) => {
+    const { token } = await registry.accounts.createToken(options.user, options.name, expiresAt);
+    console.log(token);
+  });
+}
+
+export async function listTokens(options: CommonOptions & { user: string }): Promise<void> {
+  await withRegistry(options, async (registry) => {
+    const tokens = await registry.accounts.listTokens(options.user);
+    console.log(['ID', 'NAME', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'].join('\t'));
+    for (const t of tokens) {
+      const status = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
+      console.log([t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.expiresAt ?? 'never', status].join('\t'));
+    }
+  });
+}
+
+export async function revokeToken(id: string, options: CommonOptions): Promise<void> {
+  if (!/^\d+$/.test(id)) throw new ConfigError([`token id must be a number, got \`${id}\``]);
+  await withRegistry(options, async (registry) => {
+    await registry.accounts.revokeToken(Number(id));
+    console.log(`revoked token ${id}`);
+  });
+}
