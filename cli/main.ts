@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { registerClientCommands } from './client-commands.js';
-import type { CommonOptions, ServeOptions } from './server-actions.js';
+import type { CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
 
@@ -38,9 +38,9 @@ withCommonOptions(token.command('create').description('create a token and print 
   .requiredOption('--user <name>', 'the user the token speaks for')
   .option('--name <label>', 'a label to recognise the token by', 'cli')
   .option('--expires-in-days <days>', 'make the token expire after this many days')
-  .action(async (options: CommonOptions & { user: string; name: string; expiresInDays?: string }) =>
-    (await serverActions()).createToken(options),
-  );
+  .option('--scopes <list>', 'comma-separated: read, publish-new, publish-update, yank, change-owners (default: all)')
+  .option('--crates <patterns>', 'comma-separated crate names or prefixes ending in * it may change (default: all)')
+  .action(async (options: CreateTokenOptions) => (await serverActions()).createToken(options));
 
 withCommonOptions(token.command('list').description("list a user's tokens (never their secrets)"))
   .requiredOption('--user <name>', 'whose tokens')
@@ -48,6 +48,17 @@ withCommonOptions(token.command('list').description("list a user's tokens (never
 
 withCommonOptions(token.command('revoke <id>').description('revoke a token by its id')).action(
   async (id: string, options: CommonOptions) => (await serverActions()).revokeToken(id, options),
+);
+
+const group = program.command('group').description('manage local groups (for access rules)');
+withCommonOptions(group.command('add-member <group> <user>').description('add a user to a group')).action(
+  async (name: string, login: string, options: CommonOptions) => (await serverActions()).changeGroup('add', name, login, options),
+);
+withCommonOptions(group.command('remove-member <group> <user>').description('remove a user from a group')).action(
+  async (name: string, login: string, options: CommonOptions) => (await serverActions()).changeGroup('remove', name, login, options),
+);
+withCommonOptions(group.command('list <group>').description("list a group's members")).action(
+  async (name: string, options: CommonOptions) => (await serverActions()).listGroup(name, options),
 );
 
 registerClientCommands(program);

@@ -81,7 +81,17 @@ export async function addUser(name: string, options: CommonOptions & { admin?: b
   });
 }
 
-export async function createToken(options: CommonOptions & { user: string; name: string; expiresInDays?: string }): Promise<void> {
+export interface CreateTokenOptions extends CommonOptions {
+  user: string;
+  name: string;
+  expiresInDays?: string;
+  scopes?: string;
+  crates?: string;
+}
+
+const commaList = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+
+export async function createToken(options: CreateTokenOptions): Promise<void> {
   let expiresAt: Date | null = null;
   if (options.expiresInDays !== undefined) {
     const days = Number(options.expiresInDays);
@@ -89,18 +99,39 @@ export async function createToken(options: CommonOptions & { user: string; name:
     expiresAt = new Date(Date.now() + days * 86_400_000);
   }
   await withRegistry(options, async (registry) => {
-    const { token } = await registry.accounts.createToken(options.user, options.name, expiresAt);
+    const { token } = await registry.accounts.createToken(options.user, options.name, {
+      expiresAt,
+      scopes: commaList(options.scopes),
+      cratePatterns: commaList(options.crates),
+    });
     console.log(token);
+  });
+}
+
+export async function changeGroup(action: 'add' | 'remove', group: string, login: string, options: CommonOptions): Promise<void> {
+  await withRegistry(options, async (registry) => {
+    const changed =
+      action === 'add' ? await registry.accounts.addGroupMember(group, login) : await registry.accounts.removeGroupMember(group, login);
+    const verb = action === 'add' ? 'added to' : 'removed from';
+    console.log(changed ? `${login} ${verb} group ${group}` : `${login} was already ${action === 'add' ? 'in' : 'not in'} group ${group}`);
+  });
+}
+
+export async function listGroup(group: string, options: CommonOptions): Promise<void> {
+  await withRegistry(options, async (registry) => {
+    for (const member of await registry.accounts.listGroupMembers(group)) console.log(member.login);
   });
 }
 
 export async function listTokens(options: CommonOptions & { user: string }): Promise<void> {
   await withRegistry(options, async (registry) => {
     const tokens = await registry.accounts.listTokens(options.user);
-    console.log(['ID', 'NAME', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'].join('\t'));
+    console.log(['ID', 'NAME', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'SCOPES', 'CRATES'].join('\t'));
     for (const t of tokens) {
       const status = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
-      console.log([t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.expiresAt ?? 'never', status].join('\t'));
+      const scopes = t.scopes?.join(',') ?? 'all';
+      const crates = t.cratePatterns?.join(',') ?? 'all';
+      console.log([t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.expiresAt ?? 'never', status, scopes, crates].join('\t'));
     }
   });
 }

@@ -7,6 +7,7 @@ import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import { openPostgresStore } from './adapters/metadata/postgres.js';
 import { openSqliteStore } from './adapters/metadata/sqlite.js';
+import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
 import type { BlobStore } from './ports/blob-store.js';
@@ -18,6 +19,7 @@ import { faultPointsFromEnv } from './services/fault-points.js';
 import { IndexFiles } from './services/index-files.js';
 import { OwnersService } from './services/owners.js';
 import { PublishService } from './services/publish.js';
+import { RateLimiter } from './services/rate-limiter.js';
 import { SearchService } from './services/search.js';
 import { YankService } from './services/yank.js';
 
@@ -28,6 +30,8 @@ export interface Registry {
   changes: ChangeFeed;
   auth: TokenAuthenticator;
   indexFiles: IndexFiles;
+  policy: AccessPolicy;
+  failedAuthLimiter: RateLimiter;
   accounts: AccountService;
   publish: PublishService;
   yank: YankService;
@@ -72,6 +76,7 @@ export async function openRegistry(
   const blobs = openBlobStore(config);
 
   const indexFiles = new IndexFiles(store, config.cache.index_bytes);
+  const policy = new AccessPolicy(config.access.rules);
   const auth = new TokenAuthenticator(store);
   const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
   changes.subscribe((change) => {
@@ -88,16 +93,20 @@ export async function openRegistry(
     auth,
     indexFiles,
     accounts: new AccountService(store),
+    policy,
+    failedAuthLimiter: new RateLimiter(config.rate_limits.failed_auth_per_minute, 'failed token checks from this address'),
     publish: new PublishService(
       store,
       blobs,
       indexFiles,
+      policy,
+      new RateLimiter(config.rate_limits.publish_per_minute, 'publishes by this user'),
       { maxUnpackedSize: config.publish.max_unpacked_size, allowedRegistries: config.publish.allowed_registries },
       faultPointsFromEnv(options.env ?? {}),
     ),
-    yank: new YankService(store, indexFiles),
-    owners: new OwnersService(store),
-    search: new SearchService(store),
+    yank: new YankService(store, policy, indexFiles),
+    owners: new OwnersService(store, policy),
+    search: new SearchService(store, policy),
     downloads: new DownloadService(store, blobs),
     async close() {
       await changes.stop();

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3,
@@ -108,6 +109,26 @@ export const configSchema = z
         allowed_registries: list().default([CRATES_IO_INDEX]),
       })
       .prefault({}),
+    access: z
+      .strictObject({
+        rules: z
+          .array(
+            z.strictObject({
+              crates: z.array(z.string()).min(1, { error: 'a rule needs at least one crate pattern' }),
+              read: z.array(z.string()).optional(),
+              publish: z.array(z.string()).optional(),
+              admins: z.array(z.string()).optional(),
+            }),
+          )
+          .default([]),
+      })
+      .prefault({}),
+    rate_limits: z
+      .strictObject({
+        publish_per_minute: integer(1, 1_000_000).default(60),
+        failed_auth_per_minute: integer(1, 1_000_000).default(30),
+      })
+      .prefault({}),
     cache: z
       .strictObject({
         index_bytes: size().default(64 * 1024 ** 2),
@@ -131,6 +152,13 @@ export const configSchema = z
         path: ['storage', 's3', s3.access_key_id === undefined ? 'access_key_id' : 'secret_access_key'],
         message: 'access_key_id and secret_access_key must be given together',
       });
+    }
+    for (const [i, rule] of config.access.rules.entries()) {
+      for (const [j, pattern] of rule.crates.entries()) {
+        if (tryParseCratePattern(pattern) === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['access', 'rules', i, 'crates', j], message: `\`${pattern}\` is not a crate name or a prefix ending in *` });
+        }
+      }
     }
     const { tls_cert, tls_key } = config.server;
     if ((tls_cert === undefined) !== (tls_key === undefined)) {

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'not-found'
   | 'conflict' // clashes with what is stored
   | 'too-large'
+  | 'rate-limited' // too many requests; `retryAfterSeconds` says when to come back
   | 'unavailable'; // a dependency of ours is down; safe to retry
 
 export class RegistryError extends Error {
@@ -17,11 +18,14 @@ export class RegistryError extends Error {
     readonly kind: ErrorKind,
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = 'RegistryError';
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+
+  readonly retryAfterSeconds: number | undefined;
 }
 
 export const invalid = (code: string, message: string) => new RegistryError('invalid', code, message);
@@ -31,3 +35,5 @@ export const forbidden = (code: string, message: string) => new RegistryError('f
 export const unauthenticated = (code: string, message: string) =>
   new RegistryError('unauthenticated', code, message);
 export const tooLarge = (code: string, message: string) => new RegistryError('too-large', code, message);
+export const rateLimited = (code: string, message: string, retryAfterSeconds: number) =>
+  new RegistryError('rate-limited', code, message, { retryAfterSeconds });

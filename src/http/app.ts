@@ -10,6 +10,7 @@ import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
+import { myTokenRoutes } from './routes/my-tokens.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 
 export interface AppOptions {
@@ -61,18 +62,22 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
-    reads.addHook('onRequest', authenticate(registry.auth, config.auth.required));
-    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, configJson: renderConfigJson });
-    downloadRoutes(reads, registry.downloads);
+    reads.addHook(
+      'onRequest',
+      authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter }),
+    );
+    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, configJson: renderConfigJson });
+    downloadRoutes(reads, registry.downloads, registry.policy);
     cratesReadApiRoutes(reads, registry);
   });
 
   // Writes: always a token.
   void app.register(async (writes) => {
-    writes.addHook('onRequest', authenticate(registry.auth, true));
+    writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter }));
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
     cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
+    myTokenRoutes(writes, registry.accounts);
   });
 
   // Pages for people and probes for load balancers: no token.

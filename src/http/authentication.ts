@@ -4,7 +4,10 @@
 // token (the steady state) is decided without a promise.
 
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import { unauthenticated } from '../domain/errors.js';
+import { forbidden, unauthenticated } from '../domain/errors.js';
+import type { TokenScope } from '../domain/token-scope.js';
+import { hasScope } from '../auth/token-permissions.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
 import type { AuthOutcome, TokenAuthenticator } from '../auth/token-authenticator.js';
 
@@ -14,29 +17,47 @@ declare module 'fastify' {
   }
 }
 
+export interface AuthenticationOptions {
+  tokenRequired: boolean;
+  /** The scope every request of the group needs (reads need `read`). */
+  scope?: TokenScope;
+  failedAuthLimiter: RateLimiter;
+}
+
 const HOW_TO_LOG_IN = 'run `cargo login --registry <name>` with a token from this registry (see its /me page)';
 
-function apply(outcome: AuthOutcome, request: FastifyRequest, tokenRequired: boolean): Error | undefined {
+function apply(outcome: AuthOutcome, request: FastifyRequest, options: AuthenticationOptions): Error | undefined {
   if (outcome.status === 'ok') {
     request.principal = outcome.principal;
+    if (options.scope !== undefined && !hasScope(outcome.principal, options.scope)) {
+      return forbidden('token-scope-missing', `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`);
+    }
     return undefined;
   }
   if (outcome.status === 'rejected') {
+    options.failedAuthLimiter.record(request.ip);
     return unauthenticated('token-rejected', `token rejected: ${outcome.reason}; ${HOW_TO_LOG_IN}`);
   }
-  return tokenRequired ? unauthenticated('token-required', `this registry requires a token; ${HOW_TO_LOG_IN}`) : undefined;
+  return options.tokenRequired ? unauthenticated('token-required', `this registry requires a token; ${HOW_TO_LOG_IN}`) : undefined;
 }
 
-export function authenticate(auth: TokenAuthenticator, tokenRequired: boolean) {
+export function authenticate(auth: TokenAuthenticator, options: AuthenticationOptions) {
   return function authenticationHook(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const header = request.headers.authorization;
     const cached = auth.authenticateFromCache(header);
     if (cached !== undefined) {
-      done(apply(cached, request, tokenRequired));
+      done(apply(cached, request, options));
+      return;
+    }
+    // Not in the cache: a database lookup. An address that keeps sending bad tokens waits first.
+    try {
+      options.failedAuthLimiter.assertNotExceeded(request.ip);
+    } catch (error) {
+      done(error as Error);
       return;
     }
     auth.authenticate(header).then(
-      (outcome) => done(apply(outcome, request, tokenRequired)),
+      (outcome) => done(apply(outcome, request, options)),
       (error: Error) => done(error),
     );
   };

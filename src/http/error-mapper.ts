@@ -12,6 +12,7 @@ const STATUS_OF_KIND: Record<ErrorKind, number> = {
   'not-found': 404,
   conflict: 409,
   'too-large': 413,
+  'rate-limited': 429,
   unavailable: 503,
 };
 
@@ -25,6 +26,7 @@ export function installErrorMapper(app: FastifyInstance, options: { loginUrl: ()
       if (error.kind === 'unauthenticated') {
         reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);
       }
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       return sendErrors(reply, STATUS_OF_KIND[error.kind], error.message);
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

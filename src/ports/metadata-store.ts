@@ -19,6 +19,10 @@ export interface TokenRecord {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
+  /** null: every scope. */
+  scopes: string[] | null;
+  /** null: every crate. */
+  cratePatterns: string[] | null;
 }
 
 /** Who an active (not revoked) token speaks for. Expiry is left to the caller to check. */
@@ -28,6 +32,9 @@ export interface TokenPrincipal {
   login: string;
   isAdmin: boolean;
   expiresAt: string | null;
+  scopes: string[] | null;
+  cratePatterns: string[] | null;
+  groups: string[];
 }
 
 export interface StoredVersion {
@@ -75,8 +82,19 @@ export interface SearchHit {
 export interface Change {
   seq: number;
   kind: 'crate' | 'token' | 'user';
-  /** crate: lower-case name; token: token hash; user: user id. */
+  /** crate: lower-case name; token: token hash; user: user id (its groups or flags changed). */
   subject: string;
+}
+
+export interface NewToken {
+  userId: number;
+  name: string;
+  hash: string;
+  expiresAt: string | null;
+  /** Absent or null: every scope. */
+  scopes?: string[] | null;
+  /** Absent or null: every crate. */
+  cratePatterns?: string[] | null;
 }
 
 export interface MetadataStore {
@@ -84,12 +102,17 @@ export interface MetadataStore {
   findUserByLogin(login: string): Promise<User | undefined>;
   countUsers(): Promise<number>;
 
-  insertToken(token: { userId: number; name: string; hash: string; expiresAt: string | null }): Promise<TokenRecord>;
+  insertToken(token: NewToken): Promise<TokenRecord>;
   findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined>;
   listTokens(userId: number): Promise<TokenRecord[]>;
   /** Returns false when no active token has that id. */
   revokeToken(id: number): Promise<boolean>;
   recordTokenUse(lastUse: ReadonlyMap<number, string>): Promise<void>;
+
+  /** Local group membership; both return false when nothing changed. */
+  addGroupMember(group: string, userId: number): Promise<boolean>;
+  removeGroupMember(group: string, userId: number): Promise<boolean>;
+  listGroupMembers(group: string): Promise<User[]>;
 
   /** The crate's versions in publish order, or undefined when there is no such crate. */
   listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
@@ -109,7 +132,13 @@ export interface MetadataStore {
   addOwners(lowerName: string, userIds: number[]): Promise<void>;
   removeOwners(lowerName: string, userIds: number[]): Promise<void>;
 
-  searchCrates(query: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }>;
+  /** Crates whose name or description contains `query`; with `visible`, only the names it accepts. */
+  searchCrates(
+    query: string,
+    limit: number,
+    offset: number,
+    visible?: (name: string) => boolean,
+  ): Promise<{ total: number; hits: SearchHit[] }>;
 
   changesSince(seq: number): Promise<Change[]>;
   latestChangeSeq(): Promise<number>;

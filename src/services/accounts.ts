@@ -2,7 +2,9 @@
 // first-start bootstrap. Tokens are returned in clear exactly once, at creation.
 
 import { invalid, notFound } from '../domain/errors.js';
+import { parseCratePattern } from '../domain/crate-pattern.js';
 import { generateToken, hashToken } from '../domain/token.js';
+import { parseTokenScopes } from '../domain/token-scope.js';
 import type { MetadataStore, TokenRecord, User } from '../ports/metadata-store.js';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -15,6 +17,19 @@ export function parseLogin(login: string): string {
     );
   }
   return login;
+}
+
+export function parseGroupName(group: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$/.test(group)) {
+    throw invalid('invalid-group', `\`${group.slice(0, 80)}\` is not a valid group name: letters, digits, \`.\`, \`_\`, \`/\` or \`-\``);
+  }
+  return group;
+}
+
+export interface TokenLimits {
+  scopes?: string[];
+  cratePatterns?: string[];
+  expiresAt?: Date | null;
 }
 
 export class AccountService {
@@ -30,14 +45,25 @@ export class AccountService {
     return user;
   }
 
-  async createToken(login: string, name: string, expiresAt: Date | null = null): Promise<{ token: string; record: TokenRecord }> {
+  /** Creates a token; without scopes or crate patterns it may do all its user may. */
+  async createToken(login: string, name: string, limits: TokenLimits = {}): Promise<{ token: string; record: TokenRecord }> {
     const user = await this.requireUser(login);
+    if (name.trim() === '' || name.length > 100) throw invalid('invalid-token-name', 'a token name must have 1 to 100 characters');
+    const scopes = limits.scopes === undefined ? null : parseTokenScopes(limits.scopes);
+    const cratePatterns = limits.cratePatterns === undefined ? null : limits.cratePatterns.map((p) => parseCratePattern(p).text);
+    if (cratePatterns?.length === 0) throw invalid('invalid-crate-pattern', 'give at least one crate pattern, or none to allow every crate');
+    const expiresAt = limits.expiresAt ?? null;
+    if (expiresAt !== null && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now())) {
+      throw invalid('invalid-expiry', 'a token must expire in the future');
+    }
     const token = generateToken();
     const record = await this.store.insertToken({
       userId: user.id,
       name,
       hash: hashToken(token),
       expiresAt: expiresAt?.toISOString() ?? null,
+      scopes,
+      cratePatterns,
     });
     return { token, record };
   }
@@ -46,8 +72,23 @@ export class AccountService {
     return this.store.listTokens((await this.requireUser(login)).id);
   }
 
-  async revokeToken(id: number): Promise<void> {
-    if (!(await this.store.revokeToken(id))) throw notFound('token-not-found', `there is no active token with id ${id}`);
+  /** Revokes a token; with `owner`, only one of that user's. */
+  async revokeToken(id: number, owner?: User): Promise<void> {
+    const missing = notFound('token-not-found', `there is no active token with id ${id}`);
+    if (owner && !(await this.store.listTokens(owner.id)).some((t) => t.id === id)) throw missing;
+    if (!(await this.store.revokeToken(id))) throw missing;
+  }
+
+  async addGroupMember(group: string, login: string): Promise<boolean> {
+    return this.store.addGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+  }
+
+  async removeGroupMember(group: string, login: string): Promise<boolean> {
+    return this.store.removeGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+  }
+
+  listGroupMembers(group: string): Promise<User[]> {
+    return this.store.listGroupMembers(parseGroupName(group));
   }
 
   /** On an empty registry, creates the `admin` user and returns its first token; else undefined. */

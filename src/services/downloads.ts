@@ -8,6 +8,9 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, VersionBlob } from '../ports/metadata-store.js';
 import { LruCache } from './lru-cache.js';
 
+export const versionNotFound = (name: string, version: string) =>
+  notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);
+
 export class DownloadService {
   private readonly blobs = new LruCache<string, VersionBlob>(100_000);
 
@@ -17,7 +20,7 @@ export class DownloadService {
   ) {}
 
   async open(name: string, version: string): Promise<{ stream: Readable; size: number; cksum: string }> {
-    const missing = () => notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);
+    const missing = () => versionNotFound(name, version);
     if (!isPlausibleCrateName(name)) throw missing();
     const key = `${name.toLowerCase()}/${version}`;
     let blob = this.blobs.get(key);

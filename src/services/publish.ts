@@ -10,10 +10,13 @@ import { formatPubtime, splitFeatures, type IndexDependency, type IndexEntry } f
 import { parsePublishBody, type PublishDependency, type PublishMetadata } from '../domain/publish-body.js';
 import { crateNameTaken, notAnOwner, versionExists } from '../domain/publish-conflicts.js';
 import { parseVersion, tryParseVersion, versionKey, type Version } from '../domain/version.js';
+import type { AccessPolicy } from '../auth/access-policy.js';
+import { assertTokenAllows } from '../auth/token-permissions.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
 import type { FaultPoints } from './fault-points.js';
 import type { IndexFiles } from './index-files.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 export interface PublishSettings {
   maxUnpackedSize: number;
@@ -52,6 +55,8 @@ export class PublishService {
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly indexFiles: IndexFiles,
+    private readonly policy: AccessPolicy,
+    private readonly limiter: RateLimiter,
     private readonly settings: PublishSettings,
     private readonly fault: FaultPoints,
     private readonly now: () => Date = () => new Date(),
@@ -88,10 +93,18 @@ export class PublishService {
     };
   }
 
-  /** The store's conflict checks, made before anything is written (see publish-conflicts.ts). */
+  /**
+   * Who may publish (token scope and patterns; for a new crate the access rules) and the store's
+   * conflict checks, all made before anything is written (see publish-conflicts.ts).
+   */
   private async assertPublishable(publisher: TokenPrincipal, name: string, version: Version): Promise<void> {
     const existing = await this.store.findCrateName(normalizeCrateName(name));
-    if (existing === undefined) return;
+    if (existing === undefined) {
+      assertTokenAllows(publisher, 'publish-new', name);
+      this.policy.assertMayPublishNew(publisher, name);
+      return;
+    }
+    assertTokenAllows(publisher, 'publish-update', name);
     if (existing !== name) throw crateNameTaken(existing, name);
     const owners = (await this.store.listOwners(name.toLowerCase())) ?? [];
     if (!owners.some((o) => o.id === publisher.userId)) throw notAnOwner(name);
@@ -109,6 +122,7 @@ export class PublishService {
   }
 
   async publish(publisher: TokenPrincipal, body: Buffer): Promise<PublishResult> {
+    this.limiter.take(`user:${publisher.userId}`);
     const { metadata, crate } = parsePublishBody(body);
     const name = parseCrateName(metadata.name);
     const version = parseVersion(metadata.vers);

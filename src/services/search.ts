@@ -2,7 +2,8 @@
 
 import { invalid } from '../domain/errors.js';
 import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
-import type { MetadataStore, StoredVersion } from '../ports/metadata-store.js';
+import type { AccessPolicy } from '../auth/access-policy.js';
+import type { MetadataStore, StoredVersion, TokenPrincipal } from '../ports/metadata-store.js';
 
 export const MAX_PER_PAGE = 100;
 
@@ -36,13 +37,19 @@ function parsePositiveInt(value: string | undefined, name: string, fallback: num
 }
 
 export class SearchService {
-  constructor(private readonly store: MetadataStore) {}
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly policy: AccessPolicy,
+  ) {}
 
-  async search(query: { q?: string; per_page?: string; page?: string }): Promise<SearchResult> {
+  /** Crates the principal may not read are left out, of the results and of the total. */
+  async search(principal: TokenPrincipal | null, query: { q?: string; per_page?: string; page?: string }): Promise<SearchResult> {
     const perPage = parsePositiveInt(query.per_page, 'per_page', 10, MAX_PER_PAGE);
     const page = parsePositiveInt(query.page, 'page', 1, 1_000_000);
     const q = (query.q ?? '').trim().slice(0, 200);
-    const { total, hits } = await this.store.searchCrates(q, perPage, (page - 1) * perPage);
+    const visible =
+      this.policy.restrictsReading && !principal?.isAdmin ? (name: string) => this.policy.mayRead(principal, name) : undefined;
+    const { total, hits } = await this.store.searchCrates(q, perPage, (page - 1) * perPage, visible);
     return {
       crates: hits.map((h) => ({ name: h.name, max_version: maxVersion(h.versions), description: h.description })),
       meta: { total },

@@ -1,6 +1,7 @@
 // Yank and unyank: flip one version's flag; the index file re-renders on the next read.
 
 import { notFound } from '../domain/errors.js';
+import type { AccessPolicy } from '../auth/access-policy.js';
 import type { MetadataStore, TokenPrincipal } from '../ports/metadata-store.js';
 import type { IndexFiles } from './index-files.js';
 import { requireOwner } from './ownership.js';
@@ -8,11 +9,12 @@ import { requireOwner } from './ownership.js';
 export class YankService {
   constructor(
     private readonly store: MetadataStore,
+    private readonly policy: AccessPolicy,
     private readonly indexFiles: IndexFiles,
   ) {}
 
   async setYanked(principal: TokenPrincipal, name: string, version: string, yanked: boolean): Promise<void> {
-    await requireOwner(this.store, name, principal);
+    await requireOwner(this.store, this.policy, principal, name, 'yank');
     const lowerName = name.toLowerCase();
     if (!(await this.store.setYanked(lowerName, version, yanked))) {
       throw notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);

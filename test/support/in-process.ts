@@ -1,6 +1,8 @@
 // An in-process registry for HTTP tests: the real app and services on a temporary data folder,
 // driven through fastify's `inject` (no socket).
 
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
@@ -22,9 +24,15 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startTestRegistry(settings: Record<string, string> = {}): Promise<TestRegistry> {
+/** `settings` by dotted path, as flags; `configToml` for what flags cannot say (arrays of tables). */
+export async function startTestRegistry(settings: Record<string, string> = {}, configToml?: string): Promise<TestRegistry> {
   const dataDir = makeTempDir('cratekeeper-http-');
-  const config = loadConfig({ flags: { 'storage.data_dir': dataDir, 'server.public_url': PUBLIC_URL, ...settings } });
+  let file: string | undefined;
+  if (configToml !== undefined) {
+    file = join(dataDir, 'cratekeeper.toml');
+    writeFileSync(file, configToml);
+  }
+  const config = loadConfig({ file, flags: { 'storage.data_dir': dataDir, 'server.public_url': PUBLIC_URL, ...settings } });
   const registry = await openRegistry(config);
   const app = buildApp(registry, { publicUrl: () => PUBLIC_URL, logger: false });
   await app.ready();

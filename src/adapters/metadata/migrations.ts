@@ -83,6 +83,22 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 2,
+    async up(db) {
+      // Token scopes and crate patterns as JSON arrays; null means every scope / every crate.
+      await db.schema.alterTable('tokens').addColumn('scopes', 'text').execute();
+      await db.schema.alterTable('tokens').addColumn('crate_patterns', 'text').execute();
+      await db.schema
+        .createTable('group_members')
+        .addColumn('group_name', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('group_members_pk', ['group_name', 'user_id'])
+        .execute();
+      await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

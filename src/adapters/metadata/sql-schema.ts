@@ -15,6 +15,8 @@ export interface Database {
     last_used_at: string | null;
     expires_at: string | null;
     revoked_at: string | null;
+    scopes: string | null;
+    crate_patterns: string | null;
   };
   crates: {
     id: Generated<number>;
@@ -41,4 +43,5 @@ export interface Database {
   };
   crate_owners: { crate_id: number; user_id: number; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
+  group_members: { group_name: string; user_id: number; created_at: string };
 }

@@ -8,6 +8,7 @@ import type { IndexEntry } from '../../domain/index-line.js';
 import type {
   Change,
   MetadataStore,
+  NewToken,
   NewVersion,
   SearchHit,
   StoredVersion,
@@ -32,6 +33,9 @@ function toUser(row: { id: number; login: string; is_admin: number; created_at: 
   return { id: row.id, login: row.login, isAdmin: row.is_admin === 1, createdAt: row.created_at };
 }
 
+const fromJsonList = (text: string | null): string[] | null => (text === null ? null : (JSON.parse(text) as string[]));
+const toJsonList = (list: string[] | null): string | null => (list === null ? null : JSON.stringify(list));
+
 function toToken(row: Selectable<Database['tokens']>): TokenRecord {
   return {
     id: row.id,
@@ -41,6 +45,8 @@ function toToken(row: Selectable<Database['tokens']>): TokenRecord {
     lastUsedAt: row.last_used_at,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
+    scopes: fromJsonList(row.scopes),
+    cratePatterns: fromJsonList(row.crate_patterns),
   };
 }
 
@@ -90,7 +96,7 @@ export class SqlMetadataStore implements MetadataStore {
     return Number(row.n);
   }
 
-  async insertToken(token: { userId: number; name: string; hash: string; expiresAt: string | null }): Promise<TokenRecord> {
+  async insertToken(token: NewToken): Promise<TokenRecord> {
     const row = await this.db
       .insertInto('tokens')
       .values({
@@ -99,6 +105,8 @@ export class SqlMetadataStore implements MetadataStore {
         token_hash: token.hash,
         created_at: now(),
         expires_at: token.expiresAt,
+        scopes: toJsonList(token.scopes ?? null),
+        crate_patterns: toJsonList(token.cratePatterns ?? null),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -109,18 +117,72 @@ export class SqlMetadataStore implements MetadataStore {
     const row = await this.db
       .selectFrom('tokens')
       .innerJoin('users', 'users.id', 'tokens.user_id')
-      .select(['tokens.id as tokenId', 'users.id as userId', 'users.login', 'users.is_admin', 'tokens.expires_at'])
+      .select([
+        'tokens.id as tokenId',
+        'users.id as userId',
+        'users.login',
+        'users.is_admin',
+        'tokens.expires_at',
+        'tokens.scopes',
+        'tokens.crate_patterns',
+      ])
       .where('tokens.token_hash', '=', hash)
       .where('tokens.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return undefined;
+    const groups = await this.db
+      .selectFrom('group_members')
+      .select('group_name')
+      .where('user_id', '=', row.userId)
+      .orderBy('group_name')
+      .execute();
     return {
       tokenId: row.tokenId,
       userId: row.userId,
       login: row.login,
       isAdmin: row.is_admin === 1,
       expiresAt: row.expires_at,
+      scopes: fromJsonList(row.scopes),
+      cratePatterns: fromJsonList(row.crate_patterns),
+      groups: groups.map((g) => g.group_name),
     };
+  }
+
+  async addGroupMember(group: string, userId: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .insertInto('group_members')
+        .values({ group_name: group, user_id: userId, created_at: now() })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if (Number(result.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+      await this.recordChange(tx, 'user', String(userId));
+      return true;
+    });
+  }
+
+  async removeGroupMember(group: string, userId: number): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx
+        .deleteFrom('group_members')
+        .where('group_name', '=', group)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await this.recordChange(tx, 'user', String(userId));
+      return true;
+    });
+  }
+
+  async listGroupMembers(group: string): Promise<User[]> {
+    const rows = await this.db
+      .selectFrom('group_members')
+      .innerJoin('users', 'users.id', 'group_members.user_id')
+      .select(['users.id', 'users.login', 'users.is_admin', 'users.created_at'])
+      .where('group_members.group_name', '=', group)
+      .orderBy('users.login')
+      .execute();
+    return rows.map(toUser);
   }
 
   async listTokens(userId: number): Promise<TokenRecord[]> {
@@ -338,28 +400,38 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async searchCrates(query: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }> {
+  async searchCrates(
+    query: string,
+    limit: number,
+    offset: number,
+    visible?: (name: string) => boolean,
+  ): Promise<{ total: number; hits: SearchHit[] }> {
     const q = query.toLowerCase();
     const pattern = `%${escapeLike(q)}%`;
-    const matches = (db: Kysely<Database>) =>
-      db
-        .selectFrom('crates')
-        .where((eb) =>
-          eb.or([
-            sql<boolean>`${eb.ref('name_lower')} like ${pattern} escape '\\'`,
-            sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
-          ]),
-        );
-    const totalRow = await matches(this.db)
-      .select((eb) => eb.fn.countAll().as('n'))
-      .executeTakeFirstOrThrow();
-    const crates = await matches(this.db)
+    const matches = this.db
+      .selectFrom('crates')
+      .where((eb) =>
+        eb.or([
+          sql<boolean>`${eb.ref('name_lower')} like ${pattern} escape '\\'`,
+          sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
+        ]),
+      );
+    const ranked = matches
       .select(['id', 'name', 'description'])
       .orderBy(sql`case when name_lower = ${q} then 0 when name_lower like ${escapeLike(q) + '%'} escape '\\' then 1 else 2 end`)
-      .orderBy('name_lower')
-      .limit(limit)
-      .offset(offset)
-      .execute();
+      .orderBy('name_lower');
+    let total: number;
+    let crates: { id: number; name: string; description: string | null }[];
+    if (visible === undefined) {
+      const totalRow = await matches.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      total = Number(totalRow.n);
+      crates = await ranked.limit(limit).offset(offset).execute();
+    } else {
+      // Visibility is decided outside SQL: rank every match, keep the visible ones, then page.
+      const all = (await ranked.execute()).filter((c) => visible(c.name));
+      total = all.length;
+      crates = all.slice(offset, offset + limit);
+    }
     const versions =
       crates.length === 0
         ? []
@@ -378,7 +450,7 @@ export class SqlMetadataStore implements MetadataStore {
       description: c.description,
       versions: versions.filter((v) => v.crate_id === c.id).map(toStoredVersion),
     }));
-    return { total: Number(totalRow.n), hits };
+    return { total, hits };
   }
 
   async changesSince(seq: number): Promise<Change[]> {

@@ -6,11 +6,11 @@ import type { SearchService } from '../../services/search.js';
 
 export function cratesReadApiRoutes(app: FastifyInstance, services: { search: SearchService; owners: OwnersService }): void {
   app.get<{ Querystring: { q?: string; per_page?: string; page?: string } }>('/api/v1/crates', async (request) =>
-    services.search.search(request.query),
+    services.search.search(request.principal, request.query),
   );
 
   app.get<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
-    const owners = await services.owners.list(request.params.name);
+    const owners = await services.owners.list(request.principal, request.params.name);
     return { users: owners.map((o) => ({ id: o.id, login: o.login, name: null, email: null })) };
   });
 }

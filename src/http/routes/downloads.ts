@@ -2,13 +2,17 @@
 // curl inflate them, and the checksum would fail).
 
 import type { FastifyInstance } from 'fastify';
-import type { DownloadService } from '../../services/downloads.js';
+import type { AccessPolicy } from '../../auth/access-policy.js';
+import { versionNotFound, type DownloadService } from '../../services/downloads.js';
 
-export function downloadRoutes(app: FastifyInstance, downloads: DownloadService): void {
+export function downloadRoutes(app: FastifyInstance, downloads: DownloadService, policy: AccessPolicy): void {
   app.get<{ Params: { name: string; version: string } }>(
     '/api/v1/crates/:name/:version/download',
     async (request, reply) => {
-      const { stream, size, cksum } = await downloads.open(request.params.name, request.params.version);
+      const { name, version } = request.params;
+      // A crate the principal may not read is answered exactly like one that does not exist.
+      if (!policy.mayRead(request.principal, name)) throw versionNotFound(name, version);
+      const { stream, size, cksum } = await downloads.open(name, version);
       return reply
         .type('application/gzip')
         .header('content-length', size)

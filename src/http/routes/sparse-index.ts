@@ -3,6 +3,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
+import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
 
@@ -13,7 +14,7 @@ function etagMatches(ifNoneMatch: string, etag: string): boolean {
 
 export function sparseIndexRoutes(
   app: FastifyInstance,
-  options: { indexFiles: IndexFiles; configJson: () => Buffer },
+  options: { indexFiles: IndexFiles; policy: AccessPolicy; configJson: () => Buffer },
 ): void {
   app.get('/index/config.json', async (_request, reply) =>
     reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
@@ -22,7 +23,9 @@ export function sparseIndexRoutes(
   app.get<{ Params: { '*': string } }>('/index/*', async (request, reply) => {
     const path = request.params['*'];
     const name = crateNameFromIndexPath(path);
-    const file = name === undefined ? undefined : await options.indexFiles.get(name);
+    // A crate the principal may not read is answered exactly like one that does not exist.
+    const visible = name !== undefined && options.policy.mayRead(request.principal, name);
+    let file = visible ? await options.indexFiles.get(name) : undefined;
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
     reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
     const ifNoneMatch = request.headers['if-none-match'];
