@@ -7,18 +7,24 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CargoSandbox, type CargoResult } from '../support/cargo.js';
-import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { runCli as runCliOn, startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
 
 function ok(result: CargoResult, what: string): CargoResult {
   assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);
   return result;
 }
 
-for (const [mode, serveArgs] of [
-  ['one process', []],
-  ['two worker processes', ['--workers', '2']],
+for (const [mode, serveArgs, backend] of [
+  ['one process', [], 'embedded'],
+  ['two worker processes', ['--workers', '2'], 'embedded'],
+  ['PostgreSQL + S3', [], 'postgres-s3'],
 ] as const) describe(`cargo end to end (sparse, auth-required, ${mode})`, () => {
   let server: RunningRegistry;
+  let backends: SharedBackends | undefined;
+  // The CLI works on the same registry as the server: same data folder, same database and bucket.
+  let env: Record<string, string> = {};
+  const runCli = (args: string[]) => runCliOn(args, { env });
   let cargo: CargoSandbox;
   let bobToken: string;
   const app = (name: string) =>
@@ -29,7 +35,11 @@ for (const [mode, serveArgs] of [
     );
 
   before(async () => {
-    server = await startRegistry({ args: [...serveArgs] });
+    if (backend === 'postgres-s3') {
+      backends = await startSharedBackends();
+      env = await backends.newRegistryEnv();
+    }
+    server = await startRegistry({ args: [...serveArgs], env });
     cargo = new CargoSandbox();
     cargo.configure(`${server.url}/index/`);
     assert.equal((await runCli(['user', 'add', 'bob', '--data-dir', server.dataDir])).code, 0);
@@ -37,6 +47,7 @@ for (const [mode, serveArgs] of [
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
+    await backends?.stop();
   });
 
   it('cargo login reads the token from stdin', async () => {
