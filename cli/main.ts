@@ -5,6 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerMirrorCommands } from './mirror-commands.js';
 import type { CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -61,6 +62,7 @@ withCommonOptions(group.command('list <group>').description("list a group's memb
   async (name: string, options: CommonOptions) => (await serverActions()).listGroup(name, options),
 );
 
+registerMirrorCommands(program);
 registerClientCommands(program);
 
 // Configuration and registry errors are the user's to fix: one line, no stack.

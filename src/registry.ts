@@ -10,6 +10,7 @@ import { openSqliteStore } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
+import { MirrorService } from './mirror/mirror-service.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { MetadataStore } from './ports/metadata-store.js';
 import { AccountService } from './services/accounts.js';
@@ -30,6 +31,7 @@ export interface Registry {
   changes: ChangeFeed;
   auth: TokenAuthenticator;
   indexFiles: IndexFiles;
+  mirror: MirrorService;
   policy: AccessPolicy;
   failedAuthLimiter: RateLimiter;
   accounts: AccountService;
@@ -78,6 +80,7 @@ export async function openRegistry(
   const indexFiles = new IndexFiles(store, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
   const auth = new TokenAuthenticator(store);
+  const mirror = new MirrorService(config, blobs, store, options.env ?? process.env);
   const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
   changes.subscribe((change) => {
     if (change.kind === 'crate') indexFiles.invalidate(change.subject);
@@ -85,13 +88,18 @@ export async function openRegistry(
     else auth.forgetUser(Number(change.subject));
   });
 
-  return {
+  changes.subscribe((change) => {
+    if (change.kind === 'crate') mirror.forgetLocal(change.subject);
+  });
+
+  const registry: Registry = {
     config,
     store,
     blobs,
     changes,
     auth,
     indexFiles,
+    mirror,
     accounts: new AccountService(store),
     policy,
     failedAuthLimiter: new RateLimiter(config.rate_limits.failed_auth_per_minute, 'failed token checks from this address'),
@@ -110,9 +118,12 @@ export async function openRegistry(
     downloads: new DownloadService(store, blobs),
     async close() {
       await changes.stop();
+      await mirror.close();
       await auth.flushLastUse();
       await blobs.close();
       await store.close();
     },
   };
+  registry.publish.nameGuard = (name) => mirror.assertLocalNameFree(name);
+  return registry;
 }

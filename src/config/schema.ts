@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { upstreamsSchema } from './upstreams-schema.js';
 import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
 const SIZE_UNITS: Record<string, number> = {
@@ -129,6 +130,7 @@ export const configSchema = z
         failed_auth_per_minute: integer(1, 1_000_000).default(30),
       })
       .prefault({}),
+    upstreams: upstreamsSchema,
     cache: z
       .strictObject({
         index_bytes: size().default(64 * 1024 ** 2),

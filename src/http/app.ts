@@ -10,6 +10,7 @@ import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
+import { mirrorRoutes } from './routes/mirror.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 
@@ -66,7 +67,9 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       'onRequest',
       authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter }),
     );
-    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, configJson: renderConfigJson });
+    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, configJson: renderConfigJson, mirror: registry.mirror });
+    // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
+    mirrorRoutes(reads, { mirror: registry.mirror, publicUrl: options.publicUrl, authRequired: config.auth.required });
     downloadRoutes(reads, registry.downloads, registry.policy);
     cratesReadApiRoutes(reads, registry);
   });

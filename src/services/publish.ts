@@ -51,6 +51,9 @@ function toDetails(m: PublishMetadata): VersionDetails {
 }
 
 export class PublishService {
+  /** Set by the wiring: refuses a new crate name that an upstream has (dependency confusion). */
+  nameGuard?: (name: string) => Promise<void>;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
@@ -99,6 +102,7 @@ export class PublishService {
    */
   private async assertPublishable(publisher: TokenPrincipal, name: string, version: Version): Promise<void> {
     const existing = await this.store.findCrateName(normalizeCrateName(name));
+    if (existing === undefined) await this.nameGuard?.(name);
     if (existing === undefined) {
       assertTokenAllows(publisher, 'publish-new', name);
       this.policy.assertMayPublishNew(publisher, name);

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
+import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
 
@@ -14,7 +15,7 @@ function etagMatches(ifNoneMatch: string, etag: string): boolean {
 
 export function sparseIndexRoutes(
   app: FastifyInstance,
-  options: { indexFiles: IndexFiles; policy: AccessPolicy; configJson: () => Buffer },
+  options: { indexFiles: IndexFiles; policy: AccessPolicy; configJson: () => Buffer; mirror?: MirrorService },
 ): void {
   app.get('/index/config.json', async (_request, reply) =>
     reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
@@ -26,6 +27,8 @@ export function sparseIndexRoutes(
     // A crate the principal may not read is answered exactly like one that does not exist.
     const visible = name !== undefined && options.policy.mayRead(request.principal, name);
     let file = visible ? await options.indexFiles.get(name) : undefined;
+    // Not a local crate: an upstream that serves the main index may have it.
+    if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
     reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
     const ifNoneMatch = request.headers['if-none-match'];

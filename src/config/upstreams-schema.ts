@@ -1,0 +1,136 @@
+// The `[[upstreams]]` part of the configuration: registries that cratekeeper mirrors. Each one is
+// served at `<public-url>/mirrors/<name>/index/`; its credentials come from an environment variable
+// or a .netrc (with an auth pattern: basic, bearer, or a template), like the client toolkit's.
+// From the environment, `CRATEKEEPER_UPSTREAMS__0__NAME=...` defines the list (replacing the file's).
+
+import { z } from 'zod';
+import { AuthPatternError, parseAuthPattern } from '../../client/auth-pattern.js';
+
+const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+const fromText = (convert: (t: string) => unknown) => (v: unknown) => (typeof v === 'string' ? convert(v.trim()) : v);
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
+    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
+  );
+const boolean = () =>
+  z.preprocess(
+    fromText((t) => ({ true: true, false: false, '1': true, '0': false })[t.toLowerCase()] ?? t),
+    z.boolean({ error: 'expected true or false' }),
+  );
+
+/** Exact crate names, or prefixes ending in `*` (`serde*`); `*` alone is every crate. */
+const CRATE_PATTERN = /^([A-Za-z][A-Za-z0-9_-]*\*?|\*)$/;
+const patterns = () =>
+  z.preprocess(
+    fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim()))),
+    z.array(text().regex(CRATE_PATTERN, { error: 'expected a crate name, or a prefix ending in * (e.g. "serde*")' }), {
+      error: 'expected a list of crate names or prefixes ending in *',
+    }),
+  );
+
+const headerTable = () =>
+  z.record(
+    z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'not a header name' }),
+    z.string({ error: 'expected a header value' }).refine((v) => !/[\0-\x08\n-\x1f\x7f]/.test(v), { error: 'a header value cannot contain control characters' }),
+  );
+
+const indexUrl = text()
+  .transform((v) => v.replace(/^sparse\+/, ''))
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && value.endsWith('/');
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected a sparse index URL: http(s)://host/path/ (ending in /, "sparse+" allowed)' },
+  );
+
+const proxyUrl = text().refine(
+  (value) => {
+    try {
+      return ['http:', 'socks5:', 'socks5h:'].includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected http://host:port or socks5://host:port' },
+);
+
+const authSchema = z
+  .strictObject({
+    /** Name of an environment variable holding the secret (the pattern's <password>). */
+    token_env: text().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
+    /** Login for patterns that use <login> (basic), with token_env. */
+    login: text().optional(),
+    /** A .netrc file holding login and password for the upstream's host. */
+    netrc: text().optional(),
+    /** The .netrc machine to use (default: the upstream's host, with and without its port). */
+    netrc_machine: text().optional(),
+    /** basic, bearer, token (the secret as-is), custom_prefix:<p>, or a template like "token <password>". */
+    pattern: text()
+      .superRefine((value, ctx) => {
+        try {
+          parseAuthPattern(value);
+        } catch (error) {
+          if (!(error instanceof AuthPatternError)) throw error;
+          ctx.addIssue({ code: 'custom', message: error.message });
+        }
+      })
+      .default('token'),
+    /** The header the pattern fills. */
+    header: text().default('Authorization'),
+  })
+  .superRefine((auth, ctx) => {
+    if ((auth.token_env === undefined) === (auth.netrc === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['token_env'], message: 'give exactly one of token_env and netrc' });
+    }
+  });
+
+export const upstreamSchema = z.strictObject({
+  name: text().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected lower-case letters, digits, - and _ (it becomes a URL path)' }),
+  index_url: indexUrl,
+  auth: authSchema.optional(),
+  headers: z
+    .strictObject({ index: headerTable().default({}), download: headerTable().default({}), api: headerTable().default({}) })
+    .prefault({}),
+  proxy: proxyUrl.optional(),
+  /** Longest wait for an upstream answer when nothing is cached. */
+  timeout_ms: integer(100, 600_000).default(30_000),
+  /** Longest wait for a revalidation when a cached copy exists; after it, the cached copy is served. */
+  stale_timeout_ms: integer(10, 600_000).default(2_000),
+  /** How long a fetched index file is served without asking the upstream again. */
+  index_ttl_seconds: integer(0, 86_400 * 365).default(60),
+  allow: patterns().default(['*']),
+  deny: patterns().default([]),
+  /** Also serve this upstream's crates in the main index (local crates always win). */
+  main_index: boolean().default(false),
+  /** Serve only what is cached; never contact the upstream. */
+  offline: boolean().default(false),
+  /** Names a new local crate may take even though this upstream has a crate of that name. */
+  local_names: patterns().default([]),
+});
+
+/** Environment variables give `upstreams.0.name`: a table with numeric keys, which becomes a list. */
+function numericTableToList(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (!keys.every((k) => /^\d+$/.test(k))) return value;
+  return keys.sort((a, b) => Number(a) - Number(b)).map((k) => (value as Record<string, unknown>)[k]);
+}
+
+export const upstreamsSchema = z
+  .preprocess(numericTableToList, z.array(upstreamSchema, { error: 'expected a list of [[upstreams]] tables' }))
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, upstream] of list.entries()) {
+      if (seen.has(upstream.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another upstream is also named "${upstream.name}"` });
+      seen.add(upstream.name);
+    }
+  })
+  .default([]);
+
+export type UpstreamConfig = z.output<typeof upstreamSchema>;

@@ -1,0 +1,97 @@
+// Mirrors: each upstream is a sparse registry of its own at /mirrors/<name>/index/ (for cargo's
+// `[source.crates-io] replace-with`), with the upstream's index lines verbatim and its .crate bytes
+// unchanged. Registered in the reads group, so the same token rule holds as for the local index.
+// When some upstream also serves the main index, the main download route gets a pre-handler that
+// answers for crates that are not local.
+
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import { crateNameFromIndexPath } from '../../domain/crate-name.js';
+import type { CachedFile } from '../../mirror/cached-file.js';
+import type { MirrorService } from '../../mirror/mirror-service.js';
+import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
+import { sendErrors } from '../error-mapper.js';
+
+const MAIN_DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
+const MIN_GZIP_BYTES = 1024;
+
+function etagMatches(ifNoneMatch: string, etag: string): boolean {
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}
+
+function sendIndexFile(request: FastifyRequest, reply: FastifyReply, file: CachedFile): FastifyReply {
+  reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
+  reply.type('text/plain; charset=utf-8');
+  if (file.body.length >= MIN_GZIP_BYTES && request.headers['accept-encoding']?.includes('gzip')) {
+    file.gzipped ??= gzipSync(file.body);
+    return reply.header('content-encoding', 'gzip').send(file.gzipped);
+  }
+  return reply.send(file.body);
+}
+
+function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
+  return reply
+    .type('application/gzip')
+    .header('content-length', crate.size)
+    .header('etag', `"${crate.cksum}"`)
+    .header('cache-control', 'private, max-age=31536000, immutable')
+    .send(crate.bytes ?? crate.stream);
+}
+
+export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorService; publicUrl: () => string; authRequired: boolean }): void {
+  const { mirror } = options;
+  const upstreamOf = (reply: FastifyReply, name: string) => {
+    const upstream = mirror.get(name);
+    if (!upstream) sendErrors(reply, 404, `no mirror named \`${name}\``);
+    return upstream;
+  };
+
+  app.get<{ Params: { upstream: string } }>('/mirrors/:upstream/index/config.json', async (request, reply) => {
+    if (!upstreamOf(reply, request.params.upstream)) return reply;
+    const base = `${options.publicUrl()}/mirrors/${request.params.upstream}`;
+    return reply
+      .header('cache-control', 'private, no-cache')
+      .type('application/json')
+      .send(JSON.stringify({ dl: `${base}/crates`, 'auth-required': options.authRequired }));
+  });
+
+  app.get<{ Params: { upstream: string; '*': string } }>('/mirrors/:upstream/index/*', async (request, reply) => {
+    const upstream = upstreamOf(reply, request.params.upstream);
+    if (!upstream) return reply;
+    const path = request.params['*'];
+    const name = crateNameFromIndexPath(path);
+    const file = name === undefined ? undefined : await upstream.indexFile(name);
+    if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\` of mirror \`${upstream.name}\``);
+    return sendIndexFile(request, reply, file);
+  });
+
+  app.get<{ Params: { upstream: string; name: string; version: string } }>(
+    '/mirrors/:upstream/crates/:name/:version/download',
+    async (request, reply) => {
+      const upstream = upstreamOf(reply, request.params.upstream);
+      if (!upstream) return reply;
+      const { name, version } = request.params;
+      return sendCrate(reply, await upstream.crate(name, version));
+    },
+  );
+
+  // Main-index downloads of mirrored crates: the main config.json has one `dl` for every crate, so
+  // the local download route answers them. Its pre-handler (attached here, only when some upstream
+  // serves the main index) hands over the crates that are not local.
+  if (!mirror.hasMainIndexUpstreams) return;
+  app.addHook('onRoute', (route) => {
+    if (route.url !== MAIN_DOWNLOAD_ROUTE || route.method !== 'GET') return;
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [
+      ...existing,
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        const { name, version } = request.params as { name: string; version: string };
+        const crate = await mirror.mainCrate(name, version);
+        if (crate) return sendCrate(reply, crate);
+      },
+    ];
+  });
+}

@@ -1,0 +1,132 @@
+// All configured upstreams, and the rules between them and the local registry: upstreams with
+// `main_index = true` also answer in the main index (in configuration order), where a crate name
+// that exists locally is never served from an upstream; (each /mirrors/<name>/ registry is the
+// upstream's own source, as cargo's source replacement expects, so it serves the upstream as is); and a new local crate
+// may not take a name that an upstream has (dependency confusion) unless that upstream's
+// `local_names` allows it.
+
+import pino, { type Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { normalizeCrateName } from '../domain/crate-name.js';
+import { conflict } from '../domain/errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
+import { LruCache } from '../services/lru-cache.js';
+import type { CachedFile } from './cached-file.js';
+import type { MirrorStatus } from './mirror-stats.js';
+import { upstreamCredentials } from './upstream-credentials.js';
+import { UpstreamHttp } from './upstream-http.js';
+import { unavailable, UpstreamMirror, type MirroredCrate } from './upstream-mirror.js';
+
+const MEMORY_PER_UPSTREAM = 16 * 1024 ** 2;
+
+export class MirrorService {
+  private readonly upstreams = new Map<string, UpstreamMirror>();
+  private readonly https: UpstreamHttp[] = [];
+  /** Normal name → whether a local crate has it; forgotten on every change to that crate. */
+  private readonly local = new LruCache<string, boolean>(100_000);
+
+  constructor(
+    config: Config,
+    blobs: BlobStore,
+    private readonly store: MetadataStore,
+    env: NodeJS.ProcessEnv,
+    logger?: Logger,
+  ) {
+    const log = logger ?? pino({ level: config.log.level }, pino.destination(2));
+    for (const [i, upstream] of config.upstreams.entries()) {
+      const http = new UpstreamHttp({ credentials: upstreamCredentials(upstream, i, env), proxy: upstream.proxy, headers: upstream.headers });
+      this.https.push(http);
+      this.upstreams.set(upstream.name, new UpstreamMirror(upstream, http, blobs, log, MEMORY_PER_UPSTREAM));
+    }
+  }
+
+  get names(): string[] {
+    return [...this.upstreams.keys()];
+  }
+
+  get(name: string): UpstreamMirror | undefined {
+    return this.upstreams.get(name);
+  }
+
+  get hasMainIndexUpstreams(): boolean {
+    return [...this.upstreams.values()].some((u) => u.config.main_index);
+  }
+
+  /** Forgets what is known about a local crate (the change feed calls it on every change). */
+  forgetLocal(lowerName: string): void {
+    this.local.delete(normalizeCrateName(lowerName));
+  }
+
+  async isLocal(name: string): Promise<boolean> {
+    const normal = normalizeCrateName(name);
+    let known = this.local.get(normal);
+    if (known === undefined) {
+      known = (await this.store.findCrateName(normal)) !== undefined;
+      this.local.set(normal, known);
+    }
+    return known;
+  }
+
+  /** For the main index: the first main-index upstream that has the (non-local) crate. */
+  async mainIndexFile(lowerName: string): Promise<CachedFile | undefined> {
+    const { upstream, file } = (await this.mainUpstreamOf(lowerName)) ?? {};
+    return upstream ? file : undefined;
+  }
+
+  /** A main-index download of a crate that is not local; undefined when no upstream has it. */
+  async mainCrate(name: string, version: string): Promise<MirroredCrate | undefined> {
+    const found = await this.mainUpstreamOf(name.toLowerCase());
+    return found?.upstream.crate(name, version);
+  }
+
+  private async mainUpstreamOf(lowerName: string): Promise<{ upstream: UpstreamMirror; file: CachedFile } | undefined> {
+    if (!this.hasMainIndexUpstreams || (await this.isLocal(lowerName))) return undefined;
+    for (const upstream of this.upstreams.values()) {
+      if (!upstream.config.main_index) continue;
+      const file = await upstream.indexFile(lowerName).catch(() => undefined);
+      if (file) return { upstream, file };
+    }
+    return undefined;
+  }
+
+  /**
+   * Throws when a new local crate would take a name an upstream has (dependency confusion). An
+   * upstream that cannot be asked counts as having it: the check fails closed.
+   */
+  async assertLocalNameFree(name: string): Promise<void> {
+    const lower = name.toLowerCase();
+    const variants = [...new Set([lower, lower.replaceAll('-', '_'), lower.replaceAll('_', '-')])];
+    for (const upstream of this.upstreams.values()) {
+      if (upstream.localNameAllowed(name) || !upstream.blessed(name)) continue;
+      for (const variant of variants) {
+        let file;
+        try {
+          file = await upstream.indexFile(variant);
+        } catch {
+          throw unavailable('upstream-unavailable', `cannot check whether upstream \`${upstream.name}\` has a crate named \`${name}\` (it is unreachable); try again later`);
+        }
+        if (file) {
+          throw conflict(
+            'crate-name-upstream',
+            `the name \`${name}\` belongs to a crate on upstream \`${upstream.name}\`; a local crate of that name would shadow it ` +
+              `(dependency confusion). If that is intended, an administrator adds the name to that upstream's local_names`,
+          );
+        }
+      }
+    }
+  }
+
+  async status(): Promise<Array<{ name: string; offline: boolean; indexUrl: string; status: MirrorStatus }>> {
+    const out = [];
+    for (const upstream of this.upstreams.values()) {
+      out.push({ name: upstream.name, offline: upstream.config.offline, indexUrl: upstream.config.index_url, status: await upstream.stats.read() });
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    for (const http of this.https) http.close();
+  }
+}
