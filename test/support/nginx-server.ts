@@ -1,0 +1,122 @@
+// Debian's nginx as a real upstream for mirror tests: serves a folder statically on 127.0.0.1 with
+// a port of its own, optionally behind HTTP Basic auth (an htpasswd made with `openssl passwd
+// -apr1`), with its own temporary prefix, config, pid and logs, in the foreground (`daemon off`).
+// Its access log lets a test count what reached the upstream. Installed when missing.
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+import { ensureDebianPackages } from './debian-crates.js';
+import { makeTempDir } from './temp-dir.js';
+
+export interface RunningNginx {
+  url: string;
+  port: number;
+  /** Access log lines so far: `METHOD PATH STATUS`. */
+  accessLog(): string[];
+  stop(): Promise<void>;
+}
+
+const NGINX = '/usr/sbin/nginx';
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startNginx(options: {
+  root: string;
+  /** Called with the URL before nginx starts (to write files that name it, like config.json). */
+  prepare?: (url: string) => void;
+  basicAuth?: { user: string; password: string };
+}): Promise<RunningNginx> {
+  if (!existsSync(NGINX)) ensureDebianPackages(['nginx']);
+  const prefix = makeTempDir('cratekeeper-nginx-');
+  mkdirSync(join(prefix, 'logs'));
+  let auth = '';
+  if (options.basicAuth) {
+    const hash = execFileSync('openssl', ['passwd', '-apr1', options.basicAuth.password], { encoding: 'utf8' }).trim();
+    writeFileSync(join(prefix, 'htpasswd'), `${options.basicAuth.user}:${hash}\n`, { mode: 0o644 });
+    auth = `auth_basic "upstream"; auth_basic_user_file ${join(prefix, 'htpasswd')};`;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    options.prepare?.(url);
+    const temp = (name: string) => `${name}_temp_path ${join(prefix, `${name}-temp`)};`;
+    writeFileSync(
+      join(prefix, 'nginx.conf'),
+      `daemon off;
+master_process off;
+worker_processes 1;
+pid ${join(prefix, 'nginx.pid')};
+error_log ${join(prefix, 'logs', 'error.log')} warn;
+events { worker_connections 256; }
+http {
+  log_format short '$request_method $uri $status';
+  access_log ${join(prefix, 'logs', 'access.log')} short;
+  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
+  types { application/json json; application/gzip crate; }
+  default_type text/plain;
+  server {
+    listen 127.0.0.1:${port};
+    root ${options.root};
+    ${auth}
+  }
+}
+`,
+    );
+    const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'logs', 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => (running.delete(child), resolve())));
+    let up = false;
+    for (let i = 0; i < 100 && child.exitCode === null && !up; i++) {
+      up = await accepts(port);
+      if (!up) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (up) {
+      child.unref();
+      (child.stderr as unknown as { unref?: () => void }).unref?.();
+      return {
+        url,
+        port,
+        accessLog: () => {
+          const path = join(prefix, 'logs', 'access.log');
+          return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean) : [];
+        },
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.ref(); // hold the event loop open until it has exited
+            child.kill('SIGTERM');
+            await exited;
+          }
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    await exited;
+    if (attempt >= 3) throw new Error(`nginx did not start: ${stderr}`);
+  }
+}
