@@ -5,6 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { registerClientCommands } from './client-commands.js';
+import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
 import type { CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
@@ -27,6 +28,7 @@ withCommonOptions(program.command('serve').description('run the registry server'
   .option('--tls-cert <file>', 'PEM certificate chain; serves HTTPS with HTTP/2 (server.tls_cert)')
   .option('--tls-key <file>', 'PEM private key (server.tls_key)')
   .option('--workers <n>', 'serving processes, or "auto" for one per core (server.workers)')
+  .option('--migrate', 'apply pending schema migrations before serving (else serve refuses a schema that is behind)')
   .action(async (options: ServeOptions) => (await serverActions()).serve(options));
 
 const user = program.command('user').description('manage users');
@@ -63,6 +65,7 @@ withCommonOptions(group.command('list <group>').description("list a group's memb
 );
 
 registerMirrorCommands(program);
+registerOpsCommands(program);
 registerClientCommands(program);
 
 // Configuration and registry errors are the user's to fix: one line, no stack.

@@ -20,6 +20,8 @@ export interface ServeOptions extends CommonOptions {
   tlsCert?: string;
   tlsKey?: string;
   workers?: string;
+  /** Apply pending schema migrations first. */
+  migrate?: boolean;
 }
 
 function configFrom(options: CommonOptions, flags: Record<string, string | undefined> = {}): Config {
@@ -48,6 +50,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     'server.tls_key': options.tlsKey,
     'server.workers': options.workers,
   });
+  if (options.migrate === true && !isClusterWorker()) {
+    const { migrateDatabase } = await import('../src/ops/migrate.js');
+    await migrateDatabase(config);
+  }
   const server = isClusterWorker()
     ? await startClusterWorker(config, process.env)
     : config.server.workers > 1

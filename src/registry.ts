@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import { openPostgresStore } from './adapters/metadata/postgres.js';
+import type { MigrationPolicy } from './adapters/metadata/migrations.js';
+import { SqlRateCounts } from './adapters/metadata/sql-rate-counts.js';
+import type { SqlMetadataStore } from './adapters/metadata/sql-store.js';
 import { openSqliteStore } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
@@ -20,8 +23,9 @@ import { faultPointsFromEnv } from './services/fault-points.js';
 import { IndexFiles } from './services/index-files.js';
 import { OwnersService } from './services/owners.js';
 import { PublishService } from './services/publish.js';
-import { RateLimiter } from './services/rate-limiter.js';
+import type { RateLimiter } from './services/rate-limiter.js';
 import { SearchService } from './services/search.js';
+import { SharedRateLimiter, SharedRateLimits } from './services/shared-rate-limiter.js';
 import { YankService } from './services/yank.js';
 
 export interface Registry {
@@ -34,6 +38,8 @@ export interface Registry {
   mirror: MirrorService;
   policy: AccessPolicy;
   failedAuthLimiter: RateLimiter;
+  /** Refreshes the rate limits shared through the database; server.ts starts it. */
+  rateLimits: SharedRateLimits;
   accounts: AccountService;
   publish: PublishService;
   yank: YankService;
@@ -49,12 +55,13 @@ function dataDir(config: Config): string {
   return dir;
 }
 
-function openMetadataStore(config: Config): Promise<MetadataStore> {
-  if (config.database.url !== undefined) return openPostgresStore(config.database.url);
-  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'));
+/** `check` (the default) migrates only a new database and refuses one that is behind or ahead. */
+export function openMetadataStore(config: Config, migrations: MigrationPolicy = 'check'): Promise<SqlMetadataStore> {
+  if (config.database.url !== undefined) return openPostgresStore(config.database.url, { migrations });
+  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations });
 }
 
-function openBlobStore(config: Config): BlobStore {
+export function openBlobStore(config: Config): BlobStore {
   if (config.storage.kind === 'fs') return new FsBlobStore(join(dataDir(config), 'blobs'));
   const s3 = config.storage.s3;
   return new S3BlobStore({
@@ -82,6 +89,13 @@ export async function openRegistry(
   const auth = new TokenAuthenticator(store);
   const mirror = new MirrorService(config, blobs, store, options.env ?? process.env);
   const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
+  // Counted in the database, so that the limits hold across processes and replicas.
+  const rateCounts = new SqlRateCounts(store.db);
+  const sharedLimiter = (name: string, perMinute: number, what: string) =>
+    new SharedRateLimiter(name, perMinute, what, rateCounts, options.onBackgroundError ?? (() => {}));
+  const failedAuthLimiter = sharedLimiter('failed-auth', config.rate_limits.failed_auth_per_minute, 'failed token checks from this address');
+  const publishLimiter = sharedLimiter('publish', config.rate_limits.publish_per_minute, 'publishes by this user');
+  const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter], rateCounts, options.onBackgroundError ?? (() => {}));
   changes.subscribe((change) => {
     if (change.kind === 'crate') indexFiles.invalidate(change.subject);
     else if (change.kind === 'token') auth.forgetTokenHash(change.subject);
@@ -102,13 +116,14 @@ export async function openRegistry(
     mirror,
     accounts: new AccountService(store),
     policy,
-    failedAuthLimiter: new RateLimiter(config.rate_limits.failed_auth_per_minute, 'failed token checks from this address'),
+    failedAuthLimiter,
+    rateLimits,
     publish: new PublishService(
       store,
       blobs,
       indexFiles,
       policy,
-      new RateLimiter(config.rate_limits.publish_per_minute, 'publishes by this user'),
+      publishLimiter,
       { maxUnpackedSize: config.publish.max_unpacked_size, allowedRegistries: config.publish.allowed_registries },
       faultPointsFromEnv(options.env ?? {}),
     ),
@@ -118,6 +133,7 @@ export async function openRegistry(
     downloads: new DownloadService(store, blobs),
     async close() {
       await changes.stop();
+      await rateLimits.stop();
       await mirror.close();
       await auth.flushLastUse();
       await blobs.close();

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Config } from './config/schema.js';
+import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
 import { openRegistry } from './registry.js';
 
@@ -50,8 +51,16 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
   const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls, onWrite: options.onWrite });
 
-  const firstToken = options.bootstrap ? await registry.accounts.bootstrapAdmin() : undefined;
+  // Replicas that start together on a new database race to create the admin: one wins, the others
+  // see the user appear and go on without a first token.
+  const firstToken = options.bootstrap
+    ? await registry.accounts.bootstrapAdmin().catch((error: unknown) => {
+        if (error instanceof RegistryError && error.code === 'user-exists') return undefined;
+        throw error;
+      })
+    : undefined;
   await registry.changes.start(config.cache.poll_interval_ms);
+  registry.rateLimits.start(config.cache.poll_interval_ms);
   const flushTimer = setInterval(() => {
     registry.auth.flushLastUse().catch((error: unknown) => logger.error({ err: error }, 'recording token use failed'));
   }, LAST_USE_FLUSH_MS);

@@ -99,21 +99,120 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
     },
   },
+  {
+    version: 4,
+    async up(db) {
+      // Rate limits shared by every process and replica on this database: one row per limiter,
+      // minute and key (services/shared-rate-limiter.ts).
+      await db.schema
+        .createTable('rate_limit_counts')
+        .addColumn('limiter', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'integer', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('hits', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_limit_counts_pk', ['limiter', 'window_start', 'key'])
+        .execute();
+    },
+  },
+  {
+    version: 5,
+    async up(db, dialect) {
+      // The audit log (services/audit-recorder.ts): one row per action, index reads per hour.
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('user_login', 'text')
+        .addColumn('token_id', 'integer')
+        .addColumn('crate', 'text')
+        .addColumn('version', 'text')
+        .addColumn('client_ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_events_at').on('audit_events').column('at').execute();
+      await db.schema.createIndex('audit_events_crate_at').on('audit_events').columns(['crate', 'at']).execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export async function currentSchemaVersion(db: Kysely<Database>): Promise<number> {
-  const exists = await db.introspection.getTables().then((t) => t.some((x) => x.name === 'schema_migrations'));
-  if (!exists) return 0;
-  const row = await db
-    .selectFrom('schema_migrations')
-    .select((eb) => eb.fn.max('version').as('v'))
-    .executeTakeFirst();
-  return Number(row?.v ?? 0);
+  const applied = await appliedVersions(db);
+  return applied.length === 0 ? 0 : Math.max(...applied);
 }
 
-/** Applies every migration newer than the database's schema, each in its own transaction. */
+async function appliedVersions(db: Kysely<Database>): Promise<number[]> {
+  const exists = await db.introspection.getTables().then((t) => t.some((x) => x.name === 'schema_migrations'));
+  if (!exists) return [];
+  const rows = await db.selectFrom('schema_migrations').select('version').execute();
+  return rows.map((r) => Number(r.version));
+}
+
+/**
+ * Where the database's schema stands against this build. Versions are compared as sets, so that a
+ * migration numbered below one already applied (written at the same time on another branch) is
+ * still applied, and counted as missing until it is.
+ */
+export interface SchemaState {
+  applied: number[];
+  /** Known here, not applied yet: `cratekeeper migrate` applies them. */
+  missing: number[];
+  /** Applied by a newer cratekeeper: this one must not run on it. */
+  unknown: number[];
+}
+
+export async function schemaState(db: Kysely<Database>): Promise<SchemaState> {
+  const applied = await appliedVersions(db);
+  const known = new Set(MIGRATIONS.map((m) => m.version));
+  return {
+    applied: applied.sort((x, y) => x - y),
+    missing: MIGRATIONS.map((m) => m.version).filter((v) => !applied.includes(v)),
+    unknown: applied.filter((v) => !known.has(v)),
+  };
+}
+
+export class SchemaVersionError extends Error {
+  constructor(message: string) {
+    super(message);
+    // Printed as one line by the CLI, like a configuration error.
+    this.name = 'RegistryError';
+  }
+}
+
+function assertNotAhead(state: SchemaState): void {
+  if (state.unknown.length > 0) {
+    throw new SchemaVersionError(
+      `the database has schema migrations this cratekeeper does not know (${state.unknown.join(', ')}; it knows up to ${LATEST_SCHEMA_VERSION}): it was upgraded by a newer cratekeeper; upgrade this one`,
+    );
+  }
+}
+
+/**
+ * `apply`: applies every missing migration (`cratekeeper migrate`, `serve --migrate`).
+ * `check`: migrates only a database that has no schema yet (a first start is one command), and
+ * otherwise refuses a schema that is behind or ahead, naming the command that fixes it: an existing
+ * registry changes schema only when someone asked for it (after a backup).
+ */
+export type MigrationPolicy = 'apply' | 'check';
+
+export async function prepareSchema(db: Kysely<Database>, dialect: SqlDialectName, policy: MigrationPolicy): Promise<SchemaState> {
+  const state = await schemaState(db);
+  assertNotAhead(state);
+  if (state.missing.length === 0) return state;
+  if (policy === 'check' && state.applied.length > 0) {
+    throw new SchemaVersionError(
+      `the database schema is behind this cratekeeper (missing migrations ${state.missing.join(', ')}); back it up (cratekeeper export), then run \`cratekeeper migrate\` with the same configuration, or start with \`cratekeeper serve --migrate\``,
+    );
+  }
+  await migrate(db, dialect);
+  return schemaState(db);
+}
+
+/** Applies every migration the database lacks, in order, each in its own transaction. */
 export async function migrate(db: Kysely<Database>, dialect: SqlDialectName): Promise<number> {
   await db.schema
     .createTable('schema_migrations')
@@ -121,15 +220,12 @@ export async function migrate(db: Kysely<Database>, dialect: SqlDialectName): Pr
     .addColumn('version', 'integer', (c) => c.primaryKey())
     .addColumn('applied_at', 'text', (c) => c.notNull())
     .execute();
-  const current = await currentSchemaVersion(db);
-  if (current > LATEST_SCHEMA_VERSION) {
-    throw new Error(
-      `the database schema is at version ${current}, newer than this cratekeeper knows (${LATEST_SCHEMA_VERSION}); upgrade cratekeeper`,
-    );
-  }
+  assertNotAhead(await schemaState(db));
   for (const migration of MIGRATIONS) {
-    if (migration.version <= current) continue;
     await db.transaction().execute(async (tx) => {
+      // Checked inside the transaction: another process may have applied it meanwhile.
+      const done = await tx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
+      if (done) return;
       await migration.up(tx, dialect);
       await tx
         .insertInto('schema_migrations')

@@ -9,7 +9,7 @@
 
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { migrate } from './migrations.js';
+import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database } from './sql-schema.js';
 import { SqlMetadataStore } from './sql-store.js';
 
@@ -25,7 +25,7 @@ async function serializeChangeWriters(tx: Kysely<Database>): Promise<void> {
   await sql`select pg_advisory_xact_lock(${sql.lit(CHANGE_FEED_LOCK)})`.execute(tx);
 }
 
-export async function openPostgresStore(url: string): Promise<SqlMetadataStore> {
+export async function openPostgresStore(url: string, options: { migrations?: MigrationPolicy } = {}): Promise<SqlMetadataStore> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle connection that breaks (server restart, network) is reported here; without a
   // listener Node would crash. The pool drops it, and the next query reports its own error.
@@ -35,7 +35,7 @@ export async function openPostgresStore(url: string): Promise<SqlMetadataStore> 
     await db.connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK)})`.execute(conn);
       try {
-        await migrate(conn, 'postgres');
+        await prepareSchema(conn, 'postgres', options.migrations ?? 'check');
       } finally {
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK)})`.execute(conn);
       }

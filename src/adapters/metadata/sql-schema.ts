@@ -44,4 +44,5 @@ export interface Database {
   crate_owners: { crate_id: number; user_id: number; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
   group_members: { group_name: string; user_id: number; created_at: string };
+  rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };
 }

@@ -60,7 +60,8 @@ function escapeLike(text: string): string {
 
 export class SqlMetadataStore implements MetadataStore {
   constructor(
-    private readonly db: Kysely<Database>,
+    /** Shared with the other tables' adapters on the same database (the audit log). */
+    readonly db: Kysely<Database>,
     private readonly options: SqlStoreOptions,
   ) {}
 

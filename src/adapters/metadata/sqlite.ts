@@ -3,7 +3,7 @@
 
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { migrate } from './migrations.js';
+import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { SqlMetadataStore } from './sql-store.js';
 
@@ -12,13 +12,18 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-export async function openSqliteStore(file: string): Promise<SqlMetadataStore> {
+export async function openSqliteStore(file: string, options: { migrations?: MigrationPolicy } = {}): Promise<SqlMetadataStore> {
   const database = new Database(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 10000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
-  await migrate(db, 'sqlite');
+  try {
+    await prepareSchema(db, 'sqlite', options.migrations ?? 'check');
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   return new SqlMetadataStore(db, { isUniqueViolation });
 }

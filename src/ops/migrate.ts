@@ -1,0 +1,17 @@
+// `cratekeeper migrate`: brings the configured database's schema up to this build's, for SQLite
+// and PostgreSQL alike. Safe to run while other replicas start or run migrations themselves: on
+// PostgreSQL one session advisory lock lets one process migrate at a time, and every migration
+// checks, inside its own transaction, that nobody applied it meanwhile.
+
+import { schemaState, type SchemaState } from '../adapters/metadata/migrations.js';
+import type { Config } from '../config/schema.js';
+import { openMetadataStore } from '../registry.js';
+
+export async function migrateDatabase(config: Config): Promise<SchemaState> {
+  const store = await openMetadataStore(config, 'apply');
+  try {
+    return await schemaState(store.db);
+  } finally {
+    await store.close();
+  }
+}

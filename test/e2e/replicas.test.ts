@@ -1,0 +1,218 @@
+// Several `cratekeeper serve` replicas (separate commands, separate data folders) on one PostgreSQL
+// and one S3 bucket behave as one registry: a publish through one is in every other's index within
+// a second; concurrent publishes of one version through different replicas end with exactly one
+// success; a revocation and the rate limits hold on every replica; and a replica killed
+// mid-publish loses nothing acknowledged and leaves no half version.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { indexPathOf } from '../../src/domain/crate-name.js';
+import { encodePublishBody } from '../../src/domain/publish-body.js';
+import { makeCrate, metadataFor, publishBodyFor } from '../support/crate-fixture.js';
+import { errorDetail, httpRequest, publish } from '../support/http-client.js';
+import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function indexVersions(server: RunningRegistry, token: string, name: string): Promise<string[]> {
+  const res = await httpRequest(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
+  if (res.status === 404) return [];
+  assert.equal(res.status, 200, res.body.toString());
+  return res.body.toString().trimEnd().split('\n').map((l) => (JSON.parse(l) as { vers: string }).vers);
+}
+
+/** Every version in `server`'s index downloads there, and its bytes hash to the index's cksum. */
+async function assertIndexMatchesBlobs(server: RunningRegistry, token: string, name: string): Promise<string[]> {
+  const res = await httpRequest(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
+  if (res.status === 404) return [];
+  const lines = res.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { vers: string; cksum: string });
+  for (const line of lines) {
+    const dl = await httpRequest(`${server.url}/api/v1/crates/${name}/${line.vers}/download`, { headers: { authorization: token } });
+    assert.equal(dl.status, 200, `${name}@${line.vers} is in the index but cannot be downloaded`);
+    assert.equal(createHash('sha256').update(dl.body).digest('hex'), line.cksum, `${name}@${line.vers} bytes differ from cksum`);
+  }
+  return lines.map((l) => l.vers);
+}
+
+/** Polls until `check` holds; returns how long it took, or fails after `limitMs`. */
+async function within(limitMs: number, what: string, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > limitMs) assert.fail(`${what} took longer than ${limitMs} ms`);
+    await sleep(25);
+  }
+}
+
+describe('several replicas on one PostgreSQL and one bucket', () => {
+  let backends: SharedBackends;
+  before(async () => {
+    backends = await startSharedBackends();
+  });
+  after(async () => {
+    await backends?.stop();
+  });
+
+  describe('as one registry', () => {
+    let env: Record<string, string>;
+    let a: RunningRegistry;
+    let b: RunningRegistry;
+    let token: string;
+    before(async () => {
+      env = await backends.newRegistryEnv();
+      a = await startRegistry({ env });
+      b = await startRegistry({ env });
+      token = a.adminToken!;
+      assert.equal(b.adminToken, undefined, 'the second replica created a second admin');
+    });
+    after(async () => {
+      assert.equal(await a.stop(), 0);
+      assert.equal(await b.stop(), 0);
+    });
+
+    it('a publish through one replica is in the index of the other within one second', async () => {
+      for (const [n, version] of ['1.0.0', '1.1.0', '1.2.0'].entries()) {
+        // The reader has the old file (or "no such crate") cached: the change feed must drop it.
+        assert.equal((await indexVersions(b, token, 'spread')).length, n);
+        const res = await publish(a.url, token, await publishBodyFor('spread', version));
+        assert.equal(res.status, 200, res.body.toString());
+        const ms = await within(1000, 'seeing the publish on the other replica', async () => (await indexVersions(b, token, 'spread')).length === n + 1);
+        console.log(`# ${version} visible on the other replica after ${ms} ms`);
+      }
+    });
+
+    it('concurrent publishes of one version through different replicas: exactly one succeeds', async () => {
+      // New crate (the name race) and new versions of an existing crate.
+      for (const version of ['1.0.0', '2.0.0', '3.0.0']) {
+        const bodies = await Promise.all(
+          Array.from({ length: 6 }, async (_, i) =>
+            encodePublishBody(
+              metadataFor('contested', version),
+              await makeCrate('contested', version, [{ name: `contested-${version}/src/variant.rs`, body: `// ${i}\n` }]),
+            ),
+          ),
+        );
+        const results = await Promise.all(bodies.map((body, i) => publish((i % 2 ? b : a).url, token, body)));
+        const statuses = results.map((r) => r.status);
+        assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses: ${statuses}`);
+        for (const r of results.filter((x) => x.status !== 200)) {
+          assert.equal(r.status, 409, r.body.toString());
+          assert.match(errorDetail(r), /already exists/);
+        }
+      }
+      await sleep(500);
+      for (const server of [a, b]) assert.deepEqual(await assertIndexMatchesBlobs(server, token, 'contested'), ['1.0.0', '2.0.0', '3.0.0']);
+    });
+
+    it('a token revoked through one replica is refused by the other within one second', async () => {
+      const created = await httpRequest(`${a.url}/api/v1/me/tokens`, {
+        method: 'POST',
+        headers: { authorization: token, 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ name: 'short-lived' })),
+      });
+      assert.equal(created.status, 201, created.body.toString());
+      const { id, token: secret } = (JSON.parse(created.body.toString()) as { token: { id: number; token: string } }).token;
+      const readOn = async (server: RunningRegistry) =>
+        (await httpRequest(`${server.url}/index/config.json`, { headers: { authorization: secret } })).status;
+      // Both replicas have the token in their caches.
+      assert.equal(await readOn(a), 200);
+      assert.equal(await readOn(b), 200);
+      const revoked = await httpRequest(`${a.url}/api/v1/me/tokens/${id}`, { method: 'DELETE', headers: { authorization: token } });
+      assert.equal(revoked.status, 200, revoked.body.toString());
+      const ms = await within(1000, 'refusing the revoked token on the other replica', async () => (await readOn(b)) === 401);
+      console.log(`# revocation effective on the other replica after ${ms} ms`);
+      assert.equal(await readOn(a), 401);
+    });
+
+    it('a replica killed mid-publish loses nothing acknowledged and leaves no half version', async () => {
+      // Killed after the .crate is in the bucket, before the commit: the version does not exist.
+      const beforeCommit = await startRegistry({ env: { ...env, CRATEKEEPER_FAULT: 'publish-after-blob' } });
+      await assert.rejects(publish(beforeCommit.url, token, await publishBodyFor('crashy', '1.0.0')), /socket hang up|ECONNRESET/);
+      await beforeCommit.kill();
+      assert.deepEqual(await indexVersions(b, token, 'crashy'), []);
+      const retry = await publish(b.url, token, await publishBodyFor('crashy', '1.0.0'));
+      assert.equal(retry.status, 200, retry.body.toString());
+
+      // Killed after the commit, before answering: the other replica serves the whole version.
+      const afterCommit = await startRegistry({ env: { ...env, CRATEKEEPER_FAULT: 'publish-after-commit' } });
+      await assert.rejects(publish(afterCommit.url, token, await publishBodyFor('committed', '1.0.0')), /socket hang up|ECONNRESET/);
+      await afterCommit.kill();
+      await within(1000, 'seeing the committed version', async () => (await indexVersions(b, token, 'committed')).length === 1);
+      assert.deepEqual(await assertIndexMatchesBlobs(b, token, 'committed'), ['1.0.0']);
+
+      // Killed at a random moment under concurrent publishes.
+      const acknowledged = new Set<string>();
+      for (let round = 0; round < 3; round++) {
+        const victim = await startRegistry({ env });
+        let firstAck = () => {};
+        const acked = new Promise<void>((resolve) => (firstAck = resolve));
+        const publishes = Array.from({ length: 10 }, async (_, i) => {
+          const version = `${round}.${i}.0`;
+          try {
+            const res = await publish(victim.url, token, await publishBodyFor('stress', version));
+            if (res.status === 200) acknowledged.add(version);
+            firstAck();
+          } catch {
+            // cut off by the kill
+          }
+        });
+        // A publish to S3 takes a while: kill at a random moment once the first one is through,
+        // while the others are in flight.
+        await Promise.race([acked, sleep(5000)]);
+        await sleep(Math.random() * 100);
+        await victim.kill();
+        await Promise.all(publishes);
+      }
+      await sleep(500);
+      const survived = new Set(await assertIndexMatchesBlobs(b, token, 'stress'));
+      for (const v of acknowledged) assert.ok(survived.has(v), `acknowledged stress@${v} was lost`);
+      assert.ok(acknowledged.size > 0, 'no publish got through at all; the test proves nothing');
+      console.log(`# ${acknowledged.size} acknowledged, ${survived.size} stored across 3 kills`);
+    });
+  });
+
+  describe('rate limits', () => {
+    let a: RunningRegistry;
+    let b: RunningRegistry;
+    before(async () => {
+      const env = {
+        ...(await backends.newRegistryEnv()),
+        CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '3',
+        CRATEKEEPER_RATE_LIMITS__FAILED_AUTH_PER_MINUTE: '5',
+      };
+      a = await startRegistry({ env });
+      b = await startRegistry({ env });
+    });
+    after(async () => {
+      assert.equal(await a.stop(), 0);
+      assert.equal(await b.stop(), 0);
+    });
+
+    it('publishes per user are counted across replicas', async () => {
+      const token = a.adminToken!;
+      for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
+        assert.equal((await publish(a.url, token, await publishBodyFor('limited', version))).status, 200);
+      }
+      await sleep(600);
+      const res = await publish(b.url, token, await publishBodyFor('limited', '1.3.0'));
+      assert.equal(res.status, 429, res.body.toString());
+      assert.match(errorDetail(res), /too many publishes by this user; try again in \d+ s/);
+      assert.ok(Number(res.headers['retry-after']) >= 1);
+    });
+
+    it('failed token checks per address are counted across replicas; good tokens keep working', async () => {
+      const token = a.adminToken!;
+      const read = (server: RunningRegistry, t: string) =>
+        httpRequest(`${server.url}/index/config.json`, { headers: { authorization: t } }).then((r) => r.status);
+      assert.equal(await read(b, token), 200);
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await read(a, `ckt_guess${i}`));
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
+      await sleep(600);
+      assert.equal(await read(b, 'ckt_elsewhere'), 429);
+      assert.equal(await read(b, token), 200);
+    });
+  });
+});
