@@ -23,6 +23,8 @@ export interface TokenRecord {
   scopes: string[] | null;
   /** null: every crate. */
   cratePatterns: string[] | null;
+  /** Where it came from: `login` (the /me page), `trusted-publishing ...`; null: made by hand. */
+  origin: string | null;
 }
 
 /** Who an active (not revoked) token speaks for. Expiry is left to the caller to check. */
@@ -95,6 +97,8 @@ export interface NewToken {
   scopes?: string[] | null;
   /** Absent or null: every crate. */
   cratePatterns?: string[] | null;
+  /** Where the token came from (see TokenRecord.origin). */
+  origin?: string | null;
 }
 
 export interface MetadataStore {
@@ -113,6 +117,28 @@ export interface MetadataStore {
   addGroupMember(group: string, userId: number): Promise<boolean>;
   removeGroupMember(group: string, userId: number): Promise<boolean>;
   listGroupMembers(group: string): Promise<User[]>;
+
+  /** Identity: local passwords (argon2 hashes, null: none). */
+  setPasswordHash(userId: number, hash: string | null): Promise<void>;
+  findPasswordHash(login: string): Promise<{ user: User; passwordHash: string | null } | undefined>;
+  /** Whether any local user has a password (the /me page then offers a sign-in form). */
+  anyPasswordSet(): Promise<boolean>;
+  /** The user linked to an identity at an OpenID provider (its `sub`). */
+  findUserByIdentity(issuer: string, subject: string): Promise<User | undefined>;
+  /**
+   * Creates a user linked to a provider identity, atomically. Throws `conflict` with code
+   * `identity-exists` when the identity is linked already, `user-exists` when the login is taken.
+   */
+  createUserWithIdentity(login: string, issuer: string, subject: string): Promise<User>;
+  /**
+   * Makes the user's memberships from `source` (e.g. `oidc`) exactly `groups`; memberships from
+   * other sources stay. Returns whether anything changed (and records a change if so).
+   */
+  replaceGroups(userId: number, source: string, groups: readonly string[]): Promise<boolean>;
+  /** Remembers an ID token's `jti` until it expires; false when it was seen before (a replay). */
+  recordIdTokenUse(issuer: string, jti: string, expiresAt: string): Promise<boolean>;
+  /** A secret shared by every process on this database, made by `create` on first use. */
+  getOrCreateSecret(name: string, create: () => string): Promise<string>;
 
   /** The crate's versions in publish order, or undefined when there is no such crate. */
   listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;

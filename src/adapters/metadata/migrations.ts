@@ -100,6 +100,38 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 3,
+    async up(db) {
+      // Identity: local passwords (argon2 hashes), provider identities keyed by (issuer, sub),
+      // where a group membership came from, where a token came from, the ID tokens (jti) already
+      // traded for publish tokens, and secrets shared by every replica (the login cookie key).
+      await db.schema.alterTable('users').addColumn('password_hash', 'text').execute();
+      await db.schema
+        .createTable('user_identities')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_identities_pk', ['issuer', 'subject'])
+        .execute();
+      await db.schema.alterTable('group_members').addColumn('source', 'text', (c) => c.notNull().defaultTo('local')).execute();
+      await db.schema.alterTable('tokens').addColumn('origin', 'text').execute();
+      await db.schema
+        .createTable('used_id_tokens')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('jti', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('used_id_tokens_pk', ['issuer', 'jti'])
+        .execute();
+      await db.schema
+        .createTable('server_secrets')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
     version: 4,
     async up(db) {
       // Rate limits shared by every process and replica on this database: one row per limiter,

@@ -5,7 +5,7 @@ import type { Generated } from 'kysely';
 
 export interface Database {
   schema_migrations: { version: number; applied_at: string };
-  users: { id: Generated<number>; login: string; is_admin: number; created_at: string };
+  users: { id: Generated<number>; login: string; is_admin: number; created_at: string; password_hash: Generated<string | null> };
   tokens: {
     id: Generated<number>;
     user_id: number;
@@ -17,6 +17,8 @@ export interface Database {
     revoked_at: string | null;
     scopes: string | null;
     crate_patterns: string | null;
+    /** Where the token came from: `login` (the /me page), `trusted-publishing ...`; null: made by hand. */
+    origin: Generated<string | null>;
   };
   crates: {
     id: Generated<number>;
@@ -43,6 +45,9 @@ export interface Database {
   };
   crate_owners: { crate_id: number; user_id: number; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
-  group_members: { group_name: string; user_id: number; created_at: string };
+  group_members: { group_name: string; user_id: number; created_at: string; source: Generated<string> };
+  user_identities: { issuer: string; subject: string; user_id: number; created_at: string };
+  used_id_tokens: { issuer: string; jti: string; expires_at: string };
+  server_secrets: { name: string; value: string; created_at: string };
   rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };
 }

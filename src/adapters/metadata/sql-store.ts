@@ -47,6 +47,7 @@ function toToken(row: Selectable<Database['tokens']>): TokenRecord {
     revokedAt: row.revoked_at,
     scopes: fromJsonList(row.scopes),
     cratePatterns: fromJsonList(row.crate_patterns),
+    origin: row.origin,
   };
 }
 
@@ -108,6 +109,7 @@ export class SqlMetadataStore implements MetadataStore {
         expires_at: token.expiresAt,
         scopes: toJsonList(token.scopes ?? null),
         crate_patterns: toJsonList(token.cratePatterns ?? null),
+        origin: token.origin ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -184,6 +186,105 @@ export class SqlMetadataStore implements MetadataStore {
       .orderBy('users.login')
       .execute();
     return rows.map(toUser);
+  }
+
+  async setPasswordHash(userId: number, hash: string | null): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: hash }).where('id', '=', userId).execute();
+  }
+
+  async findPasswordHash(login: string): Promise<{ user: User; passwordHash: string | null } | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+    return row && { user: toUser(row), passwordHash: row.password_hash };
+  }
+
+  async anyPasswordSet(): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('password_hash', 'is not', null).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async findUserByIdentity(issuer: string, subject: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('user_identities')
+      .innerJoin('users', 'users.id', 'user_identities.user_id')
+      .select(['users.id', 'users.login', 'users.is_admin', 'users.created_at'])
+      .where('user_identities.issuer', '=', issuer)
+      .where('user_identities.subject', '=', subject)
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async createUserWithIdentity(login: string, issuer: string, subject: string): Promise<User> {
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const linked = await tx
+          .selectFrom('user_identities')
+          .select('user_id')
+          .where('issuer', '=', issuer)
+          .where('subject', '=', subject)
+          .executeTakeFirst();
+        if (linked) throw conflict('identity-exists', `the identity ${subject} at ${issuer} already has a user`);
+        const taken = await tx.selectFrom('users').select('id').where('login', '=', login).executeTakeFirst();
+        if (taken) throw conflict('user-exists', `a user named \`${login}\` already exists`);
+        const at = now();
+        const user = await tx.insertInto('users').values({ login, is_admin: 0, created_at: at }).returningAll().executeTakeFirstOrThrow();
+        await tx.insertInto('user_identities').values({ issuer, subject, user_id: user.id, created_at: at }).execute();
+        return toUser(user);
+      });
+    } catch (error) {
+      // A concurrent first login of the same person, or of another with the same name.
+      if (this.options.isUniqueViolation(error)) throw conflict('user-exists', `a user named \`${login}\` or that identity already exists`);
+      throw error;
+    }
+  }
+
+  async replaceGroups(userId: number, source: string, groups: readonly string[]): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const wanted = new Set(groups);
+      const current = await tx.selectFrom('group_members').select(['group_name', 'source']).where('user_id', '=', userId).execute();
+      const stale = current.filter((m) => m.source === source && !wanted.has(m.group_name)).map((m) => m.group_name);
+      const have = new Set(current.map((m) => m.group_name));
+      const missing = [...wanted].filter((g) => !have.has(g));
+      if (stale.length > 0) {
+        await tx
+          .deleteFrom('group_members')
+          .where('user_id', '=', userId)
+          .where('source', '=', source)
+          .where('group_name', 'in', stale)
+          .execute();
+      }
+      const at = now();
+      for (const group of missing) {
+        await tx
+          .insertInto('group_members')
+          .values({ group_name: group, user_id: userId, created_at: at, source })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      if (stale.length === 0 && missing.length === 0) return false;
+      await this.recordChange(tx, 'user', String(userId));
+      return true;
+    });
+  }
+
+  async recordIdTokenUse(issuer: string, jti: string, expiresAt: string): Promise<boolean> {
+    // Forget what has expired: an expired ID token is refused before its jti is looked at.
+    await this.db.deleteFrom('used_id_tokens').where('expires_at', '<', new Date(Date.now() - 3_600_000).toISOString()).execute();
+    const result = await this.db
+      .insertInto('used_id_tokens')
+      .values({ issuer, jti, expires_at: expiresAt })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async getOrCreateSecret(name: string, create: () => string): Promise<string> {
+    await this.db
+      .insertInto('server_secrets')
+      .values({ name, value: create(), created_at: now() })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    const row = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return row.value;
   }
 
   async listTokens(userId: number): Promise<TokenRecord[]> {
