@@ -1,0 +1,50 @@
+// The export archive: a folder that holds a whole registry, readable with any JSON tool.
+//
+//   manifest.json          what is inside, with the SHA-256 of every table file
+//   tables/<table>.jsonl   every row of a table, one JSON object a line, columns as stored
+//   blobs/<sha256>.crate   every .crate file once, named by its SHA-256 (the index `cksum`)
+//
+// Rows keep their ids, so tokens (stored as hashes, with scopes, crate patterns and expiry),
+// owners and groups keep pointing at the right users, and old tokens keep working after import.
+// The change feed and the rate-limit counters are not exported: they describe running processes.
+
+export const ARCHIVE_FORMAT = 'cratekeeper-export';
+export const ARCHIVE_FORMAT_VERSION = 1;
+
+export interface ArchiveTable {
+  name: string;
+  file: string;
+  rows: number;
+  sha256: string;
+}
+
+export interface ArchiveManifest {
+  format: typeof ARCHIVE_FORMAT;
+  formatVersion: number;
+  createdAt: string;
+  /** Schema migrations applied to the source database. */
+  schemaMigrations: number[];
+  tables: ArchiveTable[];
+  blobs: { count: number; bytes: number };
+}
+
+/** Tables that describe running processes rather than the registry. */
+export const NOT_EXPORTED = new Set(['schema_migrations', 'changes', 'rate_limit_counts']);
+
+/** Parents before children (foreign keys); tables not named here follow in name order. */
+export const TABLE_ORDER = ['users', 'crates', 'tokens', 'group_members', 'versions', 'crate_owners'];
+
+export function orderTables(names: string[]): string[] {
+  const known = TABLE_ORDER.filter((t) => names.includes(t));
+  return [...known, ...names.filter((t) => !TABLE_ORDER.includes(t)).sort()];
+}
+
+export const blobFileOf = (sha256: string) => `blobs/${sha256}.crate`;
+
+/** A refusal or a damaged archive: the CLI prints its message as one line. */
+export class ArchiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}

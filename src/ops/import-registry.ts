@@ -1,0 +1,127 @@
+// `cratekeeper import <folder>`: loads an export archive (archive-format.ts) into the configured
+// registry, which must be empty (a database that no server has started on, or one just created).
+// Everything is checked before anything is written to the database: the manifest's checksum of
+// every table file, and every .crate against its version's `cksum` in the row and in the index
+// entry. Blobs go in first, then all rows in one transaction: a failed import leaves the
+// database empty (at worst, blobs nobody points to).
+
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { schemaState } from '../adapters/metadata/migrations.js';
+import type { Database } from '../adapters/metadata/sql-schema.js';
+import type { Config } from '../config/schema.js';
+import { openBlobStore, openMetadataStore } from '../registry.js';
+import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, ArchiveError, blobFileOf, orderTables, type ArchiveManifest } from './archive-format.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are written generically, by name
+type AnyDb = Kysely<any> | Transaction<any>;
+type Row = Record<string, unknown>;
+const BATCH = 400;
+
+async function* linesOf(file: string): AsyncGenerator<string> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) if (line !== '') yield line;
+}
+
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function readManifest(dir: string): ArchiveManifest {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) throw new ArchiveError(`${dir} is not a cratekeeper export (no manifest.json)`);
+  const manifest = JSON.parse(readFileSync(file, 'utf8')) as ArchiveManifest;
+  if (manifest.format !== ARCHIVE_FORMAT || manifest.formatVersion > ARCHIVE_FORMAT_VERSION) {
+    throw new ArchiveError(`${dir}: unknown archive format ${manifest.format} ${manifest.formatVersion}`);
+  }
+  return manifest;
+}
+
+export interface ImportResult {
+  rows: number;
+  blobs: number;
+}
+
+export async function importRegistry(config: Config, dir: string): Promise<ImportResult> {
+  const manifest = readManifest(dir);
+  for (const table of manifest.tables) {
+    const actual = await sha256OfFile(join(dir, table.file));
+    if (actual !== table.sha256) throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
+  }
+
+  const store = await openMetadataStore(config);
+  const blobs = openBlobStore(config);
+  try {
+    const db = store.db as AnyDb;
+    const state = await schemaState(store.db as Kysely<Database>);
+    const missing = manifest.schemaMigrations.filter((v) => !state.applied.includes(v));
+    if (missing.length > 0) {
+      throw new ArchiveError(`the archive comes from a newer schema (migrations ${missing.join(', ')} are not applied here); upgrade cratekeeper, or run cratekeeper migrate on the target`);
+    }
+    const targetTables = new Map((await db.introspection.getTables()).map((t) => [t.name, t.columns.map((c) => c.name)]));
+    for (const table of manifest.tables) {
+      if (!targetTables.has(table.name)) throw new ArchiveError(`the target database has no table ${table.name}`);
+      const row = await db.selectFrom(table.name).select(sql.lit(1).as('one')).limit(1).executeTakeFirst();
+      if (row) throw new ArchiveError(`the target registry is not empty (table ${table.name} has rows); import only into a new registry`);
+    }
+
+    // Every .crate, checked against the version's cksum (row and index entry) before it is stored.
+    const versions = manifest.tables.find((t) => t.name === 'versions');
+    let blobCount = 0;
+    const stored = new Set<string>();
+    if (versions) {
+      for await (const line of linesOf(join(dir, versions.file))) {
+        const row = JSON.parse(line) as Row;
+        const cksum = String(row.cksum);
+        const entryCksum = (JSON.parse(String(row.entry_json)) as { cksum?: string }).cksum;
+        if (entryCksum !== cksum) throw new ArchiveError(`version row ${String(row.id)}: index cksum ${entryCksum} differs from the row's ${cksum}`);
+        const file = join(dir, blobFileOf(cksum));
+        if (!existsSync(file)) throw new ArchiveError(`the archive lacks ${blobFileOf(cksum)} (version row ${String(row.id)})`);
+        const bytes = readFileSync(file);
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (actual !== cksum) throw new ArchiveError(`${blobFileOf(cksum)} is damaged: its SHA-256 is ${actual}`);
+        const key = String(row.blob_key);
+        if (stored.has(key)) continue;
+        await blobs.put(key, bytes);
+        stored.add(key);
+        blobCount++;
+      }
+    }
+
+    let rows = 0;
+    const dialectIsPostgres = config.database.url !== undefined;
+    await store.db.transaction().execute(async (tx) => {
+      const t = tx as AnyDb;
+      for (const name of orderTables(manifest.tables.map((x) => x.name))) {
+        const table = manifest.tables.find((x) => x.name === name)!;
+        const columns = new Set(targetTables.get(name));
+        let batch: Row[] = [];
+        const flush = async () => {
+          if (batch.length > 0) await t.insertInto(name).values(batch).execute();
+          rows += batch.length;
+          batch = [];
+        };
+        for await (const line of linesOf(join(dir, table.file))) {
+          const row = JSON.parse(line) as Row;
+          for (const column of Object.keys(row)) if (!columns.has(column)) delete row[column];
+          batch.push(row);
+          if (batch.length >= BATCH) await flush();
+        }
+        await flush();
+        // Rows kept their ids; PostgreSQL's sequences must continue after them.
+        if (dialectIsPostgres && columns.has('id')) {
+          await sql`select setval(pg_get_serial_sequence(${name}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(t);
+        }
+      }
+    });
+    return { rows, blobs: blobCount };
+  } finally {
+    await blobs.close();
+    await store.close();
+  }
+}
