@@ -10,17 +10,22 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
-import { startAuthProxy } from '../client/auth-proxy.js';
 import { authConfigPath, loadAuthConfig } from '../client/auth-config.js';
 import { describeClientError, isClientError } from '../client/client-errors.js';
 import { loadClientSettings, type ClientArgs } from '../client/client-settings.js';
 import { serveCredentialProtocol } from '../client/credential-provider.js';
 import { CredentialResolver } from '../client/credential-resolver.js';
 import { formatHostPort } from '../client/host-key.js';
-import { caPaths, initCa, loadCa } from '../client/proxy-ca-store.js';
-import { makeConnector } from '../client/upstream-connector.js';
 import { parseListenAddress } from '../client/listen-address.js';
-import { permittedNames } from '../client/x509-builder.js';
+
+// The proxy's certificate and connection code is loaded only by the proxy commands: the credential
+// provider, which cargo starts for every command, must start fast.
+const proxyModules = async () => ({
+  ...(await import('../client/auth-proxy.js')),
+  ...(await import('../client/proxy-ca-store.js')),
+  ...(await import('../client/upstream-connector.js')),
+  ...(await import('../client/x509-builder.js')),
+});
 
 interface ProxyOptions {
   listen: string;
@@ -120,6 +125,7 @@ export function registerClientCommands(program: Command): void {
           program.error(`error: --listen ${options.listen} is not a loopback address; every client of the proxy uses your credentials (pass --allow-remote-clients if you mean it)`);
         }
         const settings = loadClientSettings({ netrc: options.netrc, authConfig: options.authConfig, allowInsecureNetrc: options.allowInsecureNetrc }, process.env);
+        const { caPaths, loadCa, makeConnector, permittedNames, startAuthProxy } = await proxyModules();
         const log = (line: string) => process.stderr.write(`cratekeeper proxy: ${line}\n`);
         if (settings.config.hosts.length === 0) log(`no hosts in ${settings.config.file ?? 'the auth file'}: every connection is tunnelled untouched`);
         const ca = loadCa(caPaths(options.caDir));
@@ -156,6 +162,7 @@ export function registerClientCommands(program: Command): void {
       reported(async (options: InitCaOptions) => {
         const config = loadAuthConfig(authConfigPath(options.authConfig), options.authConfig !== undefined);
         const hosts = [...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))])];
+        const { caPaths, initCa } = await proxyModules();
         const paths = caPaths(options.caDir);
         initCa(paths, hosts, options.force === true);
         process.stdout.write(

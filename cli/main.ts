@@ -36,6 +36,10 @@ withCommonOptions(user.command('add <name>').description('create a user'))
   .option('--admin', 'make the user an administrator')
   .action(async (name: string, options: CommonOptions & { admin?: boolean }) => (await serverActions()).addUser(name, options));
 
+withCommonOptions(user.command('passwd <name>').description('set a local password (read from stdin when it is not a terminal)'))
+  .option('--remove', 'remove the password (the user can then sign in only through OIDC or with tokens)')
+  .action(async (name: string, options: CommonOptions & { remove?: boolean }) => (await serverActions()).setPassword(name, options));
+
 const token = program.command('token').description('manage API tokens');
 withCommonOptions(token.command('create').description('create a token and print it (only this once)'))
   .requiredOption('--user <name>', 'the user the token speaks for')

@@ -87,6 +87,49 @@ export async function addUser(name: string, options: CommonOptions & { admin?: b
   });
 }
 
+/** A password from stdin: the first line when piped; typed twice, unechoed, on a terminal. */
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]!;
+  }
+  const ask = (prompt: string) =>
+    new Promise<string>((resolve) => {
+      process.stderr.write(prompt);
+      let typed = '';
+      process.stdin.setRawMode(true);
+      process.stdin.resume();
+      const onData = (data: Buffer) => {
+        for (const ch of data.toString('utf8')) {
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+            process.stdin.setRawMode(false);
+            process.stdin.pause();
+            process.stdin.off('data', onData);
+            process.stderr.write('\n');
+            resolve(typed);
+            return;
+          }
+          if (ch === '\u0003') process.exit(130);
+          typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+        }
+      };
+      process.stdin.on('data', onData);
+    });
+  const first = await ask('New password: ');
+  if ((await ask('Again: ')) !== first) throw new ConfigError(['the two passwords differ']);
+  return first;
+}
+
+export async function setPassword(name: string, options: CommonOptions & { remove?: boolean }): Promise<void> {
+  const { hashPassword } = await import('../src/auth/password.js');
+  const hash = options.remove ? null : await hashPassword(await readPassword());
+  await withRegistry(options, async (registry) => {
+    await registry.accounts.setPassword(name, hash);
+    console.log(hash === null ? `removed the password of ${name}` : `set the password of ${name}`);
+  });
+}
+
 export interface CreateTokenOptions extends CommonOptions {
   user: string;
   name: string;

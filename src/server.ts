@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { OidcLogin } from './auth/oidc-client.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
@@ -38,6 +39,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
+  // A provider that does not answer or lacks a userinfo endpoint stops the start, before anything opens.
+  const oidc = config.oidc !== undefined ? await OidcLogin.discover(config.oidc) : undefined;
   const logger = pino({ level: config.log.level }, pino.destination(2));
   const registry = await openRegistry(config, {
     env: options.env,
@@ -49,7 +52,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       : undefined;
 
   let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
-  const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls, onWrite: options.onWrite });
+  const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls, onWrite: options.onWrite, oidc });
 
   // Replicas that start together on a new database race to create the admin: one wins, the others
   // see the user appear and go on without a first token.

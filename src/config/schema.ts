@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
 import { upstreamsSchema } from './upstreams-schema.js';
 import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
@@ -131,6 +132,9 @@ export const configSchema = z
       })
       .prefault({}),
     upstreams: upstreamsSchema,
+    oidc: oidcSchema,
+    login: loginSchema,
+    trusted_publishing: trustedPublishingSchema,
     cache: z
       .strictObject({
         index_bytes: size().default(64 * 1024 ** 2),

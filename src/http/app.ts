@@ -2,6 +2,7 @@
 // It never listens; server.ts does, and tests use `inject`.
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { OidcLogin } from '../auth/oidc-client.js';
 import type { Registry } from '../registry.js';
 import { authenticate } from './authentication.js';
 import { installErrorMapper } from './error-mapper.js';
@@ -9,7 +10,7 @@ import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
-import { meRoutes } from './routes/me.js';
+import { identityRoutes } from './routes/login-setup.js';
 import { mirrorRoutes } from './routes/mirror.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
@@ -21,6 +22,8 @@ export interface AppOptions {
   tls?: { key: Buffer; cert: Buffer };
   /** Called after each answered write (publish, yank, owners). */
   onWrite?: () => void;
+  /** The OpenID provider, discovered before the app is built (required when [oidc] is configured). */
+  oidc?: OidcLogin;
 }
 
 export function registryUrls(publicUrl: string) {
@@ -83,8 +86,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     myTokenRoutes(writes, registry.accounts);
   });
 
-  // Pages for people and probes for load balancers: no token.
-  void app.register(async (pages) => meRoutes(pages, () => urls().index));
+  // Pages for people (sign-in), trusted publishing for CI, and probes for load balancers: no token.
+  void app.register(async (pages) => identityRoutes(pages, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc }));
   void app.register(async (probes) => healthRoutes(probes, registry));
 
   return app;

@@ -30,7 +30,12 @@ export interface TokenLimits {
   scopes?: string[];
   cratePatterns?: string[];
   expiresAt?: Date | null;
+  /** Where the token comes from (TokenRecord.origin). */
+  origin?: string;
 }
+
+/** The origin of the token the /me page hands out: one per user. */
+export const LOGIN_TOKEN_ORIGIN = 'login';
 
 export class AccountService {
   constructor(private readonly store: MetadataStore) {}
@@ -64,8 +69,32 @@ export class AccountService {
       expiresAt: expiresAt?.toISOString() ?? null,
       scopes,
       cratePatterns,
+      origin: limits.origin ?? null,
     });
     return { token, record };
+  }
+
+  /**
+   * The user's login token (the one the /me page shows). When one is active and `replace` is
+   * false, returns it without its secret (only its hash is stored); else revokes any active one
+   * and creates a new one.
+   */
+  async loginToken(
+    login: string,
+    replace: boolean,
+  ): Promise<{ token: string; record: TokenRecord; replaced: number } | { existing: TokenRecord }> {
+    const active = (await this.listTokens(login)).filter(
+      (t) => t.origin === LOGIN_TOKEN_ORIGIN && t.revokedAt === null && (t.expiresAt === null || Date.parse(t.expiresAt) > Date.now()),
+    );
+    if (!replace && active.length > 0) return { existing: active[active.length - 1]! };
+    let replaced = 0;
+    for (const t of active) if (await this.store.revokeToken(t.id)) replaced++;
+    const created = await this.createToken(login, 'web login (/me)', { origin: LOGIN_TOKEN_ORIGIN });
+    return { ...created, replaced };
+  }
+
+  async setPassword(login: string, passwordHash: string | null): Promise<void> {
+    await this.store.setPasswordHash((await this.requireUser(login)).id, passwordHash);
   }
 
   async listTokens(login: string): Promise<TokenRecord[]> {

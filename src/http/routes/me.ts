@@ -1,7 +1,8 @@
-// `/me`: the page `cargo login` points people to. It tells how to get a token and how to give it
-// to cargo. (Interactive sign-in arrives with the identity work; until then an admin issues tokens.)
+// `/me`: the page `cargo login` points people to. With OIDC or local passwords it starts a sign-in
+// (routes/login.ts) that ends on a page with the user's token; with neither, it tells how to get a
+// token from an administrator and how to give it to cargo.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,8 +31,11 @@ credential-provider = "cargo:token"</code></pre>
 `;
 }
 
-export function meRoutes(app: FastifyInstance, indexUrl: () => string): void {
-  app.get('/me', async (_request, reply) =>
+export type SignIn = (request: FastifyRequest, reply: FastifyReply, purpose: 'token') => Promise<FastifyReply | undefined>;
+
+export function meRoutes(app: FastifyInstance, indexUrl: () => string, signIn?: SignIn): void {
+  app.get('/me', async (request, reply) =>
+    (await signIn?.(request, reply, 'token')) ??
     reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(mePage(indexUrl())),
   );
   app.get('/', async (_request, reply) => reply.redirect('/me'));

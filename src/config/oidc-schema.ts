@@ -1,0 +1,94 @@
+// Configuration of identity: `[oidc]` (sign-in through an OpenID Connect provider), `[login]`
+// (the /me pages and their rate limits) and `[[trusted_publishing]]` (CI jobs that trade their
+// platform's ID token for a short-lived publish token). Part of the one schema in schema.ts.
+
+import { z } from 'zod';
+import { tryParseCratePattern } from '../domain/crate-pattern.js';
+
+const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
+const list = () =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? (value.trim() === '' ? [] : value.split(',').map((s) => s.trim())) : value),
+    z.array(z.string(), { error: 'expected a list of strings' }),
+  );
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value),
+    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
+  );
+
+const baseUrl = text().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an http:// or https:// URL without query or fragment' },
+);
+
+export const oidcSchema = z
+  .strictObject({
+    /** The provider's issuer; its discovery document is at `<issuer_url>/.well-known/openid-configuration`. */
+    issuer_url: baseUrl,
+    client_id: text(),
+    /** Also from the environment: CRATEKEEPER_OIDC__CLIENT_SECRET. */
+    client_secret: text(),
+    /**
+     * The registry's public base URL as people's browsers reach it; the provider sends them back to
+     * `<redirect_url>/me/callback` (register that URL at the provider). Default: server.public_url,
+     * else the address the server listens on.
+     */
+    redirect_url: baseUrl.optional(),
+    additional_scopes: list().default([]),
+    /** The claim (in userinfo, else in the ID token) that lists the user's groups. GitLab: `groups`. */
+    groups_claim: text().default('groups'),
+    authorized_groups: list().default([]),
+    /** Matched against the provider's `preferred_username`, `nickname`, `email` and `sub`. */
+    authorized_users: list().default([]),
+  })
+  .optional();
+
+export const loginSchema = z
+  .strictObject({
+    /** The name the /me page uses in the cargo commands it shows. */
+    registry_name: text()
+      .refine((name) => /^[A-Za-z0-9_-]+$/.test(name), { error: 'expected letters, digits, `-` or `_`' })
+      .default('private'),
+    attempts_per_minute_per_address: integer(1, 1_000_000).default(20),
+    attempts_per_minute_per_login: integer(1, 1_000_000).default(5),
+  })
+  .prefault({});
+
+const trustedPublishingRule = z.strictObject({
+  issuer_url: baseUrl,
+  audience: text(),
+  /** Claims the ID token must carry with exactly these values, e.g. { project_path = "group/app", ref = "main" }. */
+  claims: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), { error: 'expected a table of claim = value' }),
+  crates: z.array(z.string()).min(1, { error: 'a rule needs at least one crate pattern' }),
+  /** The user the token acts as; it must own the crates or be allowed by the access rules. */
+  user: text(),
+  token_minutes: integer(1, 24 * 60).default(30),
+});
+
+export const trustedPublishingSchema = z
+  .array(trustedPublishingRule)
+  .default([])
+  .superRefine((rules, ctx) => {
+    for (const [i, rule] of rules.entries()) {
+      if (Object.keys(rule.claims).length === 0) {
+        ctx.addIssue({ code: 'custom', path: [i, 'claims'], message: 'name at least one claim, or any CI job of that issuer could publish' });
+      }
+      for (const [j, pattern] of rule.crates.entries()) {
+        if (tryParseCratePattern(pattern) === undefined) {
+          ctx.addIssue({ code: 'custom', path: [i, 'crates', j], message: `\`${pattern}\` is not a crate name or a prefix ending in *` });
+        }
+      }
+    }
+  });
+
+export type OidcConfig = NonNullable<z.output<typeof oidcSchema>>;
+export type LoginConfig = z.output<typeof loginSchema>;
+export type TrustedPublishingRuleConfig = z.output<typeof trustedPublishingRule>;

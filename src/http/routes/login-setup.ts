@@ -1,0 +1,45 @@
+// Wires the identity routes of one app: /me and its sign-in pages (OIDC and local passwords), and
+// trusted publishing for CI. The OpenID provider's configuration comes in already discovered
+// (server.ts discovers it before listening).
+
+import type { FastifyInstance } from 'fastify';
+import type { OidcLogin } from '../../auth/oidc-client.js';
+import { OidcUsers } from '../../auth/oidc-users.js';
+import { PasswordLogin } from '../../auth/password.js';
+import { SessionCookies } from '../../auth/session-cookie.js';
+import { TrustedPublishing } from '../../auth/trusted-publishing.js';
+import type { Registry } from '../../registry.js';
+import { RateLimiter } from '../../services/rate-limiter.js';
+import { meRoutes } from './me.js';
+import { loginRoutes } from './login.js';
+import { trustedPublishingRoutes } from './trusted-publishing.js';
+
+export interface IdentityOptions {
+  publicUrl: () => string;
+  indexUrl: () => string;
+  oidc: OidcLogin | undefined;
+}
+
+export function identityRoutes(app: FastifyInstance, registry: Registry, options: IdentityOptions): void {
+  const { config } = registry;
+  if (config.oidc !== undefined && options.oidc === undefined) {
+    throw new Error('[oidc] is configured but its provider was not discovered: call OidcLogin.discover before building the app');
+  }
+  const byAddress = new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address');
+  const byLogin = new RateLimiter(config.login.attempts_per_minute_per_login, 'failed sign-in attempts for this user');
+  const { signIn } = loginRoutes(app, {
+    accounts: registry.accounts,
+    store: registry.store,
+    oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.store, config.oidc) } : undefined,
+    passwords: new PasswordLogin(registry.store, byAddress, byLogin),
+    startsByAddress: byAddress,
+    sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
+    registryName: config.login.registry_name,
+    publicUrl: options.publicUrl,
+  });
+  meRoutes(app, options.indexUrl, signIn);
+  trustedPublishingRoutes(app, {
+    trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.store, registry.accounts),
+    failedAuthLimiter: registry.failedAuthLimiter,
+  });
+}

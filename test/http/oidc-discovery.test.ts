@@ -1,0 +1,67 @@
+// `serve` checks the OpenID provider before it listens: an issuer that does not answer, or whose
+// discovery document has no userinfo endpoint, stops the start with a message that says which.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startCiIssuer } from '../support/oidc-provider.js';
+import { startRegistry } from '../support/registry-server.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+function configWithIssuer(issuer: string): string {
+  const file = join(makeTempDir(), 'cratekeeper.toml');
+  writeFileSync(file, `[oidc]\nissuer_url = "${issuer}"\nclient_id = "cratekeeper"\nclient_secret = "s3cret"\n`);
+  return file;
+}
+
+/** A loopback port that nothing listens on (taken, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('serve with [oidc]', () => {
+  it('refuses to start when the issuer does not answer, naming the issuer', async () => {
+    const issuer = `http://127.0.0.1:${await closedPort()}`;
+    await assert.rejects(startRegistry({ args: ['--config', configWithIssuer(issuer)] }), (error: Error) => {
+      assert.match(error.message, /exited with 2 before listening/);
+      assert.ok(
+        error.message.includes(`oidc.issuer_url: the OpenID provider ${issuer} did not answer its discovery request (${issuer}/.well-known/openid-configuration)`),
+        error.message,
+      );
+      assert.match(error.message, /ECONNREFUSED/);
+      return true;
+    });
+  });
+
+  it('refuses to start when the discovery document has no userinfo_endpoint', async () => {
+    const issuer = await startCiIssuer(); // a CI issuer: discovery and JWKS, no userinfo
+    try {
+      await assert.rejects(startRegistry({ args: ['--config', configWithIssuer(issuer.issuer)] }), (error: Error) => {
+        assert.ok(
+          error.message.includes(`oidc.issuer_url: the OpenID provider ${issuer.issuer} has no userinfo_endpoint in its discovery document`),
+          error.message,
+        );
+        return true;
+      });
+    } finally {
+      await issuer.stop();
+    }
+  });
+
+  it('reports missing [oidc] settings with their dotted paths', async () => {
+    const file = join(makeTempDir(), 'cratekeeper.toml');
+    writeFileSync(file, '[oidc]\nissuer_url = "not a url"\n');
+    await assert.rejects(startRegistry({ args: ['--config', file] }), (error: Error) => {
+      assert.match(error.message, /oidc\.issuer_url: expected an http:\/\/ or https:\/\/ URL/);
+      assert.match(error.message, /oidc\.client_id: /);
+      assert.match(error.message, /oidc\.client_secret: /);
+      return true;
+    });
+  });
+});
