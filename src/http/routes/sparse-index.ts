@@ -26,7 +26,7 @@ export function sparseIndexRoutes(
     const name = crateNameFromIndexPath(path);
     // A crate the principal may not read is answered exactly like one that does not exist.
     const visible = name !== undefined && options.policy.mayRead(request.principal, name);
-    const file = visible ? await options.indexFiles.get(name) : undefined;
+    let file = visible ? await options.indexFiles.get(name) : undefined;
     // Not a local crate: an upstream that serves the main index may have it.
     if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
