@@ -9,7 +9,7 @@
 import { execFileSync, execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { splitFeatures, type IndexEntry } from '../../src/domain/index-line.js';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
@@ -108,17 +108,24 @@ function readCrate(dir: string): DebianCrate {
   };
 }
 
-/** Drops dependencies on crates that are not installed, and feature entries that name them. */
-function keepInstalled(c: DebianCrate, names: Set<string>): DebianCrate {
-  const dropped = new Set(c.deps.filter((d) => !names.has(d.name)).map((d) => d.alias ?? d.name));
+/** Drops dependencies on crates outside `names`, and feature entries that name them. */
+export function keepInstalled(c: DebianCrate, names: Set<string>): DebianCrate {
+  const droppedDeps = c.deps.filter((d) => !names.has(d.name));
+  const dropped = new Set(droppedDeps.map((d) => d.alias ?? d.name));
   const deps = c.deps.filter((d) => names.has(d.name));
   const features: Record<string, string[]> = {};
   for (const [feature, enables] of Object.entries(c.features)) {
-    if (dropped.has(feature)) continue;
     features[feature] = enables.filter((f) => {
       const base = f.replace(/^dep:/, '').split('/')[0]!.replace(/\?$/, '');
-      return !dropped.has(base) || f in c.features;
+      return !dropped.has(base) || (f in c.features && !f.startsWith('dep:'));
     });
+  }
+  // An optional dependency is also a feature of its name (unless `dep:` names it): keep that
+  // feature, empty, so that dependents asking for it still resolve.
+  const explicit = Object.values(c.features).flat();
+  for (const d of droppedDeps) {
+    const alias = d.alias ?? d.name;
+    if (d.optional && !(alias in features) && !explicit.includes(`dep:${alias}`)) features[alias] = [];
   }
   return { ...c, deps, features };
 }
@@ -138,10 +145,11 @@ export function readDebianCrates(): DebianCrate[] {
 }
 
 /**
- * The crates that `roots` need (normal and build dependencies, not optional ones), dependencies
+ * The crates that `roots` need (normal and build dependencies; optional ones too with
+ * `optional`), dependencies
  * first; optional dependencies outside the closure are left out, with the features naming them.
  */
-export function closureOf(roots: string[], all: DebianCrate[]): DebianCrate[] {
+export function closureOf(roots: string[], all: DebianCrate[], options: { optional?: boolean } = {}): DebianCrate[] {
   const byName = new Map<string, DebianCrate[]>();
   for (const c of all) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
   const versionsOf = (name: string) => {
@@ -153,7 +161,7 @@ export function closureOf(roots: string[], all: DebianCrate[]): DebianCrate[] {
   const collect = (name: string) => {
     if (needed.has(name)) return;
     needed.add(name);
-    for (const c of versionsOf(name)) for (const d of c.deps) if (!d.optional) collect(d.name);
+    for (const c of versionsOf(name)) for (const d of c.deps) if (options.optional || !d.optional) collect(d.name);
   };
   roots.forEach(collect);
   // Dependencies first, optional ones inside the closure included (a registry checks them all).
@@ -175,9 +183,11 @@ const crateCache = new Map<string, Buffer>();
 export function crateBytes(c: DebianCrate): Buffer {
   let bytes = crateCache.get(c.dir);
   if (!bytes) {
-    const folder = `${c.name}-${c.version}`;
+    // Debian's folder name may differ from the crate's (md5-0.10.1 holds md-5): rename it in the tar.
+    const folder = basename(c.dir);
+    const rename = `s,^${folder},${c.name}-${c.version},`;
     bytes = execSync(
-      `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --exclude=.cargo-checksum.json -cf - -C ${JSON.stringify(DEBIAN_REGISTRY)} ${JSON.stringify(folder)} | gzip -n -9`,
+      `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --exclude=.cargo-checksum.json --transform ${JSON.stringify(rename)} -cf - -C ${JSON.stringify(DEBIAN_REGISTRY)} ${JSON.stringify(folder)} | gzip -n -9`,
       { maxBuffer: 256 * 1024 * 1024 },
     );
     crateCache.set(c.dir, bytes);
