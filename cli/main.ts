@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { registerClientCommands } from './client-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
-import type { CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
+import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
 
@@ -56,6 +56,16 @@ withCommonOptions(token.command('list').description("list a user's tokens (never
 withCommonOptions(token.command('revoke <id>').description('revoke a token by its id')).action(
   async (id: string, options: CommonOptions) => (await serverActions()).revokeToken(id, options),
 );
+
+withCommonOptions(program.command('audit').description('show the audit log, newest first'))
+  .option('--crate <name>', 'only events about this crate')
+  .option('--user <login>', 'only events by this user')
+  .option('--action <action>', 'only this action (download, publish, yank, token-create, access-refused, ...)')
+  .option('--since <when>', 'ISO 8601 date, or a duration such as 7d, 12h, 30m')
+  .option('--until <when>', 'ISO 8601 date, or a duration')
+  .option('--limit <n>', 'at most this many events (default 100, at most 1000)')
+  .option('--format <format>', 'table (default), csv or json')
+  .action(async (options: AuditOptions) => (await serverActions()).showAudit(options));
 
 const group = program.command('group').description('manage local groups (for access rules)');
 withCommonOptions(group.command('add-member <group> <user>').description('add a user to a group')).action(

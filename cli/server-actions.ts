@@ -192,3 +192,33 @@ export async function revokeToken(id: string, options: CommonOptions): Promise<v
     console.log(`revoked token ${id}`);
   });
 }
+
+export interface AuditOptions extends CommonOptions {
+  crate?: string;
+  user?: string;
+  action?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  format?: string;
+}
+
+/** The audit log, newest first: a table for people, or CSV / JSON lines for scripts. */
+export async function showAudit(options: AuditOptions): Promise<void> {
+  const { toCsv } = await import('../src/services/audit-query.js');
+  await withRegistry(options, async (registry) => {
+    const { crate, user, action, since, until, limit } = options;
+    const { total, events } = await registry.auditQuery.query(null, { crate, user, action, since, until, limit });
+    if (options.format === 'csv') {
+      process.stdout.write(toCsv(events));
+    } else if (options.format === 'json') {
+      for (const e of events) console.log(JSON.stringify(e));
+    } else {
+      console.log(['AT', 'ACTION', 'USER', 'TOKEN', 'CRATE', 'VERSION', 'ADDRESS', 'COUNT', 'DETAIL'].join('\t'));
+      for (const e of events) {
+        console.log([e.at, e.action, e.userLogin ?? '-', e.tokenId ?? '-', e.crate ?? '-', e.version ?? '-', e.clientIp ?? '-', e.count, e.detail ?? ''].join('\t'));
+      }
+      if (total > events.length) console.error(`(${events.length} of ${total} events; use --limit for more)`);
+    }
+  });
+}

@@ -6,17 +6,21 @@ import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import { openPostgresStore } from './adapters/metadata/postgres.js';
+import { SqlAuditLog } from './adapters/metadata/sql-audit-log.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
-import { SqlRateCounts } from './adapters/metadata/sql-rate-counts.js';
 import type { SqlMetadataStore } from './adapters/metadata/sql-store.js';
+import { SqlRateCounts } from './adapters/metadata/sql-rate-counts.js';
 import { openSqliteStore } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
+import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { MetadataStore } from './ports/metadata-store.js';
 import { AccountService } from './services/accounts.js';
+import { AuditQueryService } from './services/audit-query.js';
+import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { DownloadService } from './services/downloads.js';
 import { faultPointsFromEnv } from './services/fault-points.js';
@@ -36,6 +40,9 @@ export interface Registry {
   auth: TokenAuthenticator;
   indexFiles: IndexFiles;
   mirror: MirrorService;
+  audit: AuditRecorder;
+  auditLog: AuditLog;
+  auditQuery: AuditQueryService;
   policy: AccessPolicy;
   failedAuthLimiter: RateLimiter;
   /** Refreshes the rate limits shared through the database; server.ts starts it. */
@@ -86,6 +93,8 @@ export async function openRegistry(
 
   const indexFiles = new IndexFiles(store, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
+  const auditLog = new SqlAuditLog(store.db);
+  const audit = new AuditRecorder(auditLog, options.onBackgroundError ?? (() => {}));
   const auth = new TokenAuthenticator(store);
   const mirror = new MirrorService(config, blobs, store, options.env ?? process.env);
   const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
@@ -115,6 +124,9 @@ export async function openRegistry(
     indexFiles,
     mirror,
     accounts: new AccountService(store),
+    audit,
+    auditLog,
+    auditQuery: new AuditQueryService(auditLog),
     policy,
     failedAuthLimiter,
     rateLimits,
@@ -134,6 +146,7 @@ export async function openRegistry(
     async close() {
       await changes.stop();
       await rateLimits.stop();
+      await audit.stop();
       await mirror.close();
       await auth.flushLastUse();
       await blobs.close();

@@ -12,6 +12,7 @@ import { buildApp } from './http/app.js';
 import { openRegistry } from './registry.js';
 
 const LAST_USE_FLUSH_MS = 5_000;
+const AUDIT_PRUNE_MS = 3_600_000;
 
 function urlOfAddress(address: AddressInfo, tls: boolean): string {
   let host = address.address;
@@ -68,6 +69,15 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     registry.auth.flushLastUse().catch((error: unknown) => logger.error({ err: error }, 'recording token use failed'));
   }, LAST_USE_FLUSH_MS);
   flushTimer.unref();
+  registry.audit.start(config.audit.flush_interval_ms);
+  const pruneAudit = () => {
+    if (config.audit.retention_days === 0) return;
+    const before = new Date(Date.now() - config.audit.retention_days * 86_400_000).toISOString();
+    registry.auditLog.prune(before).catch((error: unknown) => logger.error({ err: error }, 'pruning the audit log failed'));
+  };
+  pruneAudit();
+  const pruneTimer = setInterval(pruneAudit, AUDIT_PRUNE_MS);
+  pruneTimer.unref();
 
   await app.listen({ host: config.server.host, port: config.server.port });
   const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
@@ -89,6 +99,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       await app.close();
       clearInterval(closeIdle);
       clearInterval(flushTimer);
+      clearInterval(pruneTimer);
       await registry.close();
       clearTimeout(grace);
     })());

@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
 import { upstreamsSchema } from './upstreams-schema.js';
+import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
 import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
 const SIZE_UNITS: Record<string, number> = {
@@ -123,6 +123,13 @@ export const configSchema = z
             }),
           )
           .default([]),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        // 0 keeps events forever.
+        retention_days: integer(0, 36_500).default(90),
+        flush_interval_ms: integer(50, 60_000).default(2000),
       })
       .prefault({}),
     rate_limits: z

@@ -6,13 +6,14 @@ import type { OidcLogin } from '../auth/oidc-client.js';
 import type { Registry } from '../registry.js';
 import { authenticate } from './authentication.js';
 import { installErrorMapper } from './error-mapper.js';
+import { adminAuditRoutes } from './routes/admin-audit.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/login-setup.js';
-import { mirrorRoutes } from './routes/mirror.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
+import { mirrorRoutes } from './routes/mirror.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 
 export interface AppOptions {
@@ -60,7 +61,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   };
 
   app.decorateRequest('principal', null);
-  installErrorMapper(app, { loginUrl: () => urls().login, maxPublishSize: config.publish.max_size });
+  installErrorMapper(app, { loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit });
 
   // Reads: a token when auth.required is on.
   void app.register(async (reads) => {
@@ -70,10 +71,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       'onRequest',
       authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter }),
     );
-    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, configJson: renderConfigJson, mirror: registry.mirror });
+    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, audit: registry.audit, configJson: renderConfigJson, mirror: registry.mirror });
     // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
     mirrorRoutes(reads, { mirror: registry.mirror, publicUrl: options.publicUrl, authRequired: config.auth.required });
-    downloadRoutes(reads, registry.downloads, registry.policy);
+    downloadRoutes(reads, registry.downloads, registry.policy, registry.audit);
     cratesReadApiRoutes(reads, registry);
   });
 
@@ -83,7 +84,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
     cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
-    myTokenRoutes(writes, registry.accounts);
+    myTokenRoutes(writes, registry.accounts, registry.audit);
+    adminAuditRoutes(writes, registry.auditQuery);
   });
 
   // Pages for people (sign-in), trusted publishing for CI, and probes for load balancers: no token.

@@ -4,6 +4,8 @@
 
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { RegistryError, type ErrorKind } from '../domain/errors.js';
+import type { AuditRecorder } from '../services/audit-recorder.js';
+import { auditSource } from './audit-source.js';
 
 const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -20,13 +22,20 @@ export function sendErrors(reply: FastifyReply, status: number, detail: string):
   return reply.code(status).type('application/json; charset=utf-8').send({ errors: [{ detail }] });
 }
 
-export function installErrorMapper(app: FastifyInstance, options: { loginUrl: () => string; maxPublishSize: number }): void {
+export function installErrorMapper(
+  app: FastifyInstance,
+  options: { loginUrl: () => string; maxPublishSize: number; audit: AuditRecorder },
+): void {
   app.setErrorHandler((error: FastifyError | RegistryError, request, reply) => {
     if (error instanceof RegistryError) {
       if (error.kind === 'unauthenticated') {
         reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);
       }
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      if (error.kind === 'forbidden') {
+        const crate = (request.params as { name?: string } | undefined)?.name;
+        options.audit.record('access-refused', auditSource(request), { crate, detail: error.message });
+      }
       return sendErrors(reply, STATUS_OF_KIND[error.kind], error.message);
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

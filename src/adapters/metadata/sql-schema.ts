@@ -46,8 +46,21 @@ export interface Database {
   crate_owners: { crate_id: number; user_id: number; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
   group_members: { group_name: string; user_id: number; created_at: string; source: Generated<string> };
+  rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };
   user_identities: { issuer: string; subject: string; user_id: number; created_at: string };
   used_id_tokens: { issuer: string; jti: string; expires_at: string };
   server_secrets: { name: string; value: string; created_at: string };
-  rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };
+  audit_events: {
+    id: Generated<number>;
+    at: string;
+    action: string;
+    user_login: string | null;
+    token_id: number | null;
+    crate: string | null;
+    version: string | null;
+    client_ip: string | null;
+    user_agent: string | null;
+    detail: string | null;
+    count: number;
+  };
 }

@@ -3,16 +3,22 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
+import type { AuditRecorder } from '../../services/audit-recorder.js';
+import { auditSource } from '../audit-source.js';
 import { versionNotFound, type DownloadService } from '../../services/downloads.js';
 
-export function downloadRoutes(app: FastifyInstance, downloads: DownloadService, policy: AccessPolicy): void {
+export function downloadRoutes(app: FastifyInstance, downloads: DownloadService, policy: AccessPolicy, audit: AuditRecorder): void {
   app.get<{ Params: { name: string; version: string } }>(
     '/api/v1/crates/:name/:version/download',
     async (request, reply) => {
       const { name, version } = request.params;
       // A crate the principal may not read is answered exactly like one that does not exist.
-      if (!policy.mayRead(request.principal, name)) throw versionNotFound(name, version);
+      if (!policy.mayRead(request.principal, name)) {
+        audit.record('access-refused', auditSource(request), { crate: name, version, detail: 'download refused by an access rule' });
+        throw versionNotFound(name, version);
+      }
       const { stream, size, cksum } = await downloads.open(name, version);
+      audit.record('download', auditSource(request), { crate: name, version });
       return reply
         .type('application/gzip')
         .header('content-length', size)

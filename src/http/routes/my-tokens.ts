@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { forbidden, invalid } from '../../domain/errors.js';
 import type { TokenPrincipal, TokenRecord } from '../../ports/metadata-store.js';
 import type { AccountService } from '../../services/accounts.js';
+import type { AuditRecorder } from '../../services/audit-recorder.js';
+import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
 
 interface CreateBody {
@@ -58,7 +60,7 @@ function parseCreateBody(body: unknown): { name: string; scopes?: string[]; crat
   return { name: parsed.name, scopes: stringList(parsed.scopes, 'scopes'), crates: stringList(parsed.crates, 'crates'), expiresAt };
 }
 
-export function myTokenRoutes(app: FastifyInstance, accounts: AccountService): void {
+export function myTokenRoutes(app: FastifyInstance, accounts: AccountService, audit: AuditRecorder): void {
   app.get('/api/v1/me/tokens', async (request) => {
     const principal = unrestricted(request);
     return { tokens: (await accounts.listTokens(principal.login)).filter((t) => t.revokedAt === null).map(show) };
@@ -72,6 +74,9 @@ export function myTokenRoutes(app: FastifyInstance, accounts: AccountService): v
       cratePatterns: body.crates,
       expiresAt: body.expiresAt,
     });
+    audit.record('token-create', auditSource(request), {
+      detail: `token ${record.id} "${record.name}" scopes ${record.scopes?.join(',') ?? 'all'} crates ${record.cratePatterns?.join(',') ?? 'all'}`,
+    });
     return reply.code(201).send({ token: { ...show(record), token } });
   });
 
@@ -79,6 +84,7 @@ export function myTokenRoutes(app: FastifyInstance, accounts: AccountService): v
     const principal = unrestricted(request);
     if (!/^\d+$/.test(request.params.id)) throw invalid('invalid-token-request', 'a token id is a number');
     await accounts.revokeToken(Number(request.params.id), await accounts.requireUser(principal.login));
+    audit.record('token-revoke', auditSource(request), { detail: `token ${request.params.id}` });
     return { ok: true };
   });
 }

@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
+import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { IndexFiles } from '../../services/index-files.js';
+import { auditSource } from '../audit-source.js';
 import { sendErrors } from '../error-mapper.js';
 
 function etagMatches(ifNoneMatch: string, etag: string): boolean {
@@ -15,7 +17,7 @@ function etagMatches(ifNoneMatch: string, etag: string): boolean {
 
 export function sparseIndexRoutes(
   app: FastifyInstance,
-  options: { indexFiles: IndexFiles; policy: AccessPolicy; configJson: () => Buffer; mirror?: MirrorService },
+  options: { indexFiles: IndexFiles; policy: AccessPolicy; audit: AuditRecorder; configJson: () => Buffer; mirror?: MirrorService },
 ): void {
   app.get('/index/config.json', async (_request, reply) =>
     reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
@@ -26,10 +28,14 @@ export function sparseIndexRoutes(
     const name = crateNameFromIndexPath(path);
     // A crate the principal may not read is answered exactly like one that does not exist.
     const visible = name !== undefined && options.policy.mayRead(request.principal, name);
+    if (name !== undefined && !visible) {
+      options.audit.record('access-refused', auditSource(request), { crate: name, detail: 'index read refused by an access rule' });
+    }
     let file = visible ? await options.indexFiles.get(name) : undefined;
     // Not a local crate: an upstream that serves the main index may have it.
     if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
+    options.audit.indexRead(auditSource(request), name!);
     reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
