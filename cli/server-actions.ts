@@ -54,11 +54,29 @@ export async function serve(options: ServeOptions): Promise<void> {
     const { migrateDatabase } = await import('../src/ops/migrate.js');
     await migrateDatabase(config);
   }
-  const server = isClusterWorker()
-    ? await startClusterWorker(config, process.env)
+  const starting = isClusterWorker()
+    ? startClusterWorker(config, process.env)
     : config.server.workers > 1
-      ? await startCluster(config, process.env)
-      : await startServer(config, { env: process.env, bootstrap: true });
+      ? startCluster(config, process.env)
+      : startServer(config, { env: process.env, bootstrap: true });
+  // Signal handlers are installed before anything is printed: a script that reads the URL line may
+  // send SIGTERM at once. A signal during start-up stops the server as soon as it has started;
+  // repeated signals join the shutdown already under way.
+  const shutdown = () => {
+    starting
+      .then((server) => server.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(error);
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+
+  const server = await starting;
   if (!isClusterWorker()) {
     // The token line comes first, so that a script that waits for the URL line has both.
     if (server.firstToken !== undefined) {
@@ -66,18 +84,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     console.log(`cratekeeper listening on ${server.url}`);
   }
-  // Repeated signals (orchestrators resend them) join the shutdown already under way.
-  const shutdown = () => {
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
 }
 
 export async function addUser(name: string, options: CommonOptions & { admin?: boolean }): Promise<void> {

@@ -69,7 +69,7 @@ describe('server lifecycle', () => {
 
     const list = await runCli(['token', 'list', '--user', 'carol', ...dir]);
     const row = list.stdout.split('\n').find((l) => l.includes('laptop'))!;
-    assert.match(row, /^\d+\tlaptop\t\S+\t(never|\S+)\tnever\tactive$/);
+    assert.match(row, /^\d+\tlaptop\t\S+\t(never|\S+)\tnever\tactive\tall\tall$/);
     assert.doesNotMatch(list.stdout, /ckt_/, 'token list shows a secret');
 
     const revoked = await runCli(['token', 'revoke', row.split('\t')[0]!, ...dir]);
@@ -103,6 +103,14 @@ describe('server lifecycle', () => {
     assert.doesNotMatch(detail, /blob|fragile|\//, 'the detail leaks internals');
     assert.match(server.output(), /the blob crates\/fragile\/1\.0\.0\/[0-9a-f]{64}\.crate of fragile@1\.0\.0 is missing from storage/);
     assert.equal(await server.stop(), 0);
+  });
+
+  it('stops gracefully on a SIGTERM sent the moment the URL line is read', async () => {
+    // A signal that raced the handler's installation used to kill the process outright.
+    for (let i = 0; i < 5; i++) {
+      const server = await startRegistry();
+      assert.equal(await server.stop(), 0, `run ${i}: ${server.output()}`);
+    }
   });
 
   it('on SIGTERM stops accepting, finishes the request in flight, and exits 0', async () => {
