@@ -74,7 +74,18 @@ export function metadataStoreContract(
         const token = await store.insertToken({ userId: alice.id, name: 'ci', hash: 'h1', expiresAt: '2099-01-01T00:00:00.000Z' });
         assert.deepEqual(
           { ...token, createdAt: 'x' },
-          { id: token.id, userId: alice.id, name: 'ci', createdAt: 'x', lastUsedAt: null, expiresAt: '2099-01-01T00:00:00.000Z', revokedAt: null },
+          {
+            id: token.id,
+            userId: alice.id,
+            name: 'ci',
+            createdAt: 'x',
+            lastUsedAt: null,
+            expiresAt: '2099-01-01T00:00:00.000Z',
+            revokedAt: null,
+            scopes: null,
+            cratePatterns: null,
+            origin: null,
+          },
         );
         assert.deepEqual(await store.findPrincipalByTokenHash('h1'), {
           tokenId: token.id,
@@ -82,8 +93,27 @@ export function metadataStoreContract(
           login: 'alice',
           isAdmin: true,
           expiresAt: '2099-01-01T00:00:00.000Z',
+          scopes: null,
+          cratePatterns: null,
+          groups: [],
         });
         assert.equal(await store.findPrincipalByTokenHash('nope'), undefined);
+
+        // Scopes, crate patterns and the user's groups travel with the principal.
+        const narrow = await store.insertToken({ userId: alice.id, name: 'narrow', hash: 'h2', expiresAt: null, scopes: ['read', 'yank'], cratePatterns: ['foo-*'] });
+        assert.deepEqual({ scopes: narrow.scopes, cratePatterns: narrow.cratePatterns }, { scopes: ['read', 'yank'], cratePatterns: ['foo-*'] });
+        assert.equal(await store.addGroupMember('core', alice.id), true);
+        assert.equal(await store.addGroupMember('core', alice.id), false);
+        await store.addGroupMember('admins', alice.id);
+        const principal = await store.findPrincipalByTokenHash('h2');
+        assert.deepEqual(
+          { scopes: principal?.scopes, cratePatterns: principal?.cratePatterns, groups: principal?.groups },
+          { scopes: ['read', 'yank'], cratePatterns: ['foo-*'], groups: ['admins', 'core'] },
+        );
+        assert.deepEqual((await store.listGroupMembers('core')).map((u) => u.login), ['alice']);
+        assert.equal(await store.removeGroupMember('core', alice.id), true);
+        assert.equal(await store.removeGroupMember('core', alice.id), false);
+        assert.deepEqual((await store.findPrincipalByTokenHash('h2'))?.groups, ['admins']);
       });
 
       it("lists a user's tokens in creation order, and only theirs", async () => {
