@@ -162,8 +162,9 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
 
 // ---------------------------------------------------------------- cratekeeper
 
-async function startCratekeeper() {
-  const dataDir = tempDir('ck-bench-data-');
+// workers > 1 runs `serve --workers N`; a second server on an existing data folder prints no token.
+async function startCratekeeper({ workers = 1, dataDir = tempDir('ck-bench-data-') } = {}) {
+  const fresh = workers === 1;
   const nodeArgs = [];
   if (PROFILE) {
     mkdirSync(RESULTS, { recursive: true });
@@ -172,7 +173,7 @@ async function startCratekeeper() {
   const child = track(
     spawn(
       process.execPath,
-      [...nodeArgs, path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+      [...nodeArgs, path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--workers', String(workers)],
       { cwd: ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     ),
     'cratekeeper',
@@ -188,11 +189,11 @@ async function startCratekeeper() {
       stdout += d;
       const url = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
       const token = /first token \(shown only this once\): (ckt_\S+)/.exec(stdout)?.[1];
-      if (url && token) { clearTimeout(timer); resolve({ url, token }); }
+      if (url && (token || !fresh)) { clearTimeout(timer); resolve({ url, token }); }
     });
   });
   const { url, token } = await started;
-  return { child, url, token, stderr: () => stderr };
+  return { child, url, token, dataDir, stderr: () => stderr };
 }
 
 function indexPath(name) {
@@ -482,6 +483,8 @@ async function main() {
   log(`hot index file ${hot.path}: ${hot.bytes} bytes, ${hot.lines} versions, ETag ${hot.etag}`);
   const nginx = await startNginx(tools.nginx, www);
   log(`nginx at ${nginx.url}`);
+  const ck2 = await startCratekeeper({ workers: 2, dataDir: ck.dataDir });
+  log(`cratekeeper --workers 2 at ${ck2.url}`);
   const bare1 = await startBareNode(www, ck.token, 1);
   const bare2 = await startBareNode(www, ck.token, 2);
 
@@ -492,6 +495,8 @@ async function main() {
   const scenarios = [
     { name: 'cratekeeper 200', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
     { name: 'cratekeeper 304', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
+    { name: 'cratekeeper x2 200', server: 'cratekeeper --workers 2', url: `${ck2.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
+    { name: 'cratekeeper x2 304', server: 'cratekeeper --workers 2', url: `${ck2.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
     { name: 'nginx 200', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: {}, expectStatus: 200, expectBody: hotBody },
     { name: 'nginx 304', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: { 'If-None-Match': nginxEtag }, expectStatus: 304 },
     // References, not cratekeeper: the least one Node process (and two) can do for the same request.
@@ -528,6 +533,8 @@ async function main() {
   result.ratio = {
     '200': result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
     '304': result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
+    'x2 200': result.index['cratekeeper x2 200'].rps / result.index['nginx 200'].rps,
+    'x2 304': result.index['cratekeeper x2 304'].rps / result.index['nginx 304'].rps,
   };
 
   if (PUBLISHES > 0) {
@@ -535,6 +542,7 @@ async function main() {
     result.publish = await publishLatency(ck, PUBLISHES);
   }
 
+  await stopChild(ck2.child, 30_000);
   await stopChild(nginx.child);
   await stopChild(bare1.child);
   await stopChild(bare2.child);
@@ -563,6 +571,7 @@ async function main() {
   for (const r of rows) out.push(line(r));
   out.push('');
   out.push(`cratekeeper / nginx: 200 path ${fmt(result.ratio['200'] * 100, 1)} %, 304 path ${fmt(result.ratio['304'] * 100, 1)} %`);
+  out.push(`cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`);
   const p = result.publish;
   if (p) out.push(`publish x${p.count} (sequential, keep-alive): total ${fmt(p.totalSeconds, 2)} s, ${fmt(p.perSecond, 1)}/s, ` +
     `p50 ${fmt(p.latencyMs.p50, 2)} ms, p99 ${fmt(p.latencyMs.p99, 2)} ms, max ${fmt(p.latencyMs.max, 2)} ms`);
