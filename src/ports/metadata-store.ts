@@ -155,8 +155,11 @@ export interface MetadataStore {
   findCrateName(normalizedName: string): Promise<string | undefined>;
 
   listOwners(lowerName: string): Promise<User[] | undefined>;
-  addOwners(lowerName: string, userIds: number[]): Promise<void>;
-  removeOwners(lowerName: string, userIds: number[]): Promise<void>;
+  /** Groups that own the crate: each of their members is an owner. */
+  listOwnerGroups(lowerName: string): Promise<string[] | undefined>;
+  addOwners(lowerName: string, userIds: number[], groups?: string[]): Promise<void>;
+  /** Throws `conflict` (and changes nothing) when no user or group would be left owning the crate. */
+  removeOwners(lowerName: string, userIds: number[], groups?: string[]): Promise<void>;
 
   /** Crates whose name or description contains `query`; with `visible`, only the names it accepts. */
   searchCrates(

@@ -1,9 +1,22 @@
-// Crate owners: list, add, remove. Owners are users, named by login.
+// Crate owners: list, add, remove. An owner is a user, by login, or a group, as `group:NAME`, all of
+// whose members are owners.
 
 import { notFound } from '../domain/errors.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-store.js';
-import { ownersOf, requireOwner } from './ownership.js';
+import { parseGroupName } from './accounts.js';
+import { ownersOf, requireOwner, type CrateOwners } from './ownership.js';
+
+export const GROUP_PREFIX = 'group:';
+
+interface Named {
+  users: User[];
+  groups: string[];
+}
+
+function describe(named: Named): string {
+  return [...named.users.map((u) => `user ${u.login}`), ...named.groups.map((g) => `group ${g}`)].join(', ');
+}
 
 export class OwnersService {
   constructor(
@@ -11,33 +24,42 @@ export class OwnersService {
     private readonly policy: AccessPolicy,
   ) {}
 
-  list(principal: TokenPrincipal | null, name: string): Promise<User[]> {
+  list(principal: TokenPrincipal | null, name: string): Promise<CrateOwners> {
     return ownersOf(this.store, this.policy, principal, name);
   }
 
-  private async usersByLogin(logins: string[]): Promise<User[]> {
-    const users: User[] = [];
+  /** Splits `["alice", "group:core"]` into users (who must exist) and group names. */
+  private async resolve(logins: string[]): Promise<Named> {
+    const named: Named = { users: [], groups: [] };
     for (const login of logins) {
+      if (login.startsWith(GROUP_PREFIX)) {
+        named.groups.push(parseGroupName(login.slice(GROUP_PREFIX.length)));
+        continue;
+      }
       const user = await this.store.findUserByLogin(login);
       if (!user) throw notFound('user-not-found', `there is no user \`${login}\``);
-      users.push(user);
+      named.users.push(user);
     }
-    return users;
+    return named;
   }
 
   async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<string> {
     await requireOwner(this.store, this.policy, principal, name, 'change-owners');
-    const users = await this.usersByLogin(logins);
-    await this.store.addOwners(name.toLowerCase(), users.map((u) => u.id));
-    return `${users.map((u) => `user ${u.login}`).join(', ')} added as owner${users.length === 1 ? '' : 's'} of crate ${name}`;
+    const named = await this.resolve(logins);
+    await this.store.addOwners(name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    const count = named.users.length + named.groups.length;
+    return `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${name}`;
   }
 
   async remove(principal: TokenPrincipal, name: string, logins: string[]): Promise<string> {
     const owners = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
-    const users = await this.usersByLogin(logins);
-    const notOwner = users.find((u) => !owners.some((o) => o.id === u.id));
-    if (notOwner) throw notFound('not-an-owner', `user \`${notOwner.login}\` is not an owner of crate \`${name}\``);
-    await this.store.removeOwners(name.toLowerCase(), users.map((u) => u.id));
-    return `${users.map((u) => `user ${u.login}`).join(', ')} removed as owner${users.length === 1 ? '' : 's'} of crate ${name}`;
+    const named = await this.resolve(logins);
+    const strangerUser = named.users.find((u) => !owners.users.some((o) => o.id === u.id));
+    const strangerGroup = named.groups.find((g) => !owners.groups.includes(g));
+    const stranger = strangerUser?.login ?? (strangerGroup === undefined ? undefined : `${GROUP_PREFIX}${strangerGroup}`);
+    if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${name}\``);
+    await this.store.removeOwners(name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    const count = named.users.length + named.groups.length;
+    return `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${name}`;
   }
 }

@@ -16,6 +16,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
 import type { FaultPoints } from './fault-points.js';
 import type { IndexFiles } from './index-files.js';
+import { findOwners, isOwner } from './ownership.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 export interface PublishSettings {
@@ -110,8 +111,8 @@ export class PublishService {
     }
     assertTokenAllows(publisher, 'publish-update', name);
     if (existing !== name) throw crateNameTaken(existing, name);
-    const owners = (await this.store.listOwners(name.toLowerCase())) ?? [];
-    if (!owners.some((o) => o.id === publisher.userId)) throw notAnOwner(name);
+    const owners = await findOwners(this.store, name.toLowerCase());
+    if (!owners || !isOwner(owners, publisher)) throw notAnOwner(name);
     const key = versionKey(version);
     for (const { entry } of (await this.store.listVersions(name.toLowerCase())) ?? []) {
       const stored = tryParseVersion(entry.vers);

@@ -292,6 +292,26 @@ export function metadataStoreContract(
         await rejectsWith(store.removeOwners('serde', [alice.id]), 'conflict', 'last-owner');
         assert.deepEqual(loginsOf(await store.listOwners('serde')), ['alice']);
       });
+
+      it('lets a group own a crate: its members publish, and it counts as an owner', async () => {
+        const store = await fresh();
+        const alice = await store.createUser('alice', false);
+        const bob = await store.createUser('bob', false);
+        await store.publishVersion(newVersion('serde', '1.0.0', alice.id));
+        await rejectsWith(store.publishVersion(newVersion('serde', '1.0.1', bob.id)), 'forbidden', 'not-an-owner');
+        await store.addOwners('serde', [], ['core']);
+        await store.addOwners('serde', [], ['core']);
+        assert.deepEqual(await store.listOwnerGroups('serde'), ['core']);
+        assert.equal(await store.listOwnerGroups('nope'), undefined);
+        await rejectsWith(store.publishVersion(newVersion('serde', '1.0.1', bob.id)), 'forbidden', 'not-an-owner');
+        await store.addGroupMember('core', bob.id);
+        await store.publishVersion(newVersion('serde', '1.0.1', bob.id));
+        // With the group left, the last user may go; the group may not go last.
+        await store.removeOwners('serde', [alice.id]);
+        assert.deepEqual(loginsOf(await store.listOwners('serde')), []);
+        await rejectsWith(store.removeOwners('serde', [], ['core']), 'conflict', 'last-owner');
+        assert.deepEqual(await store.listOwnerGroups('serde'), ['core']);
+      });
     });
 
     describe('search', () => {

@@ -69,6 +69,22 @@ describe('cargo with scoped tokens and access rules', () => {
     assert.match(res.stderr, /the token expired at/);
   });
 
+  it('cargo owner --add group:NAME makes every member of the group an owner', async () => {
+    const bob = await sandboxWith(await cli('token', 'create', '--user', 'bob'));
+    const pkg = bob.createPackage({ name: 'bar', version: '1.2.0' });
+    const refused = await bob.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: pkg });
+    assert.match(refused.stderr, /you are not an owner of crate `bar`/);
+
+    await cli('group', 'add-member', 'backend', 'bob');
+    const alice = await sandboxWith(await cli('token', 'create', '--user', 'alice'));
+    const add = await alice.run(['owner', '--registry', 'ck', '--add', 'group:backend', 'bar']);
+    assert.equal(add.code, 0, add.stderr);
+    const list = await alice.run(['owner', '--registry', 'ck', '--list', 'bar']);
+    assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.trim()).sort(), ['alice', 'group:backend']);
+    const published = await bob.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: pkg });
+    assert.equal(published.code, 0, published.stderr);
+  });
+
   it('a reader without access to `secret` is told there is no such package', async () => {
     const bob = await sandboxWith(await cli('token', 'create', '--user', 'bob'));
     const dir = bob.createApp('wants-secret', ['secret = { version = "1", registry = "ck" }'], 'fn main() {}\n');

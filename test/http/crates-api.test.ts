@@ -168,3 +168,52 @@ describe('health probes', () => {
     }
   });
 });
+
+describe('groups as owners', () => {
+  let r: TestRegistry;
+  let carol: string; // in group core
+  let dave: string; // in no group
+  before(async () => {
+    r = await startTestRegistry();
+    carol = await r.userToken('carol');
+    dave = await r.userToken('dave');
+    await r.registry.accounts.addGroupMember('core', 'carol');
+    await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('team-crate', '1.0.0') });
+  });
+  after(() => r.close());
+
+  const owners = async () =>
+    JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/team-crate/owners', token: dave })).body).users.map((u: { login: string }) => u.login);
+
+  it('makes every member of an owning group an owner', async () => {
+    const before = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: carol, payload: await publishBodyFor('team-crate', '1.1.0') });
+    assert.equal(before.statusCode, 403);
+    const add = await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/owners', token: r.adminToken, payload: { users: ['group:core'] } });
+    assert.equal(add.statusCode, 200, add.body);
+    assert.match(JSON.parse(add.body).msg, /group core added as owner of crate team-crate/);
+    assert.deepEqual(await owners(), ['admin', 'group:core']);
+    const publish = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: carol, payload: await publishBodyFor('team-crate', '1.1.0') });
+    assert.equal(publish.statusCode, 200, publish.body);
+    assert.equal((await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/1.1.0/yank', token: carol })).statusCode, 200);
+    const stranger = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/1.1.0/yank', token: dave });
+    assert.equal(stranger.statusCode, 403);
+  });
+
+  it('follows group membership, and counts a group as an owner for the last-owner rule', async () => {
+    await r.registry.accounts.addGroupMember('core', 'dave');
+    await r.registry.changes.poll();
+    assert.equal((await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/1.1.0/unyank', token: dave })).statusCode, 200);
+    // The admin may leave: the group still owns the crate.
+    const leave = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['admin'] } });
+    assert.equal(leave.statusCode, 200, leave.body);
+    assert.deepEqual(await owners(), ['group:core']);
+    const last = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:core'] } });
+    assert.equal(last.statusCode, 409);
+    assert.deepEqual(await owners(), ['group:core']);
+    const unknown = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:other'] } });
+    assert.equal(unknown.statusCode, 404);
+    assert.match(JSON.parse(unknown.body).errors[0].detail, /`group:other` is not an owner of crate `team-crate`/);
+    const bad = await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:no spaces'] } });
+    assert.equal(bad.statusCode, 400);
+  });
+});

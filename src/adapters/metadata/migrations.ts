@@ -168,6 +168,19 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('audit_events_crate_at').on('audit_events').columns(['crate', 'at']).execute();
     },
   },
+  {
+    version: 6,
+    async up(db) {
+      // Groups that own crates (`cargo owner --add group:NAME`): every member is an owner.
+      await db.schema
+        .createTable('crate_owner_groups')
+        .addColumn('crate_id', 'integer', (c) => c.notNull().references('crates.id'))
+        .addColumn('group_name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crate_owner_groups_pk', ['crate_id', 'group_name'])
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -44,6 +44,7 @@ export interface Database {
     created_at: string;
   };
   crate_owners: { crate_id: number; user_id: number; created_at: string };
+  crate_owner_groups: { crate_id: number; group_name: string; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
   group_members: { group_name: string; user_id: number; created_at: string; source: Generated<string> };
   rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };

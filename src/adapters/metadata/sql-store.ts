@@ -366,13 +366,7 @@ export class SqlMetadataStore implements MetadataStore {
             .execute();
           newCrate = true;
         } else {
-          const owner = await tx
-            .selectFrom('crate_owners')
-            .select('user_id')
-            .where('crate_id', '=', crate.id)
-            .where('user_id', '=', v.publisherId)
-            .executeTakeFirst();
-          if (!owner) throw notAnOwner(name);
+          if (!(await this.isOwner(tx, crate.id, v.publisherId))) throw notAnOwner(name);
           await tx
             .updateTable('crates')
             .set({ description: v.details.description, updated_at: v.publishedAt })
@@ -465,7 +459,38 @@ export class SqlMetadataStore implements MetadataStore {
     return rows.map(toUser);
   }
 
-  async addOwners(lowerName: string, userIds: number[]): Promise<void> {
+  /** A user owns a crate directly or through a group that owns it. */
+  private async isOwner(db: Db, crateId: number, userId: number): Promise<boolean> {
+    const direct = await db
+      .selectFrom('crate_owners')
+      .select('user_id')
+      .where('crate_id', '=', crateId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    if (direct) return true;
+    const viaGroup = await db
+      .selectFrom('crate_owner_groups')
+      .innerJoin('group_members', 'group_members.group_name', 'crate_owner_groups.group_name')
+      .select('group_members.user_id')
+      .where('crate_owner_groups.crate_id', '=', crateId)
+      .where('group_members.user_id', '=', userId)
+      .executeTakeFirst();
+    return viaGroup !== undefined;
+  }
+
+  async listOwnerGroups(lowerName: string): Promise<string[] | undefined> {
+    const crate = await this.crateByLowerName(this.db, lowerName);
+    if (!crate) return undefined;
+    const rows = await this.db
+      .selectFrom('crate_owner_groups')
+      .select('group_name')
+      .where('crate_id', '=', crate.id)
+      .orderBy('group_name')
+      .execute();
+    return rows.map((r) => r.group_name);
+  }
+
+  async addOwners(lowerName: string, userIds: number[], groups: string[] = []): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const crate = await this.crateByLowerName(tx, lowerName);
       if (!crate) return;
@@ -476,26 +501,39 @@ export class SqlMetadataStore implements MetadataStore {
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
+      for (const group of groups) {
+        await tx
+          .insertInto('crate_owner_groups')
+          .values({ crate_id: crate.id, group_name: group, created_at: now() })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
       await this.recordChange(tx, 'crate', lowerName);
     });
   }
 
-  async removeOwners(lowerName: string, userIds: number[]): Promise<void> {
+  async removeOwners(lowerName: string, userIds: number[], groups: string[] = []): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const crate = await this.crateByLowerName(tx, lowerName);
-      if (!crate || userIds.length === 0) return;
-      await tx
-        .deleteFrom('crate_owners')
-        .where('crate_id', '=', crate.id)
-        .where('user_id', 'in', userIds)
-        .execute();
-      const left = await tx
+      if (!crate || userIds.length + groups.length === 0) return;
+      if (userIds.length > 0) {
+        await tx.deleteFrom('crate_owners').where('crate_id', '=', crate.id).where('user_id', 'in', userIds).execute();
+      }
+      if (groups.length > 0) {
+        await tx.deleteFrom('crate_owner_groups').where('crate_id', '=', crate.id).where('group_name', 'in', groups).execute();
+      }
+      const users = await tx
         .selectFrom('crate_owners')
         .select((eb) => eb.fn.countAll().as('n'))
         .where('crate_id', '=', crate.id)
         .executeTakeFirstOrThrow();
+      const ownerGroups = await tx
+        .selectFrom('crate_owner_groups')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('crate_id', '=', crate.id)
+        .executeTakeFirstOrThrow();
       // Rolling back keeps the owners as they were: a crate without owners could never change again.
-      if (Number(left.n) === 0) {
+      if (Number(users.n) + Number(ownerGroups.n) === 0) {
         throw conflict('last-owner', `cannot remove every owner of crate \`${crate.name}\`; add another owner first`);
       }
       await this.recordChange(tx, 'crate', lowerName);

@@ -1,7 +1,7 @@
 // The web API's reads: search and the owners list.
 
 import type { FastifyInstance } from 'fastify';
-import type { OwnersService } from '../../services/owners.js';
+import { GROUP_PREFIX, type OwnersService } from '../../services/owners.js';
 import type { SearchService } from '../../services/search.js';
 
 export function cratesReadApiRoutes(app: FastifyInstance, services: { search: SearchService; owners: OwnersService }): void {
@@ -11,6 +11,12 @@ export function cratesReadApiRoutes(app: FastifyInstance, services: { search: Se
 
   app.get<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
     const owners = await services.owners.list(request.principal, request.params.name);
-    return { users: owners.map((o) => ({ id: o.id, login: o.login, name: null, email: null })) };
+    // Groups have no id of their own; cargo shows only the login.
+    return {
+      users: [
+        ...owners.users.map((o) => ({ id: o.id, login: o.login, kind: 'user', name: null, email: null })),
+        ...owners.groups.map((g) => ({ id: 0, login: `${GROUP_PREFIX}${g}`, kind: 'group', name: null, email: null })),
+      ],
+    };
   });
 }
