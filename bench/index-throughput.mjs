@@ -174,7 +174,8 @@ async function startCratekeeper({ workers = 1, dataDir = tempDir('ck-bench-data-
     spawn(
       process.execPath,
       [...nodeArgs, path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--workers', String(workers)],
-      { cwd: ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      // The publish benchmark sends 1,000 publishes a minute from one user: lift the rate limit.
+      { cwd: ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000' }, stdio: ['ignore', 'pipe', 'pipe'] },
     ),
     'cratekeeper',
   );
