@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { isClusterWorker, startCluster, startClusterWorker } from '../src/cluster.js';
 import { openRegistry, type Registry } from '../src/registry.js';
+import type { AuditFilter } from '../src/services/audit-query.js';
 import { startServer } from '../src/server.js';
 
 export interface CommonOptions {
@@ -199,13 +200,7 @@ export async function revokeToken(id: string, options: CommonOptions): Promise<v
   });
 }
 
-export interface AuditOptions extends CommonOptions {
-  crate?: string;
-  user?: string;
-  action?: string;
-  since?: string;
-  until?: string;
-  limit?: string;
+export interface AuditOptions extends CommonOptions, AuditFilter {
   format?: string;
 }
 
@@ -213,8 +208,8 @@ export interface AuditOptions extends CommonOptions {
 export async function showAudit(options: AuditOptions): Promise<void> {
   const { toCsv } = await import('../src/services/audit-query.js');
   await withRegistry(options, async (registry) => {
-    const { crate, user, action, since, until, limit } = options;
-    const { total, events } = await registry.auditQuery.query(null, { crate, user, action, since, until, limit });
+    const { crate, user, action, since, until, limit, offset } = options;
+    const { total, events } = await registry.auditQuery.query(null, { crate, user, action, since, until, limit, offset });
     if (options.format === 'csv') {
       process.stdout.write(toCsv(events));
     } else if (options.format === 'json') {

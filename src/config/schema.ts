@@ -2,65 +2,17 @@
 // and flags all go through this one schema. Values from the environment and flags arrive as text,
 // so numbers, booleans, sizes and lists also accept their text form.
 
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { upstreamsSchema } from './upstreams-schema.js';
 import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
-import { tryParseCratePattern } from '../domain/crate-pattern.js';
+import { boolean, cratePatterns, existingFile, httpUrl, integer, list, size, text } from './fields.js';
 
-const SIZE_UNITS: Record<string, number> = {
-  b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3,
-};
-
-function parseSize(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const m = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
-  if (!m) return value;
-  const unit = SIZE_UNITS[(m[2] || 'b').toLowerCase()];
-  return unit === undefined ? value : Number(m[1]) * unit;
-}
-
-const fromText = (convert: (text: string) => unknown) => (value: unknown) =>
-  typeof value === 'string' ? convert(value.trim()) : value;
-
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
-    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
-  );
-const boolean = () =>
-  z.preprocess(
-    fromText((t) => ({ true: true, false: false, '1': true, '0': false })[t.toLowerCase()] ?? t),
-    z.boolean({ error: 'expected true or false' }),
-  );
-const size = () =>
-  z.preprocess(parseSize, z.number({ error: 'expected a size such as 10MiB or a number of bytes' }).int().positive());
-const list = () =>
-  z.preprocess(
-    fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim()))),
-    z.array(z.string(), { error: 'expected a list of strings' }),
-  );
 const workerCount = () =>
   z.preprocess(
     (value) => (value === 'auto' ? availableParallelism() : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
     z.number({ error: 'expected a number of processes from 1 to 64, or "auto"' }).int().min(1).max(64),
   );
-const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
-
-const httpUrl = text().refine(
-  (value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'expected an http:// or https:// URL without query or fragment' },
-);
-
-const existingFile = text().refine((path) => existsSync(path), { error: 'no such file' });
 
 export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index';
 
@@ -70,9 +22,9 @@ export const configSchema = z
       .strictObject({
         host: text().default('127.0.0.1'),
         port: integer(0, 65535).default(8000),
-        public_url: httpUrl.optional(),
-        tls_cert: existingFile.optional(),
-        tls_key: existingFile.optional(),
+        public_url: httpUrl().optional(),
+        tls_cert: existingFile().optional(),
+        tls_key: existingFile().optional(),
         shutdown_grace_seconds: integer(0, 3600).default(30),
         workers: workerCount().default(1),
       })
@@ -93,7 +45,7 @@ export const configSchema = z
           .strictObject({
             bucket: text().optional(),
             region: text().default('us-east-1'),
-            endpoint: httpUrl.optional(),
+            endpoint: httpUrl().optional(),
             force_path_style: boolean().default(false),
             prefix: z.string().default(''),
             // Leave both out to use the AWS SDK's default chain (AWS_ACCESS_KEY_ID..., profiles, roles).
@@ -116,7 +68,7 @@ export const configSchema = z
         rules: z
           .array(
             z.strictObject({
-              crates: z.array(z.string()).min(1, { error: 'a rule needs at least one crate pattern' }),
+              crates: cratePatterns().pipe(z.array(z.string()).min(1, { error: 'a rule needs at least one crate pattern' })),
               read: z.array(z.string()).optional(),
               publish: z.array(z.string()).optional(),
               admins: z.array(z.string()).optional(),
@@ -165,13 +117,6 @@ export const configSchema = z
         path: ['storage', 's3', s3.access_key_id === undefined ? 'access_key_id' : 'secret_access_key'],
         message: 'access_key_id and secret_access_key must be given together',
       });
-    }
-    for (const [i, rule] of config.access.rules.entries()) {
-      for (const [j, pattern] of rule.crates.entries()) {
-        if (tryParseCratePattern(pattern) === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['access', 'rules', i, 'crates', j], message: `\`${pattern}\` is not a crate name or a prefix ending in *` });
-        }
-      }
     }
     const { tls_cert, tls_key } = config.server;
     if ((tls_cert === undefined) !== (tls_key === undefined)) {

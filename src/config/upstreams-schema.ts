@@ -4,30 +4,8 @@
 // From the environment, `CRATEKEEPER_UPSTREAMS__0__NAME=...` defines the list (replacing the file's).
 
 import { z } from 'zod';
+import { boolean, cratePatterns, integer, text } from './fields.js';
 import { AuthPatternError, parseAuthPattern } from '../../client/auth-pattern.js';
-
-const text = () => z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' });
-const fromText = (convert: (t: string) => unknown) => (v: unknown) => (typeof v === 'string' ? convert(v.trim()) : v);
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
-    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
-  );
-const boolean = () =>
-  z.preprocess(
-    fromText((t) => ({ true: true, false: false, '1': true, '0': false })[t.toLowerCase()] ?? t),
-    z.boolean({ error: 'expected true or false' }),
-  );
-
-/** Exact crate names, or prefixes ending in `*` (`serde*`); `*` alone is every crate. */
-const CRATE_PATTERN = /^([A-Za-z][A-Za-z0-9_-]*\*?|\*)$/;
-const patterns = () =>
-  z.preprocess(
-    fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim()))),
-    z.array(text().regex(CRATE_PATTERN, { error: 'expected a crate name, or a prefix ending in * (e.g. "serde*")' }), {
-      error: 'expected a list of crate names or prefixes ending in *',
-    }),
-  );
 
 const headerTable = () =>
   z.record(
@@ -104,14 +82,14 @@ export const upstreamSchema = z.strictObject({
   stale_timeout_ms: integer(10, 600_000).default(2_000),
   /** How long a fetched index file is served without asking the upstream again. */
   index_ttl_seconds: integer(0, 86_400 * 365).default(60),
-  allow: patterns().default(['*']),
-  deny: patterns().default([]),
+  allow: cratePatterns().default(['*']),
+  deny: cratePatterns().default([]),
   /** Also serve this upstream's crates in the main index (local crates always win). */
   main_index: boolean().default(false),
   /** Serve only what is cached; never contact the upstream. */
   offline: boolean().default(false),
   /** Names a new local crate may take even though this upstream has a crate of that name. */
-  local_names: patterns().default([]),
+  local_names: cratePatterns().default([]),
 });
 
 /** Environment variables give `upstreams.0.name`: a table with numeric keys, which becomes a list. */

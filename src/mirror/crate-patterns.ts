@@ -3,22 +3,14 @@
 // `deny = ["foo_bar"]` also denies `Foo-Bar`. A name is served when some allow pattern matches and
 // no deny pattern does.
 
-import { normalizeCrateName } from '../domain/crate-name.js';
+import { matchesAnyCratePattern, parseCratePattern } from '../domain/crate-pattern.js';
 
 export type CratePatterns = (name: string) => boolean;
 
 /** A predicate that is true when any of the patterns matches the name. */
 export function compileCratePatterns(patterns: string[]): CratePatterns {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  for (const p of patterns) {
-    if (p.endsWith('*')) prefixes.push(normalizeCrateName(p.slice(0, -1)));
-    else exact.add(normalizeCrateName(p));
-  }
-  return (name) => {
-    const normal = normalizeCrateName(name);
-    return exact.has(normal) || prefixes.some((prefix) => normal.startsWith(prefix));
-  };
+  const parsed = patterns.map(parseCratePattern);
+  return (name) => matchesAnyCratePattern(parsed, name);
 }
 
 export function blessedList(allow: string[], deny: string[]): CratePatterns {

@@ -107,6 +107,18 @@ describe('configuration', () => {
     assert.match(problemsOf(() => loadConfig({ env: { CRATEKEEPER_STORAGE__KIND: 'ftp' } })).join('\n'), /storage\.kind: expected "fs" or "s3"/);
   });
 
+  it('checks crate patterns the same way in access rules, upstreams and trusted publishing', () => {
+    const file = configFile(
+      '[[access.rules]]\ncrates = ["ok-*", "a*b"]\n' +
+        '[[upstreams]]\nname = "up"\nindex_url = "sparse+https://up.example/index/"\nallow = ["x y"]\n' +
+        '[[trusted_publishing]]\nissuer_url = "https://ci.example"\naudience = "ck"\nuser = "ci"\nclaims = { ref = "main" }\ncrates = ["**"]\n',
+    );
+    const text = problemsOf(() => loadConfig({ file })).join('\n');
+    assert.match(text, /access\.rules\.0\.crates\.1: expected a crate name, or a prefix ending in \*/);
+    assert.match(text, /upstreams\.0\.allow\.0: expected a crate name, or a prefix ending in \*/);
+    assert.match(text, /trusted_publishing\.0\.crates\.0: expected a crate name, or a prefix ending in \*/);
+  });
+
   it('requires tls_cert and tls_key together', () => {
     const cert = configFile('not really a cert');
     const problems = problemsOf(() => loadConfig({ flags: { 'server.tls_cert': cert } }));
