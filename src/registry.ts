@@ -25,6 +25,7 @@ import { ChangeFeed } from './services/change-feed.js';
 import { DownloadService } from './services/downloads.js';
 import { faultPointsFromEnv } from './services/fault-points.js';
 import { IndexFiles } from './services/index-files.js';
+import { Metrics } from './services/metrics.js';
 import { OwnersService } from './services/owners.js';
 import { PublishService } from './services/publish.js';
 import type { RateLimiter } from './services/rate-limiter.js';
@@ -53,6 +54,8 @@ export interface Registry {
   owners: OwnersService;
   search: SearchService;
   downloads: DownloadService;
+  /** What /metrics reports for this process. */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -143,6 +146,10 @@ export async function openRegistry(
     owners: new OwnersService(store, policy),
     search: new SearchService(store, policy),
     downloads: new DownloadService(store, blobs),
+    metrics: new Metrics({
+      indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
+      publishes: () => registry.publish.published,
+    }),
     async close() {
       await changes.stop();
       await rateLimits.stop();

@@ -100,6 +100,12 @@ export const configSchema = z
         poll_interval_ms: integer(10, 60_000).default(250),
       })
       .prefault({}),
+    metrics: z
+      .strictObject({
+        // When set, GET /metrics requires `Authorization: Bearer <token>` (a static string for scrapers).
+        token: text().optional(),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

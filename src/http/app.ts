@@ -11,6 +11,7 @@ import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { identityRoutes } from './routes/login-setup.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { mirrorRoutes } from './routes/mirror.js';
@@ -63,13 +64,22 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   app.decorateRequest('principal', null);
   installErrorMapper(app, { loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit });
 
+  // Every answered request, by route pattern (never the raw URL), method and status. Callback-style
+  // and synchronous: it runs after the response is sent, on every request of the hot path.
+  const { metrics } = registry;
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.observeRequest(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+  const onFailure = (reason: Parameters<typeof metrics.authFailure>[0]) => metrics.authFailure(reason);
+
   // Reads: a token when auth.required is on.
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
     reads.addHook(
       'onRequest',
-      authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter }),
+      authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter, onFailure }),
     );
     sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, audit: registry.audit, configJson: renderConfigJson, mirror: registry.mirror });
     // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
@@ -80,7 +90,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
 
   // Writes: always a token.
   void app.register(async (writes) => {
-    writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter }));
+    writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter, onFailure }));
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
     cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
@@ -91,6 +101,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   // Pages for people (sign-in), trusted publishing for CI, and probes for load balancers: no token.
   void app.register(async (pages) => identityRoutes(pages, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc }));
   void app.register(async (probes) => healthRoutes(probes, registry));
+  // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).
+  void app.register(async (scrapes) => metricsRoutes(scrapes, { metrics, token: config.metrics.token }));
 
   return app;
 }

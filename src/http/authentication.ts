@@ -22,6 +22,8 @@ export interface AuthenticationOptions {
   /** The scope every request of the group needs (reads need `read`). */
   scope?: TokenScope;
   failedAuthLimiter: RateLimiter;
+  /** Told of each refusal by this hook (counted by /metrics). */
+  onFailure?: (reason: 'missing' | 'rejected' | 'scope' | 'limited') => void;
 }
 
 const HOW_TO_LOG_IN = 'run `cargo login --registry <name>` with a token from this registry (see its /me page)';
@@ -30,15 +32,19 @@ function apply(outcome: AuthOutcome, request: FastifyRequest, options: Authentic
   if (outcome.status === 'ok') {
     request.principal = outcome.principal;
     if (options.scope !== undefined && !hasScope(outcome.principal, options.scope)) {
+      options.onFailure?.('scope');
       return forbidden('token-scope-missing', `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`);
     }
     return undefined;
   }
   if (outcome.status === 'rejected') {
     options.failedAuthLimiter.record(request.ip);
+    options.onFailure?.('rejected');
     return unauthenticated('token-rejected', `token rejected: ${outcome.reason}; ${HOW_TO_LOG_IN}`);
   }
-  return options.tokenRequired ? unauthenticated('token-required', `this registry requires a token; ${HOW_TO_LOG_IN}`) : undefined;
+  if (!options.tokenRequired) return undefined;
+  options.onFailure?.('missing');
+  return unauthenticated('token-required', `this registry requires a token; ${HOW_TO_LOG_IN}`);
 }
 
 export function authenticate(auth: TokenAuthenticator, options: AuthenticationOptions) {
@@ -53,6 +59,7 @@ export function authenticate(auth: TokenAuthenticator, options: AuthenticationOp
     try {
       options.failedAuthLimiter.assertNotExceeded(request.ip);
     } catch (error) {
+      options.onFailure?.('limited');
       done(error as Error);
       return;
     }

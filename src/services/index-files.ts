@@ -25,6 +25,9 @@ export class IndexFiles {
   // Bumped by every invalidation, so a render that started before a write cannot fill the cache
   // with the old content after the write's invalidation.
   private generation = 0;
+  /** Lookups answered from the cache, and those that went to the store (read by /metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -36,7 +39,11 @@ export class IndexFiles {
   /** The index file of a crate, by lower-case name; undefined when there is no such crate. */
   async get(lowerName: string): Promise<IndexFile | undefined> {
     const cached = this.cache.get(lowerName);
-    if (cached !== undefined) return cached === 'missing' ? undefined : cached;
+    if (cached !== undefined) {
+      this.hits++;
+      return cached === 'missing' ? undefined : cached;
+    }
+    this.misses++;
     const generation = this.generation;
     const versions = await this.store.listVersions(lowerName);
     let entry: Entry = 'missing';

@@ -54,6 +54,8 @@ function toDetails(m: PublishMetadata): VersionDetails {
 export class PublishService {
   /** Set by the wiring: refuses a new crate name that an upstream has (dependency confusion). */
   nameGuard?: (name: string) => Promise<void>;
+  /** Versions committed by this process (read by /metrics). */
+  published = 0;
 
   constructor(
     private readonly store: MetadataStore,
@@ -168,6 +170,7 @@ export class PublishService {
       await this.discardBlob(name, version.raw, blobKey);
       throw error;
     }
+    this.published++;
     this.indexFiles.invalidate(name.toLowerCase());
     this.fault('publish-after-commit');
     return {
