@@ -49,6 +49,8 @@ export async function startNginx(options: {
   /** Called with the URL before nginx starts (to write files that name it, like config.json). */
   prepare?: (url: string) => void;
   basicAuth?: { user: string; password: string };
+  /** More directives for the server block (locations, say). */
+  serverConfig?: string;
 }): Promise<RunningNginx> {
   if (!existsSync(NGINX)) ensureDebianPackages(['nginx']);
   const prefix = makeTempDir('cratekeeper-nginx-');
@@ -82,6 +84,7 @@ http {
     listen 127.0.0.1:${port};
     root ${options.root};
     ${auth}
+    ${options.serverConfig ?? ''}
   }
 }
 `,
