@@ -6,6 +6,7 @@
 
 import { request as httpRequest, Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
@@ -81,7 +82,8 @@ export class UpstreamHttp {
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     return (_opts, callback) => {
       connector(host, port).then(
-        (socket) => callback(null, url.protocol === 'https:' ? tlsConnect({ socket, servername: host, ALPNProtocols: ['http/1.1'] }) : socket),
+        (socket) =>
+          callback(null, url.protocol === 'https:' ? tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] }) : socket),
         (error: Error) => callback(error, undefined as unknown as Duplex),
       );
       return undefined;
@@ -100,7 +102,8 @@ export class UpstreamHttp {
       const req = (https ? httpsRequest : httpRequest)(url, {
         method: 'GET',
         headers,
-        ...(createConnection ? { agent: false, createConnection } : { agent: https ? this.agents.https : this.agents.http }),
+        // No `agent` with createConnection: Node ignores createConnection when given `agent: false`.
+        ...(createConnection ? { createConnection } : { agent: https ? this.agents.https : this.agents.http }),
       });
       const timer = setTimeout(() => req.destroy(new UpstreamHttpError(`no complete answer from ${url.host} within the timeout`)), remaining);
       const fail = (error: Error) => {
