@@ -21,11 +21,22 @@ function direct(host: string, port: number): Promise<Socket> {
   });
 }
 
+/** Names the upstream proxy in an error about reaching it (a bare ECONNREFUSED names only an address). */
+function proxyFailure(proxy: URL, error: Error): UpstreamProxyError {
+  if (error instanceof UpstreamProxyError) return error;
+  return new UpstreamProxyError(`upstream proxy ${proxy.protocol}//${proxy.host} failed: ${error.message}`, { cause: error });
+}
+
 function viaHttpProxy(proxy: URL): Connector {
   const proxyPort = Number(proxy.port || 80);
   const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
   return async (host, port) => {
-    const socket = await direct(proxy.hostname.replace(/^\[(.*)\]$/, '$1'), proxyPort);
+    let socket: Socket;
+    try {
+      socket = await direct(proxy.hostname.replace(/^\[(.*)\]$/, '$1'), proxyPort);
+    } catch (error) {
+      throw proxyFailure(proxy, error as Error);
+    }
     const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
     return new Promise((resolve, reject) => {
@@ -39,6 +50,7 @@ function viaHttpProxy(proxy: URL): Connector {
         }
         socket.removeListener('data', onData);
         socket.removeListener('error', fail);
+        socket.removeListener('end', onEnd);
         const status = /^HTTP\/1\.[01] (\d{3})/.exec(buffered.toString('latin1'))?.[1];
         if (status !== '200') {
           socket.destroy();
@@ -51,10 +63,13 @@ function viaHttpProxy(proxy: URL): Connector {
       };
       const fail = (error: Error) => {
         socket.destroy();
-        reject(error);
+        reject(proxyFailure(proxy, error));
       };
+      // A proxy that hangs up before answering the CONNECT would otherwise leave the caller waiting forever.
+      const onEnd = () => fail(new UpstreamProxyError(`upstream proxy ${proxy.host} closed the connection before answering CONNECT ${authority}`));
       socket.on('data', onData);
       socket.once('error', fail);
+      socket.once('end', onEnd);
     });
   };
 }
@@ -71,6 +86,8 @@ function viaSocks5(proxy: URL): Connector {
       command: 'connect',
       destination: { host, port },
       timeout: 30_000,
+    }).catch((error: Error) => {
+      throw proxyFailure(proxy, error);
     });
     return socket;
   };
