@@ -126,7 +126,7 @@ export async function openRegistry(
     auth,
     indexFiles,
     mirror,
-    accounts: new AccountService(store),
+    accounts: new AccountService(store, () => changes.poll()),
     audit,
     auditLog,
     auditQuery: new AuditQueryService(auditLog),

@@ -38,7 +38,11 @@ export interface TokenLimits {
 export const LOGIN_TOKEN_ORIGIN = 'login';
 
 export class AccountService {
-  constructor(private readonly store: MetadataStore) {}
+  constructor(
+    private readonly store: MetadataStore,
+    /** Applies this process's own writes to its caches at once (a revocation must not wait). */
+    private readonly applyChanges: () => Promise<void> = async () => {},
+  ) {}
 
   addUser(login: string, isAdmin: boolean): Promise<User> {
     return this.store.createUser(parseLogin(login), isAdmin);
@@ -89,6 +93,7 @@ export class AccountService {
     if (!replace && active.length > 0) return { existing: active[active.length - 1]! };
     let replaced = 0;
     for (const t of active) if (await this.store.revokeToken(t.id)) replaced++;
+    if (replaced > 0) await this.applyChanges();
     const created = await this.createToken(login, 'web login (/me)', { origin: LOGIN_TOKEN_ORIGIN });
     return { ...created, replaced };
   }
@@ -106,14 +111,19 @@ export class AccountService {
     const missing = notFound('token-not-found', `there is no active token with id ${id}`);
     if (owner && !(await this.store.listTokens(owner.id)).some((t) => t.id === id)) throw missing;
     if (!(await this.store.revokeToken(id))) throw missing;
+    await this.applyChanges();
   }
 
   async addGroupMember(group: string, login: string): Promise<boolean> {
-    return this.store.addGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    const changed = await this.store.addGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    await this.applyChanges();
+    return changed;
   }
 
   async removeGroupMember(group: string, login: string): Promise<boolean> {
-    return this.store.removeGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    const changed = await this.store.removeGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    await this.applyChanges();
+    return changed;
   }
 
   listGroupMembers(group: string): Promise<User[]> {

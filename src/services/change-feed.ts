@@ -11,6 +11,7 @@ export class ChangeFeed {
   private lastSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private readonly listeners: ChangeListener[] = [];
 
   constructor(
@@ -29,12 +30,25 @@ export class ChangeFeed {
     this.timer.unref();
   }
 
-  /** Reads and dispatches new changes; concurrent calls share one read. */
+  /**
+   * Reads and dispatches new changes; resolves after a read that started after this call, so a
+   * caller that just wrote sees its own change applied. Calls made during a read share one more.
+   */
   poll(): Promise<void> {
-    this.polling ??= this.readChanges().finally(() => {
-      this.polling = undefined;
+    // Not following (a CLI command): there are no caches to keep, and no position to read from.
+    if (!this.timer) return Promise.resolve();
+    if (!this.polling) {
+      this.polling = this.readChanges().finally(() => {
+        this.polling = undefined;
+      });
+      return this.polling;
+    }
+    // The read under way may have started before the caller's write: one more read after it.
+    this.queued ??= this.polling.then(() => {
+      this.queued = undefined;
+      return this.poll();
     });
-    return this.polling;
+    return this.queued;
   }
 
   private async readChanges(): Promise<void> {
@@ -54,6 +68,8 @@ export class ChangeFeed {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    await this.queued;
     await this.polling;
   }
 }

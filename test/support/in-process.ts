@@ -34,6 +34,8 @@ export async function startTestRegistry(settings: Record<string, string> = {}, c
   }
   const config = loadConfig({ file, flags: { 'storage.data_dir': dataDir, 'server.public_url': PUBLIC_URL, ...settings } });
   const registry = await openRegistry(config);
+  // Follow the change feed, but only when a test or a write asks (no background polls).
+  await registry.changes.start(3_600_000);
   const app = buildApp(registry, { publicUrl: () => PUBLIC_URL, logger: false });
   await app.ready();
   const adminToken = (await registry.accounts.bootstrapAdmin())!;
