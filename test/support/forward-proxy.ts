@@ -5,11 +5,11 @@
 // (`host:port` per tunnel), so a test can count the traffic that went through them. A proxy that
 // does not start fails the test; nothing is skipped.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian-crates.js';
+import { accepts, freePort, killOnExit } from './local-daemons.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface RunningForwardProxy {
@@ -27,30 +27,6 @@ export interface RunningForwardProxy {
 const TINYPROXY = '/usr/bin/tinyproxy';
 const DANTED = '/usr/sbin/danted';
 
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
 const readLog = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
 async function launch(options: {
@@ -64,11 +40,11 @@ async function launch(options: {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const child = spawn(options.binary, options.configure(port), { stdio: ['ignore', 'pipe', 'pipe'] });
-    running.add(child);
+    killOnExit(child);
     let output = '';
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => (running.delete(child), resolve())));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let up = false;
     for (let i = 0; i < 100 && child.exitCode === null && child.signalCode === null && !up; i++) {
       up = await accepts(port);

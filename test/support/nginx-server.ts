@@ -3,11 +3,11 @@
 // -apr1`), with its own temporary prefix, config, pid and logs, in the foreground (`daemon off`).
 // Its access log lets a test count what reached the upstream. Installed when missing.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian-crates.js';
+import { accepts, freePort, killOnExit } from './local-daemons.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface RunningNginx {
@@ -19,30 +19,6 @@ export interface RunningNginx {
 }
 
 const NGINX = '/usr/sbin/nginx';
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 export async function startNginx(options: {
   root: string;
@@ -90,10 +66,10 @@ http {
 `,
     );
     const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'logs', 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    running.add(child);
+    killOnExit(child);
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => (running.delete(child), resolve())));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let up = false;
     for (let i = 0; i < 100 && child.exitCode === null && !up; i++) {
       up = await accepts(port);

@@ -6,10 +6,10 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './local-daemons.js';
 
 const PG_BIN = process.env.CRATEKEEPER_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const START_ATTEMPTS = 3;
@@ -64,17 +64,6 @@ async function ensureInstalled(): Promise<void> {
   if (result.code !== 0 || !existsSync(join(PG_BIN, 'postgres'))) {
     throw new Error(`could not install postgresql-15 with apt-get (exit ${result.code}):\n${result.output}`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function readLog(file: string): string {

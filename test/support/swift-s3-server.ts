@@ -12,10 +12,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { accepts, freePorts } from './local-daemons.js';
 import { makeTempDir } from './temp-dir.js';
 
 export interface SwiftS3 {
@@ -101,7 +101,7 @@ async function startOnce(): Promise<SwiftS3> {
 
     const deadline = Date.now() + STARTUP_MS;
     const exited = () => children.find(({ child }) => child.exitCode !== null || child.signalCode !== null);
-    for (const port of [memcache!, account!, container!, object!]) await waitFor(() => canConnect(port), deadline, exited);
+    for (const port of [memcache!, account!, container!, object!]) await waitFor(() => accepts(port), deadline, exited);
     await waitFor(() => healthy(proxy!), deadline, exited);
 
     const endpoint = `http://127.0.0.1:${proxy}`;
@@ -253,32 +253,6 @@ async function createBucket(
   } finally {
     client.destroy();
   }
-}
-
-async function freePorts(count: number): Promise<number[]> {
-  // Hold all listeners open together so that the OS hands out distinct ports.
-  const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve(server));
-      }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(1000);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-  });
 }
 
 async function healthy(port: number): Promise<boolean> {
