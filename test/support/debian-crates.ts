@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { splitFeatures, type IndexEntry } from '../../src/domain/index-line.js';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
+import { dependency, metadataFor } from './crate-fixture.js';
 
 export const DEBIAN_REGISTRY = '/usr/share/cargo/registry';
 
@@ -199,36 +200,23 @@ export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).dige
 
 /** The body of `PUT /api/v1/crates/new` for the crate, as cargo would send it. */
 export function publishBodyOf(c: DebianCrate): Buffer {
-  const metadata = {
-    name: c.name,
-    vers: c.version,
-    deps: c.deps.map((d) => ({
-      name: d.name,
-      version_req: d.req,
-      features: d.features,
-      optional: d.optional,
-      default_features: d.defaultFeatures,
-      target: d.target,
-      kind: d.kind,
-      registry: null,
-      explicit_name_in_toml: d.alias,
-    })),
+  const metadata = metadataFor(c.name, c.version, {
+    deps: c.deps.map((d) =>
+      dependency(d.name, d.req, {
+        features: d.features,
+        optional: d.optional,
+        default_features: d.defaultFeatures,
+        target: d.target,
+        kind: d.kind,
+        explicit_name_in_toml: d.alias,
+      }),
+    ),
     features: c.features,
-    authors: [],
     description: c.description,
-    documentation: null,
-    homepage: null,
-    readme: null,
-    readme_file: null,
-    keywords: [],
-    categories: [],
     license: c.license ?? 'MIT',
-    license_file: null,
-    repository: null,
-    badges: {},
     links: c.links,
     rust_version: c.rustVersion,
-  };
+  });
   return encodePublishBody(metadata, crateBytes(c));
 }
 
