@@ -7,6 +7,7 @@ import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import { openPostgresStore } from './adapters/metadata/postgres.js';
 import { SqlAuditLog } from './adapters/metadata/sql-audit-log.js';
+import { SqlDownloadCounts } from './adapters/metadata/sql-download-counts.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
 import type { SqlMetadataStore } from './adapters/metadata/sql-store.js';
 import { SqlRateCounts } from './adapters/metadata/sql-rate-counts.js';
@@ -17,11 +18,13 @@ import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
 import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { DownloadCounts } from './ports/download-counts.js';
 import type { MetadataStore } from './ports/metadata-store.js';
 import { AccountService } from './services/accounts.js';
 import { AuditQueryService } from './services/audit-query.js';
 import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
+import { DownloadCounter } from './services/download-counter.js';
 import { DownloadService } from './services/downloads.js';
 import { faultPointsFromEnv } from './services/fault-points.js';
 import { IndexFiles } from './services/index-files.js';
@@ -54,10 +57,17 @@ export interface Registry {
   owners: OwnersService;
   search: SearchService;
   downloads: DownloadService;
+  /** Counts successful downloads of local crates; written to `downloadCounts` in batches. */
+  downloadCounter: DownloadCounter;
+  /** Per version and per day download counts, for the crate pages. */
+  downloadCounts: DownloadCounts;
   /** What /metrics reports for this process. */
   metrics: Metrics;
   close(): Promise<void>;
 }
+
+// Download counts wait at most this long in memory (and are written on close).
+const DOWNLOAD_COUNT_FLUSH_MS = 5_000;
 
 function dataDir(config: Config): string {
   const dir = resolve(config.storage.data_dir);
@@ -99,6 +109,8 @@ export async function openRegistry(
   const auditLog = new SqlAuditLog(store.db);
   const audit = new AuditRecorder(auditLog, options.onBackgroundError ?? (() => {}));
   const auth = new TokenAuthenticator(store);
+  const downloadCounts = new SqlDownloadCounts(store.db);
+  const downloadCounter = new DownloadCounter(downloadCounts, options.onBackgroundError ?? (() => {}), { flushAfterMs: DOWNLOAD_COUNT_FLUSH_MS });
   const mirror = new MirrorService(config, blobs, store, options.env ?? process.env);
   const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
   // Counted in the database, so that the limits hold across processes and replicas.
@@ -146,6 +158,8 @@ export async function openRegistry(
     owners: new OwnersService(store, policy),
     search: new SearchService(store, policy),
     downloads: new DownloadService(store, blobs),
+    downloadCounter,
+    downloadCounts,
     metrics: new Metrics({
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
       publishes: () => registry.publish.published,
@@ -154,6 +168,7 @@ export async function openRegistry(
       await changes.stop();
       await rateLimits.stop();
       await audit.stop();
+      await downloadCounter.stop();
       await mirror.close();
       await auth.flushLastUse();
       await blobs.close();

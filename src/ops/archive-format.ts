@@ -7,6 +7,7 @@
 // Rows keep their ids, so tokens (stored as hashes, with scopes, crate patterns and expiry),
 // owners and groups keep pointing at the right users, and old tokens keep working after import.
 // The change feed and the rate-limit counters are not exported: they describe running processes.
+// Download counts (version_downloads) are: they are the registry's history, shown on crate pages.
 
 export const ARCHIVE_FORMAT = 'cratekeeper-export';
 export const ARCHIVE_FORMAT_VERSION = 1;

@@ -29,8 +29,33 @@ const PAGE = 5_000;
 type AnyDb = Kysely<any>;
 type Row = Record<string, unknown>;
 
-/** Every row of a table: by id pages when it has one, else in one read (the small link tables). */
+/** Tables without an id that grow with time (a row per version and day): read in pages of their key. */
+const PAGED_BY_KEY: Record<string, string[]> = { version_downloads: ['crate', 'version', 'day'] };
+
+async function* rowsByKey(db: AnyDb, table: string, key: string[]): AsyncGenerator<Row> {
+  let last: Row | undefined;
+  for (;;) {
+    let query = db.selectFrom(table).selectAll().limit(PAGE);
+    for (const column of key) query = query.orderBy(sql.ref(column));
+    if (last) {
+      const after = last;
+      // A row-value comparison: SQLite and PostgreSQL both order it like the ORDER BY above.
+      query = query.where(sql<boolean>`(${sql.join(key.map((c) => sql.ref(c)))}) > (${sql.join(key.map((c) => after[c]))})`);
+    }
+    const rows = (await query.execute()) as Row[];
+    yield* rows;
+    if (rows.length < PAGE) return;
+    last = rows[rows.length - 1];
+  }
+}
+
+/** Every row of a table: by id pages when it has one, by key pages when it is large, else in one read (the small link tables). */
 async function* rowsOf(db: AnyDb, table: string, columns: string[]): AsyncGenerator<Row> {
+  const key = PAGED_BY_KEY[table];
+  if (key && !columns.includes('id')) {
+    yield* rowsByKey(db, table, key);
+    return;
+  }
   if (!columns.includes('id')) {
     yield* (await db.selectFrom(table).selectAll().orderBy(sql.ref(columns[0]!)).execute()) as Row[];
     return;

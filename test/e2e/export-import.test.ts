@@ -2,11 +2,14 @@
 // PostgreSQL + S3 → SQLite + disk. After each move the real cargo builds against the imported
 // registry with the tokens made before the export, and the rows come back identical. Import
 // refuses a registry that is not empty and an archive whose .crate files do not match their cksum.
+// Download counts travel too: those the servers counted, and years of history (more rows than one
+// export page).
 
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import type { ArchiveManifest } from '../../src/ops/archive-format.js';
 import { CargoSandbox, type CargoResult } from '../support/cargo.js';
 import { httpRequest } from '../support/http-client.js';
@@ -22,6 +25,19 @@ function ok(result: { code: number | null; stderr: string; stdout: string }, wha
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ArchiveManifest;
 const rowsOf = (dir: string, table: string) =>
   readFileSync(join(dir, 'tables', `${table}.jsonl`), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** Downloads per `crate version` over all days, from an archive's version_downloads rows. */
+function downloadsOf(dir: string): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const row of rowsOf(dir, 'version_downloads')) {
+    const key = `${String(row.crate)} ${String(row.version)}`;
+    totals[key] = (totals[key] ?? 0) + Number(row.count);
+  }
+  return totals;
+}
+
+// Download history older than the servers in this test: one row a day for ~16 years.
+const HISTORY_DAYS = 6_000;
 
 async function stop(server: RunningRegistry): Promise<void> {
   await httpRequest(`${server.url}/healthz`);
@@ -82,7 +98,20 @@ describe('export and import between backends', () => {
     ok(await cargo.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: beta }), 'publish mv-beta');
     ok(await cargo.run(['yank', '--registry', 'ck', 'mv-alpha@0.1.0']), 'yank');
     ok(await cargo.run(['owner', '--registry', 'ck', '--add', 'bob', 'mv-alpha']), 'owner --add');
-    await stop(server);
+    for (const path of ['mv-alpha/0.1.0', 'mv-alpha/0.1.0', 'mv-beta/0.1.0']) {
+      const res = await httpRequest(`${server.url}/api/v1/crates/${path}/download`, { headers: { authorization: adminToken } });
+      assert.equal(res.status, 200, `download ${path}`);
+    }
+    await stop(server); // writes the counted downloads
+    const db = new Database(join(dataDir, 'cratekeeper.sqlite3'));
+    try {
+      const insert = db.prepare(`insert into version_downloads (crate, version, day, count) values ('mv-alpha', '0.1.0', ?, 1)`);
+      db.transaction(() => {
+        for (let i = 0; i < HISTORY_DAYS; i++) insert.run(new Date(Date.UTC(2000, 0, 1) + i * 86_400_000).toISOString().slice(0, 10));
+      })();
+    } finally {
+      db.close();
+    }
 
     archives.fromSqlite = join(makeTempDir('cratekeeper-export-'), 'archive');
     const exported = ok(await cli(['export', archives.fromSqlite]), 'export');
@@ -93,6 +122,8 @@ describe('export and import between backends', () => {
       Object.fromEntries(manifest.tables.filter((t) => ['users', 'crates', 'versions', 'crate_owners', 'group_members'].includes(t.name)).map((t) => [t.name, t.rows])),
       { users: 2, crates: 2, versions: 3, crate_owners: 3, group_members: 1 },
     );
+    assert.deepEqual(downloadsOf(archives.fromSqlite), { 'mv-alpha 0.1.0': HISTORY_DAYS + 2, 'mv-beta 0.1.0': 1 });
+    assert.equal(manifest.tables.find((t) => t.name === 'version_downloads')?.rows, HISTORY_DAYS + 2);
   });
 
   it('archive → PostgreSQL + S3: cargo builds with the old tokens; then back out to an archive', async () => {
@@ -122,6 +153,10 @@ describe('export and import between backends', () => {
     for (const table of ['crates', 'versions', 'crate_owners', 'group_members']) {
       assert.deepEqual(rowsOf(archives.fromPostgres, table), rowsOf(archives.fromSqlite, table), `${table} changed on the way`);
     }
+    // The counts arrived whole, and the build on PostgreSQL added its downloads (not of the yanked 0.1.0).
+    assert.deepEqual(downloadsOf(archives.fromPostgres), { 'mv-alpha 0.1.0': HISTORY_DAYS + 2, 'mv-alpha 0.1.1': 1, 'mv-beta 0.1.0': 2 });
+    const history = (dir: string) => rowsOf(dir, 'version_downloads').filter((r) => String(r.day) < '2020-01-01');
+    assert.deepEqual(history(archives.fromPostgres), history(archives.fromSqlite));
     const users = rowsOf(archives.fromPostgres, 'users');
     assert.deepEqual(users.slice(0, 2), rowsOf(archives.fromSqlite, 'users'));
     assert.equal(users[2]!.id, 3);

@@ -181,6 +181,21 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 7,
+    async up(db) {
+      // Downloads per crate version and UTC day (services/download-counter.ts adds to them in
+      // batches). Keyed by the lower-case crate name, not crates.id: counts are plain history.
+      await db.schema
+        .createTable('version_downloads')
+        .addColumn('crate', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_downloads_pk', ['crate', 'version', 'day'])
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

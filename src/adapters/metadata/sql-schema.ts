@@ -51,6 +51,8 @@ export interface Database {
   user_identities: { issuer: string; subject: string; user_id: number; created_at: string };
   used_id_tokens: { issuer: string; jti: string; expires_at: string };
   server_secrets: { name: string; value: string; created_at: string };
+  /** Downloads per crate (lower-case name), version and UTC day ('YYYY-MM-DD'). */
+  version_downloads: { crate: string; version: string; day: string; count: number };
   audit_events: {
     id: Generated<number>;
     at: string;

@@ -4,10 +4,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
+import type { DownloadCounter } from '../../services/download-counter.js';
 import { auditSource } from '../audit-source.js';
 import { versionNotFound, type DownloadService } from '../../services/downloads.js';
 
-export function downloadRoutes(app: FastifyInstance, downloads: DownloadService, policy: AccessPolicy, audit: AuditRecorder): void {
+export function downloadRoutes(
+  app: FastifyInstance,
+  downloads: DownloadService,
+  policy: AccessPolicy,
+  audit: AuditRecorder,
+  counter: DownloadCounter,
+): void {
   app.get<{ Params: { name: string; version: string } }>(
     '/api/v1/crates/:name/:version/download',
     async (request, reply) => {
@@ -19,6 +26,8 @@ export function downloadRoutes(app: FastifyInstance, downloads: DownloadService,
       }
       const { stream, size, cksum } = await downloads.open(name, version);
       audit.record('download', auditSource(request), { crate: name, version });
+      // Only a download that is answered with the file counts (a refusal or a 404 threw above).
+      counter.count(name.toLowerCase(), version);
       return reply
         .type('application/gzip')
         .header('content-length', size)
