@@ -7,6 +7,7 @@ import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import { openPostgresStore } from './adapters/metadata/postgres.js';
 import { SqlAuditLog } from './adapters/metadata/sql-audit-log.js';
+import { SqlCatalog } from './adapters/metadata/sql-catalog.js';
 import { SqlDownloadCounts } from './adapters/metadata/sql-download-counts.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
 import type { SqlMetadataStore } from './adapters/metadata/sql-store.js';
@@ -18,12 +19,15 @@ import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
 import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { Catalog } from './ports/catalog.js';
 import type { DownloadCounts } from './ports/download-counts.js';
 import type { MetadataStore } from './ports/metadata-store.js';
 import { AccountService } from './services/accounts.js';
 import { AuditQueryService } from './services/audit-query.js';
 import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
+import { CratePages } from './services/crate-pages.js';
+import { ReadmeService } from './services/readme.js';
 import { DownloadCounter } from './services/download-counter.js';
 import { DownloadService } from './services/downloads.js';
 import { faultPointsFromEnv } from './services/fault-points.js';
@@ -35,6 +39,9 @@ import type { RateLimiter } from './services/rate-limiter.js';
 import { SearchService } from './services/search.js';
 import { SharedRateLimiter, SharedRateLimits } from './services/shared-rate-limiter.js';
 import { YankService } from './services/yank.js';
+
+/** Rendered READMEs kept in memory (published versions never change). */
+const README_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface Registry {
   config: Config;
@@ -56,6 +63,10 @@ export interface Registry {
   yank: YankService;
   owners: OwnersService;
   search: SearchService;
+  /** Read models and assembly for the web pages. */
+  catalog: Catalog;
+  cratePages: CratePages;
+  readmes: ReadmeService;
   downloads: DownloadService;
   /** Counts successful downloads of local crates; written to `downloadCounts` in batches. */
   downloadCounter: DownloadCounter;
@@ -130,6 +141,8 @@ export async function openRegistry(
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
 
+  const owners = new OwnersService(store, policy);
+  const catalog = new SqlCatalog(store.db);
   const registry: Registry = {
     config,
     store,
@@ -155,8 +168,11 @@ export async function openRegistry(
       faultPointsFromEnv(options.env ?? {}),
     ),
     yank: new YankService(store, policy, indexFiles),
-    owners: new OwnersService(store, policy),
+    owners,
     search: new SearchService(store, policy),
+    catalog,
+    cratePages: new CratePages(catalog, policy, owners),
+    readmes: new ReadmeService(store, blobs, README_CACHE_BYTES),
     downloads: new DownloadService(store, blobs),
     downloadCounter,
     downloadCounts,

@@ -12,10 +12,13 @@ export const LOGIN_COOKIE = 'ck_login';
 const KEY_NAME = 'login-cookie-key';
 const TTL_SECONDS = 600;
 
-export type LoginPurpose = 'token' | 'replace';
+/** token: show the cargo token (/me); replace: replace it; web: sign in to the web pages. */
+export type LoginPurpose = 'token' | 'replace' | 'web';
 
 export interface LoginFlow {
   purpose: LoginPurpose;
+  /** web: the page (a path on this site) to return to. */
+  next?: string;
   /** OIDC */
   state?: string;
   nonce?: string;

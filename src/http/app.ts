@@ -3,6 +3,7 @@
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { OidcLogin } from '../auth/oidc-client.js';
+import { WebSessions } from '../auth/web-sessions.js';
 import type { Registry } from '../registry.js';
 import { authenticate } from './authentication.js';
 import { installErrorMapper } from './error-mapper.js';
@@ -16,6 +17,8 @@ import { identityRoutes } from './routes/login-setup.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { mirrorRoutes } from './routes/mirror.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
+import { staticAssetRoutes } from './routes/static-assets.js';
+import { webPageRoutes } from './routes/web-pages.js';
 
 export interface AppOptions {
   /** The registry's base URL, without trailing slash; known once the server listens. */
@@ -98,8 +101,14 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     adminAuditRoutes(writes, registry.auditQuery);
   });
 
-  // Pages for people (sign-in), trusted publishing for CI, and probes for load balancers: no token.
-  void app.register(async (pages) => identityRoutes(pages, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc }));
+  // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
+  const webSessions = new WebSessions(registry.store, registry.accounts, registry.auth, registry.failedAuthLimiter, () => options.publicUrl().startsWith('https:'));
+  void app.register(async (identity) =>
+    identityRoutes(identity, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions }),
+  );
+  void app.register(async (assets) => staticAssetRoutes(assets));
+  // The web interface: a browser session instead of a token.
+  void app.register(async (pages) => webPageRoutes(pages, registry, { webSessions, indexUrl: () => urls().index }));
   void app.register(async (probes) => healthRoutes(probes, registry));
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).
   void app.register(async (scrapes) => metricsRoutes(scrapes, { metrics, token: config.metrics.token }));

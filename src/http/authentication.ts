@@ -10,6 +10,7 @@ import { hasScope } from '../auth/token-permissions.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
 import type { AuthOutcome, TokenAuthenticator } from '../auth/token-authenticator.js';
+import { isWebSession } from '../auth/web-sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,7 +29,11 @@ export interface AuthenticationOptions {
 
 const HOW_TO_LOG_IN = 'run `cargo login --registry <name>` with a token from this registry (see its /me page)';
 
-function apply(outcome: AuthOutcome, request: FastifyRequest, options: AuthenticationOptions): Error | undefined {
+const SESSION_AS_TOKEN: AuthOutcome = { status: 'rejected', reason: 'a browser session is not a cargo token' };
+
+function apply(result: AuthOutcome, request: FastifyRequest, options: AuthenticationOptions): Error | undefined {
+  // A browser session's token lives in its cookie only (auth/web-sessions.ts).
+  const outcome = result.status === 'ok' && isWebSession(result.principal) ? SESSION_AS_TOKEN : result;
   if (outcome.status === 'ok') {
     request.principal = outcome.principal;
     if (options.scope !== undefined && !hasScope(outcome.principal, options.scope)) {

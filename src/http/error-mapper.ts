@@ -7,7 +7,7 @@ import { RegistryError, type ErrorKind } from '../domain/errors.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { auditSource } from './audit-source.js';
 
-const STATUS_OF_KIND: Record<ErrorKind, number> = {
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
   unauthenticated: 401,
   forbidden: 403,

@@ -37,6 +37,8 @@ export interface TokenPrincipal {
   scopes: string[] | null;
   cratePatterns: string[] | null;
   groups: string[];
+  /** The token's origin (TokenRecord.origin): browser sessions are tokens of origin `web-session`. */
+  origin: string | null;
 }
 
 export interface StoredVersion {

@@ -25,11 +25,12 @@ export class AuditRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  record(action: AuditAction, source: AuditSource, fields: { crate?: string; version?: string; detail?: string } = {}): void {
+  /** `fields.login` names the user when there is no principal yet (sign-ins). */
+  record(action: AuditAction, source: AuditSource, fields: { crate?: string; version?: string; detail?: string; login?: string } = {}): void {
     this.pending.push({
       at: new Date(this.now()).toISOString(),
       action,
-      userLogin: source.principal?.login ?? null,
+      userLogin: fields.login ?? source.principal?.login ?? null,
       tokenId: source.principal?.tokenId ?? null,
       crate: fields.crate ?? null,
       version: fields.version ?? null,

@@ -96,6 +96,7 @@ export function metadataStoreContract(
           scopes: null,
           cratePatterns: null,
           groups: [],
+          origin: null,
         });
         assert.equal(await store.findPrincipalByTokenHash('nope'), undefined);
 

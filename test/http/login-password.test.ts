@@ -55,7 +55,7 @@ describe('local password sign-in', () => {
     const browser = new HttpBrowser();
     const form = await browser.go(`${server.url}/me`);
     assert.equal(form.status, 200);
-    assert.match(form.body, /<form method="post" action="\/me\/login">/);
+    assert.match(form.body, /<form class="stack" method="post" action="\/me\/login">/);
     const setCookie = form.headers.getSetCookie().join('\n');
     assert.match(setCookie, /ck_login=[^;]+; Path=\/me; Max-Age=600; HttpOnly; SameSite=Lax/);
     assert.doesNotMatch(setCookie, /Secure/); // plain http here; https gets Secure

@@ -128,6 +128,7 @@ export class SqlMetadataStore implements MetadataStore {
         'tokens.expires_at',
         'tokens.scopes',
         'tokens.crate_patterns',
+        'tokens.origin',
       ])
       .where('tokens.token_hash', '=', hash)
       .where('tokens.revoked_at', 'is', null)
@@ -148,6 +149,7 @@ export class SqlMetadataStore implements MetadataStore {
       scopes: fromJsonList(row.scopes),
       cratePatterns: fromJsonList(row.crate_patterns),
       groups: groups.map((g) => g.group_name),
+      origin: row.origin,
     };
   }
 

@@ -8,6 +8,7 @@ import { OidcUsers } from '../../auth/oidc-users.js';
 import { PasswordLogin } from '../../auth/password.js';
 import { SessionCookies } from '../../auth/session-cookie.js';
 import { TrustedPublishing } from '../../auth/trusted-publishing.js';
+import type { WebSessions } from '../../auth/web-sessions.js';
 import type { Registry } from '../../registry.js';
 import { RateLimiter } from '../../services/rate-limiter.js';
 import { meRoutes } from './me.js';
@@ -18,6 +19,7 @@ export interface IdentityOptions {
   publicUrl: () => string;
   indexUrl: () => string;
   oidc: OidcLogin | undefined;
+  webSessions: WebSessions;
 }
 
 export function identityRoutes(app: FastifyInstance, registry: Registry, options: IdentityOptions): void {
@@ -34,6 +36,8 @@ export function identityRoutes(app: FastifyInstance, registry: Registry, options
     passwords: new PasswordLogin(registry.store, byAddress, byLogin),
     startsByAddress: byAddress,
     sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
+    webSessions: options.webSessions,
+    audit: registry.audit,
     registryName: config.login.registry_name,
     publicUrl: options.publicUrl,
   });

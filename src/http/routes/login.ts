@@ -1,23 +1,30 @@
-// Sign-in pages under /me. `GET /me` starts a sign-in: at the OpenID provider when one is
-// configured, else with the local form when local users have passwords (else me.ts explains how
-// to get a token from an administrator). It ends on a page with the user's cargo token.
-// `GET /me/replace_token` is the same sign-in, ending with the old login token revoked and a new
-// one shown: the way out when a token leaks. `GET /me/local` is the local form even beside OIDC
-// (an emergency admin). Refusals are pages that say why.
+// Sign-in pages. `GET /sign-in` offers the configured ways to sign in to the web pages and returns
+// to the page the visitor came from. `GET /me` (where `cargo login` points) starts a sign-in: at the
+// OpenID provider when one is configured, else with the local form when local users have passwords
+// (else me.ts explains how to get a token from an administrator); it ends on a page with the user's
+// cargo token. `GET /me/replace_token` is the same sign-in, ending with the old login token revoked
+// and a new one shown: the way out when a token leaks. `GET /me/local` is the local form even
+// beside OIDC (an emergency admin). Every sign-in also starts a browser session
+// (auth/web-sessions.ts). Refusals are pages that say why; sign-ins and failed ones are audited.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { OidcLogin } from '../../auth/oidc-client.js';
 import type { OidcUsers } from '../../auth/oidc-users.js';
 import type { PasswordLogin } from '../../auth/password.js';
-import type { LoginPurpose, SessionCookies } from '../../auth/session-cookie.js';
+import type { LoginFlow, LoginPurpose, SessionCookies } from '../../auth/session-cookie.js';
+import type { WebSessions } from '../../auth/web-sessions.js';
 import { RegistryError, invalid } from '../../domain/errors.js';
 import type { MetadataStore, User } from '../../ports/metadata-store.js';
 import type { AccountService } from '../../services/accounts.js';
+import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { RateLimiter } from '../../services/rate-limiter.js';
+import { auditSource } from '../audit-source.js';
+import { acceptFormBodies, formField } from '../form-body.js';
 import { html, sendPage } from '../pages/html.js';
-import { loginFormBody } from '../pages/login-form.js';
+import { signInBody } from '../pages/login-form.js';
 import { existingTokenBody, newTokenBody } from '../pages/token-page.js';
+import { safeNext } from '../web-context.js';
 
 export interface LoginDeps {
   accounts: AccountService;
@@ -27,6 +34,8 @@ export interface LoginDeps {
   /** Sign-in starts (OIDC) per client address; password attempts are limited inside PasswordLogin. */
   startsByAddress: RateLimiter;
   sessions: SessionCookies;
+  webSessions: WebSessions;
+  audit: AuditRecorder;
   registryName: string;
   /** The registry's public base URL, without trailing slash. */
   publicUrl: () => string;
@@ -42,13 +51,14 @@ const TITLES: Record<number, string> = {
   503: 'Sign-in unavailable',
 };
 
-function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
+function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown, audit: AuditRecorder): FastifyReply {
   if (!(error instanceof RegistryError) || STATUS[error.kind] === undefined) throw error;
   const status = STATUS[error.kind]!;
   if (status === 503) request.log.warn({ err: error }, 'sign-in failed');
+  audit.record('login-failed', auditSource(request), { detail: error.message });
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return sendPage(reply, status, TITLES[status]!, html`<p class="refusal" id="problem">${error.message}</p>
-<p><a href="/me">Start again</a></p>`);
+<p><a href="/sign-in">Start again</a></p>`);
 }
 
 function sameText(a: string, b: string): boolean {
@@ -63,44 +73,72 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     return { index: `${base}/index/`, replace: `${base}/me/replace_token` };
   };
 
-  async function showToken(reply: FastifyReply, user: User, purpose: LoginPurpose): Promise<FastifyReply> {
-    const result = await deps.accounts.loginToken(user.login, purpose === 'replace');
+  const problem = (reply: FastifyReply, request: FastifyRequest, error: unknown) => sendProblem(reply, request, error, deps.audit);
+
+  /** The end of every sign-in: a browser session, then the page the sign-in was for. */
+  async function signedIn(request: FastifyRequest, reply: FastifyReply, user: User, flow: LoginFlow, method: string): Promise<FastifyReply> {
+    deps.audit.record('login', auditSource(request), { login: user.login, detail: `${method}, for ${flow.purpose}` });
+    reply.header('set-cookie', [deps.sessions.clear(), await deps.webSessions.start(user.login)]);
+    if (flow.purpose === 'web') return reply.header('cache-control', 'no-store').redirect(safeNext(flow.next), 303);
+    const result = await deps.accounts.loginToken(user.login, flow.purpose === 'replace');
     const common = { login: user.login, registryName: deps.registryName, indexUrl: urls().index, replaceUrl: urls().replace };
-    reply.header('set-cookie', deps.sessions.clear());
     if ('existing' in result) {
       return sendPage(reply, 200, 'You have a cargo token', existingTokenBody({ ...common, createdAt: result.existing.createdAt }));
     }
     return sendPage(reply, 200, 'Your cargo token', newTokenBody({ ...common, token: result.token, replaced: result.replaced }));
   }
 
-  async function localForm(reply: FastifyReply, purpose: LoginPurpose, status = 200, problem?: string): Promise<FastifyReply> {
+  /** The sign-in page: the local form (when local users have passwords) and the provider's button. */
+  async function signInPage(
+    reply: FastifyReply,
+    flow: { purpose: LoginPurpose; next?: string },
+    options: { status?: number; problem?: string; oidc?: boolean } = {},
+  ): Promise<FastifyReply> {
+    const passwords = await deps.store.anyPasswordSet();
     const csrf = randomBytes(24).toString('base64url');
-    reply.header('set-cookie', await deps.sessions.seal({ purpose, csrf }));
-    return sendPage(reply, status, 'Sign in', loginFormBody({ csrf, purpose, oidcAvailable: deps.oidc !== undefined, problem }));
+    reply.header('set-cookie', await deps.sessions.seal({ ...flow, csrf }));
+    const oidcStart =
+      deps.oidc && options.oidc !== false
+        ? `/me/oidc?${new URLSearchParams({ purpose: flow.purpose, ...(flow.next ? { next: flow.next } : {}) }).toString()}`
+        : undefined;
+    return sendPage(reply, options.status ?? 200, 'Sign in', signInBody({ purpose: flow.purpose, csrf, passwords, oidcStart, problem: options.problem }));
   }
 
-  /** Starts a sign-in; undefined when there is no way to sign in here (me.ts explains then). */
-  async function signIn(request: FastifyRequest, reply: FastifyReply, purpose: LoginPurpose): Promise<FastifyReply | undefined> {
+  async function startOidc(request: FastifyRequest, reply: FastifyReply, flow: { purpose: LoginPurpose; next?: string }): Promise<FastifyReply> {
     try {
-      if (deps.oidc) {
-        deps.startsByAddress.take(request.ip);
-        const { url, flow } = await deps.oidc.login.begin(deps.oidc.login.callbackUrl(deps.publicUrl()));
-        reply.header('set-cookie', await deps.sessions.seal({ purpose, ...flow }));
-        return reply.header('cache-control', 'no-store').redirect(url, 302);
-      }
-      if (await deps.store.anyPasswordSet()) return await localForm(reply, purpose);
-      return undefined;
+      if (!deps.oidc) throw invalid('oidc-not-configured', 'this registry has no OpenID provider configured');
+      deps.startsByAddress.take(request.ip);
+      const { url, flow: oidcFlow } = await deps.oidc.login.begin(deps.oidc.login.callbackUrl(deps.publicUrl()));
+      reply.header('set-cookie', await deps.sessions.seal({ ...flow, ...oidcFlow }));
+      return reply.header('cache-control', 'no-store').redirect(url, 302);
     } catch (error) {
-      return sendProblem(reply, request, error);
+      return problem(reply, request, error);
     }
   }
+
+  /** Starts a sign-in for a cargo token; undefined when there is no way to sign in here (me.ts explains then). */
+  async function signIn(request: FastifyRequest, reply: FastifyReply, purpose: LoginPurpose): Promise<FastifyReply | undefined> {
+    if (deps.oidc) return startOidc(request, reply, { purpose });
+    if (await deps.store.anyPasswordSet()) return signInPage(reply, { purpose });
+    return undefined;
+  }
+
+  const purposeOf = (query: unknown): LoginPurpose => {
+    const purpose = (query as { purpose?: string }).purpose;
+    return purpose === 'replace' || purpose === 'web' ? purpose : 'token';
+  };
+
+  app.get('/sign-in', async (_request, reply) => signInPage(reply, { purpose: 'web', next: safeNext((_request.query as { next?: string }).next) }));
+
+  app.get('/me/oidc', async (request, reply) =>
+    startOidc(request, reply, { purpose: purposeOf(request.query), next: safeNext((request.query as { next?: string }).next) }),
+  );
 
   app.get('/me/replace_token', async (request, reply) => (await signIn(request, reply, 'replace')) ?? reply.redirect('/me', 302));
 
   app.get('/me/local', async (request, reply) => {
-    const purpose: LoginPurpose = (request.query as { purpose?: string }).purpose === 'replace' ? 'replace' : 'token';
     if (!(await deps.store.anyPasswordSet())) return reply.redirect('/me', 302);
-    return localForm(reply, purpose);
+    return signInPage(reply, { purpose: purposeOf(request.query) }, { oidc: false });
   });
 
   app.get('/me/callback', async (request, reply) => {
@@ -118,30 +156,52 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
       });
       const user = await deps.oidc.users.signIn(identity);
       request.log.info({ login: user.login, sub: identity.subject }, 'signed in with OIDC');
-      return await showToken(reply, user, flow.purpose);
+      return await signedIn(request, reply, user, flow, 'OpenID Connect');
     } catch (error) {
       reply.header('set-cookie', deps.sessions.clear());
-      return sendProblem(reply, request, error);
+      return problem(reply, request, error);
     }
   });
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  acceptFormBodies(app);
+
+  /** The flow a sign-in form belongs to, when its CSRF token matches the cookie's. */
+  async function formFlow(request: FastifyRequest): Promise<LoginFlow> {
+    const flow = await deps.sessions.unseal(request.headers.cookie);
+    if (!flow?.csrf || !sameText(flow.csrf, formField(request.body, 'csrf'))) {
+      throw invalid('csrf', 'the form expired or did not come from this registry; start again at /sign-in');
+    }
+    return flow;
+  }
+
+  app.post('/me/token-sign-in', async (request, reply) => {
+    try {
+      const flow = await formFlow(request);
+      const user = await deps.webSessions.userOfToken(formField(request.body, 'token'), request.ip);
+      return await signedIn(request, reply, user, { ...flow, purpose: 'web' }, 'token');
+    } catch (error) {
+      return problem(reply, request, error);
+    }
   });
 
   app.post('/me/login', async (request, reply) => {
-    const form = (request.body ?? {}) as Record<string, string | undefined>;
-    const flow = await deps.sessions.unseal(request.headers.cookie);
-    if (!flow?.csrf || typeof form.csrf !== 'string' || !sameText(flow.csrf, form.csrf)) {
-      return sendProblem(reply, request, invalid('csrf', 'the form expired or did not come from this registry; start again at /me'));
-    }
+    let flow: LoginFlow;
     try {
-      const user = await deps.passwords.verify(form.login ?? '', form.password ?? '', request.ip);
-      request.log.info({ login: user.login }, 'signed in with a password');
-      return await showToken(reply, user, flow.purpose);
+      flow = await formFlow(request);
     } catch (error) {
-      if (error instanceof RegistryError && error.code === 'wrong-password') return localForm(reply, flow.purpose, 401, error.message);
-      return sendProblem(reply, request, error);
+      return problem(reply, request, error);
+    }
+    const login = formField(request.body, 'login');
+    try {
+      const user = await deps.passwords.verify(login, formField(request.body, 'password'), request.ip);
+      request.log.info({ login: user.login }, 'signed in with a password');
+      return await signedIn(request, reply, user, flow, 'password');
+    } catch (error) {
+      if (error instanceof RegistryError && error.code === 'wrong-password') {
+        deps.audit.record('login-failed', auditSource(request), { login: login.slice(0, 64), detail: error.message });
+        return signInPage(reply, flow, { status: 401, problem: error.message });
+      }
+      return problem(reply, request, error);
     }
   });
 

@@ -38,5 +38,4 @@ export function meRoutes(app: FastifyInstance, indexUrl: () => string, signIn?: 
     (await signIn?.(request, reply, 'token')) ??
     reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(mePage(indexUrl())),
   );
-  app.get('/', async (_request, reply) => reply.redirect('/me'));
 }

@@ -1,0 +1,104 @@
+// A crate's page: README, the `cargo add` line with a copy button, versions (yanked ones marked),
+// dependencies, features, owners, license and links, and download counts with a small chart.
+
+import type { CatalogVersion } from '../../ports/catalog.js';
+import type { CrateView, DependencyView } from '../../services/crate-pages.js';
+import { html, raw, type RawHtml } from './html.js';
+
+export interface CratePageExtras {
+  registryName: string;
+  /** Sanitized HTML (pages/markdown.ts), or undefined when the version has no README. */
+  readmeHtml: string | undefined;
+  /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
+  downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };
+}
+
+const day = (iso: string) => iso.slice(0, 10);
+
+/** Only http(s) URLs become links; anything else is shown as text. */
+function externalLink(url: string | null, label: string): RawHtml | string {
+  if (!url) return '';
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol === 'https:' || parsed.protocol === 'http:') {
+      return html`<dt>${label}</dt><dd><a href="${parsed.href}" rel="nofollow noopener noreferrer">${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}</a></dd>`;
+    }
+  } catch {
+    // not a URL: shown as text below
+  }
+  return html`<dt>${label}</dt><dd>${url}</dd>`;
+}
+
+function versionLink(name: string, v: CatalogVersion): string {
+  return `/crates/${encodeURIComponent(name)}/${encodeURIComponent(v.entry.vers)}`;
+}
+
+function dependencyRow(d: DependencyView): RawHtml {
+  const label = d.package ? html`${d.name} <span class="muted">(${d.package})</span>` : html`${d.name}`;
+  const nameCell = d.href ? html`<a href="${d.href}">${label}</a>` : label;
+  const notes = [d.optional ? 'optional' : '', d.target ? `target ${d.target}` : '', d.registry && !d.href ? `from ${d.registry}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return html`<tr><td>${nameCell}</td><td><code>${d.req}</code></td><td>${notes}</td></tr>`;
+}
+
+function dependencySection(title: string, deps: DependencyView[]): RawHtml | string {
+  if (deps.length === 0) return '';
+  return html`<h3>${title}</h3>
+<table><thead><tr><th scope="col">Crate</th><th scope="col">Requirement</th><th scope="col">Notes</th></tr></thead>
+<tbody>${deps.map(dependencyRow)}</tbody></table>`;
+}
+
+function features(v: CatalogVersion): RawHtml {
+  const all = { ...v.entry.features, ...(v.entry.features2 ?? {}) };
+  const names = Object.keys(all).sort();
+  if (names.length === 0) return html`<p class="muted">This version has no features.</p>`;
+  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${names.map(
+    (n) => html`<tr><td><code>${n}</code></td><td>${all[n]!.length ? all[n]!.join(', ') : html`<span class="muted">nothing else</span>`}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
+  const { crate, selected } = view;
+  const d = selected.details;
+  const addLine = `cargo add ${crate.name}@${selected.entry.vers} --registry ${extras.registryName}`;
+  const byKind = (kind: DependencyView['kind']) => view.dependencies.filter((x) => x.kind === kind);
+  const owners = [
+    ...view.owners.users.map((u) => html`<li>${u.login}</li>`),
+    ...view.owners.groups.map((g) => html`<li>group ${g}</li>`),
+  ];
+  return html`<p id="crate-version"><strong>${selected.entry.vers}</strong>${selected.yanked ? html` <span class="badge yanked">yanked</span>` : ''}
+<span class="muted">published ${day(selected.publishedAt)}${selected.publishedBy ? ` by ${selected.publishedBy}` : ''}</span></p>
+${d.description ? html`<p id="description">${d.description}</p>` : ''}
+<div class="install"><pre><code id="cargo-add">${addLine}</code></pre><button type="button" class="secondary" data-copy="${addLine}" hidden>Copy</button></div>
+<div class="crate-layout">
+<div>
+<section aria-labelledby="readme-heading"><h2 id="readme-heading">README</h2>
+${extras.readmeHtml === undefined ? html`<p class="muted">This version has no README.</p>` : html`<div class="readme" id="readme">${raw(extras.readmeHtml)}</div>`}
+</section>
+<section aria-labelledby="deps-heading"><h2 id="deps-heading">Dependencies</h2>
+${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` : ''}
+${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
+</section>
+<section aria-labelledby="features-heading"><h2 id="features-heading">Features</h2>${features(selected)}</section>
+<section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
+<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
+<tbody>${view.versions.map(
+    (v) => html`<tr${v.yanked ? raw(' class="yanked"') : ''}><td><a href="${versionLink(crate.name, v)}"${v === selected ? raw(' aria-current="page"') : ''}>${v.entry.vers}</a>${v.yanked ? html` <span class="badge">yanked</span>` : ''}</td>
+<td>${day(v.publishedAt)}</td><td>${extras.downloads.perVersion.get(v.entry.vers) ?? 0}</td></tr>`,
+  )}</tbody></table>
+</section>
+</div>
+<aside class="facts" aria-label="About this crate"><dl>
+<dt>License</dt><dd id="license">${d.license ?? 'not stated'}</dd>
+${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${selected.entry.rust_version}</dd>` : ''}
+${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}
+<dt>Owners</dt><dd><ul id="owners">${owners}</ul></dd>
+${d.keywords.length ? html`<dt>Keywords</dt><dd>${d.keywords.join(', ')}</dd>` : ''}
+${d.categories.length ? html`<dt>Categories</dt><dd>${d.categories.join(', ')}</dd>` : ''}
+<dt>First published</dt><dd>${day(crate.createdAt)}</dd>
+<dt>Downloads</dt><dd id="downloads-total">${extras.downloads.total} in all</dd>
+<dd class="chart">${raw(extras.downloads.chartSvg)}</dd>
+</dl></aside>
+</div>`;
+}

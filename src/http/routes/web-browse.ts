@@ -1,0 +1,64 @@
+// Browsing pages: home, search results and crate pages. Everything shown passes the viewer's access
+// rules: search leaves out what they may not read, and such a crate's page is "not found".
+
+import type { FastifyInstance } from 'fastify';
+import type { TokenPrincipal } from '../../ports/metadata-store.js';
+import type { CratePages } from '../../services/crate-pages.js';
+import type { SearchService } from '../../services/search.js';
+import { homeBody, searchBody } from '../pages/browse-pages.js';
+import { crateBody, type CratePageExtras } from '../pages/crate-page.js';
+import { sendPage } from '../pages/html.js';
+import { pageOptions } from '../web-context.js';
+
+const PER_PAGE = 20;
+
+export interface BrowseDeps {
+  search: SearchService;
+  cratePages: CratePages;
+  /** The version's README as sanitized HTML (services/readme.ts). */
+  readmeHtml: (lowerName: string, version: string, repositoryUrl: string | null) => Promise<string | undefined>;
+  downloads: (lowerName: string) => Promise<CratePageExtras['downloads']>;
+  registryName: string;
+  indexUrl: () => string;
+}
+
+export function browseRoutes(app: FastifyInstance, deps: BrowseDeps): void {
+  app.get('/', async (request, reply) => {
+    const { meta } = await deps.search.search(request.principal, { q: '', per_page: '1' });
+    return sendPage(
+      reply,
+      200,
+      'Crates',
+      homeBody({ crateCount: meta.total, registryName: deps.registryName, indexUrl: deps.indexUrl() }),
+      pageOptions(request),
+    );
+  });
+
+  app.get<{ Querystring: { q?: string; page?: string } }>('/search', async (request, reply) => {
+    const query = (request.query.q ?? '').trim().slice(0, 200);
+    const page = /^\d{1,6}$/.test(request.query.page ?? '') && Number(request.query.page) > 0 ? Number(request.query.page) : 1;
+    const result = await deps.search.search(request.principal, { q: query, per_page: String(PER_PAGE), page: String(page) });
+    const title = query ? `Search: ${query}` : 'All crates';
+    return sendPage(reply, 200, title, searchBody({ query, page, perPage: PER_PAGE, result }), pageOptions(request, { query }));
+  });
+
+  const showCrate = async (viewer: TokenPrincipal | null, name: string, version?: string) => {
+    const view = await deps.cratePages.view(viewer, name, version);
+    const lower = view.crate.name.toLowerCase();
+    const [readmeHtml, downloads] = await Promise.all([
+      deps.readmeHtml(lower, view.selected.entry.vers, view.selected.details.repository),
+      deps.downloads(lower),
+    ]);
+    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads } };
+  };
+
+  app.get<{ Params: { name: string } }>('/crates/:name', async (request, reply) => {
+    const { view, extras } = await showCrate(request.principal, request.params.name);
+    return sendPage(reply, 200, view.crate.name, crateBody(view, extras), pageOptions(request));
+  });
+
+  app.get<{ Params: { name: string; version: string } }>('/crates/:name/:version', async (request, reply) => {
+    const { view, extras } = await showCrate(request.principal, request.params.name, request.params.version);
+    return sendPage(reply, 200, view.crate.name, crateBody(view, extras), pageOptions(request));
+  });
+}

@@ -1,0 +1,56 @@
+// The web interface: browsing, "My tokens", admin pages and sign-out, all behind the browser
+// session (web-context.ts). Sign-in itself lives with the identity routes (login.ts).
+
+import type { FastifyInstance } from 'fastify';
+import type { WebSessions } from '../../auth/web-sessions.js';
+import type { Registry } from '../../registry.js';
+import { acceptFormBodies } from '../form-body.js';
+import { installWebContext } from '../web-context.js';
+import { adminPageRoutes } from './web-admin.js';
+import type { DownloadCounts } from '../../ports/download-counts.js';
+import { downloadChartSvg } from '../pages/download-chart.js';
+import type { CratePageExtras } from '../pages/crate-page.js';
+import { browseRoutes } from './web-browse.js';
+import { tokenPageRoutes } from './web-tokens.js';
+
+export interface WebPageOptions {
+  webSessions: WebSessions;
+  indexUrl: () => string;
+}
+
+const CHART_DAYS = 90;
+
+/** A crate's downloads: per version, in all, and a chart of the last days. */
+async function downloadsOf(counts: DownloadCounts, lowerName: string): Promise<CratePageExtras['downloads']> {
+  const now = Date.now();
+  const today = new Date(now).toISOString().slice(0, 10);
+  const since = new Date(now - (CHART_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+  const [daily, perVersion] = await Promise.all([counts.daily(lowerName, since), counts.perVersion(lowerName)]);
+  return {
+    perVersion: new Map(perVersion.map((v) => [v.version, v.count])),
+    total: perVersion.reduce((sum, v) => sum + v.count, 0),
+    chartSvg: downloadChartSvg(daily, { days: CHART_DAYS, today, title: `Downloads of ${lowerName} per day, last ${CHART_DAYS} days` }),
+  };
+}
+
+export function webPageRoutes(app: FastifyInstance, registry: Registry, options: WebPageOptions): void {
+  const { config } = registry;
+  const registryName = config.login.registry_name;
+  acceptFormBodies(app);
+  installWebContext(app, { sessions: options.webSessions, audit: registry.audit, signInRequired: config.auth.required });
+  browseRoutes(app, {
+    search: registry.search,
+    cratePages: registry.cratePages,
+    readmeHtml: (name, version, repository) => registry.readmes.readmeHtml(name, version, repository),
+    downloads: (name) => downloadsOf(registry.downloadCounts, name),
+    registryName,
+    indexUrl: options.indexUrl,
+  });
+  tokenPageRoutes(app, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
+  adminPageRoutes(app, { catalog: registry.catalog, auditQuery: registry.auditQuery, accessRules: config.access.rules, authRequired: config.auth.required });
+
+  app.post('/sign-out', async (request, reply) => {
+    reply.header('set-cookie', await options.webSessions.end(request.principal));
+    return reply.redirect('/', 303);
+  });
+}

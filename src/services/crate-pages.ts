@@ -1,0 +1,99 @@
+// What a crate's web page shows, assembled for one viewer: the crate and the chosen version, its
+// dependencies (linked only to local crates the viewer may read), owners, and download counts.
+// A crate the viewer may not read is "not found", exactly like one that does not exist.
+
+import type { AccessPolicy } from '../auth/access-policy.js';
+import { notFound } from '../domain/errors.js';
+import type { IndexDependency } from '../domain/index-line.js';
+import { compareVersions, tryParseVersion } from '../domain/version.js';
+import type { Catalog, CatalogCrate, CatalogVersion } from '../ports/catalog.js';
+import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { CrateOwners } from './ownership.js';
+import type { OwnersService } from './owners.js';
+import { maxVersion } from './search.js';
+
+export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index';
+
+export interface DependencyView {
+  /** The name the dependent uses (its alias when renamed). */
+  name: string;
+  /** The crate it is, when renamed. */
+  package: string | null;
+  req: string;
+  kind: IndexDependency['kind'];
+  optional: boolean;
+  target: string | null;
+  /** Where the crate's page is: this registry (only when the viewer may read it), crates.io, or nowhere known. */
+  href: string | null;
+  /** Another registry's index URL, when not this one. */
+  registry: string | null;
+}
+
+export interface CrateView {
+  crate: CatalogCrate;
+  /** Newest first (by version order), yanked ones included. */
+  versions: CatalogVersion[];
+  selected: CatalogVersion;
+  dependencies: DependencyView[];
+  owners: CrateOwners;
+}
+
+const crateMissing = (name: string) => notFound('crate-not-found', `there is no crate \`${name}\``);
+
+function newestFirst(versions: readonly CatalogVersion[]): CatalogVersion[] {
+  return [...versions].sort((a, b) => {
+    const x = tryParseVersion(a.entry.vers);
+    const y = tryParseVersion(b.entry.vers);
+    return x && y ? compareVersions(y, x) : b.entry.vers.localeCompare(a.entry.vers);
+  });
+}
+
+export class CratePages {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly policy: AccessPolicy,
+    private readonly owners: OwnersService,
+  ) {}
+
+  async view(viewer: TokenPrincipal | null, name: string, version?: string): Promise<CrateView> {
+    const crate = await this.catalog.crate(name.toLowerCase());
+    if (!crate || crate.versions.length === 0 || !this.policy.mayRead(viewer, crate.name)) throw crateMissing(name);
+    const versions = newestFirst(crate.versions);
+    const wanted = version ?? maxVersion(crate.versions);
+    const selected = versions.find((v) => v.entry.vers === wanted);
+    if (!selected) throw notFound('version-not-found', `crate \`${crate.name}\` has no version \`${version}\``);
+    return {
+      crate,
+      versions,
+      selected,
+      dependencies: await this.dependencies(viewer, selected),
+      owners: await this.owners.list(viewer, crate.name),
+    };
+  }
+
+  private async dependencies(viewer: TokenPrincipal | null, version: CatalogVersion): Promise<DependencyView[]> {
+    const deps = version.entry.deps;
+    const local = await this.catalog.existingCrates(deps.filter((d) => d.registry === null).map((d) => (d.package ?? d.name).toLowerCase()));
+    return deps.map((d) => {
+      const real = d.package ?? d.name;
+      let href: string | null = null;
+      if (d.registry === null) {
+        // A local crate the viewer may not read is shown as plain text, like one that does not exist.
+        const exact = local.get(real.toLowerCase());
+        href = exact !== undefined && this.policy.mayRead(viewer, exact) ? `/crates/${encodeURIComponent(exact)}` : null;
+      } else if (d.registry === CRATES_IO_INDEX || d.registry === `sparse+https://index.crates.io/`) {
+        href = `https://crates.io/crates/${encodeURIComponent(real)}`;
+      }
+      return {
+        name: d.name,
+        package: d.package,
+        req: d.req,
+        kind: d.kind,
+        optional: d.optional,
+        target: d.target,
+        href,
+        registry: d.registry,
+      };
+    });
+  }
+}
