@@ -28,7 +28,7 @@ label{font-weight:600}
 form.stack label{display:block;margin:.75rem 0 .25rem}
 form.stack .hint{display:block;font-weight:400;color:var(--muted);font-size:.9rem}
 fieldset{border:1px solid var(--line);border-radius:4px;margin:.75rem 0}
-fieldset label{font-weight:400;margin-right:1rem}
+form.stack fieldset label{font-weight:400;margin:.25rem 0}
 pre{background:var(--soft);padding:.75rem;overflow-x:auto;border-radius:4px}
 code.token{word-break:break-all}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}

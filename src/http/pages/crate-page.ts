@@ -81,6 +81,10 @@ ${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` :
 ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
 </section>
 <section aria-labelledby="features-heading"><h2 id="features-heading">Features</h2>${features(selected)}</section>
+<section aria-labelledby="downloads-heading"><h2 id="downloads-heading">Downloads</h2>
+<p id="downloads-total">${extras.downloads.total} in all</p>
+${raw(extras.downloads.chartSvg)}
+</section>
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
 <table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
 <tbody>${view.versions.map(
@@ -97,8 +101,6 @@ ${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage'
 ${d.keywords.length ? html`<dt>Keywords</dt><dd>${d.keywords.join(', ')}</dd>` : ''}
 ${d.categories.length ? html`<dt>Categories</dt><dd>${d.categories.join(', ')}</dd>` : ''}
 <dt>First published</dt><dd>${day(crate.createdAt)}</dd>
-<dt>Downloads</dt><dd id="downloads-total">${extras.downloads.total} in all</dd>
-<dd class="chart">${raw(extras.downloads.chartSvg)}</dd>
 </dl></aside>
 </div>`;
 }

@@ -45,7 +45,7 @@ function createForm(csrf: string): RawHtml {
 <label for="token-name">Name <span class="hint">what it is for, e.g. “laptop” or “CI for foo”</span></label>
 <input id="token-name" name="name" required maxlength="100">
 <fieldset><legend>Scopes</legend>${TOKEN_SCOPES.map(
-    (s) => html`<label><input type="checkbox" name="scopes" value="${s}" checked> <code>${s}</code> <span class="muted">${SCOPE_HINTS[s]}</span></label><br>`,
+    (s) => html`<label><input type="checkbox" name="scopes" value="${s}" checked> <code>${s}</code> <span class="muted">${SCOPE_HINTS[s]}</span></label>`,
   )}</fieldset>
 <label for="token-crates">Crates <span class="hint">patterns such as <code>foo</code> or <code>foo-*</code>, separated by spaces or commas; empty: every crate. They limit publish, yank and owner changes.</span></label>
 <input id="token-crates" name="crates" maxlength="1000">
