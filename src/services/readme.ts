@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import { extract } from 'tar-stream';
-import { readmeLinkBase, renderReadme } from '../http/pages/markdown.js';
+import { readmeLinkBase, renderReadme } from './readme-markdown.js';
 import { SingleFlight } from '../mirror/single-flight.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';

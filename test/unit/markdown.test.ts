@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LINK_REL, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/http/pages/markdown.js';
+import { LINK_REL, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/services/readme-markdown.js';
 
 interface Tag {
   name: string;
@@ -314,7 +314,7 @@ describe('renderReadme', () => {
     assert.match(renderReadme('# Title', 'docs/Guide.MARKDOWN', undefined), /<h1/);
     for (const path of ['README', 'README.txt', 'readme.rst']) {
       const out = renderReadme('# Title\n<script>alert(1)</script> & more', path, github);
-      assert.equal(out, '<pre class="readme-text"># Title\n&#60;script&#62;alert(1)&#60;/script&#62; &#38; more</pre>');
+      assert.equal(out, '<pre class="readme-text"># Title\n&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</pre>');
       assertInert(out);
     }
   });

@@ -95,7 +95,7 @@ describe('ReadmeService', () => {
     assert.match(html ?? '', /<h1 id="user-content-plain">Plain<\/h1>\n<p><em>markdown<\/em><\/p>/);
 
     await publish('textual', '1.0.0', await makeCrate('textual', '1.0.0', [{ name: 'textual-1.0.0/README', body: '# not a heading <b>' }]));
-    assert.equal(await service().readmeHtml('textual', '1.0.0', null), '<pre class="readme-text"># not a heading &#60;b&#62;</pre>');
+    assert.equal(await service().readmeHtml('textual', '1.0.0', null), '<pre class="readme-text"># not a heading &lt;b&gt;</pre>');
   });
 
   it('reads the exact-case package folder of a crate found by its lower-case name', async () => {

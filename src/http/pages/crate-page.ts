@@ -7,7 +7,7 @@ import { html, raw, type RawHtml } from './html.js';
 
 export interface CratePageExtras {
   registryName: string;
-  /** Sanitized HTML (pages/markdown.ts), or undefined when the version has no README. */
+  /** Sanitized HTML (services/readme-markdown.ts), or undefined when the version has no README. */
   readmeHtml: string | undefined;
   /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };

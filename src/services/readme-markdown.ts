@@ -11,7 +11,6 @@
 
 import MarkdownIt, { type StateCore } from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
-import { escapeHtml } from './html.js';
 
 /** Where relative links and images of one README point; see readmeLinkBase. */
 export interface ReadmeLinkBase {
@@ -34,7 +33,7 @@ export function renderReadme(source: string, path: string, links: ReadmeLinkBase
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
   if (MARKDOWN_EXTENSIONS.has(extension)) return renderMarkdown(source, links);
-  return `<pre class="readme-text">${escapeHtml(source.replace(/^\uFEFF/, ''))}</pre>`;
+  return `<pre class="readme-text">${markdown.utils.escapeHtml(source.replace(/^\uFEFF/, ''))}</pre>`;
 }
 
 /**
