@@ -6,6 +6,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { RegistryError, type ErrorKind } from '../domain/errors.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { auditSource } from './audit-source.js';
+import { html, sendPage } from './pages/html.js';
 
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -52,7 +53,12 @@ export function installErrorMapper(
     return sendErrors(reply, 500, `internal server error; the server log has the cause (request id ${request.id})`);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendErrors(reply, 404, `no such path: ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const detail = `no such path: ${request.method} ${request.url.split('?')[0]}`;
+    // A person following a stale link gets a page; cargo and scripts get cargo's JSON shape.
+    if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
+      return sendPage(reply, 404, 'Not found', html`<p class="refusal" id="problem">${detail}</p><p><a href="/">Home</a></p>`);
+    }
+    return sendErrors(reply, 404, detail);
+  });
 }

@@ -49,7 +49,28 @@ describe('the web interface in a real browser', () => {
     return page;
   }
 
+  /** Basic accessibility of our own markup: language, one h1, labelled controls, named buttons, table headers. */
+  async function assertAccessible(page: Page): Promise<void> {
+    const problems = await page.evaluate(() => {
+      const found: string[] = [];
+      if (document.documentElement.lang !== 'en') found.push('no lang');
+      const headings = document.querySelectorAll('h1:not(#readme h1)').length; // a README may have its own
+      if (headings !== 1) found.push(`${headings} h1`);
+      for (const control of document.querySelectorAll<HTMLInputElement>('input:not([type=hidden]), select, textarea')) {
+        if ((control.labels?.length ?? 0) === 0 && !control.getAttribute('aria-label')) found.push(`unlabelled ${control.outerHTML}`);
+      }
+      for (const button of document.querySelectorAll('button')) {
+        if (!(button.textContent ?? '').trim() && !button.getAttribute('aria-label')) found.push(`unnamed ${button.outerHTML}`);
+      }
+      for (const table of document.querySelectorAll('table')) if (!table.querySelector('th')) found.push('table without headers');
+      for (const image of document.querySelectorAll('img:not(#readme img)')) if (!image.hasAttribute('alt')) found.push(`no alt ${image.outerHTML}`);
+      return found;
+    });
+    assert.deepEqual(problems, [], page.url());
+  }
+
   async function screenshot(page: Page, name: string, mask: string[] = []): Promise<void> {
+    await assertAccessible(page);
     await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, mask: mask.map((s) => page.locator(s)) });
   }
 
@@ -120,8 +141,14 @@ describe('the web interface in a real browser', () => {
     const page = carolPage;
     await page.goto(`${server.url}/`);
     await screenshot(page, 'home');
-    await page.fill('#home-search', 'widg');
-    await page.press('#home-search', 'Enter');
+    // By keyboard: the skip link comes first and leads to the content, whose first field is the search.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'home-search');
+    await page.keyboard.type('widg');
+    await page.keyboard.press('Enter');
     await page.waitForSelector('#results');
     assert.match((await page.textContent('#result-count'))!, /1–1 of 1 crate matching “widg”/);
     await screenshot(page, 'search');

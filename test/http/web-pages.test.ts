@@ -152,6 +152,15 @@ describe('web pages', () => {
       assert.doesNotMatch(res.body, /<script>|style="/, 'no inline script or style');
     });
 
+    it('answers an unknown path with a page for browsers and with cargo\'s JSON for everyone else', async () => {
+      const forBrowser = await r.request({ method: 'GET', url: '/no/such/page', headers: { cookie: admin.cookie, accept: 'text/html,*/*' } });
+      assert.equal(forBrowser.statusCode, 404);
+      assert.match(String(forBrowser.headers['content-type']), /^text\/html/);
+      assert.match(forBrowser.body, /no such path: GET \/no\/such\/page/);
+      const forCargo = await r.request({ method: 'GET', url: '/no/such/page', token: r.adminToken });
+      assert.deepEqual(JSON.parse(forCargo.body), { errors: [{ detail: 'no such path: GET /no/such/page' }] });
+    });
+
     it('serves the stylesheet and script the pages name', async () => {
       const page = await admin.get('/');
       for (const path of page.body.match(/\/static\/[a-z]+-[0-9a-f]{12}\.(css|js)/g)!) {

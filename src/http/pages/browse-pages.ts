@@ -6,7 +6,7 @@ import { html, type RawHtml } from './html.js';
 export function homeBody(input: { crateCount: number; registryName: string; indexUrl: string }): RawHtml {
   return html`<form class="search" role="search" method="get" action="/search">
 <label for="home-search">Find a crate by name or description</label>
-<p class="install"><input id="home-search" type="search" name="q" maxlength="200" autofocus> <button type="submit">Search</button></p>
+<p class="install"><input id="home-search" type="search" name="q" maxlength="200"> <button type="submit">Search</button></p>
 </form>
 <p><a href="/search?q=">Browse all ${input.crateCount} crate${input.crateCount === 1 ? '' : 's'}</a> you can see.</p>
 <h2>Use this registry with cargo</h2>

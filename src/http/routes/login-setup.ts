@@ -41,7 +41,7 @@ export function identityRoutes(app: FastifyInstance, registry: Registry, options
     registryName: config.login.registry_name,
     publicUrl: options.publicUrl,
   });
-  meRoutes(app, options.indexUrl, signIn);
+  meRoutes(app, { indexUrl: options.indexUrl, registryName: config.login.registry_name }, signIn);
   trustedPublishingRoutes(app, {
     trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.store, registry.accounts),
     failedAuthLimiter: registry.failedAuthLimiter,

@@ -3,39 +3,25 @@
 // token from an administrator and how to give it to cargo.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { html, sendPage } from '../pages/html.js';
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-export function mePage(indexUrl: string): string {
-  const url = escapeHtml(indexUrl);
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Get a token · cratekeeper</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<main>
-<h1>Get a token for this registry</h1>
-<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
+function noSignInBody(indexUrl: string, registryName: string) {
+  return html`<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
 <pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
 <p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
-<pre><code>[registries.private]
-index = "sparse+${url}"
+<pre><code>[registries.${registryName}]
+index = "sparse+${indexUrl}"
 credential-provider = "cargo:token"</code></pre>
 <p>and store the token (cargo reads it from standard input):</p>
-<pre><code>cargo login --registry private</code></pre>
-</main>
-</body>
-</html>
-`;
+<pre><code>cargo login --registry ${registryName}</code></pre>
+<p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
 }
 
 export type SignIn = (request: FastifyRequest, reply: FastifyReply, purpose: 'token') => Promise<FastifyReply | undefined>;
 
-export function meRoutes(app: FastifyInstance, indexUrl: () => string, signIn?: SignIn): void {
+export function meRoutes(app: FastifyInstance, options: { indexUrl: () => string; registryName: string }, signIn?: SignIn): void {
   app.get('/me', async (request, reply) =>
     (await signIn?.(request, reply, 'token')) ??
-    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(mePage(indexUrl())),
+    sendPage(reply, 200, 'Get a token for this registry', noSignInBody(options.indexUrl(), options.registryName)),
   );
 }
