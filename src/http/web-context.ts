@@ -8,6 +8,7 @@ import type { WebSessions } from '../auth/web-sessions.js';
 import { RegistryError, forbidden, unauthenticated } from '../domain/errors.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
+import { HIDDEN_CRATE_CODE } from '../services/crate-pages.js';
 import { auditSource } from './audit-source.js';
 import { STATUS_OF_KIND } from './error-mapper.js';
 import { formField } from './form-body.js';
@@ -72,7 +73,9 @@ export function installWebContext(app: FastifyInstance, options: WebContextOptio
   app.setErrorHandler((error: FastifyError | RegistryError, request, reply: FastifyReply) => {
     if (error instanceof RegistryError) {
       if (error.code === 'sign-in-required') return reply.header('cache-control', 'no-store').redirect(signInUrl(request.url), 303);
-      if (error.kind === 'forbidden') options.audit.record('access-refused', auditSource(request), { detail: `page ${request.url.split('?')[0]}: ${error.message}` });
+      if (error.kind === 'forbidden' || error.code === HIDDEN_CRATE_CODE) {
+        options.audit.record('access-refused', auditSource(request), { detail: `page ${request.url.split('?')[0]}: ${error.message}` });
+      }
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       const status = STATUS_OF_KIND[error.kind];
       return sendPage(reply, status, status === 404 ? 'Not found' : 'Cannot do that', html`<p class="refusal" id="problem">${error.message}</p>`, pageOptions(request));

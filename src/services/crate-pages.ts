@@ -39,6 +39,9 @@ export interface CrateView {
 }
 
 const crateMissing = (name: string) => notFound('crate-not-found', `there is no crate \`${name}\``);
+/** The same answer as a missing crate; its own code only lets the page layer audit the refusal. */
+export const HIDDEN_CRATE_CODE = 'crate-hidden';
+const crateHidden = (name: string) => notFound(HIDDEN_CRATE_CODE, `there is no crate \`${name}\``);
 
 function newestFirst(versions: readonly CatalogVersion[]): CatalogVersion[] {
   return [...versions].sort((a, b) => {
@@ -57,7 +60,8 @@ export class CratePages {
 
   async view(viewer: TokenPrincipal | null, name: string, version?: string): Promise<CrateView> {
     const crate = await this.catalog.crate(name.toLowerCase());
-    if (!crate || crate.versions.length === 0 || !this.policy.mayRead(viewer, crate.name)) throw crateMissing(name);
+    if (!crate || crate.versions.length === 0) throw crateMissing(name);
+    if (!this.policy.mayRead(viewer, crate.name)) throw crateHidden(name);
     const versions = newestFirst(crate.versions);
     const wanted = version ?? maxVersion(crate.versions);
     const selected = versions.find((v) => v.entry.vers === wanted);

@@ -256,6 +256,9 @@ describe('web pages', () => {
         assert.equal(res.statusCode, 404, url);
         assert.match(res.body, /there is no crate `(secret|SECRET)`/);
       }
+      await r.registry.audit.flush();
+      const refusals = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/admin/audit?action=access-refused&user=bob', token: r.adminToken })).body).events as { detail: string }[];
+      assert.ok(refusals.some((e) => e.detail === 'page /crates/secret/1.0.0: there is no crate `secret`'), 'the refusal is audited');
       const nothing = await bobPages.get('/crates/no-such-crate');
       assert.equal(nothing.body.replace(/no-such-crate/g, 'X'), (await bobPages.get('/crates/secret')).body.replace(/secret/g, 'X'), 'the same answer as a crate that does not exist');
     });
