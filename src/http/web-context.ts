@@ -65,6 +65,8 @@ export function installWebContext(app: FastifyInstance, options: WebContextOptio
   // Every form post carries the session's CSRF token (and comes from a signed-in browser).
   app.addHook('preHandler', async (request) => {
     if (request.method !== 'POST') return;
+    // Signing out without a session (it expired meanwhile) only clears the cookie: nothing to forge.
+    if (!request.principal && request.routeOptions.url === '/sign-out') return;
     if (!request.principal || !(await options.sessions.csrfMatches(request.principal, formField(request.body, 'csrf')))) {
       throw forbidden('csrf', 'this form expired or did not come from this registry; reload the page and try again');
     }

@@ -126,6 +126,8 @@ describe('web pages', () => {
       assert.match(String(out.headers['set-cookie']), /ck_session=; Path=\/; Max-Age=0/);
       const after = await session.get('/tokens');
       assert.equal(after.statusCode, 303, 'the old cookie no longer works');
+      const again = await session.post('/sign-out');
+      assert.equal(again.statusCode, 303, 'signing out of an ended session just clears the cookie');
     });
 
     it('records sign-ins and failed ones in the audit log', async () => {
