@@ -11,7 +11,6 @@ export interface CatalogVersion {
   publishedAt: string;
   /** Login of the publisher (null when the user no longer exists). */
   publishedBy: string | null;
-  details: VersionDetails;
 }
 
 export interface CatalogCrate {
@@ -31,7 +30,10 @@ export interface UserSummary extends User {
 }
 
 export interface Catalog {
+  /** The crate and its versions, without their descriptive details (READMEs make those large). */
   crate(lowerName: string): Promise<CatalogCrate | undefined>;
+  /** One version's descriptive details. */
+  versionDetails(lowerName: string, version: string): Promise<VersionDetails | undefined>;
   /** Of the given lower-case names, the ones that are crates here, mapped to their exact names. */
   existingCrates(lowerNames: readonly string[]): Promise<Map<string, string>>;
   users(): Promise<UserSummary[]>;

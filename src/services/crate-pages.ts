@@ -7,7 +7,7 @@ import { notFound } from '../domain/errors.js';
 import type { IndexDependency } from '../domain/index-line.js';
 import { compareVersions, tryParseVersion } from '../domain/version.js';
 import type { Catalog, CatalogCrate, CatalogVersion } from '../ports/catalog.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
 import type { CrateOwners } from './ownership.js';
 import type { OwnersService } from './owners.js';
 import { maxVersion } from './search.js';
@@ -34,6 +34,8 @@ export interface CrateView {
   /** Newest first (by version order), yanked ones included. */
   versions: CatalogVersion[];
   selected: CatalogVersion;
+  /** The selected version's description, license, links and so on. */
+  details: VersionDetails;
   dependencies: DependencyView[];
   owners: CrateOwners;
 }
@@ -65,11 +67,13 @@ export class CratePages {
     const versions = newestFirst(crate.versions);
     const wanted = version ?? maxVersion(crate.versions);
     const selected = versions.find((v) => v.entry.vers === wanted);
-    if (!selected) throw notFound('version-not-found', `crate \`${crate.name}\` has no version \`${version}\``);
+    const details = selected && (await this.catalog.versionDetails(crate.name.toLowerCase(), selected.entry.vers));
+    if (!selected || !details) throw notFound('version-not-found', `crate \`${crate.name}\` has no version \`${version}\``);
     return {
       crate,
       versions,
       selected,
+      details,
       dependencies: await this.dependencies(viewer, selected),
       owners: await this.owners.list(viewer, crate.name),
     };

@@ -31,7 +31,7 @@ export class SqlCatalog implements Catalog {
     const rows = await this.db
       .selectFrom('versions')
       .leftJoin('users', 'users.id', 'versions.published_by')
-      .select(['versions.entry_json', 'versions.details_json', 'versions.yanked', 'versions.created_at', 'users.login'])
+      .select(['versions.entry_json', 'versions.yanked', 'versions.created_at', 'users.login'])
       .where('versions.crate_id', '=', crate.id)
       .orderBy('versions.id')
       .execute();
@@ -44,9 +44,19 @@ export class SqlCatalog implements Catalog {
         yanked: row.yanked === 1,
         publishedAt: row.created_at,
         publishedBy: row.login,
-        details: { ...NO_DETAILS, ...(JSON.parse(row.details_json) as Partial<VersionDetails>) },
       })),
     };
+  }
+
+  async versionDetails(lowerName: string, version: string): Promise<VersionDetails | undefined> {
+    const row = await this.db
+      .selectFrom('versions')
+      .innerJoin('crates', 'crates.id', 'versions.crate_id')
+      .select('versions.details_json')
+      .where('crates.name_lower', '=', lowerName)
+      .where('versions.vers', '=', version)
+      .executeTakeFirst();
+    return row && { ...NO_DETAILS, ...(JSON.parse(row.details_json) as Partial<VersionDetails>) };
   }
 
   async existingCrates(lowerNames: readonly string[]): Promise<Map<string, string>> {

@@ -60,7 +60,7 @@ function features(v: CatalogVersion): RawHtml {
 
 export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
   const { crate, selected } = view;
-  const d = selected.details;
+  const d = view.details;
   const addLine = `cargo add ${crate.name}@${selected.entry.vers} --registry ${extras.registryName}`;
   const byKind = (kind: DependencyView['kind']) => view.dependencies.filter((x) => x.kind === kind);
   const owners = [

@@ -46,7 +46,7 @@ export function browseRoutes(app: FastifyInstance, deps: BrowseDeps): void {
     const view = await deps.cratePages.view(viewer, name, version);
     const lower = view.crate.name.toLowerCase();
     const [readmeHtml, downloads] = await Promise.all([
-      deps.readmeHtml(lower, view.selected.entry.vers, view.selected.details.repository),
+      deps.readmeHtml(lower, view.selected.entry.vers, view.details.repository),
       deps.downloads(lower),
     ]);
     return { view, extras: { registryName: deps.registryName, readmeHtml, downloads } };

@@ -1,0 +1,81 @@
+// The Catalog contract (the web pages' read models): a crate with its versions and publishers, one
+// version's details, which names are local crates, and the users with their groups, sign-in
+// methods and live tokens. Run against SQLite and PostgreSQL by the catalog-*.test.ts files.
+
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { Catalog } from '../../src/ports/catalog.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { newVersion } from './metadata-store-fixtures.js';
+
+export interface OpenedCatalog {
+  catalog: Catalog;
+  store: MetadataStore;
+  close(): Promise<void>;
+}
+
+export function catalogContract(name: string, open: () => Promise<OpenedCatalog>): void {
+  describe(`Catalog contract: ${name}`, () => {
+    const opened: OpenedCatalog[] = [];
+    const fresh = async () => {
+      const o = await open();
+      opened.push(o);
+      return o;
+    };
+    afterEach(async () => {
+      for (const o of opened.splice(0)) await o.close();
+    });
+
+    it('reads a crate with its versions in publish order, their publishers, and one version’s details', async () => {
+      const { catalog, store } = await fresh();
+      const alice = await store.createUser('alice', false);
+      await store.publishVersion(newVersion('Widget', '1.0.0', alice.id, { description: 'first' }));
+      await store.publishVersion(newVersion('Widget', '0.9.0', alice.id, { description: 'older line' }));
+      await store.setYanked('widget', '0.9.0', true);
+      const crate = await catalog.crate('widget');
+      assert.equal(crate?.name, 'Widget');
+      assert.deepEqual(
+        crate?.versions.map((v) => [v.entry.vers, v.yanked, v.publishedBy, typeof v.publishedAt]),
+        [
+          ['1.0.0', false, 'alice', 'string'],
+          ['0.9.0', true, 'alice', 'string'],
+        ],
+      );
+      assert.equal((await catalog.versionDetails('widget', '0.9.0'))?.description, 'older line');
+      assert.deepEqual((await catalog.versionDetails('widget', '0.9.0'))?.keywords, []);
+      assert.equal(await catalog.versionDetails('widget', '3.0.0'), undefined);
+      assert.equal(await catalog.crate('nothing'), undefined);
+    });
+
+    it('finds which names are local crates, by lower-case name, in any number', async () => {
+      const { catalog, store } = await fresh();
+      const alice = await store.createUser('alice', false);
+      await store.publishVersion(newVersion('Serde_Json', '1.0.0', alice.id));
+      const many = Array.from({ length: 450 }, (_, i) => `missing-${i}`);
+      const found = await catalog.existingCrates([...many, 'serde_json', 'serde_json']);
+      assert.deepEqual([...found], [['serde_json', 'Serde_Json']]);
+      assert.deepEqual([...(await catalog.existingCrates([]))], []);
+    });
+
+    it('lists users with groups by source, sign-in methods and live tokens only', async () => {
+      const { catalog, store } = await fresh();
+      const admin = await store.createUser('admin', true);
+      const bob = await store.createUserWithIdentity('bob', 'https://idp.example', 'sub-7');
+      await store.setPasswordHash(admin.id, 'argon2-hash');
+      await store.addGroupMember('core', admin.id);
+      await store.replaceGroups(bob.id, 'oidc', ['devs']);
+      await store.insertToken({ userId: admin.id, name: 'live', hash: 'h1', expiresAt: null });
+      await store.insertToken({ userId: admin.id, name: 'expired', hash: 'h2', expiresAt: '2001-01-01T00:00:00.000Z' });
+      const revoked = await store.insertToken({ userId: admin.id, name: 'revoked', hash: 'h3', expiresAt: null });
+      await store.revokeToken(revoked.id);
+      const users = await catalog.users();
+      assert.deepEqual(
+        users.map((u) => ({ login: u.login, isAdmin: u.isAdmin, hasPassword: u.hasPassword, groups: u.groups, identities: u.identities, activeTokens: u.activeTokens })),
+        [
+          { login: 'admin', isAdmin: true, hasPassword: true, groups: [{ name: 'core', source: 'local' }], identities: [], activeTokens: 1 },
+          { login: 'bob', isAdmin: false, hasPassword: false, groups: [{ name: 'devs', source: 'oidc' }], identities: ['https://idp.example sub-7'], activeTokens: 0 },
+        ],
+      );
+    });
+  });
+}
