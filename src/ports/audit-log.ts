@@ -13,6 +13,9 @@ export const AUDIT_ACTIONS = [
   'login-failed',
   'token-create',
   'token-revoke',
+  'user-add',
+  'group-member-add',
+  'group-member-remove',
   'access-refused',
 ] as const;
 

@@ -71,7 +71,7 @@ describe('admin pages', () => {
     assert.match(alice, /<td>1<\/td>$/, 'one active token');
     assert.match(/<tr data-login="admin">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '', /<strong>admin<\/strong>/);
     assert.match(/<tr data-login="bob">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '', /tokens only/);
-    assert.match(res.body, /<tr data-group="core"><th scope="row">core<\/th><td>alice <span class="muted">\(local\)<\/span><\/td>/);
+    assert.match(res.body, /<tr data-group="core"><th scope="row">core<\/th><td>alice <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/);
     assert.match(res.body, /<tr data-group="ops">[\s\S]*?no members/);
     assert.match(res.body, /<caption>/);
   });
@@ -186,6 +186,53 @@ describe('admin pages', () => {
       assert.match(res.body, /Not found/);
       assert.ok(!res.body.includes('href="/admin'), path);
     }
+  });
+
+  it('adds users and manages local group members, audited, and says what it did', async () => {
+    const added = await admin.post('/admin/users', { login: 'dora', admin: 'yes' });
+    assert.equal(added.statusCode, 303);
+    const list = await admin.get(String(added.headers.location));
+    assert.match(list.body, /<p class="notice" role="status" id="notice">Added user dora as a global administrator\.<\/p>/);
+    assert.equal((await r.registry.store.findUserByLogin('dora'))?.isAdmin, true);
+
+    assert.equal((await admin.post('/admin/groups/add-member', { group: 'release', login: 'dora' })).statusCode, 303);
+    assert.deepEqual((await r.registry.accounts.listGroupMembers('release')).map((u) => u.login), ['dora']);
+    const withGroup = (await admin.get('/admin/users')).body;
+    assert.match(withGroup, /<tr data-group="release"><th scope="row">release<\/th><td>dora <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/);
+    const removed = await admin.post('/admin/groups/remove-member', { group: 'release', login: 'dora' });
+    assert.equal(removed.headers.location, '/admin/users?done=Removed+dora+from+release.');
+    assert.deepEqual(await r.registry.accounts.listGroupMembers('release'), []);
+
+    await r.registry.audit.flush();
+    const events = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/admin/audit?user=admin&since=1h', token: r.adminToken })).body).events as { action: string; detail: string }[];
+    assert.deepEqual(
+      events.filter((e) => e.action.startsWith('user-') || e.action.startsWith('group-')).map((e) => `${e.action} ${e.detail}`),
+      ['group-member-remove dora from release (web)', 'group-member-add dora to release (web)', 'user-add dora (admin) (web)'],
+    );
+  });
+
+  it('refuses bad user and group changes with a message, changing nothing', async () => {
+    const before = (await r.registry.catalog.users()).length;
+    for (const [path, fields, message] of [
+      ['/admin/users', { login: 'alice' }, /a user named `alice` already exists/],
+      ['/admin/users', { login: 'no spaces!' }, /is not a valid user name/],
+      ['/admin/groups/add-member', { group: 'core', login: 'nobody-here' }, /there is no user `nobody-here`/],
+      ['/admin/groups/add-member', { group: 'bad group!', login: 'alice' }, /is not a valid group name/],
+    ] as const) {
+      const res = await admin.post(path, fields);
+      assert.ok(res.statusCode === 400 || res.statusCode === 404 || res.statusCode === 409, `${path} ${res.statusCode}`);
+      assert.match(res.body, message);
+    }
+    assert.equal((await r.registry.catalog.users()).length, before);
+    assert.deepEqual((await r.registry.accounts.listGroupMembers('core')).map((u) => u.login), ['alice']);
+  });
+
+  it('lets no one else change users or groups, with or without a CSRF token', async () => {
+    assert.equal((await bob.post('/admin/users', { login: 'mallory', admin: 'yes' })).statusCode, 404);
+    assert.equal((await bob.post('/admin/groups/add-member', { group: 'core', login: 'bob' })).statusCode, 404);
+    assert.equal((await admin.post('/admin/users', { login: 'mallory', csrf: bob.csrf })).statusCode, 403);
+    assert.equal(await r.registry.store.findUserByLogin('mallory'), undefined);
+    assert.deepEqual((await r.registry.accounts.listGroupMembers('core')).map((u) => u.login), ['alice']);
   });
 
   it('sends an anonymous visitor to sign in', async () => {

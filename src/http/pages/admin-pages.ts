@@ -47,25 +47,56 @@ export function groupsOf(users: UserSummary[], rules: readonly AccessRuleConfig[
   return new Map([...groups].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function groupRows(groups: Map<string, { login: string; source: string }[]>): RawHtml {
+/** A small form that posts one change with the session's CSRF token. */
+function changeForm(action: string, csrf: string, fields: Record<string, string>, label: string, accessibleLabel: string): RawHtml {
+  return html`<form class="inline" method="post" action="${action}"><input type="hidden" name="csrf" value="${csrf}">${Object.entries(fields).map(
+    ([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`,
+  )}<button class="secondary" type="submit" aria-label="${accessibleLabel}">${label}</button></form>`;
+}
+
+function groupRows(groups: Map<string, { login: string; source: string }[]>, csrf: string): RawHtml {
   if (groups.size === 0) return html`<p class="muted">There are no groups.</p>`;
   return html`<table id="groups"><caption>${groups.size} group${groups.size === 1 ? '' : 's'}</caption>
 <thead><tr><th scope="col">Group</th><th scope="col">Members</th></tr></thead>
 <tbody>${[...groups].map(
     ([name, members]) => html`<tr data-group="${name}"><th scope="row">${name}</th><td>${
       members.length > 0
-        ? members.map((m, i) => html`${i > 0 ? ', ' : ''}${m.login} <span class="muted">(${m.source})</span>`)
+        ? members.map(
+            (m, i) =>
+              html`${i > 0 ? ', ' : ''}${m.login} <span class="muted">(${m.source})</span>${
+                m.source === 'local' ? html` ${changeForm('/admin/groups/remove-member', csrf, { group: name, login: m.login }, 'remove', `Remove ${m.login} from ${name}`)}` : ''
+              }`,
+          )
         : html`<span class="muted">no members (named in an access rule)</span>`
     }</td></tr>`,
   )}</tbody></table>`;
 }
 
-export function usersBody(users: UserSummary[], rules: readonly AccessRuleConfig[]): RawHtml {
-  return html`<h2 id="users-heading">Users</h2>
+export function usersBody(input: { users: UserSummary[]; rules: readonly AccessRuleConfig[]; csrf: string; notice?: string }): RawHtml {
+  const { users, rules, csrf } = input;
+  return html`${input.notice ? html`<p class="notice" role="status" id="notice">${input.notice}</p>` : ''}
+<h2 id="users-heading">Users</h2>
 ${userRows(users)}
+<form class="stack" method="post" action="/admin/users" id="add-user" aria-labelledby="add-user-heading">
+<h3 id="add-user-heading">Add a user</h3>
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="new-login">Login <span class="hint">letters, digits, <code>-</code> and <code>_</code>; they then sign in with OpenID (same login), a password set with <code>cratekeeper user passwd</code>, or a token you create for them</span></label>
+<input id="new-login" name="login" required maxlength="64">
+<label><input type="checkbox" name="admin" value="yes"> global administrator</label>
+<p><button type="submit">Add the user</button></p>
+</form>
 <h2 id="groups-heading">Groups</h2>
-<p class="muted">A group's source says where membership comes from: <code>local</code> for memberships made on this registry (CLI or API), <code>oidc</code> for those the OpenID provider reports at each sign-in.</p>
-${groupRows(groupsOf(users, rules))}`;
+<p class="muted">A group's source says where membership comes from: <code>local</code> for memberships made on this registry (here, the CLI or the API), <code>oidc</code> for those the OpenID provider reports at each sign-in (change those at the provider).</p>
+${groupRows(groupsOf(users, rules), csrf)}
+<form class="stack" method="post" action="/admin/groups/add-member" id="add-member" aria-labelledby="add-member-heading">
+<h3 id="add-member-heading">Add a member to a group</h3>
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="member-group">Group <span class="hint">a new name creates the group</span></label>
+<input id="member-group" name="group" required maxlength="100">
+<label for="member-login">User</label>
+<input id="member-login" name="login" required maxlength="64">
+<p><button type="submit">Add to the group</button></p>
+</form>`;
 }
 
 function subjects(list: string[] | undefined, absent: string): RawHtml {

@@ -6,6 +6,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessRuleConfig } from '../../auth/access-policy.js';
 import { RegistryError, invalid, notFound } from '../../domain/errors.js';
 import type { Catalog } from '../../ports/catalog.js';
+import type { AccountService } from '../../services/accounts.js';
+import type { AuditRecorder } from '../../services/audit-recorder.js';
+import { auditSource } from '../audit-source.js';
+import { formField } from '../form-body.js';
 import type { AuditEvent } from '../../ports/audit-log.js';
 import type { TokenPrincipal } from '../../ports/metadata-store.js';
 import { MAX_AUDIT_PAGE, parseAuditTime, toCsv, type AuditQueryService } from '../../services/audit-query.js';
@@ -17,6 +21,8 @@ import { pageOptions, viewerOf } from '../web-context.js';
 export interface AdminPageDeps {
   catalog: Catalog;
   auditQuery: AuditQueryService;
+  accounts: AccountService;
+  audit: AuditRecorder;
   accessRules: readonly AccessRuleConfig[];
   authRequired: boolean;
 }
@@ -56,9 +62,39 @@ export function adminPageRoutes(app: FastifyInstance, deps: AdminPageDeps): void
     return sendPage(reply, 200, 'Administration', adminIndexBody(), pageOptions(request));
   });
 
-  app.get('/admin/users', async (request, reply) => {
+  app.get<{ Querystring: Query }>('/admin/users', async (request, reply) => {
     adminOf(request);
-    return sendPage(reply, 200, 'Users and groups', usersBody(await deps.catalog.users(), deps.accessRules), pageOptions(request));
+    const body = usersBody({ users: await deps.catalog.users(), rules: deps.accessRules, csrf: request.csrf!, notice: queryField(request.query, 'done') });
+    return sendPage(reply, 200, 'Users and groups', body, pageOptions(request));
+  });
+
+  // Changes answer with a redirect to the list (post/redirect/get), which shows what was done.
+  const done = (text: string) => `/admin/users?${new URLSearchParams({ done: text }).toString()}`;
+
+  app.post('/admin/users', async (request, reply) => {
+    adminOf(request);
+    const isAdmin = formField(request.body, 'admin') === 'yes';
+    const user = await deps.accounts.addUser(formField(request.body, 'login').trim(), isAdmin);
+    deps.audit.record('user-add', auditSource(request), { detail: `${user.login}${isAdmin ? ' (admin)' : ''} (web)` });
+    return reply.redirect(done(`Added user ${user.login}${isAdmin ? ' as a global administrator' : ''}.`), 303);
+  });
+
+  app.post('/admin/groups/add-member', async (request, reply) => {
+    adminOf(request);
+    const group = formField(request.body, 'group').trim();
+    const login = formField(request.body, 'login').trim();
+    const changed = await deps.accounts.addGroupMember(group, login);
+    deps.audit.record('group-member-add', auditSource(request), { detail: `${login} to ${group} (web)` });
+    return reply.redirect(done(changed ? `Added ${login} to ${group}.` : `${login} was already in ${group}.`), 303);
+  });
+
+  app.post('/admin/groups/remove-member', async (request, reply) => {
+    adminOf(request);
+    const group = formField(request.body, 'group').trim();
+    const login = formField(request.body, 'login').trim();
+    const changed = await deps.accounts.removeGroupMember(group, login);
+    deps.audit.record('group-member-remove', auditSource(request), { detail: `${login} from ${group} (web)` });
+    return reply.redirect(done(changed ? `Removed ${login} from ${group}.` : `${login} was not in ${group}.`), 303);
   });
 
   app.get('/admin/access', async (request, reply) => {

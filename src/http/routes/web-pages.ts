@@ -47,7 +47,14 @@ export function webPageRoutes(app: FastifyInstance, registry: Registry, options:
     indexUrl: options.indexUrl,
   });
   tokenPageRoutes(app, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
-  adminPageRoutes(app, { catalog: registry.catalog, auditQuery: registry.auditQuery, accessRules: config.access.rules, authRequired: config.auth.required });
+  adminPageRoutes(app, {
+    catalog: registry.catalog,
+    auditQuery: registry.auditQuery,
+    accounts: registry.accounts,
+    audit: registry.audit,
+    accessRules: config.access.rules,
+    authRequired: config.auth.required,
+  });
 
   app.post('/sign-out', async (request, reply) => {
     reply.header('set-cookie', await options.webSessions.end(request.principal));
