@@ -128,7 +128,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     return purpose === 'replace' || purpose === 'web' ? purpose : 'token';
   };
 
-  app.get('/sign-in', async (_request, reply) => signInPage(reply, { purpose: 'web', next: safeNext((_request.query as { next?: string }).next) }));
+  app.get('/sign-in', async (request, reply) => signInPage(reply, { purpose: 'web', next: safeNext((request.query as { next?: string }).next) }));
 
   app.get('/me/oidc', async (request, reply) =>
     startOidc(request, reply, { purpose: purposeOf(request.query), next: safeNext((request.query as { next?: string }).next) }),
