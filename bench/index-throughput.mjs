@@ -19,27 +19,18 @@
 // server and nginx), also on failure. Figures are measured here, never asserted: this is not a test.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import {
+  ROOT, aptInstall, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, medianRound, ms, option,
+  percentile, profilesSince, publishMetadata, resultFile, runMain, runWrk, setLogTag, startCratekeeper, stopChild, table,
+  tempDir, track, which, WRK_LUA,
+} from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench', 'results');
 const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  if (typeof fallback === 'boolean') return true;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} expects a number`);
-  return value;
-}
 const DURATION_S = Math.min(option('duration', 10), 120);
 const WARMUP_S = Math.min(option('warmup', 2), 30);
 const PUBLISHES = Math.min(option('publishes', 1000), 10_000);
@@ -47,79 +38,20 @@ const PROFILE = option('profile', false);
 const ROUNDS = Math.max(1, Math.min(option('rounds', 3), 10));
 const CONNECTIONS = 64;
 const THREADS = 2;
+const WRK = { threads: THREADS, connections: CONNECTIONS, timeout: '5s' };
 const TARGET_INDEX_BYTES = 6300;
 const TARGET_CRATE = 'bench-hot-crate';
 const OTHER_CRATES = ['bench-dep-alpha', 'bench-dep-beta'];
 
-const log = (...args) => console.error('[bench]', ...args);
+setLogTag('bench');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// ---------------------------------------------------------------- processes we own (stopped on exit)
-
-const children = new Set();
-const tempDirs = [];
-
-function track(child, name) {
-  child.benchName = name;
-  children.add(child);
-  child.once('exit', (code, signal) => {
-    children.delete(child);
-    if (!child.benchStopping && name !== 'wrk') log(`${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
-  });
-  return child;
-}
-
-async function stopChild(child, timeoutMs = 10_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.benchStopping = true;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function cleanup() {
-  await Promise.all([...children].map((c) => stopChild(c)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
-
-function killAllNow() {
-  for (const c of children) { c.benchStopping = true; c.kill('SIGKILL'); }
-}
-process.once('SIGINT', () => { killAllNow(); process.exit(130); });
-process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
-process.once('exit', killAllNow);
-
-function tempDir(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
 // ---------------------------------------------------------------- tools
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
-    const p = path.join(dir, cmd);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
-
-function aptInstall() {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env, timeout: 600_000 });
-  if (run(['install', '-y', 'nginx', 'wrk']).status === 0) return;
-  log('apt-get install failed; running apt-get update and trying again');
-  run(['update']);
-  if (run(['install', '-y', 'nginx', 'wrk']).status !== 0) throw new Error('could not install nginx and wrk');
-}
 
 function ensureTools() {
   if (!which('nginx') || !which('wrk')) {
     log('installing nginx and wrk (Debian packages)');
-    aptInstall();
+    aptInstall(['nginx', 'wrk']);
   }
   const nginx = which('nginx');
   const wrk = which('wrk');
@@ -140,99 +72,22 @@ async function freePort() {
   });
 }
 
-// ---------------------------------------------------------------- HTTP client (keep-alive, loopback only)
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-function request(url, { method = 'GET', headers = {}, body } = {}) {
-  const u = new URL(url);
-  if (u.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback URL ${url}`);
-  return new Promise((resolve, reject) => {
-    const req = http.request(u, { method, headers, agent, timeout: 30_000 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+// One keep-alive connection: the publishes go one after another over it.
+const { agent, request } = loopbackClient({ maxSockets: 1 });
 
 // ---------------------------------------------------------------- cratekeeper
 
 // workers > 1 runs `serve --workers N`; a second server on an existing data folder prints no token.
-async function startCratekeeper({ workers = 1, dataDir = tempDir('ck-bench-data-') } = {}) {
-  const fresh = workers === 1;
-  const nodeArgs = [];
-  if (PROFILE) {
-    mkdirSync(RESULTS, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${RESULTS}`);
-  }
-  const child = track(
-    spawn(
-      process.execPath,
-      [...nodeArgs, path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--workers', String(workers)],
-      // The publish benchmark sends 1,000 publishes a minute from one user: lift the rate limit.
-      { cwd: ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-    'cratekeeper',
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20_000) stderr = stderr.slice(-10_000); });
-  child.once('exit', () => { if (!child.benchStopping && stderr) log(`cratekeeper stderr (tail):\n${stderr.slice(-3000)}`); });
-  let stdout = '';
-  const started = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within 30 s:\n${stderr}`)), 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cratekeeper exited (${code}):\n${stderr}`)); });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const url = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      const token = /first token \(shown only this once\): (ckt_\S+)/.exec(stdout)?.[1];
-      if (url && (token || !fresh)) { clearTimeout(timer); resolve({ url, token }); }
-    });
-  });
-  const { url, token } = await started;
-  return { child, url, token, dataDir, stderr: () => stderr };
-}
-
-function indexPath(name) {
-  const n = name.toLowerCase();
-  if (n.length === 1) return `1/${n}`;
-  if (n.length === 2) return `2/${n}`;
-  if (n.length === 3) return `3/${n[0]}/${n}`;
-  return `${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
-}
-
-async function crateFile(name, vers) {
-  const p = pack();
-  const chunks = [];
-  p.on('data', (c) => chunks.push(c));
-  const done = new Promise((r, j) => { p.on('end', r); p.on('error', j); });
-  const dir = `${name}-${vers}`;
-  const entry = (file, text) => new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
-  await entry('Cargo.toml', `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n`);
-  await entry('src/lib.rs', `//! ${name} ${vers}\npub fn answer() -> u32 { 42 }\n`);
-  p.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
+async function startServer({ workers = 1, dataDir = tempDir('ck-bench-data-') } = {}) {
+  return { ...(await startCratekeeper(dataDir, { workers, profile: PROFILE, fresh: workers === 1 })), dataDir };
 }
 
 function metadata(name, vers, deps) {
-  return {
-    name, vers,
-    deps: deps.map((d) => ({
-      name: d, version_req: '^1.0', features: [], optional: false, default_features: true,
-      target: null, kind: 'normal', registry: null,
-    })),
+  return publishMetadata(name, vers, deps.map((d) => [d, '^1.0']), {
     features: { default: ['std'], std: [] },
     authors: ['Bench <bench@example.invalid>'],
     description: `benchmark crate ${name}`,
-    documentation: null, homepage: null, readme: null, readme_file: null,
-    keywords: [], categories: [], license: 'MIT', license_file: null, repository: null,
-    badges: {}, links: null, rust_version: null,
-  };
+  });
 }
 
 async function publishBody(name, vers, deps = []) {
@@ -358,40 +213,6 @@ async function startBareNode(www, token, workers) {
 
 // ---------------------------------------------------------------- wrk
 
-const WRK_LUA = `
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.stdev, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
-`;
-
-function runWrk(wrkBin, luaFile, url, headers, seconds) {
-  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', luaFile];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(wrkBin, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'wrk');
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${err}${out}`));
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      r.rps = r.requests / (r.duration_us / 1e6);
-      r.bytesPerResponse = r.bytes / Math.max(1, r.requests);
-      resolve(r);
-    });
-  });
-}
-
 // One request with the exact headers wrk will send, to be sure each scenario measures what it says.
 async function checkScenario(s) {
   const res = await request(s.url, { headers: s.headers });
@@ -401,11 +222,6 @@ async function checkScenario(s) {
 }
 
 // ---------------------------------------------------------------- publish latency
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
 
 async function publishLatency(ck, count) {
   // Bodies are built before the clock starts: we time the server, not the tar/gzip of the client.
@@ -441,34 +257,6 @@ async function publishLatency(ck, count) {
 
 // ---------------------------------------------------------------- main
 
-function machine() {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? (spawnSync('cat', ['/proc/cpuinfo'], { encoding: 'utf8' }).stdout ?? '') : '';
-  return {
-    nproc: Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || os.cpus().length,
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
-    memGiB: +(os.totalmem() / 1024 ** 3).toFixed(1),
-    kernel: os.release(),
-    loadAverageAtStart: os.loadavg().map((x) => +x.toFixed(2)),
-    node: process.version,
-    date: new Date().toISOString(),
-  };
-}
-
-// Machine-wide CPU split (from /proc/stat) over a run: was the machine saturated, and was time stolen?
-function cpuTimes() {
-  const f = spawnSync('cat', ['/proc/stat'], { encoding: 'utf8' }).stdout ?? '';
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f.split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { user: user + nice, system: system + irq + softirq, idle: idle + iowait, steal: steal ?? 0 };
-}
-function cpuShare(a, b) {
-  const d = Object.fromEntries(Object.keys(a).map((k) => [k, b[k] - a[k]]));
-  const total = Object.values(d).reduce((x, y) => x + y, 0) || 1;
-  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Math.round((100 * v) / total)]));
-}
-
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const ms = (us) => fmt(us / 1000, 2);
-
 async function main() {
   const startedAt = Date.now();
   const result = { benchmark: 'index-throughput', machine: machine(), settings: { DURATION_S, WARMUP_S, ROUNDS, CONNECTIONS, THREADS, PUBLISHES, PROFILE } };
@@ -476,7 +264,7 @@ async function main() {
   result.tools = { nginx: tools.nginxVersion, wrk: tools.wrkVersion };
   log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}`);
 
-  const ck = await startCratekeeper();
+  const ck = await startServer();
   log(`cratekeeper at ${ck.url}`);
   const { www, files } = await prepareIndex(ck);
   const hot = files[TARGET_CRATE];
@@ -484,7 +272,7 @@ async function main() {
   log(`hot index file ${hot.path}: ${hot.bytes} bytes, ${hot.lines} versions, ETag ${hot.etag}`);
   const nginx = await startNginx(tools.nginx, www);
   log(`nginx at ${nginx.url}`);
-  const ck2 = await startCratekeeper({ workers: 2, dataDir: ck.dataDir });
+  const ck2 = await startServer({ workers: 2, dataDir: ck.dataDir });
   log(`cratekeeper --workers 2 at ${ck2.url}`);
   const bare1 = await startBareNode(www, ck.token, 1);
   const bare2 = await startBareNode(www, ck.token, 2);
@@ -516,9 +304,9 @@ async function main() {
   for (const s of scenarios) checks[s.name] = await checkScenario(s);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of scenarios) {
-      if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S);
+      if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S, WRK);
       const before = cpuTimes();
-      const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S);
+      const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S, WRK);
       r.cpu = cpuShare(before, cpuTimes());
       runs[s.name].push(r);
       log(`round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, ` +
@@ -526,11 +314,7 @@ async function main() {
     }
   }
   result.index = {};
-  for (const s of scenarios) {
-    const sorted = [...runs[s.name]].sort((a, b) => a.rps - b.rps);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    result.index[s.name] = { ...median, rpsMin: sorted[0].rps, rpsMax: sorted.at(-1).rps, rounds: runs[s.name], check: checks[s.name] };
-  }
+  for (const s of scenarios) result.index[s.name] = medianRound(runs[s.name], checks[s.name]);
   result.ratio = {
     '200': result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
     '304': result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
@@ -548,12 +332,7 @@ async function main() {
   await stopChild(bare1.child);
   await stopChild(bare2.child);
   await stopChild(ck.child, 30_000);
-  if (PROFILE) {
-    result.profile = readdirSync(RESULTS)
-      .filter((f) => f.endsWith('.cpuprofile') && statSync(path.join(RESULTS, f)).mtimeMs >= startedAt)
-      .map((f) => path.join('bench/results', f));
-    log(`CPU profile: ${result.profile.join(', ')} (summarise with: node bench/profile-summary.mjs FILE)`);
-  }
+  if (PROFILE) result.profile = profilesSince(startedAt);
 
   // ---- report
   const rows = Object.entries(result.index).map(([name, r]) => [
@@ -562,14 +341,10 @@ async function main() {
     `${r.cpu.user}/${r.cpu.system}/${r.cpu.idle}/${r.cpu.steal}`,
   ]);
   const head = ['scenario', 'req/s', `range (${ROUNDS} rounds)`, 'p50 ms', 'p99 ms', 'bytes/resp', 'errors', 'cpu us/sy/id/st %'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [];
   out.push('');
   out.push(`index file ${hot.path}: ${hot.bytes} bytes (${hot.lines} versions); wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, median of ${ROUNDS} rounds`);
-  out.push(line(head));
-  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out.push(line(r));
+  out.push(...table(head, rows));
   out.push('');
   out.push(`cratekeeper / nginx: 200 path ${fmt(result.ratio['200'] * 100, 1)} %, 304 path ${fmt(result.ratio['304'] * 100, 1)} %`);
   out.push(`cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`);
@@ -579,18 +354,9 @@ async function main() {
   out.push(`load average at start ${result.machine.loadAverageAtStart.join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on this machine skews figures)`);
   console.log(out.join('\n'));
 
-  mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, `index-throughput-${result.machine.date.replace(/[:.]/g, '-')}.json`);
+  const file = resultFile('index-throughput', result.machine.date);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nresults: ${path.relative(ROOT, file)}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error('[bench] failed:', error?.stack ?? error);
-  process.exitCode = 1;
-} finally {
-  agent.destroy();
-  await cleanup();
-}
+await runMain(main, () => agent.destroy());

@@ -36,37 +36,24 @@
 // Debian's when missing). JSON goes to bench/results/pages-<time>.json. Figures are measured here,
 // never asserted: this is not a test.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import {
+  ROOT, aptInstall, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, medianRound, ms, option,
+  percentile, profilesSince, publishMetadata, resultFile, runMain, runWrk, setLogTag, startCratekeeper, stopChild, table,
+  tempDir, which, WRK_LUA,
+} from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench', 'results');
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i === -1) return fallback;
-  if (typeof fallback === 'boolean') return true;
-  const raw = process.argv[i + 1];
-  if (typeof fallback === 'string') {
-    if (raw === undefined || raw.startsWith('--')) throw new Error(`--${name} expects a value`);
-    return raw;
-  }
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} expects a number`);
-  return value;
-}
 const CRATES = Math.max(20, Math.min(option('crates', 200), 2000));
 const DURATION_S = Math.max(1, Math.min(option('duration', 10), 60));
 const WARMUP_S = Math.min(option('warmup', 1), 10);
 const ROUNDS = Math.max(1, Math.min(option('rounds', 2), 5));
 const CONNECTIONS = Math.max(1, Math.min(option('connections', 8), 256));
 const THREADS = Math.min(2, CONNECTIONS);
+const WRK = { threads: THREADS, connections: CONNECTIONS, timeout: '10s' };
 const PROFILE = option('profile', false);
 const DIST_ROOT = path.resolve(option('dist', ROOT));
 const SCENARIO_NAMES = ['home', 'search', 'crate', 'crate-many', 'version-warm', 'version-cold', 'index'];
@@ -79,84 +66,18 @@ const MANY_VERSIONS = 60;
 
 const { encodePublishBody } = await import(path.join(DIST_ROOT, 'dist/src/domain/publish-body.js'));
 
-const log = (...args) => console.error('[pages]', ...args);
-
-// ---------------------------------------------------------------- processes we own (stopped on exit)
-
-const children = new Set();
-const tempDirs = [];
-
-function track(child, name) {
-  children.add(child);
-  child.once('exit', (code, signal) => {
-    children.delete(child);
-    if (!child.benchStopping && name !== 'wrk') log(`${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
-  });
-  return child;
-}
-
-async function stopChild(child, timeoutMs = 15_000) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.benchStopping = true;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-function killAllNow() {
-  for (const c of children) {
-    c.benchStopping = true;
-    c.kill('SIGKILL');
-  }
-}
-process.once('SIGINT', () => { killAllNow(); process.exit(130); });
-process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
-process.once('exit', killAllNow);
-
-function tempDir(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
+setLogTag('pages');
 
 // ---------------------------------------------------------------- tools
-
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/usr/bin'])) {
-    const p = path.join(dir, cmd);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
 
 function ensureWrk() {
   if (!which('wrk')) {
     log('installing wrk (Debian package)');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const run = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env, timeout: 600_000 });
-    if (run(['install', '-y', 'wrk']).status !== 0) {
-      run(['update']);
-      if (run(['install', '-y', 'wrk']).status !== 0) throw new Error('could not install wrk');
-    }
+    aptInstall(['wrk']);
   }
   const wrk = which('wrk');
   if (!wrk) throw new Error('wrk not found after install');
   return { wrk, version: spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim() };
-}
-
-function machine() {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? (spawnSync('cat', ['/proc/cpuinfo'], { encoding: 'utf8' }).stdout ?? '') : '';
-  return {
-    nproc: Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || os.cpus().length,
-    cpuModel: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',
-    memGiB: +(os.totalmem() / 1024 ** 3).toFixed(1),
-    kernel: os.release(),
-    loadAverageAtStart: os.loadavg().map((x) => +x.toFixed(2)),
-    node: process.version,
-    date: new Date().toISOString(),
-  };
 }
 
 function gitCommit(dir) {
@@ -164,81 +85,16 @@ function gitCommit(dir) {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-// Machine-wide CPU split (from /proc/stat) over a run: was the machine saturated by other work?
-function cpuTimes() {
-  const f = spawnSync('cat', ['/proc/stat'], { encoding: 'utf8' }).stdout ?? '';
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f.split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { user: user + nice, system: system + irq + softirq, idle: idle + iowait, steal: steal ?? 0 };
-}
-function cpuShare(a, b) {
-  const d = Object.fromEntries(Object.keys(a).map((k) => [k, b[k] - a[k]]));
-  const total = Object.values(d).reduce((x, y) => x + y, 0) || 1;
-  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Math.round((100 * v) / total)]));
-}
-
-// ---------------------------------------------------------------- HTTP client (keep-alive, loopback only)
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-
-function request(url, { method = 'GET', headers = {}, body } = {}) {
-  const u = new URL(url);
-  if (u.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback URL ${url}`);
-  return new Promise((resolve, reject) => {
-    const req = http.request(u, { method, headers, agent, timeout: 30_000 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const { agent, request } = loopbackClient({ maxSockets: 4 });
 
 const setCookies = (res) => [].concat(res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
 const cookieNamed = (res, name) => setCookies(res).find((c) => c.startsWith(`${name}=`) && c !== `${name}=`);
 
 // ---------------------------------------------------------------- cratekeeper
 
-async function startCratekeeper(dataDir, { profile = false, fresh = true } = {}) {
-  const nodeArgs = [];
-  if (profile) {
-    mkdirSync(RESULTS, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${RESULTS}`);
-  }
-  const child = track(
-    spawn(
-      process.execPath,
-      [...nodeArgs, path.join(DIST_ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--workers', '1'],
-      // Publishing ~560 versions in seconds from one user: lift the publish rate limit.
-      { cwd: DIST_ROOT, env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-    'cratekeeper',
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-10_000); });
-  child.once('exit', () => { if (!child.benchStopping && stderr) log(`cratekeeper stderr (tail):\n${stderr.slice(-3000)}`); });
-  let stdout = '';
-  const { url, token } = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within 30 s:\n${stderr}`)), 30_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cratekeeper exited (${code}):\n${stderr}`)); });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const url = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      const token = /first token \(shown only this once\): (ckt_\S+)/.exec(stdout)?.[1];
-      if (url && (token || !fresh)) { clearTimeout(timer); resolve({ url, token }); }
-    });
-  });
-  return { child, url, token };
-}
-
-function indexPath(name) {
-  const n = name.toLowerCase();
-  if (n.length === 1) return `1/${n}`;
-  if (n.length === 2) return `2/${n}`;
-  if (n.length === 3) return `3/${n[0]}/${n}`;
-  return `${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
+// The server built in DIST_ROOT; `fresh: false` on a data folder that has its admin already (no token printed).
+function startServer(dataDir, { profile = false, fresh = true } = {}) {
+  return startCratekeeper(dataDir, { dist: DIST_ROOT, workers: 1, profile, fresh });
 }
 
 // ---------------------------------------------------------------- generated data (seeded, so every run publishes the same)
@@ -344,37 +200,16 @@ function plan() {
   return crates;
 }
 
-async function crateFile(name, vers, readmeText) {
-  const p = pack();
-  const chunks = [];
-  p.on('data', (c) => chunks.push(c));
-  const done = new Promise((r, j) => { p.on('end', r); p.on('error', j); });
-  const dir = `${name}-${vers}`;
-  const entry = (file, text) => new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
-  await entry('Cargo.toml', `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${readmeText ? 'readme = "README.md"\n' : ''}`);
-  await entry('src/lib.rs', `//! ${name} ${vers}\npub fn answer() -> u32 { 42 }\n`);
-  if (readmeText) await entry('README.md', readmeText);
-  p.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
-
 function metadata(c, vers, readmeText) {
-  return {
-    name: c.name, vers,
-    deps: c.deps.map((d) => ({
-      name: d, version_req: '>=0.1', features: [], optional: false, default_features: true,
-      target: null, kind: 'normal', registry: null,
-    })),
+  return publishMetadata(c.name, vers, c.deps.map((d) => [d, '>=0.1']), {
     features: { default: ['std'], std: [] },
     authors: ['Bench <bench@example.invalid>'],
     description: `${c.name.replace(/-/g, ' ')}: ${sentence()}`,
-    documentation: `https://docs.rs/${c.name}`, homepage: null,
+    documentation: `https://docs.rs/${c.name}`,
     readme: readmeText ?? null, readme_file: readmeText ? 'README.md' : null,
-    keywords: c.name.split('-').slice(0, 2), categories: [], license: 'MIT', license_file: null,
+    keywords: c.name.split('-').slice(0, 2),
     repository: `https://github.com/bench-org/${c.name}`,
-    badges: {}, links: null, rust_version: null,
-  };
+  });
 }
 
 async function populate(ck, crates) {
@@ -384,7 +219,7 @@ async function populate(ck, crates) {
   for (const c of crates) {
     for (const vers of c.versions) {
       const text = c.readmeBytes > 0 ? readme(c.name, c.readmeBytes) : undefined;
-      const body = encodePublishBody(metadata(c, vers, text), await crateFile(c.name, vers, text));
+      const body = encodePublishBody(metadata(c, vers, text), await crateFile(c.name, vers, { readme: text }));
       const res = await request(`${ck.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ck.token, 'content-length': body.length }, body });
       if (res.status !== 200) throw new Error(`publish ${c.name}@${vers}: ${res.status} ${res.body.toString('utf8').slice(0, 500)}`);
       versions++;
@@ -419,41 +254,6 @@ async function signIn(ck) {
 }
 
 // ---------------------------------------------------------------- wrk
-
-// wrk's `done` hook reports the figures as JSON.
-const WRK_LUA = `
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"latency_us":{"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"max":%d}}\\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.stdev, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
-`;
-
-function runWrk(wrkBin, luaFile, url, headers, seconds) {
-  const args = ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '10s', '-s', luaFile];
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(wrkBin, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'wrk');
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${err}${out}`));
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      r.rps = r.requests / (r.duration_us / 1e6);
-      r.bytesPerResponse = r.bytes / Math.max(1, r.requests);
-      resolve(r);
-    });
-  });
-}
 
 // One request with wrk's headers: the page must be the page (200, not a redirect to sign-in).
 async function check(url, headers, mustContain) {
@@ -497,7 +297,7 @@ async function fetchAllOnce(base, paths, headers) {
   const duration_us = (performance.now() - t0) * 1000;
   pool.destroy();
   const sorted = [...latencies].sort((a, b) => a - b);
-  const at = (q) => Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]);
+  const at = (q) => Math.round(percentile(sorted, q * 100));
   return {
     requests: paths.length, duration_us: Math.round(duration_us), bytes, errors,
     latency_us: { mean: latencies.reduce((a, b) => a + b, 0) / latencies.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1)) },
@@ -507,12 +307,10 @@ async function fetchAllOnce(base, paths, headers) {
 
 // ---------------------------------------------------------------- main
 
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 function ratioRange(rounds, indexRounds) {
   const ratios = rounds.map((r, i) => (100 * r.rps) / indexRounds[i].rps).sort((a, b) => a - b);
   return ratios.length === 1 ? `${fmt(ratios[0], 1)} %` : `${fmt(ratios[0], 1)}-${fmt(ratios.at(-1), 1)} %`;
 }
-const ms = (us) => fmt(us / 1000, 2);
 
 async function main() {
   const startedAt = Date.now();
@@ -527,7 +325,7 @@ async function main() {
   log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}, load ${result.machine.loadAverageAtStart.join(' ')}`);
 
   const dataDir = tempDir('ck-pages-data-');
-  let ck = await startCratekeeper(dataDir);
+  let ck = await startServer(dataDir);
   const token = ck.token;
   log(`cratekeeper at ${ck.url}; publishing ${CRATES} crates`);
   const crates = plan();
@@ -535,7 +333,7 @@ async function main() {
   log(`published ${result.data.versions} versions of ${result.data.crates} crates (${result.data.withReadme} with a README) in ${result.data.seconds} s`);
   if (PROFILE) {
     await stopChild(ck.child, 30_000);
-    ck = await startCratekeeper(dataDir, { profile: true, fresh: false });
+    ck = await startServer(dataDir, { profile: true, fresh: false });
     ck.token = token;
     log(`restarted under --cpu-prof at ${ck.url}`);
   }
@@ -586,7 +384,7 @@ async function main() {
       if (s.cold) {
         // The rendered READMEs stay cached in the process: a fresh server makes every page cold again.
         await stopChild(ck.child, 30_000);
-        ck = { ...(await startCratekeeper(dataDir, { profile: PROFILE, fresh: false })), token };
+        ck = { ...(await startServer(dataDir, { profile: PROFILE, fresh: false })), token };
         // A few first renders one at a time: they warm the JIT for the code the run measures, and say
         // what one first render costs on an otherwise idle server.
         probe = [];
@@ -597,14 +395,14 @@ async function main() {
           probe.push(performance.now() - t);
         }
       } else if (WARMUP_S > 0) {
-        await runWrk(tools.wrk, plainLua, `${ck.url}${s.path}`, s.headers, WARMUP_S);
+        await runWrk(tools.wrk, plainLua, `${ck.url}${s.path}`, s.headers, WARMUP_S, WRK);
       }
       const before = cpuTimes();
       // The cold pages run out long before a wrk run would end, and past that they are warm: they are
       // fetched by a Node client instead, over CONNECTIONS keep-alive connections, each page once.
       const r = s.cold
         ? await fetchAllOnce(ck.url, coldAll.slice(COLD_PROBE), page)
-        : await runWrk(tools.wrk, plainLua, `${ck.url}${s.path}`, s.headers, DURATION_S);
+        : await runWrk(tools.wrk, plainLua, `${ck.url}${s.path}`, s.headers, DURATION_S, WRK);
       r.cpu = cpuShare(before, cpuTimes());
       r.load1 = +os.loadavg()[0].toFixed(2);
       if (s.cold) {
@@ -618,19 +416,10 @@ async function main() {
   }
 
   result.scenarios = {};
-  for (const s of scenarios) {
-    const sorted = [...runs[s.name]].sort((a, b) => a.rps - b.rps);
-    const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    result.scenarios[s.name] = { what: s.what, ...median, rpsMin: sorted[0].rps, rpsMax: sorted.at(-1).rps, rounds: runs[s.name], check: result.checks[s.name] };
-  }
+  for (const s of scenarios) result.scenarios[s.name] = { what: s.what, ...medianRound(runs[s.name], result.checks[s.name]) };
 
   await stopChild(ck.child, 30_000);
-  if (PROFILE) {
-    result.profile = readdirSync(RESULTS)
-      .filter((f) => f.endsWith('.cpuprofile') && statSync(path.join(RESULTS, f)).mtimeMs >= startedAt)
-      .map((f) => path.join('bench/results', f));
-    log(`CPU profile: ${result.profile.join(', ')} (summarise with: node bench/profile-summary.mjs FILE)`);
-  }
+  if (PROFILE) result.profile = profilesSince(startedAt);
 
   // ---- report
   const index = result.scenarios.index;
@@ -641,16 +430,12 @@ async function main() {
     `${r.cpu.user}/${r.cpu.system}/${r.cpu.idle}`,
   ]);
   const head = ['scenario', 'req/s', `range (${ROUNDS} rounds)`, 'p50 ms', 'p99 ms', 'bytes/resp', 'vs index (per round)', 'errors', 'cpu us/sy/id %'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const out = [''];
   out.push(`cratekeeper ${result.cratekeeper.commit ?? ''} (${DIST_ROOT}); ${result.data.crates} crates, ${result.data.versions} versions, ` +
     `${result.data.withReadme} crates with a 10-20 KB README; wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, ` +
     `median of ${ROUNDS} round(s) (of an even count, the slower middle one); "vs index": req/s over the index's in the same round`);
   for (const s of scenarios) out.push(`  ${s.name.padEnd(12)} ${s.what}`);
-  out.push(line(head));
-  out.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) out.push(line(r));
+  out.push(...table(head, rows));
   const cold = result.scenarios['version-cold'];
   if (cold) {
     out.push(`version-cold: each page fetched once by a Node client over ${CONNECTIONS} connections: ` +
@@ -664,19 +449,9 @@ async function main() {
   out.push(`total time ${fmt((Date.now() - startedAt) / 1000, 0)} s`);
   console.log(out.join('\n'));
 
-  mkdirSync(RESULTS, { recursive: true });
-  const file = path.join(RESULTS, `pages-${result.machine.date.replace(/[:.]/g, '-')}.json`);
+  const file = resultFile('pages', result.machine.date);
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`results: ${path.relative(ROOT, file)}`);
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error('[pages] failed:', error?.stack ?? error);
-  process.exitCode = 1;
-} finally {
-  agent.destroy();
-  await Promise.all([...children].map((c) => stopChild(c)));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-}
+await runMain(main, () => agent.destroy());

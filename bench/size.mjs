@@ -10,99 +10,34 @@
 // end, also on failure or Ctrl-C, and its temporary folders are removed. JSON goes to bench/results/.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import {
+  ROOT, WRK_LUA, indexPath, log, loopbackClient, crateFile, option, percentile, publishMetadata, removeTempDirs, resultFile,
+  runWrk as runWrkOnce, setLogTag, startCratekeeper, stopAll, stopChild, tempDir, track,
+} from './lib.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = path.join(ROOT, 'bench', 'results');
 const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
 const DBS = option('db', 'sqlite,postgres').split(',');
-const CRATES = Math.min(Number(option('crates', '150000')), 1_000_000);
-const DURATION_S = Math.min(Number(option('duration', '10')), 60);
-const TOUCH = Math.min(Number(option('touch', '50000')), 200_000);
-const PUBLISHES = Math.min(Number(option('publishes', '300')), 2000);
+const CRATES = Math.min(option('crates', 150_000), 1_000_000);
+const DURATION_S = Math.min(option('duration', 10), 60);
+const TOUCH = Math.min(option('touch', 50_000), 200_000);
+const PUBLISHES = Math.min(option('publishes', 300), 2000);
 const INDEX_CACHE_BYTES = 64 * 1024 ** 2; // the default cache.index_bytes, set explicitly
 const WARM_SET = 2000;
 const SEARCH_RUNS = 30;
 const QUERIES = ['serde', 'tokio', 'http', 'se', ''];
 
-const log = (...a) => console.error('[size]', ...a);
-
-// ---------------------------------------------------------------- processes we own
-const children = new Set();
-const tempDirs = [];
+setLogTag('size');
 const cleanups = [];
-function track(child, name) {
-  children.add(child);
-  child.once('exit', (code, signal) => {
-    children.delete(child);
-    if (!child.benchStopping && name !== 'wrk' && name !== 'generate') log(`${name} (pid ${child.pid}) exited: code ${code}, signal ${signal}`);
-  });
-  return child;
-}
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.benchStopping = true;
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
-}
-function killAllNow() {
-  for (const c of children) {
-    c.benchStopping = true;
-    c.kill('SIGKILL');
-  }
-}
-process.once('SIGINT', () => { killAllNow(); process.exit(130); });
-process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
-process.once('exit', killAllNow);
-function tempDir(prefix) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
 
-// ---------------------------------------------------------------- HTTP (keep-alive, loopback only)
-const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-function request(url, { method = 'GET', headers = {}, body } = {}) {
-  const u = new URL(url);
-  if (u.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback URL ${url}`);
-  return new Promise((resolve, reject) => {
-    const req = http.request(u, { method, headers, agent, timeout: 60_000 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url}`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const { agent, request } = loopbackClient({ maxSockets: 8, timeoutMs: 60_000 });
 const stats = (times) => {
   const s = [...times].sort((a, b) => a - b);
   return { n: s.length, p50: +percentile(s, 50).toFixed(2), p99: +percentile(s, 99).toFixed(2), max: +s.at(-1).toFixed(2) };
 };
-function indexPath(name) {
-  const n = name.toLowerCase();
-  if (n.length === 1) return `1/${n}`;
-  if (n.length === 2) return `2/${n}`;
-  if (n.length === 3) return `3/${n[0]}/${n}`;
-  return `${n.slice(0, 2)}/${n.slice(2, 4)}/${n}`;
-}
 const rssMiB = (pid) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
@@ -127,30 +62,10 @@ function generate(dataDir, databaseUrl) {
 }
 
 async function startServer(dataDir, databaseUrl) {
-  const env = {
-    ...process.env,
-    CRATEKEEPER_LOG__LEVEL: 'warn',
-    CRATEKEEPER_CACHE__INDEX_BYTES: String(INDEX_CACHE_BYTES),
-    CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000',
-  };
+  const env = { CRATEKEEPER_CACHE__INDEX_BYTES: String(INDEX_CACHE_BYTES) };
   if (databaseUrl) env.CRATEKEEPER_DATABASE__URL = databaseUrl;
   const t0 = performance.now();
-  const child = track(
-    spawn(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
-    'cratekeeper',
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-10_000); });
-  let stdout = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within 120 s:\n${stderr}`)), 120_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cratekeeper exited (${code}):\n${stderr}`)); });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const u = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      if (u) { clearTimeout(timer); resolve(u); }
-    });
-  });
+  const { child, url } = await startCratekeeper(dataDir, { env, fresh: false, startTimeoutMs: 120_000, logStderr: false });
   return { child, url, startupMs: +(performance.now() - t0).toFixed(0) };
 }
 
@@ -167,9 +82,9 @@ async function heapUsedMiB(ck, token) {
   return m ? +(Number(m[1]) / 1024 ** 2).toFixed(1) : NaN;
 }
 
-function runWrk(url, pathsFile, token, seconds) {
-  const dir = tempDir('ck-size-wrk-');
-  const lua = path.join(dir, 'paths.lua');
+// Random paths from pathsFile, reported by the shared `done` hook; figures rounded for the JSON.
+async function runWrk(url, pathsFile, token, seconds) {
+  const lua = path.join(tempDir('ck-size-wrk-'), 'paths.lua');
   writeFileSync(
     lua,
     `local paths = {}
@@ -180,38 +95,19 @@ end
 request = function()
   return wrk.format("GET", paths[math.random(#paths)])
 end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRK_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"non2xx":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d}\\n',
-    summary.requests, summary.duration, summary.bytes, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
-`,
+${WRK_LUA}`,
   );
-  const args = ['-t', '2', '-c', '64', '-d', `${seconds}s`, '--timeout', '10s', '-s', lua, '-H', `Authorization: ${token}`, url];
-  return new Promise((resolve, reject) => {
-    const child = track(spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'wrk');
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '));
-      if (code !== 0 || !line) return reject(new Error(`wrk failed (${code}): ${err}${out}`));
-      const r = JSON.parse(line.slice('WRK_RESULT '.length));
-      resolve({
-        rps: Math.round(r.requests / (r.duration_us / 1e6)),
-        p50ms: +(r.p50 / 1000).toFixed(2),
-        p99ms: +(r.p99 / 1000).toFixed(2),
-        maxMs: +(r.max / 1000).toFixed(1),
-        errors: r.errors,
-        non2xx: r.non2xx,
-        bytesPerResponse: Math.round(r.bytes / Math.max(1, r.requests)),
-      });
-    });
-  });
+  const r = await runWrkOnce('wrk', lua, url, { Authorization: token }, seconds, { threads: 2, connections: 64, timeout: '10s', graceS: 60 });
+  const e = r.errors;
+  return {
+    rps: Math.round(r.rps),
+    p50ms: +(r.latency_us.p50 / 1000).toFixed(2),
+    p99ms: +(r.latency_us.p99 / 1000).toFixed(2),
+    maxMs: +(r.latency_us.max / 1000).toFixed(1),
+    errors: e.connect + e.read + e.write + e.timeout,
+    non2xx: e.status,
+    bytesPerResponse: Math.round(r.bytesPerResponse),
+  };
 }
 
 async function indexLoad(ck, token, names, label, seconds) {
@@ -262,20 +158,6 @@ async function searchLatency(ck, token) {
   return out;
 }
 
-async function crateFile(name, vers) {
-  const p = pack();
-  const chunks = [];
-  p.on('data', (c) => chunks.push(c));
-  const done = new Promise((r, j) => { p.on('end', r); p.on('error', j); });
-  const dir = `${name}-${vers}`;
-  const entry = (file, text) => new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
-  await entry('Cargo.toml', `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n`);
-  await entry('src/lib.rs', `pub fn answer() -> u32 { 42 }\n`);
-  p.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
-}
-
 async function publishLatency(ck, token, names) {
   // New versions of existing generated crates (their index files are invalidated each time), each
   // depending on one other existing crate. Bodies are built before the clock starts.
@@ -283,13 +165,8 @@ async function publishLatency(ck, token, names) {
   for (let i = 0; i < PUBLISHES; i++) {
     const name = names[(i * 7919) % names.length];
     const dep = names[(i * 104_729 + 1) % names.length];
-    const meta = {
-      name, vers: `900.0.${i}`,
-      deps: [{ name: dep, version_req: '*', features: [], optional: false, default_features: true, target: null, kind: 'normal', registry: null }],
-      features: {}, authors: [], description: 'size benchmark publish', documentation: null, homepage: null, readme: null, readme_file: null,
-      keywords: [], categories: [], license: 'MIT', license_file: null, repository: null, badges: {}, links: null, rust_version: null,
-    };
-    bodies.push(encodePublishBody(meta, await crateFile(name, meta.vers)));
+    const meta = publishMetadata(name, `900.0.${i}`, [[dep, '*']], { description: 'size benchmark publish' });
+    bodies.push(encodePublishBody(meta, await crateFile(name, meta.vers, { libRs: 'pub fn answer() -> u32 { 42 }\n' })));
   }
   const times = [];
   for (const body of bodies) {
@@ -360,13 +237,12 @@ const results = { startedAt: new Date().toISOString(), machine: { cores: os.cpus
 try {
   for (const db of DBS) results.runs.push(await measure(db));
 } finally {
-  for (const c of [...children]) await stopChild(c);
+  await stopAll();
   for (const f of cleanups.reverse()) await f().catch((e) => log(`cleanup: ${e}`));
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
   agent.destroy();
 }
-mkdirSync(RESULTS, { recursive: true });
-const file = path.join(RESULTS, `size-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+const file = resultFile('size', results.startedAt);
 writeFileSync(file, JSON.stringify(results, null, 2));
 log(`results in ${file}`);
 console.log(JSON.stringify(results, null, 2));
