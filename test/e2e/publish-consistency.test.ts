@@ -95,16 +95,27 @@ describe('publish consistency', () => {
       const before = new Set((await assertIndexMatchesBlobs(server, token, 'stress')).map((l) => l.vers));
       for (const v of acknowledged) assert.ok(before.has(v), `acknowledged stress@${v} was lost`);
 
-      const publishes = Array.from({ length: 12 }, async (_, i) => {
+      // The bodies are built before the first request, so the kill lands among publishes in flight
+      // and not while a slow machine is still packing tarballs.
+      const bodies = await Promise.all(Array.from({ length: 12 }, (_, i) => publishBodyFor('stress', `${round}.${i}.0`)));
+      let firstAcknowledged = (): void => {};
+      const someAcknowledged = new Promise<void>((resolve) => (firstAcknowledged = resolve));
+      const publishes = bodies.map(async (body, i) => {
         const version = `${round}.${i}.0`;
         try {
-          const res = await publish(server.url, token, await publishBodyFor('stress', version));
-          if (res.status === 200) acknowledged.add(version);
+          const res = await publish(server.url, token, body);
+          if (res.status === 200) {
+            acknowledged.add(version);
+            firstAcknowledged();
+          }
         } catch {
           // cut off by the kill
         }
       });
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 120));
+      // A random moment after the server has answered once: every round both acknowledges
+      // publishes and (usually) cuts others off, however slow the machine.
+      await Promise.race([someAcknowledged, Promise.all(publishes)]);
+      await new Promise((r) => setTimeout(r, Math.random() * 60));
       await server.kill();
       await Promise.all(publishes);
     }
