@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
+import { eventually } from '../support/eventually.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import {
@@ -196,9 +197,11 @@ void describe('cratekeeper proxy', () => {
       { method: 'GET', path: '/file?x=1', authorization: `token ${PLAIN_SECRET}` },
       { method: 'GET', path: '/reject/this?sig=abc', authorization: `token ${PLAIN_SECRET}` },
     ]);
-    await new Promise((r) => setTimeout(r, 100));
-    const log = proxy.stderr();
-    assert.match(log, new RegExp(`127\\.0\\.0\\.1:${plainConfigured.port} rejected the credentials: GET /reject/this -> 401`));
+    const log = await eventually(() => {
+      const text = proxy.stderr();
+      assert.match(text, new RegExp(`127\\.0\\.0\\.1:${plainConfigured.port} rejected the credentials: GET /reject/this -> 401`));
+      return text;
+    });
     for (const secret of [token, GIT_SECRET, PLAIN_SECRET, 'default-secret-never-sent', 'sig=abc']) assert.ok(!log.includes(secret), `the log shows ${secret}`);
   });
 

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { indexPathOf } from '../../src/domain/crate-name.js';
 import { CargoSandbox, type CargoResult } from '../support/cargo.js';
 import { publishBodyFor } from '../support/crate-fixture.js';
+import { eventually } from '../support/eventually.js';
 import { closureOf, crateBytes, ensureDebianPackages, readDebianCrates, sha256, type DebianCrate } from '../support/debian-crates.js';
 import { errorDetail, httpRequest, publish } from '../support/http-client.js';
 import { publishAll, writeStaticIndex } from '../support/mirror-upstreams.js';
@@ -55,8 +56,7 @@ describe('mirroring real upstreams', () => {
   const cargoEnv = () => ({ CARGO_REGISTRIES_CK_TOKEN: mirrorToken });
   /** The server's log reaches us through a pipe, maybe after its HTTP answer: wait a moment for it. */
   const logShows = async (pattern: RegExp) => {
-    for (let i = 0; i < 50 && !pattern.test(mirror.output()); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.match(mirror.output(), pattern);
+    await eventually(() => assert.match(mirror.output(), pattern));
   };
   const blobFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);
 

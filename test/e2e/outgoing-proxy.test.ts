@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
 import { publishBodyFor } from '../support/crate-fixture.js';
+import { eventually } from '../support/eventually.js';
 import { startHttpConnectProxy, startSocks5Proxy, type RunningForwardProxy } from '../support/forward-proxy.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -111,8 +112,7 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
 
       const tunnelled = await runProgram('curl', ['-sS', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, `https://localhost:${regPort}/index/config.json`], { env: toolEnv() });
       assert.notEqual(tunnelled.code, 0);
-      await new Promise((r) => setTimeout(r, 100));
-      assert.match(proxy.stderr(), new RegExp(`tunnel to localhost:${regPort} failed: .*upstream proxy`), proxy.stderr());
+      await eventually(() => assert.match(proxy.stderr(), new RegExp(`tunnel to localhost:${regPort} failed: .*upstream proxy`), proxy.stderr()));
     });
   }
 
