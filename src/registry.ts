@@ -26,6 +26,7 @@ import { AccountService } from './services/accounts.js';
 import { AuditQueryService } from './services/audit-query.js';
 import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
+import { CpuPool } from './services/cpu-pool.js';
 import { CratePages } from './services/crate-pages.js';
 import { ReadmeService } from './services/readme.js';
 import { DownloadCounter } from './services/download-counter.js';
@@ -74,6 +75,8 @@ export interface Registry {
   downloadCounts: DownloadCounts;
   /** What /metrics reports for this process. */
   metrics: Metrics;
+  /** Worker threads for CPU-heavy work, off the event loop. */
+  cpu: CpuPool;
   close(): Promise<void>;
 }
 
@@ -141,6 +144,7 @@ export async function openRegistry(
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
 
+  const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
   const owners = new OwnersService(store, policy);
   const catalog = new SqlCatalog(store.db);
   const registry: Registry = {
@@ -176,6 +180,7 @@ export async function openRegistry(
     downloads: new DownloadService(store, blobs),
     downloadCounter,
     downloadCounts,
+    cpu,
     metrics: new Metrics({
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
       publishes: () => registry.publish.published,
@@ -186,6 +191,7 @@ export async function openRegistry(
       await audit.stop();
       await downloadCounter.stop();
       await mirror.close();
+      await cpu.close();
       await auth.flushLastUse();
       await blobs.close();
       await store.close();

@@ -94,6 +94,16 @@ export const configSchema = z
     oidc: oidcSchema,
     login: loginSchema,
     trusted_publishing: trustedPublishingSchema,
+    cpu: z
+      .strictObject({
+        // Worker threads for CPU-heavy work (tarball checks, README rendering, large index files).
+        threads: integer(1, 64).default(Math.max(1, availableParallelism() - 1)),
+        // Tasks that may wait for a thread; more are refused with 503 and Retry-After.
+        max_queue: integer(1, 100_000).default(64),
+        // Heap of each worker thread, in MiB.
+        max_heap_mb: integer(32, 65_536).default(256),
+      })
+      .prefault({}),
     cache: z
       .strictObject({
         index_bytes: size().default(64 * 1024 ** 2),

@@ -1,0 +1,26 @@
+// The tasks the CPU pool (services/cpu-pool.ts) runs on worker threads. Each export is one task,
+// called by name with one structured-clonable argument. A RegistryError thrown by a task comes
+// back as data (kind, code, message) so that the caller can throw the same typed error; anything
+// else is a bug and crosses as an ordinary error.
+
+import { RegistryError } from '../domain/errors.js';
+
+export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
+
+async function outcomeOf<V>(work: () => V | Promise<V>): Promise<TaskOutcome<V>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    if (error instanceof RegistryError) return { ok: false, error: { kind: error.kind, code: error.code, message: error.message } };
+    throw error;
+  }
+}
+
+/** Answers with its argument: lets tests and the health check see that the pool runs. */
+export function echo(value: string): Promise<TaskOutcome<string>> {
+  return outcomeOf(() => value);
+}
+
+export interface CpuTasks {
+  echo: typeof echo;
+}
