@@ -1,18 +1,24 @@
 // Checks a .crate file before it is stored: gzip, then tar, every entry a plain file or directory
-// under `name-version/`, and a Cargo.toml whose package name and version match the metadata.
-// Works on bytes in memory; knows nothing of HTTP or storage.
+// under `name-version/`, no path twice, and a Cargo.toml whose package name and version match the
+// metadata. The archive is checked as a stream: memory holds the compressed bytes, zlib's and tar's
+// small buffers and the manifest, never the unpacked archive, whatever it unpacks to. Counts are
+// bounded (unpacked bytes, entries, manifest size) so that a hostile archive is refused early.
+// Knows nothing of HTTP or storage; the publish service runs it on a worker thread.
 
-import { promisify } from 'node:util';
-import { gunzip as gunzipCallback } from 'node:zlib';
-import { extract } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { extract, type Header } from 'tar-stream';
 import { parse as parseToml } from 'smol-toml';
-import { invalid, tooLarge } from './errors.js';
-
-const gunzip = promisify(gunzipCallback);
+import { invalid, RegistryError, tooLarge } from './errors.js';
 
 export interface CrateTarballLimits {
   /** Largest unpacked size accepted (protects against compression bombs). */
   maxUnpackedBytes: number;
+  /** Most entries (files and folders) accepted. */
+  maxEntries: number;
+  /** Largest Cargo.toml accepted. */
+  maxManifestBytes: number;
 }
 
 export interface CrateTarballContents {
@@ -22,99 +28,46 @@ export interface CrateTarballContents {
   fileCount: number;
 }
 
-interface TarEntry {
-  path: string;
-  type: string;
-  body: Buffer;
+const notValid = (message: string) => invalid('invalid-crate-file', message);
+
+function checkEntry(header: Header, prefix: string): void {
+  const path = header.name;
+  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) throw notValid(`the crate file contains an absolute path: \`${path}\``);
+  if (path.split(/[/\\]/).includes('..')) throw notValid(`the crate file contains a path with \`..\`: \`${path}\``);
+  if (!path.startsWith(prefix)) throw notValid(`the crate file contains \`${path}\`, outside the \`${prefix}\` folder`);
+  const type = header.type ?? 'file';
+  if (type === 'symlink' || type === 'link') {
+    throw notValid(`the crate file contains a link: \`${path}\` (only files and folders are allowed)`);
+  }
+  if (type !== 'file' && type !== 'contiguous-file' && type !== 'directory') {
+    throw notValid(`the crate file contains \`${path}\` of type ${type} (only files and folders are allowed)`);
+  }
 }
 
-async function unpackGzip(bytes: Buffer, limits: CrateTarballLimits): Promise<Buffer> {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
-    throw invalid('invalid-crate-file', 'the crate file is not gzip-compressed (a .crate is a .tar.gz)');
-  }
+/**
+ * The form under which two paths name the same file on some system a crate is unpacked on:
+ * without `.` segments, repeated or trailing slashes, and in lower case (macOS and Windows).
+ */
+function pathIdentity(path: string): string {
+  return path
+    .split(/[/\\]+/)
+    .filter((segment) => segment !== '' && segment !== '.')
+    .join('/')
+    .toLowerCase();
+}
+
+function parseManifest(text: string): Record<string, unknown> {
   try {
-    return await gunzip(bytes, { maxOutputLength: limits.maxUnpackedBytes });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw tooLarge('crate-too-large', `the crate file unpacks to more than ${limits.maxUnpackedBytes} bytes`);
-    }
-    throw invalid('invalid-crate-file', `the crate file is not valid gzip: ${(error as Error).message}`);
-  }
-}
-
-async function readTarEntries(tarBytes: Buffer): Promise<TarEntry[]> {
-  const entries: TarEntry[] = [];
-  const extractor = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    extractor.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-      stream.on('end', () => {
-        entries.push({ path: header.name, type: header.type ?? 'file', body: Buffer.concat(chunks) });
-        next();
-      });
-      stream.on('error', reject);
-    });
-    extractor.on('finish', resolve);
-    extractor.on('error', reject);
-  });
-  extractor.end(tarBytes);
-  try {
-    await done;
-  } catch (error) {
-    throw invalid('invalid-crate-file', `the crate file is not a valid tar archive: ${(error as Error).message}`);
-  }
-  if (entries.length === 0) {
-    throw invalid('invalid-crate-file', 'the crate file is not a tar archive, or an empty one');
-  }
-  return entries;
-}
-
-function checkEntryPath(entry: TarEntry, prefix: string): void {
-  const path = entry.path;
-  if (path.startsWith('/') || /^[A-Za-z]:/.test(path)) {
-    throw invalid('invalid-crate-file', `the crate file contains an absolute path: \`${path}\``);
-  }
-  if (path.split(/[/\\]/).includes('..')) {
-    throw invalid('invalid-crate-file', `the crate file contains a path with \`..\`: \`${path}\``);
-  }
-  if (!path.startsWith(prefix)) {
-    throw invalid('invalid-crate-file', `the crate file contains \`${path}\`, outside the \`${prefix}\` folder`);
-  }
-  if (entry.type === 'symlink' || entry.type === 'link') {
-    throw invalid('invalid-crate-file', `the crate file contains a link: \`${path}\` (only files and folders are allowed)`);
-  }
-  if (entry.type !== 'file' && entry.type !== 'contiguous-file' && entry.type !== 'directory') {
-    throw invalid('invalid-crate-file', `the crate file contains \`${path}\` of type ${entry.type} (only files and folders are allowed)`);
-  }
-}
-
-function readManifest(entries: TarEntry[], prefix: string): Record<string, unknown> {
-  const manifestEntry = entries.find((e) => e.path === `${prefix}Cargo.toml` && e.type !== 'directory');
-  if (!manifestEntry) throw invalid('invalid-crate-file', `the crate file has no \`${prefix}Cargo.toml\``);
-  try {
-    return parseToml(manifestEntry.body.toString('utf8')) as Record<string, unknown>;
+    return parseToml(text) as Record<string, unknown>;
   } catch (error) {
     const firstLine = (error as Error).message.split('\n')[0];
     throw invalid('invalid-crate-file', `the crate's Cargo.toml is not valid TOML: ${firstLine}`);
   }
 }
 
-export async function inspectCrateTarball(
-  bytes: Buffer,
-  expected: { name: string; version: string },
-  limits: CrateTarballLimits,
-): Promise<CrateTarballContents> {
-  const tarBytes = await unpackGzip(bytes, limits);
-  const entries = await readTarEntries(tarBytes);
-  const prefix = `${expected.name}-${expected.version}/`;
-  for (const entry of entries) checkEntryPath(entry, prefix);
-
-  const manifest = readManifest(entries, prefix);
+function checkManifest(manifest: Record<string, unknown>, expected: { name: string; version: string }): void {
   const pkg = manifest.package;
-  if (typeof pkg !== 'object' || pkg === null) {
-    throw invalid('invalid-crate-file', "the crate's Cargo.toml has no [package] table");
-  }
+  if (typeof pkg !== 'object' || pkg === null) throw notValid("the crate's Cargo.toml has no [package] table");
   const { name, version } = pkg as { name?: unknown; version?: unknown };
   if (name !== expected.name) {
     throw invalid(
@@ -128,5 +81,92 @@ export async function inspectCrateTarball(
       `the crate's Cargo.toml has version \`${String(version)}\`, but the publish metadata says \`${expected.version}\``,
     );
   }
-  return { manifest, fileCount: entries.filter((e) => e.type !== 'directory').length };
+}
+
+/** Reads an entry's bytes, refusing more than `max`. */
+async function readEntry(entry: AsyncIterable<Buffer>, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of entry) {
+    length += chunk.length;
+    if (length > max) throw tooLarge('crate-manifest-too-large', `the crate's ${what} is larger than ${max} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function inspectCrateTarball(
+  bytes: Uint8Array,
+  expected: { name: string; version: string },
+  limits: CrateTarballLimits,
+): Promise<CrateTarballContents> {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+    throw notValid('the crate file is not gzip-compressed (a .crate is a .tar.gz)');
+  }
+  const prefix = `${expected.name}-${expected.version}/`;
+  const manifestPath = `${prefix}Cargo.toml`;
+  const gunzip = createGunzip();
+  const extractor = extract();
+  // The first refusal wins: destroying one stream makes the others fail with less useful errors.
+  let refusal: RegistryError | undefined;
+  let unpacked = 0;
+  gunzip.on('data', (chunk: Buffer) => {
+    unpacked += chunk.length;
+    if (unpacked > limits.maxUnpackedBytes && refusal === undefined) {
+      refusal = tooLarge('crate-too-large', `the crate file unpacks to more than ${limits.maxUnpackedBytes} bytes`);
+      gunzip.destroy(refusal);
+    }
+  });
+
+  const seen = new Set<string>();
+  let entries = 0;
+  let fileCount = 0;
+  let manifestText: string | undefined;
+  const walk = async () => {
+    try {
+      await walkEntries();
+    } catch (error) {
+      if (error instanceof RegistryError) refusal ??= error;
+      throw error;
+    }
+  };
+  const walkEntries = async () => {
+    for await (const entry of extractor) {
+      const header = entry.header;
+      if (++entries > limits.maxEntries) {
+        throw tooLarge('crate-too-many-files', `the crate file has more than ${limits.maxEntries} entries (publish.max_files)`);
+      }
+      checkEntry(header, prefix);
+      const identity = pathIdentity(header.name);
+      if (seen.has(identity)) throw notValid(`the crate file contains \`${header.name}\` more than once`);
+      seen.add(identity);
+      if (header.type === 'directory') {
+        entry.resume();
+        continue;
+      }
+      fileCount++;
+      if (header.name === manifestPath) {
+        manifestText = (await readEntry(entry as AsyncIterable<Buffer>, limits.maxManifestBytes, 'Cargo.toml')).toString('utf8');
+      } else {
+        entry.resume();
+      }
+    }
+  };
+
+  try {
+    await Promise.all([pipeline(Readable.from([bytes]), gunzip, extractor), walk()]);
+  } catch (error) {
+    extractor.destroy();
+    gunzip.destroy();
+    if (refusal) throw refusal;
+    if (error instanceof RegistryError) throw error;
+    const message = (error as Error).message;
+    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw notValid(`the crate file is not valid gzip: ${message}`);
+    throw notValid(`the crate file is not a valid tar archive: ${message}`);
+  }
+  if (entries === 0) throw notValid('the crate file is not a tar archive, or an empty one');
+  if (manifestText === undefined) throw notValid(`the crate file has no \`${manifestPath}\``);
+  const manifest = parseManifest(manifestText);
+  checkManifest(manifest, expected);
+  return { manifest, fileCount };
 }

@@ -47,6 +47,11 @@ export class CpuPool {
     });
   }
 
+  /** Tasks running or waiting now (read by tests and /metrics). */
+  get active(): number {
+    return this.inFlight;
+  }
+
   /** Tasks finished since start (read by tests and /metrics). */
   get completed(): number {
     return this.pool.completed;

@@ -3,6 +3,7 @@
 // back as data (kind, code, message) so that the caller can throw the same typed error; anything
 // else is a bug and crosses as an ordinary error.
 
+import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-tarball.js';
 import { RegistryError } from '../domain/errors.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
@@ -21,6 +22,16 @@ export function echo(value: string): Promise<TaskOutcome<string>> {
   return outcomeOf(() => value);
 }
 
+/** Checks a .crate (domain/crate-tarball.ts): what the publish service learns of it. */
+export function inspectCrate(task: {
+  crate: Uint8Array;
+  expected: { name: string; version: string };
+  limits: CrateTarballLimits;
+}): Promise<TaskOutcome<{ fileCount: number }>> {
+  return outcomeOf(async () => ({ fileCount: (await inspectCrateTarball(task.crate, task.expected, task.limits)).fileCount }));
+}
+
 export interface CpuTasks {
   echo: typeof echo;
+  inspectCrate: typeof inspectCrate;
 }
