@@ -162,15 +162,23 @@ export async function openRegistry(
     policy,
     failedAuthLimiter,
     rateLimits,
-    publish: new PublishService(
+    publish: new PublishService({
       store,
       blobs,
       indexFiles,
       policy,
-      publishLimiter,
-      { maxUnpackedSize: config.publish.max_unpacked_size, allowedRegistries: config.publish.allowed_registries },
-      faultPointsFromEnv(options.env ?? {}),
-    ),
+      limiter: publishLimiter,
+      cpu,
+      nameGuard: (name) => mirror.assertLocalNameFree(name),
+      settings: {
+        maxUnpackedSize: config.publish.max_unpacked_size,
+        maxFiles: config.publish.max_files,
+        maxManifestSize: config.publish.max_manifest_size,
+        maxMetadataSize: config.publish.max_metadata_size,
+        allowedRegistries: config.publish.allowed_registries,
+      },
+      fault: faultPointsFromEnv(options.env ?? {}),
+    }),
     yank: new YankService(store, policy, indexFiles),
     owners,
     search: new SearchService(store, policy),
@@ -197,6 +205,5 @@ export async function openRegistry(
       await store.close();
     },
   };
-  registry.publish.nameGuard = (name) => mirror.assertLocalNameFree(name);
   return registry;
 }

@@ -6,7 +6,7 @@
 // - read: who may see the crate at all (index, download, search, owners). Anyone else gets 404,
 //   so the name does not leak. Absent: everyone (anonymous too when auth.required is off).
 // - publish: who may publish a *new* crate under the patterns. Absent: everyone. New versions of an
-//   existing crate need an owner, as always.
+//   existing crate need an owner, as always. Creating a crate also needs the right to read it.
 // - admins: who may yank and manage owners of every crate under the patterns.
 
 import { matchesAnyCratePattern, parseCratePattern, type CratePattern } from '../domain/crate-pattern.js';
@@ -82,15 +82,24 @@ export class AccessPolicy {
     return includes(rule.read, principal) || (rule.admins !== undefined && includes(rule.admins, principal));
   }
 
-  /** Throws `forbidden`, naming the rule, when the principal may not create this crate. */
+  /**
+   * Throws `forbidden`, naming the rule, when the principal may not create this crate. Nobody may
+   * create a crate they could not read: a publish of a hidden crate's name then gets the answer
+   * that a free name under the same rule gets, and tells nothing of the hidden crate.
+   */
   assertMayPublishNew(principal: TokenPrincipal, crateName: string): void {
     if (principal.isAdmin) return;
     const rule = this.ruleFor(crateName);
-    if (!rule?.publish || includes(rule.publish, principal) || (rule.admins && includes(rule.admins, principal))) return;
+    if (!rule) return;
+    const isRuleAdmin = rule.admins !== undefined && includes(rule.admins, principal);
+    const mayPublish = !rule.publish || includes(rule.publish, principal) || isRuleAdmin;
+    const mayRead = !rule.read || includes(rule.read, principal) || isRuleAdmin;
+    if (mayPublish && mayRead) return;
+    const patterns = rule.crates.map((c) => `\`${c.text}\``).join(', ');
     throw forbidden(
       'publish-not-allowed',
-      `you may not publish new crates matching ${rule.crates.map((c) => `\`${c.text}\``).join(', ')}; ` +
-        `access rule ${rule.index + 1} allows ${rule.publish.text}`,
+      `you may not publish new crates matching ${patterns}; ` +
+        (mayPublish ? `access rule ${rule.index + 1} lets only ${rule.read!.text} read them` : `access rule ${rule.index + 1} allows ${rule.publish!.text}`),
     );
   }
 }

@@ -60,6 +60,19 @@ export const configSchema = z
       .strictObject({
         max_size: size().default(10 * 1024 ** 2),
         max_unpacked_size: size().default(512 * 1024 ** 2),
+        // Entries (files and folders) in a .crate.
+        max_files: integer(1, 10_000_000).default(20_000),
+        // The packaged Cargo.toml.
+        max_manifest_size: size().default(1024 ** 2),
+        // The JSON metadata before the .crate in a publish body (it carries the README's text).
+        max_metadata_size: size().default(2 * 1024 ** 2),
+        // Publishes in progress at once per process, and per user: bounds memory, and one user
+        // cannot take every slot. More wait up to queue_seconds, then get 503 with Retry-After.
+        max_in_flight: integer(1, 1024).default(4),
+        max_in_flight_per_user: integer(1, 1024).default(2),
+        queue_seconds: integer(0, 600).default(20),
+        // The whole upload must arrive within this time, else 408 (a slow sender holds a slot).
+        upload_timeout_seconds: integer(1, 3600).default(120),
         allowed_registries: list().default([CRATES_IO_INDEX]),
       })
       .prefault({}),

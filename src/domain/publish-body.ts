@@ -3,7 +3,7 @@
 // message that names the offending field.
 
 import { z } from 'zod';
-import { invalid } from './errors.js';
+import { invalid, tooLarge } from './errors.js';
 
 const dependencySchema = z.object({
   name: z.string().min(1),
@@ -81,8 +81,19 @@ export function parsePublishMetadata(json: string): PublishMetadata {
   return parsed.data;
 }
 
-export function parsePublishBody(body: Buffer): PublishBody {
+export interface PublishBodyLimits {
+  /** Largest JSON metadata accepted (it is parsed on the event loop). */
+  maxMetadataBytes: number;
+}
+
+export function parsePublishBody(body: Buffer, limits: PublishBodyLimits = { maxMetadataBytes: Infinity }): PublishBody {
   const jsonLength = readLength(body, 0, 'metadata');
+  if (jsonLength > limits.maxMetadataBytes && 4 + jsonLength <= body.length) {
+    throw tooLarge(
+      'publish-metadata-too-large',
+      `the publish metadata is ${jsonLength} bytes; this registry accepts at most ${limits.maxMetadataBytes} (publish.max_metadata_size)`,
+    );
+  }
   if (4 + jsonLength > body.length) {
     throw invalid(
       'invalid-publish-body',

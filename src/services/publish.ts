@@ -1,19 +1,24 @@
-// Publishing a version: validate everything first (metadata, names, dependencies, the tarball),
-// store the .crate under a content-addressed key, then commit the version in one transaction. A
-// crash before the commit leaves at most an unreferenced blob; after it, the complete version.
+// Publishing a version. Order before cost: before the body is read, the token must be able to
+// publish at all and its user be within the rate limit (admit); then, from the small metadata, who
+// may publish what (scopes, crate patterns, access rules, ownership, name, version, dependencies);
+// only then the tarball check, on a worker thread, streamed with bounded memory. Then the .crate is
+// stored under a content-addressed key and the version committed in one transaction. A crash
+// before the commit leaves at most an unreferenced blob; after it, the complete version.
+// A crate the publisher may not read is answered exactly as a free name would be: no refusal
+// tells a stranger that a hidden crate exists.
 
 import { createHash } from 'node:crypto';
-import { inspectCrateTarball } from '../domain/crate-tarball.js';
 import { normalizeCrateName, parseCrateName } from '../domain/crate-name.js';
-import { invalid } from '../domain/errors.js';
+import { forbidden, invalid } from '../domain/errors.js';
 import { formatPubtime, splitFeatures, type IndexDependency, type IndexEntry } from '../domain/index-line.js';
 import { parsePublishBody, type PublishDependency, type PublishMetadata } from '../domain/publish-body.js';
 import { crateNameTaken, notAnOwner, versionExists } from '../domain/publish-conflicts.js';
 import { parseVersion, tryParseVersion, versionKey, type Version } from '../domain/version.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import { assertTokenAllows } from '../auth/token-permissions.js';
+import { assertTokenAllows, hasScope } from '../auth/token-permissions.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
+import type { CpuPool } from './cpu-pool.js';
 import type { FaultPoints } from './fault-points.js';
 import type { IndexFiles } from './index-files.js';
 import { findOwners, isOwner } from './ownership.js';
@@ -21,9 +26,31 @@ import type { RateLimiter } from './rate-limiter.js';
 
 export interface PublishSettings {
   maxUnpackedSize: number;
+  maxFiles: number;
+  maxManifestSize: number;
+  maxMetadataSize: number;
   /** Index URLs of other registries that dependencies may come from. */
   allowedRegistries: string[];
 }
+
+export interface PublishDeps {
+  store: MetadataStore;
+  blobs: BlobStore;
+  indexFiles: IndexFiles;
+  policy: AccessPolicy;
+  /** Publishes per user. */
+  limiter: RateLimiter;
+  /** Runs the tarball check off the event loop. */
+  cpu: CpuPool;
+  /** Refuses a new crate name that an upstream has (dependency confusion). */
+  nameGuard: (name: string) => Promise<void>;
+  settings: PublishSettings;
+  fault: FaultPoints;
+  now?: () => Date;
+}
+
+/** Longest tarball check; the limits make a legitimate one take a fraction of this. */
+const TARBALL_CHECK_TIMEOUT_MS = 30_000;
 
 export interface PublishResult {
   name: string;
@@ -52,23 +79,36 @@ function toDetails(m: PublishMetadata): VersionDetails {
 }
 
 export class PublishService {
-  /** Set by the wiring: refuses a new crate name that an upstream has (dependency confusion). */
-  nameGuard?: (name: string) => Promise<void>;
   /** Versions committed by this process (read by /metrics). */
   published = 0;
+  private readonly store: MetadataStore;
+  private readonly policy: AccessPolicy;
+  private readonly settings: PublishSettings;
+  private readonly now: () => Date;
 
-  constructor(
-    private readonly store: MetadataStore,
-    private readonly blobs: BlobStore,
-    private readonly indexFiles: IndexFiles,
-    private readonly policy: AccessPolicy,
-    private readonly limiter: RateLimiter,
-    private readonly settings: PublishSettings,
-    private readonly fault: FaultPoints,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+  constructor(private readonly deps: PublishDeps) {
+    this.store = deps.store;
+    this.policy = deps.policy;
+    this.settings = deps.settings;
+    this.now = deps.now ?? (() => new Date());
+  }
 
-  private async toIndexDependency(dep: PublishDependency, index: number): Promise<IndexDependency> {
+  /**
+   * Before the body is read: the token can publish something, and its user is within the rate
+   * limit. A read-only token is refused without a byte of the upload being looked at.
+   */
+  admit(publisher: TokenPrincipal): void {
+    if (!hasScope(publisher, 'publish-new') && !hasScope(publisher, 'publish-update')) {
+      throw forbidden(
+        'token-scope-missing',
+        `this token lacks the \`publish-new\` and \`publish-update\` scopes (it has: ${publisher.scopes!.join(', ')})`,
+      );
+    }
+    this.deps.limiter.take(`user:${publisher.userId}`);
+  }
+
+  /** A dependency as the index records it; one on this registry must name a crate the publisher can see. */
+  private async toIndexDependency(publisher: TokenPrincipal, dep: PublishDependency, index: number, names: Map<string, Promise<string | undefined>>): Promise<IndexDependency> {
     const where = `dependency ${index + 1} (\`${dep.name}\`)`;
     const registry = dep.registry ?? null;
     if (registry !== null) {
@@ -80,8 +120,11 @@ export class PublishService {
       }
     } else {
       parseCrateName(dep.name);
-      const existing = await this.store.findCrateName(normalizeCrateName(dep.name));
-      if (existing !== dep.name) {
+      const normal = normalizeCrateName(dep.name);
+      if (!names.has(normal)) names.set(normal, this.store.findCrateName(normal));
+      const existing = await names.get(normal);
+      // A crate the publisher may not read is as unknown as one that does not exist.
+      if (existing !== dep.name || !this.policy.mayRead(publisher, existing)) {
         throw invalid('dependency-not-found', `${where}: no crate named \`${dep.name}\` exists in this registry`);
       }
     }
@@ -99,16 +142,28 @@ export class PublishService {
     };
   }
 
+  private async indexDependencies(publisher: TokenPrincipal, deps: PublishDependency[]): Promise<IndexDependency[]> {
+    const names = new Map<string, Promise<string | undefined>>();
+    const out: IndexDependency[] = [];
+    for (const [i, dep] of deps.entries()) out.push(await this.toIndexDependency(publisher, dep, i, names));
+    return out;
+  }
+
   /**
-   * Who may publish (token scope and patterns; for a new crate the access rules) and the store's
-   * conflict checks, all made before anything is written (see publish-conflicts.ts).
+   * Who may publish (token scope and patterns; for a new crate the access rules and the name
+   * guard) and the store's conflict checks, all made before anything expensive (see
+   * publish-conflicts.ts). A crate the publisher may not read takes the new-crate path, so its
+   * refusal is the one a free name under the same rules gets.
    */
   private async assertPublishable(publisher: TokenPrincipal, name: string, version: Version): Promise<void> {
     const existing = await this.store.findCrateName(normalizeCrateName(name));
-    if (existing === undefined) await this.nameGuard?.(name);
-    if (existing === undefined) {
+    const visible = existing !== undefined && this.policy.mayRead(publisher, existing);
+    if (!visible) {
       assertTokenAllows(publisher, 'publish-new', name);
       this.policy.assertMayPublishNew(publisher, name);
+      await this.deps.nameGuard(name);
+      // The access rules let nobody create crates they may not read, so this is never reached.
+      if (existing !== undefined) throw new Error(`the access rules let ${publisher.login} publish ${name} but not read it`);
       return;
     }
     assertTokenAllows(publisher, 'publish-update', name);
@@ -122,21 +177,36 @@ export class PublishService {
     }
   }
 
+  /** The tarball check, on a worker thread: the event loop serving the index never waits for it. */
+  private async checkTarball(crate: Buffer, name: string, version: string): Promise<void> {
+    await this.deps.cpu.run(
+      'inspectCrate',
+      {
+        crate,
+        expected: { name, version },
+        limits: { maxUnpackedBytes: this.settings.maxUnpackedSize, maxEntries: this.settings.maxFiles, maxManifestBytes: this.settings.maxManifestSize },
+      },
+      {
+        timeoutMs: TARBALL_CHECK_TIMEOUT_MS,
+        onTimeout: () => invalid('crate-check-timeout', `checking the crate file took longer than ${TARBALL_CHECK_TIMEOUT_MS / 1000} s; it is refused`),
+      },
+    );
+  }
+
   /** After a failed commit, removes our blob unless a committed version points at the same bytes. */
   private async discardBlob(name: string, version: string, blobKey: string): Promise<void> {
     const committed = await this.store.findVersionBlob(name.toLowerCase(), version);
-    if (committed?.blobKey !== blobKey) await this.blobs.delete(blobKey);
+    if (committed?.blobKey !== blobKey) await this.deps.blobs.delete(blobKey);
   }
 
+  /** Publishes one version from cargo's body; the route calls admit() before reading the body. */
   async publish(publisher: TokenPrincipal, body: Buffer): Promise<PublishResult> {
-    this.limiter.take(`user:${publisher.userId}`);
-    const { metadata, crate } = parsePublishBody(body);
+    const { metadata, crate } = parsePublishBody(body, { maxMetadataBytes: this.settings.maxMetadataSize });
     const name = parseCrateName(metadata.name);
     const version = parseVersion(metadata.vers);
-    const deps: IndexDependency[] = [];
-    for (const [i, dep] of metadata.deps.entries()) deps.push(await this.toIndexDependency(dep, i));
-    await inspectCrateTarball(crate, { name, version: version.raw }, { maxUnpackedBytes: this.settings.maxUnpackedSize });
     await this.assertPublishable(publisher, name, version);
+    const deps = await this.indexDependencies(publisher, metadata.deps);
+    await this.checkTarball(crate, name, version.raw);
 
     const cksum = createHash('sha256').update(crate).digest('hex');
     const publishedAt = this.now();
@@ -151,8 +221,8 @@ export class PublishService {
       pubtime: formatPubtime(publishedAt),
     };
     const blobKey = `crates/${name.toLowerCase()}/${version.raw}/${cksum}.crate`;
-    await this.blobs.put(blobKey, crate);
-    this.fault('publish-after-blob');
+    await this.deps.blobs.put(blobKey, crate);
+    this.deps.fault('publish-after-blob');
 
     let newCrate: boolean;
     try {
@@ -171,8 +241,8 @@ export class PublishService {
       throw error;
     }
     this.published++;
-    this.indexFiles.invalidate(name.toLowerCase());
-    this.fault('publish-after-commit');
+    this.deps.indexFiles.invalidate(name.toLowerCase());
+    this.deps.fault('publish-after-commit');
     return {
       name,
       version: version.raw,

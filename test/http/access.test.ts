@@ -25,9 +25,14 @@ describe('token scopes and crate patterns', () => {
     assert.equal((await r.request({ method: 'GET', url: '/index/3/b/bar', token: readOnly })).statusCode, 200);
     const res = await publish(readOnly, 'bar', '2.0.0');
     assert.equal(res.statusCode, 403);
-    assert.equal(detail(res.body), 'this token lacks the `publish-update` scope (it has: read)');
+    // Refused before the upload is looked at: the token cannot publish anything.
+    assert.equal(detail(res.body), 'this token lacks the `publish-new` and `publish-update` scopes (it has: read)');
     const fresh = await publish(readOnly, 'brand-new', '1.0.0');
-    assert.match(detail(fresh.body), /lacks the `publish-new` scope/);
+    assert.match(detail(fresh.body), /lacks the `publish-new` and `publish-update` scopes/);
+    const updateOnly = await tokenFor(['read', 'publish-update']);
+    assert.match(detail((await publish(updateOnly, 'brand-new', '1.0.0')).body), /lacks the `publish-new` scope \(it has: read, publish-update\)/);
+    const newOnly = await tokenFor(['read', 'publish-new']);
+    assert.match(detail((await publish(newOnly, 'bar', '2.0.0')).body), /lacks the `publish-update` scope \(it has: read, publish-new\)/);
   });
 
   it('a token without read cannot read the index', async () => {

@@ -1,16 +1,61 @@
 // The web API that changes crates: publish, yank, unyank, owners. Every route here needs a token.
 // Bodies are read as raw bytes whatever their Content-Type (cargo sends none for publish); the
 // route's body limit makes fastify refuse an oversized upload with 413 from its Content-Length,
-// before reading it, or as soon as a streamed body passes the limit.
+// before reading it, or as soon as a streamed body passes the limit. Before a publish body is
+// read, the token must be able to publish and the upload must get one of a few slots (so memory
+// stays bounded however many arrive), and it must then arrive within the upload timeout.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Transform } from 'node:stream';
 import { invalid } from '../../domain/errors.js';
+import { ConcurrencyLimit } from '../../services/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { OwnersService } from '../../services/owners.js';
 import type { PublishService } from '../../services/publish.js';
 import type { YankService } from '../../services/yank.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
+
+export interface PublishLimits {
+  maxSize: number;
+  maxInFlight: number;
+  maxInFlightPerUser: number;
+  queueSeconds: number;
+  uploadTimeoutSeconds: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Frees the publish slot this request holds (safe to call more than once). */
+    releasePublishSlot?: () => void;
+    /** Stops the upload's deadline once the request is answered. */
+    clearUploadDeadline?: () => void;
+  }
+}
+
+/** Ends the upload with 408 when it has not fully arrived within `seconds` (a slow sender holds a slot). */
+function uploadDeadline(seconds: number) {
+  return async (request: FastifyRequest, _reply: unknown, payload: NodeJS.ReadableStream) => {
+    // fastify checks the body's length against Content-Length with this count.
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, next) {
+        counted.receivedEncodedLength += chunk.length;
+        next(null, chunk);
+      },
+    }) as Transform & { receivedEncodedLength: number };
+    counted.receivedEncodedLength = 0;
+    const timer = setTimeout(() => {
+      const error = Object.assign(new Error(`the upload did not arrive within ${seconds} s (publish.upload_timeout_seconds)`), { statusCode: 408 });
+      counted.destroy(error);
+    }, seconds * 1000);
+    request.clearUploadDeadline = () => clearTimeout(timer);
+    counted.on('close', request.clearUploadDeadline);
+    // The parser listens while it reads; an upload refused before that must not crash the process.
+    counted.on('error', () => undefined);
+    payload.on('error', (error: Error) => counted.destroy(error));
+    return payload.pipe(counted);
+  };
+}
 
 interface CrateParams {
   name: string;
@@ -34,12 +79,36 @@ function parseOwnersBody(body: unknown): string[] {
 
 export function cratesApiRoutes(
   app: FastifyInstance,
-  services: { publish: PublishService; yank: YankService; owners: OwnersService; audit: AuditRecorder; maxPublishSize: number },
+  services: { publish: PublishService; yank: YankService; owners: OwnersService; audit: AuditRecorder; publishLimits: PublishLimits },
 ): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.put('/api/v1/crates/new', { bodyLimit: services.maxPublishSize }, async (request) => {
+  const limits = services.publishLimits;
+  const slots = new ConcurrencyLimit({
+    total: limits.maxInFlight,
+    perKey: limits.maxInFlightPerUser,
+    maxWaiting: limits.maxInFlight * 16,
+    maxWaitMs: limits.queueSeconds * 1000,
+    what: 'publishes',
+  });
+  const release = async (request: FastifyRequest) => {
+    request.clearUploadDeadline?.();
+    request.releasePublishSlot?.();
+  };
+  const admitPublish = async (request: FastifyRequest) => {
+    const publisher = principalOf(request);
+    services.publish.admit(publisher);
+    request.releasePublishSlot = await slots.acquire(`user:${publisher.userId}`);
+  };
+
+  app.put('/api/v1/crates/new', {
+    bodyLimit: limits.maxSize,
+    onRequest: admitPublish,
+    preParsing: uploadDeadline(limits.uploadTimeoutSeconds),
+    onResponse: release,
+    onRequestAbort: release,
+  }, async (request) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const result = await services.publish.publish(principalOf(request), body);
     request.log.info({ crate: result.name, version: result.version, user: principalOf(request).login }, 'published');
@@ -48,28 +117,28 @@ export function cratesApiRoutes(
   });
 
   app.delete<{ Params: CrateParams }>('/api/v1/crates/:name/:version/yank', async (request) => {
-    await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, true);
-    services.audit.record('yank', auditSource(request), { crate: request.params.name, version: request.params.version });
+    const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, true);
+    services.audit.record('yank', auditSource(request), { crate, version: request.params.version });
     return { ok: true };
   });
 
   app.put<{ Params: CrateParams }>('/api/v1/crates/:name/:version/unyank', async (request) => {
-    await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, false);
-    services.audit.record('unyank', auditSource(request), { crate: request.params.name, version: request.params.version });
+    const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, false);
+    services.audit.record('unyank', auditSource(request), { crate, version: request.params.version });
     return { ok: true };
   });
 
   app.put<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
     const logins = parseOwnersBody(request.body);
-    const msg = await services.owners.add(principalOf(request), request.params.name, logins);
-    services.audit.record('owner-add', auditSource(request), { crate: request.params.name, detail: logins.join(', ') });
+    const { crate, msg } = await services.owners.add(principalOf(request), request.params.name, logins);
+    services.audit.record('owner-add', auditSource(request), { crate, detail: logins.join(', ') });
     return { ok: true, msg };
   });
 
   app.delete<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
     const logins = parseOwnersBody(request.body);
-    const msg = await services.owners.remove(principalOf(request), request.params.name, logins);
-    services.audit.record('owner-remove', auditSource(request), { crate: request.params.name, detail: logins.join(', ') });
+    const { crate, msg } = await services.owners.remove(principalOf(request), request.params.name, logins);
+    services.audit.record('owner-remove', auditSource(request), { crate, detail: logins.join(', ') });
     return { ok: true, msg };
   });
 }
