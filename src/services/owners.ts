@@ -24,8 +24,8 @@ export class OwnersService {
     private readonly policy: AccessPolicy,
   ) {}
 
-  list(principal: TokenPrincipal | null, name: string): Promise<CrateOwners> {
-    return ownersOf(this.store, this.policy, principal, name);
+  async list(principal: TokenPrincipal | null, name: string): Promise<CrateOwners> {
+    return (await ownersOf(this.store, this.policy, principal, name)).owners;
   }
 
   /** Splits `["alice", "group:core"]` into users (who must exist) and group names. */
@@ -43,23 +43,24 @@ export class OwnersService {
     return named;
   }
 
-  async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<string> {
-    await requireOwner(this.store, this.policy, principal, name, 'change-owners');
+  /** Returns the crate's name as published and a message for cargo. */
+  async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
+    const crate = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
-    await this.store.addOwners(name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    await this.store.addOwners(crate.name.toLowerCase(), named.users.map((u) => u.id), named.groups);
     const count = named.users.length + named.groups.length;
-    return `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${name}`;
+    return { crate: crate.name, msg: `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${crate.name}` };
   }
 
-  async remove(principal: TokenPrincipal, name: string, logins: string[]): Promise<string> {
-    const owners = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
+  async remove(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
+    const { name: stored, owners } = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
     const strangerUser = named.users.find((u) => !owners.users.some((o) => o.id === u.id));
     const strangerGroup = named.groups.find((g) => !owners.groups.includes(g));
     const stranger = strangerUser?.login ?? (strangerGroup === undefined ? undefined : `${GROUP_PREFIX}${strangerGroup}`);
-    if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${name}\``);
-    await this.store.removeOwners(name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${stored}\``);
+    await this.store.removeOwners(stored.toLowerCase(), named.users.map((u) => u.id), named.groups);
     const count = named.users.length + named.groups.length;
-    return `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${name}`;
+    return { crate: stored, msg: `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${stored}` };
   }
 }

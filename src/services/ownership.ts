@@ -1,9 +1,10 @@
 // The rules shared by publish, yank, unyank and owner changes: the crate must be visible to the
 // principal (else it does not exist, as far as they can tell), the token must allow the action on
 // this crate, and the principal must be an owner (listed, or a member of a listed group), a crate
-// admin by the access rules, or a global admin.
+// admin by the access rules, or a global admin. Names are looked up as crate names compare:
+// `Foo-bar`, `foo_bar` and `FOO-BAR` are one crate, as for publish and on crates.io.
 
-import { isPlausibleCrateName } from '../domain/crate-name.js';
+import { isPlausibleCrateName, normalizeCrateName } from '../domain/crate-name.js';
 import { forbidden, notFound } from '../domain/errors.js';
 import type { TokenScope } from '../domain/token-scope.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
@@ -26,30 +27,43 @@ export async function findOwners(store: MetadataStore, lowerName: string): Promi
   return users && groups ? { users, groups } : undefined;
 }
 
+/** The stored name of a crate the principal may read, found in any spelling; not found otherwise. */
+export async function findVisibleCrate(store: MetadataStore, policy: AccessPolicy, principal: TokenPrincipal | null, name: string): Promise<string> {
+  const stored = isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await store.findCrateName(normalizeCrateName(name)) : undefined;
+  if (stored === undefined) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
+  return stored;
+}
+
+export interface VisibleCrate {
+  /** The crate's name as published. */
+  name: string;
+  owners: CrateOwners;
+}
+
 export async function ownersOf(
   store: MetadataStore,
   policy: AccessPolicy,
   principal: TokenPrincipal | null,
   name: string,
-): Promise<CrateOwners> {
-  const visible = isPlausibleCrateName(name) && policy.mayRead(principal, name);
-  const owners = visible ? await findOwners(store, name.toLowerCase()) : undefined;
+): Promise<VisibleCrate> {
+  const stored = await findVisibleCrate(store, policy, principal, name);
+  const owners = await findOwners(store, stored.toLowerCase());
   if (!owners) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
-  return owners;
+  return { name: stored, owners };
 }
 
-/** Returns the crate's owners when the principal may do `scope` on the crate; throws otherwise. */
+/** The crate and its owners when the principal may do `scope` on it; throws otherwise. */
 export async function requireOwner(
   store: MetadataStore,
   policy: AccessPolicy,
   principal: TokenPrincipal,
   name: string,
   scope: TokenScope,
-): Promise<CrateOwners> {
-  const owners = await ownersOf(store, policy, principal, name);
-  assertTokenAllows(principal, scope, name);
-  if (!policy.isCrateAdmin(principal, name) && !isOwner(owners, principal)) {
-    throw forbidden('not-an-owner', `you are not an owner of crate \`${name}\``);
+): Promise<VisibleCrate> {
+  const crate = await ownersOf(store, policy, principal, name);
+  assertTokenAllows(principal, scope, crate.name);
+  if (!policy.isCrateAdmin(principal, crate.name) && !isOwner(crate.owners, principal)) {
+    throw forbidden('not-an-owner', `you are not an owner of crate \`${crate.name}\``);
   }
-  return owners;
+  return crate;
 }

@@ -13,12 +13,14 @@ export class YankService {
     private readonly indexFiles: IndexFiles,
   ) {}
 
-  async setYanked(principal: TokenPrincipal, name: string, version: string, yanked: boolean): Promise<void> {
-    await requireOwner(this.store, this.policy, principal, name, 'yank');
-    const lowerName = name.toLowerCase();
+  /** Returns the crate's name as published. */
+  async setYanked(principal: TokenPrincipal, name: string, version: string, yanked: boolean): Promise<string> {
+    const crate = await requireOwner(this.store, this.policy, principal, name, 'yank');
+    const lowerName = crate.name.toLowerCase();
     if (!(await this.store.setYanked(lowerName, version, yanked))) {
-      throw notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);
+      throw notFound('version-not-found', `crate \`${crate.name}\` has no version \`${version}\``);
     }
     this.indexFiles.invalidate(lowerName);
+    return crate.name;
   }
 }

@@ -2,6 +2,7 @@
 // databases (the connection, how a unique violation is reported) comes in from the dialect file.
 
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { normalizeCrateName } from '../../domain/crate-name.js';
 import { conflict } from '../../domain/errors.js';
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
@@ -548,19 +549,22 @@ export class SqlMetadataStore implements MetadataStore {
     offset: number,
     visible?: (name: string) => boolean,
   ): Promise<{ total: number; hits: SearchHit[] }> {
+    // Names match as crate names compare (`foo_bar` finds `Foo-Bar`); descriptions as text.
     const q = query.toLowerCase();
+    const name = normalizeCrateName(q);
     const pattern = `%${escapeLike(q)}%`;
+    const namePattern = `%${escapeLike(name)}%`;
     const matches = this.db
       .selectFrom('crates')
       .where((eb) =>
         eb.or([
-          sql<boolean>`${eb.ref('name_lower')} like ${pattern} escape '\\'`,
+          sql<boolean>`${eb.ref('name_normalized')} like ${namePattern} escape '\\'`,
           sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
         ]),
       );
     const ranked = matches
       .select(['id', 'name', 'description'])
-      .orderBy(sql`case when name_lower = ${q} then 0 when name_lower like ${escapeLike(q) + '%'} escape '\\' then 1 else 2 end`)
+      .orderBy(sql`case when name_normalized = ${name} then 0 when name_normalized like ${escapeLike(name) + '%'} escape '\\' then 1 else 2 end`)
       .orderBy('name_lower');
     let total: number;
     let crates: { id: number; name: string; description: string | null }[];

@@ -24,10 +24,10 @@ export function downloadRoutes(
         audit.record('access-refused', auditSource(request), { crate: name, version, detail: 'download refused by an access rule' });
         throw versionNotFound(name, version);
       }
-      const { stream, size, cksum } = await downloads.open(name, version);
-      audit.record('download', auditSource(request), { crate: name, version });
+      const { stream, size, cksum, crate } = await downloads.open(name, version);
+      audit.record('download', auditSource(request), { crate, version });
       // Only a download that is answered with the file counts (a refusal or a 404 threw above).
-      counter.count(name.toLowerCase(), version);
+      counter.count(crate, version);
       return reply
         .type('application/gzip')
         .header('content-length', size)
