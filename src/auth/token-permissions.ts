@@ -24,3 +24,17 @@ export function assertTokenAllows(principal: TokenPrincipal, scope: TokenScope, 
     );
   }
 }
+
+/**
+ * The administration API: an administrator's token with the `admin` scope (every unrestricted
+ * token has it) and no crate patterns. A token narrowed to `read` or to `foo-*` reads no admin data.
+ */
+export function assertAdminToken(principal: TokenPrincipal, what: string): void {
+  if (!principal.isAdmin) throw forbidden('admin-only', `only administrators may ${what}`);
+  if (!hasScope(principal, 'admin') || principal.cratePatterns !== null) {
+    throw forbidden(
+      'token-scope-missing',
+      'the administration API needs a token with the `admin` scope (or every scope) and no crate patterns; this token is narrower',
+    );
+  }
+}

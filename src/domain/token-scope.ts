@@ -1,9 +1,11 @@
 // What a token may be used for, as crates.io names it. `read` covers the index, downloads, search
 // and owner lists; cargo reads the index before every command, so every useful token has it.
+// `admin` covers the administration API (the audit log), for administrators' tokens: a token made
+// with a list of scopes has it only when the list names it.
 
 import { invalid } from './errors.js';
 
-export const TOKEN_SCOPES = ['read', 'publish-new', 'publish-update', 'yank', 'change-owners'] as const;
+export const TOKEN_SCOPES = ['read', 'publish-new', 'publish-update', 'yank', 'change-owners', 'admin'] as const;
 
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 

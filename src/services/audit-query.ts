@@ -1,6 +1,7 @@
 // Reading the audit log, for admins: filters, paging, and CSV for spreadsheets.
 
-import { forbidden, invalid } from '../domain/errors.js';
+import { assertAdminToken } from '../auth/token-permissions.js';
+import { invalid } from '../domain/errors.js';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEvent, type AuditLog } from '../ports/audit-log.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
 
@@ -54,7 +55,8 @@ export class AuditQueryService {
   constructor(private readonly log: AuditLog) {}
 
   async query(principal: TokenPrincipal | null, filter: AuditFilter) {
-    if (principal !== null && !principal.isAdmin) throw forbidden('admin-only', 'only administrators may read the audit log');
+    // null: the command line, which has the database itself.
+    if (principal !== null) assertAdminToken(principal, 'read the audit log');
     if (filter.action !== undefined && !(AUDIT_ACTIONS as readonly string[]).includes(filter.action)) {
       throw invalid('invalid-audit-query', `unknown action \`${filter.action}\`; the actions are ${AUDIT_ACTIONS.join(', ')}`);
     }

@@ -20,6 +20,7 @@ const SCOPE_HINTS: Record<(typeof TOKEN_SCOPES)[number], string> = {
   'publish-update': 'publish new versions of existing crates',
   yank: 'yank and unyank',
   'change-owners': 'add and remove owners',
+  admin: 'the administration API, such as the audit log (administrators only)',
 };
 
 const when = (iso: string | null, none: string) => (iso === null ? none : iso.replace('T', ' ').slice(0, 16) + ' UTC');
