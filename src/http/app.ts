@@ -7,6 +7,7 @@ import { WebSessions } from '../auth/web-sessions.js';
 import type { Registry } from '../registry.js';
 import { authenticate } from './authentication.js';
 import { installErrorMapper } from './error-mapper.js';
+import { installUnmatchedRoutes } from './unmatched-routes.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
@@ -77,13 +78,16 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   const onFailure = (reason: Parameters<typeof metrics.authFailure>[0]) => metrics.authFailure(reason);
 
   // Reads: a token when auth.required is on.
+  const authenticateRead = authenticate(registry.auth, {
+    tokenRequired: config.auth.required,
+    scope: 'read',
+    failedAuthLimiter: registry.failedAuthLimiter,
+    onFailure,
+  });
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
-    reads.addHook(
-      'onRequest',
-      authenticate(registry.auth, { tokenRequired: config.auth.required, scope: 'read', failedAuthLimiter: registry.failedAuthLimiter, onFailure }),
-    );
+    reads.addHook('onRequest', authenticateRead);
     sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, audit: registry.audit, configJson: renderConfigJson, mirror: registry.mirror });
     // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
     mirrorRoutes(reads, { mirror: registry.mirror, publicUrl: options.publicUrl, authRequired: config.auth.required });
@@ -96,7 +100,17 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter, onFailure }));
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
-    cratesApiRoutes(writes, { ...registry, maxPublishSize: config.publish.max_size });
+    const { publish } = config;
+    cratesApiRoutes(writes, {
+      ...registry,
+      publishLimits: {
+        maxSize: publish.max_size,
+        maxInFlight: publish.max_in_flight,
+        maxInFlightPerUser: publish.max_in_flight_per_user,
+        queueSeconds: publish.queue_seconds,
+        uploadTimeoutSeconds: publish.upload_timeout_seconds,
+      },
+    });
     myTokenRoutes(writes, registry.accounts, registry.audit);
     adminAuditRoutes(writes, registry.auditQuery);
   });
@@ -110,6 +124,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   // The web interface: a browser session instead of a token.
   void app.register(async (pages) => webPageRoutes(pages, registry, { webSessions, indexUrl: () => urls().index }));
   void app.register(async (probes) => healthRoutes(probes, registry));
+  installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).
   void app.register(async (scrapes) => metricsRoutes(scrapes, { metrics, token: config.metrics.token }));
 

@@ -1,12 +1,12 @@
 // The one place where errors become HTTP responses, in the shape cargo shows to its user:
 // {"errors":[{"detail":"..."}]}. Registry errors map by kind; fastify's own client errors keep
 // their status; anything else is a 500 with a generic detail, and its cause goes to the log.
+// Requests that match no route are answered by unmatched-routes.ts.
 
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { RegistryError, type ErrorKind } from '../domain/errors.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { auditSource } from './audit-source.js';
-import { html, sendPage } from './pages/html.js';
 
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -51,14 +51,5 @@ export function installErrorMapper(
     if (status >= 400 && status < 500) return sendErrors(reply, status, error.message);
     request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendErrors(reply, 500, `internal server error; the server log has the cause (request id ${request.id})`);
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const detail = `no such path: ${request.method} ${request.url.split('?')[0]}`;
-    // A person following a stale link gets a page; cargo and scripts get cargo's JSON shape.
-    if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
-      return sendPage(reply, 404, 'Not found', html`<p class="refusal" id="problem">${detail}</p><p><a href="/">Home</a></p>`);
-    }
-    return sendErrors(reply, 404, detail);
   });
 }

@@ -1,7 +1,7 @@
 // What every browsing page needs: the signed-in user from the session cookie (as request.principal,
 // so access rules apply to pages exactly as to the API), the session's CSRF token, a check of that
 // token on every form post, and errors shown as pages. When the registry requires authentication,
-// a visitor without a session is sent to sign in first.
+// a visitor without a session is sent to sign in first, whatever the method.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSessions } from '../auth/web-sessions.js';
@@ -56,8 +56,11 @@ export function installWebContext(app: FastifyInstance, options: WebContextOptio
     request.principal = cookieSent ? await options.sessions.principal(request.headers.cookie) : null;
     if (request.principal) request.csrf = await options.sessions.csrfToken(request.principal);
     else if (cookieSent) reply.header('set-cookie', options.sessions.clear());
-    if (!request.principal && options.signInRequired && request.method === 'GET') {
-      return reply.header('cache-control', 'no-store').redirect(signInUrl(request.url), 303);
+    // Every method, not only GET: HEAD (which fastify adds to every GET route) and form posts get
+    // the same answer as GET, decided before any route looks at what exists.
+    if (!request.principal && options.signInRequired) {
+      const next = request.method === 'GET' || request.method === 'HEAD' ? request.url : '/';
+      return reply.header('cache-control', 'no-store').redirect(signInUrl(next), 303);
     }
     return undefined;
   });

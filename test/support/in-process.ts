@@ -3,7 +3,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type Registry } from '../../src/registry.js';
@@ -25,7 +25,11 @@ export interface TestRegistry {
 }
 
 /** `settings` by dotted path, as flags; `configToml` for what flags cannot say (arrays of tables). */
-export async function startTestRegistry(settings: Record<string, string> = {}, configToml?: string): Promise<TestRegistry> {
+export async function startTestRegistry(
+  settings: Record<string, string> = {},
+  configToml?: string,
+  hooks: { onRoute?: (route: RouteOptions) => void } = {},
+): Promise<TestRegistry> {
   const dataDir = makeTempDir('cratekeeper-http-');
   let file: string | undefined;
   if (configToml !== undefined) {
@@ -37,6 +41,8 @@ export async function startTestRegistry(settings: Record<string, string> = {}, c
   // Follow the change feed, but only when a test or a write asks (no background polls).
   await registry.changes.start(3_600_000);
   const app = buildApp(registry, { publicUrl: () => PUBLIC_URL, logger: false });
+  // Route groups are plugins, registered when the app gets ready: a hook added now sees them all.
+  if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
   await app.ready();
   const adminToken = (await registry.accounts.bootstrapAdmin())!;
 

@@ -31,7 +31,10 @@ export function sparseIndexRoutes(
     if (name !== undefined && !visible) {
       options.audit.record('access-refused', auditSource(request), { crate: name, detail: 'index read refused by an access rule' });
     }
-    let file = visible ? await options.indexFiles.get(name) : undefined;
+    // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
+    // that does not exist.
+    const stored = name !== undefined ? await options.indexFiles.get(name) : undefined;
+    let file = visible ? stored : undefined;
     // Not a local crate: an upstream that serves the main index may have it.
     if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
