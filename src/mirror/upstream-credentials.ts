@@ -29,7 +29,7 @@ export function upstreamCredentials(upstream: UpstreamConfig, index: number, env
     base: { operation: undefined, pathPrefixes: [], auth: parseAuthPattern(auth.pattern), header: auth.header, extraHeaders: [] },
     operations: [],
   };
-  const config: AuthConfig = { file: undefined, hosts: [hostConfig], netrcDefault: false, allowInsecureNetrc: false };
+  const config: AuthConfig = { file: undefined, hosts: [hostConfig], allowInsecureNetrc: false };
 
   let netrc: NetrcDocument | undefined;
   if (auth.token_env !== undefined) {
