@@ -14,6 +14,7 @@ import type { MetadataStore } from '../ports/metadata-store.js';
 import { LruCache } from '../services/lru-cache.js';
 import type { CachedFile } from './cached-file.js';
 import type { MirrorStatus } from './mirror-stats.js';
+import { SecretOrigins } from './secret-origins.js';
 import { upstreamCredentials } from './upstream-credentials.js';
 import { UpstreamHttp } from './upstream-http.js';
 import { unavailable, UpstreamMirror, type MirroredCrate } from './upstream-mirror.js';
@@ -35,7 +36,12 @@ export class MirrorService {
   ) {
     const log = logger ?? pino({ level: config.log.level }, pino.destination(2));
     for (const [i, upstream] of config.upstreams.entries()) {
-      const http = new UpstreamHttp({ credentials: upstreamCredentials(upstream, i, env), proxy: upstream.proxy, headers: upstream.headers });
+      const http = new UpstreamHttp({
+        credentials: upstreamCredentials(upstream, i, env),
+        proxy: upstream.proxy,
+        headers: upstream.headers,
+        secretOrigins: new SecretOrigins(upstream.index_url, upstream.credential_origins),
+      });
       this.https.push(http);
       this.upstreams.set(upstream.name, new UpstreamMirror(upstream, http, blobs, log, MEMORY_PER_UPSTREAM));
     }
