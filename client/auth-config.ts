@@ -1,7 +1,8 @@
 // The auth file (TOML, ours): per host, which pattern turns the .netrc secrets into headers, which
 // headers differ per operation (index reads, downloads, API calls, told apart by URL path prefix), an
 // optional command that prints short-lived tokens, and whether the .netrc `default` entry may answer
-// for the host. Every problem is reported with the dotted key it belongs to, all at once.
+// for the host (only where a host says so: there is no switch that hands it to every host). Every
+// problem is reported with the dotted key it belongs to, all at once.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -30,6 +31,7 @@ export interface HostConfig {
   match: HostKey;
   /** The .netrc machine holding this host's secrets (default: the host name). */
   netrcMachine: string | undefined;
+  /** May the .netrc `default` entry answer for this host (when no machine entry does)? Off unless said. */
   useNetrcDefault: boolean;
   tokenCommand: string[] | undefined;
   /** Proxy only: relay `auth-required: false` in this host's config.json (the proxy authenticates). */
@@ -41,8 +43,6 @@ export interface HostConfig {
 export interface AuthConfig {
   file: string | undefined;
   hosts: HostConfig[];
-  /** May the .netrc `default` entry answer for hosts that this file does not list? */
-  netrcDefault: boolean;
   allowInsecureNetrc: boolean;
 }
 
@@ -57,7 +57,7 @@ export class AuthConfigError extends Error {
   }
 }
 
-export const EMPTY_AUTH_CONFIG: AuthConfig = { file: undefined, hosts: [], netrcDefault: true, allowInsecureNetrc: false };
+export const EMPTY_AUTH_CONFIG: AuthConfig = { file: undefined, hosts: [], allowInsecureNetrc: false };
 
 /** The auth file's path: --auth-config, then $CRATEKEEPER_AUTH_CONFIG, then ~/.config/cratekeeper/auth.toml. */
 export function authConfigPath(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -101,7 +101,14 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
   };
 
   unknownKeys(doc, ['netrc_default', 'allow_insecure_netrc', 'hosts'], '');
-  const netrcDefault = bool(doc, 'netrc_default', 'netrc_default', true);
+  // Once a switch that let the `default` entry answer for every unlisted host; `false` is now what
+  // always happens, and `true` is refused with the per-host way to say it.
+  if (bool(doc, 'netrc_default', 'netrc_default', false)) {
+    problems.push(
+      'netrc_default: the .netrc `default` entry cannot answer for every host (its password would go to any registry that asks); ' +
+        'opt in per host instead: use_netrc_default = true under [hosts."<host>"]',
+    );
+  }
   const allowInsecureNetrc = bool(doc, 'allow_insecure_netrc', 'allow_insecure_netrc', false);
   const hosts: HostConfig[] = [];
   const hostsTable = doc.hosts ?? {};
@@ -165,7 +172,7 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
     }
   }
   if (problems.length > 0) throw new AuthConfigError(file, problems);
-  return { file, hosts, netrcDefault, allowInsecureNetrc };
+  return { file, hosts, allowInsecureNetrc };
 }
 
 function parseRule(

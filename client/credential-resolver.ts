@@ -5,8 +5,9 @@
 //
 // Rules that keep secrets where they belong:
 // - the host must match exactly (and the port, when the configured key names one);
-// - the .netrc `default` entry never answers for a host the auth file lists, unless that host says
-//   `use_netrc_default = true`; for unlisted hosts only when `netrc_default` is not turned off;
+// - the .netrc `default` entry answers only for a host the auth file lists with
+//   `use_netrc_default = true`; never for an unlisted host (with no auth file, for no host at all),
+//   so a registry the user never named cannot collect the fallback password;
 // - callers that follow redirects ask again for every hop (see authenticated-fetch.ts).
 
 import type { AuthConfig, HeaderRule, HostConfig, Operation } from './auth-config.js';
@@ -86,8 +87,7 @@ export class CredentialResolver {
       const entry = findNetrcMachine(doc, name);
       if (entry) return { entry, source: `${doc.file} (machine ${name})` };
     }
-    const allowDefault = configured ? configured.useNetrcDefault : this.options.config.netrcDefault;
-    const fallback = allowDefault ? netrcDefault(doc) : undefined;
+    const fallback = configured?.useNetrcDefault === true ? netrcDefault(doc) : undefined;
     return fallback ? { entry: fallback, source: `${doc.file} (default)` } : undefined;
   }
 

@@ -1,6 +1,7 @@
 // The `[[upstreams]]` part of the configuration: registries that cratekeeper mirrors. Each one is
 // served at `<public-url>/mirrors/<name>/index/`; its credentials come from an environment variable
-// or a .netrc (with an auth pattern: basic, bearer, or a template), like the client toolkit's.
+// or a .netrc (with an auth pattern: basic, bearer, or a template), like the client toolkit's, and
+// go, with its extra headers, only to its index_url's origin and the `credential_origins` listed.
 // From the environment, `CRATEKEEPER_UPSTREAMS__0__NAME=...` defines the list (replacing the file's).
 
 import { z } from 'zod';
@@ -37,6 +38,28 @@ const proxyUrl = text().refine(
   },
   { error: 'expected http://host:port or socks5://host:port' },
 );
+
+/** `https://host[:port]`: an origin (scheme, host, port), nothing else; it becomes URL.origin. */
+const origin = text()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && !value.includes('?') && !value.includes('#');
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected an origin: http(s)://host or http(s)://host:port, with no path, user, query or fragment' },
+  )
+  .transform((value) => new URL(value).origin);
+
+/** A list of origins; from the environment, comma-separated. */
+const originList = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((s) => s.trim())) : v),
+    z.array(origin, { error: 'expected a list of origins, e.g. ["https://static.example.com"]' }),
+  );
 
 const authSchema = z
   .strictObject({
@@ -75,6 +98,11 @@ export const upstreamSchema = z.strictObject({
   headers: z
     .strictObject({ index: headerTable().default({}), download: headerTable().default({}), api: headerTable().default({}) })
     .prefault({}),
+  /**
+   * Origins besides the index_url's own that receive `auth` and `headers` (a download host that the
+   * upstream's config.json `dl` names, say). Every other origin gets plain requests.
+   */
+  credential_origins: originList().default([]),
   proxy: proxyUrl.optional(),
   /** Longest wait for an upstream answer when nothing is cached. */
   timeout_ms: integer(100, 600_000).default(30_000),
@@ -90,6 +118,16 @@ export const upstreamSchema = z.strictObject({
   offline: boolean().default(false),
   /** Names a new local crate may take even though this upstream has a crate of that name. */
   local_names: cratePatterns().default([]),
+}).superRefine((upstream, ctx) => {
+  // Secrets for an https upstream never travel unencrypted, whatever host asks for them.
+  // (Runs even when other settings are invalid, so that every problem is reported at once.)
+  const origins: unknown = upstream.credential_origins;
+  if (typeof upstream.index_url !== 'string' || !upstream.index_url.startsWith('https:') || !Array.isArray(origins)) return;
+  for (const [i, o] of origins.entries()) {
+    if (typeof o === 'string' && o.startsWith('http:')) {
+      ctx.addIssue({ code: 'custom', path: ['credential_origins', i], message: `${o} is plain http, and index_url is https: the credentials would travel unencrypted (use https://)` });
+    }
+  }
 });
 
 /** Environment variables give `upstreams.0.name`: a table with numeric keys, which becomes a list. */

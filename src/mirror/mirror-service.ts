@@ -2,23 +2,45 @@
 // `main_index = true` also answer in the main index (in configuration order), where a crate name
 // that exists locally is never served from an upstream; (each /mirrors/<name>/ registry is the
 // upstream's own source, as cargo's source replacement expects, so it serves the upstream as is); and a new local crate
-// may not take a name that an upstream has (dependency confusion) unless that upstream's
-// `local_names` allows it.
+// may not take a name that an upstream has, served or not, or that an offline upstream cannot
+// vouch for (dependency confusion), unless that upstream's `local_names` allows it.
 
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { normalizeCrateName } from '../domain/crate-name.js';
-import { conflict } from '../domain/errors.js';
+import { conflict, type RegistryError } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import { LruCache } from '../services/lru-cache.js';
 import type { CachedFile } from './cached-file.js';
 import type { MirrorStatus } from './mirror-stats.js';
+import { SecretOrigins } from './secret-origins.js';
 import { upstreamCredentials } from './upstream-credentials.js';
 import { UpstreamHttp } from './upstream-http.js';
 import { unavailable, UpstreamMirror, type MirroredCrate } from './upstream-mirror.js';
 
 const MEMORY_PER_UPSTREAM = 16 * 1024 ** 2;
+
+const LOCAL_NAMES_ADVICE =
+  "Publish under another name or, if a local crate of that name is intended, ask an administrator to add it to that upstream's " +
+  'local_names (a prefix pattern such as `mycompany-*` frees all your own crates at once)';
+
+function nameTaken(name: string, upstream: UpstreamMirror): RegistryError {
+  const hidden = upstream.blessed(name) ? '' : " (its allow and deny lists do not serve it now, but a later change to them would)";
+  return conflict(
+    'crate-name-upstream',
+    `the name \`${name}\` belongs to a crate on upstream \`${upstream.name}\`${hidden}; a local crate of that name would shadow it ` +
+      `(dependency confusion). ${LOCAL_NAMES_ADVICE}`,
+  );
+}
+
+function nameUnverifiable(name: string, upstream: UpstreamMirror): RegistryError {
+  return conflict(
+    'crate-name-unverifiable',
+    `upstream \`${upstream.name}\` is offline and has nothing cached for \`${name}\`, so cratekeeper cannot tell whether it has a crate named \`${name}\`; ` +
+      `a local crate of that name could shadow one (dependency confusion), so the name is not free. ${LOCAL_NAMES_ADVICE}`,
+  );
+}
 
 export class MirrorService {
   private readonly upstreams = new Map<string, UpstreamMirror>();
@@ -35,7 +57,12 @@ export class MirrorService {
   ) {
     const log = logger ?? pino({ level: config.log.level }, pino.destination(2));
     for (const [i, upstream] of config.upstreams.entries()) {
-      const http = new UpstreamHttp({ credentials: upstreamCredentials(upstream, i, env), proxy: upstream.proxy, headers: upstream.headers });
+      const http = new UpstreamHttp({
+        credentials: upstreamCredentials(upstream, i, env),
+        proxy: upstream.proxy,
+        headers: upstream.headers,
+        secretOrigins: new SecretOrigins(upstream.index_url, upstream.credential_origins),
+      });
       this.https.push(http);
       this.upstreams.set(upstream.name, new UpstreamMirror(upstream, http, blobs, log, MEMORY_PER_UPSTREAM));
     }
@@ -91,29 +118,29 @@ export class MirrorService {
   }
 
   /**
-   * Throws when a new local crate would take a name an upstream has (dependency confusion). An
-   * upstream that cannot be asked counts as having it: the check fails closed.
+   * Throws when a new local crate would take a name that an upstream may serve (dependency
+   * confusion), now or after a change to its configuration: a name it has counts even when its
+   * allow or deny list keeps it from being served today. Fails closed: an upstream that cannot be
+   * asked (unreachable; or offline with nothing cached for the name) counts as having it. Only the
+   * upstream's `local_names` frees a name.
    */
   async assertLocalNameFree(name: string): Promise<void> {
     const lower = name.toLowerCase();
     const variants = [...new Set([lower, lower.replaceAll('-', '_'), lower.replaceAll('_', '-')])];
     for (const upstream of this.upstreams.values()) {
-      if (upstream.localNameAllowed(name) || !upstream.blessed(name)) continue;
+      if (upstream.localNameAllowed(name)) continue;
+      let unknown = false;
       for (const variant of variants) {
-        let file;
+        let has;
         try {
-          file = await upstream.indexFile(variant);
+          has = await upstream.hasCrate(variant);
         } catch {
           throw unavailable('upstream-unavailable', `cannot check whether upstream \`${upstream.name}\` has a crate named \`${name}\` (it is unreachable); try again later`);
         }
-        if (file) {
-          throw conflict(
-            'crate-name-upstream',
-            `the name \`${name}\` belongs to a crate on upstream \`${upstream.name}\`; a local crate of that name would shadow it ` +
-              `(dependency confusion). If that is intended, an administrator adds the name to that upstream's local_names`,
-          );
-        }
+        if (has === 'yes') throw nameTaken(name, upstream);
+        if (has === 'unknown') unknown = true;
       }
+      if (unknown) throw nameUnverifiable(name, upstream);
     }
   }
 

@@ -1,7 +1,8 @@
 // An upstream's credentials, through the client toolkit's CredentialResolver (the same code that
 // decides what cargo's credential provider and the auth proxy send): a .netrc entry or an
-// environment variable, turned into a header by an auth pattern (basic, bearer, template). Only the
-// upstream's own host (and port) gets them; a redirect to another host is asked about separately.
+// environment variable, turned into a header by an auth pattern (basic, bearer, template). The
+// resolver knows only the upstream's own host and port; which origins get them at all (the
+// index_url's, and those in `credential_origins`) is UpstreamHttp's decision (secret-origins.ts).
 
 import { parseAuthPattern } from '../../client/auth-pattern.js';
 import type { AuthConfig, HostConfig } from '../../client/auth-config.js';
@@ -29,7 +30,7 @@ export function upstreamCredentials(upstream: UpstreamConfig, index: number, env
     base: { operation: undefined, pathPrefixes: [], auth: parseAuthPattern(auth.pattern), header: auth.header, extraHeaders: [] },
     operations: [],
   };
-  const config: AuthConfig = { file: undefined, hosts: [hostConfig], netrcDefault: false, allowInsecureNetrc: false };
+  const config: AuthConfig = { file: undefined, hosts: [hostConfig], allowInsecureNetrc: false };
 
   let netrc: NetrcDocument | undefined;
   if (auth.token_env !== undefined) {

@@ -1,6 +1,7 @@
-// GET requests to an upstream registry: its credentials on every hop to its own host (asked anew
-// for each redirect hop, so a download redirected to a storage host never carries the upstream's
-// token), the configured extra headers per operation, an optional outgoing proxy (the client
+// GET requests to an upstream registry: its credentials and the configured extra headers per
+// operation, on every hop whose origin may receive them (the index_url's own origin, or one listed
+// in `credential_origins`; decided anew for each redirect hop, so a `dl` or a redirect pointing at
+// a storage host never hands it the upstream's token), an optional outgoing proxy (the client
 // toolkit's connector: http:// CONNECT or socks5://), a deadline, and gzip decoding. Written on
 // node:http rather than fetch() because fetch cannot take the proxy connector.
 
@@ -13,6 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Operation } from '../../client/auth-config.js';
 import type { CredentialResolver } from '../../client/credential-resolver.js';
 import { makeConnector, type Connector } from '../../client/upstream-connector.js';
+import type { SecretOrigins } from './secret-origins.js';
 
 export interface UpstreamResponse {
   status: number;
@@ -26,6 +28,8 @@ export interface UpstreamHttpOptions {
   credentials: CredentialResolver | undefined;
   proxy: string | undefined;
   headers: Record<Operation, Record<string, string>>;
+  /** Where the credentials and the extra headers may go. */
+  secretOrigins: SecretOrigins;
 }
 
 export interface GetOptions {
@@ -54,12 +58,9 @@ export class UpstreamHttp {
   async get(input: string, options: GetOptions): Promise<UpstreamResponse> {
     const deadline = Date.now() + options.timeoutMs;
     let url = new URL(input);
-    const firstOrigin = url.origin;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': 'cratekeeper-mirror', ...options.headers };
-      if (url.origin === firstOrigin) Object.assign(headers, this.options.headers[options.operation]);
-      const auth = await this.options.credentials?.resolve(url, options.operation);
-      for (const [name, value] of auth?.headers ?? []) headers[name.toLowerCase()] = value;
+      Object.assign(headers, await this.secretHeaders(url, options.operation));
       const response = await this.once(url, headers, deadline, options.maxBytes ?? DEFAULT_MAX_BYTES);
       const location = response.headers.location;
       if (!REDIRECTS.has(response.status) || location === undefined) return response;
@@ -68,6 +69,17 @@ export class UpstreamHttp {
       if (url.protocol === 'https:' && next.protocol !== 'https:') throw new UpstreamHttpError(`refusing a redirect from https to ${next.protocol} (${next.host})`);
       url = next;
     }
+  }
+
+  /** The extra headers and credentials for a request to `url`: none unless its origin may have them. */
+  private async secretHeaders(url: URL, operation: Operation): Promise<Record<string, string>> {
+    const origins = this.options.secretOrigins;
+    if (!origins.allows(url)) return {};
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(this.options.headers[operation])) out[name.toLowerCase()] = value;
+    const auth = await this.options.credentials?.resolve(origins.onHome(url), operation);
+    for (const [name, value] of auth?.headers ?? []) out[name.toLowerCase()] = value;
+    return out;
   }
 
   close(): void {

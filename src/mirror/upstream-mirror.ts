@@ -68,6 +68,18 @@ export class UpstreamMirror {
     return file?.present ? file : undefined;
   }
 
+  /**
+   * Whether the upstream has a crate of this lower-case name, whatever its allow and deny lists say
+   * (they decide what is served, not what the upstream has): `unknown` when the upstream is offline
+   * and has no cached answer for the name. Throws when an online upstream cannot be asked.
+   */
+  async hasCrate(lowerName: string): Promise<'yes' | 'no' | 'unknown'> {
+    if (!isPlausibleCrateName(lowerName)) return 'no';
+    const file = await this.file(indexPathOf(lowerName));
+    if (file === undefined) return 'unknown';
+    return file.present ? 'yes' : 'no';
+  }
+
   /** A version's .crate: from the cache, else fetched, checked against the index's cksum, and stored. */
   async crate(name: string, version: string): Promise<MirroredCrate> {
     const missing = () => notFound('version-not-found', `crate \`${name}\` has no version \`${version}\` on upstream \`${this.name}\``);

@@ -106,19 +106,34 @@ async function headers(url: string, operation?: 'index' | 'download' | 'api', co
 void test('matching: exact host, and the port when the key names one', async () => {
   assert.deepEqual(await headers('https://registry.example.com/index/config.json'), [['Authorization', 'Bearer reg-secret']]);
   assert.deepEqual(await headers('https://REGISTRY.example.com:8443/x'), [['Authorization', `Basic ${Buffer.from('bob:port-secret').toString('base64')}`]]);
-  // Not the same host: a suffix, a prefix, a different label.
-  assert.deepEqual(await headers('https://evil-registry.example.com/'), [['Authorization', 'default-secret']]);
-  assert.deepEqual(await headers('https://registry.example.com.evil.net/'), [['Authorization', 'default-secret']]);
+  // Not the same host: a suffix, a prefix, a different label. Nothing at all: the `default` entry
+  // answers only for hosts that opt in.
+  assert.equal(await headers('https://evil-registry.example.com/'), undefined);
+  assert.equal(await headers('https://registry.example.com.evil.net/'), undefined);
   // A netrc-only host gets its password as-is, as cargo sends tokens.
   assert.deepEqual(await headers('http://plain.example.com/'), [['Authorization', 'plain-secret']]);
 });
 
-void test('the default entry: never for a configured host unless it says so; off for everyone on request', async () => {
+void test('the default entry: only for a configured host that says use_netrc_default = true', async () => {
   assert.equal(await headers('https://nodefault.example.com/'), undefined);
   assert.deepEqual(await headers('https://split.example.com/index/x'), [['Authorization', 'token default-secret']]);
-  const strict = parseAuthConfig('netrc_default = false\n');
-  assert.equal(await headers('https://unknown.example.com/', undefined, strict), undefined);
-  assert.deepEqual(await headers('https://plain.example.com/', undefined, strict), [['Authorization', 'plain-secret']]);
+  // With no auth file at all (an empty configuration), no host gets it; named machines still answer.
+  const none = parseAuthConfig('');
+  assert.equal(await headers('https://unknown.example.com/', undefined, none), undefined);
+  assert.deepEqual(await headers('https://plain.example.com/', undefined, none), [['Authorization', 'plain-secret']]);
+  // The old switch for every unlisted host: `false` is what happens anyway; `true` is refused with the fix.
+  assert.equal(await headers('https://unknown.example.com/', undefined, parseAuthConfig('netrc_default = false\n')), undefined);
+  assert.throws(
+    () => parseAuthConfig('netrc_default = true\n', 'auth.toml'),
+    (error: unknown) => {
+      assert.ok(error instanceof AuthConfigError);
+      assert.deepEqual(error.problems, [
+        'netrc_default: the .netrc `default` entry cannot answer for every host (its password would go to any registry that asks); ' +
+          'opt in per host instead: use_netrc_default = true under [hosts."<host>"]',
+      ]);
+      return true;
+    },
+  );
 });
 
 void test('per-operation headers, by operation name or by path prefix', async () => {

@@ -144,3 +144,43 @@ void test('a host whose pattern needs another header is sent to the proxy', asyn
   const run = await provider(['--cargo-plugin'], [get('sparse+https://reg.example.com/', 'read', args)]);
   assert.match((run.lines[1] as { Err: { message: string } }).Err.message, /sends X-Api-Key; cargo can only send one Authorization header, so use `cratekeeper proxy`/);
 });
+
+void test('the .netrc `default` entry: never without auth.toml, only for hosts that opt in with one', async () => {
+  const netrcText = 'machine reg.example.com login cargo password ckt_abc\ndefault login anon password default-secret\n';
+  // No auth.toml anywhere (HOME is empty): cargo asking about any other registry gets not-found, so it
+  // never sends the fallback password to a host the user did not name.
+  const bare = setup(netrcText);
+  const run = await provider(['--cargo-plugin'], [
+    get('sparse+https://reg.example.com/index/', 'read', bare.args),
+    get('sparse+https://attacker.example.net/index/', 'read', bare.args),
+    get('sparse+https://attacker.example.net/index/', 'publish', bare.args),
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(run.lines.slice(1), [
+    { Ok: { kind: 'get', token: 'ckt_abc', operation_independent: true, cache: 'session' } },
+    { Err: { kind: 'not-found' } },
+    { Err: { kind: 'not-found' } },
+  ]);
+
+  // The opt-in: a host listed with use_netrc_default = true; a listed host without it and an
+  // unlisted host still get nothing.
+  const optIn = setup(netrcText, '[hosts."legacy.example.com"]\nuse_netrc_default = true\n\n[hosts."listed.example.com"]\nauth = "bearer"\n');
+  const opted = await provider(['--cargo-plugin'], [
+    get('sparse+https://legacy.example.com/index/', 'read', optIn.args),
+    get('sparse+https://listed.example.com/index/', 'read', optIn.args),
+    get('sparse+https://attacker.example.net/index/', 'read', optIn.args),
+  ]);
+  assert.deepEqual(opted.lines.slice(1), [
+    { Ok: { kind: 'get', token: 'default-secret', operation_independent: true, cache: 'session' } },
+    { Err: { kind: 'not-found' } },
+    { Err: { kind: 'not-found' } },
+  ]);
+
+  // The old switch for every host is refused with the fix, not silently honoured.
+  const legacy = setup(netrcText, 'netrc_default = true\n');
+  const refused = await provider(['--cargo-plugin'], [get('sparse+https://attacker.example.net/index/', 'read', legacy.args)]);
+  const message = (refused.lines[1] as { Err: { kind: string; message: string } }).Err.message;
+  assert.match(message, /netrc_default: the \.netrc `default` entry cannot answer for every host/);
+  assert.match(message, /use_netrc_default = true/);
+  assert.doesNotMatch(JSON.stringify(refused.lines), /default-secret/);
+});

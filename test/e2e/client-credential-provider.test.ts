@@ -1,10 +1,11 @@
 // The real cargo, with `cratekeeper credential` as its only credential provider, against the real
 // auth-required `cratekeeper serve`: `cargo login` stores the token in ~/.netrc (mode 0600), publish
 // and build use it, `cargo logout` removes it and cargo is locked out again. A second test gives a host
-// a token command (short-lived tokens) instead of a .netrc entry.
+// a token command (short-lived tokens) instead of a .netrc entry. A third holds the token only in the
+// .netrc `default` entry: cargo gets it only once auth.toml opts the registry's host in.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
@@ -66,6 +67,28 @@ void describe('cratekeeper credential as cargo credential provider', () => {
     const locked = await sandbox.run(['build'], { cwd: app2 });
     assert.notEqual(locked.code, 0);
     assert.match(locked.stderr, /no token found for `ck`/);
+  });
+
+  void test('the .netrc default entry reaches cargo only for a host that opts in', async () => {
+    const sandbox = new CargoSandbox();
+    const cli = writeCliWrapper(sandbox.root);
+    writeFileSync(join(sandbox.home, '.netrc'), `default login cargo password ${registry.adminToken}\n`, { mode: 0o600 });
+    writeCargoConfig(sandbox, `${registry.url}/index/`, [cli, 'credential']);
+    const lib = sandbox.createPackage({ name: 'gamma', version: '0.1.0' });
+
+    // No auth.toml: the provider answers not-found, so cargo has no token (before, it got the default password).
+    const refused = await sandbox.run(['publish', '--registry', 'ck', '--no-verify', '--allow-dirty'], { cwd: lib });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /no token found for `ck`/);
+
+    // auth.toml names the host and opts in: cargo gets the default entry's token.
+    const { hostname: host } = new URL(registry.url);
+    const authDir = join(sandbox.home, '.config', 'cratekeeper');
+    mkdirSync(authDir, { recursive: true });
+    writeFileSync(join(authDir, 'auth.toml'), `[hosts."${host}"]\nuse_netrc_default = true\n`);
+    const published = await sandbox.run(['publish', '--registry', 'ck', '--no-verify', '--allow-dirty'], { cwd: lib });
+    assert.equal(published.code, 0, published.stderr);
+    assert.match(published.stderr, /Published gamma v0\.1\.0/);
   });
 
   void test('a host with a token command: cargo gets the token it prints', async () => {

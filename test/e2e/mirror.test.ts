@@ -3,7 +3,8 @@
 // sparse index behind HTTP Basic auth, reached with the `basic` pattern. The real cargo resolves
 // through the mirrors with `[source.crates-io] replace-with`; lockfile checksums must equal the
 // upstreams'. Then: upstream gone, offline, denied crates, a corrupted .crate, single-flight,
-// the main-index merge with local shadowing, dependency confusion, `mirror sync` and `mirror status`.
+// the main-index merge with local shadowing, dependency confusion (also beside an offline upstream),
+// `mirror sync` and `mirror status`.
 
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -242,6 +243,12 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, new RegExp(`no matching package named \`${name}\` found`));
     assert.ok(!blobFiles(join(mirror.dataDir, 'blobs', 'mirror', 'a', 'index')).some((f) => f.endsWith(`/${name}`)));
+
+    // The offline upstream cannot say whether it has a name it never cached, so a new local crate
+    // may not take it (upstream B, online, answers that it has no such crate); local_names frees it.
+    const unverifiable = await publish(mirror.url, mirrorToken, await publishBodyFor('brand-new-tool', '0.1.0'));
+    assert.equal(unverifiable.status, 409, unverifiable.body.toString());
+    assert.match(errorDetail(unverifiable), /upstream `a` is offline and has nothing cached for `brand-new-tool`.*local_names/);
   });
 
   it('mirror sync --lockfile fills an empty cache ahead of time, for an offline site', async () => {

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { blessedList } from '../../src/mirror/crate-patterns.js';
 import { crateDownloadUrl } from '../../src/mirror/download-url.js';
 import { parseLockfile } from '../../src/mirror/lockfile.js';
+import { SecretOrigins } from '../../src/mirror/secret-origins.js';
 import { SingleFlight } from '../../src/mirror/single-flight.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -50,6 +51,25 @@ auth = { token_env = "T", netrc = "/x", pattern = "<nope>" }
     assert.ok(found.some((p) => p.startsWith('upstreams.0.auth.token_env: give exactly one')), found.join('\n'));
   });
 
+  it('credential_origins: origins only, normalized; no plain http for an https upstream', () => {
+    const file = join(makeTempDir(), 'c.toml');
+    writeFileSync(file, '[[upstreams]]\nname = "p"\nindex_url = "https://reg.example/index/"\ncredential_origins = ["https://Static.Example:443", "https://cdn.example:8443/"]\n');
+    assert.deepEqual(loadConfig({ file }).upstreams[0]!.credential_origins, ['https://static.example', 'https://cdn.example:8443']);
+    const found = problems(
+      '[[upstreams]]\nname = "p"\nindex_url = "https://reg.example/index/"\n' +
+        'credential_origins = ["https://cdn.example/files/", "https://user:pw@cdn.example", "ftp://cdn.example", "http://cdn.example"]\n',
+    );
+    assert.deepEqual(found, [
+      'upstreams.0.credential_origins.0: expected an origin: http(s)://host or http(s)://host:port, with no path, user, query or fragment',
+      'upstreams.0.credential_origins.1: expected an origin: http(s)://host or http(s)://host:port, with no path, user, query or fragment',
+      'upstreams.0.credential_origins.2: expected an origin: http(s)://host or http(s)://host:port, with no path, user, query or fragment',
+      'upstreams.0.credential_origins.3: http://cdn.example is plain http, and index_url is https: the credentials would travel unencrypted (use https://)',
+    ]);
+    assert.deepEqual(problems('[[upstreams]]\nname = "p"\nindex_url = 7\ncredential_origins = [1]\n').length, 2, 'no crash on wrong types');
+    const env = loadConfig({ env: { CRATEKEEPER_UPSTREAMS__0__NAME: 'up', CRATEKEEPER_UPSTREAMS__0__INDEX_URL: 'http://127.0.0.1:1/index/', CRATEKEEPER_UPSTREAMS__0__CREDENTIAL_ORIGINS: 'http://a.example:81, http://b.example' } });
+    assert.deepEqual(env.upstreams[0]!.credential_origins, ['http://a.example:81', 'http://b.example']);
+  });
+
   it('refuses two upstreams of one name', () => {
     const found = problems('[[upstreams]]\nname = "a"\nindex_url = "http://x/"\n[[upstreams]]\nname = "a"\nindex_url = "http://y/"\n');
     assert.deepEqual(found, ['upstreams.1.name: another upstream is also named "a"']);
@@ -77,6 +97,20 @@ describe('mirror helpers', () => {
   it('reads the registry packages of a Cargo.lock', () => {
     const lock = `version = 4\n[[package]]\nname = "app"\nversion = "0.1.0"\n\n[[package]]\nname = "itoa"\nversion = "1.0.1"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\nchecksum = "${'a'.repeat(64)}"\n`;
     assert.deepEqual(parseLockfile(lock), [{ name: 'itoa', version: '1.0.1', source: 'registry+https://github.com/rust-lang/crates.io-index', checksum: 'a'.repeat(64) }]);
+  });
+
+  it('secret origins: the index_url\'s origin and the listed ones, exactly (scheme, host, port)', () => {
+    const origins = new SecretOrigins('https://reg.example/index/', ['https://cdn.example:8443']);
+    const allows = (u: string) => origins.allows(new URL(u));
+    assert.deepEqual(
+      ['https://reg.example/dl/x', 'https://REG.example:443/y', 'https://cdn.example:8443/z'].map(allows),
+      [true, true, true],
+    );
+    assert.deepEqual(
+      ['http://reg.example/dl/x', 'https://reg.example:8443/', 'https://evil-reg.example/', 'https://reg.example.evil/', 'https://cdn.example/'].map(allows),
+      [false, false, false, false, false],
+    );
+    assert.equal(origins.onHome(new URL('https://cdn.example:8443/files/a.crate?sig=1')).href, 'https://reg.example/files/a.crate?sig=1');
   });
 
   it('single-flight: concurrent callers share one task', async () => {
