@@ -50,17 +50,26 @@ function installed(pkg: string): boolean {
   }
 }
 
+/** apt-get waits up to this long for dpkg's lock when another install runs (a parallel test file). */
+export const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=600'];
+
 /** Installs the Debian packages that are missing (needs root and Debian's archive). */
 export function ensureDebianPackages(packages: string[]): void {
   const missing = packages.filter((p) => !installed(p));
   if (missing.length === 0) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'ignore', timeout: 600_000 });
+  const apt = (args: string[]) => execFileSync('apt-get', [...APT_LOCK_WAIT, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
+  const install = () => apt(['install', '-y', '--no-install-recommends', ...missing]);
   try {
     install();
   } catch {
-    execFileSync('apt-get', ['update'], { env, stdio: 'ignore', timeout: 600_000 });
-    install();
+    try {
+      apt(['update']);
+      install();
+    } catch (error) {
+      const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
+      throw new Error(`cannot install ${missing.join(', ')} with apt-get: ${(error as Error).message}\n${output.slice(-3000)}`);
+    }
   }
 }
 
