@@ -40,9 +40,13 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
-  // A provider that does not answer or lacks a userinfo endpoint stops the start, before anything opens.
-  const oidc = config.oidc !== undefined ? await OidcLogin.discover(config.oidc) : undefined;
   const logger = pino({ level: config.log.level }, pino.destination(2));
+  // A provider that answers unusably (no userinfo endpoint...) stops the start, before anything
+  // opens; one that does not answer is only logged: sign-ins retry it, cargo does not need it.
+  const oidc =
+    config.oidc !== undefined
+      ? await OidcLogin.discover(config.oidc, (error, message) => logger.warn({ err: error }, message))
+      : undefined;
   const registry = await openRegistry(config, {
     env: options.env,
     onBackgroundError: (error) => logger.error({ err: error }, 'background task failed'),
