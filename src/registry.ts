@@ -203,7 +203,8 @@ export async function openRegistry(
       await downloadCounter.stop();
       await mirror.close();
       await cpu.close();
-      await auth.flushLastUse();
+      // With the database down, the last uses are lost, but the stores still close.
+      await auth.flushLastUse().catch(options.onBackgroundError ?? (() => {}));
       await blobs.close();
       await store.close();
     },
