@@ -17,14 +17,6 @@ export function dependencyUnavailable(dependency: Dependency, cause: unknown, st
   });
 }
 
-export function isDependencyUnavailable(error: unknown, dependency?: Dependency): boolean {
-  return (
-    error instanceof RegistryError &&
-    error.kind === 'unavailable' &&
-    (dependency === undefined ? /^(database|storage)-unavailable$/.test(error.code) : error.code === `${dependency}-unavailable`)
-  );
-}
-
 // Errors of the operating system's network stack: the peer refused, reset, vanished or timed out.
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
