@@ -91,8 +91,18 @@ function dataDir(config: Config): string {
 
 /** `check` (the default) migrates only a new database and refuses one that is behind or ahead. */
 export function openMetadataStore(config: Config, migrations: MigrationPolicy = 'check'): Promise<SqlMetadataStore> {
-  if (config.database.url !== undefined) return openPostgresStore(config.database.url, { migrations });
-  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations });
+  const { database } = config;
+  if (database.url !== undefined) {
+    const timeouts = {
+      connectMs: database.connect_timeout_ms,
+      queryMs: database.query_timeout_ms,
+      statementMs: database.statement_timeout_ms,
+      idleMs: database.idle_timeout_ms,
+      idleInTransactionMs: database.idle_timeout_ms,
+    };
+    return openPostgresStore(database.url, { migrations, timeouts });
+  }
+  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations, busyTimeoutMs: database.busy_timeout_ms });
 }
 
 export function openBlobStore(config: Config): BlobStore {
@@ -108,6 +118,7 @@ export function openBlobStore(config: Config): BlobStore {
       s3.access_key_id !== undefined && s3.secret_access_key !== undefined
         ? { accessKeyId: s3.access_key_id, secretAccessKey: s3.secret_access_key }
         : undefined,
+    timeouts: { connectMs: s3.connect_timeout_ms, idleMs: s3.timeout_ms, maxAttempts: s3.max_attempts },
   });
 }
 
@@ -200,7 +211,8 @@ export async function openRegistry(
       await downloadCounter.stop();
       await mirror.close();
       await cpu.close();
-      await auth.flushLastUse();
+      // With the database down, the last uses are lost, but the stores still close.
+      await auth.flushLastUse().catch(options.onBackgroundError ?? (() => {}));
       await blobs.close();
       await store.close();
     },

@@ -10,6 +10,7 @@ import type { Config } from './config/schema.js';
 import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
 import { openRegistry } from './registry.js';
+import { throttleUnavailable } from './services/outage-log.js';
 
 const LAST_USE_FLUSH_MS = 5_000;
 const AUDIT_PRUNE_MS = 3_600_000;
@@ -40,13 +41,18 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
-  // A provider that does not answer or lacks a userinfo endpoint stops the start, before anything opens.
-  const oidc = config.oidc !== undefined ? await OidcLogin.discover(config.oidc) : undefined;
   const logger = pino({ level: config.log.level }, pino.destination(2));
-  const registry = await openRegistry(config, {
-    env: options.env,
-    onBackgroundError: (error) => logger.error({ err: error }, 'background task failed'),
-  });
+  // A provider that answers unusably (no userinfo endpoint...) stops the start, before anything
+  // opens; one that does not answer is only logged: sign-ins retry it, cargo does not need it.
+  const oidc =
+    config.oidc !== undefined
+      ? await OidcLogin.discover(config.oidc, (error, message) => logger.warn({ err: error }, message))
+      : undefined;
+  // While a dependency is down every background loop fails each round: its repeats are thinned out.
+  const backgroundError = (what: string) =>
+    throttleUnavailable((error, { repeatsLeftOut }) => logger.error({ err: error, ...(repeatsLeftOut > 0 ? { repeatsLeftOut } : {}) }, what));
+  const onBackgroundError = backgroundError('background task failed');
+  const registry = await openRegistry(config, { env: options.env, onBackgroundError });
   const tls =
     config.server.tls_cert !== undefined && config.server.tls_key !== undefined
       ? { cert: readFileSync(config.server.tls_cert), key: readFileSync(config.server.tls_key) }
@@ -65,15 +71,17 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     : undefined;
   await registry.changes.start(config.cache.poll_interval_ms);
   registry.rateLimits.start(config.cache.poll_interval_ms);
+  const onLastUseError = backgroundError('recording token use failed');
   const flushTimer = setInterval(() => {
-    registry.auth.flushLastUse().catch((error: unknown) => logger.error({ err: error }, 'recording token use failed'));
+    registry.auth.flushLastUse().catch(onLastUseError);
   }, LAST_USE_FLUSH_MS);
   flushTimer.unref();
   registry.audit.start(config.audit.flush_interval_ms);
+  const onPruneError = backgroundError('pruning the audit log failed');
   const pruneAudit = () => {
     if (config.audit.retention_days === 0) return;
     const before = new Date(Date.now() - config.audit.retention_days * 86_400_000).toISOString();
-    registry.auditLog.prune(before).catch((error: unknown) => logger.error({ err: error }, 'pruning the audit log failed'));
+    registry.auditLog.prune(before).catch(onPruneError);
   };
   pruneAudit();
   const pruneTimer = setInterval(pruneAudit, AUDIT_PRUNE_MS);

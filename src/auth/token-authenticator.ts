@@ -29,6 +29,8 @@ export class TokenAuthenticator {
   private readonly known = new LruCache<string, CachedPrincipal>(100_000);
   private readonly unknown = new LruCache<string, number>(100_000);
   private pendingUse = new Map<number, number>();
+  private flushingUse: Promise<void> | undefined;
+  private queuedUse: Promise<void> | undefined;
 
   constructor(
     private readonly store: MetadataStore,
@@ -92,12 +94,38 @@ export class TokenAuthenticator {
     this.known.deleteWhere((c) => c.ok.principal.userId === userId);
   }
 
-  /** Writes the collected last-used times. */
-  async flushLastUse(): Promise<void> {
+  /**
+   * Writes the collected last-used times. One write at a time: calls during one share a single
+   * write after it, so a slow or unreachable database never gathers a queue of them. A failed
+   * batch is merged back for the next write: an outage costs at most one entry per token.
+   */
+  flushLastUse(): Promise<void> {
+    if (!this.flushingUse) {
+      this.flushingUse = this.writeLastUse().finally(() => {
+        this.flushingUse = undefined;
+      });
+      return this.flushingUse;
+    }
+    this.queuedUse ??= this.flushingUse
+      .catch(() => {})
+      .then(() => {
+        this.queuedUse = undefined;
+        return this.flushLastUse();
+      });
+    return this.queuedUse;
+  }
+
+  private async writeLastUse(): Promise<void> {
     if (this.pendingUse.size === 0) return;
-    const batch = new Map<number, string>();
-    for (const [id, at] of this.pendingUse) batch.set(id, new Date(at).toISOString());
+    const used = this.pendingUse;
     this.pendingUse = new Map();
-    await this.store.recordTokenUse(batch);
+    const batch = new Map<number, string>();
+    for (const [id, at] of used) batch.set(id, new Date(at).toISOString());
+    try {
+      await this.store.recordTokenUse(batch);
+    } catch (error) {
+      for (const [id, at] of used) if (!(this.pendingUse.get(id)! >= at)) this.pendingUse.set(id, at);
+      throw error;
+    }
   }
 }

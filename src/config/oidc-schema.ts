@@ -26,6 +26,8 @@ export const oidcSchema = z
     authorized_groups: list().default([]),
     /** Matched against the provider's `preferred_username`, `nickname`, `email` and `sub`. */
     authorized_users: list().default([]),
+    /** Longest wait for each request to the provider (discovery, token, userinfo, keys). */
+    timeout_ms: integer(100, 600_000).default(5_000),
   })
   .optional();
 

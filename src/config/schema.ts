@@ -27,6 +27,8 @@ export const configSchema = z
         tls_key: existingFile().optional(),
         shutdown_grace_seconds: integer(0, 3600).default(30),
         workers: workerCount().default(1),
+        // Each check of /readyz (database, storage) counts as failed when it takes longer.
+        readiness_timeout_ms: integer(100, 60_000).default(2_000),
       })
       .prefault({}),
     database: z
@@ -35,6 +37,18 @@ export const configSchema = z
         url: text()
           .refine((url) => /^postgres(ql)?:\/\//.test(url), { error: 'expected a postgres:// URL (leave it out for SQLite)' })
           .optional(),
+        // PostgreSQL: opening a connection, or waiting for a free one in the pool.
+        connect_timeout_ms: integer(100, 600_000).default(3_000),
+        // PostgreSQL: a query with no answer after this long fails (503) and its connection is
+        // closed; it catches a server that stopped answering. Longer than statement_timeout_ms.
+        query_timeout_ms: integer(100, 3_600_000).default(6_000),
+        // PostgreSQL's own statement_timeout (0: none): the server cancels a statement this slow.
+        statement_timeout_ms: integer(0, 3_600_000).default(5_000),
+        // PostgreSQL: idle pooled connections close after this long, and the server ends a session
+        // idle this long inside a transaction (idle_in_transaction_session_timeout), freeing its locks.
+        idle_timeout_ms: integer(1_000, 3_600_000).default(10_000),
+        // SQLite: how long a write waits for a lock another process holds (it blocks this process).
+        busy_timeout_ms: integer(0, 60_000).default(5_000),
       })
       .prefault({}),
     storage: z
@@ -51,6 +65,11 @@ export const configSchema = z
             // Leave both out to use the AWS SDK's default chain (AWS_ACCESS_KEY_ID..., profiles, roles).
             access_key_id: text().optional(),
             secret_access_key: text().optional(),
+            connect_timeout_ms: integer(100, 600_000).default(3_000),
+            // Longest time without progress on a request: no answer, a stuck upload, a stalled download.
+            timeout_ms: integer(100, 3_600_000).default(5_000),
+            // Attempts per operation, the first included.
+            max_attempts: integer(1, 10).default(2),
           })
           .prefault({}),
       })
@@ -136,6 +155,14 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((config, ctx) => {
+    const { database } = config;
+    if (database.statement_timeout_ms > 0 && database.query_timeout_ms <= database.statement_timeout_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'query_timeout_ms'],
+        message: `must be longer than database.statement_timeout_ms (${database.statement_timeout_ms}), so that a slow statement is cancelled by the server before the connection is given up`,
+      });
+    }
     const { s3 } = config.storage;
     if (config.storage.kind === 's3' && s3.bucket === undefined) {
       ctx.addIssue({ code: 'custom', path: ['storage', 's3', 'bucket'], message: 'required when storage.kind is "s3"' });

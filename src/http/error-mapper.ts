@@ -33,6 +33,10 @@ export function installErrorMapper(
         reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);
       }
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      // A dependency that failed: the detail only names it; what the driver said goes to the log.
+      if (error.kind === 'unavailable' && error.cause !== undefined) {
+        request.log.warn({ err: error, reqId: request.id, url: request.url }, error.message);
+      }
       if (error.kind === 'forbidden') {
         const crate = (request.params as { name?: string } | undefined)?.name;
         options.audit.record('access-refused', auditSource(request), { crate, detail: error.message });

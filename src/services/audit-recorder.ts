@@ -1,11 +1,17 @@
 // Records authenticated actions in the audit log without slowing requests: events are buffered in
 // memory and written in batches; index reads, by far the most frequent, are only counted per
 // token, crate and hour. A token's secret is never part of an event (only its id).
+// While the database is down, flushes fail: one runs at a time (the timer skips a round while one
+// is under way), and a failed batch is kept for the next, up to MAX_KEPT_EVENTS; beyond that the
+// oldest are dropped and the drop is reported, so an outage costs bounded memory. (A batch whose
+// commit went through but whose answer was lost is written twice: a duplicate beats a gap.)
 
 import type { AuditAction, AuditEvent, AuditLog } from '../ports/audit-log.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
 
 const HOUR_MS = 3_600_000;
+/** Events kept in memory across failed flushes. */
+export const MAX_KEPT_EVENTS = 20_000;
 
 /** Who and from where: what a request knows about its caller. */
 export interface AuditSource {
@@ -18,6 +24,7 @@ export class AuditRecorder {
   private pending: AuditEvent[] = [];
   private reads = new Map<string, AuditEvent & { hour: number }>();
   private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly log: AuditLog,
@@ -66,20 +73,50 @@ export class AuditRecorder {
   }
 
   start(intervalMs: number): void {
-    this.timer = setInterval(() => void this.flush().catch(this.onError), intervalMs);
+    this.timer = setInterval(() => {
+      if (!this.flushing) void this.flush().catch(this.onError);
+    }, intervalMs);
     this.timer.unref();
   }
 
-  async flush(): Promise<void> {
+  /** Writes what was recorded (after a flush under way); rejects if the log did, keeping the events. */
+  flush(): Promise<void> {
+    const previous = this.flushing ?? Promise.resolve();
+    const current: Promise<void> = previous
+      .catch(() => {})
+      .then(() => this.write())
+      .finally(() => {
+        if (this.flushing === current) this.flushing = undefined;
+      });
+    this.flushing = current;
+    return current;
+  }
+
+  /** Events waiting to be written (index reads count once per token, crate and hour). */
+  get pendingEvents(): number {
+    return this.pending.length + this.reads.size;
+  }
+
+  private async write(): Promise<void> {
     const events = this.pending;
     this.pending = [];
     for (const { hour, ...read } of this.reads.values()) events.push({ ...read, at: new Date(hour * HOUR_MS).toISOString() });
     this.reads = new Map();
-    await this.log.append(events);
+    if (events.length === 0) return;
+    try {
+      await this.log.append(events);
+    } catch (error) {
+      // Kept for the next flush, in order, before what was recorded meanwhile; the oldest go first.
+      const kept = events.concat(this.pending);
+      const dropped = Math.max(0, kept.length - MAX_KEPT_EVENTS);
+      this.pending = dropped > 0 ? kept.slice(dropped) : kept;
+      if (dropped > 0) this.onError(new Error(`audit log unavailable: ${dropped} audit events dropped (more than ${MAX_KEPT_EVENTS} waiting)`));
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    await this.flush().catch(this.onError);
   }
 }

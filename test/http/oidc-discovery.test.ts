@@ -1,11 +1,14 @@
-// `serve` checks the OpenID provider before it listens: an issuer that does not answer, or whose
-// discovery document has no userinfo endpoint, stops the start with a message that says which.
+// `serve` checks the OpenID provider before it listens: an issuer whose discovery document has no
+// userinfo endpoint stops the start with a message that says which. An issuer that cannot be
+// reached does not (cargo and tokens work without it): the log says which issuer and why, and
+// sign-ins answer 503 naming the identity provider until it answers.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { httpRequest } from '../support/http-client.js';
 import { startCiIssuer } from '../support/oidc-provider.js';
 import { startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -26,17 +29,24 @@ async function closedPort(): Promise<number> {
 }
 
 describe('serve with [oidc]', () => {
-  it('refuses to start when the issuer does not answer, naming the issuer', async () => {
-    const issuer = `http://127.0.0.1:${await closedPort()}`;
-    await assert.rejects(startRegistry({ args: ['--config', configWithIssuer(issuer)] }), (error: Error) => {
-      assert.match(error.message, /exited with 2 before listening/);
-      assert.ok(
-        error.message.includes(`oidc.issuer_url: the OpenID provider ${issuer} did not answer its discovery request (${issuer}/.well-known/openid-configuration)`),
-        error.message,
-      );
-      assert.match(error.message, /ECONNREFUSED/);
-      return true;
-    });
+  it('starts when the issuer cannot be reached, logs which and why, and answers sign-ins with 503', async () => {
+    const port = await closedPort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const server = await startRegistry({ args: ['--config', configWithIssuer(issuer)] });
+    try {
+      const log = server.output();
+      assert.ok(log.includes(`the OpenID provider ${issuer} did not answer its discovery request (${issuer}/.well-known/openid-configuration)`), log);
+      assert.match(log, /ECONNREFUSED/);
+      const res = await httpRequest(`${server.url}/me`, { headers: { accept: 'text/html' } });
+      assert.equal(res.status, 503);
+      const page = res.body.toString();
+      assert.match(page, /the identity provider is not answering; try again shortly/);
+      assert.ok(!page.includes(String(port)), 'the page reveals the provider address');
+      // Cargo does not need the provider.
+      assert.equal((await httpRequest(`${server.url}/index/config.json`, { headers: { authorization: server.adminToken! } })).status, 200);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
   });
 
   it('refuses to start when the discovery document has no userinfo_endpoint', async () => {

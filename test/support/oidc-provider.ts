@@ -20,6 +20,8 @@ export interface TestAccount {
 
 export interface TestOidcProvider {
   issuer: string;
+  /** The port it listens on (its issuer's, unless given another). */
+  port: number;
   clientId: string;
   clientSecret: string;
   /** Registers the client with this redirect URI (the registry's `/me/callback`). */
@@ -73,10 +75,11 @@ function memoryAdapter() {
   };
 }
 
-export async function startOidcProvider(accounts: Record<string, TestAccount>): Promise<TestOidcProvider> {
+/** `options.issuer`: the URL it is reached at when that is not its own (a proxy in front of it). */
+export async function startOidcProvider(accounts: Record<string, TestAccount>, options: { issuer?: string } = {}): Promise<TestOidcProvider> {
   const server = createServer();
   const port = await listen(server);
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const Adapter = memoryAdapter();
   const clientId = 'cratekeeper';
   const clientSecret = `secret-${randomUUID()}`;
@@ -98,6 +101,7 @@ export async function startOidcProvider(accounts: Record<string, TestAccount>): 
   server.on('request', provider.callback());
   return {
     issuer,
+    port,
     clientId,
     clientSecret,
     async allowRedirect(uri) {

@@ -5,7 +5,7 @@
 // Anything that goes wrong throws with the reason (and the server's log): tests fail, never skip.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,6 +20,13 @@ export interface PostgresServer {
   createDatabase(): Promise<string>;
   /** Runs one statement on the database at `url` as the superuser (for test-only setup). */
   execute(url: string, statement: string): Promise<void>;
+  /**
+   * SIGSTOP on every process of the server (the postmaster first, so that it forks no more): it
+   * keeps its sockets and the kernel keeps accepting connections, but nothing answers, as in a
+   * network partition or a stuck failover. `thaw()` sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -74,6 +81,38 @@ function readLog(file: string): string {
   }
 }
 
+/** The postmaster's pid, from the first line of postmaster.pid. */
+function postmasterPid(dataDir: string): number {
+  const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no postmaster pid in ${dataDir}/postmaster.pid`);
+  return pid;
+}
+
+/** The direct children of a process, from /proc (the postmaster's backends and background workers). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return children;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // exited meanwhile
+  }
+}
+
 /** Starts a fresh cluster; call `stop()` when done (it is also killed if the process exits). */
 export async function startPostgresServer(): Promise<PostgresServer> {
   await ensureInstalled();
@@ -89,7 +128,18 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     chownSync(socketDir, uid, gid);
   }
 
+  const thaw = () => {
+    let postmaster: number;
+    try {
+      postmaster = postmasterPid(dataDir);
+    } catch {
+      return; // not running
+    }
+    for (const child of childrenOf(postmaster)) signal(child, 'SIGCONT');
+    signal(postmaster, 'SIGCONT');
+  };
   const stopNow = () => {
+    thaw(); // a frozen server would not act on pg_ctl's signal
     try {
       const [cmd, args] = asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
       execFileSync(cmd, args, { stdio: 'ignore' });
@@ -146,8 +196,15 @@ export async function startPostgresServer(): Promise<PostgresServer> {
         return urlOf(name);
       },
       execute,
+      freeze() {
+        const postmaster = postmasterPid(dataDir);
+        signal(postmaster, 'SIGSTOP');
+        for (const child of childrenOf(postmaster)) signal(child, 'SIGSTOP');
+      },
+      thaw,
       async stop() {
         process.off('exit', stopNow);
+        thaw();
         const [cmd, args] = asPostgres('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
         const result = await run(cmd, args);
         rmSync(root, { recursive: true, force: true });

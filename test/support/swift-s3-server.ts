@@ -26,6 +26,13 @@ export interface SwiftS3 {
   bucket: string;
   /** The servers' logs, for failure messages. */
   logs(): string;
+  /**
+   * SIGSTOP on every process of every server (each server's process group: the server and its
+   * workers, and memcached): connections are still accepted by the kernel, but nothing answers,
+   * as in a network partition. `thaw()` sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -77,7 +84,12 @@ async function startOnce(): Promise<SwiftS3> {
 
   const children: { name: string; child: ChildProcess; log: string }[] = [];
   const logs = () => children.map(({ name, log }) => `--- ${name} ---\n${tail(log)}`).join('\n');
+  const signalAll = (signal: NodeJS.Signals) => {
+    for (const { child } of children) killGroup(child, signal);
+  };
+  const thaw = () => signalAll('SIGCONT');
   const stop = async () => {
+    thaw(); // a stopped process would not act on SIGTERM
     await Promise.all(children.map(({ child }) => stopChild(child)));
   };
   const launch = (name: string, command: string, args: string[]) => {
@@ -108,7 +120,7 @@ async function startOnce(): Promise<SwiftS3> {
     const accessKeyId = 'test:tester';
     const bucket = 'cratekeeper-test';
     await createBucket({ endpoint, accessKeyId, secretAccessKey, bucket }, deadline);
-    return { endpoint, region: REGION, accessKeyId, secretAccessKey, bucket, logs, stop };
+    return { endpoint, region: REGION, accessKeyId, secretAccessKey, bucket, logs, freeze: () => signalAll('SIGSTOP'), thaw, stop };
   } catch (error) {
     await stop();
     const reason = error instanceof Error ? error.message : String(error);

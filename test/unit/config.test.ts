@@ -107,6 +107,24 @@ describe('configuration', () => {
     assert.match(problemsOf(() => loadConfig({ env: { CRATEKEEPER_STORAGE__KIND: 'ftp' } })).join('\n'), /storage\.kind: expected "fs" or "s3"/);
   });
 
+  it('has prompt timeouts for every dependency, and keeps the client-side query deadline past the server-side one', () => {
+    const config = loadConfig({});
+    assert.deepEqual(
+      {
+        readiness: config.server.readiness_timeout_ms,
+        database: [config.database.connect_timeout_ms, config.database.query_timeout_ms, config.database.statement_timeout_ms, config.database.busy_timeout_ms],
+        s3: [config.storage.s3.connect_timeout_ms, config.storage.s3.timeout_ms, config.storage.s3.max_attempts],
+      },
+      { readiness: 2_000, database: [3_000, 6_000, 5_000, 5_000], s3: [3_000, 5_000, 2] },
+    );
+    const oidc = loadConfig({ env: { CRATEKEEPER_OIDC__ISSUER_URL: 'https://id.example', CRATEKEEPER_OIDC__CLIENT_ID: 'ck', CRATEKEEPER_OIDC__CLIENT_SECRET: 's' } });
+    assert.equal(oidc.oidc?.timeout_ms, 5_000);
+    const problems = problemsOf(() => loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '4000' } }));
+    assert.match(problems.join('\n'), /database\.query_timeout_ms: must be longer than database\.statement_timeout_ms \(4000\)/);
+    // Without a server-side timeout, any client-side deadline will do.
+    assert.equal(loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '0' } }).database.query_timeout_ms, 4000);
+  });
+
   it('checks crate patterns the same way in access rules, upstreams and trusted publishing', () => {
     const file = configFile(
       '[[access.rules]]\ncrates = ["ok-*", "a*b"]\n' +

@@ -14,6 +14,11 @@
 //   profiles, instance roles).
 // Errors from S3 are rethrown with the operation, bucket, key, S3 error code and HTTP status in
 // the message (the original error is the `cause`), so "wrong secret" is readable in a log.
+// A storage that does not answer must not hang the registry: connecting has a deadline, and so has
+// any moment without progress on a request's socket (`timeoutMs`: a request unanswered, an upload
+// stuck, or a download whose stream stalls, which then ends with an error). Retries are bounded.
+// A timeout, a network failure or an S3 5xx becomes an `unavailable` error naming the storage (a
+// 503; dependency-unavailable.ts), with the described error as its cause for the log.
 
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -25,6 +30,19 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../ports/blob-store.js';
+import { dependencyUnavailable, isNetworkError } from '../dependency-unavailable.js';
+
+export interface S3Timeouts {
+  /** Establishing a connection. */
+  connectMs: number;
+  /** Longest time without progress on a request's socket, answer and download streams included. */
+  idleMs: number;
+  /** Attempts per operation, the first included. */
+  maxAttempts: number;
+}
+
+/** The configuration schema's defaults (storage.s3.*), for callers without a configuration. */
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 3_000, idleMs: 5_000, maxAttempts: 2 };
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -37,6 +55,7 @@ export interface S3BlobStoreOptions {
   prefix?: string;
   /** Explicit credentials; when absent, the SDK's default provider chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  timeouts?: S3Timeouts;
 }
 
 export class S3BlobStore implements BlobStore {
@@ -48,8 +67,12 @@ export class S3BlobStore implements BlobStore {
     this.bucket = options.bucket;
     const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.prefix = prefix === '' ? '' : `${prefix}/`;
+    const timeouts = options.timeouts ?? DEFAULT_S3_TIMEOUTS;
     this.client = new S3Client({
       region: options.region,
+      // socketTimeout is inactivity: it also ends a download stream that stalls after its headers.
+      requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+      maxAttempts: timeouts.maxAttempts,
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       forcePathStyle: options.forcePathStyle ?? false,
       ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
@@ -105,13 +128,23 @@ export class S3BlobStore implements BlobStore {
 
   private describe(operation: string, key: string, error: unknown): Error {
     const where = `s3 ${operation} ${this.bucket}/${this.prefix}${key}`;
+    let described: Error;
     if (error instanceof S3ServiceException) {
       const status = error.$metadata.httpStatusCode ?? '?';
-      return new Error(`${where}: ${error.name} (HTTP ${status}): ${error.message}`, { cause: error });
+      described = new Error(`${where}: ${error.name} (HTTP ${status}): ${error.message}`, { cause: error });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      described = new Error(`${where}: ${message}`, { cause: error });
     }
-    const message = error instanceof Error ? error.message : String(error);
-    return new Error(`${where}: ${message}`, { cause: error });
+    return isUnavailable(error) ? dependencyUnavailable('storage', described) : described;
   }
+}
+
+/** A storage that did not answer, could not be reached, or says it cannot serve now (5xx). */
+function isUnavailable(error: unknown): boolean {
+  if (error instanceof S3ServiceException) return (error.$metadata.httpStatusCode ?? 0) >= 500;
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || isNetworkError(error) || isNetworkError((error as { cause?: unknown } | null)?.cause);
 }
 
 function isNotFound(error: unknown): boolean {

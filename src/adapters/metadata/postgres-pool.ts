@@ -1,0 +1,114 @@
+// The `pg` pool as Kysely sees it, with what pg lacks for a server that stops answering (a network
+// partition, a stuck failover, a frozen host), where the kernel may still accept connections:
+// - Every query has a client-side deadline. pg's own `query_timeout` leaves the connection busy
+//   with the unanswered query; here such a connection is marked broken, fails at once whatever
+//   else is sent on it (the ROLLBACK of its transaction), and is destroyed when Kysely releases
+//   it, never handed out again.
+// - A failed connect, a lost connection, a deadline and the server's own "shutting down", "too
+//   many connections", "statement timeout" answers become `unavailable` errors that name the
+//   database (dependency-unavailable.ts). Other SQL errors (a unique violation...) pass unchanged.
+// - A connection that breaks while checked out between two queries is marked broken instead of
+//   crashing the process with an unhandled 'error' event.
+// The pool's own settings (connect and idle timeouts, keepalive, server-side timeouts) are
+// postgres.ts's.
+
+import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import pg from 'pg';
+import { dependencyUnavailable } from '../dependency-unavailable.js';
+
+// SQLSTATE classes and codes that say "the database cannot serve this now", not "this is wrong":
+// 08 connection exception, 53 insufficient resources (too many connections, disk full), 57 operator
+// intervention (statement timeout 57014, shutdown 57P01-57P03), 58 system error (I/O), 25P03 idle
+// in transaction timeout, 55P03 lock not available (lock_timeout).
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+const UNAVAILABLE_CODES = new Set(['25P03', '55P03']);
+
+function isServerUnavailable(error: pg.DatabaseError): boolean {
+  const code = error.code ?? '';
+  return UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code);
+}
+
+/** Whether an error of a query means the connection itself can no longer be trusted. */
+function breaksConnection(error: unknown): boolean {
+  if (error instanceof pg.DatabaseError) return error.code?.startsWith('08') === true || error.code?.startsWith('57P') === true;
+  // Anything but the server's answer or a programming error is the connection failing
+  // ("Connection terminated unexpectedly", ECONNRESET, "not queryable"...).
+  return !(error instanceof TypeError || error instanceof RangeError);
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof pg.DatabaseError) return isServerUnavailable(error) ? dependencyUnavailable('database', error) : error;
+  return breaksConnection(error) ? dependencyUnavailable('database', error) : error;
+}
+
+export class GuardedPool implements PostgresPool {
+  /** `queryTimeoutMs`: a query with no answer after this long fails, and its connection is closed. */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly queryTimeoutMs: number,
+  ) {
+    // An idle connection that breaks is reported here (without a listener Node would crash); the
+    // pool has already dropped it.
+    pool.on('error', () => {});
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw dependencyUnavailable('database', error);
+    }
+    return new GuardedClient(client, this.queryTimeoutMs);
+  }
+
+  /** pg-pool's end() drops its connections without waiting for the server's goodbye: a frozen server cannot hold it. */
+  end(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+class GuardedClient implements PostgresPoolClient {
+  /** Why this connection must not be used again, once something went wrong with it. */
+  private broken: Error | undefined;
+  private readonly onError = (error: Error) => {
+    this.broken ??= error;
+  };
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly timeoutMs: number,
+  ) {
+    client.on('error', this.onError);
+  }
+
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query<R>(sqlOrCursor: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    if (typeof sqlOrCursor !== 'string') throw new Error('cursors are not supported on this pool');
+    if (this.broken) return Promise.reject(dependencyUnavailable('database', this.broken));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.broken ??= new Error(`PostgreSQL sent no answer to a query within ${this.timeoutMs} ms`);
+        reject(dependencyUnavailable('database', this.broken));
+      }, this.timeoutMs);
+      this.client.query(sqlOrCursor, parameters as unknown[]).then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result as unknown as PostgresQueryResult<R>);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          if (breaksConnection(error)) this.broken ??= error as Error;
+          reject(translate(error));
+        },
+      );
+    });
+  }
+
+  release(): void {
+    this.client.removeListener('error', this.onError);
+    // With an error, the pool closes the connection instead of keeping it (pg-pool's contract).
+    this.client.release(this.broken);
+  }
+}
