@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { APT_LOCK_WAIT } from './apt.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -31,10 +32,10 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 export async function ensureChromium(): Promise<void> {
   if (existsSync(CHROMIUM)) return;
   if (process.getuid?.() !== 0) throw new Error(`chromium is not installed (${CHROMIUM} is missing); run: sudo apt-get install -y chromium`);
-  const install = () => run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', 'chromium']);
+  const install = () => run('apt-get', [...APT_LOCK_WAIT, 'install', '-y', 'chromium']);
   let result = await install();
   if (result.code !== 0) {
-    const update = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update']);
+    const update = await run('apt-get', [...APT_LOCK_WAIT, 'update']);
     if (update.code !== 0) throw new Error(`apt-get update failed; cannot install chromium:\n${update.output.slice(-3000)}`);
     result = await install();
   }

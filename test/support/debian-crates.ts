@@ -6,7 +6,7 @@
 // Dependencies that Debian did not install (optional ones, other platforms') are left out, with
 // the features that name them, so that every crate published here resolves.
 
-import { execFileSync, execSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -40,37 +40,6 @@ export interface DebianCrate {
   rustVersion: string | null;
   description: string | null;
   license: string | null;
-}
-
-function installed(pkg: string): boolean {
-  try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('install ok installed');
-  } catch {
-    return false;
-  }
-}
-
-/** apt-get waits up to this long for dpkg's lock when another install runs (a parallel test file). */
-export const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=600'];
-
-/** Installs the Debian packages that are missing (needs root and Debian's archive). */
-export function ensureDebianPackages(packages: string[]): void {
-  const missing = packages.filter((p) => !installed(p));
-  if (missing.length === 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args: string[]) => execFileSync('apt-get', [...APT_LOCK_WAIT, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
-  const install = () => apt(['install', '-y', '--no-install-recommends', ...missing]);
-  try {
-    install();
-  } catch {
-    try {
-      apt(['update']);
-      install();
-    } catch (error) {
-      const output = `${(error as { stdout?: string }).stdout ?? ''}${(error as { stderr?: string }).stderr ?? ''}`;
-      throw new Error(`cannot install ${missing.join(', ')} with apt-get: ${(error as Error).message}\n${output.slice(-3000)}`);
-    }
-  }
 }
 
 type Table = Record<string, unknown>;

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages } from './debian-crates.js';
+import { ensureDebianPackages } from './apt.js';
 import { accepts, freePort, killOnExit } from './local-daemons.js';
 import { makeTempDir } from './temp-dir.js';
 

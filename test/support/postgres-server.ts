@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './local-daemons.js';
+import { APT_LOCK_WAIT } from './apt.js';
 
 const PG_BIN = process.env.CRATEKEEPER_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const START_ATTEMPTS = 3;
@@ -61,10 +62,10 @@ async function ensureInstalled(): Promise<void> {
   }
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Waits for another apt-get (a parallel test file) instead of failing on dpkg's lock.
-  const install = () => run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', 'postgresql-15'], env);
+  const install = () => run('apt-get', [...APT_LOCK_WAIT, 'install', '-y', 'postgresql-15'], env);
   let result = await install();
   if (result.code !== 0) {
-    const update = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'update'], env);
+    const update = await run('apt-get', [...APT_LOCK_WAIT, 'update'], env);
     if (update.code !== 0) throw new Error(`apt-get update failed (${update.code}):\n${update.output}`);
     result = await install();
   }

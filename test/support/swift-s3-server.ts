@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { APT_LOCK_WAIT } from './apt.js';
 import { accepts, freePorts } from './local-daemons.js';
 import { makeTempDir } from './temp-dir.js';
 
@@ -131,10 +132,10 @@ async function startOnce(): Promise<SwiftS3> {
 function ensureInstalled(): void {
   if (BINARIES.every((binary) => existsSync(binary))) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], { env, encoding: 'utf8' });
+  const install = () => spawnSync('apt-get', [...APT_LOCK_WAIT, 'install', '-y', '--no-install-recommends', ...PACKAGES], { env, encoding: 'utf8' });
   let run = install();
   if (run.status !== 0) {
-    spawnSync('apt-get', ['update'], { env, encoding: 'utf8' });
+    spawnSync('apt-get', [...APT_LOCK_WAIT, 'update'], { env, encoding: 'utf8' });
     run = install();
   }
   const missing = BINARIES.filter((binary) => !existsSync(binary));
