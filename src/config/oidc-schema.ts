@@ -35,8 +35,12 @@ export const loginSchema = z
     registry_name: text()
       .refine((name) => /^[A-Za-z0-9_-]+$/.test(name), { error: 'expected letters, digits, `-` or `_`' })
       .default('private'),
+    /** Failed password attempts from one client address (all user names), and OIDC sign-in starts. */
     attempts_per_minute_per_address: integer(1, 1_000_000).default(20),
+    /** Failed password attempts for one user name from one client address. */
     attempts_per_minute_per_login: integer(1, 1_000_000).default(5),
+    /** Failed password attempts for one user name from all addresses together. */
+    attempts_per_minute_per_login_total: integer(1, 1_000_000).default(20),
   })
   .prefault({});
 
