@@ -30,9 +30,18 @@ export class WebSessions {
     private readonly accounts: AccountService,
     private readonly auth: TokenAuthenticator,
     private readonly failedAuthLimiter: RateLimiter,
-    /** Whether the registry is served over https (the cookie is then `Secure`). */
-    private readonly secure: () => boolean,
+    /** The registry's public base URL: over https the cookie is `Secure`; its origin is where forms come from. */
+    private readonly publicUrl: () => string,
   ) {}
+
+  private secure(): boolean {
+    return this.publicUrl().startsWith('https:');
+  }
+
+  /** The registry's own origin (scheme, host and port of its public URL), which its forms are posted from. */
+  ownOrigin(): string {
+    return new URL(this.publicUrl()).origin;
+  }
 
   /** Starts a session for `login`; returns the Set-Cookie value. */
   async start(login: string): Promise<string> {
