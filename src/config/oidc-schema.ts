@@ -24,7 +24,7 @@ export const oidcSchema = z
     /** The claim (in userinfo, else in the ID token) that lists the user's groups. GitLab: `groups`. */
     groups_claim: text().default('groups'),
     authorized_groups: list().default([]),
-    /** Matched against the provider's `preferred_username`, `nickname`, `email` and `sub`. */
+    /** Matched against the provider's `sub`, and (entries with an `@`) an e-mail it verified; never against names users choose. */
     authorized_users: list().default([]),
   })
   .optional();
