@@ -22,7 +22,7 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 /**
- * Failed attempts are counted three ways. Only failures count (a successful sign-in costs nothing),
+ * Failed attempts are counted three ways. Only failures count (a successful sign-in is taken back),
  * and an attempt refused by a limit is neither hashed nor counted, so an attacker who keeps trying
  * one name adds nothing once that name is refused.
  */
@@ -54,22 +54,28 @@ export class PasswordLogin {
   /** The user, or throws: `rate-limited` (with Retry-After) or `unauthenticated` with the reason. */
   async verify(login: string, password: string, address: string): Promise<User> {
     const name = login.toLowerCase();
-    const pair = `${address} ${name}`;
-    // A user name that failed too often from this address is refused before the address is: an
-    // attacker's failures for one name then lock out only that name here, not everyone behind the
-    // same address (NAT), until they spread over enough names to look like what they are.
-    this.limits.byLoginFromAddress.assertNotExceeded(pair);
-    this.limits.byLogin.assertNotExceeded(name);
-    this.limits.byAddress.assertNotExceeded(address);
+    const counted: [RateLimiter, string][] = [
+      // The name at this address is refused before the address is: an attacker's failures for one
+      // name then lock out only that name here, not everyone behind the same address (NAT), until
+      // they spread over enough names to look like what they are.
+      [this.limits.byLoginFromAddress, `${address} ${name}`],
+      [this.limits.byLogin, name],
+      [this.limits.byAddress, address],
+    ];
+    for (const [limiter, key] of counted) limiter.assertNotExceeded(key);
+    // Counted as a failure before the (slow) hashing and taken back on success, so that attempts
+    // sent all at once cannot all slip under the limit before the first of them fails.
+    const countedAt = counted.map(([limiter, key]) => limiter.record(key));
+    const user = await this.check(login, password);
+    counted.forEach(([limiter, key], i) => limiter.release(key, countedAt[i]!));
+    return user;
+  }
+
+  private async check(login: string, password: string): Promise<User> {
     const found = login.length <= 64 && password.length <= MAX_PASSWORD_LENGTH ? await this.store.findPasswordHash(login) : undefined;
     const stored = found?.passwordHash ?? (await (this.dummyHash ??= hash('no such user: equal work')));
     const ok = (await verify(stored, password.slice(0, MAX_PASSWORD_LENGTH))) && found?.passwordHash != null;
-    if (!ok) {
-      this.limits.byLoginFromAddress.record(pair);
-      this.limits.byLogin.record(name);
-      this.limits.byAddress.record(address);
-      throw unauthenticated('wrong-password', 'wrong user name or password');
-    }
+    if (!ok) throw unauthenticated('wrong-password', 'wrong user name or password');
     return found!.user;
   }
 }

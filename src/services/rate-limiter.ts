@@ -5,7 +5,7 @@
 
 import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { LruCache } from './lru-cache.js';
-import { msUntilAllowed, withEvent, type WindowCounts } from './sliding-window.js';
+import { msUntilAllowed, windowOf, withEvent, type WindowCounts } from './sliding-window.js';
 
 export class RateLimiter {
   private readonly localCounts = new LruCache<string, WindowCounts>(100_000);
@@ -43,12 +43,25 @@ export class RateLimiter {
     this.count(key);
   }
 
-  /** Counts one event that happened anyway (a failure), without throwing. */
-  record(key: string): void {
-    this.count(key);
+  /** Counts one event that happened anyway (a failure), without throwing; returns when it was counted. */
+  record(key: string): number {
+    return this.count(key);
   }
 
-  protected count(key: string): void {
-    this.localCounts.set(key, withEvent(this.localCounts.get(key), this.now()));
+  /**
+   * Takes back an event that `record` counted at `countedAtMs` (an attempt counted up front that
+   * turned out not to be a failure). In this process's counts only.
+   */
+  release(key: string, countedAtMs: number): void {
+    const counts = this.localCounts.get(key);
+    const window = windowOf(countedAtMs);
+    if (counts?.window === window && counts.current > 0) counts.current--;
+    else if (counts?.window === window + 1 && counts.previous > 0) counts.previous--;
+  }
+
+  protected count(key: string): number {
+    const now = this.now();
+    this.localCounts.set(key, withEvent(this.localCounts.get(key), now));
+    return now;
   }
 }

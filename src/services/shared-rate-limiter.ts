@@ -6,8 +6,9 @@
 // interval (one upsert per key, whatever the number of events); a key already over its limit adds
 // no more writes, so a flood stays in memory. Every poll interval each process also reads which
 // keys are at their limit anywhere, with both minutes' counts; to those it adds its own events not
-// written yet, so it can refuse such keys and compute their Retry-After as the counts slide. A key over the limit on one replica is refused by every
-// other within about two poll intervals; until then a replica can let a few more through.
+// written yet, so it can refuse such keys and compute their Retry-After as the counts slide. A key
+// over the limit on one replica is refused by every other within about two poll intervals; until
+// then a replica can let a few more through.
 
 import { RateLimiter } from './rate-limiter.js';
 import { msUntilAllowed, windowOf, type WindowCounts } from './sliding-window.js';
@@ -73,11 +74,12 @@ export class SharedRateLimiter extends RateLimiter {
     this.queue(key);
   }
 
-  override record(key: string): void {
+  override record(key: string): number {
     // A key already refused needs no more shared writes: its refusal is known, and a flood stays in memory.
     const alreadyOver = this.msUntilAllowed(key, this.now()) > 0;
-    super.record(key);
+    const countedAt = super.record(key);
     if (!alreadyOver) this.queue(key);
+    return countedAt;
   }
 
   private queue(key: string): void {
@@ -102,7 +104,7 @@ export class SharedRateLimiter extends RateLimiter {
     // A failed write loses those events (they still count here); the read below may still work.
     await this.flush().catch(this.onError);
     const window = windowOf(this.now());
-    // An event fits only while both minutes together hold fewer than `limit`: fewer keys than that need no look.
+    // A key whose two minutes hold fewer than `limit` events together has room for one more anyway.
     const busy = await this.counts.busyKeys(this.name, window, this.limit);
     const shared = new Map<string, WindowCounts>();
     for (const [key, { previous, current }] of busy) shared.set(key, { window, previous, current });

@@ -1,6 +1,7 @@
 // Password sign-in limits with many people behind one address (NAT): failures for one name from one
-// address block that name there only; refused attempts cost no hashing and count nowhere; trying
-// many names from one address blocks the address; one name from many addresses blocks the name.
+// address block that name there only; refused attempts cost no hashing and count nowhere, successful
+// ones are taken back, and attempts sent at once cannot all slip under a limit; trying many names
+// from one address blocks the address; one name from many addresses blocks the name.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -84,6 +85,22 @@ describe('password sign-in limits', () => {
 
     for (let a = 1; a <= 4; a++) for (let i = 0; i < 5; i++) assert.equal(await attempt('bob', `10.0.2.${a}`), 'wrong');
     assert.equal(await attempt('bob', '10.0.2.99', true), 'too many failed sign-in attempts for this user from several addresses');
+  });
+
+  it('attempts sent all at once: no more than the limit are hashed', async () => {
+    const { attempt } = login();
+    const before = lookups;
+    const results = await Promise.all(Array.from({ length: 20 }, () => attempt('bob', '10.0.4.1')));
+    assert.equal(results.filter((r) => r === 'wrong').length, 5, results.join(', '));
+    assert.equal(results.filter((r) => r === 'too many failed sign-in attempts for this user').length, 15);
+    assert.equal(lookups - before, 5);
+  });
+
+  it('successful sign-ins count nowhere: many people signing in behind one address use none of its allowance', async () => {
+    const { attempt } = login();
+    for (let i = 0; i < 30; i++) assert.equal(await attempt(i % 2 ? 'carol' : 'bob', '10.0.5.1', true), 'ok');
+    for (let i = 0; i < 20; i++) assert.equal(await attempt(`typo${i}`, '10.0.5.1'), 'wrong');
+    assert.equal(await attempt('carol', '10.0.5.1', true), 'too many failed sign-in attempts from this address');
   });
 
   it('the window slides: a name blocked at an address may sign in again once its failures have slid out', async () => {

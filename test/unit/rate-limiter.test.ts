@@ -1,6 +1,6 @@
 // The in-memory rate limiter with an injected clock: no window edge lets twice the limit through,
-// the window slides (about one event every 60/limit seconds once the limit is used), and the
-// Retry-After of a refusal is exactly when the next event fits.
+// the window slides (about one event every 60/limit seconds once the limit is used), the
+// Retry-After of a refusal is exactly when the next event fits, and a recorded event can be taken back.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -134,6 +134,20 @@ describe('rate limiter (in memory)', () => {
         },
       ),
     );
+  });
+
+  it('release takes back an event recorded earlier, also after the minute has turned', () => {
+    const clock = new TestClock(59_000);
+    const limiter = new RateLimiter(1, 'tests', clock.now);
+    const at = limiter.record('k');
+    assert.throws(() => limiter.assertNotExceeded('k'));
+    limiter.release('k', at);
+    limiter.assertNotExceeded('k');
+    const again = limiter.record('k');
+    clock.ms = 61_000; // the event is now in the previous minute
+    assert.throws(() => limiter.assertNotExceeded('k'));
+    limiter.release('k', again);
+    limiter.assertNotExceeded('k');
   });
 
   it('keys are independent; refused takes count nothing; record counts without refusing', () => {
