@@ -17,6 +17,7 @@
 // everyone behind the same address (NAT, CI runners). Nothing here refuses a token for what other
 // requests did: a valid token at worst waits for its turn.
 
+import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { hashToken, isWellFormedToken, tokenFromAuthorizationHeader } from '../domain/token.js';
 import type { MetadataStore, TokenPrincipal } from '../ports/metadata-store.js';
 import { LruCache } from '../services/lru-cache.js';
@@ -36,11 +37,13 @@ export type AuthOutcome =
  * address was already over its limit, else undefined (the caller says why the token was refused).
  * Malformed tokens are not counted: refusing them costs nothing, and counting would cost a shared write.
  */
-export function countFailedCheck(limiter: RateLimiter, address: string, outcome: AuthOutcome & { status: 'rejected' }): Error | undefined {
+export function countFailedCheck(limiter: RateLimiter, address: string, outcome: AuthOutcome & { status: 'rejected' }): RegistryError | undefined {
   if (outcome.cause === 'malformed') return undefined;
   const refusal = limiter.refusal(address);
   limiter.record(address);
-  return refusal;
+  if (!refusal) return undefined;
+  // Still say what is wrong with this token (an expired one is the common case in CI).
+  return rateLimited(refusal.code, `token rejected: ${outcome.reason}; and ${refusal.message}`, refusal.retryAfterSeconds!);
 }
 
 const UNKNOWN_TOKEN_TTL_MS = 5_000;
@@ -106,11 +109,6 @@ export class TokenAuthenticator {
       this.lookups.set(hash, lookup);
     }
     return lookup;
-  }
-
-  /** Lookups of uncached tokens running and waiting. */
-  get lookupLoad(): { running: number; waiting: number } {
-    return this.gate.load;
   }
 
   private async lookUp(hash: string): Promise<AuthOutcome> {

@@ -79,7 +79,10 @@ describe('token checks under a flood', () => {
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
     const limited = await read(r, generateToken());
     assert.ok(Number(limited.headers['retry-after']) >= 1);
-    assert.match(JSON.parse(limited.body).errors[0].detail, /too many failed token checks from this address; try again in \d+ s/);
+    assert.match(
+      JSON.parse(limited.body).errors[0].detail,
+      /^token rejected: the token is unknown or revoked; and too many failed token checks from this address; try again in \d+ s$/,
+    );
 
     // A colleague behind the same address, with a token this process has never seen.
     const colleague = await r.userToken('colleague');
