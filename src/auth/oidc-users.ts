@@ -1,8 +1,13 @@
 // From a provider's identity to a cratekeeper user. Who may sign in: members of an authorized
-// group or authorized users; with both lists empty, everyone at the provider. Users are keyed by
-// the provider's `sub` (an e-mail address can change hands), created on their first sign-in with a
-// stable login name for `cargo owner` (from `preferred_username` or `nickname`, made unique), and
-// their groups from the groups claim are stored (source `oidc`) and refreshed at every sign-in.
+// group or authorized users; with both lists empty, everyone at the provider. Authorized users are
+// matched by what the provider vouches for: the `sub` (stable, unique at the issuer) or an e-mail
+// address the provider says it verified (`email_verified`). Never by `preferred_username` or
+// `nickname`: at many providers people choose those freely (and may take a name someone else gave
+// up), and never by an unverified e-mail, which anyone can type in. Users are keyed by `sub` (an
+// e-mail address can change hands), created on their first sign-in with a stable login name for
+// `cargo owner` (from `preferred_username` or `nickname`, else a verified e-mail's local part, made
+// unique), and their groups from the groups claim are stored (source `oidc`) and refreshed at every
+// sign-in.
 
 import type { OidcConfig } from '../config/oidc-schema.js';
 import { forbidden, RegistryError } from '../domain/errors.js';
@@ -16,6 +21,14 @@ const MAX_NAME_TRIES = 50;
 const stringClaim = (claims: Record<string, unknown>, name: string): string | undefined =>
   typeof claims[name] === 'string' && (claims[name] as string) !== '' ? (claims[name] as string) : undefined;
 
+/** The e-mail address, lower-cased, when the provider says it verified it; else undefined. */
+export function verifiedEmail(claims: Record<string, unknown>): string | undefined {
+  const email = stringClaim(claims, 'email');
+  // Some providers (AWS Cognito, for one) send the flag as a string.
+  const verified = claims.email_verified === true || claims.email_verified === 'true';
+  return email !== undefined && verified ? email.toLowerCase() : undefined;
+}
+
 /** The groups in the configured claim; names cratekeeper cannot store are left out. */
 export function groupsOf(identity: OidcIdentity, claim: string): string[] {
   const value = identity.claims[claim];
@@ -25,7 +38,7 @@ export function groupsOf(identity: OidcIdentity, claim: string): string[] {
 
 /** A login name from the provider's names: ASCII letters, digits, `.`, `_`, `-`; at most 60 chars. */
 export function loginNameFrom(identity: OidcIdentity): string {
-  const email = stringClaim(identity.claims, 'email');
+  const email = verifiedEmail(identity.claims);
   const candidates = [
     stringClaim(identity.claims, 'preferred_username'),
     stringClaim(identity.claims, 'nickname'),
@@ -41,30 +54,41 @@ export function loginNameFrom(identity: OidcIdentity): string {
 
 export class OidcUsers {
   private readonly authorizedGroups: Set<string>;
-  private readonly authorizedUsers: Set<string>;
+  /** authorized_users as given, matched against `sub`. */
+  private readonly authorizedSubjects: Set<string>;
+  /** authorized_users that are e-mail addresses, lower-cased, matched against a verified e-mail. */
+  private readonly authorizedEmails: Set<string>;
 
   constructor(
     private readonly store: MetadataStore,
     private readonly settings: OidcConfig,
   ) {
     this.authorizedGroups = new Set(settings.authorized_groups);
-    this.authorizedUsers = new Set(settings.authorized_users);
+    this.authorizedSubjects = new Set(settings.authorized_users);
+    this.authorizedEmails = new Set(settings.authorized_users.filter((u) => u.includes('@')).map((u) => u.toLowerCase()));
   }
 
   /** Throws `forbidden`, saying why, when this identity may not sign in. */
   assertAuthorized(identity: OidcIdentity, groups: readonly string[]): void {
-    if (this.authorizedGroups.size === 0 && this.authorizedUsers.size === 0) return;
-    const names = ['preferred_username', 'nickname', 'email'].map((c) => stringClaim(identity.claims, c));
-    if ([...names, identity.subject].some((n) => n !== undefined && this.authorizedUsers.has(n))) return;
+    if (this.authorizedGroups.size === 0 && this.authorizedSubjects.size === 0) return;
+    const email = verifiedEmail(identity.claims);
+    if (this.authorizedSubjects.has(identity.subject)) return;
+    if (email !== undefined && this.authorizedEmails.has(email)) return;
     if (groups.some((g) => this.authorizedGroups.has(g))) return;
-    const who = names[0] ?? names[1] ?? names[2] ?? identity.subject;
+    const claims = identity.claims;
+    const who = stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'nickname') ?? stringClaim(claims, 'email') ?? identity.subject;
     const allowed = [...this.authorizedGroups].join(', ');
+    const sentEmail = stringClaim(claims, 'email');
+    const asUser =
+      `not one of the authorized users either (matched by sub, here ${identity.subject}` +
+      (sentEmail === undefined ? '' : email === undefined ? `, or by a verified e-mail: the provider did not verify ${sentEmail}` : `, or by a verified e-mail, here ${email}`) +
+      ')';
     throw forbidden(
       'oidc-not-authorized',
       `${who} may not sign in to this registry: ` +
         (allowed ? `not a member of any authorized group (${allowed}); ` : '') +
         `groups at the provider: ${groups.length > 0 ? groups.join(', ') : 'none'}` +
-        (this.authorizedUsers.size > 0 ? '; not one of the authorized users either' : ''),
+        (this.authorizedSubjects.size > 0 ? `; ${asUser}` : ''),
     );
   }
 

@@ -1,23 +1,59 @@
 // Resolves the token in a request to the user it speaks for. In the steady state this touches no
 // database and does not even wait: a cached principal is found synchronously by the token's hash,
-// unknown tokens are remembered for a few seconds, and last-used times are collected in memory and
-// written in batches. A revocation reaches the cache through the change feed (change-feed.ts),
-// within one poll interval on every process.
+// and last-used times are collected in memory and written in batches. A revocation reaches the
+// cache through the change feed (change-feed.ts), within one poll interval on every process.
+//
+// What a token that is not cached may cost, since anyone can send one:
+// - not a cratekeeper token (wrong shape or checksum): refused from memory, no lookup;
+// - a token looked up and not found within the last few seconds: refused from memory (negative cache);
+// - any other: one lookup by its hash, through a gate (lookup-gate.ts) that runs at most a few at a
+//   time per client address and in all; the rest wait their turn, fairly across addresses.
+//   Concurrent requests with the same token share one lookup.
+// An attacker can compute the checksum, so well-formed unknown tokens are possible; the gate is what
+// bounds them: a flood holds at most LOOKUPS_IN_ALL connections, whatever its size or number of
+// addresses. An in-memory set of every valid hash would refuse them without any lookup, but it
+// would have to follow every token created on any replica, and a token created a moment ago must
+// work; refusing lookups for an address that failed too often would lock out the valid tokens of
+// everyone behind the same address (NAT, CI runners). Nothing here refuses a token for what other
+// requests did: a valid token at worst waits for its turn.
 
+import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { hashToken, isWellFormedToken, tokenFromAuthorizationHeader } from '../domain/token.js';
 import type { MetadataStore, TokenPrincipal } from '../ports/metadata-store.js';
 import { LruCache } from '../services/lru-cache.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
+import { LookupGate } from './lookup-gate.js';
+
+/** Why a token was refused: `malformed` ones cost nothing, the others a lookup (or a cache entry). */
+export type RejectionCause = 'malformed' | 'unknown' | 'expired' | 'session';
 
 export type AuthOutcome =
   | { status: 'ok'; principal: TokenPrincipal }
   | { status: 'missing' }
-  | { status: 'rejected'; reason: string };
+  | { status: 'rejected'; reason: string; cause: RejectionCause };
+
+/**
+ * The refusal for a failed token check from `address`, counted against it: `rate-limited` when the
+ * address was already over its limit, else undefined (the caller says why the token was refused).
+ * Malformed tokens are not counted: refusing them costs nothing, and counting would cost a shared write.
+ */
+export function countFailedCheck(limiter: RateLimiter, address: string, outcome: AuthOutcome & { status: 'rejected' }): RegistryError | undefined {
+  if (outcome.cause === 'malformed') return undefined;
+  const refusal = limiter.refusal(address);
+  limiter.record(address);
+  if (!refusal) return undefined;
+  // Still say what is wrong with this token (an expired one is the common case in CI).
+  return rateLimited(refusal.code, `token rejected: ${outcome.reason}; and ${refusal.message}`, refusal.retryAfterSeconds!);
+}
 
 const UNKNOWN_TOKEN_TTL_MS = 5_000;
 const PRINCIPAL_TTL_MS = 5 * 60_000; // safety net if a change were ever missed
+/** Lookups of uncached tokens at once, per client address and in all (PostgreSQL's pool has 10 connections). */
+const LOOKUPS_PER_ADDRESS = 2;
+const LOOKUPS_IN_ALL = 4;
 const MISSING: AuthOutcome = { status: 'missing' };
-const UNKNOWN: AuthOutcome = { status: 'rejected', reason: 'the token is unknown or revoked' };
-const MALFORMED: AuthOutcome = { status: 'rejected', reason: 'the token is not a cratekeeper token' };
+const UNKNOWN: AuthOutcome = { status: 'rejected', reason: 'the token is unknown or revoked', cause: 'unknown' };
+const MALFORMED: AuthOutcome = { status: 'rejected', reason: 'the token is not a cratekeeper token', cause: 'malformed' };
 
 interface CachedPrincipal {
   ok: AuthOutcome & { status: 'ok' };
@@ -28,6 +64,9 @@ interface CachedPrincipal {
 export class TokenAuthenticator {
   private readonly known = new LruCache<string, CachedPrincipal>(100_000);
   private readonly unknown = new LruCache<string, number>(100_000);
+  /** Lookups under way, by token hash. */
+  private readonly lookups = new Map<string, Promise<AuthOutcome>>();
+  private readonly gate: LookupGate;
   private pendingUse = new Map<number, number>();
   private flushingUse: Promise<void> | undefined;
   private queuedUse: Promise<void> | undefined;
@@ -35,7 +74,10 @@ export class TokenAuthenticator {
   constructor(
     private readonly store: MetadataStore,
     private readonly now: () => number = Date.now,
-  ) {}
+    lookupsAtOnce: { perAddress: number; total: number } = { perAddress: LOOKUPS_PER_ADDRESS, total: LOOKUPS_IN_ALL },
+  ) {
+    this.gate = new LookupGate(lookupsAtOnce.perAddress, lookupsAtOnce.total);
+  }
 
   /**
    * The outcome when it can be decided from memory alone, or undefined when the store must be
@@ -46,25 +88,34 @@ export class TokenAuthenticator {
     if (token === undefined) return MISSING;
     const hash = hashToken(token);
     const cached = this.known.get(hash);
-    if (cached === undefined) return undefined;
-    const now = this.now();
-    if (now - cached.cachedAt > PRINCIPAL_TTL_MS) {
+    if (cached !== undefined) {
+      const now = this.now();
+      if (now - cached.cachedAt <= PRINCIPAL_TTL_MS) return this.accept(cached, now);
       this.known.delete(hash);
-      return undefined;
     }
-    return this.accept(cached, now);
+    // Not cached: refuse from memory what needs no lookup to refuse.
+    if (!isWellFormedToken(token)) return MALFORMED;
+    const unknownUntil = this.unknown.get(hash);
+    if (unknownUntil !== undefined && unknownUntil > this.now()) return UNKNOWN;
+    return undefined;
   }
 
-  async authenticate(authorization: string | undefined): Promise<AuthOutcome> {
+  /** The outcome, from memory or with a lookup; `address` (the client's) takes turns with other addresses. */
+  async authenticate(authorization: string | undefined, address = ''): Promise<AuthOutcome> {
     const fromCache = this.authenticateFromCache(authorization);
     if (fromCache !== undefined) return fromCache;
-    const token = tokenFromAuthorizationHeader(authorization)!;
-    if (!isWellFormedToken(token)) return MALFORMED;
-    const hash = hashToken(token);
-    const now = this.now();
-    const unknownUntil = this.unknown.get(hash);
-    if (unknownUntil !== undefined && unknownUntil > now) return UNKNOWN;
+    const hash = hashToken(tokenFromAuthorizationHeader(authorization)!);
+    let lookup = this.lookups.get(hash);
+    if (lookup === undefined) {
+      lookup = this.gate.run(address, () => this.lookUp(hash)).finally(() => this.lookups.delete(hash));
+      this.lookups.set(hash, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUp(hash: string): Promise<AuthOutcome> {
     const principal = await this.store.findPrincipalByTokenHash(hash);
+    const now = this.now();
     if (!principal) {
       this.unknown.set(hash, now + UNKNOWN_TOKEN_TTL_MS);
       return UNKNOWN;
@@ -80,7 +131,7 @@ export class TokenAuthenticator {
 
   private accept(cached: CachedPrincipal, now: number): AuthOutcome {
     if (cached.expiresAtMs <= now) {
-      return { status: 'rejected', reason: `the token expired at ${cached.ok.principal.expiresAt}` };
+      return { status: 'rejected', reason: `the token expired at ${cached.ok.principal.expiresAt}`, cause: 'expired' };
     }
     this.pendingUse.set(cached.ok.principal.tokenId, now);
     return cached.ok;

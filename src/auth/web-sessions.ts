@@ -13,7 +13,7 @@ import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-stor
 import type { RateLimiter } from '../services/rate-limiter.js';
 import type { AccountService } from '../services/accounts.js';
 import { readCookie } from './session-cookie.js';
-import type { TokenAuthenticator } from './token-authenticator.js';
+import { countFailedCheck, type AuthOutcome, type TokenAuthenticator } from './token-authenticator.js';
 
 export const WEB_SESSION_ORIGIN = 'web-session';
 export const SESSION_COOKIE = 'ck_session';
@@ -30,9 +30,18 @@ export class WebSessions {
     private readonly accounts: AccountService,
     private readonly auth: TokenAuthenticator,
     private readonly failedAuthLimiter: RateLimiter,
-    /** Whether the registry is served over https (the cookie is then `Secure`). */
-    private readonly secure: () => boolean,
+    /** The registry's public base URL: over https the cookie is `Secure`; its origin is where forms come from. */
+    private readonly publicUrl: () => string,
   ) {}
+
+  private secure(): boolean {
+    return this.publicUrl().startsWith('https:');
+  }
+
+  /** The registry's own origin (scheme, host and port of its public URL), which its forms are posted from. */
+  ownOrigin(): string {
+    return new URL(this.publicUrl()).origin;
+  }
 
   /** Starts a session for `login`; returns the Set-Cookie value. */
   async start(login: string): Promise<string> {
@@ -43,18 +52,18 @@ export class WebSessions {
 
   /**
    * The user a token speaks for, to sign in with it: only an unrestricted token (every scope, every
-   * crate) will do, as a session may do all its user may. Failures count against the address.
+   * crate) will do, as a session may do all its user may. Failed checks count against the address
+   * as on the API: an address over its limit gets `rate-limited` for a wrong token, never for a
+   * valid one (many people may sign in from one address).
    */
   async userOfToken(token: string, address: string): Promise<User> {
-    this.failedAuthLimiter.assertNotExceeded(address);
-    const outcome = await this.auth.authenticate(token.trim());
-    const refuse = (reason: string) => {
-      this.failedAuthLimiter.record(address);
-      return unauthenticated('token-sign-in', reason);
-    };
-    if (outcome.status !== 'ok') throw refuse(outcome.status === 'missing' ? 'enter a token' : `token rejected: ${outcome.reason}`);
+    const outcome = await this.auth.authenticate(token.trim(), address);
+    const refuse = (rejected: AuthOutcome & { status: 'rejected' }) =>
+      countFailedCheck(this.failedAuthLimiter, address, rejected) ?? unauthenticated('token-sign-in', `token rejected: ${rejected.reason}`);
+    if (outcome.status === 'missing') throw unauthenticated('token-sign-in', 'enter a token');
+    if (outcome.status === 'rejected') throw refuse(outcome);
     const p = outcome.principal;
-    if (isWebSession(p)) throw refuse('a browser session is not a token');
+    if (isWebSession(p)) throw refuse({ status: 'rejected', reason: 'a browser session is not a token', cause: 'session' });
     if (p.scopes !== null || p.cratePatterns !== null) {
       throw forbidden('token-too-narrow', 'signing in needs a token with every scope and every crate; this one is limited');
     }
@@ -62,10 +71,10 @@ export class WebSessions {
   }
 
   /** The signed-in user of a request, or null (no cookie, or an expired, revoked or forged one). */
-  async principal(cookieHeader: string | undefined): Promise<TokenPrincipal | null> {
+  async principal(cookieHeader: string | undefined, address?: string): Promise<TokenPrincipal | null> {
     const token = readCookie(cookieHeader, SESSION_COOKIE);
     if (!token) return null;
-    const outcome = await this.auth.authenticate(token);
+    const outcome = await this.auth.authenticate(token, address);
     return outcome.status === 'ok' && isWebSession(outcome.principal) ? outcome.principal : null;
   }
 

@@ -24,7 +24,7 @@ export const oidcSchema = z
     /** The claim (in userinfo, else in the ID token) that lists the user's groups. GitLab: `groups`. */
     groups_claim: text().default('groups'),
     authorized_groups: list().default([]),
-    /** Matched against the provider's `preferred_username`, `nickname`, `email` and `sub`. */
+    /** Matched against the provider's `sub`, and (entries with an `@`) an e-mail it verified; never against names users choose. */
     authorized_users: list().default([]),
     /** Longest wait for each request to the provider (discovery, token, userinfo, keys). */
     timeout_ms: integer(100, 600_000).default(5_000),
@@ -37,8 +37,12 @@ export const loginSchema = z
     registry_name: text()
       .refine((name) => /^[A-Za-z0-9_-]+$/.test(name), { error: 'expected letters, digits, `-` or `_`' })
       .default('private'),
+    /** Failed password attempts from one client address (all user names), and OIDC sign-in starts. */
     attempts_per_minute_per_address: integer(1, 1_000_000).default(20),
+    /** Failed password attempts for one user name from one client address. */
     attempts_per_minute_per_login: integer(1, 1_000_000).default(5),
+    /** Failed password attempts for one user name from all addresses together. */
+    attempts_per_minute_per_login_total: integer(1, 1_000_000).default(20),
   })
   .prefault({});
 

@@ -1,7 +1,14 @@
 // Authentication hooks for groups of routes. Reads (index, downloads, search, owners list) need a
 // token when `auth.required` is on; writes always do. A token that is sent is always checked, so a
-// wrong token is refused even where none is required. The hook is callback-style so that a cached
-// token (the steady state) is decided without a promise.
+// wrong token is refused even where none is required. The hook is callback-style so that a token
+// decided from memory (the steady state) is answered without a promise.
+//
+// Failed token checks count against the client address (shared across replicas); an address over
+// its limit gets 429 with Retry-After instead of 401 for its wrong tokens. The limit never refuses a
+// valid token, cached or not: many people share one address (NAT, CI runners), and one of them
+// sending garbage must not lock out the others. What a flood of bad tokens may cost the database is
+// bounded in the authenticator (auth/token-authenticator.ts): malformed ones are refused from
+// memory and count nowhere (they cost nothing, and counting them would cost a shared write).
 
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { forbidden, unauthenticated } from '../domain/errors.js';
@@ -9,7 +16,7 @@ import type { TokenScope } from '../domain/token-scope.js';
 import { hasScope } from '../auth/token-permissions.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
 import type { TokenPrincipal } from '../ports/metadata-store.js';
-import type { AuthOutcome, TokenAuthenticator } from '../auth/token-authenticator.js';
+import { countFailedCheck, type AuthOutcome, type TokenAuthenticator } from '../auth/token-authenticator.js';
 import { isWebSession } from '../auth/web-sessions.js';
 
 declare module 'fastify' {
@@ -29,7 +36,7 @@ export interface AuthenticationOptions {
 
 const HOW_TO_LOG_IN = 'run `cargo login --registry <name>` with a token from this registry (see its /me page)';
 
-const SESSION_AS_TOKEN: AuthOutcome = { status: 'rejected', reason: 'a browser session is not a cargo token' };
+const SESSION_AS_TOKEN: AuthOutcome = { status: 'rejected', reason: 'a browser session is not a cargo token', cause: 'session' };
 
 function apply(result: AuthOutcome, request: FastifyRequest, options: AuthenticationOptions): Error | undefined {
   // A browser session's token lives in its cookie only (auth/web-sessions.ts).
@@ -43,9 +50,9 @@ function apply(result: AuthOutcome, request: FastifyRequest, options: Authentica
     return undefined;
   }
   if (outcome.status === 'rejected') {
-    options.failedAuthLimiter.record(request.ip);
-    options.onFailure?.('rejected');
-    return unauthenticated('token-rejected', `token rejected: ${outcome.reason}; ${HOW_TO_LOG_IN}`);
+    const limited = countFailedCheck(options.failedAuthLimiter, request.ip, outcome);
+    options.onFailure?.(limited ? 'limited' : 'rejected');
+    return limited ?? unauthenticated('token-rejected', `token rejected: ${outcome.reason}; ${HOW_TO_LOG_IN}`);
   }
   if (!options.tokenRequired) return undefined;
   options.onFailure?.('missing');
@@ -55,20 +62,14 @@ function apply(result: AuthOutcome, request: FastifyRequest, options: Authentica
 export function authenticate(auth: TokenAuthenticator, options: AuthenticationOptions) {
   return function authenticationHook(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const header = request.headers.authorization;
-    const cached = auth.authenticateFromCache(header);
-    if (cached !== undefined) {
-      done(apply(cached, request, options));
+    const decided = auth.authenticateFromCache(header);
+    if (decided !== undefined) {
+      done(apply(decided, request, options));
       return;
     }
-    // Not in the cache: a database lookup. An address that keeps sending bad tokens waits first.
-    try {
-      options.failedAuthLimiter.assertNotExceeded(request.ip);
-    } catch (error) {
-      options.onFailure?.('limited');
-      done(error as Error);
-      return;
-    }
-    auth.authenticate(header).then(
+    // Not decidable from memory: one lookup, taking turns with other addresses; never refused
+    // beforehand, since the token may be valid whatever else came from this address.
+    auth.authenticate(header, request.ip).then(
       (outcome) => done(apply(outcome, request, options)),
       (error: Error) => done(error),
     );

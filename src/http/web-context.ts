@@ -10,6 +10,7 @@ import type { TokenPrincipal } from '../ports/metadata-store.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { HIDDEN_CRATE_CODE } from '../services/crate-pages.js';
 import { auditSource } from './audit-source.js';
+import { crossSiteRefusal } from './cross-site.js';
 import { STATUS_OF_KIND } from './error-mapper.js';
 import { formField } from './form-body.js';
 import { html, sendPage, type PageOptions } from './pages/html.js';
@@ -65,9 +66,12 @@ export function installWebContext(app: FastifyInstance, options: WebContextOptio
     return undefined;
   });
 
-  // Every form post carries the session's CSRF token (and comes from a signed-in browser).
+  // Every form post comes from this registry's own pages (cross-site.ts), and carries the session's
+  // CSRF token (and comes from a signed-in browser).
   app.addHook('preHandler', async (request) => {
     if (request.method !== 'POST') return;
+    const crossSite = crossSiteRefusal(request.headers, options.sessions.ownOrigin());
+    if (crossSite) throw crossSite;
     // Signing out without a session (it expired meanwhile) only clears the cookie: nothing to forge.
     if (!request.principal && request.routeOptions.url === '/sign-out') return;
     if (!request.principal || !(await options.sessions.csrfMatches(request.principal, formField(request.body, 'csrf')))) {

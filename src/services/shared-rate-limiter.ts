@@ -1,85 +1,114 @@
-// Rate limits that hold across processes and replicas sharing one database. Each limiter keeps
-// the in-memory limiter's exact per-process behaviour (rate-limiter.ts) and adds shared counts:
-// every counted event is also added, atomically, to a per-minute row in the database, and each
-// process learns every minute which keys are over the limit anywhere, from the increments' replies
-// and from a small query every poll interval. The synchronous checks stay memory-only, so a request
-// with a cached good token never waits for the database; only events that are counted anyway
-// (failed token checks, publishes) write. A key over the limit on one replica is refused by every
-// other within one poll interval; until then a replica can let a few more through.
+// Rate limits that hold across processes and replicas sharing one database. Each limiter keeps the
+// in-memory limiter's exact per-process behaviour (rate-limiter.ts) and adds shared counts, over the
+// same sliding window (sliding-window.ts): per-minute rows in the database, of which the current and
+// the previous minute are read. The synchronous checks stay memory-only, so a request never waits
+// for the database here. Counted events are collected in memory and written in one batch per poll
+// interval (one upsert per key, whatever the number of events); a key already over its limit adds
+// no more writes, so a flood stays in memory. Every poll interval each process also reads which
+// keys are at their limit anywhere, with both minutes' counts; to those it adds its own events not
+// written yet, so it can refuse such keys and compute their Retry-After as the counts slide. A key
+// over the limit on one replica is refused by every other within about two poll intervals; until
+// then a replica can let a few more through.
 
-import { rateLimited } from '../domain/errors.js';
 import { RateLimiter } from './rate-limiter.js';
+import { msUntilAllowed, windowOf, type WindowCounts } from './sliding-window.js';
 
-const WINDOW_MS = 60_000;
+/** A key's counts in the minute asked about and the one before. */
+export interface KeyCounts {
+  previous: number;
+  current: number;
+}
 
 /** Shared per-minute counters (adapters/metadata/sql-rate-counts.ts). */
 export interface RateCounts {
-  /** Adds one event and returns the window's count after it. */
-  increment(limiter: string, key: string, window: number): Promise<number>;
-  /** Keys whose count in `window` is at least `min`. */
-  keysAtLeast(limiter: string, window: number, min: number): Promise<string[]>;
+  /** Adds each key's events to its count in `window`, atomically per key. */
+  add(limiter: string, window: number, events: ReadonlyMap<string, number>): Promise<void>;
+  /** Keys with at least `min` events in `window` and the window before together, with both counts. */
+  busyKeys(limiter: string, window: number, min: number): Promise<Map<string, KeyCounts>>;
   /** Drops the windows before `window`. */
   prune(window: number): Promise<void>;
 }
 
+/** Keys a process collects per minute before the next write; beyond, events count only locally. */
+const MAX_PENDING_KEYS = 10_000;
+
 export class SharedRateLimiter extends RateLimiter {
-  /** Keys over the limit somewhere, for the window they were over in. */
-  private blocked = new Map<string, number>();
+  /** Keys at their limit somewhere, with the counts last read from the database. */
+  private shared = new Map<string, WindowCounts>();
+  /** Events counted here but not yet written: minute → key → events. */
+  private pending = new Map<number, Map<string, number>>();
 
   constructor(
     private readonly name: string,
-    private readonly limit: number,
-    private readonly description: string,
+    limit: number,
+    description: string,
     private readonly counts: RateCounts,
     private readonly onError: (error: unknown) => void,
-    private readonly clock: () => number = Date.now,
+    clock: () => number = Date.now,
   ) {
     super(limit, description, clock);
   }
 
-  private window(): number {
-    return Math.floor(this.clock() / WINDOW_MS);
+  protected override msUntilAllowed(key: string, nowMs: number): number {
+    const local = super.msUntilAllowed(key, nowMs);
+    const shared = this.shared.get(key);
+    return shared === undefined ? local : Math.max(local, msUntilAllowed(this.withPending(shared, key), nowMs, this.limit));
   }
 
-  private assertNotBlockedElsewhere(key: string): void {
-    const window = this.window();
-    if (this.blocked.get(key) !== window) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - this.clock()) / 1000));
-    throw rateLimited('rate-limited', `too many ${this.description}; try again in ${retryAfterSeconds} s`, retryAfterSeconds);
-  }
-
-  override assertNotExceeded(key: string): void {
-    super.assertNotExceeded(key);
-    this.assertNotBlockedElsewhere(key);
+  /** The counts last read plus this process's events not written yet (so not in them). */
+  private withPending(read: WindowCounts, key: string): WindowCounts {
+    const byWindow = new Map([
+      [read.window - 1, read.previous],
+      [read.window, read.current],
+    ]);
+    for (const [window, events] of this.pending) {
+      const n = events.get(key);
+      if (n !== undefined) byWindow.set(window, (byWindow.get(window) ?? 0) + n);
+    }
+    const latest = Math.max(...byWindow.keys());
+    return { window: latest, previous: byWindow.get(latest - 1) ?? 0, current: byWindow.get(latest) ?? 0 };
   }
 
   override take(key: string): void {
-    this.assertNotBlockedElsewhere(key);
     super.take(key);
-    this.countShared(key);
+    this.queue(key);
   }
 
-  override record(key: string): void {
-    super.record(key);
-    // A key already refused here needs no more shared writes this window (a flood stays in memory).
-    if (this.blocked.get(key) !== this.window()) this.countShared(key);
+  override record(key: string): number {
+    // A key already refused needs no more shared writes: its refusal is known, and a flood stays in memory.
+    const alreadyOver = this.msUntilAllowed(key, this.now()) > 0;
+    const countedAt = super.record(key);
+    if (!alreadyOver) this.queue(key);
+    return countedAt;
   }
 
-  private countShared(key: string): void {
-    const window = this.window();
-    this.counts.increment(this.name, key, window).then((count) => {
-      if (count >= this.limit) this.blocked.set(key, window);
-    }, this.onError);
+  private queue(key: string): void {
+    const window = windowOf(this.now());
+    let events = this.pending.get(window);
+    if (events === undefined) this.pending.set(window, (events = new Map()));
+    const seen = events.get(key);
+    if (seen !== undefined) events.set(key, seen + 1);
+    else if (events.size < MAX_PENDING_KEYS) events.set(key, 1);
   }
 
-  /** Learns which keys are over the limit on any process; drops old windows. */
+  /** Writes the events collected since the last flush (one batch per minute they fell in). */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batches = this.pending;
+    this.pending = new Map();
+    for (const [window, events] of batches) await this.counts.add(this.name, window, events);
+  }
+
+  /** Writes this process's events, then learns which keys are at their limit on any process. */
   async refresh(): Promise<void> {
-    const window = this.window();
-    const keys = await this.counts.keysAtLeast(this.name, window, this.limit);
-    const blocked = new Map<string, number>();
-    for (const [key, w] of this.blocked) if (w === window) blocked.set(key, w);
-    for (const key of keys) blocked.set(key, window);
-    this.blocked = blocked;
+    // A failed write loses those events (they still count here); the read below may still work.
+    await this.flush().catch(this.onError);
+    const window = windowOf(this.now());
+    // A key whose two minutes hold fewer than `limit` events together has room for one more anyway.
+    const busy = await this.counts.busyKeys(this.name, window, this.limit);
+    const shared = new Map<string, WindowCounts>();
+    for (const [key, { previous, current }] of busy) shared.set(key, { window, previous, current });
+    this.shared = shared;
   }
 }
 
@@ -103,11 +132,18 @@ export class SharedRateLimits {
 
   refresh(): Promise<void> {
     this.running ??= (async () => {
+      for (const limiter of this.limiters) {
+        try {
+          await limiter.refresh();
+        } catch (error) {
+          this.onError(error);
+        }
+      }
       try {
-        for (const limiter of this.limiters) await limiter.refresh();
-        const window = Math.floor(this.clock() / WINDOW_MS);
+        const window = windowOf(this.clock());
         if (window !== this.lastPrune) {
           this.lastPrune = window;
+          // The sliding window reads the current and the previous minute; older ones are done with.
           await this.counts.prune(window - 1);
         }
       } catch (error) {
@@ -119,8 +155,11 @@ export class SharedRateLimits {
     return this.running;
   }
 
+  /** Stops refreshing; writes what is still collected. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     await this.running;
+    for (const limiter of this.limiters) await limiter.flush().catch(this.onError);
   }
 }

@@ -1,7 +1,7 @@
 // Several `cratekeeper serve` replicas (separate commands, separate data folders) on one PostgreSQL
 // and one S3 bucket behave as one registry: a publish through one is in every other's index within
 // a second; concurrent publishes of one version through different replicas end with exactly one
-// success; a revocation and the rate limits hold on every replica; and a replica killed
+// success; a revocation and the (sliding) rate limits hold on every replica; and a replica killed
 // mid-publish loses nothing acknowledged and leaves no half version.
 
 import assert from 'node:assert/strict';
@@ -9,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { indexPathOf } from '../../src/domain/crate-name.js';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
+import { generateToken } from '../../src/domain/token.js';
 import { makeCrate, metadataFor, publishBodyFor } from '../support/crate-fixture.js';
+import { eventually } from '../support/eventually.js';
 import { errorDetail, httpRequest, publish } from '../support/http-client.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
@@ -173,6 +175,8 @@ describe('several replicas on one PostgreSQL and one bucket', () => {
     });
   });
 
+  // The limits slide over a minute (no fixed window whose edge a test could straddle): with 3
+  // publishes a minute, a refusal lasts about 20 s after the third, far longer than these steps.
   describe('rate limits', () => {
     let a: RunningRegistry;
     let b: RunningRegistry;
@@ -181,6 +185,7 @@ describe('several replicas on one PostgreSQL and one bucket', () => {
         ...(await backends.newRegistryEnv()),
         CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '3',
         CRATEKEEPER_RATE_LIMITS__FAILED_AUTH_PER_MINUTE: '5',
+        CRATEKEEPER_CACHE__POLL_INTERVAL_MS: '50',
       };
       a = await startRegistry({ env });
       b = await startRegistry({ env });
@@ -195,24 +200,57 @@ describe('several replicas on one PostgreSQL and one bucket', () => {
       for (const version of ['1.0.0', '1.1.0', '1.2.0']) {
         assert.equal((await publish(a.url, token, await publishBodyFor('limited', version))).status, 200);
       }
-      await sleep(600);
-      const res = await publish(b.url, token, await publishBodyFor('limited', '1.3.0'));
-      assert.equal(res.status, 429, res.body.toString());
-      assert.match(errorDetail(res), /too many publishes by this user; try again in \d+ s/);
-      assert.ok(Number(res.headers['retry-after']) >= 1);
+      // b learns of a's publishes within a few poll intervals and counts its own meanwhile; on its
+      // own it would accept 3 before refusing. It must refuse before its own count gets there.
+      let acceptedByB = 0;
+      const refused = await eventually(
+        async () => {
+          const res = await publish(b.url, token, await publishBodyFor('limited', `1.${3 + acceptedByB}.0`));
+          if (res.status === 200) acceptedByB++;
+          assert.equal(res.status, 429, res.body.toString());
+          return res;
+        },
+        10_000,
+        200,
+      );
+      assert.ok(acceptedByB < 3, `the other replica accepted ${acceptedByB} more publishes before refusing`);
+      assert.match(errorDetail(refused), /too many publishes by this user; try again in \d+ s/);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
     });
 
-    it('failed token checks per address are counted across replicas; good tokens keep working', async () => {
+    it('failed token checks per address are counted across replicas; valid tokens keep working', async () => {
       const token = a.adminToken!;
       const read = (server: RunningRegistry, t: string) =>
         httpRequest(`${server.url}/index/config.json`, { headers: { authorization: t } }).then((r) => r.status);
       assert.equal(await read(b, token), 200);
       const statuses = [];
-      for (let i = 0; i < 5; i++) statuses.push(await read(a, `ckt_guess${i}`));
+      for (let i = 0; i < 5; i++) statuses.push(await read(a, generateToken()));
       assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
-      await sleep(600);
-      assert.equal(await read(b, 'ckt_elsewhere'), 429);
+      // On its own, b would answer 401 to 5 wrong tokens from this address before any 429.
+      let wrongOnB = 0;
+      await eventually(
+        async () => {
+          const status = await read(b, generateToken());
+          if (status === 401) wrongOnB++;
+          assert.equal(status, 429);
+        },
+        10_000,
+        200,
+      );
+      assert.ok(wrongOnB < 5, `the other replica answered ${wrongOnB} wrong tokens with 401 before refusing`);
+      // Not a cratekeeper token at all: refused from memory, never counted nor limited.
+      assert.equal(await read(b, 'ckt_elsewhere'), 401);
+      // Valid tokens pass from that address, known or not yet seen by a replica.
       assert.equal(await read(b, token), 200);
+      const created = await httpRequest(`${a.url}/api/v1/me/tokens`, {
+        method: 'POST',
+        headers: { authorization: token, 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ name: 'behind the same address' })),
+      });
+      assert.equal(created.status, 201, created.body.toString());
+      const fresh = (JSON.parse(created.body.toString()) as { token: { token: string } }).token.token;
+      assert.equal(await read(b, fresh), 200);
+      assert.equal(await read(a, fresh), 200);
     });
   });
 });

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { generateToken } from '../../src/domain/token.js';
 import { publishBodyFor } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
@@ -205,12 +206,16 @@ describe('rate limits', () => {
     try {
       assert.equal((await r.request({ method: 'GET', url: '/index/config.json', token: r.adminToken })).statusCode, 200);
       const statuses = [];
-      for (let i = 0; i < 7; i++) statuses.push((await r.request({ method: 'GET', url: '/index/config.json', token: `ckt_guess${i}` })).statusCode);
+      // Well-formed (right checksum) but unknown: each costs a lookup, and counts.
+      for (let i = 0; i < 7; i++) statuses.push((await r.request({ method: 'GET', url: '/index/config.json', token: generateToken() })).statusCode);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
-      const blocked = await r.request({ method: 'GET', url: '/index/config.json', token: 'ckt_another' });
+      const blocked = await r.request({ method: 'GET', url: '/index/config.json', token: generateToken() });
       assert.ok(Number(blocked.headers['retry-after']) >= 1);
-      // A token already known to this process is decided from memory and not held up.
+      // A token already known to this process is decided from memory and not held up,
       assert.equal((await r.request({ method: 'GET', url: '/index/config.json', token: r.adminToken })).statusCode, 200);
+      // and so is a valid one it has not seen yet (others behind the same address failed, not its holder).
+      const fresh = await r.userToken('behind-the-same-nat');
+      assert.equal((await r.request({ method: 'GET', url: '/index/config.json', token: fresh })).statusCode, 200);
     } finally {
       await r.close();
     }

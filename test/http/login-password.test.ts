@@ -1,5 +1,6 @@
 // Local accounts: `cratekeeper user passwd` (password from stdin), the sign-in form at /me with
-// its CSRF token, argon2 verification, refusals and rate limits (429 with Retry-After).
+// its CSRF token, argon2 verification, refusals and rate limits (429 with Retry-After), which
+// do not lock out the others behind one address when someone guesses one user's password.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -87,6 +88,21 @@ describe('local password sign-in', () => {
     assert.equal(limited.status, 429);
     assert.match(limited.body, /too many failed sign-in attempts for this user; try again in \d+ s/);
     assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+  });
+
+  it('someone guessing one user\'s password does not lock out the others behind the same address', async () => {
+    // bob is refused from here now (previous test); the guesser keeps trying, and is refused without counting.
+    const guesser = new HttpBrowser();
+    for (let i = 0; i < 20; i++) {
+      const page = await guesser.submit(await guesser.go(`${server.url}/me`), { login: 'bob', password: `guess ${i}` });
+      assert.equal(page.status, 429);
+    }
+    assert.equal((await runCli(['user', 'add', 'carol', '--data-dir', server.dataDir])).code, 0);
+    assert.equal((await passwd(server.dataDir, 'carol', 'carol has a long password\n')).code, 0);
+    const colleague = new HttpBrowser();
+    const page = await colleague.submit(await colleague.go(`${server.url}/me`), { login: 'carol', password: 'carol has a long password' });
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /Signed in as <strong id="login">carol<\/strong>/);
   });
 
   it('an unknown user gets the same answer as a wrong password; the address limit applies too', async () => {

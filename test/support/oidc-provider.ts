@@ -14,7 +14,10 @@ import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
 
 export interface TestAccount {
   preferred_username?: string;
+  nickname?: string;
   email?: string;
+  /** Whether the provider vouches for the e-mail address; absent: the claim is not sent. */
+  email_verified?: boolean;
   groups?: string[];
 }
 
@@ -89,7 +92,7 @@ export async function startOidcProvider(accounts: Record<string, TestAccount>, o
     cookies: { keys: [randomUUID()] },
     pkce: { required: () => true },
     // GitLab's shape: groups from the userinfo endpoint with the openid scope.
-    claims: { openid: ['sub', 'groups'], profile: ['preferred_username', 'name'], email: ['email', 'email_verified'] },
+    claims: { openid: ['sub', 'groups'], profile: ['preferred_username', 'nickname', 'name'], email: ['email', 'email_verified'] },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx, sub) {
       const account = accounts[sub];

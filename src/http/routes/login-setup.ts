@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { OidcLogin } from '../../auth/oidc-client.js';
 import { OidcUsers } from '../../auth/oidc-users.js';
-import { PasswordLogin } from '../../auth/password.js';
+import { PasswordLogin, passwordLimits } from '../../auth/password.js';
 import { SessionCookies } from '../../auth/session-cookie.js';
 import { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
@@ -27,14 +27,13 @@ export function identityRoutes(app: FastifyInstance, registry: Registry, options
   if (config.oidc !== undefined && options.oidc === undefined) {
     throw new Error('[oidc] is configured but its provider was not discovered: call OidcLogin.discover before building the app');
   }
-  const byAddress = new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address');
-  const byLogin = new RateLimiter(config.login.attempts_per_minute_per_login, 'failed sign-in attempts for this user');
+  const startsByAddress = new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address');
   const { signIn } = loginRoutes(app, {
     accounts: registry.accounts,
     store: registry.store,
     oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.store, config.oidc) } : undefined,
-    passwords: new PasswordLogin(registry.store, byAddress, byLogin),
-    startsByAddress: byAddress,
+    passwords: new PasswordLogin(registry.store, passwordLimits(config.login)),
+    startsByAddress,
     sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
     webSessions: options.webSessions,
     audit: registry.audit,

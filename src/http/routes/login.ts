@@ -20,6 +20,7 @@ import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { RateLimiter } from '../../services/rate-limiter.js';
 import { auditSource } from '../audit-source.js';
+import { crossSiteRefusal } from '../cross-site.js';
 import { acceptFormBodies, formField } from '../form-body.js';
 import { html, sendPage } from '../pages/html.js';
 import { signInBody } from '../pages/login-form.js';
@@ -165,8 +166,10 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
 
   acceptFormBodies(app);
 
-  /** The flow a sign-in form belongs to, when its CSRF token matches the cookie's. */
+  /** The flow a sign-in form belongs to, when it comes from this registry's pages and its CSRF token matches the cookie's. */
   async function formFlow(request: FastifyRequest): Promise<LoginFlow> {
+    const crossSite = crossSiteRefusal(request.headers, new URL(deps.publicUrl()).origin);
+    if (crossSite) throw crossSite;
     const flow = await deps.sessions.unseal(request.headers.cookie);
     if (!flow?.csrf || !sameText(flow.csrf, formField(request.body, 'csrf'))) {
       throw invalid('csrf', 'the form expired or did not come from this registry; start again at /sign-in');

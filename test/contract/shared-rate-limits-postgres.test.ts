@@ -1,0 +1,20 @@
+// The shared rate limits on a real PostgreSQL 15: one server for this file, an empty database per test.
+
+import { after, before } from 'node:test';
+import { openPostgresStore } from '../../src/adapters/metadata/postgres.js';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { sharedRateLimitsContract } from './shared-rate-limits.contract.js';
+
+let server: PostgresServer | undefined;
+before(async () => {
+  server = await startPostgresServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+sharedRateLimitsContract('postgres', async () => {
+  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
+  const store = await openPostgresStore(await server.createDatabase());
+  return { db: store.db, close: () => store.close() };
+});
