@@ -15,6 +15,7 @@ const settings = (authorized_users: string[], authorized_groups: string[] = []):
   client_secret: 'secret',
   additional_scopes: [],
   groups_claim: 'groups',
+  timeout_ms: 5000,
   authorized_groups,
   authorized_users,
 });
