@@ -71,7 +71,7 @@ export class WebSessions {
   }
 
   /** The signed-in user of a request, or null (no cookie, or an expired, revoked or forged one). */
-  async principal(cookieHeader: string | undefined, address?: string): Promise<TokenPrincipal | null> {
+  async principal(cookieHeader: string | undefined, address: string): Promise<TokenPrincipal | null> {
     const token = readCookie(cookieHeader, SESSION_COOKIE);
     if (!token) return null;
     const outcome = await this.auth.authenticate(token, address);

@@ -35,7 +35,7 @@ export function installUnmatchedRoutes(app: FastifyInstance, options: UnmatchedR
     if (!PUBLIC.some((p) => p.test(path))) {
       const tokenArea = TOKEN_AREAS.some((p) => p.test(path));
       // A page path: a browser session or, for scripts, a token will do.
-      const signedIn = !tokenArea && (await options.sessions.principal(request.headers.cookie)) !== null;
+      const signedIn = !tokenArea && (await options.sessions.principal(request.headers.cookie, request.ip)) !== null;
       if (tokenArea || (!signedIn && request.headers.authorization !== undefined)) {
         await runHook(options.authenticateRead, request, reply);
       } else if (!signedIn && options.signInRequired) {

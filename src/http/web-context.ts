@@ -54,7 +54,7 @@ export function installWebContext(app: FastifyInstance, options: WebContextOptio
 
   app.addHook('onRequest', async (request, reply) => {
     const cookieSent = request.headers.cookie?.includes('ck_session=') ?? false;
-    request.principal = cookieSent ? await options.sessions.principal(request.headers.cookie) : null;
+    request.principal = cookieSent ? await options.sessions.principal(request.headers.cookie, request.ip) : null;
     if (request.principal) request.csrf = await options.sessions.csrfToken(request.principal);
     else if (cookieSent) reply.header('set-cookie', options.sessions.clear());
     // Every method, not only GET: HEAD (which fastify adds to every GET route) and form posts get

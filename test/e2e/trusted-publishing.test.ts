@@ -114,4 +114,14 @@ describe('trusted publishing from CI with the real cargo', () => {
     assert.equal(errorDetail(await exchange('not-a-jwt')), 'the ID token is not a JWT');
     assert.match(errorDetail(await exchange(undefined)), /send a JSON body \{"id_token"/);
   });
+
+  // Last: it leaves this address over its limit of failures.
+  it('answers a flood of forged ID tokens with 429, and still trades a valid one from the same address', async () => {
+    let last;
+    for (let i = 0; i < 40; i++) last = await exchange(await issuer.mintForged(GOOD_CLAIMS));
+    assert.equal(last!.status, 429);
+    assert.ok(Number(last!.headers['retry-after']) > 0);
+    // CI runners share addresses: one job's garbage must not lock out another's valid token.
+    assert.equal((await exchange(await issuer.mint(GOOD_CLAIMS))).status, 201);
+  });
 });
