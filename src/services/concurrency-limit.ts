@@ -12,6 +12,8 @@ export interface ConcurrencyLimitOptions {
   perKey: number;
   /** Operations that may wait for a slot; more are refused at once. */
   maxWaiting: number;
+  /** Operations of one key that may wait, so that one key cannot fill the queue. */
+  maxWaitingPerKey: number;
   /** Longest wait for a slot. */
   maxWaitMs: number;
   /** What the operations are, for refusals ("publishes"). */
@@ -65,8 +67,8 @@ export class ConcurrencyLimit {
   /** Waits for a slot; returns its release function (safe to call more than once). */
   acquire(key: string): Promise<() => void> {
     if (this.mayStart(key)) return Promise.resolve(this.start(key));
-    if ((this.runningByKey.get(key) ?? 0) >= this.options.perKey && this.waitingFor(key) >= this.options.perKey) {
-      return Promise.reject(this.busy(`you have ${this.options.perKey} ${this.options.what} in progress already`));
+    if (this.waitingFor(key) >= this.options.maxWaitingPerKey) {
+      return Promise.reject(this.busy(`you have ${this.options.maxWaitingPerKey} ${this.options.what} waiting already`));
     }
     if (this.waiting.length >= this.options.maxWaiting) {
       return Promise.reject(this.busy(`the server has too many ${this.options.what} in progress`));
@@ -84,6 +86,7 @@ export class ConcurrencyLimit {
         if (index !== -1) this.waiting.splice(index, 1);
         reject(this.busy(`the server has too many ${this.options.what} in progress`));
       }, this.options.maxWaitMs);
+      timer.unref(); // a waiting request keeps its socket open; the wait alone keeps nothing alive
       this.waiting.push(waiter);
     });
   }

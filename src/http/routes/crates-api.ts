@@ -88,7 +88,10 @@ export function cratesApiRoutes(
   const slots = new ConcurrencyLimit({
     total: limits.maxInFlight,
     perKey: limits.maxInFlightPerUser,
+    // Waiting costs a socket, not memory (the body is read once a slot is free); one user may
+    // queue a quarter of the waiting room, e.g. a CI matrix publishing several crates at once.
     maxWaiting: limits.maxInFlight * 16,
+    maxWaitingPerKey: limits.maxInFlight * 4,
     maxWaitMs: limits.queueSeconds * 1000,
     what: 'publishes',
   });
