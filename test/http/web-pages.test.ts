@@ -62,6 +62,24 @@ describe('web pages', () => {
       assert.equal(done.headers.location, '/crates/widget');
     });
 
+    it('keeps the sign-in form working while the browser fetches /favicon.ico without a session', async () => {
+      const page = await r.request({ method: 'GET', url: '/sign-in?next=%2Fcrates%2Fwidget', headers: { 'sec-fetch-dest': 'document' } });
+      const flow = cookieFrom(page, 'ck_login')!;
+      assert.ok(flow, 'a page the user opens starts a sign-in');
+      // The favicon is redirected to the sign-in page like any protected path; that fetch starts nothing.
+      const icon = await r.request({ method: 'GET', url: '/favicon.ico', headers: { 'sec-fetch-dest': 'image' } });
+      assert.equal(icon.statusCode, 303);
+      const iconSignIn = await r.request({ method: 'GET', url: icon.headers.location as string, headers: { 'sec-fetch-dest': 'image' } });
+      assert.equal(iconSignIn.headers['set-cookie'], undefined);
+      const done = await r.request({
+        method: 'POST',
+        url: '/me/token-sign-in',
+        headers: { cookie: flow, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: formBody({ csrf: hiddenCsrf(page.body), token: bob }),
+      });
+      assert.equal(done.headers.location, '/crates/widget');
+    });
+
     it('never sends a visitor to another site after signing in', async () => {
       for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example']) {
         const page = await r.request({ method: 'GET', url: `/sign-in?next=${encodeURIComponent(next)}` });
@@ -282,6 +300,14 @@ describe('web pages', () => {
   });
 
   describe('my tokens', () => {
+    it('offers every scope, with admin left unticked so that a powerful token is made on purpose', async () => {
+      const form = (await bobPages.get('/tokens')).body;
+      for (const scope of ['read', 'publish-new', 'publish-update', 'yank', 'change-owners']) {
+        assert.match(form, new RegExp(`name="scopes" value="${scope}" checked>`));
+      }
+      assert.match(form, /name="scopes" value="admin">/);
+    });
+
     it('creates a scoped token shown once with the cargo commands, lists it, and revokes it', async () => {
       const created = await bobPages.post('/tokens', { name: 'ci for widget', scopes: ['read', 'publish-update'], crates: 'widget, widget-*', expiry: '30' });
       assert.equal(created.statusCode, 201, created.body);

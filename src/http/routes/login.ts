@@ -62,6 +62,12 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknow
 <p><a href="/sign-in">Start again</a></p>`);
 }
 
+/** A top-level page load, as opposed to an image, script or frame the browser fetches by itself. */
+function isNavigation(request: FastifyRequest): boolean {
+  const dest = request.headers['sec-fetch-dest'];
+  return dest === undefined || dest === 'document';
+}
+
 function sameText(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -89,15 +95,20 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     return sendPage(reply, 200, 'Your cargo token', newTokenBody({ ...common, token: result.token, replaced: result.replaced }));
   }
 
-  /** The sign-in page: the local form (when local users have passwords) and the provider's button. */
+  /**
+   * The sign-in page: the local form (when local users have passwords) and the provider's button.
+   * Only a page the user navigates to starts a flow (its cookie): a browser's own fetch, such as
+   * /favicon.ico redirected here, must not replace the flow of the form the user is filling in.
+   */
   async function signInPage(
+    request: FastifyRequest,
     reply: FastifyReply,
     flow: { purpose: LoginPurpose; next?: string },
     options: { status?: number; problem?: string; oidc?: boolean } = {},
   ): Promise<FastifyReply> {
     const passwords = await deps.store.anyPasswordSet();
     const csrf = randomBytes(24).toString('base64url');
-    reply.header('set-cookie', await deps.sessions.seal({ ...flow, csrf }));
+    if (isNavigation(request)) reply.header('set-cookie', await deps.sessions.seal({ ...flow, csrf }));
     const oidcStart =
       deps.oidc && options.oidc !== false
         ? `/me/oidc?${new URLSearchParams({ purpose: flow.purpose, ...(flow.next ? { next: flow.next } : {}) }).toString()}`
@@ -120,7 +131,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
   /** Starts a sign-in for a cargo token; undefined when there is no way to sign in here (me.ts explains then). */
   async function signIn(request: FastifyRequest, reply: FastifyReply, purpose: LoginPurpose): Promise<FastifyReply | undefined> {
     if (deps.oidc) return startOidc(request, reply, { purpose });
-    if (await deps.store.anyPasswordSet()) return signInPage(reply, { purpose });
+    if (await deps.store.anyPasswordSet()) return signInPage(request, reply, { purpose });
     return undefined;
   }
 
@@ -129,7 +140,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     return purpose === 'replace' || purpose === 'web' ? purpose : 'token';
   };
 
-  app.get('/sign-in', async (request, reply) => signInPage(reply, { purpose: 'web', next: safeNext((request.query as { next?: string }).next) }));
+  app.get('/sign-in', async (request, reply) => signInPage(request, reply, { purpose: 'web', next: safeNext((request.query as { next?: string }).next) }));
 
   app.get('/me/oidc', async (request, reply) =>
     startOidc(request, reply, { purpose: purposeOf(request.query), next: safeNext((request.query as { next?: string }).next) }),
@@ -139,7 +150,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
 
   app.get('/me/local', async (request, reply) => {
     if (!(await deps.store.anyPasswordSet())) return reply.redirect('/me', 302);
-    return signInPage(reply, { purpose: purposeOf(request.query) }, { oidc: false });
+    return signInPage(request, reply, { purpose: purposeOf(request.query) }, { oidc: false });
   });
 
   app.get('/me/callback', async (request, reply) => {
@@ -202,7 +213,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     } catch (error) {
       if (error instanceof RegistryError && error.code === 'wrong-password') {
         deps.audit.record('login-failed', auditSource(request), { login: login.slice(0, 64), detail: error.message });
-        return signInPage(reply, flow, { status: 401, problem: error.message });
+        return signInPage(request, reply, flow, { status: 401, problem: error.message });
       }
       return problem(reply, request, error);
     }
