@@ -40,13 +40,14 @@ function tokenRows(tokens: TokenRecord[], csrf: string): RawHtml {
   )}</tbody></table>`;
 }
 
+// `admin` is the one scope a token must be given on purpose: unchecked unless the user ticks it.
 function createForm(csrf: string): RawHtml {
   return html`<form class="stack" method="post" action="/tokens" id="create-token">
 <input type="hidden" name="csrf" value="${csrf}">
 <label for="token-name">Name <span class="hint">what it is for, e.g. “laptop” or “CI for foo”</span></label>
 <input id="token-name" name="name" required maxlength="100">
 <fieldset><legend>Scopes</legend>${TOKEN_SCOPES.map(
-    (s) => html`<label><input type="checkbox" name="scopes" value="${s}" checked> <code>${s}</code> <span class="muted">${SCOPE_HINTS[s]}</span></label>`,
+    (s) => html`<label><input type="checkbox" name="scopes" value="${s}"${s === 'admin' ? '' : html` checked`}> <code>${s}</code> <span class="muted">${SCOPE_HINTS[s]}</span></label>`,
   )}</fieldset>
 <label for="token-crates">Crates <span class="hint">patterns such as <code>foo</code> or <code>foo-*</code>, separated by spaces or commas; empty: every crate. They limit publish, yank and owner changes.</span></label>
 <input id="token-crates" name="crates" maxlength="1000">
