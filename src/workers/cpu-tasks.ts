@@ -4,6 +4,7 @@
 // else is a bug and crosses as an ordinary error.
 
 import { RegistryError } from '../domain/errors.js';
+import { readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
 
@@ -21,6 +22,18 @@ export function echo(value: string): Promise<TaskOutcome<string>> {
   return outcomeOf(() => value);
 }
 
+/** The README a packaged Cargo.toml names (workers/readme-task.ts). */
+export function readmeField(manifest: string) {
+  return outcomeOf(() => readmeFieldOf(manifest));
+}
+
+/** A README as safe HTML (workers/readme-task.ts). */
+export function renderReadme(input: ReadmeRenderInput) {
+  return outcomeOf(() => renderReadmeHtml(input));
+}
+
 export interface CpuTasks {
   echo: typeof echo;
+  readmeField: typeof readmeField;
+  renderReadme: typeof renderReadme;
 }
