@@ -119,7 +119,7 @@ export async function openRegistry(
   const blobs = openBlobStore(config);
 
   const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
-  const indexFiles = new IndexFiles(store, config.cache.index_bytes);
+  const indexFiles = new IndexFiles(store, cpu, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
   const auditLog = new SqlAuditLog(store.db);
   const audit = new AuditRecorder(auditLog, options.onBackgroundError ?? (() => {}));

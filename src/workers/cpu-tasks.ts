@@ -4,6 +4,7 @@
 // else is a bug and crosses as an ordinary error.
 
 import { RegistryError } from '../domain/errors.js';
+import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
 import { readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
@@ -32,8 +33,14 @@ export function renderReadme(input: ReadmeRenderInput) {
   return outcomeOf(() => renderReadmeHtml(input));
 }
 
+/** A large crate's index file: body, ETag and gzip form (workers/index-file-task.ts). */
+export function renderIndexFile(input: IndexFileInput) {
+  return outcomeOf(() => renderIndexFileBytes(input));
+}
+
 export interface CpuTasks {
   echo: typeof echo;
   readmeField: typeof readmeField;
   renderReadme: typeof renderReadme;
+  renderIndexFile: typeof renderIndexFile;
 }
