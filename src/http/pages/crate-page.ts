@@ -1,9 +1,19 @@
 // A crate's page: README, the `cargo add` line with a copy button, versions (yanked ones marked),
 // dependencies, features, owners, license and links, and download counts with a small chart.
+// The page is rendered on every view, so each table is bounded (far above real crates) and says
+// how much it leaves out: a crate with 50,000 versions or features costs no more than one with 100.
 
 import type { CatalogVersion } from '../../ports/catalog.js';
 import type { CrateView, DependencyView } from '../../services/crate-pages.js';
 import { html, raw, type RawHtml } from './html.js';
+
+/** The newest versions listed (the selected one is listed too, wherever it is). */
+export const MAX_VERSIONS_SHOWN = 100;
+/** Features listed, by name, and the features or dependencies each one's row names. */
+export const MAX_FEATURES_SHOWN = 1000;
+export const MAX_ENABLES_SHOWN = 20;
+
+const count = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 export interface CratePageExtras {
   registryName: string;
@@ -49,13 +59,39 @@ function dependencySection(title: string, deps: DependencyView[]): RawHtml | str
 <tbody>${deps.map(dependencyRow)}</tbody></table>`;
 }
 
+function enables(list: readonly string[]): RawHtml | string {
+  if (list.length === 0) return html`<span class="muted">nothing else</span>`;
+  if (list.length <= MAX_ENABLES_SHOWN) return list.join(', ');
+  return html`${list.slice(0, MAX_ENABLES_SHOWN).join(', ')} <span class="muted">and ${count(list.length - MAX_ENABLES_SHOWN)} more</span>`;
+}
+
 function features(v: CatalogVersion): RawHtml {
   const all = { ...v.entry.features, ...(v.entry.features2 ?? {}) };
   const names = Object.keys(all).sort();
   if (names.length === 0) return html`<p class="muted">This version has no features.</p>`;
-  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${names.map(
-    (n) => html`<tr><td><code>${n}</code></td><td>${all[n]!.length ? all[n]!.join(', ') : html`<span class="muted">nothing else</span>`}</td></tr>`,
-  )}</tbody></table>`;
+  const shown = names.slice(0, MAX_FEATURES_SHOWN);
+  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${shown.map(
+    (n) => html`<tr><td><code>${n}</code></td><td>${enables(all[n]!)}</td></tr>`,
+  )}</tbody></table>${
+    names.length > shown.length ? html`<p class="muted" id="features-omitted">The first ${count(shown.length)} of ${count(names.length)} features are listed.</p>` : ''
+  }`;
+}
+
+function versionRow(name: string, v: CatalogVersion, selected: CatalogVersion, perVersion: ReadonlyMap<string, number>): RawHtml {
+  return html`<tr${v.yanked ? raw(' class="yanked"') : ''}><td><a href="${versionLink(name, v)}"${v === selected ? raw(' aria-current="page"') : ''}>${v.entry.vers}</a>${v.yanked ? html` <span class="badge">yanked</span>` : ''}</td>
+<td>${day(v.publishedAt)}</td><td>${perVersion.get(v.entry.vers) ?? 0}</td></tr>`;
+}
+
+function versionsTable(view: CrateView, perVersion: ReadonlyMap<string, number>): RawHtml {
+  const shown = view.versions.slice(0, MAX_VERSIONS_SHOWN);
+  if (!shown.includes(view.selected)) shown.push(view.selected);
+  const omitted = view.versions.length - shown.length;
+  return html`<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
+<tbody>${shown.map((v) => versionRow(view.crate.name, v, view.selected, perVersion))}</tbody></table>${
+    omitted > 0
+      ? html`<p class="muted" id="versions-omitted">${count(omitted)} older versions are not listed; open one at <code>/crates/${view.crate.name}/VERSION</code>.</p>`
+      : ''
+  }`;
 }
 
 export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
@@ -79,6 +115,7 @@ ${extras.readmeHtml === undefined ? html`<p class="muted">This version has no RE
 <section aria-labelledby="deps-heading"><h2 id="deps-heading">Dependencies</h2>
 ${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` : ''}
 ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
+${view.dependencyCount > view.dependencies.length ? html`<p class="muted" id="dependencies-omitted">The first ${count(view.dependencies.length)} of ${count(view.dependencyCount)} dependencies are listed.</p>` : ''}
 </section>
 <section aria-labelledby="features-heading"><h2 id="features-heading">Features</h2>${features(selected)}</section>
 <section aria-labelledby="downloads-heading"><h2 id="downloads-heading">Downloads</h2>
@@ -86,11 +123,7 @@ ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byK
 ${raw(extras.downloads.chartSvg)}
 </section>
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
-<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
-<tbody>${view.versions.map(
-    (v) => html`<tr${v.yanked ? raw(' class="yanked"') : ''}><td><a href="${versionLink(crate.name, v)}"${v === selected ? raw(' aria-current="page"') : ''}>${v.entry.vers}</a>${v.yanked ? html` <span class="badge">yanked</span>` : ''}</td>
-<td>${day(v.publishedAt)}</td><td>${extras.downloads.perVersion.get(v.entry.vers) ?? 0}</td></tr>`,
-  )}</tbody></table>
+${versionsTable(view, extras.downloads.perVersion)}
 </section>
 </div>
 <aside class="facts" aria-label="About this crate"><dl>
