@@ -1,11 +1,12 @@
 // A crate page is rendered on every view, so its tables are bounded: a crate with more versions,
 // dependencies or features than any real one gets the first ones listed and a line saying how many
-// are left out, instead of a page whose cost grows with whatever its publisher chose.
+// are left out, instead of a page whose cost grows with whatever its publisher chose. Text fields
+// (a publish body may carry 10 MB of them) are cut, on the crate page and in search results.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { IndexDependency } from '../../src/domain/index-line.js';
-import { MAX_ENABLES_SHOWN, MAX_FEATURES_SHOWN, MAX_VERSIONS_SHOWN } from '../../src/http/pages/crate-page.js';
+import { MAX_ENABLES_SHOWN, MAX_FEATURES_SHOWN, MAX_TEXT_SHOWN, MAX_VERSIONS_SHOWN } from '../../src/http/pages/crate-page.js';
 import { MAX_DEPENDENCIES_SHOWN } from '../../src/services/crate-pages.js';
 import { newVersion } from '../contract/metadata-store-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
@@ -58,5 +59,23 @@ describe('crate page bounds', () => {
     assert.match(body, /<p class="muted" id="features-omitted">The first 1,000 of 1,200 features are listed\.<\/p>/);
     assert.match(body, /<td><code>f0000<\/code><\/td><td>dep-0000, [^<]*dep-0019 <span class="muted">and 10 more<\/span><\/td>/);
     assert.doesNotMatch(body, /dep-0020, /);
+  });
+
+  it('cuts what a publisher wrote, on the crate page and in search results', async () => {
+    const huge = (letter: string) => letter.repeat(1_000_000);
+    const row = newVersion('verbose', '1.0.0', publisherId, { description: huge('d') });
+    row.details = { ...row.details, license: huge('l'), keywords: Array.from({ length: 1000 }, (_, i) => `k${i}`), homepage: `https://example.com/${huge('h')}` };
+    row.entry.deps = [{ ...dependency('verbose-dep'), req: huge('r') }];
+    await r.registry.store.publishVersion(row);
+    const body = (await page.get('/crates/verbose')).body;
+    assert.ok(body.length < 100_000, `${body.length} characters`);
+    assert.match(body, new RegExp(`<p id="description">d{${MAX_TEXT_SHOWN}}…</p>`));
+    assert.match(body, /<dd id="license">l{200}…<\/dd>/);
+    assert.match(body, /<dd>k0, k1, [^<]*k19, …<\/dd>/);
+    assert.match(body, /<td><code>r{200}…<\/code><\/td>/);
+    assert.match(body, /<dt>Homepage<\/dt><dd>https:\/\/example\.com\/h+…<\/dd>/);
+    const results = (await page.get('/search?q=verbose')).body;
+    assert.ok(results.length < 20_000, `${results.length} characters`);
+    assert.match(results, /<br>d{500}…<\/li>/);
   });
 });
