@@ -18,6 +18,9 @@
 import MarkdownIt, { type StateCore } from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 import { tooLarge } from '../domain/errors.js';
+import { MAX_README_NESTING, plainReadme, readmeNote } from './readme-text.js';
+
+export { MAX_README_NESTING };
 
 /** Where relative links and images of one README point; see readmeLinkBase. */
 export interface ReadmeLinkBase {
@@ -34,21 +37,7 @@ export const LINK_REL = 'nofollow noopener noreferrer';
 
 const MARKDOWN_EXTENSIONS = new Set(['md', 'markdown', 'mdown', 'mdwn', 'mkd', 'mkdn', 'mkdown']);
 
-/**
- * How deep HTML elements may nest in a rendered README. Real READMEs stay far below (a list in a
- * table in <details> is about ten); browsers flatten anything past 512. The parser's cost for each
- * element grows with this depth, so it bounds the render at a few hundred milliseconds for the
- * largest README read.
- */
-export const MAX_README_NESTING = 256;
-
 export const README_TOO_DEEP = 'readme-too-deep';
-
-/** A note shown above a README that is not rendered as written, and why. */
-export const readmeNote = (why: string) => `<p class="readme-note"><em>${markdown.utils.escapeHtml(why)}</em></p>`;
-
-/** A README as preformatted text, escaped. */
-export const plainReadme = (source: string) => `<pre class="readme-text">${markdown.utils.escapeHtml(source.replace(/^\uFEFF/, ''))}</pre>`;
 
 /**
  * Renders a README: Markdown by its file extension, anything else as preformatted text. A Markdown

@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { RegistryError } from '../domain/errors.js';
-import { MAX_README_NESTING, plainReadme, readmeNote } from './readme-markdown.js';
+import { MAX_README_NESTING, plainReadme, readmeNote } from './readme-text.js';
 import { SingleFlight } from '../mirror/single-flight.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
