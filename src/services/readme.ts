@@ -16,7 +16,7 @@ import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { RegistryError } from '../domain/errors.js';
-import { MAX_README_NESTING, plainReadme, readmeNote } from './readme-text.js';
+import { MAX_README_NESTING, readmeNote } from './readme-text.js';
 import { SingleFlight } from '../mirror/single-flight.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
@@ -246,7 +246,7 @@ export class ReadmeService {
           maxNesting: this.limits.maxNesting,
         });
       } catch (error) {
-        if (error instanceof PoolFailure) return this.notRendered(key, error.error, found);
+        if (error instanceof PoolFailure) return await this.notRendered(key, error.error, found);
         throw error;
       }
       if (found.content.truncated) html += truncationNote(this.limits.maxReadmeBytes);
@@ -255,7 +255,7 @@ export class ReadmeService {
     });
   }
 
-  private async onPool<K extends 'readmeField' | 'renderReadme'>(task: K, arg: Parameters<CpuTasks[K]>[0]) {
+  private async onPool<K extends 'readmeField' | 'renderReadme' | 'plainReadme'>(task: K, arg: Parameters<CpuTasks[K]>[0]) {
     try {
       return await this.cpu.run(task, arg, {
         timeoutMs: this.limits.renderTimeoutMs,
@@ -269,20 +269,33 @@ export class ReadmeService {
 
   /**
    * What the page shows when the pool could not render the README: a note, then the README as plain
-   * text when it was read. Too slow (or too big for a worker's memory) is kept for a while; a busy
-   * pool's refusal is not kept at all.
+   * text when it was read (escaped on the pool too: that is linear, but tens of milliseconds for the
+   * largest). Too slow (or too big for a worker's memory) is kept for a while; a busy pool's refusal
+   * is not kept at all.
    */
-  private notRendered(key: string, error: RegistryError, found: FoundReadme | undefined): string {
-    if (error.kind === 'unavailable') {
-      return readmeNote('The server is too busy to render this README now; reload the page in a few seconds to see it.');
-    }
+  private async notRendered(key: string, error: RegistryError, found: FoundReadme | undefined): Promise<string> {
+    const busy = readmeNote('The server is too busy to render this README now; reload the page in a few seconds to see it.');
+    if (error.kind === 'unavailable') return busy;
     if (error.code !== RENDER_TIMED_OUT && error.code !== 'task-out-of-memory') throw error;
-    const why = error.code === RENDER_TIMED_OUT
-      ? `This README took longer than ${this.limits.renderTimeoutMs / 1000} s to render`
-      : 'This README needs more memory to render than the server allows';
-    const html = found
-      ? readmeNote(`${why}, so it is shown as plain text.`) + plainReadme(found.content.text) + (found.content.truncated ? truncationNote(this.limits.maxReadmeBytes) : '')
-      : readmeNote(`${why}, so it is not shown.`);
+    const seconds = this.limits.renderTimeoutMs / 1000;
+    let html: string;
+    if (!found) {
+      html = readmeNote(
+        error.code === RENDER_TIMED_OUT
+          ? `This version's Cargo.toml took longer than ${seconds} s to read, so its README is not shown.`
+          : `This version's Cargo.toml needs more memory to read than the server allows, so its README is not shown.`,
+      );
+    } else {
+      const why = error.code === RENDER_TIMED_OUT ? `This README took longer than ${seconds} s to render` : 'This README needs more memory to render than the server allows';
+      let text: string;
+      try {
+        text = await this.onPool('plainReadme', found.content.text);
+      } catch (failure) {
+        if (failure instanceof PoolFailure) return failure.error.kind === 'unavailable' ? busy : readmeNote(`${why}, so it is not shown.`);
+        throw failure;
+      }
+      html = readmeNote(`${why}, so it is shown as plain text.`) + text + (found.content.truncated ? truncationNote(this.limits.maxReadmeBytes) : '');
+    }
     this.cache.set(key, { html, retryAt: Date.now() + RETRY_TIMED_OUT_MS });
     return html;
   }

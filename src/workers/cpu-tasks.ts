@@ -5,7 +5,7 @@
 
 import { RegistryError } from '../domain/errors.js';
 import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
-import { readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
+import { readmeAsText, readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
 
@@ -33,6 +33,11 @@ export function renderReadme(input: ReadmeRenderInput) {
   return outcomeOf(() => renderReadmeHtml(input));
 }
 
+/** A README that could not be rendered, as escaped text (workers/readme-task.ts). */
+export function plainReadme(source: string) {
+  return outcomeOf(() => readmeAsText(source));
+}
+
 /** A large crate's index file: body, ETag and gzip form (workers/index-file-task.ts). */
 export function renderIndexFile(input: IndexFileInput) {
   return outcomeOf(() => renderIndexFileBytes(input));
@@ -42,5 +47,6 @@ export interface CpuTasks {
   echo: typeof echo;
   readmeField: typeof readmeField;
   renderReadme: typeof renderReadme;
+  plainReadme: typeof plainReadme;
   renderIndexFile: typeof renderIndexFile;
 }

@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { readmeLinkBase, renderReadme } from '../services/readme-markdown.js';
+import { plainReadme } from '../services/readme-text.js';
 
 /** What a manifest says of its README: a path, `false` (none), or undefined (use the default names). */
 export function readmeFieldOf(manifest: string | undefined): string | false | undefined {
@@ -51,4 +52,9 @@ function repositoryPath(input: ReadmeRenderInput): string {
 /** The README as safe HTML, relative links pointing into the repository. */
 export function renderReadmeHtml(input: ReadmeRenderInput): string {
   return renderReadme(input.source, input.path, readmeLinkBase(input.repositoryUrl, repositoryPath(input)), input.maxNesting);
+}
+
+/** The README as escaped text, for one that could not be rendered (escaping 512 KiB of `<` takes ~50 ms). */
+export function readmeAsText(source: string): string {
+  return plainReadme(source);
 }

@@ -214,12 +214,12 @@ describe('ReadmeService', () => {
     assert.match((await service().readmeHtml('huge-manifest', '1.0.0', null)) ?? '', /Named/);
   });
 
-  /** The real pool, except that `renderReadme` fails with `failure` (given the caller's options). */
-  const failingRender = (failure: (options: { onTimeout: () => RegistryError }) => RegistryError) => {
+  /** The real pool, except that task `failing` fails with `failure` (given the caller's options). */
+  const failingRender = (failure: (options: { onTimeout: () => RegistryError }) => RegistryError, failing = 'renderReadme') => {
     const calls = { render: 0 };
     const pool = {
       run: (name: string, arg: never, options: { timeoutMs: number; onTimeout: () => RegistryError }) => {
-        if (name !== 'renderReadme') return cpu.run(name as 'readmeField', arg, options);
+        if (name !== failing) return cpu.run(name as 'readmeField', arg, options);
         calls.render++;
         return Promise.reject(failure(options));
       },
@@ -239,6 +239,16 @@ describe('ReadmeService', () => {
     );
     assert.equal(await readmes.readmeHtml('slow', '1.0.0', null), html);
     assert.equal(calls.render, 1, 'the second view is answered from the cache');
+  });
+
+  it('says so when Cargo.toml ran out of time, and keeps that answer', async () => {
+    await publish('slow-manifest', '1.0.0', await makeCrate('slow-manifest', '1.0.0', [{ name: 'slow-manifest-1.0.0/README.md', body: '# Hidden\n' }]));
+    const { pool, calls } = failingRender((options) => options.onTimeout(), 'readmeField');
+    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024, { renderTimeoutMs: 3_000 });
+    const html = await readmes.readmeHtml('slow-manifest', '1.0.0', null);
+    assert.equal(html, `<p class="readme-note"><em>This version's Cargo.toml took longer than 3 s to read, so its README is not shown.</em></p>`);
+    assert.equal(await readmes.readmeHtml('slow-manifest', '1.0.0', null), html);
+    assert.equal(calls.render, 1);
   });
 
   it('says so when the pool is too busy, and renders on the next view', async () => {
