@@ -129,7 +129,8 @@ export async function openRegistry(
   const store = await openMetadataStore(config);
   const blobs = openBlobStore(config);
 
-  const indexFiles = new IndexFiles(store, config.cache.index_bytes);
+  const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
+  const indexFiles = new IndexFiles(store, cpu, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
   const auditLog = new SqlAuditLog(store.db);
   const audit = new AuditRecorder(auditLog, options.onBackgroundError ?? (() => {}));
@@ -155,7 +156,6 @@ export async function openRegistry(
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
 
-  const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
   const owners = new OwnersService(store, policy);
   const catalog = new SqlCatalog(store.db);
   const registry: Registry = {
@@ -195,7 +195,7 @@ export async function openRegistry(
     search: new SearchService(store, policy),
     catalog,
     cratePages: new CratePages(catalog, policy, owners),
-    readmes: new ReadmeService(store, blobs, README_CACHE_BYTES),
+    readmes: new ReadmeService(store, blobs, cpu, README_CACHE_BYTES),
     downloads: new DownloadService(store, blobs),
     downloadCounter,
     downloadCounts,

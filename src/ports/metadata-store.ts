@@ -46,6 +46,12 @@ export interface StoredVersion {
   yanked: boolean;
 }
 
+/** A version as stored: its index entry as JSON text, unparsed (see listVersionsJson). */
+export interface StoredVersionJson {
+  entryJson: string;
+  yanked: boolean;
+}
+
 export interface VersionBlob {
   blobKey: string;
   size: number;
@@ -144,6 +150,11 @@ export interface MetadataStore {
 
   /** The crate's versions in publish order, or undefined when there is no such crate. */
   listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
+  /**
+   * The same, with each entry as the stored JSON text: a worker thread can parse and render a large
+   * crate's index file without the event loop parsing it first (services/index-files.ts).
+   */
+  listVersionsJson(lowerName: string): Promise<StoredVersionJson[] | undefined>;
   /**
    * Stores a version atomically, creating the crate (owned by the publisher) if it is new.
    * Throws `conflict` when the version exists (build metadata ignored) or the name is taken in

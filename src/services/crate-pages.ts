@@ -1,6 +1,9 @@
 // What a crate's web page shows, assembled for one viewer: the crate and the chosen version, its
 // dependencies (linked only to local crates the viewer may read), owners, and download counts.
 // A crate the viewer may not read is "not found", exactly like one that does not exist.
+// Pages are rendered on every view, so their cost must not grow much with what a publisher chose:
+// versions are sorted with each parsed once, and only the first MAX_DEPENDENCIES_SHOWN dependencies
+// are looked up and shown (pages/crate-page.ts bounds the other tables).
 
 import type { AccessPolicy } from '../auth/access-policy.js';
 import { notFound } from '../domain/errors.js';
@@ -36,9 +39,15 @@ export interface CrateView {
   selected: CatalogVersion;
   /** The selected version's description, license, links and so on. */
   details: VersionDetails;
+  /** The selected version's first MAX_DEPENDENCIES_SHOWN dependencies, in the order it lists them. */
   dependencies: DependencyView[];
+  /** How many it has in all. */
+  dependencyCount: number;
   owners: CrateOwners;
 }
+
+/** More dependencies than any real crate has; a page lists these and counts the rest. */
+export const MAX_DEPENDENCIES_SHOWN = 500;
 
 const crateMissing = (name: string) => notFound('crate-not-found', `there is no crate \`${name}\``);
 /** The same answer as a missing crate; its own code only lets the page layer audit the refusal. */
@@ -46,11 +55,10 @@ export const HIDDEN_CRATE_CODE = 'crate-hidden';
 const crateHidden = (name: string) => notFound(HIDDEN_CRATE_CODE, `there is no crate \`${name}\``);
 
 function newestFirst(versions: readonly CatalogVersion[]): CatalogVersion[] {
-  return [...versions].sort((a, b) => {
-    const x = tryParseVersion(a.entry.vers);
-    const y = tryParseVersion(b.entry.vers);
-    return x && y ? compareVersions(y, x) : b.entry.vers.localeCompare(a.entry.vers);
-  });
+  return versions
+    .map((version) => ({ version, parsed: tryParseVersion(version.entry.vers) }))
+    .sort((a, b) => (a.parsed && b.parsed ? compareVersions(b.parsed, a.parsed) : b.version.entry.vers.localeCompare(a.version.entry.vers)))
+    .map(({ version }) => version);
 }
 
 export class CratePages {
@@ -75,12 +83,13 @@ export class CratePages {
       selected,
       details,
       dependencies: await this.dependencies(viewer, selected),
+      dependencyCount: selected.entry.deps.length,
       owners: await this.owners.list(viewer, crate.name),
     };
   }
 
   private async dependencies(viewer: TokenPrincipal | null, version: CatalogVersion): Promise<DependencyView[]> {
-    const deps = version.entry.deps;
+    const deps = version.entry.deps.slice(0, MAX_DEPENDENCIES_SHOWN);
     const local = await this.catalog.existingCrates(deps.filter((d) => d.registry === null).map((d) => (d.package ?? d.name).toLowerCase()));
     return deps.map((d) => {
       const real = d.package ?? d.name;

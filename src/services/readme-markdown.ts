@@ -7,10 +7,20 @@
 // would point into this registry): a link becomes plain text, an image disappears.
 // As on GitHub, ids and names the README sets get a `user-content-` prefix (no clash with the
 // page's own ids), headings get such ids, and `#fragment` links are rewritten to match them.
-// Pure: no I/O.
+// Hostile input: htmlparser2 (under sanitize-html) costs time in proportion to how deep the open
+// elements nest for every element it opens, so 160,000 nested <div>s took minutes. The nesting is
+// counted exactly as the parser builds it (sanitize-html's open/close hooks) and the render stops as
+// soon as it passes MAX_README_NESTING: such a README is shown as escaped text with a note saying why.
+// Every other step is linear in the input (links and images to drop are removed in one pass over the
+// output, not by sanitize-html's exclusiveFilter, which copies the whole output once for each).
+// Pure: no I/O. Runs on a worker thread (workers/readme-task.ts).
 
 import MarkdownIt, { type StateCore } from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { tooLarge } from '../domain/errors.js';
+import { MAX_README_NESTING, plainReadme, readmeNote } from './readme-text.js';
+
+export { MAX_README_NESTING };
 
 /** Where relative links and images of one README point; see readmeLinkBase. */
 export interface ReadmeLinkBase {
@@ -27,13 +37,24 @@ export const LINK_REL = 'nofollow noopener noreferrer';
 
 const MARKDOWN_EXTENSIONS = new Set(['md', 'markdown', 'mdown', 'mdwn', 'mkd', 'mkdn', 'mkdown']);
 
-/** Renders a README: Markdown by its file extension, anything else as preformatted text. */
-export function renderReadme(source: string, path: string, links: ReadmeLinkBase | undefined): string {
+export const README_TOO_DEEP = 'readme-too-deep';
+
+/**
+ * Renders a README: Markdown by its file extension, anything else as preformatted text. A Markdown
+ * README whose HTML nests deeper than `maxNesting` is shown as preformatted text, after a note.
+ */
+export function renderReadme(source: string, path: string, links: ReadmeLinkBase | undefined, maxNesting = MAX_README_NESTING): string {
   const name = path.split(/[/\\]/).pop() ?? '';
   const dot = name.lastIndexOf('.');
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
-  if (MARKDOWN_EXTENSIONS.has(extension)) return renderMarkdown(source, links);
-  return `<pre class="readme-text">${markdown.utils.escapeHtml(source.replace(/^\uFEFF/, ''))}</pre>`;
+  if (!MARKDOWN_EXTENSIONS.has(extension)) return plainReadme(source);
+  try {
+    return renderMarkdown(source, links, maxNesting);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== README_TOO_DEEP) throw error;
+    return readmeNote(`This README nests HTML elements more than ${maxNesting} levels deep, which this registry does not render; it is shown as plain text.`) +
+      plainReadme(source);
+  }
 }
 
 /**
@@ -145,17 +166,37 @@ function alignFromStyle(tagName: string, attribs: sanitizeHtml.Attributes): sani
 
 const ALIGN = ['align'];
 
-function sanitizeOptions(base: ReadmeLinkBase | undefined): sanitizeHtml.IOptions {
-  // A link or image to drop gets a fresh attribute object, recognised by exclusiveFilter when the tag
-  // closes: a link keeps its text, an image goes. (Renaming the tag instead confuses sanitize-html:
-  // the new name leaks onto the closing tag of a later sibling.)
-  const dropped = new WeakSet<object>();
-  const drop = (tagName: string): sanitizeHtml.Tag => {
-    const attribs = {};
-    dropped.add(attribs);
-    return { tagName, attribs };
-  };
+// A link or image to drop leaves sanitize-html with no attributes at all: `<a>` or `<img />`, which
+// nothing else produces with a meaning (an <a> without href is no link, an <img> without src shows
+// nothing). removeDropped then takes those out: a link keeps its text, an image goes. (Renaming the
+// tag instead confuses sanitize-html: the new name leaks onto the closing tag of a later sibling.)
+const drop = (tagName: string): sanitizeHtml.Tag => ({ tagName, attribs: {} });
+
+/**
+ * Removes the `<a>`…`</a>` pairs and `<img />` tags that mark dropped links and images, in one pass.
+ * Sanitized output escapes `<` in text and attribute values, so every match is a real tag, and every
+ * `</a>` closes the nearest open `<a…>`.
+ */
+function removeDropped(html: string): string {
+  const openLinks: boolean[] = []; // for each <a> open at this point: was it dropped?
+  return html.replace(/<a(?:\s[^>]*)?>|<\/a>|<img \/>/g, (tag) => {
+    if (tag === '<img />') return '';
+    if (tag === '</a>') return openLinks.pop() === true ? '' : tag;
+    openLinks.push(tag === '<a>');
+    return tag === '<a>' ? '' : tag;
+  });
+}
+
+function sanitizeOptions(base: ReadmeLinkBase | undefined, maxNesting: number): sanitizeHtml.IOptions {
+  // The depth of the parser's stack of open elements, as it changes (void elements open and close).
+  let depth = 0;
   return {
+    onOpenTag: () => {
+      if (++depth > maxNesting) throw tooLarge(README_TOO_DEEP, `this README nests HTML elements more than ${maxNesting} levels deep`);
+    },
+    onCloseTag: () => {
+      depth--;
+    },
     allowedTags: [
       'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'div', 'span', 'br', 'hr', 'blockquote', 'pre', 'code',
       'em', 'strong', 'b', 'i', 's', 'del', 'ins', 'mark', 'small', 'sub', 'sup', 'kbd', 'samp', 'var',
@@ -200,14 +241,16 @@ function sanitizeOptions(base: ReadmeLinkBase | undefined): sanitizeHtml.IOption
           const value = attribs[key];
           if (value !== undefined && !value.startsWith(USER_CONTENT_PREFIX)) attribs[key] = USER_CONTENT_PREFIX + value;
         }
-        return { tagName, attribs }; // the same object: `dropped` knows it by identity
+        return { tagName, attribs };
       },
     },
-    exclusiveFilter: (frame) => (dropped.has(frame.attribs) ? (frame.tag === 'a' ? 'excludeTag' : true) : false),
   };
 }
 
-/** Markdown (with inline HTML) to sanitized HTML; relative URLs resolved against `links`. */
-export function renderMarkdown(source: string, links: ReadmeLinkBase | undefined): string {
-  return sanitizeHtml(markdown.render(source.replace(/^\uFEFF/, '')), sanitizeOptions(links));
+/**
+ * Markdown (with inline HTML) to sanitized HTML; relative URLs resolved against `links`. Throws
+ * `too-large` with code README_TOO_DEEP when elements nest deeper than `maxNesting`.
+ */
+export function renderMarkdown(source: string, links: ReadmeLinkBase | undefined, maxNesting = MAX_README_NESTING): string {
+  return removeDropped(sanitizeHtml(markdown.render(source.replace(/^\uFEFF/, '')), sanitizeOptions(links, maxNesting)));
 }

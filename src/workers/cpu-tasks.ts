@@ -5,6 +5,8 @@
 
 import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-tarball.js';
 import { RegistryError } from '../domain/errors.js';
+import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
+import { readmeAsText, readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
 
@@ -31,7 +33,31 @@ export function inspectCrate(task: {
   return outcomeOf(async () => ({ fileCount: (await inspectCrateTarball(task.crate, task.expected, task.limits)).fileCount }));
 }
 
+/** The README a packaged Cargo.toml names (workers/readme-task.ts). */
+export function readmeField(manifest: string) {
+  return outcomeOf(() => readmeFieldOf(manifest));
+}
+
+/** A README as safe HTML (workers/readme-task.ts). */
+export function renderReadme(input: ReadmeRenderInput) {
+  return outcomeOf(() => renderReadmeHtml(input));
+}
+
+/** A README that could not be rendered, as escaped text (workers/readme-task.ts). */
+export function plainReadme(source: string) {
+  return outcomeOf(() => readmeAsText(source));
+}
+
+/** A large crate's index file: body, ETag and gzip form (workers/index-file-task.ts). */
+export function renderIndexFile(input: IndexFileInput) {
+  return outcomeOf(() => renderIndexFileBytes(input));
+}
+
 export interface CpuTasks {
   echo: typeof echo;
   inspectCrate: typeof inspectCrate;
+  readmeField: typeof readmeField;
+  renderReadme: typeof renderReadme;
+  plainReadme: typeof plainReadme;
+  renderIndexFile: typeof renderIndexFile;
 }

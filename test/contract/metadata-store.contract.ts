@@ -165,6 +165,10 @@ export function metadataStoreContract(
         assert.deepEqual(await store.publishVersion(newVersion('Serde', '0.9.0', alice.id)), { newCrate: false });
         assert.deepEqual(await versionsOf(store, 'serde'), ['1.0.0', '1.1.0', '0.9.0']);
         assert.deepEqual((await store.listVersions('serde'))![0], { entry: first.entry, yanked: false });
+        // The same rows unparsed, for rendering on a worker thread.
+        const json = (await store.listVersionsJson('serde'))!;
+        assert.deepEqual(json.map((v) => ({ entry: JSON.parse(v.entryJson) as unknown, yanked: v.yanked })), await store.listVersions('serde'));
+        assert.equal(await store.listVersionsJson('nope'), undefined);
         assert.deepEqual(loginsOf(await store.listOwners('serde')), ['alice']);
         assert.equal(await store.listOwners('nope'), undefined);
       });

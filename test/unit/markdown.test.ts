@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LINK_REL, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/services/readme-markdown.js';
+import { LINK_REL, MAX_README_NESTING, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/services/readme-markdown.js';
 
 interface Tag {
   name: string;
@@ -317,5 +317,46 @@ describe('renderReadme', () => {
       assert.equal(out, '<pre class="readme-text"># Title\n&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</pre>');
       assertInert(out);
     }
+  });
+});
+
+describe('markdown: input built to be slow', () => {
+  // A hang detector only, no duration asserted: before these limits the cost grew with the square of
+  // the input (200,000 nested elements, or 200,000 dropped links, took minutes; now seconds).
+  const HANG = { timeout: 60_000 };
+
+  it('shows a README whose HTML nests deeper than the limit as plain text, after a note saying why', HANG, () => {
+    const source = '<div>'.repeat(200_000) + 'deep';
+    const out = renderReadme(source, 'README.md', github);
+    assertInert(out);
+    assert.ok(out.startsWith(`<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep`), out.slice(0, 200));
+    // (assert.ok, not match: a failure would print the megabyte)
+    assert.ok(/shown as plain text\.<\/em><\/p><pre class="readme-text">(&lt;div&gt;){200000}deep<\/pre>$/.test(out), out.slice(0, 300));
+  });
+
+  it('counts nesting as the parser builds it: depth, not the number of elements', () => {
+    const limit = 8;
+    const nested = (depth: number) => '<div>'.repeat(depth) + 'x' + '</div>'.repeat(depth);
+    assert.match(renderReadme(nested(limit), 'README.md', undefined, limit), /^<div><div>/);
+    assert.match(renderReadme(nested(limit + 1), 'README.md', undefined, limit), /^<p class="readme-note">.*more than 8 levels deep/);
+    // Siblings, void elements and paragraphs the parser closes by itself never add up.
+    for (const wide of [nested(limit).repeat(1000), '<br>'.repeat(1000), '<p>x\n'.repeat(1000), '<img src="https://a.example/i.png">'.repeat(1000), '<li>x'.repeat(1000)]) {
+      assert.doesNotMatch(renderReadme(wide, 'README.md', undefined, limit), /readme-note/, wide.slice(0, 40));
+    }
+    // Markdown nests too (quotes in lists), and counts the same way.
+    assert.match(renderReadme('> '.repeat(limit + 1) + 'quoted', 'README.md', undefined, limit), /readme-note/);
+    assert.doesNotMatch(renderReadme('> '.repeat(limit - 1) + 'quoted', 'README.md', undefined, limit), /readme-note/);
+  });
+
+  it('drops many relative links to their text in one pass, keeping the links around them', HANG, () => {
+    const source = '[kept](https://example.com/k) ' + '[tx](rel.md) '.repeat(200_000) + '<a href="https://example.com/o">outer <a href="rel">inner</a> after</a> <a>bare</a>';
+    const out = renderMarkdown(source, undefined);
+    assertInert(out);
+    assert.deepEqual(hrefs(out), ['https://example.com/k', 'https://example.com/o']);
+    assert.equal(out.split('tx').length - 1, 200_000, 'each dropped link keeps its text');
+    assert.match(out, /inner/);
+    assert.match(out, /bare/);
+    const tags = parseTags(out).filter((t) => t.name === 'a');
+    assert.equal(tags.filter((t) => t.closing).length, tags.filter((t) => !t.closing).length, 'every kept <a> is closed once');
   });
 });

@@ -10,6 +10,9 @@ import { FsBlobStore } from '../../src/adapters/blob/fs-store.js';
 import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { CpuPool } from '../../src/services/cpu-pool.js';
+import { RegistryError } from '../../src/domain/errors.js';
+import { MAX_README_NESTING } from '../../src/services/readme-markdown.js';
 import { ReadmeService } from '../../src/services/readme.js';
 import { newVersion } from '../contract/metadata-store-fixtures.js';
 import { makeCrate, makeTar, manifestFor, type TarEntrySpec } from '../support/crate-fixture.js';
@@ -39,6 +42,7 @@ describe('ReadmeService', () => {
   let blobs: CountingBlobStore;
   let publisherId: number;
   const dir = makeTempDir('cratekeeper-readme-');
+  const cpu = new CpuPool({ threads: 1, maxQueue: 16, maxHeapMb: 256 });
 
   before(async () => {
     store = await openSqliteStore(join(dir, 'metadata.sqlite'));
@@ -46,6 +50,7 @@ describe('ReadmeService', () => {
     publisherId = (await store.createUser('alice', false)).id;
   });
   after(async () => {
+    await cpu.close();
     await store.close();
     await blobs.close();
   });
@@ -64,7 +69,7 @@ describe('ReadmeService', () => {
     return gzipSync(await makeTar(manifestFirst ? [manifest, ...entries] : [...entries, manifest]));
   }
 
-  const service = () => new ReadmeService(store, blobs, 1024 * 1024);
+  const service = () => new ReadmeService(store, blobs, cpu, 1024 * 1024);
 
   it('renders the README that Cargo.toml names, in a subfolder, with links into the repository', async () => {
     await publish('named', '1.0.0', await crateWith('named', '1.0.0', 'readme = "docs/README.md"\n', [
@@ -144,7 +149,7 @@ describe('ReadmeService', () => {
 
   it('cuts a README beyond the size limit, with a note', async () => {
     await publish('long', '1.0.0', await makeCrate('long', '1.0.0', [{ name: 'long-1.0.0/README.md', body: 'é'.repeat(3000) + 'END' }]));
-    const limited = new ReadmeService(store, blobs, 1024 * 1024, { maxReadmeBytes: 2049, maxUnpackedBytes: 1024 * 1024 });
+    const limited = new ReadmeService(store, blobs, cpu, 1024 * 1024, { maxReadmeBytes: 2049, maxUnpackedBytes: 1024 * 1024 });
     const html = (await limited.readmeHtml('long', '1.0.0', null)) ?? '';
     assert.match(html, /^<p>(é){1024}<\/p>\n<p class="readme-truncated"><em>This README is longer than 2 KiB; only its beginning is shown.<\/em><\/p>$/);
     assert.match((await service().readmeHtml('long', '1.0.0', null)) ?? '', /END/);
@@ -172,5 +177,86 @@ describe('ReadmeService', () => {
     const linked = await readmes.readmeHtml('cached', '1.0.0', 'https://github.com/o/cached');
     assert.equal(blobs.opens, opensBefore + 3);
     assert.equal(linked, first);
+  });
+
+  it('parses the manifest and renders on worker threads, once: a second view is a cache hit', async () => {
+    await publish('pooled', '1.0.0', await crateWith('pooled', '1.0.0', 'readme = "docs/intro.md"\n', [{ name: 'docs/intro.md', body: '# Pooled\n' }]));
+    const readmes = service();
+    const before = cpu.completed;
+    assert.match((await readmes.readmeHtml('pooled', '1.0.0', null)) ?? '', /<h1 id="user-content-pooled">Pooled<\/h1>/);
+    assert.equal(cpu.completed, before + 2, 'one task read Cargo.toml, one rendered');
+    assert.match((await readmes.readmeHtml('pooled', '1.0.0', null)) ?? '', /Pooled/);
+    assert.equal(cpu.completed, before + 2);
+  });
+
+  it('shows a README nested deeper than the limit as plain text with a note, not an error', { timeout: 60_000 }, async () => {
+    await publish('deep', '1.0.0', await makeCrate('deep', '1.0.0', [{ name: 'deep-1.0.0/README.md', body: '<div>'.repeat(200_000) }]));
+    const html = (await service().readmeHtml('deep', '1.0.0', null)) ?? '';
+    // (assert.ok, not match: a failure would print the megabyte)
+    const note = `<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep, which this registry does not render; it is shown as plain text.</em></p>`;
+    assert.ok(html.startsWith(note), html.slice(0, 300));
+    // 200,000 tags are 1,000,000 bytes: the README is also cut at the size limit (within a tag), and says so.
+    const text = html.slice(note.length);
+    assert.ok(/^<pre class="readme-text">(&lt;div&gt;){104857}&lt;di<\/pre><p class="readme-truncated">/.test(text), text.slice(0, 100) + '…' + text.slice(-200));
+    assert.ok(html.endsWith('<p class="readme-truncated"><em>This README is longer than 512 KiB; only its beginning is shown.</em></p>'), html.slice(-200));
+  });
+
+  it('ignores a Cargo.toml beyond the manifest limit without parsing it', async () => {
+    const padding = `# ${'x'.repeat(4096)}\n`;
+    await publish('huge-manifest', '1.0.0', await crateWith('huge-manifest', '1.0.0', `readme = "named.md"\n${padding}`, [
+      { name: 'named.md', body: '# Named\n' },
+      { name: 'README.md', body: '# Default\n' },
+    ]));
+    const small = new ReadmeService(store, blobs, cpu, 1024 * 1024, { maxManifestBytes: 1024 });
+    const before = cpu.completed;
+    assert.match((await small.readmeHtml('huge-manifest', '1.0.0', null)) ?? '', /Default/);
+    assert.equal(cpu.completed, before + 1, 'only the render ran on the pool');
+    assert.match((await service().readmeHtml('huge-manifest', '1.0.0', null)) ?? '', /Named/);
+  });
+
+  /** The real pool, except that task `failing` fails with `failure` (given the caller's options). */
+  const failingRender = (failure: (options: { onTimeout: () => RegistryError }) => RegistryError, failing = 'renderReadme') => {
+    const calls = { render: 0 };
+    const pool = {
+      run: (name: string, arg: never, options: { timeoutMs: number; onTimeout: () => RegistryError }) => {
+        if (name !== failing) return cpu.run(name as 'readmeField', arg, options);
+        calls.render++;
+        return Promise.reject(failure(options));
+      },
+    } as unknown as CpuPool;
+    return { pool, calls };
+  };
+
+  it('shows a README that ran out of time as plain text with a note, and keeps that answer', async () => {
+    await publish('slow', '1.0.0', await makeCrate('slow', '1.0.0', [{ name: 'slow-1.0.0/README.md', body: '# Slow <b>bold</b>\n' }]));
+    const { pool, calls } = failingRender((options) => options.onTimeout());
+    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024, { renderTimeoutMs: 2_000 });
+    const html = await readmes.readmeHtml('slow', '1.0.0', null);
+    assert.equal(
+      html,
+      '<p class="readme-note"><em>This README took longer than 2 s to render, so it is shown as plain text.</em></p>' +
+        '<pre class="readme-text"># Slow &lt;b&gt;bold&lt;/b&gt;\n</pre>',
+    );
+    assert.equal(await readmes.readmeHtml('slow', '1.0.0', null), html);
+    assert.equal(calls.render, 1, 'the second view is answered from the cache');
+  });
+
+  it('says so when Cargo.toml ran out of time, and keeps that answer', async () => {
+    await publish('slow-manifest', '1.0.0', await makeCrate('slow-manifest', '1.0.0', [{ name: 'slow-manifest-1.0.0/README.md', body: '# Hidden\n' }]));
+    const { pool, calls } = failingRender((options) => options.onTimeout(), 'readmeField');
+    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024, { renderTimeoutMs: 3_000 });
+    const html = await readmes.readmeHtml('slow-manifest', '1.0.0', null);
+    assert.equal(html, `<p class="readme-note"><em>This version's Cargo.toml took longer than 3 s to read, so its README is not shown.</em></p>`);
+    assert.equal(await readmes.readmeHtml('slow-manifest', '1.0.0', null), html);
+    assert.equal(calls.render, 1);
+  });
+
+  it('says so when the pool is too busy, and renders on the next view', async () => {
+    await publish('busy', '1.0.0', await makeCrate('busy', '1.0.0', [{ name: 'busy-1.0.0/README.md', body: '# Busy\n' }]));
+    const { pool, calls } = failingRender(() => new RegistryError('unavailable', 'server-busy', 'busy', { retryAfterSeconds: 5 }));
+    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024);
+    assert.match((await readmes.readmeHtml('busy', '1.0.0', null)) ?? '', /^<p class="readme-note"><em>The server is too busy to render this README now/);
+    await readmes.readmeHtml('busy', '1.0.0', null);
+    assert.equal(calls.render, 2, 'a refusal is not cached');
   });
 });

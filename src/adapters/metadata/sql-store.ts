@@ -13,6 +13,7 @@ import type {
   NewVersion,
   SearchHit,
   StoredVersion,
+  StoredVersionJson,
   TokenPrincipal,
   TokenRecord,
   User,
@@ -333,6 +334,18 @@ export class SqlMetadataStore implements MetadataStore {
       .orderBy('id')
       .execute();
     return rows.map(toStoredVersion);
+  }
+
+  async listVersionsJson(lowerName: string): Promise<StoredVersionJson[] | undefined> {
+    const crate = await this.crateByLowerName(this.db, lowerName);
+    if (!crate) return undefined;
+    const rows = await this.db
+      .selectFrom('versions')
+      .select(['entry_json', 'yanked'])
+      .where('crate_id', '=', crate.id)
+      .orderBy('id')
+      .execute();
+    return rows.map((row) => ({ entryJson: row.entry_json, yanked: row.yanked === 1 }));
   }
 
   async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {

@@ -1,7 +1,10 @@
 // The home page (search, how to point cargo at this registry) and search results with paging.
 
 import type { SearchResult } from '../../services/search.js';
-import { html, type RawHtml } from './html.js';
+import { clip, html, type RawHtml } from './html.js';
+
+/** Characters of a description in a search result. */
+const DESCRIPTION_IN_RESULTS = 500;
 
 export function homeBody(input: { crateCount: number; registryName: string; indexUrl: string }): RawHtml {
   return html`<form class="search" role="search" method="get" action="/search">
@@ -26,7 +29,7 @@ export function searchBody(input: { query: string; page: number; perPage: number
   return html`<p id="result-count" role="status">${total === 0 ? `No crates match “${query}”.` : `${first}–${last} of ${total} crate${total === 1 ? '' : 's'}${query ? ` matching “${query}”` : ''}.`}</p>
 <ul class="results" id="results">${result.crates.map(
     (c) => html`<li><a href="/crates/${encodeURIComponent(c.name)}"><strong>${c.name}</strong></a> <span class="muted">${c.max_version}</span>
-${c.description ? html`<br>${c.description}` : ''}</li>`,
+${c.description ? html`<br>${clip(c.description, DESCRIPTION_IN_RESULTS)}` : ''}</li>`,
   )}</ul>
 <nav class="pager" aria-label="Result pages">${page > 1 ? html`<a href="${pageLink(page - 1)}" rel="prev">Previous page</a>` : ''}${last < total ? html`<a href="${pageLink(page + 1)}" rel="next">Next page</a>` : ''}</nav>`;
 }

@@ -1,9 +1,25 @@
 // A crate's page: README, the `cargo add` line with a copy button, versions (yanked ones marked),
 // dependencies, features, owners, license and links, and download counts with a small chart.
+// The page is rendered on every view, so each table is bounded (far above real crates) and says
+// how much it leaves out, and each text a publisher wrote is cut (html.ts `clip`): a crate with
+// 50,000 versions or features, or a megabyte of description, costs no more than an ordinary one.
 
 import type { CatalogVersion } from '../../ports/catalog.js';
 import type { CrateView, DependencyView } from '../../services/crate-pages.js';
-import { html, raw, type RawHtml } from './html.js';
+import { clip, html, raw, type RawHtml } from './html.js';
+
+/** The newest versions listed (the selected one is listed too, wherever it is). */
+export const MAX_VERSIONS_SHOWN = 100;
+/** Features listed, by name, and the features or dependencies each one's row names. */
+export const MAX_FEATURES_SHOWN = 1000;
+export const MAX_ENABLES_SHOWN = 20;
+/** Characters shown of what a publisher wrote (see `clip`): prose, then names, URLs and the like. */
+export const MAX_TEXT_SHOWN = 2_000;
+const MAX_WORD_SHOWN = 200;
+/** Keywords and categories listed (crates.io allows five). */
+const MAX_TAGS_SHOWN = 20;
+
+const count = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 export interface CratePageExtras {
   registryName: string;
@@ -18,6 +34,7 @@ const day = (iso: string) => iso.slice(0, 10);
 /** Only http(s) URLs become links; anything else is shown as text. */
 function externalLink(url: string | null, label: string): RawHtml | string {
   if (!url) return '';
+  if (url.length > MAX_TEXT_SHOWN) return html`<dt>${label}</dt><dd>${clip(url, MAX_WORD_SHOWN)}</dd>`;
   try {
     const parsed = new URL(url);
     if (parsed.protocol === 'https:' || parsed.protocol === 'http:') {
@@ -29,17 +46,23 @@ function externalLink(url: string | null, label: string): RawHtml | string {
   return html`<dt>${label}</dt><dd>${url}</dd>`;
 }
 
+function tags(list: readonly string[]): string {
+  const shown = list.slice(0, MAX_TAGS_SHOWN).map((tag) => clip(tag, MAX_WORD_SHOWN)).join(', ');
+  return list.length > MAX_TAGS_SHOWN ? `${shown}, …` : shown;
+}
+
 function versionLink(name: string, v: CatalogVersion): string {
   return `/crates/${encodeURIComponent(name)}/${encodeURIComponent(v.entry.vers)}`;
 }
 
 function dependencyRow(d: DependencyView): RawHtml {
-  const label = d.package ? html`${d.name} <span class="muted">(${d.package})</span>` : html`${d.name}`;
+  const word = (text: string) => clip(text, MAX_WORD_SHOWN);
+  const label = d.package ? html`${word(d.name)} <span class="muted">(${word(d.package)})</span>` : html`${word(d.name)}`;
   const nameCell = d.href ? html`<a href="${d.href}">${label}</a>` : label;
-  const notes = [d.optional ? 'optional' : '', d.target ? `target ${d.target}` : '', d.registry && !d.href ? `from ${d.registry}` : '']
+  const notes = [d.optional ? 'optional' : '', d.target ? `target ${word(d.target)}` : '', d.registry && !d.href ? `from ${word(d.registry)}` : '']
     .filter(Boolean)
     .join(', ');
-  return html`<tr><td>${nameCell}</td><td><code>${d.req}</code></td><td>${notes}</td></tr>`;
+  return html`<tr><td>${nameCell}</td><td><code>${word(d.req)}</code></td><td>${notes}</td></tr>`;
 }
 
 function dependencySection(title: string, deps: DependencyView[]): RawHtml | string {
@@ -49,13 +72,40 @@ function dependencySection(title: string, deps: DependencyView[]): RawHtml | str
 <tbody>${deps.map(dependencyRow)}</tbody></table>`;
 }
 
+function enables(list: readonly string[]): RawHtml | string {
+  if (list.length === 0) return html`<span class="muted">nothing else</span>`;
+  const names = list.slice(0, MAX_ENABLES_SHOWN).map((name) => clip(name, MAX_WORD_SHOWN)).join(', ');
+  if (list.length <= MAX_ENABLES_SHOWN) return names;
+  return html`${names} <span class="muted">and ${count(list.length - MAX_ENABLES_SHOWN)} more</span>`;
+}
+
 function features(v: CatalogVersion): RawHtml {
   const all = { ...v.entry.features, ...(v.entry.features2 ?? {}) };
   const names = Object.keys(all).sort();
   if (names.length === 0) return html`<p class="muted">This version has no features.</p>`;
-  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${names.map(
-    (n) => html`<tr><td><code>${n}</code></td><td>${all[n]!.length ? all[n]!.join(', ') : html`<span class="muted">nothing else</span>`}</td></tr>`,
-  )}</tbody></table>`;
+  const shown = names.slice(0, MAX_FEATURES_SHOWN);
+  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${shown.map(
+    (n) => html`<tr><td><code>${clip(n, MAX_WORD_SHOWN)}</code></td><td>${enables(all[n]!)}</td></tr>`,
+  )}</tbody></table>${
+    names.length > shown.length ? html`<p class="muted" id="features-omitted">The first ${count(shown.length)} of ${count(names.length)} features are listed.</p>` : ''
+  }`;
+}
+
+function versionRow(name: string, v: CatalogVersion, selected: CatalogVersion, perVersion: ReadonlyMap<string, number>): RawHtml {
+  return html`<tr${v.yanked ? raw(' class="yanked"') : ''}><td><a href="${versionLink(name, v)}"${v === selected ? raw(' aria-current="page"') : ''}>${v.entry.vers}</a>${v.yanked ? html` <span class="badge">yanked</span>` : ''}</td>
+<td>${day(v.publishedAt)}</td><td>${perVersion.get(v.entry.vers) ?? 0}</td></tr>`;
+}
+
+function versionsTable(view: CrateView, perVersion: ReadonlyMap<string, number>): RawHtml {
+  const shown = view.versions.slice(0, MAX_VERSIONS_SHOWN);
+  if (!shown.includes(view.selected)) shown.push(view.selected);
+  const omitted = view.versions.length - shown.length;
+  return html`<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
+<tbody>${shown.map((v) => versionRow(view.crate.name, v, view.selected, perVersion))}</tbody></table>${
+    omitted > 0
+      ? html`<p class="muted" id="versions-omitted">${count(omitted)} older versions are not listed; open one at <code>/crates/${view.crate.name}/VERSION</code>.</p>`
+      : ''
+  }`;
 }
 
 export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
@@ -69,7 +119,7 @@ export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
   ];
   return html`<p id="crate-version"><strong>${selected.entry.vers}</strong>${selected.yanked ? html` <span class="badge yanked">yanked</span>` : ''}
 <span class="muted">published ${day(selected.publishedAt)}${selected.publishedBy ? ` by ${selected.publishedBy}` : ''}</span></p>
-${d.description ? html`<p id="description">${d.description}</p>` : ''}
+${d.description ? html`<p id="description">${clip(d.description, MAX_TEXT_SHOWN)}</p>` : ''}
 <div class="install"><pre><code id="cargo-add">${addLine}</code></pre><button type="button" class="secondary" data-copy="${addLine}" hidden>Copy</button></div>
 <div class="crate-layout">
 <div>
@@ -79,6 +129,7 @@ ${extras.readmeHtml === undefined ? html`<p class="muted">This version has no RE
 <section aria-labelledby="deps-heading"><h2 id="deps-heading">Dependencies</h2>
 ${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` : ''}
 ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
+${view.dependencyCount > view.dependencies.length ? html`<p class="muted" id="dependencies-omitted">The first ${count(view.dependencies.length)} of ${count(view.dependencyCount)} dependencies are listed.</p>` : ''}
 </section>
 <section aria-labelledby="features-heading"><h2 id="features-heading">Features</h2>${features(selected)}</section>
 <section aria-labelledby="downloads-heading"><h2 id="downloads-heading">Downloads</h2>
@@ -86,20 +137,16 @@ ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byK
 ${raw(extras.downloads.chartSvg)}
 </section>
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
-<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
-<tbody>${view.versions.map(
-    (v) => html`<tr${v.yanked ? raw(' class="yanked"') : ''}><td><a href="${versionLink(crate.name, v)}"${v === selected ? raw(' aria-current="page"') : ''}>${v.entry.vers}</a>${v.yanked ? html` <span class="badge">yanked</span>` : ''}</td>
-<td>${day(v.publishedAt)}</td><td>${extras.downloads.perVersion.get(v.entry.vers) ?? 0}</td></tr>`,
-  )}</tbody></table>
+${versionsTable(view, extras.downloads.perVersion)}
 </section>
 </div>
 <aside class="facts" aria-label="About this crate"><dl>
-<dt>License</dt><dd id="license">${d.license ?? 'not stated'}</dd>
-${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${selected.entry.rust_version}</dd>` : ''}
+<dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>
+${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${clip(selected.entry.rust_version, MAX_WORD_SHOWN)}</dd>` : ''}
 ${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}
 <dt>Owners</dt><dd><ul id="owners">${owners}</ul></dd>
-${d.keywords.length ? html`<dt>Keywords</dt><dd>${d.keywords.join(', ')}</dd>` : ''}
-${d.categories.length ? html`<dt>Categories</dt><dd>${d.categories.join(', ')}</dd>` : ''}
+${d.keywords.length ? html`<dt>Keywords</dt><dd>${tags(d.keywords)}</dd>` : ''}
+${d.categories.length ? html`<dt>Categories</dt><dd>${tags(d.categories)}</dd>` : ''}
 <dt>First published</dt><dd>${day(crate.createdAt)}</dd>
 </dl></aside>
 </div>`;

@@ -8,6 +8,15 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * Text a publisher wrote, cut to `max` characters with an ellipsis. A publish body may be 10 MB of
+ * metadata, and pages render on every view (a search page shows 20 crates): each field shown is cut
+ * well above anything real, so a page costs about the same whatever was published.
+ */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
 /** A tagged template whose interpolations are escaped unless wrapped in `raw`. */
 export interface RawHtml {
   readonly html: string;

@@ -1,0 +1,156 @@
+// Pages and index files whose rendering grows with what a publisher wrote are rendered on the CPU
+// pool's worker threads, so the event loop keeps answering meanwhile. Through a real socket: a
+// /healthz request sent once such a render has begun is answered before the page or file that
+// started it. (A render on the event loop would hold the /healthz request until it ends, and the page
+// or file, written in the same turn of the loop, would arrive first.) Also: a README nested beyond
+// the limit is shown as plain text with a note, not an error, and only its first view costs a render.
+
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import type { IndexDependency } from '../../src/domain/index-line.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { MAX_README_NESTING } from '../../src/services/readme-markdown.js';
+import { newVersion } from '../contract/metadata-store-fixtures.js';
+import { makeCrate } from '../support/crate-fixture.js';
+import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
+import { signInWithToken } from '../support/web-session.js';
+
+// Hang detectors only: no test asserts a duration.
+const HANG = { timeout: 120_000 };
+
+const dependency = (name: string): IndexDependency => ({
+  name, req: '^1.0', features: ['std', 'derive'], optional: false, default_features: true, target: null, kind: 'normal', registry: null, package: null,
+});
+
+describe('rendering off the event loop', () => {
+  let r: TestRegistry;
+  let base: string;
+  let cookie: string;
+  let publisherId: number;
+
+  /** Stores a version and its .crate directly, as an older release would have left it (no publish checks). */
+  async function storeVersion(name: string, version: string, readme?: string, deps: IndexDependency[] = []): Promise<void> {
+    const row = newVersion(name, version, publisherId);
+    row.entry.deps = deps;
+    const files = readme === undefined ? [] : [{ name: `${name}-${version}/README.md`, body: readme }];
+    await r.registry.blobs.put(row.blobKey, await makeCrate(name, version, files));
+    await r.registry.store.publishVersion(row);
+  }
+
+  /** A hook, installed by `install`, that resolves `reached` when the render is about to begin; and its removal. */
+  function once(install: (signal: () => void) => () => void): { reached: Promise<void>; restore: () => void } {
+    let signal!: () => void;
+    const reached = new Promise<void>((resolve) => (signal = resolve));
+    const restore = install(signal);
+    return { reached, restore };
+  }
+
+  /** Which of the two requests was answered first, when the second starts at `reached`. */
+  async function firstAnswered(slow: () => Promise<Response>, reached: Promise<void>): Promise<{ order: string[]; slowBody: string }> {
+    const order: string[] = [];
+    const slowDone = slow().then(async (res) => {
+      const body = await res.text();
+      order.push('slow');
+      assert.equal(res.status, 200, body.slice(0, 300));
+      return body;
+    });
+    await reached;
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    order.push('healthz');
+    return { order, slowBody: await slowDone };
+  }
+
+  before(async () => {
+    r = await startTestRegistry({ 'cpu.threads': '1' });
+    await r.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
+    cookie = (await signInWithToken(r, r.adminToken)).cookie;
+    publisherId = (await r.registry.store.createUser('publisher', false)).id;
+  });
+  after(() => r.close());
+
+  it('shows a README nested beyond the limit as plain text with a note; the pool renders it once', HANG, async () => {
+    await storeVersion('deep-readme', '1.0.0', '<div>'.repeat(200_000) + '\n\n# Title');
+    const before = r.registry.cpu.completed;
+    const page = await fetch(`${base}/crates/deep-readme`, { headers: { cookie } });
+    const body = await page.text();
+    assert.equal(page.status, 200);
+    assert.ok(
+      body.includes(`<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep, which this registry does not render; it is shown as plain text.</em></p><pre class="readme-text">&lt;div&gt;`),
+      'the note, then the README as text',
+    );
+    assert.ok(!body.includes('<div><div><div>'), 'no nested elements reach the page');
+    const rendered = r.registry.cpu.completed;
+    assert.ok(rendered > before, 'the README was rendered on the pool');
+    assert.equal((await fetch(`${base}/crates/deep-readme`, { headers: { cookie } })).status, 200);
+    assert.equal(r.registry.cpu.completed, rendered, 'the second view is answered from the cache');
+  });
+
+  it('answers /healthz while a README page renders', HANG, async () => {
+    // Slow but within every limit: a table of 30,000 rows.
+    await storeVersion('slow-readme', '1.0.0', '| a | b |\n|---|---|\n' + '| cell | `code` |\n'.repeat(30_000));
+    const blobs = r.registry.blobs;
+    const { reached, restore } = once((signal) => {
+      const open = blobs.open.bind(blobs);
+      blobs.open = async (key) => {
+        const opened = await open(key);
+        if (!opened || !key.startsWith('crates/slow-readme/')) return opened;
+        // The reader lets the stream go once it has walked the whole archive: the render comes next,
+        // with no I/O between. (The file's own stream is no signal: it ends, and destroys itself,
+        // while gunzip and tar still work through its bytes.)
+        const stream = new PassThrough({ autoDestroy: false });
+        opened.stream.pipe(stream);
+        const destroy = stream.destroy.bind(stream);
+        stream.destroy = (error?: Error) => {
+          signal();
+          return destroy(error);
+        };
+        return { ...opened, stream };
+      };
+      return () => {
+        blobs.open = open;
+      };
+    });
+    try {
+      const { order, slowBody } = await firstAnswered(() => fetch(`${base}/crates/slow-readme`, { headers: { cookie } }), reached);
+      assert.ok(slowBody.includes('<td><code>code</code></td>'), 'the README was rendered');
+      assert.deepEqual(order, ['healthz', 'slow']);
+    } finally {
+      restore();
+    }
+  });
+
+  it('answers /healthz while a large index file renders', HANG, async () => {
+    // About 2.5 MB: 300 versions of 60 dependencies each.
+    const deps = Array.from({ length: 60 }, (_, i) => dependency(`a-dependency-with-a-long-name-${i}`));
+    for (let i = 0; i < 300; i++) await storeVersion('huge-index', `1.0.${i}`, undefined, deps);
+    const store = r.registry.store;
+    const { reached, restore } = once((signal) => {
+      // Whichever way the service reads the versions, the render starts once they are read.
+      const methods = ['listVersions', 'listVersionsJson'] as const;
+      const originals = methods.map((m) => store[m].bind(store));
+      methods.forEach((m, i) => {
+        (store as unknown as Record<string, unknown>)[m] = async (name: string) => {
+          const rows = await originals[i]!(name);
+          if (name === 'huge-index') signal();
+          return rows;
+        };
+      });
+      return () => methods.forEach((m, i) => ((store as unknown as Record<string, unknown>)[m] = originals[i] as MetadataStore[typeof m]));
+    });
+    try {
+      const { order, slowBody } = await firstAnswered(
+        () => fetch(`${base}/index/hu/ge/huge-index`, { headers: { authorization: r.adminToken, 'accept-encoding': 'gzip' } }),
+        reached,
+      );
+      assert.equal(slowBody.trimEnd().split('\n').length, 300);
+      assert.ok(slowBody.length > 2_000_000, `${slowBody.length} bytes`);
+      assert.deepEqual(order, ['healthz', 'slow']);
+    } finally {
+      restore();
+    }
+  });
+});
