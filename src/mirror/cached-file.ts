@@ -29,9 +29,20 @@ interface StoredMeta {
   fetchedAt: number;
 }
 
+/**
+ * The body in memory of its own: a small buffer from Node's shared pool, or a slice of a stored
+ * blob, would keep the whole 8 KiB slab or blob alive for as long as the file stays cached.
+ */
+function ownBytes(body: Buffer): Buffer {
+  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
+  const copy = Buffer.allocUnsafeSlow(body.length);
+  body.copy(copy);
+  return copy;
+}
+
 export function makeCachedFile(fields: Omit<CachedFile, 'etag' | 'gzipped'>): CachedFile {
   const etag = `"${createHash('sha256').update(fields.body).digest('base64url').slice(0, 32)}"`;
-  return { ...fields, etag };
+  return { ...fields, body: ownBytes(fields.body), etag };
 }
 
 export function encodeCachedFile(file: CachedFile): Buffer {

@@ -47,6 +47,13 @@ describe('IndexFiles', () => {
     await store.close();
   });
 
+  it('keeps a small cached file in memory of its own, not in a shared 8 KiB slab', async () => {
+    const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
+    const small = (await files.get('small'))!;
+    assert.ok(small.body.length < 4096, 'small enough for Node\'s buffer pool');
+    assert.equal(small.body.buffer.byteLength, small.body.length, 'the body pins exactly its own bytes');
+  });
+
   it('renders a small file on the event loop and a large one on a worker thread, to the same bytes', async () => {
     const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
     const start = cpu.completed;
