@@ -90,7 +90,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     reads.addHook('onRequest', authenticateRead);
     sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, audit: registry.audit, configJson: renderConfigJson, mirror: registry.mirror });
     // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
-    mirrorRoutes(reads, { mirror: registry.mirror, publicUrl: options.publicUrl, authRequired: config.auth.required });
+    mirrorRoutes(reads, { mirror: registry.mirror, indexFiles: registry.indexFiles, publicUrl: options.publicUrl, authRequired: config.auth.required });
     downloadRoutes(reads, registry.downloads, registry.policy, registry.audit, registry.downloadCounter);
     cratesReadApiRoutes(reads, registry);
   });

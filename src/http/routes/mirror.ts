@@ -5,30 +5,27 @@
 // answers for crates that are not local.
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { gzipSync } from 'node:zlib';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { CachedFile } from '../../mirror/cached-file.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
+import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
 
 const MAIN_DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
-const MIN_GZIP_BYTES = 1024;
-
 function etagMatches(ifNoneMatch: string, etag: string): boolean {
   if (ifNoneMatch.trim() === '*') return true;
   return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }
 
-function sendIndexFile(request: FastifyRequest, reply: FastifyReply, file: CachedFile): FastifyReply {
+/** Sends a mirrored file; its gzip form is made as for local files (off the event loop when large). */
+function sendIndexFile(request: FastifyRequest, reply: FastifyReply, file: CachedFile, indexFiles: IndexFiles): FastifyReply {
   reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
   reply.type('text/plain; charset=utf-8');
-  if (file.body.length >= MIN_GZIP_BYTES && request.headers['accept-encoding']?.includes('gzip')) {
-    file.gzipped ??= gzipSync(file.body);
-    return reply.header('content-encoding', 'gzip').send(file.gzipped);
-  }
+  const gzipped = request.headers['accept-encoding']?.includes('gzip') ? indexFiles.gzipped(file) : undefined;
+  if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped);
   return reply.send(file.body);
 }
 
@@ -41,7 +38,7 @@ function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
     .send(crate.bytes ?? crate.stream);
 }
 
-export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorService; publicUrl: () => string; authRequired: boolean }): void {
+export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorService; indexFiles: IndexFiles; publicUrl: () => string; authRequired: boolean }): void {
   const { mirror } = options;
   const upstreamOf = (reply: FastifyReply, name: string) => {
     const upstream = mirror.get(name);
@@ -65,7 +62,7 @@ export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorServ
     const name = crateNameFromIndexPath(path);
     const file = name === undefined ? undefined : await upstream.indexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\` of mirror \`${upstream.name}\``);
-    return sendIndexFile(request, reply, file);
+    return sendIndexFile(request, reply, file, options.indexFiles);
   });
 
   app.get<{ Params: { upstream: string; name: string; version: string } }>(
