@@ -6,7 +6,7 @@
 // through `track`, so a failed or interrupted run leaves nothing behind.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -258,6 +258,29 @@ export function publishMetadata(name, vers, deps, fields = {}) {
   };
 }
 
+/** Cargo's publish body: the metadata's JSON and the .crate, each after its length (u32, little-endian). */
+export function publishBody(metadata, crate) {
+  const json = Buffer.from(JSON.stringify(metadata));
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(json.length);
+  const crateHead = Buffer.alloc(4);
+  crateHead.writeUInt32LE(crate.length);
+  return Buffer.concat([head, json, crateHead, crate]);
+}
+
+/** A process's resident memory now (VmRSS) and its peak since it started (VmHWM), in MiB; undefined once it has exited. */
+export function processMemory(pid) {
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  const memory = { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+  return Number.isFinite(memory.rssMiB) ? memory : undefined; // a zombie has no memory lines
+}
+
 /** The .cpuprofile files written to bench/results/ since `startedAt` (ms), logged with how to read them. */
 export function profilesSince(startedAt) {
   const files = readdirSync(RESULTS)
@@ -312,6 +335,14 @@ export function runWrk(wrkBin, luaFile, url, headers, seconds, { threads, connec
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The median of numbers (of an even count, the mean of the middle two); NaN for none. */
+export function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** A scenario's rounds summarised: its median round (by req/s; of an even count the slower middle one) and the req/s range. */
