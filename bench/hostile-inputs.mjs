@@ -14,7 +14,9 @@
 //      `GET /healthz` and `GET /index/hb/no/hb-normal` (one request in flight each, at most one every
 //      10 ms) and /proc/<pid>/status is read every 25 ms (VmRSS; VmHWM gives the true peak). The
 //      probes go on for 2 s after the answer (reported apart), and the server's memory is read at
-//      the end of those 2 s; then the server is stopped.
+//      the end of those 2 s; then the server is stopped. The CPU time of the server's threads
+//      (/proc/<pid>/task) from the send to the answer says whether the work ran on the event loop
+//      (the main thread) or beside it (worker threads, libuv's pool).
 //   3. An input that gets no answer within --timeout seconds is reported as "> N s" and its server is
 //      killed; so is a server whose RSS passes --max-rss-mib (the machine is shared).
 //
@@ -51,6 +53,7 @@ import { createGzip } from 'node:zlib';
 import {
   ROOT, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, median, option, percentile,
   processMemory, publishBody, publishMetadata, resultFile, runMain, setLogTag, startCratekeeper, stopChild, table, tempDir,
+  threadCpuTimes,
 } from './lib.mjs';
 
 setLogTag('hostile');
@@ -251,6 +254,18 @@ function memorySampler(child) {
   return { stop: () => { clearInterval(timer); return { peakRss, killed, timeline: timeline.filter((_, i) => i % 4 === 0) }; } };
 }
 
+/** The server's CPU seconds between two threadCpuTimes() readings: its main thread (the event loop) and all others. */
+function cpuByThread(pid, before, after) {
+  const spent = [...after].map(([tid, t]) => ({ tid, name: t.name, seconds: t.seconds - (before.get(tid)?.seconds ?? 0) }));
+  const main = spent.find((t) => t.tid === pid)?.seconds ?? NaN;
+  const others = spent.filter((t) => t.tid !== pid);
+  return {
+    mainSeconds: main,
+    otherThreadsSeconds: others.reduce((sum, t) => sum + t.seconds, 0),
+    busyThreads: others.filter((t) => t.seconds >= 0.05).map((t) => ({ ...t, seconds: +t.seconds.toFixed(2) })),
+  };
+}
+
 // ---------------------------------------------------------------- the inputs
 
 const hostileClient = loopbackClient({ maxSockets: 64, timeoutMs: (TIMEOUT_S + 30) * 1000 });
@@ -366,6 +381,7 @@ async function measure(template, kase) {
     const prepared = kase.prepare ? await kase.prepare(ck) : undefined;
 
     const before = processMemory(ck.child.pid);
+    const threadsBefore = threadCpuTimes(ck.child.pid);
     const sampler = memorySampler(ck.child);
     const cpuBefore = cpuTimes();
     loops = probes();
@@ -380,6 +396,7 @@ async function measure(template, kase) {
     const durationMs = performance.now() - start;
     const timedOut = outcome === 'timeout';
     const atAnswer = processMemory(ck.child.pid);
+    const serverCpu = cpuByThread(ck.child.pid, threadsBefore, threadCpuTimes(ck.child.pid));
     if (timedOut) {
       log(`${kase.name}: no answer within ${TIMEOUT_S} s; killing the server`);
       ck.child.benchStopping = true;
@@ -400,7 +417,7 @@ async function measure(template, kase) {
     const memory = sampler.stop();
     return {
       answers: timedOut ? [{ status: 'timeout', detail: `no answer within ${TIMEOUT_S} s`, ms: durationMs }] : [].concat(outcome),
-      timedOut, durationMs, cpu, startMonotonicUs, serverPid: ck.child.pid,
+      timedOut, durationMs, cpu, serverCpu, startMonotonicUs, serverPid: ck.child.pid,
       idle: { health: latencySummary(idleHealth), index: latencySummary(idleIndex) },
       health: latencySummary(health), index: latencySummary(index),
       afterAnswer: { health: latencySummary(afterHealth), index: latencySummary(afterIndex) },
@@ -454,6 +471,7 @@ function summarise(name, runs, timeoutS) {
     index: { p50: median(pick((r) => r.index.p50)), p99: median(pick((r) => r.index.p99)), max: median(pick((r) => r.index.max)), maxRange: range(pick((r) => r.index.max)) },
     rss: { before: median(pick((r) => r.memory.beforeMiB)), peak: median(pick(peak)), peakRange: range(pick(peak)), after: median(pick((r) => r.memory.afterMiB)) },
     probesOver100: pick((r) => r.health.over100 + r.index.over100),
+    cpuMain: median(pick((r) => r.serverCpu?.mainSeconds)), cpuOthers: median(pick((r) => r.serverCpu?.otherThreadsSeconds)),
     afterMax: median(pick((r) => Math.max(r.afterAnswer.health.max, r.afterAnswer.index.max))),
   };
 }
@@ -470,12 +488,12 @@ function report(result) {
   out.push(`at rest (1 s before each input): /healthz p50 ${fmt(median(all.map((r) => r.idle.health.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.health.p99)), 2)} ms; ` +
     `index p50 ${fmt(median(all.map((r) => r.idle.index.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.index.p99)), 2)} ms; ` +
     `${idle.reduce((n, s) => n + s.over100, 0)} of ${idle.reduce((n, s) => n + s.count, 0)} probes over 100 ms`);
-  const head = ['input', 'answer', 'duration s (range)', 'healthz p50/p99/max ms', 'max range', 'index p50/p99/max ms', 'max range', 'RSS MiB before/peak/after', 'peak range', 'probes >100ms', 'max 2 s after'];
+  const head = ['input', 'answer', 'duration s (range)', 'healthz p50/p99/max ms', 'max range', 'index p50/p99/max ms', 'max range', 'RSS MiB before/peak/after', 'peak range', 'CPU s main/others', 'probes >100ms', 'max 2 s after'];
   const rows = result.summary.map((s) => [
     s.name, s.answer, `${fmt(s.durationS, 2)} (${s.durationRange})`,
     `${fmt(s.health.p50, 1)}/${fmt(s.health.p99, 1)}/${fmt(s.health.max)}`, s.health.maxRange,
     `${fmt(s.index.p50, 1)}/${fmt(s.index.p99, 1)}/${fmt(s.index.max)}`, s.index.maxRange,
-    `${fmt(s.rss.before)}/${fmt(s.rss.peak)}/${fmt(s.rss.after)}`, s.rss.peakRange, s.probesOver100.join(','), fmt(s.afterMax),
+    `${fmt(s.rss.before)}/${fmt(s.rss.peak)}/${fmt(s.rss.after)}`, s.rss.peakRange, `${fmt(s.cpuMain, 2)}/${fmt(s.cpuOthers, 2)}`, s.probesOver100.join(','), fmt(s.afterMax),
   ]);
   out.push(...table(head, rows));
   out.push('');
@@ -500,7 +518,8 @@ async function main() {
       log(`round ${round}/${ROUNDS} ${kase.name}: ${r.answers.map((a) => a.status).join(',')} in ${fmt(r.durationMs)} ms; ` +
         `healthz p50/p99/max ${fmt(r.health.p50, 1)}/${fmt(r.health.p99, 1)}/${fmt(r.health.max, 1)} ms (${r.health.count}); ` +
         `index ${fmt(r.index.p50, 1)}/${fmt(r.index.p99, 1)}/${fmt(r.index.max, 1)} ms (${r.index.count}); ` +
-        `RSS ${fmt(r.memory.beforeMiB)} -> peak ${fmt(r.memory.peakMiB)} -> ${fmt(r.memory.afterMiB)} MiB; cpu ${JSON.stringify(r.cpu)}` +
+        `RSS ${fmt(r.memory.beforeMiB)} -> peak ${fmt(r.memory.peakMiB)} -> ${fmt(r.memory.afterMiB)} MiB; ` +
+        `server CPU s main ${fmt(r.serverCpu.mainSeconds, 2)}, others ${fmt(r.serverCpu.otherThreadsSeconds, 2)}; machine ${JSON.stringify(r.cpu)}` +
         (r.answers[0]?.detail ? `; "${r.answers[0].detail.slice(0, 100)}"` : ''));
     }
   }

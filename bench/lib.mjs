@@ -281,6 +281,32 @@ export function processMemory(pid) {
   return Number.isFinite(memory.rssMiB) ? memory : undefined; // a zombie has no memory lines
 }
 
+/**
+ * CPU time (user + system, seconds) of each thread of a process, from /proc/<pid>/task/<tid>/stat:
+ * Map tid -> { name, seconds }; the main thread's tid is the pid. Empty once the process has exited.
+ */
+export function threadCpuTimes(pid) {
+  const times = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return times;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+      times.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return times;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 /** The .cpuprofile files written to bench/results/ since `startedAt` (ms), logged with how to read them. */
 export function profilesSince(startedAt) {
   const files = readdirSync(RESULTS)
