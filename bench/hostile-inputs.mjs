@@ -278,11 +278,13 @@ const errorDetail = (res) => {
 };
 
 /** One request: its status, cargo's error detail when there is one, and how long it took. */
-async function send(url, { method = 'GET', headers = {}, body } = {}) {
+async function send(url, { method = 'GET', headers = {}, body, marker } = {}) {
   const start = performance.now();
   try {
     const res = await hostileClient.request(url, { method, headers: body ? { ...headers, 'content-length': body.length } : headers, body });
-    return { status: res.status, detail: res.status >= 400 ? errorDetail(res) : '', bytes: res.body.length, ms: performance.now() - start };
+    const ms = performance.now() - start;
+    const detail = res.status >= 400 ? errorDetail(res) : marker && !res.body.includes(marker) ? `the answer lacks \`${marker}\`` : '';
+    return { status: res.status, detail, bytes: res.body.length, ms };
   } catch (error) {
     return { status: 0, detail: `no answer: ${error.message}`, ms: performance.now() - start };
   }
@@ -342,7 +344,7 @@ async function buildCases(template) {
   }
   if (needs('readme-nested-divs')) {
     const name = 'hb-readme-divs';
-    const readme = '<div>'.repeat(README_DEPTH) + 'deep' + '</div>'.repeat(README_DEPTH) + '\n';
+    const readme = '<div>'.repeat(README_DEPTH) + 'deep-inside-the-readme' + '</div>'.repeat(README_DEPTH) + '\n';
     const crate = await crateFile(name, '1.0.0', { readme });
     const body = publishBody(publishMetadata(name, '1.0.0', [], { readme_file: 'README.md' }), crate);
     cases.push({
@@ -353,7 +355,8 @@ async function buildCases(template) {
         if (published.status !== 200) throw new Error(`publishing ${name}: ${published.status} ${published.detail}`);
         return { cookie: await signIn(ck, template.adminToken) };
       },
-      run: (ck, { cookie }) => send(`${ck.url}/crates/${name}`, { headers: { cookie } }),
+      // The detail notes a page without the README's text (rendered elsewhere, or refused).
+      run: (ck, { cookie }) => send(`${ck.url}/crates/${name}`, { headers: { cookie }, marker: 'deep-inside-the-readme' }),
     });
   }
   log(`inputs built in ${fmt((performance.now() - t0) / 1000, 1)} s: ${cases.map((c) => `${c.name} ${fmt(c.bodyBytes / 1024)} KiB`).join(', ')}`);
