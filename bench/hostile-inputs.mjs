@@ -24,9 +24,9 @@
 //   bomb-read-token     a 255 KiB .crate that unpacks to 256 MiB (one file of zeros), published with a
 //                       `read`-only token
 //   bomb-publish        the same with a publish token (a valid crate: under publish.max_unpacked_size)
-//   bomb-over-limit     784 KiB that unpack to 770 MiB, with a publish token (past the 512 MiB limit)
-//   entries-600k        a .crate of 600,000 empty files (3.9-4.5 MB), with a publish token
-//   entries-1m          1,000,000 empty files (6.5-7.5 MB)
+//   bomb-over-limit     767 KiB that unpack to 770 MiB, with a publish token (past the 512 MiB limit)
+//   entries-600k        a .crate of 600,000 empty files (4.4 MiB), with a publish token
+//   entries-1m          1,000,000 empty files (7.3 MiB)
 //   concurrent-bombs    --concurrency (8) copies of bomb-over-limit at once, one per user hb-user-i
 //   index-1000-versions the 1,000-version index file, uncached (first read after start), gzip accepted
 //   readme-nested-divs  (only with --only) the first render of a crate page whose README is
