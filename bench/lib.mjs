@@ -6,7 +6,7 @@
 // through `track`, so a failed or interrupted run leaves nothing behind.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -258,6 +258,55 @@ export function publishMetadata(name, vers, deps, fields = {}) {
   };
 }
 
+/** Cargo's publish body: the metadata's JSON and the .crate, each after its length (u32, little-endian). */
+export function publishBody(metadata, crate) {
+  const json = Buffer.from(JSON.stringify(metadata));
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(json.length);
+  const crateHead = Buffer.alloc(4);
+  crateHead.writeUInt32LE(crate.length);
+  return Buffer.concat([head, json, crateHead, crate]);
+}
+
+/** A process's resident memory now (VmRSS) and its peak since it started (VmHWM), in MiB; undefined once it has exited. */
+export function processMemory(pid) {
+  let status;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field) => Number(new RegExp(`^${field}:\\s*(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  const memory = { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+  return Number.isFinite(memory.rssMiB) ? memory : undefined; // a zombie has no memory lines
+}
+
+/**
+ * CPU time (user + system, seconds) of each thread of a process, from /proc/<pid>/task/<tid>/stat:
+ * Map tid -> { name, seconds }; the main thread's tid is the pid. Empty once the process has exited.
+ */
+export function threadCpuTimes(pid) {
+  const times = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return times;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+      times.set(Number(tid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return times;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
 /** The .cpuprofile files written to bench/results/ since `startedAt` (ms), logged with how to read them. */
 export function profilesSince(startedAt) {
   const files = readdirSync(RESULTS)
@@ -312,6 +361,14 @@ export function runWrk(wrkBin, luaFile, url, headers, seconds, { threads, connec
 export function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The median of numbers (of an even count, the mean of the middle two); NaN for none. */
+export function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** A scenario's rounds summarised: its median round (by req/s; of an even count the slower middle one) and the req/s range. */
