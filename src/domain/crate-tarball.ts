@@ -137,6 +137,11 @@ export async function inspectCrateTarball(
         throw tooLarge('crate-too-many-files', `the crate file has more than ${limits.maxEntries} entries (publish.max_files)`);
       }
       checkEntry(header, prefix);
+      // tar-stream reads a size field it cannot decode (a base-256 marker other than 0x80/0xff) as
+      // null and then waits for that entry's data forever: refuse it instead of hanging.
+      if (!Number.isSafeInteger(header.size) || header.size! < 0) {
+        throw notValid(`the crate file's entry \`${header.name}\` has an unreadable size field`);
+      }
       const identity = pathIdentity(header.name);
       if (seen.has(identity)) throw notValid(`the crate file contains \`${header.name}\` more than once`);
       seen.add(identity);
