@@ -46,13 +46,15 @@ function checkEntry(header: Header, prefix: string): void {
 
 /**
  * The form under which two paths name the same file on some system a crate is unpacked on:
- * without `.` segments, repeated or trailing slashes, and in lower case (macOS and Windows).
+ * without `.` segments, repeated or trailing slashes, in one Unicode normalization form (macOS
+ * treats `é` and `e` + combining accent as one name) and in lower case (macOS and Windows).
  */
 function pathIdentity(path: string): string {
   return path
     .split(/[/\\]+/)
     .filter((segment) => segment !== '' && segment !== '.')
     .join('/')
+    .normalize('NFC')
     .toLowerCase();
 }
 

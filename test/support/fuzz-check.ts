@@ -32,27 +32,30 @@ export function fuzzSettings(defaultRuns: number): FuzzSettings {
   };
 }
 
-export interface CheckOptions {
+export interface CheckOptions<Ts = unknown> {
   /** Runs when FUZZ_RUNS is not set. */
   runs: number;
   /** The test file (import.meta.url), for the replay command. */
   file: string;
   /** The test's name, for --test-name-pattern in the replay command. */
   name: string;
+  /** Inputs checked on every run, whatever the seed: the counterexamples of bugs found so far. */
+  examples?: Ts[];
 }
 
-function replayCommand(options: CheckOptions, seed: number, path: string): string {
+function replayCommand(options: CheckOptions<unknown>, seed: number, path: string): string {
   const file = relative(process.cwd(), fileURLToPath(options.file));
   const pattern = options.name.replace(/[.*+?^${}()|[\]\\"]/g, '\\$&');
   return `FUZZ_SEED=${seed} FUZZ_PATH=${path} node --test --test-name-pattern="${pattern}" ${file}`;
 }
 
 /** Checks `property`; on failure throws with the counterexample, the seed, the path and the replay command. */
-export async function checkProperty<Ts>(property: fc.IAsyncProperty<Ts> | fc.IProperty<Ts>, options: CheckOptions): Promise<void> {
+export async function checkProperty<Ts>(property: fc.IAsyncProperty<Ts> | fc.IProperty<Ts>, options: CheckOptions<Ts>): Promise<void> {
   const settings = fuzzSettings(options.runs);
   const details = await fc.check(property as fc.IAsyncProperty<Ts>, {
     seed: settings.seed,
     numRuns: settings.numRuns,
+    ...(options.examples ? { examples: options.examples } : {}),
     ...(settings.path !== undefined ? { path: settings.path } : {}),
   });
   if (!details.failed) return;
