@@ -16,7 +16,7 @@ import { buildPublish, publishCaseArb, type PublishCase } from '../support/publi
 import { assertPublished, crateExists, FUZZ_LIMITS, judgeAnswer, sendPublish, startFuzzTarget, type FuzzTarget } from '../support/publish-fuzz-target.js';
 import { assertOnlyPublished, readStoredState } from '../support/stored-state.js';
 
-const RUNS = 400;
+const RUNS = 800;
 /** Far above what any of these small inputs needs: only a hang gets near it. */
 const HANG_MS = 15_000;
 
