@@ -68,6 +68,13 @@ function* inputs(first, count) {
 }
 
 const target = await startFuzzTarget();
+// What `cratekeeper serve` runs beside the app (src/server.ts): the audit log's batched writes and
+// the shared rate-limit counts. Without them the audit events of a long run pile up in memory.
+target.r.registry.audit.start(target.r.registry.config.audit.flush_interval_ms);
+target.r.registry.rateLimits.start(target.r.registry.config.cache.poll_interval_ms);
+// Ctrl-C or SIGTERM ends the run after the current input, with the summary and the data folder removed.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (interrupted = true));
 const guard = fixedHangLimit(TIMEOUT_MS);
 const db = target.r.registry.store.db;
 const rowMarks = async () =>
@@ -184,6 +191,7 @@ try {
     log(`running ${INPUTS} inputs; RSS every ${RSS_EVERY}, stored data checked every ${CHECK_EVERY}`);
     sampleRss(0);
     for (const { n, publishCase } of inputs(0, INPUTS)) {
+      if (interrupted) throw new Error(`interrupted after ${counts.inputs} inputs`);
       await runOne(n, publishCase);
       counts.inputs = n + 1;
       if (counts.inputs % RSS_EVERY === 0) sampleRss(counts.inputs);
@@ -196,7 +204,10 @@ try {
       }
       if (counts.inputs % PROGRESS_EVERY === 0) {
         const last = rss[rss.length - 1];
-        log(`${counts.inputs} inputs, ${Math.round(counts.inputs / elapsedS())}/s, ${counts.accepted} accepted, ${counts.refused} refused, ${failures.length} failures, RSS ${last?.rssMiB} MiB`);
+        log(
+          `${counts.inputs} inputs, ${Math.round(counts.inputs / elapsedS())}/s, ${counts.accepted} accepted, ${counts.refused} refused, ` +
+            `${failures.length} failures; RSS ${last?.rssMiB} MiB (heap ${last?.heapUsedMiB}, anonymous ${last?.anonMiB}, files ${last?.fileMiB})`,
+        );
       }
     }
   }
