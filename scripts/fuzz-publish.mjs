@@ -18,7 +18,8 @@ import { sql } from 'kysely';
 import fc from 'fast-check';
 import { DEFAULT_FUZZ_SEED } from '../dist/test/support/fuzz-check.js';
 import { fixedHangLimit } from '../dist/test/support/hang-guard.js';
-import { buildPublish, publishCaseArb } from '../dist/test/support/publish-case.js';
+import { buildPublish } from '../dist/test/support/publish-case-build.js';
+import { publishCaseArb } from '../dist/test/support/publish-case.js';
 import {
   assertPublished,
   crateExists,
@@ -158,6 +159,8 @@ function procRss() {
 }
 
 function sampleRss(n) {
+  // With `node --expose-gc`, samples are taken after a full collection: what is retained, not garbage.
+  globalThis.gc?.();
   const usage = process.memoryUsage();
   peakRss = Math.max(peakRss, usage.rss);
   rss.push({ inputs: n, rssMiB: mib(usage.rss), heapUsedMiB: mib(usage.heapUsed), externalMiB: mib(usage.external), ...procRss() });

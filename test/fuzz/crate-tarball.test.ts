@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { inspectCrateTarball } from '../../src/domain/crate-tarball.js';
 import { RegistryError } from '../../src/domain/errors.js';
-import { buildCrate, crateCaseArb, type CrateCase } from '../support/crate-case.js';
+import { buildCrate } from '../support/crate-case-build.js';
+import { crateCaseArb, type CrateCase } from '../support/crate-case.js';
 import { checkProperty } from '../support/fuzz-check.js';
 import { HangGuard } from '../support/hang-guard.js';
 

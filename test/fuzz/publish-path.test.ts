@@ -12,7 +12,8 @@ import fc from 'fast-check';
 import { checkProperty, fuzzSettings } from '../support/fuzz-check.js';
 import { HangGuard } from '../support/hang-guard.js';
 import type { CrateCase } from '../support/crate-case.js';
-import { buildPublish, publishCaseArb, type PublishCase } from '../support/publish-case.js';
+import { buildPublish } from '../support/publish-case-build.js';
+import { publishCaseArb, type PublishCase } from '../support/publish-case.js';
 import { assertPublished, crateExists, FUZZ_LIMITS, judgeAnswer, sendPublish, startFuzzTarget, type FuzzTarget } from '../support/publish-fuzz-target.js';
 import { assertOnlyPublished, readStoredState } from '../support/stored-state.js';
 
