@@ -25,7 +25,9 @@ import {
   crateExists,
   FUZZ_LIMITS,
   judgeAnswer,
+  publishedBy,
   sendPublish,
+  sha256,
   startFuzzTarget,
 } from '../dist/test/support/publish-fuzz-target.js';
 import { readStoredState } from '../dist/test/support/stored-state.js';
@@ -130,13 +132,18 @@ async function runOne(n, publishCase) {
   try {
     answer = await sendPublish(target, built, guard);
     counts.byStatus[answer.status] = (counts.byStatus[answer.status] ?? 0) + 1;
+    if (answer.status === 200) {
+      // Into the model before the judgement, so that a wrong acceptance is reported once, not again
+      // by every later stored-data check.
+      const { name, version, crate } = publishedBy(built.body);
+      acceptedVersions.push({ crate: name, vers: version, cksum: sha256(crate) });
+      if (!owners.has(name)) owners.set(name, target.logins[built.identity]);
+    }
     const verdict = judgeAnswer(built, answer, existed);
     if (verdict.accepted) {
       counts.accepted++;
       if (built.clean) counts.cleanAccepted++;
-      const published = await assertPublished(target, built);
-      acceptedVersions.push({ crate: published.name, vers: published.version, cksum: published.cksum });
-      if (!owners.has(published.name)) owners.set(published.name, target.logins[built.identity]);
+      await assertPublished(target, built);
     } else {
       counts.refused++;
       assert.deepEqual(await rowMarks(), marks, `a refused publish (${answer.status}: ${verdict.detail}) added rows`);
@@ -190,6 +197,8 @@ log(`node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model}),
 try {
   if (REPLAY !== '') {
     for (const { n, publishCase } of inputs(Number(REPLAY), 1)) await runOne(n, publishCase);
+    counts.inputs = 1;
+    sampleRss(1);
   } else {
     log(`running ${INPUTS} inputs; RSS every ${RSS_EVERY}, stored data checked every ${CHECK_EVERY}`);
     sampleRss(0);

@@ -147,7 +147,7 @@ const extraEntry: fc.Arbitrary<ExtraEntry> = fc.oneof(
       ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('checksum' as const), rel: relPath, delta: fc.oneof(fc.constant(1), fc.integer({ min: -1000, max: 1000 })) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('checksum' as const), rel: relPath, delta: fc.oneof(fc.constant(1), fc.integer({ min: -1000, max: 1000 })).filter((d) => d !== 0) }) },
 );
 
 /** Valid Cargo.toml pieces a sound manifest may carry (keys of [package] first, then tables). */

@@ -66,7 +66,7 @@ export async function sendPublish(target: FuzzTarget, built: BuiltPublish, guard
 
 export type Verdict = { accepted: true } | { accepted: false; detail: string };
 
-function describe(built: BuiltPublish): string {
+function describeInput(built: BuiltPublish): string {
   return `${built.identity} publishing ${JSON.stringify(built.name)} ${JSON.stringify(built.version)}, ${built.body.length} bytes`;
 }
 
@@ -75,7 +75,7 @@ function describe(built: BuiltPublish): string {
  * before the request (only then may a clean publish be refused, by ownership or a version clash).
  */
 export function judgeAnswer(built: BuiltPublish, answer: Answer, existedBefore: boolean): Verdict {
-  const context = describe(built);
+  const context = describeInput(built);
   assert.ok(answer.status < 500, `a ${answer.status} answer: ${answer.body.slice(0, 500)} (${context})`);
   if (answer.status === 200) {
     assert.equal(built.mustRefuse, undefined, `accepted a publish that must be refused: ${built.mustRefuse} (${context})`);
