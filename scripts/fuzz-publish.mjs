@@ -173,20 +173,27 @@ function sampleRss(n) {
   rss.push({ inputs: n, rssMiB: mib(usage.rss), heapUsedMiB: mib(usage.heapUsed), externalMiB: mib(usage.external), ...procRss() });
 }
 
-/** RSS trend: the median of the first and last quarter of samples, and the least-squares slope per 100k inputs. */
+/** Least-squares slope of RSS over inputs, in MiB per 100,000 inputs. */
+function slope(samples) {
+  const xs = samples.map((s) => s.inputs);
+  const ys = samples.map((s) => s.rssMiB);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  const value = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  return Math.round(value * 100_000 * 100) / 100;
+}
+
+/** RSS trend: the medians of the first and last quarter of samples, and the slope, overall and over the second half. */
 function rssTrend() {
   if (rss.length < 4) return undefined;
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const q = Math.floor(rss.length / 4);
-  const xs = rss.map((s) => s.inputs);
   const ys = rss.map((s) => s.rssMiB);
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
-  const slope = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   return {
     firstQuarterMedianMiB: median(ys.slice(0, q)),
     lastQuarterMedianMiB: median(ys.slice(-q)),
-    slopeMiBPer100kInputs: Math.round(slope * 100_000 * 100) / 100,
+    slopeMiBPer100kInputs: slope(rss),
+    secondHalfSlopeMiBPer100kInputs: slope(rss.slice(Math.floor(rss.length / 2))),
   };
 }
 
