@@ -46,13 +46,15 @@ function checkEntry(header: Header, prefix: string): void {
 
 /**
  * The form under which two paths name the same file on some system a crate is unpacked on:
- * without `.` segments, repeated or trailing slashes, and in lower case (macOS and Windows).
+ * without `.` segments, repeated or trailing slashes, in one Unicode normalization form (macOS
+ * treats `é` and `e` + combining accent as one name) and in lower case (macOS and Windows).
  */
 function pathIdentity(path: string): string {
   return path
     .split(/[/\\]+/)
     .filter((segment) => segment !== '' && segment !== '.')
     .join('/')
+    .normalize('NFC')
     .toLowerCase();
 }
 
@@ -137,6 +139,11 @@ export async function inspectCrateTarball(
         throw tooLarge('crate-too-many-files', `the crate file has more than ${limits.maxEntries} entries (publish.max_files)`);
       }
       checkEntry(header, prefix);
+      // tar-stream reads a size field it cannot decode (a base-256 marker other than 0x80/0xff) as
+      // null and then waits for that entry's data forever: refuse it instead of hanging.
+      if (!Number.isSafeInteger(header.size) || header.size! < 0) {
+        throw notValid(`the crate file's entry \`${header.name}\` has an unreadable size field`);
+      }
       const identity = pathIdentity(header.name);
       if (seen.has(identity)) throw notValid(`the crate file contains \`${header.name}\` more than once`);
       seen.add(identity);

@@ -73,6 +73,12 @@ export function parsePublishMetadata(json: string): PublishMetadata {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw invalid('invalid-publish-metadata', 'the publish metadata must be a JSON object');
   }
+  // A record drops a `__proto__` key without a word (setting it would set the prototype). Cargo
+  // allows a feature of that name; losing it silently would break every crate that enables it.
+  const features = (raw as { features?: unknown }).features;
+  if (typeof features === 'object' && features !== null && Object.prototype.hasOwnProperty.call(features, '__proto__')) {
+    throw invalid('invalid-publish-metadata', 'invalid publish metadata: features.__proto__: this registry cannot store a feature named `__proto__`; rename it');
+  }
   const parsed = metadataSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(describeIssue).join('; ');

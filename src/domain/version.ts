@@ -36,9 +36,23 @@ export function tryParseVersion(raw: string): Version | undefined {
   };
 }
 
+/**
+ * Longest version a publish may use. A version is one segment of the download, yank and unyank
+ * URLs (the router refuses a segment past 100 characters, so a longer version could be published
+ * but never downloaded) and a folder name in blob storage (at most 255 bytes on most filesystems).
+ */
+export const MAX_VERSION_LENGTH = 100;
+
+/** Validates a version for publishing; throws `invalid-version` with what is wrong. */
 export function parseVersion(raw: unknown): Version {
   if (typeof raw !== 'string' || raw.length === 0) {
     throw invalid('invalid-version', 'the version is missing or empty');
+  }
+  if (raw.length > MAX_VERSION_LENGTH) {
+    throw invalid(
+      'invalid-version',
+      `the version \`${raw.slice(0, 80)}...\` is too long (${raw.length} characters, at most ${MAX_VERSION_LENGTH})`,
+    );
   }
   const version = tryParseVersion(raw);
   if (!version) {
