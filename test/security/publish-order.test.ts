@@ -122,7 +122,7 @@ describe('publish: order before cost', () => {
     assert.equal((await r.request({ method: 'GET', url: '/index/tw/ic/twice', token: r.adminToken })).statusCode, 404);
   });
 
-  it('refuses too many entries, a large Cargo.toml and large metadata, naming the limit', async () => {
+  it('refuses too many entries, a large Cargo.toml, large or deeply nested metadata, naming the limit', async () => {
     const many = [{ name: 'many-1.0.0/Cargo.toml', body: manifestFor('many', '1.0.0') }, ...Array.from({ length: 60 }, (_, i) => ({ name: `many-1.0.0/f${i}` }))];
     const tooMany = await publish(r.adminToken, encodePublishBody(metadataFor('many', '1.0.0'), gzipSync(await makeTar(many))));
     assert.equal(tooMany.statusCode, 413);
@@ -136,7 +136,10 @@ describe('publish: order before cost', () => {
     const longReadme = await publish(r.adminToken, await publishBodyFor('wordy', '1.0.0', { readme: 'x'.repeat(10_000) }));
     assert.equal(longReadme.statusCode, 413);
     assert.match(detail(longReadme.body), /metadata is \d+ bytes; this registry accepts at most 8192 \(publish\.max_metadata_size\)/);
-    for (const name of ['many', 'big', 'wordy']) {
+    const deep = await publish(r.adminToken, await publishBodyFor('deep', '1.0.0', { badges: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown }));
+    assert.equal(deep.statusCode, 400);
+    assert.match(detail(deep.body), /publish metadata nests arrays and objects more than 32 levels deep/);
+    for (const name of ['many', 'big', 'wordy', 'deep']) {
       assert.equal((await r.request({ method: 'GET', url: `/index/${name.slice(0, 2)}/${name.slice(2, 4)}/${name}`, token: r.adminToken })).statusCode, 404);
     }
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodePublishBody, parsePublishBody } from '../../src/domain/publish-body.js';
-import { metadataFor } from '../support/crate-fixture.js';
+import { RegistryError } from '../../src/domain/errors.js';
+import { encodePublishBody, METADATA_SHAPE_LIMITS, parsePublishBody } from '../../src/domain/publish-body.js';
+import { dependency, metadataFor } from '../support/crate-fixture.js';
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
@@ -60,5 +61,63 @@ describe('publish body', () => {
       () => parsePublishBody(raw(JSON.stringify(metadataFor('foo', '1.0.0', { deps: [{ name: 'b', version_req: '1', kind: 'weird' }] })))),
       /deps\.0\.kind/,
     );
+  });
+
+  describe('the metadata shape is bounded before JSON.parse', () => {
+    const raw = (text: string) => Buffer.concat([u32(Buffer.byteLength(text)), Buffer.from(text), u32(0)]);
+    const withBadges = (badges: string) => raw(`{"name":"foo","vers":"1.0.0","deps":[],"badges":${badges}}`);
+    const refusal = (body: Buffer, code: string, message: RegExp) =>
+      assert.throws(
+        () => parsePublishBody(body),
+        (error: unknown) => error instanceof RegistryError && error.kind === 'invalid' && error.code === code && message.test(error.message),
+      );
+
+    it('refuses metadata nested deeper than the limit, naming it', () => {
+      const depth = METADATA_SHAPE_LIMITS.maxDepth;
+      assert.equal(parsePublishBody(withBadges('['.repeat(depth - 1) + ']'.repeat(depth - 1))).metadata.name, 'foo');
+      refusal(withBadges('['.repeat(depth) + ']'.repeat(depth)), 'json-too-deep', new RegExp(`publish metadata nests arrays and objects more than ${depth} levels deep; at most ${depth} are allowed`));
+      // A million levels, as an attacker would send: refused, not parsed.
+      refusal(withBadges('['.repeat(1_000_000) + ']'.repeat(1_000_000)), 'json-too-deep', /more than 32 levels deep/);
+    });
+
+    it('refuses metadata with too many values or keys, naming the limit', () => {
+      const values = METADATA_SHAPE_LIMITS.maxValues;
+      refusal(withBadges(`[${Array(values).fill('[]').join(',')}]`), 'json-too-many-values', new RegExp(`publish metadata has more than ${values} JSON values .*; at most ${values} are allowed`));
+      refusal(withBadges(`[${Array(values).fill('0').join(',')}]`), 'json-too-many-values', /more than 100000 JSON values/);
+      const keys = METADATA_SHAPE_LIMITS.maxKeys;
+      const features = Array.from({ length: keys }, (_, i) => `"f${i}":[]`).join(',');
+      refusal(raw(`{"name":"foo","vers":"1.0.0","deps":[],"features":{${features}}}`), 'json-too-many-keys', new RegExp(`publish metadata has more than ${keys} object keys; at most ${keys} are allowed`));
+    });
+
+    it('counts nothing inside strings: brackets, quotes, escaped quotes and backslashes', () => {
+      const depth = METADATA_SHAPE_LIMITS.maxDepth;
+      const deep = '['.repeat(depth + 1);
+      // After an escaped quote the string goes on: a scanner that ended it there would find `deep`.
+      const tricky = [deep, '{'.repeat(depth + 1), `\\"${deep}`, '\\\\', `\\\\\\"${deep}`, ':,'.repeat(METADATA_SHAPE_LIMITS.maxKeys + 1), '\\u005b'];
+      for (const text of tricky) {
+        const json = `{"name":"foo","vers":"1.0.0","deps":[],"description":"${text}","badges":${'['.repeat(depth - 1) + ']'.repeat(depth - 1)}}`;
+        const { metadata } = parsePublishBody(raw(json));
+        assert.equal(metadata.description, JSON.parse(`"${text}"`), text.slice(0, 20));
+      }
+      // A string that ends in an escaped backslash closes there: what follows is counted.
+      refusal(withBadges(`["\\\\",${'['.repeat(depth) + ']'.repeat(depth)}]`), 'json-too-deep', /levels deep/);
+      // Many short strings of brackets count as one value each.
+      const strings = Array(1000).fill('"[[[[{{{{"').join(',');
+      assert.equal(parsePublishBody(withBadges(`[${strings}]`)).metadata.name, 'foo');
+    });
+
+    it('accepts the metadata of a very large real-world crate: 5,000 features, 500 dependencies', () => {
+      const features = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`Win32_Feature_${i}`, [`Win32_Feature_${i >> 1}`, `dep:d${i % 500}`]]));
+      const deps = Array.from({ length: 500 }, (_, i) => dependency(`d${i}`, '^1.2.3', { features: ['std', 'alloc'], optional: true, target: 'cfg(windows)' }));
+      const { metadata } = parsePublishBody(encodePublishBody(metadataFor('big', '1.0.0', { features, deps, badges: { maintenance: { status: 'actively-developed' } } }), Buffer.alloc(0)));
+      assert.equal(Object.keys(metadata.features).length, 5000);
+      assert.deepEqual(metadata.features.Win32_Feature_4999, ['Win32_Feature_2499', 'dep:d499']);
+      assert.equal(metadata.deps.length, 500);
+    });
+
+    it('names a feature whose value is not a list of strings', () => {
+      assert.throws(() => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":{"std":[],"bad":[1]}}')), /features: feature `bad` must be an array of strings/);
+      assert.throws(() => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":[]}')), /features: expected an object of feature names/);
+    });
   });
 });
