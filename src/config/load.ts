@@ -61,19 +61,11 @@ function envSettings(env: NodeJS.ProcessEnv, problems: string[]): EnvSetting[] {
 }
 
 /**
- * Where the value behind a problem came from: the path's own source, else the source of the value
- * it is part of (an array item's array), else of a value set below it (a table where a scalar
- * belongs).
+ * Where the value behind a problem came from: the path's own source, else the source of a value set
+ * below it (a table where a scalar belongs, or an unknown section).
  */
 function originOf(path: string, origin: Map<string, string>): string | undefined {
-  const own = origin.get(path);
-  if (own !== undefined) return own;
-  const parts = path.split('.');
-  for (let n = parts.length - 1; n > 0; n--) {
-    const above = origin.get(parts.slice(0, n).join('.'));
-    if (above !== undefined) return above;
-  }
-  return [...origin.entries()].find(([p]) => p.startsWith(path + '.'))?.[1];
+  return origin.get(path) ?? [...origin.entries()].find(([p]) => p.startsWith(path + '.'))?.[1];
 }
 
 function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): string[] {
