@@ -25,7 +25,11 @@ export function setNetrcPassword(doc: NetrcDocument, machine: string, login: str
   if (entry !== undefined) {
     const field = entry.fields.password;
     if (field !== undefined) {
-      return text.slice(0, field.value.start) + formatNetrcValue(password) + text.slice(field.value.end);
+      const replaced = text.slice(0, field.value.start) + formatNetrcValue(password) + text.slice(field.value.end);
+      if (entry.fields.login !== undefined) return replaced;
+      // The login goes just after the machine name, where a new entry has it.
+      const at = entry.nameToken!.end;
+      return replaced.slice(0, at) + ` login ${formatNetrcValue(login)}` + replaced.slice(at);
     }
     const addition = (entry.fields.login === undefined ? ` login ${formatNetrcValue(login)}` : '') + ` password ${formatNetrcValue(password)}`;
     return text.slice(0, entry.end) + addition + text.slice(entry.end);

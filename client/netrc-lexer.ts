@@ -81,7 +81,19 @@ export class NetrcLexer {
     return { value, start, end: this.pos, line };
   }
 
-  /** Skips the rest of the current line (after a `#` comment token). */
+  /**
+   * Skips a comment when the next token would start with `#`: the rest of that line, read as
+   * plain text, so that a backslash ending it escapes nothing (curl does the same). Returns
+   * whether there was one.
+   */
+  skipComment(): boolean {
+    this.skipSpace();
+    if (this.text[this.pos] !== '#') return false;
+    this.skipLine();
+    return true;
+  }
+
+  /** Skips the rest of the current line. */
   skipLine(): void {
     while (this.pos < this.text.length && this.text[this.pos] !== '\n') this.advance();
   }

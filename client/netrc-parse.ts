@@ -55,12 +55,12 @@ export function parseNetrc(text: string, file = '.netrc'): NetrcDocument {
     return token;
   };
 
-  for (let token = lexer.next(); token !== undefined; token = lexer.next()) {
+  for (;;) {
+    // A comment is recognized where a keyword may start, before the lexer reads it as a token.
+    if (lexer.skipComment()) continue;
+    const token = lexer.next();
+    if (token === undefined) break;
     const word = token.value;
-    if (word.startsWith('#') && text[token.start] === '#') {
-      lexer.skipLine();
-      continue;
-    }
     if (word === 'machine') {
       const name = expectValue(token, 'a host name');
       current = newEntry(name.value, token, name);

@@ -6,10 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { flatten, setPath, settingPathProblem, type Tree } from './setting-tree.js';
 
 export const ENV_PREFIX = 'CRATEKEEPER_';
-
-type Tree = Record<string, unknown>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -23,24 +22,6 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv;
   /** Settings from flags, by dotted path, e.g. { 'server.port': '0' }. */
   flags?: Record<string, string | undefined>;
-}
-
-function setPath(tree: Tree, path: string[], value: unknown): void {
-  let node = tree;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
-    node = node[key] as Tree;
-  }
-  node[path[path.length - 1]!] = value;
-}
-
-function flatten(tree: Tree, prefix: string[] = [], out = new Map<string, unknown>()): Map<string, unknown> {
-  for (const [key, value] of Object.entries(tree)) {
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) flatten(value as Tree, [...prefix, key], out);
-    else out.set([...prefix, key].join('.'), value);
-  }
-  return out;
 }
 
 function readConfigFile(file: string): Tree {
@@ -57,53 +38,74 @@ function readConfigFile(file: string): Tree {
   }
 }
 
-function envSettings(env: NodeJS.ProcessEnv): Map<string, { value: string; variable: string }> {
-  const settings = new Map<string, { value: string; variable: string }>();
+interface EnvSetting {
+  path: string[];
+  value: string;
+  variable: string;
+}
+
+function envSettings(env: NodeJS.ProcessEnv, problems: string[]): EnvSetting[] {
+  const settings: EnvSetting[] = [];
   for (const [variable, value] of Object.entries(env)) {
     if (!variable.startsWith(ENV_PREFIX) || value === undefined) continue;
     const rest = variable.slice(ENV_PREFIX.length);
     if (!rest.includes('__')) continue; // not a setting, e.g. CRATEKEEPER_FAULT
     const path = rest.split('__').map((part) => part.toLowerCase());
-    settings.set(path.join('.'), { value, variable });
+    if (settingPathProblem(path) !== undefined) {
+      problems.push(`${variable}: not a setting name (expected ${ENV_PREFIX}<SECTION>__<KEY>, each part letters, digits and single underscores)`);
+      continue;
+    }
+    settings.push({ path, value, variable });
   }
   return settings;
+}
+
+/**
+ * Where the value behind a problem came from: the path's own source, else the source of a value set
+ * below it (a table where a scalar belongs, or an unknown section).
+ */
+function originOf(path: string, origin: Map<string, string>): string | undefined {
+  return origin.get(path) ?? [...origin.entries()].find(([p]) => p.startsWith(path + '.'))?.[1];
 }
 
 function describeIssue(issue: z.core.$ZodIssue, origin: Map<string, string>): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
       const path = [...issue.path.map(String), key].join('.');
-      const from = [...origin.entries()].find(([p]) => p === path || p.startsWith(path + '.'))?.[1];
+      const from = originOf(path, origin);
       return `${path}: unknown setting${from ? ` (from ${from})` : ''}`;
     });
   }
   const path = issue.path.map(String).join('.') || '(top level)';
-  const from = origin.get(path);
+  const from = issue.path.length > 0 ? originOf(path, origin) : undefined;
   return [`${path}: ${issue.message}${from ? ` (from ${from})` : ''}`];
 }
 
 export function loadConfig(sources: ConfigSources): Config {
   const merged: Tree = {};
   const origin = new Map<string, string>(); // dotted path -> where its value came from
+  const problems: string[] = []; // keys that cannot be settings, refused before the schema runs
+  const set = (path: string[], value: unknown, from: string): void => {
+    const problem = settingPathProblem(path);
+    if (problem !== undefined) {
+      problems.push(`${problem} (from ${from})`);
+    } else {
+      setPath(merged, path, value);
+      origin.set(path.join('.'), from);
+    }
+  };
 
   if (sources.file !== undefined) {
     const fileTree = readConfigFile(sources.file);
-    for (const [path, value] of flatten(fileTree)) {
-      setPath(merged, path.split('.'), value);
-      origin.set(path, `file ${sources.file}`);
-    }
+    for (const [path, value] of flatten(fileTree)) set(path, value, `file ${sources.file}`);
   }
-  for (const [path, { value, variable }] of envSettings(sources.env ?? {})) {
-    setPath(merged, path.split('.'), value);
-    origin.set(path, `environment variable ${variable}`);
-  }
+  for (const { path, value, variable } of envSettings(sources.env ?? {}, problems)) set(path, value, `environment variable ${variable}`);
   for (const [path, value] of Object.entries(sources.flags ?? {})) {
-    if (value === undefined) continue;
-    setPath(merged, path.split('.'), value);
-    origin.set(path, `flag --${path.split('.').pop()!.replaceAll('_', '-')}`);
+    if (value !== undefined) set(path.split('.'), value, `flag --${path.split('.').pop()!.replaceAll('_', '-')}`);
   }
 
   const parsed = configSchema.safeParse(merged);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, origin)));
+  if (!parsed.success) problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, origin)));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return parsed.data;
 }

@@ -53,6 +53,15 @@ void test('login adds a password to an entry that has none', () => {
   assert.equal(setNetrcPassword(bare, 'a', 'cargo', 'tok'), 'machine a login cargo password tok\n');
 });
 
+void test('login adds the missing login to an entry that has a password, after the machine name', () => {
+  const doc = parseNetrc('machine a password old\n');
+  assert.equal(setNetrcPassword(doc, 'a', 'me', 'new'), 'machine a login me password new\n');
+  const spread = parseNetrc('machine a\n\tpassword old # note\nmachine b login y password z\n');
+  const text = setNetrcPassword(spread, 'A', 'two words', 'new');
+  assert.equal(text, 'machine a login "two words"\n\tpassword new # note\nmachine b login y password z\n');
+  assert.equal(findNetrcMachine(parseNetrc(text), 'a')?.login, 'two words');
+});
+
 void test('login appends at the end, and ends an unterminated macro first', () => {
   assert.equal(setNetrcPassword(parseNetrc(''), 'h', 'cargo', 't'), 'machine h login cargo password t\n');
   assert.equal(setNetrcPassword(parseNetrc('machine a login b password c'), 'h', 'cargo', 't'), 'machine a login b password c\nmachine h login cargo password t\n');

@@ -37,6 +37,11 @@ const table: Row[] = [
     machines: { a: { login: 'x', password: 'y' } },
   },
   {
+    name: 'a comment whose first word ends in a backslash ends at its line, as with curl',
+    text: '#C:\\\nmachine git.example.com login me password p #D:\\\nmachine b login z password w\n',
+    machines: { 'git.example.com': { login: 'me', password: 'p' }, b: { login: 'z', password: 'w' } },
+  },
+  {
     name: 'a # inside a value is part of the value',
     text: 'machine a login x password ab#cd\nmachine b login y password #starts\n',
     machines: { a: { login: 'x', password: 'ab#cd' }, b: { login: 'y', password: '#starts' } },

@@ -143,6 +143,49 @@ describe('configuration', () => {
     assert.match(problems.join('\n'), /server\.tls_key: tls_cert and tls_key must be given together/);
   });
 
+  it('refuses __proto__, constructor and prototype by name, and leaves Object.prototype alone', () => {
+    const file = configFile('[__proto__]\npolluted = 1\n[server.constructor]\nx = 1\n');
+    const problems = problemsOf(() => loadConfig({ file, flags: { '__proto__.from_flag': '1', 'server.prototype': '1' } }));
+    const text = problems.join('\n');
+    assert.match(text, /^__proto__: `__proto__` is not a setting \(from file .*cratekeeper\.toml\)$/m);
+    assert.match(text, /^server\.constructor: `constructor` is not a setting \(from file /m);
+    assert.match(text, /^__proto__: `__proto__` is not a setting \(from flag --from-flag\)$/m);
+    assert.match(text, /^server\.prototype: `prototype` is not a setting \(from flag --prototype\)$/m);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(({} as Record<string, unknown>).from_flag, undefined);
+    assert.ok(!problems.some((p) => p.includes('polluted')), text);
+  });
+
+  it('refuses a TOML date or time where a setting belongs', () => {
+    const file = configFile('[server]\nport = 1979-05-27\nhost = 07:32:00\n');
+    const text = problemsOf(() => loadConfig({ file })).join('\n');
+    assert.match(text, /^server\.port: expected an integer from 0 to 65535 \(from file /m);
+    assert.match(text, /^server\.host: expected a string \(from file /m);
+  });
+
+  it('refuses a table where a value belongs, naming the file', () => {
+    const file = configFile('[server]\nport = { a = 1 }\nhost = {}\n');
+    const text = problemsOf(() => loadConfig({ file })).join('\n');
+    assert.match(text, /^server\.port: expected an integer from 0 to 65535 \(from file .*cratekeeper\.toml\)$/m);
+    assert.match(text, /^server\.host: expected a string \(from file .*cratekeeper\.toml\)$/m);
+  });
+
+  it('names the variable when a CRATEKEEPER_ variable has an empty part', () => {
+    for (const variable of ['CRATEKEEPER___', 'CRATEKEEPER_SERVER__', 'CRATEKEEPER___PORT', 'CRATEKEEPER_SERVER____PORT']) {
+      const problems = problemsOf(() => loadConfig({ env: { [variable]: '1' } }));
+      assert.deepEqual(problems.map((p) => p.split(':')[0]), [variable], problems.join('\n'));
+      assert.match(problems[0]!, /: not a setting name \(expected CRATEKEEPER_<SECTION>__<KEY>/);
+    }
+  });
+
+  it('refuses a file key that has no dotted path, naming where it is', () => {
+    const file = configFile('"server.port" = 1\n[server]\n"" = 1\n"a b" = 2\n');
+    const text = problemsOf(() => loadConfig({ file })).join('\n');
+    assert.match(text, /^\(top level\): "server\.port" is not a setting name .*\(from file /m);
+    assert.match(text, /^server: "" is not a setting name .*\(from file /m);
+    assert.match(text, /^server: "a b" is not a setting name .*\(from file /m);
+  });
+
   it('reports unreadable and malformed files', () => {
     assert.match(problemsOf(() => loadConfig({ file: '/no/such/file.toml' }))[0]!, /cannot read the configuration file/);
     assert.match(problemsOf(() => loadConfig({ file: configFile('[server\nport=') }))[0]!, /is not valid TOML/);
