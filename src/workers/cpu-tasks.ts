@@ -31,7 +31,19 @@ export function inspectCrate(task: {
   return outcomeOf(async () => ({ fileCount: (await inspectCrateTarball(task.crate, task.expected, task.limits)).fileCount }));
 }
 
+/** Keeps its thread busy for `ms` milliseconds, then answers with `ms`: lets tests see time limits and order. */
+export function spin(ms: number): Promise<TaskOutcome<number>> {
+  return outcomeOf(() => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // a CPU-bound loop, like a hostile input: only terminating the thread stops it early
+    }
+    return ms;
+  });
+}
+
 export interface CpuTasks {
   echo: typeof echo;
   inspectCrate: typeof inspectCrate;
+  spin: typeof spin;
 }
