@@ -158,6 +158,14 @@ export class CpuPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const waiter of this.waiting.splice(0)) waiter.refuse(serverBusy());
-    await this.pool.destroy();
+    // piscina's idle workers do not hold the process open, so while their threads stop nothing may:
+    // the process could exit halfway through a shutdown (or a test file) with the steps after this
+    // one never run. A timer holds it open until the threads are gone.
+    const holdOpen = setInterval(() => undefined, 1000);
+    try {
+      await this.pool.destroy();
+    } finally {
+      clearInterval(holdOpen);
+    }
   }
 }
