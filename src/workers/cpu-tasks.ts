@@ -53,6 +53,17 @@ export function renderIndexFile(input: IndexFileInput) {
   return outcomeOf(() => renderIndexFileBytes(input));
 }
 
+/** Keeps its thread busy for `ms` milliseconds, then answers with `ms`: lets tests see time limits and order. */
+export function spin(ms: number): Promise<TaskOutcome<number>> {
+  return outcomeOf(() => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // a CPU-bound loop, like a hostile input: only terminating the thread stops it early
+    }
+    return ms;
+  });
+}
+
 export interface CpuTasks {
   echo: typeof echo;
   inspectCrate: typeof inspectCrate;
@@ -60,4 +71,5 @@ export interface CpuTasks {
   renderReadme: typeof renderReadme;
   plainReadme: typeof plainReadme;
   renderIndexFile: typeof renderIndexFile;
+  spin: typeof spin;
 }
