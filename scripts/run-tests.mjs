@@ -2,6 +2,11 @@
 // parallel, then the tests that start servers and drive the real cargo one file at a time (the
 // machines have two cores; parallel cargo runs make timing-sensitive tests flaky).
 // Any test that is skipped counts as a failure: a test that cannot run here must say so loudly.
+//
+//   node scripts/run-tests.mjs [--fast] [SUBSTRING...]
+// --fast: the edit-test tier, with no package installs and no external services: unit, HTTP,
+// security, fuzz, client and the SQLite and file-system contract tests (PostgreSQL, S3 and the
+// end-to-end tests are left to the whole suite, `npm test`).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +21,13 @@ function testFiles(dir) {
   return files.sort();
 }
 
-const all = testFiles('dist/test');
+const args = process.argv.slice(2);
+const fast = args.includes('--fast');
+const needsServices = (f) => f.includes('/e2e/') || (f.includes('/contract/') && /postgres|s3/.test(f));
+const all = testFiles('dist/test').filter((f) => !fast || !needsServices(f));
 const serial = all.filter((f) => f.includes('/e2e/'));
 const parallel = all.filter((f) => !serial.includes(f));
-const filter = process.argv.slice(2);
+const filter = args.filter((a) => a !== '--fast');
 const pick = (files) => (filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files);
 
 let failed = false;
