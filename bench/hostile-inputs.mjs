@@ -344,7 +344,9 @@ async function buildCases(template) {
   }
   if (needs('readme-nested-divs')) {
     const name = 'hb-readme-divs';
-    const readme = '<div>'.repeat(README_DEPTH) + 'deep-inside-the-readme' + '</div>'.repeat(README_DEPTH) + '\n';
+    // The marker opens the README, so a page that shows it only in part (cut at 512 KiB, or as plain
+    // text when nested too deep) still shows it.
+    const readme = 'hostile-readme-begins\n' + '<div>'.repeat(README_DEPTH) + 'deep-inside-the-readme' + '</div>'.repeat(README_DEPTH) + '\n';
     const crate = await crateFile(name, '1.0.0', { readme });
     const body = publishBody(publishMetadata(name, '1.0.0', [], { readme_file: 'README.md' }), crate);
     cases.push({
@@ -356,7 +358,7 @@ async function buildCases(template) {
         return { cookie: await signIn(ck, template.adminToken) };
       },
       // The detail notes a page without the README's text (rendered elsewhere, or refused).
-      run: (ck, { cookie }) => send(`${ck.url}/crates/${name}`, { headers: { cookie }, marker: 'deep-inside-the-readme' }),
+      run: (ck, { cookie }) => send(`${ck.url}/crates/${name}`, { headers: { cookie }, marker: 'hostile-readme-begins' }),
     });
   }
   log(`inputs built in ${fmt((performance.now() - t0) / 1000, 1)} s: ${cases.map((c) => `${c.name} ${fmt(c.bodyBytes / 1024)} KiB`).join(', ')}`);
