@@ -6,28 +6,13 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
-import type { CachedFile } from '../../mirror/cached-file.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
+import { sendIndexFile } from '../index-file-reply.js';
 
 const MAIN_DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
-function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
-}
-
-/** Sends a mirrored file; its gzip form is made as for local files (off the event loop when large). */
-function sendIndexFile(request: FastifyRequest, reply: FastifyReply, file: CachedFile, indexFiles: IndexFiles): FastifyReply {
-  reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
-  reply.type('text/plain; charset=utf-8');
-  const gzipped = request.headers['accept-encoding']?.includes('gzip') ? indexFiles.gzipped(file) : undefined;
-  if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped);
-  return reply.send(file.body);
-}
 
 function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
   return reply

@@ -9,11 +9,7 @@ import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { auditSource } from '../audit-source.js';
 import { sendErrors } from '../error-mapper.js';
-
-function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
-}
+import { sendIndexFile } from '../index-file-reply.js';
 
 export function sparseIndexRoutes(
   app: FastifyInstance,
@@ -39,13 +35,6 @@ export function sparseIndexRoutes(
     if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
     options.audit.indexRead(auditSource(request), name!);
-    reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
-    reply.type('text/plain; charset=utf-8');
-    const acceptEncoding = request.headers['accept-encoding'];
-    const gzipped = acceptEncoding?.includes('gzip') ? options.indexFiles.gzipped(file) : undefined;
-    if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped);
-    return reply.send(file.body);
+    return sendIndexFile(request, reply, file, options.indexFiles);
   });
 }
