@@ -1,7 +1,11 @@
 // Typed errors of the registry. Every error has a stable `code` and a `kind` that says what sort
 // of failure it is; the HTTP layer maps kinds to status codes in one place (http/error-mapper.ts).
 // Messages are written for the person running cargo: they say what is wrong and, where possible,
-// what to do about it.
+// what to do about it. Codes form a closed union (error-codes.ts), so a misspelt one does not compile.
+
+import type { ErrorCode } from './error-codes.js';
+
+export { ERROR_CODES, isErrorCode, type ErrorCode } from './error-codes.js';
 
 export type ErrorKind =
   | 'invalid' // the request itself is malformed or breaks a rule
@@ -16,7 +20,7 @@ export type ErrorKind =
 export class RegistryError extends Error {
   constructor(
     readonly kind: ErrorKind,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
@@ -28,12 +32,12 @@ export class RegistryError extends Error {
   readonly retryAfterSeconds: number | undefined;
 }
 
-export const invalid = (code: string, message: string) => new RegistryError('invalid', code, message);
-export const notFound = (code: string, message: string) => new RegistryError('not-found', code, message);
-export const conflict = (code: string, message: string) => new RegistryError('conflict', code, message);
-export const forbidden = (code: string, message: string) => new RegistryError('forbidden', code, message);
-export const unauthenticated = (code: string, message: string) =>
+export const invalid = (code: ErrorCode, message: string) => new RegistryError('invalid', code, message);
+export const notFound = (code: ErrorCode, message: string) => new RegistryError('not-found', code, message);
+export const conflict = (code: ErrorCode, message: string) => new RegistryError('conflict', code, message);
+export const forbidden = (code: ErrorCode, message: string) => new RegistryError('forbidden', code, message);
+export const unauthenticated = (code: ErrorCode, message: string) =>
   new RegistryError('unauthenticated', code, message);
-export const tooLarge = (code: string, message: string) => new RegistryError('too-large', code, message);
-export const rateLimited = (code: string, message: string, retryAfterSeconds: number) =>
+export const tooLarge = (code: ErrorCode, message: string) => new RegistryError('too-large', code, message);
+export const rateLimited = (code: ErrorCode, message: string, retryAfterSeconds: number) =>
   new RegistryError('rate-limited', code, message, { retryAfterSeconds });

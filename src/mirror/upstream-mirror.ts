@@ -20,7 +20,7 @@ import { MirrorStats } from './mirror-stats.js';
 import { SingleFlight } from './single-flight.js';
 import type { UpstreamHttp } from './upstream-http.js';
 
-export const unavailable = (code: string, message: string) => new RegistryError('unavailable', code, message);
+export const unavailable = (code: RegistryError['code'], message: string) => new RegistryError('unavailable', code, message);
 
 export interface MirroredCrate {
   stream?: Readable;
@@ -151,7 +151,7 @@ export class UpstreamMirror {
     return { bytes: response.body, size: response.body.length, cksum };
   }
 
-  private failed(code: string, message: string): RegistryError {
+  private failed(code: RegistryError['code'], message: string): RegistryError {
     this.stats.error(message);
     this.log.warn({ upstream: this.name, code }, message);
     return unavailable(code, message);
@@ -227,7 +227,7 @@ export class UpstreamMirror {
   }
 
   /** Records and logs an upstream failure; the error to throw (callers with a cached copy serve it). */
-  private staleOr(cached: CachedFile | undefined, code: string, message: string): RegistryError {
+  private staleOr(cached: CachedFile | undefined, code: RegistryError['code'], message: string): RegistryError {
     if (cached) {
       this.stats.error(message);
       this.log.warn({ upstream: this.name, code }, `${message}; serving the cached copy`);

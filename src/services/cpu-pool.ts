@@ -10,7 +10,7 @@
 // caller gets `unavailable` with Retry-After instead of waiting without end.
 
 import { Piscina } from 'piscina';
-import { RegistryError, type ErrorKind } from '../domain/errors.js';
+import { isErrorCode, RegistryError, type ErrorKind } from '../domain/errors.js';
 import type { CpuTasks, TaskOutcome } from '../workers/cpu-tasks.js';
 
 export interface CpuPoolOptions {
@@ -152,7 +152,9 @@ export class CpuPool {
       throw error;
     }
     if (outcome.ok) return outcome.value;
-    throw new RegistryError(outcome.error.kind as ErrorKind, outcome.error.code, outcome.error.message);
+    // The code crossed the thread boundary as a plain string: keep it only if it is one of ours.
+    const code = isErrorCode(outcome.error.code) ? outcome.error.code : 'task-failed';
+    throw new RegistryError(outcome.error.kind as ErrorKind, code, outcome.error.message);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { RegistryError } from '../../src/domain/errors.js';
 import { CpuPool, type CpuPoolOptions, type RunOptions } from '../../src/services/cpu-pool.js';
 
-const tooSlow = () => new RegistryError('too-large', 'slow', 'took too long');
+const tooSlow = () => new RegistryError('too-large', 'crate-check-timeout', 'took too long');
 const limit = (timeoutMs: number): RunOptions => ({ timeoutMs, onTimeout: tooSlow });
 
 /** A pool closed when the describe block ends. */
@@ -67,7 +67,7 @@ describe('CPU pool: a time limit counts the run, not the wait', () => {
     // Queued behind the overrun: waits about 2000 ms, its whole limit, then runs 300 ms.
     const next = pool.run('spin', 300, limit(2000));
     const last = pool.run('echo', 'still here', limit(30_000));
-    await assert.rejects(overrun, (error: RegistryError) => error.code === 'slow');
+    await assert.rejects(overrun, (error: RegistryError) => error.code === 'crate-check-timeout');
     assert.equal(await next, 300);
     assert.equal(await last, 'still here');
   });
@@ -77,7 +77,7 @@ describe('CPU pool: a time limit counts the run, not the wait', () => {
     const overrun = pool.run('spin', 20_000, limit(500));
     const beside = pool.run('spin', 2000, limit(30_000));
     const queued = pool.run('echo', 'queued', limit(30_000));
-    await assert.rejects(overrun, (error: RegistryError) => error.code === 'slow');
+    await assert.rejects(overrun, (error: RegistryError) => error.code === 'crate-check-timeout');
     assert.equal(await beside, 2000);
     assert.equal(await queued, 'queued');
   });

@@ -1,0 +1,125 @@
+// Every `code` a RegistryError can carry, in one list. Codes are part of the API (clients and tests
+// match on them), so they are a closed union: a misspelt code fails to compile instead of silently
+// never matching. A code that crosses a thread boundary as a string is checked with `isErrorCode`.
+// test/unit/error-codes.test.ts fails when a code here is no longer used in src.
+
+export const ERROR_CODES = [
+  // crate files, publish bodies and the JSON inside them
+  'crate-manifest-too-large',
+  'crate-metadata-mismatch',
+  'crate-too-large',
+  'crate-too-many-files',
+  'invalid-crate-file',
+  'invalid-publish-body',
+  'invalid-publish-metadata',
+  'json-too-deep',
+  'json-too-many-keys',
+  'json-too-many-values',
+  'publish-metadata-too-large',
+
+  // publishing, owners and crate names
+  'crate-check-timeout',
+  'crate-name-taken',
+  'crate-not-found',
+  'dependency-not-found',
+  'dependency-registry-not-allowed',
+  'invalid-crate-name',
+  'invalid-owners-body',
+  'crate-hidden',
+  'invalid-version',
+  'last-owner',
+  'not-an-owner',
+  'publish-not-allowed',
+  'reserved-crate-name',
+  'version-exists',
+  'version-not-found',
+
+  // pages, search, audit and README/index rendering
+  'index-render-timeout',
+  'invalid-audit-query',
+  'invalid-search-parameter',
+  'no-such-page',
+  'readme-render-timeout',
+  'readme-too-deep',
+
+  // upstream mirror
+  'crate-name-unverifiable',
+  'crate-name-upstream',
+  'invalid-lockfile',
+  'not-cached',
+  'upstream-checksum-mismatch',
+  'upstream-config-invalid',
+  'upstream-config-missing',
+  'upstream-download-failed',
+  'upstream-error',
+  'upstream-unavailable',
+  'upstream-unreachable',
+
+  // users, groups, passwords and web sign-in
+  'admin-only',
+  'cross-site-post',
+  'csrf',
+  'identity-exists',
+  'invalid-group',
+  'invalid-login',
+  'login-flow-missing',
+  'login-names-exhausted',
+  'password-too-long',
+  'password-too-short',
+  'sign-in-required',
+  'user-exists',
+  'user-not-found',
+  'wrong-password',
+
+  // OpenID Connect sign-in
+  'oidc-invalid',
+  'oidc-misconfigured',
+  'oidc-not-authorized',
+  'oidc-not-configured',
+  'oidc-refused',
+  'oidc-unavailable',
+
+  // API tokens
+  'invalid-crate-pattern',
+  'invalid-expiry',
+  'invalid-token-name',
+  'invalid-token-request',
+  'invalid-token-scope',
+  'token-crate-pattern',
+  'token-not-found',
+  'token-rejected',
+  'token-required',
+  'token-scope-missing',
+  'token-sign-in',
+  'token-too-narrow',
+
+  // trusted publishing (OIDC id tokens from CI)
+  'id-token-audience',
+  'id-token-claims',
+  'id-token-expired',
+  'id-token-invalid',
+  'id-token-issuer',
+  'id-token-malformed',
+  'id-token-missing',
+  'id-token-no-rule',
+  'id-token-replayed',
+  'id-token-signature',
+  'issuer-unavailable',
+
+  // load, limits and dependencies of ours
+  'database-unavailable',
+  'rate-limited',
+  'server-busy',
+  'storage-unavailable',
+  'task-failed',
+  'task-out-of-memory',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(ERROR_CODES);
+
+/** True when `code` (say, one received from a worker thread as plain data) is one of ours. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && KNOWN_CODES.has(code);
+}
