@@ -36,7 +36,7 @@ import { IndexFiles } from './services/index-files.js';
 import { Metrics } from './services/metrics.js';
 import { OwnersService } from './services/owners.js';
 import { PublishService } from './services/publish.js';
-import type { RateLimiter } from './services/rate-limiter.js';
+import type { RateLimiter } from './lib/rate-limiter.js';
 import { SearchService } from './services/search.js';
 import { SharedRateLimiter, SharedRateLimits } from './services/shared-rate-limiter.js';
 import { YankService } from './services/yank.js';

@@ -10,7 +10,7 @@ import type { Config } from './config/schema.js';
 import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
 import { openRegistry } from './registry.js';
-import { throttleUnavailable } from './services/outage-log.js';
+import { throttleUnavailable } from './lib/outage-log.js';
 
 const LAST_USE_FLUSH_MS = 5_000;
 const AUDIT_PRUNE_MS = 3_600_000;

@@ -8,7 +8,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { invalid, unauthenticated } from '../domain/errors.js';
 import type { LoginConfig } from '../config/oidc-schema.js';
 import type { MetadataStore, User } from '../ports/metadata-store.js';
-import { RateLimiter } from '../services/rate-limiter.js';
+import { RateLimiter } from '../lib/rate-limiter.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;

@@ -20,8 +20,8 @@
 import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { hashToken, isWellFormedToken, tokenFromAuthorizationHeader } from '../domain/token.js';
 import type { MetadataStore, TokenPrincipal } from '../ports/metadata-store.js';
-import { LruCache } from '../services/lru-cache.js';
-import type { RateLimiter } from '../services/rate-limiter.js';
+import { LruCache } from '../lib/lru-cache.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
 import { LookupGate } from './lookup-gate.js';
 
 /** Why a token was refused: `malformed` ones cost nothing, the others a lookup (or a cache entry). */

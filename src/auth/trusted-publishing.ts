@@ -10,7 +10,7 @@ import * as jose from 'jose';
 import type { TrustedPublishingRuleConfig } from '../config/oidc-schema.js';
 import { forbidden, RegistryError, unauthenticated } from '../domain/errors.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import type { AccountService } from '../services/accounts.js';
+import type { TokenIssuer } from './token-issuer.js';
 
 export const TRUSTED_PUBLISHING_SCOPES = ['read', 'publish-new', 'publish-update'];
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -31,7 +31,7 @@ export class TrustedPublishing {
   constructor(
     private readonly rules: readonly TrustedPublishingRuleConfig[],
     private readonly store: MetadataStore,
-    private readonly accounts: AccountService,
+    private readonly accounts: TokenIssuer,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -10,8 +10,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { forbidden, unauthenticated } from '../domain/errors.js';
 import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-store.js';
-import type { RateLimiter } from '../services/rate-limiter.js';
-import type { AccountService } from '../services/accounts.js';
+import type { TokenIssuer } from './token-issuer.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
 import { readCookie } from './session-cookie.js';
 import { countFailedCheck, type AuthOutcome, type TokenAuthenticator } from './token-authenticator.js';
 
@@ -27,7 +27,7 @@ export class WebSessions {
 
   constructor(
     private readonly store: MetadataStore,
-    private readonly accounts: AccountService,
+    private readonly accounts: TokenIssuer,
     private readonly auth: TokenAuthenticator,
     private readonly failedAuthLimiter: RateLimiter,
     /** The registry's public base URL: over https the cookie is `Secure`; its origin is where forms come from. */

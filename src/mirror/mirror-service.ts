@@ -11,7 +11,7 @@ import { normalizeCrateName } from '../domain/crate-name.js';
 import { conflict, type RegistryError } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
-import { LruCache } from '../services/lru-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 import type { CachedFile } from './cached-file.js';
 import type { MirrorStatus } from './mirror-stats.js';
 import { SecretOrigins } from './secret-origins.js';

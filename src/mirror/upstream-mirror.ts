@@ -12,12 +12,12 @@ import type { UpstreamConfig } from '../config/upstreams-schema.js';
 import { indexPathOf, isPlausibleCrateName } from '../domain/crate-name.js';
 import { notFound, RegistryError } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { LruCache } from '../services/lru-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 import { decodeCachedFile, encodeCachedFile, makeCachedFile, type CachedFile } from './cached-file.js';
 import { blessedList, compileCratePatterns, type CratePatterns } from './crate-patterns.js';
 import { crateDownloadUrl } from './download-url.js';
 import { MirrorStats } from './mirror-stats.js';
-import { SingleFlight } from './single-flight.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import type { UpstreamHttp } from './upstream-http.js';
 
 export const unavailable = (code: RegistryError['code'], message: string) => new RegistryError('unavailable', code, message);

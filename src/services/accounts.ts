@@ -5,6 +5,7 @@ import { invalid, notFound } from '../domain/errors.js';
 import { parseCratePattern } from '../domain/crate-pattern.js';
 import { generateToken, hashToken } from '../domain/token.js';
 import { parseTokenScopes } from '../domain/token-scope.js';
+import type { TokenIssuer, TokenLimits } from '../auth/token-issuer.js';
 import type { MetadataStore, TokenRecord, User } from '../ports/metadata-store.js';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -26,18 +27,10 @@ export function parseGroupName(group: string): string {
   return group;
 }
 
-export interface TokenLimits {
-  scopes?: string[];
-  cratePatterns?: string[];
-  expiresAt?: Date | null;
-  /** Where the token comes from (TokenRecord.origin). */
-  origin?: string;
-}
-
 /** The origin of the token the /me page hands out: one per user. */
 export const LOGIN_TOKEN_ORIGIN = 'login';
 
-export class AccountService {
+export class AccountService implements TokenIssuer {
   constructor(
     private readonly store: MetadataStore,
     /** Applies this process's own writes to its caches at once (a revocation must not wait). */

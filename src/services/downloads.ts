@@ -7,7 +7,7 @@ import { isPlausibleCrateName, normalizeCrateName } from '../domain/crate-name.j
 import { notFound } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore, VersionBlob } from '../ports/metadata-store.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 
 export const versionNotFound = (name: string, version: string) =>
   notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);

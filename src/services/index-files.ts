@@ -8,11 +8,11 @@
 
 import { gzip, gzipSync } from 'node:zlib';
 import { RegistryError } from '../domain/errors.js';
-import { SingleFlight } from '../mirror/single-flight.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import { renderIndexFileBytes } from '../workers/index-file-task.js';
 import type { CpuPool } from './cpu-pool.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 
 export interface IndexFile {
   body: Buffer;

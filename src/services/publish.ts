@@ -22,7 +22,7 @@ import type { CpuPool } from './cpu-pool.js';
 import type { FaultPoints } from './fault-points.js';
 import type { IndexFiles } from './index-files.js';
 import { findOwners, isOwner } from './ownership.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateLimiter } from '../lib/rate-limiter.js';
 
 export interface PublishSettings {
   maxUnpackedSize: number;

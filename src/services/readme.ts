@@ -5,7 +5,7 @@
 // the repository, at the crate's folder in it when .cargo_vcs_info.json says (`path_in_vcs`).
 // Everything that parses what the publisher wrote (the manifests' TOML and JSON, the README's Markdown
 // and HTML) runs on the CPU pool's worker threads (workers/readme-task.ts), within limits: size
-// (a longer README is cut, with a note), nesting (readme-markdown.ts: too deep shows plain text, with
+// (a longer README is cut, with a note), nesting (workers/readme-markdown.ts: too deep shows plain text, with
 // a note) and time (too slow shows plain text, with a note). The event loop only moves bytes.
 // Rendered HTML is cached: a published version never changes. A missing or corrupt archive gives
 // undefined (the page shows no README) and is not cached, since storage may recover; neither is a
@@ -16,13 +16,13 @@ import { posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { RegistryError } from '../domain/errors.js';
-import { MAX_README_NESTING, readmeNote } from './readme-text.js';
-import { SingleFlight } from '../mirror/single-flight.js';
+import { MAX_README_NESTING, readmeNote } from '../workers/readme-text.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 import type { CpuTasks } from '../workers/cpu-tasks.js';
 import type { CpuPool } from './cpu-pool.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 
 /** Names tried at the package root when Cargo.toml names no README, in this order. */
 export const DEFAULT_README_NAMES = ['README.md', 'README', 'readme.md', 'README.txt'];

@@ -1,6 +1,6 @@
 // Rate limits that hold across processes and replicas sharing one database. Each limiter keeps the
-// in-memory limiter's exact per-process behaviour (rate-limiter.ts) and adds shared counts, over the
-// same sliding window (sliding-window.ts): per-minute rows in the database, of which the current and
+// in-memory limiter's exact per-process behaviour (lib/rate-limiter.ts) and adds shared counts, over the
+// same sliding window (lib/sliding-window.ts): per-minute rows in the database, of which the current and
 // the previous minute are read. The synchronous checks stay memory-only, so a request never waits
 // for the database here. Counted events are collected in memory and written in one batch per poll
 // interval (one upsert per key, whatever the number of events); a key already over its limit adds
@@ -10,24 +10,9 @@
 // over the limit on one replica is refused by every other within about two poll intervals; until
 // then a replica can let a few more through.
 
-import { RateLimiter } from './rate-limiter.js';
-import { msUntilAllowed, windowOf, type WindowCounts } from './sliding-window.js';
-
-/** A key's counts in the minute asked about and the one before. */
-export interface KeyCounts {
-  previous: number;
-  current: number;
-}
-
-/** Shared per-minute counters (adapters/metadata/sql-rate-counts.ts). */
-export interface RateCounts {
-  /** Adds each key's events to its count in `window`, atomically per key. */
-  add(limiter: string, window: number, events: ReadonlyMap<string, number>): Promise<void>;
-  /** Keys with at least `min` events in `window` and the window before together, with both counts. */
-  busyKeys(limiter: string, window: number, min: number): Promise<Map<string, KeyCounts>>;
-  /** Drops the windows before `window`. */
-  prune(window: number): Promise<void>;
-}
+import { RateLimiter } from '../lib/rate-limiter.js';
+import { msUntilAllowed, windowOf, type WindowCounts } from '../lib/sliding-window.js';
+import type { RateCounts } from '../ports/rate-counts.js';
 
 /** Keys a process collects per minute before the next write; beyond, events count only locally. */
 const MAX_PENDING_KEYS = 10_000;

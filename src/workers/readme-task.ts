@@ -1,13 +1,13 @@
 // README work for the CPU pool's worker threads (listed in cpu-tasks.ts): everything that parses what
 // a publisher wrote, whose cost the publisher chooses. Cargo.toml is TOML of up to the manifest limit
 // (a crafted one of 1 MiB takes smol-toml over a second), .cargo_vcs_info.json is JSON, and the README
-// is Markdown with HTML (services/readme-markdown.ts bounds its nesting). services/readme.ts reads the
+// is Markdown with HTML (readme-markdown.ts bounds its nesting). services/readme.ts reads the
 // archive and calls these with the files' text.
 
 import { posix } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { readmeLinkBase, renderReadme } from '../services/readme-markdown.js';
-import { plainReadme } from '../services/readme-text.js';
+import { readmeLinkBase, renderReadme } from './readme-markdown.js';
+import { plainReadme } from './readme-text.js';
 
 /** What a manifest says of its README: a path, `false` (none), or undefined (use the default names). */
 export function readmeFieldOf(manifest: string | undefined): string | false | undefined {

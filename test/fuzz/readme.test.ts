@@ -1,4 +1,4 @@
-// Fuzzes README rendering (src/services/readme-markdown.ts) with small documents assembled from
+// Fuzzes README rendering (src/workers/readme-markdown.ts) with small documents assembled from
 // Markdown and raw HTML fragments, XSS vectors and obfuscated URLs: renderReadme never throws, and
 // its output runs nothing: no <script>, no event handler or style attribute, no javascript: or
 // data: URL, every tag well-formed (test/support/html-inert.ts). Inputs stay small: the cost of
@@ -6,7 +6,7 @@
 
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { readmeLinkBase, renderReadme } from '../../src/services/readme-markdown.js';
+import { readmeLinkBase, renderReadme } from '../../src/workers/readme-markdown.js';
 import { checkProperty } from '../support/fuzz-check.js';
 import { assertInertHtml } from '../support/html-inert.js';
 

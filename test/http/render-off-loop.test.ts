@@ -11,7 +11,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { IndexDependency } from '../../src/domain/index-line.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
-import { MAX_README_NESTING } from '../../src/services/readme-markdown.js';
+import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
 import { newVersion } from '../contract/metadata-store-fixtures.js';
 import { makeCrate } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';

@@ -10,7 +10,7 @@ import { RegistryError } from '../../src/domain/errors.js';
 import type { AuditEvent, AuditLog } from '../../src/ports/audit-log.js';
 import type { MetadataStore, TokenPrincipal } from '../../src/ports/metadata-store.js';
 import { AuditRecorder, MAX_KEPT_EVENTS } from '../../src/services/audit-recorder.js';
-import { throttleUnavailable } from '../../src/services/outage-log.js';
+import { throttleUnavailable } from '../../src/lib/outage-log.js';
 import { eventually } from '../support/eventually.js';
 
 const down = () => new RegistryError('unavailable', 'database-unavailable', 'the database is not answering; try again shortly');

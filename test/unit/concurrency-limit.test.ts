@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RegistryError } from '../../src/domain/errors.js';
-import { ConcurrencyLimit } from '../../src/services/concurrency-limit.js';
+import { ConcurrencyLimit } from '../../src/lib/concurrency-limit.js';
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 

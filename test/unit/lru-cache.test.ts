@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LruCache } from '../../src/services/lru-cache.js';
+import { LruCache } from '../../src/lib/lru-cache.js';
 
 describe('LRU cache', () => {
   it('evicts the oldest entry that was not used since it was last passed over', () => {

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LINK_REL, MAX_README_NESTING, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/services/readme-markdown.js';
+import { LINK_REL, MAX_README_NESTING, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/workers/readme-markdown.js';
 
 interface Tag {
   name: string;

@@ -10,7 +10,7 @@ import { blessedList } from '../../src/mirror/crate-patterns.js';
 import { crateDownloadUrl } from '../../src/mirror/download-url.js';
 import { parseLockfile } from '../../src/mirror/lockfile.js';
 import { SecretOrigins } from '../../src/mirror/secret-origins.js';
-import { SingleFlight } from '../../src/mirror/single-flight.js';
+import { SingleFlight } from '../../src/lib/single-flight.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 function problems(toml: string, env: NodeJS.ProcessEnv = {}): string[] {

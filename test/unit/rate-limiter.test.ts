@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RegistryError } from '../../src/domain/errors.js';
-import { RateLimiter } from '../../src/services/rate-limiter.js';
+import { RateLimiter } from '../../src/lib/rate-limiter.js';
 
 class TestClock {
   constructor(public ms = 0) {}

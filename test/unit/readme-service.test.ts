@@ -12,7 +12,7 @@ import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { CpuPool } from '../../src/services/cpu-pool.js';
 import { RegistryError } from '../../src/domain/errors.js';
-import { MAX_README_NESTING } from '../../src/services/readme-markdown.js';
+import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
 import { ReadmeService } from '../../src/services/readme.js';
 import { newVersion } from '../contract/metadata-store-fixtures.js';
 import { makeCrate, makeTar, manifestFor, type TarEntrySpec } from '../support/crate-fixture.js';

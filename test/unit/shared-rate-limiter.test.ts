@@ -11,7 +11,8 @@ import { SqlRateCounts } from '../../src/adapters/metadata/sql-rate-counts.js';
 import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
 import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
 import { RegistryError } from '../../src/domain/errors.js';
-import { SharedRateLimiter, SharedRateLimits, type RateCounts } from '../../src/services/shared-rate-limiter.js';
+import type { RateCounts } from '../../src/ports/rate-counts.js';
+import { SharedRateLimiter, SharedRateLimits } from '../../src/services/shared-rate-limiter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const MINUTE = 28_000_000; // any minute

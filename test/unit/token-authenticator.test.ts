@@ -10,7 +10,7 @@ import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
 import { countFailedCheck, TokenAuthenticator, type AuthOutcome } from '../../src/auth/token-authenticator.js';
 import { generateToken, hashToken } from '../../src/domain/token.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
-import { RateLimiter } from '../../src/services/rate-limiter.js';
+import { RateLimiter } from '../../src/lib/rate-limiter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const START = Date.parse('2030-01-01T00:00:00Z');

@@ -14,7 +14,7 @@ import { RegistryError } from '../../src/domain/errors.js';
 import { generateToken } from '../../src/domain/token.js';
 import type { MetadataStore, TokenPrincipal, User } from '../../src/ports/metadata-store.js';
 import { AccountService } from '../../src/services/accounts.js';
-import { RateLimiter } from '../../src/services/rate-limiter.js';
+import { RateLimiter } from '../../src/lib/rate-limiter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 /** Read once: the sessions' expiry comes from the real clock, every check here from this fixed one. */

@@ -1,10 +1,10 @@
 // Shared rate-limit counters in the metadata database (SQLite or PostgreSQL): one row per limiter,
 // minute and key. A process adds its collected events in batches, with an atomic upsert per row so
-// that concurrent replicas never lose a count; the sliding window (services/sliding-window.ts) reads
+// that concurrent replicas never lose a count; the sliding window (lib/sliding-window.ts) reads
 // a key's current and previous minute.
 
 import type { Kysely } from 'kysely';
-import type { KeyCounts, RateCounts } from '../../services/shared-rate-limiter.js';
+import type { KeyCounts, RateCounts } from '../../ports/rate-counts.js';
 import type { Database } from './sql-schema.js';
 
 /** Rows per statement: 4 parameters each stays far below SQLite's and PostgreSQL's limits. */

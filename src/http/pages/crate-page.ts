@@ -23,7 +23,7 @@ const count = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 export interface CratePageExtras {
   registryName: string;
-  /** Sanitized HTML (services/readme-markdown.ts), or undefined when the version has no README. */
+  /** Sanitized HTML (workers/readme-markdown.ts), or undefined when the version has no README. */
   readmeHtml: string | undefined;
   /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };

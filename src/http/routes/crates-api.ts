@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Transform } from 'node:stream';
 import { invalid } from '../../domain/errors.js';
-import { ConcurrencyLimit } from '../../services/concurrency-limit.js';
+import { ConcurrencyLimit } from '../../lib/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { OwnersService } from '../../services/owners.js';
 import type { PublishService } from '../../services/publish.js';

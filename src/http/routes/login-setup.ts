@@ -10,7 +10,7 @@ import { SessionCookies } from '../../auth/session-cookie.js';
 import { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
 import type { Registry } from '../../registry.js';
-import { RateLimiter } from '../../services/rate-limiter.js';
+import { RateLimiter } from '../../lib/rate-limiter.js';
 import { meRoutes } from './me.js';
 import { loginRoutes } from './login.js';
 import { trustedPublishingRoutes } from './trusted-publishing.js';

@@ -18,7 +18,7 @@ import { RegistryError, invalid } from '../../domain/errors.js';
 import type { MetadataStore, User } from '../../ports/metadata-store.js';
 import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
-import type { RateLimiter } from '../../services/rate-limiter.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { auditSource } from '../audit-source.js';
 import { crossSiteRefusal } from '../cross-site.js';
 import { acceptFormBodies, formField } from '../form-body.js';

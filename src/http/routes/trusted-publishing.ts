@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import { invalid } from '../../domain/errors.js';
-import type { RateLimiter } from '../../services/rate-limiter.js';
+import type { RateLimiter } from '../../lib/rate-limiter.js';
 
 export function trustedPublishingRoutes(app: FastifyInstance, deps: { trustedPublishing: TrustedPublishing; failedAuthLimiter: RateLimiter }): void {
   app.post('/api/v1/trusted_publishing/tokens', async (request, reply) => {

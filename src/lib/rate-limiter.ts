@@ -1,6 +1,6 @@
 // A rate limiter per key (a user, a client address), in memory, over a sliding one-minute window
 // (sliding-window.ts): no window edge lets twice the limit through, and a refusal's Retry-After is
-// exact. Each process counts for itself; shared-rate-limiter.ts adds counts shared by every process
+// exact. Each process counts for itself; services/shared-rate-limiter.ts adds counts shared by every process
 // and replica on one database.
 
 import { rateLimited, type RegistryError } from '../domain/errors.js';
