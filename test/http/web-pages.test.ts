@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
 import { dependency, makeCrate, metadataFor, publishBodyFor } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
+import { legacyLoginCookieValue } from '../support/legacy-login-cookie.js';
 import { cookieFrom, formBody, hiddenCsrf, signInWithToken, type PageSession } from '../support/web-session.js';
 
 const RULES = `[[access.rules]]
@@ -60,6 +61,27 @@ describe('web pages', () => {
         payload: formBody({ csrf: hiddenCsrf(page.body), token: bob }),
       });
       assert.equal(done.headers.location, '/crates/widget');
+    });
+
+    it('asks a sign-in started before an upgrade (the hand-sealed cookie of earlier versions) to start again', async () => {
+      const legacy = await legacyLoginCookieValue(r.registry.store, { purpose: 'web', next: '/crates/widget', csrf: 'c-legacy' }, Date.now());
+      const refused = await r.request({
+        method: 'POST',
+        url: '/me/token-sign-in',
+        headers: { cookie: `ck_login=${legacy}`, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: formBody({ csrf: 'c-legacy', token: bob }),
+      });
+      assert.equal(refused.statusCode, 400, refused.body);
+      assert.match(refused.body, /the form expired or did not come from this registry; start again at \/sign-in/);
+      assert.equal(cookieFrom(refused, 'ck_session'), undefined);
+      const page = await r.request({ method: 'GET', url: '/sign-in?next=%2Fcrates%2Fwidget' });
+      const done = await r.request({
+        method: 'POST',
+        url: '/me/token-sign-in',
+        headers: { cookie: cookieFrom(page, 'ck_login')!, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: formBody({ csrf: hiddenCsrf(page.body), token: bob }),
+      });
+      assert.equal(done.headers.location, '/crates/widget', 'signing in again works');
     });
 
     it('keeps the sign-in form working while the browser fetches /favicon.ico without a session', async () => {
