@@ -60,7 +60,10 @@ describe('token checks under a flood', () => {
 
   it('malformed tokens are refused with 401 from memory: no lookup, no count, no shared write, never 429', async () => {
     lookups = instrumentLookups(r);
-    const garbage = ['ckt_guess', 'ckt_' + 'A'.repeat(49), generateToken().slice(0, -1) + 'x', 'x'.repeat(5000), 'Bearer nonsense'];
+    // A real token with its last character changed (never to itself), so its check digits fail.
+    const token = generateToken();
+    const brokenChecksum = token.slice(0, -1) + (token.endsWith('x') ? 'y' : 'x');
+    const garbage = ['ckt_guess', 'ckt_' + 'A'.repeat(49), brokenChecksum, 'x'.repeat(5000), 'Bearer nonsense'];
     for (let i = 0; i < 40; i++) {
       const res = await read(r, garbage[i % garbage.length]!, '198.51.100.1');
       assert.equal(res.statusCode, 401, res.body);
