@@ -1,12 +1,16 @@
 // Builds the HTTP application: route groups with their authentication hooks and the error mapper.
-// It never listens; server.ts does, and tests use `inject`.
+// It never listens; server.ts does, and tests use `inject`. Each group is an encapsulating plugin
+// that adds its hooks (and, for writes, its body parser) and then registers its route plugins
+// (routes/*.ts, all `RoutePlugin`s), which inherit them; a hook added inside a route plugin stays
+// inside it. Route schemas are zod schemas (zod-type-provider.ts).
 
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { OidcLogin } from '../auth/oidc-client.js';
 import { WebSessions } from '../auth/web-sessions.js';
 import type { Registry } from '../registry.js';
 import { authenticate } from './authentication.js';
-import { installErrorMapper } from './error-mapper.js';
+import { apiErrors } from './error-mapper.js';
+import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
@@ -14,12 +18,13 @@ import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
-import { identityRoutes } from './routes/login-setup.js';
+import { identityRoutes } from './routes/identity.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
-import { mirrorRoutes } from './routes/mirror.js';
+import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
+import { installZodValidation } from './zod-type-provider.js';
 
 export interface AppOptions {
   /** The registry's base URL, without trailing slash; known once the server listens. */
@@ -66,7 +71,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   };
 
   app.decorateRequest('principal', null);
-  installErrorMapper(app, { loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit });
+  app.setErrorHandler(apiErrors({ loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit }));
+  installZodValidation(app);
 
   // Every answered request, by route pattern (never the raw URL), method and status. Callback-style
   // and synchronous: it runs after the response is sent, on every request of the hot path.
@@ -88,11 +94,23 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
     reads.addHook('onRequest', authenticateRead);
-    sparseIndexRoutes(reads, { indexFiles: registry.indexFiles, policy: registry.policy, audit: registry.audit, configJson: renderConfigJson, mirror: registry.mirror });
-    // Before the download route: it may add a pre-handler to it (mirrored crates in the main index).
-    mirrorRoutes(reads, { mirror: registry.mirror, indexFiles: registry.indexFiles, publicUrl: options.publicUrl, authRequired: config.auth.required });
-    downloadRoutes(reads, registry.downloads, registry.policy, registry.audit, registry.downloadCounter);
-    cratesReadApiRoutes(reads, registry);
+    await reads.register(sparseIndexRoutes, {
+      indexFiles: registry.indexFiles,
+      policy: registry.policy,
+      audit: registry.audit,
+      configJson: renderConfigJson,
+      mirror: registry.mirror,
+    });
+    await reads.register(mirrorRoutes, { mirror: registry.mirror, indexFiles: registry.indexFiles, publicUrl: options.publicUrl, authRequired: config.auth.required });
+    await reads.register(downloadRoutes, {
+      downloads: registry.downloads,
+      policy: registry.policy,
+      audit: registry.audit,
+      counter: registry.downloadCounter,
+      // Mirrored crates in the main index: their downloads share the local route.
+      mirrorHandover: mirrorHandover(registry.mirror),
+    });
+    await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
   });
 
   // Writes: always a token.
@@ -100,9 +118,13 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter, onFailure }));
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
+    acceptRawBodies(writes);
     const { publish } = config;
-    cratesApiRoutes(writes, {
-      ...registry,
+    await writes.register(cratesApiRoutes, {
+      publish: registry.publish,
+      yank: registry.yank,
+      owners: registry.owners,
+      audit: registry.audit,
       publishLimits: {
         maxSize: publish.max_size,
         maxInFlight: publish.max_in_flight,
@@ -111,22 +133,20 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
         uploadTimeoutSeconds: publish.upload_timeout_seconds,
       },
     });
-    myTokenRoutes(writes, registry.accounts, registry.audit);
-    adminAuditRoutes(writes, registry.auditQuery);
+    await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
+    await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
   const webSessions = new WebSessions(registry.store, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
-  void app.register(async (identity) =>
-    identityRoutes(identity, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions }),
-  );
-  void app.register(async (assets) => staticAssetRoutes(assets));
-  // The web interface: a browser session instead of a token.
-  void app.register(async (pages) => webPageRoutes(pages, registry, { webSessions, indexUrl: () => urls().index }));
-  void app.register(async (probes) => healthRoutes(probes, registry));
+  void app.register(identityRoutes, { registry, publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions });
+  void app.register(staticAssetRoutes);
+  // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
+  void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index });
+  void app.register(healthRoutes, { store: registry.store, blobs: registry.blobs, config: registry.config });
   installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).
-  void app.register(async (scrapes) => metricsRoutes(scrapes, { metrics, token: config.metrics.token }));
+  void app.register(metricsRoutes, { metrics, token: config.metrics.token });
 
   return app;
 }

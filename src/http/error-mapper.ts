@@ -1,12 +1,21 @@
-// The one place where errors become HTTP responses, in the shape cargo shows to its user:
-// {"errors":[{"detail":"..."}]}. Registry errors map by kind; fastify's own client errors keep
-// their status; anything else is a 500 with a generic detail, and its cause goes to the log.
-// Requests that match no route are answered by unmatched-routes.ts.
+// The one place where errors become HTTP answers. It decides the status of every error kind, the
+// headers that go with it (`www-authenticate`, `retry-after`), what is audited and logged, and the
+// body, in one of three forms, each installed as fastify error handler of its route group:
+// - `apiErrors`: cargo's {"errors":[{"detail":"..."}]}, for the index and the API (the root);
+// - `pageErrors`: a page, for the web interface (a missing session redirects to sign in);
+// - `signInErrors`: a sign-in page with "Start again", for the sign-in steps; the kinds a sign-in
+//   cannot fix by starting again go on to `apiErrors`.
+// Registry errors map by kind; fastify's own client errors keep their status; anything else is a
+// 500 with a generic detail, and its cause goes to the log. Requests that match no route are
+// answered by unmatched-routes.ts, through `sendNoSuchPath`.
 
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError, type ErrorKind } from '../domain/errors.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
+import { HIDDEN_CRATE_CODE } from '../services/crate-pages.js';
 import { auditSource } from './audit-source.js';
+import { pageOptions, signInUrl } from './page-viewer.js';
+import { html, sendPage, type PageOptions } from './pages/html.js';
 
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   invalid: 400,
@@ -19,20 +28,50 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
+export type ErrorHandler = (error: FastifyError | RegistryError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+/** cargo's error shape, for the few answers that are not errors thrown (the index's 404). */
 export function sendErrors(reply: FastifyReply, status: number, detail: string): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send({ errors: [{ detail }] });
 }
 
-export function installErrorMapper(
-  app: FastifyInstance,
-  options: { loginUrl: () => string; maxPublishSize: number; audit: AuditRecorder },
-): void {
-  app.setErrorHandler((error: FastifyError | RegistryError, request, reply) => {
+function problemPage(reply: FastifyReply, status: number, title: string, detail: string, options?: PageOptions, extra = html``): FastifyReply {
+  return sendPage(reply, status, title, html`<p class="refusal" id="problem">${detail}</p>${extra}`, options);
+}
+
+/** A path no route serves: a page for a person following a stale link, cargo's shape for the rest. */
+export function sendNoSuchPath(request: FastifyRequest, reply: FastifyReply, path: string): FastifyReply {
+  const detail = `no such path: ${request.method} ${path}`;
+  if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
+    return problemPage(reply, 404, 'Not found', detail, undefined, html`<p><a href="/">Home</a></p>`);
+  }
+  return sendErrors(reply, 404, detail);
+}
+
+function setRetryAfter(reply: FastifyReply, error: RegistryError): void {
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+}
+
+/** A status fastify gave one of its own errors (415, a body too large, ...); undefined when it is ours to hide. */
+function clientStatusOf(error: FastifyError): number | undefined {
+  const status = error.statusCode ?? 500;
+  return status >= 400 && status < 500 ? status : undefined;
+}
+
+export interface ApiErrorOptions {
+  /** Where `cargo login` sends people (`www-authenticate`). */
+  loginUrl: () => string;
+  maxPublishSize: number;
+  audit: AuditRecorder;
+}
+
+export function apiErrors(options: ApiErrorOptions): ErrorHandler {
+  return (error, request, reply) => {
     if (error instanceof RegistryError) {
       if (error.kind === 'unauthenticated') {
         reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);
       }
-      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      setRetryAfter(reply, error);
       // A dependency that failed: the detail only names it; what the driver said goes to the log.
       if (error.kind === 'unavailable' && error.cause !== undefined) {
         request.log.warn({ err: error, reqId: request.id, url: request.url }, error.message);
@@ -51,9 +90,48 @@ export function installErrorMapper(
         `the upload is too large${length ? ` (${length} bytes)` : ''}: this registry accepts at most ${options.maxPublishSize} bytes (publish.max_size)`,
       );
     }
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendErrors(reply, status, error.message);
+    const status = clientStatusOf(error);
+    if (status !== undefined) return sendErrors(reply, status, error.message);
     request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendErrors(reply, 500, `internal server error; the server log has the cause (request id ${request.id})`);
-  });
+  };
+}
+
+export function pageErrors(options: { audit: AuditRecorder }): ErrorHandler {
+  return (error, request, reply) => {
+    if (error instanceof RegistryError) {
+      if (error.code === 'sign-in-required') return reply.header('cache-control', 'no-store').redirect(signInUrl(request.url), 303);
+      if (error.kind === 'forbidden' || error.code === HIDDEN_CRATE_CODE) {
+        options.audit.record('access-refused', auditSource(request), { detail: `page ${request.url.split('?')[0]}: ${error.message}` });
+      }
+      setRetryAfter(reply, error);
+      const status = STATUS_OF_KIND[error.kind];
+      return problemPage(reply, status, status === 404 ? 'Not found' : 'Cannot do that', error.message, pageOptions(request));
+    }
+    const status = clientStatusOf(error);
+    if (status !== undefined) return problemPage(reply, status, 'Bad request', error.message, pageOptions(request));
+    request.log.error({ err: error, reqId: request.id, url: request.url }, 'page failed');
+    return sendPage(reply, 500, 'Something went wrong', html`<p class="refusal">The server log has the cause (request id ${request.id}).</p>`, pageOptions(request));
+  };
+}
+
+/** The kinds a sign-in shows as a page, with its title; the others go on to the group's handler. */
+const SIGN_IN_TITLES: Partial<Record<ErrorKind, string>> = {
+  invalid: 'Sign-in failed',
+  unauthenticated: 'Sign-in failed',
+  forbidden: 'Sign-in refused',
+  'rate-limited': 'Too many sign-in attempts',
+  unavailable: 'Sign-in unavailable',
+};
+
+export function signInErrors(options: { audit: AuditRecorder }): ErrorHandler {
+  return (error, request, reply) => {
+    const title = error instanceof RegistryError ? SIGN_IN_TITLES[error.kind] : undefined;
+    if (!(error instanceof RegistryError) || title === undefined) throw error;
+    if (error.kind === 'unavailable') request.log.warn({ err: error }, 'sign-in failed');
+    options.audit.record('login-failed', auditSource(request), { detail: error.message });
+    setRetryAfter(reply, error);
+    return problemPage(reply, STATUS_OF_KIND[error.kind], title, error.message, undefined, html`
+<p><a href="/sign-in">Start again</a></p>`);
+  };
 }

@@ -6,9 +6,8 @@
 
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { WebSessions } from '../auth/web-sessions.js';
-import { sendErrors } from './error-mapper.js';
-import { html, sendPage } from './pages/html.js';
-import { signInUrl } from './web-context.js';
+import { sendNoSuchPath } from './error-mapper.js';
+import { signInUrl } from './page-viewer.js';
 
 export interface UnmatchedRouteOptions {
   /** The read group's authentication hook (authentication.ts): what GET /index/... would run. */
@@ -43,11 +42,7 @@ export function installUnmatchedRoutes(app: FastifyInstance, options: UnmatchedR
         return reply.header('cache-control', 'no-store').redirect(signInUrl(next), 303);
       }
     }
-    const detail = `no such path: ${request.method} ${path}`;
     // A person following a stale link gets a page; cargo and scripts get cargo's JSON shape.
-    if (request.method === 'GET' && request.headers.accept?.includes('text/html')) {
-      return sendPage(reply, 404, 'Not found', html`<p class="refusal" id="problem">${detail}</p><p><a href="/">Home</a></p>`);
-    }
-    return sendErrors(reply, 404, detail);
+    return sendNoSuchPath(request, reply, path);
   });
 }

@@ -1,11 +1,12 @@
 // `GET /api/v1/admin/audit`: the audit log for administrators, as JSON or CSV, with filters
 // (crate, user, action, since, until as ISO dates or durations like 7d) and paging (limit, offset).
 
-import type { FastifyInstance } from 'fastify';
 import { toCsv, type AuditFilter, type AuditQueryService } from '../../services/audit-query.js';
 import { principalOf } from '../authentication.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
-export function adminAuditRoutes(app: FastifyInstance, auditQuery: AuditQueryService): void {
+// The filter's values are checked by the service (invalid-audit-query), which the admin page shares.
+export const adminAuditRoutes: RoutePlugin<{ auditQuery: AuditQueryService }> = async (app, { auditQuery }) => {
   app.get<{ Querystring: AuditFilter & { format?: string } }>('/api/v1/admin/audit', async (request, reply) => {
     const { format, ...filter } = request.query;
     const result = await auditQuery.query(principalOf(request), filter);
@@ -27,4 +28,4 @@ export function adminAuditRoutes(app: FastifyInstance, auditQuery: AuditQuerySer
       })),
     };
   });
-}
+};

@@ -1,13 +1,13 @@
 // The web API that changes crates: publish, yank, unyank, owners. Every route here needs a token.
-// Bodies are read as raw bytes whatever their Content-Type (cargo sends none for publish); the
+// Bodies are read as raw bytes whatever their Content-Type (cargo sends none for publish; the
+// writes group installs raw-body.ts); the owners body is checked by its schema. The publish
 // route's body limit makes fastify refuse an oversized upload with 413 from its Content-Length,
 // before reading it, or as soon as a streamed body passes the limit. Before a publish body is
 // read, the token must be able to publish and the upload must get one of a few slots (so memory
 // stays bounded however many arrive), and it must then arrive within the upload timeout.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Transform } from 'node:stream';
-import { invalid } from '../../domain/errors.js';
 import { ConcurrencyLimit } from '../../lib/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { OwnersService } from '../../services/owners.js';
@@ -15,6 +15,9 @@ import type { PublishService } from '../../services/publish.js';
 import type { YankService } from '../../services/yank.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
+import { crateParams, crateVersionParams } from '../schemas/crate-params.js';
+import { ownersBody } from '../schemas/owners-body.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface PublishLimits {
   maxSize: number;
@@ -57,33 +60,15 @@ function uploadDeadline(seconds: number) {
   };
 }
 
-interface CrateParams {
-  name: string;
-  version: string;
+export interface CratesApiOptions {
+  publish: PublishService;
+  yank: YankService;
+  owners: OwnersService;
+  audit: AuditRecorder;
+  publishLimits: PublishLimits;
 }
 
-function parseOwnersBody(body: unknown): string[] {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalid('invalid-owners-body', 'the request body must be JSON of the form {"users":["login", ...]}');
-  }
-  const users = (parsed as { users?: unknown } | null)?.users;
-  if (!Array.isArray(users) || users.length === 0 || !users.every((u) => typeof u === 'string')) {
-    throw invalid('invalid-owners-body', 'the request body must be JSON of the form {"users":["login", ...]} with at least one login');
-  }
-  return users as string[];
-}
-
-export function cratesApiRoutes(
-  app: FastifyInstance,
-  services: { publish: PublishService; yank: YankService; owners: OwnersService; audit: AuditRecorder; publishLimits: PublishLimits },
-): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-
+export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, services) => {
   const limits = services.publishLimits;
   const slots = new ConcurrencyLimit({
     total: limits.maxInFlight,
@@ -119,29 +104,29 @@ export function cratesApiRoutes(
     return { warnings: result.warnings };
   });
 
-  app.delete<{ Params: CrateParams }>('/api/v1/crates/:name/:version/yank', async (request) => {
+  app.delete('/api/v1/crates/:name/:version/yank', { schema: { params: crateVersionParams } }, async (request) => {
     const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, true);
     services.audit.record('yank', auditSource(request), { crate, version: request.params.version });
     return { ok: true };
   });
 
-  app.put<{ Params: CrateParams }>('/api/v1/crates/:name/:version/unyank', async (request) => {
+  app.put('/api/v1/crates/:name/:version/unyank', { schema: { params: crateVersionParams } }, async (request) => {
     const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, false);
     services.audit.record('unyank', auditSource(request), { crate, version: request.params.version });
     return { ok: true };
   });
 
-  app.put<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
-    const logins = parseOwnersBody(request.body);
+  app.put('/api/v1/crates/:name/owners', { schema: { params: crateParams, body: ownersBody } }, async (request) => {
+    const logins = request.body.users;
     const { crate, msg } = await services.owners.add(principalOf(request), request.params.name, logins);
     services.audit.record('owner-add', auditSource(request), { crate, detail: logins.join(', ') });
     return { ok: true, msg };
   });
 
-  app.delete<{ Params: { name: string } }>('/api/v1/crates/:name/owners', async (request) => {
-    const logins = parseOwnersBody(request.body);
+  app.delete('/api/v1/crates/:name/owners', { schema: { params: crateParams, body: ownersBody } }, async (request) => {
+    const logins = request.body.users;
     const { crate, msg } = await services.owners.remove(principalOf(request), request.params.name, logins);
     services.audit.record('owner-remove', auditSource(request), { crate, detail: logins.join(', ') });
     return { ok: true, msg };
   });
-}
+};

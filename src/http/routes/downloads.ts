@@ -1,22 +1,29 @@
 // Crate downloads: the exact stored bytes, status 200, never a Content-Encoding (cargo would let
-// curl inflate them, and the checksum would fail).
+// curl inflate them, and the checksum would fail). On the hot path: no schema, the service checks
+// the name and version. When some upstream also serves the main index, `mirrorHandover`
+// (mirror.ts) runs first and answers for the crates that are not local.
 
-import type { FastifyInstance } from 'fastify';
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { DownloadCounter } from '../../services/download-counter.js';
 import { auditSource } from '../audit-source.js';
 import { versionNotFound, type DownloadService } from '../../services/downloads.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
-export function downloadRoutes(
-  app: FastifyInstance,
-  downloads: DownloadService,
-  policy: AccessPolicy,
-  audit: AuditRecorder,
-  counter: DownloadCounter,
-): void {
+export interface DownloadOptions {
+  downloads: DownloadService;
+  policy: AccessPolicy;
+  audit: AuditRecorder;
+  counter: DownloadCounter;
+  /** Answers GETs of mirrored crates before the local route looks (mirror.ts); absent without such upstreams. */
+  mirrorHandover?: preHandlerAsyncHookHandler;
+}
+
+export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, { downloads, policy, audit, counter, mirrorHandover }) => {
   app.get<{ Params: { name: string; version: string } }>(
     '/api/v1/crates/:name/:version/download',
+    mirrorHandover === undefined ? {} : { preHandler: mirrorHandover },
     async (request, reply) => {
       const { name, version } = request.params;
       // A crate the principal may not read is answered exactly like one that does not exist.
@@ -36,4 +43,4 @@ export function downloadRoutes(
         .send(stream);
     },
   );
-}
+};

@@ -5,9 +5,10 @@
 // `storage`) and nothing more: addresses and error texts go to the log only. Concurrent probes share
 // one check per dependency, so a frozen dependency does not collect a pile of waiting checks.
 
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 const PROBE_KEY = 'health/readyz-probe';
 
@@ -42,10 +43,13 @@ async function outcomeOf(name: string, check: () => Promise<void>, timeoutMs: nu
   }
 }
 
-export function healthRoutes(
-  app: FastifyInstance,
-  deps: { store: MetadataStore; blobs: BlobStore; config: { server: { readiness_timeout_ms: number } } },
-): void {
+export interface HealthOptions {
+  store: MetadataStore;
+  blobs: BlobStore;
+  config: { server: { readiness_timeout_ms: number } };
+}
+
+export const healthRoutes: RoutePlugin<HealthOptions> = async (app, deps) => {
   const timeoutMs = deps.config.server.readiness_timeout_ms;
   const database = sharedCheck(() => deps.store.latestChangeSeq());
   // Opening a key that does not exist is a read round trip to the storage, and changes nothing.
@@ -64,4 +68,4 @@ export function healthRoutes(
       .header('cache-control', 'no-store')
       .send({ status: ready ? 'ok' : 'unavailable', database: db, storage: blobs });
   });
-}
+};

@@ -1,9 +1,12 @@
 // `/me`: the page `cargo login` points people to. With OIDC or local passwords it starts a sign-in
-// (routes/login.ts) that ends on a page with the user's token; with neither, it tells how to get a
-// token from an administrator and how to give it to cargo.
+// (sign-in-flows.ts) that ends on a page with the user's token; with neither, it tells how to get a
+// token from an administrator and how to give it to cargo. `GET /me/replace_token` is the same
+// sign-in, ending with the old login token revoked and a new one shown: the way out when a token
+// leaks. A refusal at the start with the OpenID provider is a sign-in page.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { html, sendPage } from '../pages/html.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
+import type { SignInRouteOptions } from './sign-in-pages.js';
 
 function noSignInBody(indexUrl: string, registryName: string) {
   return html`<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
@@ -17,11 +20,18 @@ credential-provider = "cargo:token"</code></pre>
 <p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
 }
 
-export type SignIn = (request: FastifyRequest, reply: FastifyReply, purpose: 'token') => Promise<FastifyReply | undefined>;
-
-export function meRoutes(app: FastifyInstance, options: { indexUrl: () => string; registryName: string }, signIn?: SignIn): void {
-  app.get('/me', async (request, reply) =>
-    (await signIn?.(request, reply, 'token')) ??
-    sendPage(reply, 200, 'Get a token for this registry', noSignInBody(options.indexUrl(), options.registryName)),
-  );
+export interface MeOptions extends SignInRouteOptions {
+  indexUrl: () => string;
+  registryName: string;
 }
+
+export const meRoutes: RoutePlugin<MeOptions> = async (app, { flows, signInErrors, indexUrl, registryName }) => {
+  // Only the start at the provider shows its refusals as pages; the local form needs no such help.
+  const routeOptions = flows.deps.oidc ? { errorHandler: signInErrors } : {};
+
+  app.get('/me', routeOptions, async (request, reply) =>
+    (await flows.signIn(request, reply, 'token')) ?? sendPage(reply, 200, 'Get a token for this registry', noSignInBody(indexUrl(), registryName)),
+  );
+
+  app.get('/me/replace_token', routeOptions, async (request, reply) => (await flows.signIn(request, reply, 'replace')) ?? reply.redirect('/me', 302));
+};

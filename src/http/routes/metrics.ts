@@ -5,13 +5,19 @@
 // and /metrics costs no database lookup.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../services/metrics.js';
 import { sendErrors } from '../error-mapper.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-export function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics; token: string | undefined }): void {
+export interface MetricsOptions {
+  metrics: Metrics;
+  /** `metrics.token`: the Bearer token a scrape must send; undefined for none. */
+  token: string | undefined;
+}
+
+export const metricsRoutes: RoutePlugin<MetricsOptions> = async (app, options) => {
   const expected = options.token === undefined ? undefined : digest(`Bearer ${options.token}`);
   app.get('/metrics', async (request, reply) => {
     if (expected !== undefined) {
@@ -25,4 +31,4 @@ export function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics;
     const body = await options.metrics.render();
     return reply.header('cache-control', 'no-store').type(options.metrics.contentType).send(body);
   });
-}
+};

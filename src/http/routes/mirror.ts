@@ -1,18 +1,17 @@
 // Mirrors: each upstream is a sparse registry of its own at /mirrors/<name>/index/ (for cargo's
 // `[source.crates-io] replace-with`), with the upstream's index lines verbatim and its .crate bytes
 // unchanged. Registered in the reads group, so the same token rule holds as for the local index.
-// When some upstream also serves the main index, the main download route gets a pre-handler that
-// answers for crates that are not local.
+// When some upstream also serves the main index, `mirrorHandover` is the main download route's
+// pre-handler (app.ts passes it to downloads.ts): it answers for crates that are not local.
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
 import { sendIndexFile } from '../index-file-reply.js';
-
-const MAIN_DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
   return reply
@@ -23,7 +22,14 @@ function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
     .send(crate.bytes ?? crate.stream);
 }
 
-export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorService; indexFiles: IndexFiles; publicUrl: () => string; authRequired: boolean }): void {
+export interface MirrorOptions {
+  mirror: MirrorService;
+  indexFiles: IndexFiles;
+  publicUrl: () => string;
+  authRequired: boolean;
+}
+
+export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => {
   const { mirror } = options;
   const upstreamOf = (reply: FastifyReply, name: string) => {
     const upstream = mirror.get(name);
@@ -59,21 +65,20 @@ export function mirrorRoutes(app: FastifyInstance, options: { mirror: MirrorServ
       return sendCrate(reply, await upstream.crate(name, version));
     },
   );
+};
 
-  // Main-index downloads of mirrored crates: the main config.json has one `dl` for every crate, so
-  // the local download route answers them. Its pre-handler (attached here, only when some upstream
-  // serves the main index) hands over the crates that are not local.
-  if (!mirror.hasMainIndexUpstreams) return;
-  app.addHook('onRoute', (route) => {
-    if (route.url !== MAIN_DOWNLOAD_ROUTE || route.method !== 'GET') return;
-    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [
-      ...existing,
-      async (request: FastifyRequest, reply: FastifyReply) => {
-        const { name, version } = request.params as { name: string; version: string };
-        const crate = await mirror.mainCrate(name, version);
-        if (crate) return sendCrate(reply, crate);
-      },
-    ];
-  });
+/**
+ * Main-index downloads of mirrored crates: the main config.json has one `dl` for every crate, so
+ * the local download route answers them, and this pre-handler of its GET hands over the crates
+ * that are not local. Undefined when no upstream serves the main index. A HEAD (which fastify
+ * derives from the GET) is answered by the local route alone, as it always was.
+ */
+export function mirrorHandover(mirror: MirrorService): preHandlerAsyncHookHandler | undefined {
+  if (!mirror.hasMainIndexUpstreams) return undefined;
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.method !== 'GET') return;
+    const { name, version } = request.params as { name: string; version: string };
+    const crate = await mirror.mainCrate(name, version);
+    if (crate) return sendCrate(reply, crate);
+  };
 }

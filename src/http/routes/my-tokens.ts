@@ -2,20 +2,15 @@
 // unrestricted token (all scopes, all crates) may manage tokens, so that a narrow token cannot mint
 // a wider one.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { forbidden, invalid } from '../../domain/errors.js';
+import type { FastifyRequest } from 'fastify';
+import { forbidden } from '../../domain/errors.js';
 import type { TokenPrincipal, TokenRecord } from '../../ports/metadata-store.js';
 import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
-
-interface CreateBody {
-  name?: unknown;
-  scopes?: unknown;
-  crates?: unknown;
-  expires_at?: unknown;
-}
+import { createTokenBody, tokenIdParams } from '../schemas/token-request.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 function unrestricted(request: FastifyRequest): TokenPrincipal {
   const principal = principalOf(request);
@@ -38,37 +33,25 @@ function show(t: TokenRecord) {
   };
 }
 
-const stringList = (value: unknown, field: string): string[] | undefined => {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw invalid('invalid-token-request', `\`${field}\` must be a list of strings`);
-  return value as string[];
-};
-
-function parseCreateBody(body: unknown): { name: string; scopes?: string[]; crates?: string[]; expiresAt: Date | null } {
-  let parsed: CreateBody;
-  try {
-    parsed = JSON.parse(Buffer.isBuffer(body) ? body.toString('utf8') : '') as CreateBody;
-  } catch {
-    throw invalid('invalid-token-request', 'the body must be JSON: {"name": "...", "scopes": [...], "crates": [...], "expires_at": "..."}');
-  }
-  if (typeof parsed?.name !== 'string') throw invalid('invalid-token-request', '`name` is required and must be a string');
-  let expiresAt: Date | null = null;
-  if (parsed.expires_at !== undefined && parsed.expires_at !== null) {
-    expiresAt = typeof parsed.expires_at === 'string' ? new Date(parsed.expires_at) : new Date(NaN);
-    if (Number.isNaN(expiresAt.getTime())) throw invalid('invalid-token-request', '`expires_at` must be an ISO 8601 date');
-  }
-  return { name: parsed.name, scopes: stringList(parsed.scopes, 'scopes'), crates: stringList(parsed.crates, 'crates'), expiresAt };
+export interface MyTokenOptions {
+  accounts: AccountService;
+  audit: AuditRecorder;
 }
 
-export function myTokenRoutes(app: FastifyInstance, accounts: AccountService, audit: AuditRecorder): void {
+export const myTokenRoutes: RoutePlugin<MyTokenOptions> = async (app, { accounts, audit }) => {
+  // Before the body and the id are checked: a narrow token learns nothing about what it may not do.
+  app.addHook('preValidation', async (request) => {
+    unrestricted(request);
+  });
+
   app.get('/api/v1/me/tokens', async (request) => {
     const principal = unrestricted(request);
     return { tokens: (await accounts.listTokens(principal.login)).filter((t) => t.revokedAt === null).map(show) };
   });
 
-  app.post('/api/v1/me/tokens', async (request, reply) => {
+  app.post('/api/v1/me/tokens', { schema: { body: createTokenBody } }, async (request, reply) => {
     const principal = unrestricted(request);
-    const body = parseCreateBody(request.body);
+    const body = request.body;
     const { token, record } = await accounts.createToken(principal.login, body.name, {
       scopes: body.scopes,
       cratePatterns: body.crates,
@@ -80,11 +63,10 @@ export function myTokenRoutes(app: FastifyInstance, accounts: AccountService, au
     return reply.code(201).send({ token: { ...show(record), token } });
   });
 
-  app.delete<{ Params: { id: string } }>('/api/v1/me/tokens/:id', async (request) => {
+  app.delete('/api/v1/me/tokens/:id', { schema: { params: tokenIdParams } }, async (request) => {
     const principal = unrestricted(request);
-    if (!/^\d+$/.test(request.params.id)) throw invalid('invalid-token-request', 'a token id is a number');
     await accounts.revokeToken(Number(request.params.id), await accounts.requireUser(principal.login));
     audit.record('token-revoke', auditSource(request), { detail: `token ${request.params.id}` });
     return { ok: true };
   });
-}
+};

@@ -1,7 +1,7 @@
 // The sparse index: config.json and one file per crate. This is the hot path: a cached file is
-// answered from memory, with its content-hash ETag, and `304` when the client already has it.
+// answered from memory, with its content-hash ETag, and `304` when the client already has it. No
+// schema: the path is checked by `crateNameFromIndexPath`, at no cost beyond what it must do anyway.
 
-import type { FastifyInstance } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
@@ -10,11 +10,18 @@ import type { IndexFiles } from '../../services/index-files.js';
 import { auditSource } from '../audit-source.js';
 import { sendErrors } from '../error-mapper.js';
 import { sendIndexFile } from '../index-file-reply.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
-export function sparseIndexRoutes(
-  app: FastifyInstance,
-  options: { indexFiles: IndexFiles; policy: AccessPolicy; audit: AuditRecorder; configJson: () => Buffer; mirror?: MirrorService },
-): void {
+export interface SparseIndexOptions {
+  indexFiles: IndexFiles;
+  policy: AccessPolicy;
+  audit: AuditRecorder;
+  /** config.json's bytes, for the current public URL. */
+  configJson: () => Buffer;
+  mirror?: MirrorService;
+}
+
+export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, options) => {
   app.get('/index/config.json', async (_request, reply) =>
     reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
   );
@@ -37,4 +44,4 @@ export function sparseIndexRoutes(
     options.audit.indexRead(auditSource(request), name!);
     return sendIndexFile(request, reply, file, options.indexFiles);
   });
-}
+};

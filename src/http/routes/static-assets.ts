@@ -1,9 +1,9 @@
 // The pages' stylesheet and script (pages/assets.ts): public, immutable, cached for a year.
 
-import type { FastifyInstance } from 'fastify';
 import { STATIC_ASSETS } from '../pages/assets.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
-export function staticAssetRoutes(app: FastifyInstance): void {
+export const staticAssetRoutes: RoutePlugin = async (app) => {
   for (const asset of STATIC_ASSETS) {
     app.get(asset.path, async (_request, reply) =>
       reply
@@ -13,4 +13,4 @@ export function staticAssetRoutes(app: FastifyInstance): void {
         .send(asset.body),
     );
   }
-}
+};

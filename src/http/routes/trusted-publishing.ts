@@ -4,17 +4,20 @@
 // of failed authentications, and an address over it gets 429 for its failures. A valid ID token
 // is never refused for what others sent: CI runners share addresses.
 
-import type { FastifyInstance } from 'fastify';
 import type { TrustedPublishing } from '../../auth/trusted-publishing.js';
-import { invalid } from '../../domain/errors.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { idTokenBody } from '../schemas/trusted-publishing-body.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
-export function trustedPublishingRoutes(app: FastifyInstance, deps: { trustedPublishing: TrustedPublishing; failedAuthLimiter: RateLimiter }): void {
-  app.post('/api/v1/trusted_publishing/tokens', async (request, reply) => {
-    const idToken = (request.body as { id_token?: unknown } | undefined)?.id_token;
-    if (typeof idToken !== 'string' || idToken === '') {
-      throw invalid('id-token-missing', 'send a JSON body {"id_token": "<the ID token your CI platform issued>"}');
-    }
+export interface TrustedPublishingOptions {
+  trustedPublishing: TrustedPublishing;
+  failedAuthLimiter: RateLimiter;
+}
+
+export const trustedPublishingRoutes: RoutePlugin<TrustedPublishingOptions> = async (app, deps) => {
+  // A body without an ID token is refused by its schema, before it counts as a failed exchange.
+  app.post('/api/v1/trusted_publishing/tokens', { schema: { body: idTokenBody } }, async (request, reply) => {
+    const idToken = request.body.id_token;
     try {
       const issued = await deps.trustedPublishing.exchange(idToken);
       request.log.info({ user: issued.user, rule: issued.rule }, 'trusted publishing token issued');
@@ -25,4 +28,4 @@ export function trustedPublishingRoutes(app: FastifyInstance, deps: { trustedPub
       throw limited ?? error;
     }
   });
-}
+};

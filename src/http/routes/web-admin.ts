@@ -2,7 +2,7 @@
 // export on the session, since the JSON/CSV API wants a Bearer token). For global admins only;
 // anyone else signed in gets "not found", so the pages' existence is not advertised.
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AccessRuleConfig } from '../../auth/access-policy.js';
 import { RegistryError, invalid, notFound } from '../../domain/errors.js';
 import type { Catalog } from '../../ports/catalog.js';
@@ -16,7 +16,8 @@ import { MAX_AUDIT_PAGE, parseAuditTime, toCsv, type AuditQueryService } from '.
 import { auditBody, type AuditPageFilter } from '../pages/admin-audit-page.js';
 import { accessBody, adminIndexBody, usersBody } from '../pages/admin-pages.js';
 import { sendPage } from '../pages/html.js';
-import { pageOptions, viewerOf } from '../web-context.js';
+import { pageOptions, viewerOf } from '../page-viewer.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface AdminPageDeps {
   catalog: Catalog;
@@ -56,7 +57,7 @@ function adminOf(request: FastifyRequest): TokenPrincipal {
   return viewer;
 }
 
-export function adminPageRoutes(app: FastifyInstance, deps: AdminPageDeps): void {
+export const adminPageRoutes: RoutePlugin<AdminPageDeps> = async (app, deps) => {
   app.get('/admin', async (request, reply) => {
     adminOf(request);
     return sendPage(reply, 200, 'Administration', adminIndexBody(), pageOptions(request));
@@ -141,4 +142,4 @@ export function adminPageRoutes(app: FastifyInstance, deps: AdminPageDeps): void
       .header('x-content-type-options', 'nosniff')
       .send(toCsv(events));
   });
-}
+};

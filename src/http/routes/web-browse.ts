@@ -1,14 +1,14 @@
 // Browsing pages: home, search results and crate pages. Everything shown passes the viewer's access
 // rules: search leaves out what they may not read, and such a crate's page is "not found".
 
-import type { FastifyInstance } from 'fastify';
 import type { TokenPrincipal } from '../../ports/metadata-store.js';
 import type { CratePages } from '../../services/crate-pages.js';
 import type { SearchService } from '../../services/search.js';
 import { homeBody, searchBody } from '../pages/browse-pages.js';
 import { crateBody, type CratePageExtras } from '../pages/crate-page.js';
 import { sendPage } from '../pages/html.js';
-import { pageOptions } from '../web-context.js';
+import { pageOptions } from '../page-viewer.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 const PER_PAGE = 20;
 
@@ -22,7 +22,7 @@ export interface BrowseDeps {
   indexUrl: () => string;
 }
 
-export function browseRoutes(app: FastifyInstance, deps: BrowseDeps): void {
+export const browseRoutes: RoutePlugin<BrowseDeps> = async (app, deps) => {
   app.get('/', async (request, reply) => {
     const { meta } = await deps.search.search(request.principal, { q: '', per_page: '1' });
     return sendPage(
@@ -61,4 +61,4 @@ export function browseRoutes(app: FastifyInstance, deps: BrowseDeps): void {
     const { view, extras } = await showCrate(request.principal, request.params.name, request.params.version);
     return sendPage(reply, 200, view.crate.name, crateBody(view, extras), pageOptions(request));
   });
-}
+};

@@ -1,7 +1,7 @@
 // The web interface: browsing, "My tokens", admin pages and sign-out, all behind the browser
-// session (web-context.ts). Sign-in itself lives with the identity routes (login.ts).
+// session (web-context.ts: its hooks and its error pages reach every page plugin registered here).
+// Sign-in itself lives with the identity routes (identity.ts).
 
-import type { FastifyInstance } from 'fastify';
 import type { WebSessions } from '../../auth/web-sessions.js';
 import type { Registry } from '../../registry.js';
 import { acceptFormBodies } from '../form-body.js';
@@ -12,8 +12,10 @@ import { downloadChartSvg } from '../pages/download-chart.js';
 import type { CratePageExtras } from '../pages/crate-page.js';
 import { browseRoutes } from './web-browse.js';
 import { tokenPageRoutes } from './web-tokens.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface WebPageOptions {
+  registry: Registry;
   webSessions: WebSessions;
   indexUrl: () => string;
 }
@@ -33,12 +35,13 @@ async function downloadsOf(counts: DownloadCounts, lowerName: string): Promise<C
   };
 }
 
-export function webPageRoutes(app: FastifyInstance, registry: Registry, options: WebPageOptions): void {
+export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) => {
+  const { registry } = options;
   const { config } = registry;
   const registryName = config.login.registry_name;
   acceptFormBodies(app);
   installWebContext(app, { sessions: options.webSessions, audit: registry.audit, signInRequired: config.auth.required });
-  browseRoutes(app, {
+  await app.register(browseRoutes, {
     search: registry.search,
     cratePages: registry.cratePages,
     readmeHtml: (name, version, repository) => registry.readmes.readmeHtml(name, version, repository),
@@ -46,8 +49,8 @@ export function webPageRoutes(app: FastifyInstance, registry: Registry, options:
     registryName,
     indexUrl: options.indexUrl,
   });
-  tokenPageRoutes(app, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
-  adminPageRoutes(app, {
+  await app.register(tokenPageRoutes, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
+  await app.register(adminPageRoutes, {
     catalog: registry.catalog,
     auditQuery: registry.auditQuery,
     accounts: registry.accounts,
@@ -60,4 +63,4 @@ export function webPageRoutes(app: FastifyInstance, registry: Registry, options:
     reply.header('set-cookie', await options.webSessions.end(request.principal));
     return reply.redirect('/', 303);
   });
-}
+};

@@ -1,7 +1,6 @@
 // "My tokens" in the browser: list, create (shown once) and revoke the signed-in user's tokens, and
 // end their other browser sessions. The same AccountService as /api/v1/me/tokens; audited alike.
 
-import type { FastifyInstance } from 'fastify';
 import { WEB_SESSION_ORIGIN } from '../../auth/web-sessions.js';
 import { invalid } from '../../domain/errors.js';
 import type { AccountService } from '../../services/accounts.js';
@@ -10,7 +9,9 @@ import { auditSource } from '../audit-source.js';
 import { formField, formList } from '../form-body.js';
 import { sendPage } from '../pages/html.js';
 import { EXPIRY_CHOICES, newTokenBody, tokensBody } from '../pages/tokens-page.js';
-import { pageOptions, viewerOf } from '../web-context.js';
+import { pageOptions, viewerOf } from '../page-viewer.js';
+import { pageTokenIdParams } from '../schemas/token-request.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface TokenPageDeps {
   accounts: AccountService;
@@ -25,7 +26,7 @@ function parseExpiry(value: string): Date | null {
   return choice.value === 'never' ? null : new Date(Date.now() + Number(choice.value) * 86_400_000);
 }
 
-export function tokenPageRoutes(app: FastifyInstance, deps: TokenPageDeps): void {
+export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => {
   app.get<{ Querystring: { revoked?: string } }>('/tokens', async (request, reply) => {
     const viewer = viewerOf(request);
     const now = Date.now();
@@ -62,11 +63,10 @@ export function tokenPageRoutes(app: FastifyInstance, deps: TokenPageDeps): void
     return sendPage(reply, 201, 'Your new token', newTokenBody({ token, record, registryName: deps.registryName, indexUrl: deps.indexUrl() }), pageOptions(request));
   });
 
-  app.post<{ Params: { id: string } }>('/tokens/:id/revoke', async (request, reply) => {
+  app.post('/tokens/:id/revoke', { schema: { params: pageTokenIdParams } }, async (request, reply) => {
     const viewer = viewerOf(request);
-    if (!/^\d{1,15}$/.test(request.params.id)) throw invalid('invalid-token-request', 'a token id is a number');
     await deps.accounts.revokeToken(Number(request.params.id), await deps.accounts.requireUser(viewer.login));
     deps.audit.record('token-revoke', auditSource(request), { detail: `token ${request.params.id} (web)` });
     return reply.redirect(`/tokens?revoked=${request.params.id}`, 303);
   });
-}
+};

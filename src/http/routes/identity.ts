@@ -1,48 +1,60 @@
-// Wires the identity routes of one app: /me and its sign-in pages (OIDC and local passwords), and
-// trusted publishing for CI. The OpenID provider's configuration comes in already discovered
-// (server.ts discovers it before listening).
+// The identity group, without a token: /me and the sign-in pages (OIDC and local passwords) and
+// trusted publishing for CI. Every sign-in also starts a browser session (auth/web-sessions.ts).
+// The OpenID provider's configuration comes in already discovered (server.ts discovers it before
+// listening). Forms post `application/x-www-form-urlencoded` here, for the whole group.
 
-import type { FastifyInstance } from 'fastify';
 import type { OidcLogin } from '../../auth/oidc-client.js';
 import { OidcUsers } from '../../auth/oidc-users.js';
 import { PasswordLogin, passwordLimits } from '../../auth/password.js';
 import { SessionCookies } from '../../auth/session-cookie.js';
 import { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
-import type { Registry } from '../../registry.js';
 import { RateLimiter } from '../../lib/rate-limiter.js';
+import type { Registry } from '../../registry.js';
+import { signInErrors } from '../error-mapper.js';
+import { acceptFormBodies } from '../form-body.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
 import { meRoutes } from './me.js';
-import { loginRoutes } from './login.js';
+import { oidcCallbackRoutes } from './oidc-callback.js';
+import { SignInFlows } from './sign-in-flows.js';
+import { signInFormRoutes } from './sign-in-forms.js';
+import { signInPageRoutes } from './sign-in-pages.js';
 import { trustedPublishingRoutes } from './trusted-publishing.js';
 
 export interface IdentityOptions {
+  registry: Registry;
   publicUrl: () => string;
   indexUrl: () => string;
   oidc: OidcLogin | undefined;
   webSessions: WebSessions;
 }
 
-export function identityRoutes(app: FastifyInstance, registry: Registry, options: IdentityOptions): void {
+export const identityRoutes: RoutePlugin<IdentityOptions> = async (app, options) => {
+  const { registry } = options;
   const { config } = registry;
   if (config.oidc !== undefined && options.oidc === undefined) {
     throw new Error('[oidc] is configured but its provider was not discovered: call OidcLogin.discover before building the app');
   }
-  const startsByAddress = new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address');
-  const { signIn } = loginRoutes(app, {
+  acceptFormBodies(app);
+  const flows = new SignInFlows({
     accounts: registry.accounts,
     store: registry.store,
     oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.store, config.oidc) } : undefined,
     passwords: new PasswordLogin(registry.store, passwordLimits(config.login)),
-    startsByAddress,
+    startsByAddress: new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address'),
     sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
     webSessions: options.webSessions,
     audit: registry.audit,
     registryName: config.login.registry_name,
     publicUrl: options.publicUrl,
   });
-  meRoutes(app, { indexUrl: options.indexUrl, registryName: config.login.registry_name }, signIn);
-  trustedPublishingRoutes(app, {
+  const signIn = { flows, signInErrors: signInErrors({ audit: registry.audit }) };
+  await app.register(signInPageRoutes, signIn);
+  await app.register(oidcCallbackRoutes, signIn);
+  await app.register(signInFormRoutes, signIn);
+  await app.register(meRoutes, { ...signIn, indexUrl: options.indexUrl, registryName: config.login.registry_name });
+  await app.register(trustedPublishingRoutes, {
     trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.store, registry.accounts),
     failedAuthLimiter: registry.failedAuthLimiter,
   });
-}
+};

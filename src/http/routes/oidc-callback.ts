@@ -1,0 +1,33 @@
+// `GET /me/callback`: where the OpenID provider sends the browser back. The flow cookie must match
+// the provider's answer; the identity becomes a local user (auth/oidc-users.ts) and the sign-in
+// ends (sign-in-flows.ts). A failed callback clears the flow cookie and shows why.
+
+import { invalid } from '../../domain/errors.js';
+import type { RoutePlugin } from '../zod-type-provider.js';
+import type { SignInRouteOptions } from './sign-in-pages.js';
+
+export const oidcCallbackRoutes: RoutePlugin<SignInRouteOptions> = async (app, { flows, signInErrors }) => {
+  const { deps } = flows;
+  app.get('/me/callback', { errorHandler: signInErrors }, async (request, reply) => {
+    try {
+      if (!deps.oidc) throw invalid('oidc-not-configured', 'this registry has no OpenID provider configured');
+      const flow = await deps.sessions.unseal(request.headers.cookie);
+      if (!flow?.state || !flow.nonce || !flow.codeVerifier) {
+        throw invalid('login-flow-missing', 'this sign-in expired or was started in another browser; start again at /me');
+      }
+      // The provider's parameters, exactly as sent: the OIDC client checks them.
+      const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+      const identity = await deps.oidc.login.finish(new URL(deps.oidc.login.callbackUrl(deps.publicUrl()) + query), {
+        state: flow.state,
+        nonce: flow.nonce,
+        codeVerifier: flow.codeVerifier,
+      });
+      const user = await deps.oidc.users.signIn(identity);
+      request.log.info({ login: user.login, sub: identity.subject }, 'signed in with OIDC');
+      return await flows.signedIn(request, reply, user, flow, 'OpenID Connect');
+    } catch (error) {
+      reply.header('set-cookie', deps.sessions.clear());
+      throw error;
+    }
+  });
+};
