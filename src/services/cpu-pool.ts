@@ -9,9 +9,10 @@
 // their signal ticks while they wait). The wait is bounded in count and in time: beyond either the
 // caller gets `unavailable` with Retry-After instead of waiting without end.
 
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { isErrorCode, RegistryError, type ErrorKind } from '../domain/errors.js';
-import type { CpuTasks, TaskOutcome } from '../workers/cpu-tasks.js';
+import type { CpuTasks, TaskEnvelope, TaskOutcome } from '../workers/cpu-tasks.js';
 
 export interface CpuPoolOptions {
   /** Worker threads; the event loop keeps a core of its own when there are two or more. */
@@ -37,6 +38,8 @@ export interface RunOptions {
 const RETRY_AFTER_BUSY_SECONDS = 5;
 /** As long as the longest time limit in use (the tarball check): a caller waits at most that, then runs. */
 const DEFAULT_MAX_WAIT_MS = 30_000;
+/** How long a worker may take to start before its task's clock starts anyway (a stuck start is not a wait without end). */
+const WORKER_START_ALLOWANCE_MS = 30_000;
 
 function serverBusy(): RegistryError {
   return new RegistryError('unavailable', 'server-busy', `the server is busy with other uploads and pages; try again in ${RETRY_AFTER_BUSY_SECONDS} s`, {
@@ -137,19 +140,33 @@ export class CpuPool {
     }
   }
 
-  /** Runs the task on the thread the caller holds; its time limit starts now, not when it was submitted. */
+  /**
+   * Runs the task on the thread the caller holds. Its time limit starts when the worker says the
+   * task has started: neither the wait for a thread nor a fresh worker's start-up counts against it.
+   */
   private async runOnThread<K extends TaskName>(name: K, arg: TaskArg<K>, options: RunOptions): Promise<TaskValue<K>> {
     let outcome: TaskOutcome<TaskValue<K>>;
     // Aborting a running task terminates only its own worker (one task per worker in piscina).
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    const overrun = new AbortController();
+    const stop = () => overrun.abort();
+    let timer = setTimeout(stop, WORKER_START_ALLOWANCE_MS + options.timeoutMs);
+    const { port1: startedNotice, port2: startedPort } = new MessageChannel();
+    startedNotice.once('message', () => {
+      clearTimeout(timer);
+      timer = setTimeout(stop, options.timeoutMs);
+    });
+    const envelope: TaskEnvelope = { name, arg, started: startedPort };
     try {
-      outcome = await this.pool.run(arg, { name, signal });
+      outcome = await this.pool.run(envelope, { name: 'runTask', signal: overrun.signal, transferList: [startedPort] });
     } catch (error) {
-      if (signal.aborted) throw options.onTimeout();
+      if (overrun.signal.aborted) throw options.onTimeout();
       if ((error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
         throw new RegistryError('too-large', 'task-out-of-memory', `this ${String(name)} needs more memory than the server allows for one request`);
       }
       throw error;
+    } finally {
+      clearTimeout(timer);
+      startedNotice.close();
     }
     if (outcome.ok) return outcome.value;
     // The code crossed the thread boundary as a plain string: keep it only if it is one of ours.

@@ -3,6 +3,7 @@
 // back as data (kind, code, message) so that the caller can throw the same typed error; anything
 // else is a bug and crosses as an ordinary error.
 
+import type { MessagePort } from 'node:worker_threads';
 import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-tarball.js';
 import { RegistryError } from '../domain/errors.js';
 import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
@@ -72,4 +73,23 @@ export interface CpuTasks {
   plainReadme: typeof plainReadme;
   renderIndexFile: typeof renderIndexFile;
   spin: typeof spin;
+}
+
+const TASKS: CpuTasks = { echo, inspectCrate, readmeField, renderReadme, plainReadme, renderIndexFile, spin };
+
+/** What the pool sends: the task, its argument, and a port on which the task says it has started. */
+export interface TaskEnvelope {
+  name: keyof CpuTasks;
+  arg: unknown;
+  started: MessagePort;
+}
+
+/**
+ * The one entry the pool calls. It says "started" before the task runs, so that the task's time
+ * limit counts its run only, never the time a fresh worker took to start (after a terminated one).
+ */
+export function runTask({ name, arg, started }: TaskEnvelope): Promise<TaskOutcome<unknown>> {
+  started.postMessage('started');
+  started.close();
+  return (TASKS[name] as (arg: unknown) => Promise<TaskOutcome<unknown>>)(arg);
 }
