@@ -6,7 +6,7 @@
 // GET, which Strict would strip), Secure when the registry is served over https, and scoped to /me.
 
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { ServerSecrets } from '../ports/server-secrets.js';
 
 export const LOGIN_COOKIE = 'ck_login';
 const KEY_NAME = 'login-cookie-key';
@@ -31,13 +31,13 @@ export class SessionCookies {
   private key: Promise<Buffer> | undefined;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly secrets: ServerSecrets,
     private readonly secure: () => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
   private getKey(): Promise<Buffer> {
-    this.key ??= this.store
+    this.key ??= this.secrets
       .getOrCreateSecret(KEY_NAME, () => randomBytes(32).toString('base64url'))
       .then((text) => Buffer.from(text, 'base64url'));
     // A failure (database down) must not stick: the next request tries again.

@@ -116,7 +116,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
-  const webSessions = new WebSessions(registry.store, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
+  const webSessions = new WebSessions(registry.metadata.secrets, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
   void app.register(async (identity) =>
     identityRoutes(identity, registry, { publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions }),
   );

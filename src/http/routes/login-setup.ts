@@ -30,11 +30,11 @@ export function identityRoutes(app: FastifyInstance, registry: Registry, options
   const startsByAddress = new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address');
   const { signIn } = loginRoutes(app, {
     accounts: registry.accounts,
-    store: registry.store,
-    oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.store, config.oidc) } : undefined,
-    passwords: new PasswordLogin(registry.store, passwordLimits(config.login)),
+    users: registry.metadata.users,
+    oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.metadata, config.oidc) } : undefined,
+    passwords: new PasswordLogin(registry.metadata.users, passwordLimits(config.login)),
     startsByAddress,
-    sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
+    sessions: new SessionCookies(registry.metadata.secrets, () => options.publicUrl().startsWith('https:')),
     webSessions: options.webSessions,
     audit: registry.audit,
     registryName: config.login.registry_name,
@@ -42,7 +42,7 @@ export function identityRoutes(app: FastifyInstance, registry: Registry, options
   });
   meRoutes(app, { indexUrl: options.indexUrl, registryName: config.login.registry_name }, signIn);
   trustedPublishingRoutes(app, {
-    trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.store, registry.accounts),
+    trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.metadata.idTokens, registry.accounts),
     failedAuthLimiter: registry.failedAuthLimiter,
   });
 }

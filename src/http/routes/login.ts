@@ -15,7 +15,7 @@ import type { PasswordLogin } from '../../auth/password.js';
 import type { LoginFlow, LoginPurpose, SessionCookies } from '../../auth/session-cookie.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
 import { RegistryError, invalid } from '../../domain/errors.js';
-import type { MetadataStore, User } from '../../ports/metadata-store.js';
+import type { User, Users } from '../../ports/users.js';
 import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
@@ -29,7 +29,7 @@ import { safeNext } from '../web-context.js';
 
 export interface LoginDeps {
   accounts: AccountService;
-  store: MetadataStore;
+  users: Users;
   oidc: { login: OidcLogin; users: OidcUsers } | undefined;
   passwords: PasswordLogin;
   /** Sign-in starts (OIDC) per client address; password attempts are limited inside PasswordLogin. */
@@ -106,7 +106,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
     flow: { purpose: LoginPurpose; next?: string },
     options: { status?: number; problem?: string; oidc?: boolean } = {},
   ): Promise<FastifyReply> {
-    const passwords = await deps.store.anyPasswordSet();
+    const passwords = await deps.users.anyPasswordSet();
     const csrf = randomBytes(24).toString('base64url');
     if (isNavigation(request)) reply.header('set-cookie', await deps.sessions.seal({ ...flow, csrf }));
     const oidcStart =
@@ -131,7 +131,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
   /** Starts a sign-in for a cargo token; undefined when there is no way to sign in here (me.ts explains then). */
   async function signIn(request: FastifyRequest, reply: FastifyReply, purpose: LoginPurpose): Promise<FastifyReply | undefined> {
     if (deps.oidc) return startOidc(request, reply, { purpose });
-    if (await deps.store.anyPasswordSet()) return signInPage(request, reply, { purpose });
+    if (await deps.users.anyPasswordSet()) return signInPage(request, reply, { purpose });
     return undefined;
   }
 
@@ -149,7 +149,7 @@ export function loginRoutes(app: FastifyInstance, deps: LoginDeps) {
   app.get('/me/replace_token', async (request, reply) => (await signIn(request, reply, 'replace')) ?? reply.redirect('/me', 302));
 
   app.get('/me/local', async (request, reply) => {
-    if (!(await deps.store.anyPasswordSet())) return reply.redirect('/me', 302);
+    if (!(await deps.users.anyPasswordSet())) return reply.redirect('/me', 302);
     return signInPage(request, reply, { purpose: purposeOf(request.query) }, { oidc: false });
   });
 
