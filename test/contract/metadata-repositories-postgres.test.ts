@@ -16,6 +16,7 @@ import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
+import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 let server: PostgresServer | undefined;
@@ -72,6 +73,7 @@ changeLogContract('postgres', open, {
     return [await openPostgresDatabase(url), await openPostgresDatabase(url)];
   },
 });
+metadataDatabaseContract('postgres', open);
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {

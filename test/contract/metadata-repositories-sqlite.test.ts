@@ -8,6 +8,7 @@ import { makeTempDir } from '../support/temp-dir.js';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
 import { identityContract } from './identity.contract.js';
+import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 const dir = makeTempDir('cratekeeper-contract-sqlite-');
@@ -23,3 +24,4 @@ changeLogContract('sqlite', open, {
     return [await openSqliteDatabase(file), await openSqliteDatabase(file)];
   },
 });
+metadataDatabaseContract('sqlite', open);
