@@ -228,11 +228,11 @@ if (corpus.names.length < 100) {
 log(`corpus: ${corpus.names.length} Cargo.toml files, ${corpus.deps.length} dependencies`);
 
 // The schema and the admin come from cratekeeper itself (dist/), so the database is one it accepts.
-const { openSqliteStore } = await import(path.join(ROOT, 'dist/src/adapters/metadata/sqlite.js'));
-const { openPostgresStore } = await import(path.join(ROOT, 'dist/src/adapters/metadata/postgres.js'));
+const { openSqliteDatabase } = await import(path.join(ROOT, 'dist/src/adapters/metadata/sqlite.js'));
+const { openPostgresDatabase } = await import(path.join(ROOT, 'dist/src/adapters/metadata/postgres.js'));
 const { AccountService } = await import(path.join(ROOT, 'dist/src/services/accounts.js'));
 const sqliteFile = path.join(DATA_DIR, 'cratekeeper.sqlite3');
-const store = DATABASE_URL ? await openPostgresStore(DATABASE_URL, { migrations: 'apply' }) : await openSqliteStore(sqliteFile, { migrations: 'apply' });
+const store = DATABASE_URL ? await openPostgresDatabase(DATABASE_URL, { migrations: 'apply' }) : await openSqliteDatabase(sqliteFile, { migrations: 'apply' });
 const adminToken = await new AccountService(store).bootstrapAdmin();
 if (!adminToken) throw new Error('the database is not empty; generate into a new one');
 await store.close();

@@ -79,7 +79,7 @@ target.r.registry.rateLimits.start(target.r.registry.config.cache.poll_interval_
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (interrupted = true));
 const guard = fixedHangLimit(TIMEOUT_MS);
-const db = target.r.registry.store.db;
+const db = target.r.registry.metadata.db;
 const rowMarks = async () =>
   (await sql`select (select max(id) from versions) as v, (select max(id) from crates) as c, (select max(rowid) from crate_owners) as o`.execute(db)).rows[0];
 

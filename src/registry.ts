@@ -5,14 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
-import { openPostgresStore } from './adapters/metadata/postgres.js';
-import { SqlAuditLog } from './adapters/metadata/sql-audit-log.js';
-import { SqlCatalog } from './adapters/metadata/sql-catalog.js';
-import { SqlDownloadCounts } from './adapters/metadata/sql-download-counts.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
-import type { SqlMetadataStore } from './adapters/metadata/sql-store.js';
-import { SqlRateCounts } from './adapters/metadata/sql-rate-counts.js';
-import { openSqliteStore } from './adapters/metadata/sqlite.js';
+import { openPostgresDatabase } from './adapters/metadata/postgres.js';
+import { openSqliteDatabase } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
@@ -21,7 +16,7 @@ import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { Catalog } from './ports/catalog.js';
 import type { DownloadCounts } from './ports/download-counts.js';
-import type { MetadataStore } from './ports/metadata-store.js';
+import type { MetadataDatabase } from './ports/metadata-database.js';
 import { AccountService } from './services/accounts.js';
 import { AuditQueryService } from './services/audit-query.js';
 import { AuditRecorder } from './services/audit-recorder.js';
@@ -46,7 +41,8 @@ const README_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface Registry {
   config: Config;
-  store: MetadataStore;
+  /** The metadata database: its repositories, units of work, schema. */
+  metadata: MetadataDatabase;
   blobs: BlobStore;
   changes: ChangeFeed;
   auth: TokenAuthenticator;
@@ -90,7 +86,7 @@ function dataDir(config: Config): string {
 }
 
 /** `check` (the default) migrates only a new database and refuses one that is behind or ahead. */
-export function openMetadataStore(config: Config, migrations: MigrationPolicy = 'check'): Promise<SqlMetadataStore> {
+export function openMetadataDatabase(config: Config, migrations: MigrationPolicy = 'check'): Promise<MetadataDatabase> {
   const { database } = config;
   if (database.url !== undefined) {
     const timeouts = {
@@ -100,9 +96,9 @@ export function openMetadataStore(config: Config, migrations: MigrationPolicy = 
       idleMs: database.idle_timeout_ms,
       idleInTransactionMs: database.idle_timeout_ms,
     };
-    return openPostgresStore(database.url, { migrations, timeouts });
+    return openPostgresDatabase(database.url, { migrations, timeouts });
   }
-  return openSqliteStore(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations, busyTimeoutMs: database.busy_timeout_ms });
+  return openSqliteDatabase(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations, busyTimeoutMs: database.busy_timeout_ms });
 }
 
 export function openBlobStore(config: Config): BlobStore {
@@ -126,26 +122,25 @@ export async function openRegistry(
   config: Config,
   options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void } = {},
 ): Promise<Registry> {
-  const store = await openMetadataStore(config);
+  const onBackgroundError = options.onBackgroundError ?? (() => {});
+  const metadata = await openMetadataDatabase(config);
   const blobs = openBlobStore(config);
 
+  // Every service is complete when constructed: each gets what it depends on, built before it.
   const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
-  const indexFiles = new IndexFiles(store, cpu, config.cache.index_bytes);
+  const indexFiles = new IndexFiles(metadata.crates, cpu, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
-  const auditLog = new SqlAuditLog(store.db);
-  const audit = new AuditRecorder(auditLog, options.onBackgroundError ?? (() => {}));
-  const auth = new TokenAuthenticator(store);
-  const downloadCounts = new SqlDownloadCounts(store.db);
-  const downloadCounter = new DownloadCounter(downloadCounts, options.onBackgroundError ?? (() => {}), { flushAfterMs: DOWNLOAD_COUNT_FLUSH_MS });
-  const mirror = new MirrorService(config, blobs, store, options.env ?? process.env);
-  const changes = new ChangeFeed(store, options.onBackgroundError ?? (() => {}));
+  const audit = new AuditRecorder(metadata.auditLog, onBackgroundError);
+  const auth = new TokenAuthenticator(metadata.tokens);
+  const downloadCounter = new DownloadCounter(metadata.downloadCounts, onBackgroundError, { flushAfterMs: DOWNLOAD_COUNT_FLUSH_MS });
+  const mirror = new MirrorService(config, blobs, metadata.crates, options.env ?? process.env);
+  const changes = new ChangeFeed(metadata.changes, onBackgroundError);
   // Counted in the database, so that the limits hold across processes and replicas.
-  const rateCounts = new SqlRateCounts(store.db);
   const sharedLimiter = (name: string, perMinute: number, what: string) =>
-    new SharedRateLimiter(name, perMinute, what, rateCounts, options.onBackgroundError ?? (() => {}));
+    new SharedRateLimiter(name, perMinute, what, metadata.rateCounts, onBackgroundError);
   const failedAuthLimiter = sharedLimiter('failed-auth', config.rate_limits.failed_auth_per_minute, 'failed token checks from this address');
   const publishLimiter = sharedLimiter('publish', config.rate_limits.publish_per_minute, 'publishes by this user');
-  const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter], rateCounts, options.onBackgroundError ?? (() => {}));
+  const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter], metadata.rateCounts, onBackgroundError);
   changes.subscribe((change) => {
     if (change.kind === 'crate') indexFiles.invalidate(change.subject);
     else if (change.kind === 'token') auth.forgetTokenHash(change.subject);
@@ -156,53 +151,54 @@ export async function openRegistry(
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
 
-  const owners = new OwnersService(store, policy);
-  const catalog = new SqlCatalog(store.db);
-  const registry: Registry = {
+  const owners = new OwnersService(metadata, policy);
+  const publish = new PublishService({
+    crates: metadata.crates,
+    owners: metadata.owners,
+    blobs,
+    indexFiles,
+    policy,
+    limiter: publishLimiter,
+    cpu,
+    nameGuard: mirror,
+    settings: {
+      maxUnpackedSize: config.publish.max_unpacked_size,
+      maxFiles: config.publish.max_files,
+      maxManifestSize: config.publish.max_manifest_size,
+      maxMetadataSize: config.publish.max_metadata_size,
+      allowedRegistries: config.publish.allowed_registries,
+    },
+    fault: faultPointsFromEnv(options.env ?? {}),
+  });
+  return {
     config,
-    store,
+    metadata,
     blobs,
     changes,
     auth,
     indexFiles,
     mirror,
-    accounts: new AccountService(store, () => changes.poll()),
+    accounts: new AccountService(metadata, () => changes.poll()),
     audit,
-    auditLog,
-    auditQuery: new AuditQueryService(auditLog),
+    auditLog: metadata.auditLog,
+    auditQuery: new AuditQueryService(metadata.auditLog),
     policy,
     failedAuthLimiter,
     rateLimits,
-    publish: new PublishService({
-      store,
-      blobs,
-      indexFiles,
-      policy,
-      limiter: publishLimiter,
-      cpu,
-      nameGuard: (name) => mirror.assertLocalNameFree(name),
-      settings: {
-        maxUnpackedSize: config.publish.max_unpacked_size,
-        maxFiles: config.publish.max_files,
-        maxManifestSize: config.publish.max_manifest_size,
-        maxMetadataSize: config.publish.max_metadata_size,
-        allowedRegistries: config.publish.allowed_registries,
-      },
-      fault: faultPointsFromEnv(options.env ?? {}),
-    }),
-    yank: new YankService(store, policy, indexFiles),
+    publish,
+    yank: new YankService(metadata, policy, indexFiles),
     owners,
-    search: new SearchService(store, policy),
-    catalog,
-    cratePages: new CratePages(catalog, policy, owners),
-    readmes: new ReadmeService(store, blobs, cpu, README_CACHE_BYTES),
-    downloads: new DownloadService(store, blobs),
+    search: new SearchService(metadata.search, policy),
+    catalog: metadata.catalog,
+    cratePages: new CratePages(metadata.catalog, policy, owners),
+    readmes: new ReadmeService(metadata.crates, blobs, cpu, README_CACHE_BYTES),
+    downloads: new DownloadService(metadata.crates, blobs),
     downloadCounter,
-    downloadCounts,
+    downloadCounts: metadata.downloadCounts,
     cpu,
     metrics: new Metrics({
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
-      publishes: () => registry.publish.published,
+      publishes: () => publish.published,
     }),
     async close() {
       await changes.stop();
@@ -212,10 +208,9 @@ export async function openRegistry(
       await mirror.close();
       await cpu.close();
       // With the database down, the last uses are lost, but the stores still close.
-      await auth.flushLastUse().catch(options.onBackgroundError ?? (() => {}));
+      await auth.flushLastUse().catch(onBackgroundError);
       await blobs.close();
-      await store.close();
+      await metadata.close();
     },
   };
-  return registry;
 }

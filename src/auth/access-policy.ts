@@ -11,7 +11,7 @@
 
 import { matchesAnyCratePattern, parseCratePattern, type CratePattern } from '../domain/crate-pattern.js';
 import { forbidden } from '../domain/errors.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 
 export interface AccessRuleConfig {
   crates: string[];

@@ -11,7 +11,8 @@
 
 import type { OidcConfig } from '../config/oidc-schema.js';
 import { forbidden, RegistryError } from '../domain/errors.js';
-import type { MetadataStore, User } from '../ports/metadata-store.js';
+import type { MetadataRepositories } from '../ports/metadata-database.js';
+import type { User } from '../ports/users.js';
 import type { OidcIdentity } from './oidc-client.js';
 
 export const OIDC_GROUP_SOURCE = 'oidc';
@@ -60,7 +61,7 @@ export class OidcUsers {
   private readonly authorizedEmails: Set<string>;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly repos: Pick<MetadataRepositories, 'users' | 'groups'>,
     private readonly settings: OidcConfig,
   ) {
     this.authorizedGroups = new Set(settings.authorized_groups);
@@ -96,8 +97,8 @@ export class OidcUsers {
   async signIn(identity: OidcIdentity): Promise<User> {
     const groups = groupsOf(identity, this.settings.groups_claim);
     this.assertAuthorized(identity, groups);
-    const user = (await this.store.findUserByIdentity(identity.issuer, identity.subject)) ?? (await this.createUser(identity));
-    await this.store.replaceGroups(user.id, OIDC_GROUP_SOURCE, groups);
+    const user = (await this.repos.users.findUserByIdentity(identity.issuer, identity.subject)) ?? (await this.createUser(identity));
+    await this.repos.groups.replaceGroups(user.id, OIDC_GROUP_SOURCE, groups);
     return user;
   }
 
@@ -106,11 +107,11 @@ export class OidcUsers {
     for (let i = 1; i <= MAX_NAME_TRIES; i++) {
       const login = i === 1 ? base : `${base}-${i}`;
       try {
-        return await this.store.createUserWithIdentity(login, identity.issuer, identity.subject);
+        return await this.repos.users.createUserWithIdentity(login, identity.issuer, identity.subject);
       } catch (error) {
         if (!(error instanceof RegistryError) || error.kind !== 'conflict') throw error;
         // The same person signing in twice at once: the other sign-in created the user.
-        const existing = await this.store.findUserByIdentity(identity.issuer, identity.subject);
+        const existing = await this.repos.users.findUserByIdentity(identity.issuer, identity.subject);
         if (existing) return existing;
       }
     }

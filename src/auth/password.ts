@@ -7,7 +7,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { invalid, unauthenticated } from '../domain/errors.js';
 import type { LoginConfig } from '../config/oidc-schema.js';
-import type { MetadataStore, User } from '../ports/metadata-store.js';
+import type { User, Users } from '../ports/users.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -47,7 +47,7 @@ export class PasswordLogin {
   private dummyHash: Promise<string> | undefined;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly users: Pick<Users, 'findPasswordHash'>,
     private readonly limits: PasswordLimits,
   ) {}
 
@@ -72,7 +72,7 @@ export class PasswordLogin {
   }
 
   private async check(login: string, password: string): Promise<User> {
-    const found = login.length <= 64 && password.length <= MAX_PASSWORD_LENGTH ? await this.store.findPasswordHash(login) : undefined;
+    const found = login.length <= 64 && password.length <= MAX_PASSWORD_LENGTH ? await this.users.findPasswordHash(login) : undefined;
     const stored = found?.passwordHash ?? (await (this.dummyHash ??= hash('no such user: equal work')));
     const ok = (await verify(stored, password.slice(0, MAX_PASSWORD_LENGTH))) && found?.passwordHash != null;
     if (!ok) throw unauthenticated('wrong-password', 'wrong user name or password');

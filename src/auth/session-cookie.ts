@@ -8,7 +8,7 @@
 
 import { randomBytes, subtle } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { ServerSecrets } from '../ports/server-secrets.js';
 
 export const LOGIN_COOKIE = 'ck_login';
 const KEY_NAME = 'login-cookie-key';
@@ -36,14 +36,14 @@ export class SessionCookies {
   private key: Promise<CryptoKey> | undefined;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly secrets: ServerSecrets,
     private readonly secure: () => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Imported once: jose given the raw bytes imports them on every seal and open (measured a third slower). */
   private getKey(): Promise<CryptoKey> {
-    this.key ??= this.store
+    this.key ??= this.secrets
       .getOrCreateSecret(KEY_NAME, () => randomBytes(32).toString('base64url'))
       .then((text) => subtle.importKey('raw', Buffer.from(text, 'base64url'), 'AES-GCM', false, ['encrypt', 'decrypt']));
     // A failure (database down) must not stick: the next request tries again.

@@ -19,7 +19,7 @@
 
 import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { hashToken, isWellFormedToken, tokenFromAuthorizationHeader } from '../domain/token.js';
-import type { MetadataStore, TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal, Tokens } from '../ports/tokens.js';
 import { LruCache } from '../lib/lru-cache.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 import { LookupGate } from './lookup-gate.js';
@@ -72,7 +72,7 @@ export class TokenAuthenticator {
   private queuedUse: Promise<void> | undefined;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly tokens: Pick<Tokens, 'findPrincipalByTokenHash' | 'recordTokenUse'>,
     private readonly now: () => number = Date.now,
     lookupsAtOnce: { perAddress: number; total: number } = { perAddress: LOOKUPS_PER_ADDRESS, total: LOOKUPS_IN_ALL },
   ) {
@@ -114,7 +114,7 @@ export class TokenAuthenticator {
   }
 
   private async lookUp(hash: string): Promise<AuthOutcome> {
-    const principal = await this.store.findPrincipalByTokenHash(hash);
+    const principal = await this.tokens.findPrincipalByTokenHash(hash);
     const now = this.now();
     if (!principal) {
       this.unknown.set(hash, now + UNKNOWN_TOKEN_TTL_MS);
@@ -173,7 +173,7 @@ export class TokenAuthenticator {
     const batch = new Map<number, string>();
     for (const [id, at] of used) batch.set(id, new Date(at).toISOString());
     try {
-      await this.store.recordTokenUse(batch);
+      await this.tokens.recordTokenUse(batch);
     } catch (error) {
       for (const [id, at] of used) if (!(this.pendingUse.get(id)! >= at)) this.pendingUse.set(id, at);
       throw error;

@@ -2,7 +2,7 @@
 // a user and revoking one. AccountService (services/accounts.ts) provides it; auth/ names only
 // this interface, so it does not import the services built on top of it.
 
-import type { TokenRecord } from '../ports/metadata-store.js';
+import type { TokenRecord } from '../ports/tokens.js';
 
 export interface TokenLimits {
   scopes?: string[];

@@ -5,7 +5,7 @@
 import { matchesAnyCratePattern, parseCratePattern } from '../domain/crate-pattern.js';
 import { forbidden } from '../domain/errors.js';
 import type { TokenScope } from '../domain/token-scope.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 
 export function hasScope(principal: TokenPrincipal, scope: TokenScope): boolean {
   return principal.scopes === null || principal.scopes.includes(scope);

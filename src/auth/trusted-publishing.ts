@@ -9,7 +9,7 @@
 import * as jose from 'jose';
 import type { TrustedPublishingRuleConfig } from '../config/oidc-schema.js';
 import { forbidden, RegistryError, unauthenticated } from '../domain/errors.js';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { IdTokenReplays } from '../ports/id-token-replays.js';
 import type { TokenIssuer } from './token-issuer.js';
 
 export const TRUSTED_PUBLISHING_SCOPES = ['read', 'publish-new', 'publish-update'];
@@ -30,7 +30,7 @@ export class TrustedPublishing {
 
   constructor(
     private readonly rules: readonly TrustedPublishingRuleConfig[],
-    private readonly store: MetadataStore,
+    private readonly idTokens: IdTokenReplays,
     private readonly accounts: TokenIssuer,
     private readonly now: () => number = Date.now,
   ) {}
@@ -95,7 +95,7 @@ export class TrustedPublishing {
     }
 
     const expiresAtSeconds = payload.exp!;
-    if (!(await this.store.recordIdTokenUse(issuer, String(payload.jti), new Date(expiresAtSeconds * 1000).toISOString()))) {
+    if (!(await this.idTokens.recordIdTokenUse(issuer, String(payload.jti), new Date(expiresAtSeconds * 1000).toISOString()))) {
       throw unauthenticated('id-token-replayed', `this ID token (jti \`${payload.jti}\`) was already used; each ID token can be exchanged once`);
     }
 

@@ -9,7 +9,9 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { forbidden, unauthenticated } from '../domain/errors.js';
-import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-store.js';
+import type { ServerSecrets } from '../ports/server-secrets.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
+import type { User } from '../ports/users.js';
 import type { TokenIssuer } from './token-issuer.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 import { readCookie } from './session-cookie.js';
@@ -26,7 +28,7 @@ export class WebSessions {
   private csrfKey: Promise<Buffer> | undefined;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly secrets: ServerSecrets,
     private readonly accounts: TokenIssuer,
     private readonly auth: TokenAuthenticator,
     private readonly failedAuthLimiter: RateLimiter,
@@ -107,7 +109,7 @@ export class WebSessions {
   }
 
   private getCsrfKey(): Promise<Buffer> {
-    this.csrfKey ??= this.store
+    this.csrfKey ??= this.secrets
       .getOrCreateSecret(CSRF_KEY_NAME, () => randomBytes(32).toString('base64url'))
       .then((text) => Buffer.from(text, 'base64url'));
     this.csrfKey.catch(() => (this.csrfKey = undefined));

@@ -138,12 +138,12 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
-  const webSessions = new WebSessions(registry.store, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
+  const webSessions = new WebSessions(registry.metadata.secrets, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
   void app.register(identityRoutes, { registry, publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions });
   void app.register(staticAssetRoutes);
   // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
   void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index });
-  void app.register(healthRoutes, { store: registry.store, blobs: registry.blobs, config: registry.config });
+  void app.register(healthRoutes, { metadata: registry.metadata, blobs: registry.blobs, config: registry.config });
   installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).
   void app.register(metricsRoutes, { metrics, token: config.metrics.token });

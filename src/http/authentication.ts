@@ -15,7 +15,7 @@ import { forbidden, unauthenticated } from '../domain/errors.js';
 import type { TokenScope } from '../domain/token-scope.js';
 import { hasScope } from '../auth/token-permissions.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 import { countFailedCheck, type AuthOutcome, type TokenAuthenticator } from '../auth/token-authenticator.js';
 import { isWebSession } from '../auth/web-sessions.js';
 

@@ -3,7 +3,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { unauthenticated } from '../domain/errors.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 import type { PageOptions } from './pages/html.js';
 
 declare module 'fastify' {

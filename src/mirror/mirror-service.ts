@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import { normalizeCrateName } from '../domain/crate-name.js';
 import { conflict, type RegistryError } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { Crates } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
 import type { CachedFile } from './cached-file.js';
 import type { MirrorStatus } from './mirror-stats.js';
@@ -51,7 +51,7 @@ export class MirrorService {
   constructor(
     config: Config,
     blobs: BlobStore,
-    private readonly store: MetadataStore,
+    private readonly crates: Pick<Crates, 'findCrateName'>,
     env: NodeJS.ProcessEnv,
     logger?: Logger,
   ) {
@@ -89,7 +89,7 @@ export class MirrorService {
     const normal = normalizeCrateName(name);
     let known = this.local.get(normal);
     if (known === undefined) {
-      known = (await this.store.findCrateName(normal)) !== undefined;
+      known = (await this.crates.findCrateName(normal)) !== undefined;
       this.local.set(normal, known);
     }
     return known;

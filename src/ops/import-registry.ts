@@ -9,21 +9,18 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { sql, type Kysely, type Transaction } from 'kysely';
-import { schemaState } from '../adapters/metadata/migrations.js';
-import type { Database } from '../adapters/metadata/sql-schema.js';
 import type { Config } from '../config/schema.js';
-import { openBlobStore, openMetadataStore } from '../registry.js';
+import type { TableRow } from '../ports/registry-tables.js';
+import { openBlobStore, openMetadataDatabase } from '../registry.js';
 import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, ArchiveError, blobFileOf, orderTables, type ArchiveManifest } from './archive-format.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tables are written generically, by name
-type AnyDb = Kysely<any> | Transaction<any>;
-type Row = Record<string, unknown>;
-const BATCH = 400;
 
 async function* linesOf(file: string): AsyncGenerator<string> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const line of lines) if (line !== '') yield line;
+}
+
+async function* rowsIn(file: string): AsyncGenerator<TableRow> {
+  for await (const line of linesOf(file)) yield JSON.parse(line) as TableRow;
 }
 
 async function sha256OfFile(file: string): Promise<string> {
@@ -54,20 +51,18 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
     if (actual !== table.sha256) throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
   }
 
-  const store = await openMetadataStore(config);
+  const database = await openMetadataDatabase(config);
   const blobs = openBlobStore(config);
   try {
-    const db = store.db as AnyDb;
-    const state = await schemaState(store.db as Kysely<Database>);
+    const state = await database.schemaState();
     const missing = manifest.schemaMigrations.filter((v) => !state.applied.includes(v));
     if (missing.length > 0) {
       throw new ArchiveError(`the archive comes from a newer schema (migrations ${missing.join(', ')} are not applied here); upgrade cratekeeper, or run cratekeeper migrate on the target`);
     }
-    const targetTables = new Map((await db.introspection.getTables()).map((t) => [t.name, t.columns.map((c) => c.name)]));
+    const targetTables = await database.tables.columns();
     for (const table of manifest.tables) {
       if (!targetTables.has(table.name)) throw new ArchiveError(`the target database has no table ${table.name}`);
-      const row = await db.selectFrom(table.name).select(sql.lit(1).as('one')).limit(1).executeTakeFirst();
-      if (row) throw new ArchiveError(`the target registry is not empty (table ${table.name} has rows); import only into a new registry`);
+      if (await database.tables.hasRows(table.name)) throw new ArchiveError(`the target registry is not empty (table ${table.name} has rows); import only into a new registry`);
     }
 
     // Every .crate, checked against the version's cksum (row and index entry) before it is stored.
@@ -76,7 +71,7 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
     const stored = new Set<string>();
     if (versions) {
       for await (const line of linesOf(join(dir, versions.file))) {
-        const row = JSON.parse(line) as Row;
+        const row = JSON.parse(line) as TableRow;
         const cksum = String(row.cksum);
         const entryCksum = (JSON.parse(String(row.entry_json)) as { cksum?: string }).cksum;
         if (entryCksum !== cksum) throw new ArchiveError(`version row ${String(row.id)}: index cksum ${entryCksum} differs from the row's ${cksum}`);
@@ -93,35 +88,12 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
       }
     }
 
-    let rows = 0;
-    const dialectIsPostgres = config.database.url !== undefined;
-    await store.db.transaction().execute(async (tx) => {
-      const t = tx as AnyDb;
-      for (const name of orderTables(manifest.tables.map((x) => x.name))) {
-        const table = manifest.tables.find((x) => x.name === name)!;
-        const columns = new Set(targetTables.get(name));
-        let batch: Row[] = [];
-        const flush = async () => {
-          if (batch.length > 0) await t.insertInto(name).values(batch).execute();
-          rows += batch.length;
-          batch = [];
-        };
-        for await (const line of linesOf(join(dir, table.file))) {
-          const row = JSON.parse(line) as Row;
-          for (const column of Object.keys(row)) if (!columns.has(column)) delete row[column];
-          batch.push(row);
-          if (batch.length >= BATCH) await flush();
-        }
-        await flush();
-        // Rows kept their ids; PostgreSQL's sequences must continue after them.
-        if (dialectIsPostgres && columns.has('id')) {
-          await sql`select setval(pg_get_serial_sequence(${name}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(t);
-        }
-      }
-    });
+    // All rows in one transaction, parents before children; the ids they had are kept.
+    const files = new Map(manifest.tables.map((t) => [t.name, join(dir, t.file)]));
+    const rows = await database.tables.load(orderTables([...files.keys()]), (name) => rowsIn(files.get(name)!));
     return { rows, blobs: blobCount };
   } finally {
     await blobs.close();
-    await store.close();
+    await database.close();
   }
 }

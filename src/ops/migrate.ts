@@ -3,15 +3,15 @@
 // PostgreSQL one session advisory lock lets one process migrate at a time, and every migration
 // checks, inside its own transaction, that nobody applied it meanwhile.
 
-import { schemaState, type SchemaState } from '../adapters/metadata/migrations.js';
 import type { Config } from '../config/schema.js';
-import { openMetadataStore } from '../registry.js';
+import type { SchemaState } from '../ports/metadata-database.js';
+import { openMetadataDatabase } from '../registry.js';
 
 export async function migrateDatabase(config: Config): Promise<SchemaState> {
-  const store = await openMetadataStore(config, 'apply');
+  const database = await openMetadataDatabase(config, 'apply');
   try {
-    return await schemaState(store.db);
+    return await database.schemaState();
   } finally {
-    await store.close();
+    await database.close();
   }
 }

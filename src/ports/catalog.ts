@@ -3,7 +3,8 @@
 // Access rules are applied by the caller; this port only reads.
 
 import type { IndexEntry } from '../domain/index-line.js';
-import type { User, VersionDetails } from './metadata-store.js';
+import type { VersionDetails } from './crates.js';
+import type { User } from './users.js';
 
 export interface CatalogVersion {
   entry: IndexEntry;

@@ -6,7 +6,9 @@ import { parseCratePattern } from '../domain/crate-pattern.js';
 import { generateToken, hashToken } from '../domain/token.js';
 import { parseTokenScopes } from '../domain/token-scope.js';
 import type { TokenIssuer, TokenLimits } from '../auth/token-issuer.js';
-import type { MetadataStore, TokenRecord, User } from '../ports/metadata-store.js';
+import type { MetadataRepositories } from '../ports/metadata-database.js';
+import type { TokenRecord } from '../ports/tokens.js';
+import type { User } from '../ports/users.js';
 
 const LOGIN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -32,17 +34,17 @@ export const LOGIN_TOKEN_ORIGIN = 'login';
 
 export class AccountService implements TokenIssuer {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly repos: Pick<MetadataRepositories, 'users' | 'tokens' | 'groups'>,
     /** Applies this process's own writes to its caches at once (a revocation must not wait). */
     private readonly applyChanges: () => Promise<void> = async () => {},
   ) {}
 
   addUser(login: string, isAdmin: boolean): Promise<User> {
-    return this.store.createUser(parseLogin(login), isAdmin);
+    return this.repos.users.createUser(parseLogin(login), isAdmin);
   }
 
   async requireUser(login: string): Promise<User> {
-    const user = await this.store.findUserByLogin(login);
+    const user = await this.repos.users.findUserByLogin(login);
     if (!user) throw notFound('user-not-found', `there is no user \`${login}\``);
     return user;
   }
@@ -59,7 +61,7 @@ export class AccountService implements TokenIssuer {
       throw invalid('invalid-expiry', 'a token must expire in the future');
     }
     const token = generateToken();
-    const record = await this.store.insertToken({
+    const record = await this.repos.tokens.insertToken({
       userId: user.id,
       name,
       hash: hashToken(token),
@@ -85,47 +87,47 @@ export class AccountService implements TokenIssuer {
     );
     if (!replace && active.length > 0) return { existing: active[active.length - 1]! };
     let replaced = 0;
-    for (const t of active) if (await this.store.revokeToken(t.id)) replaced++;
+    for (const t of active) if (await this.repos.tokens.revokeToken(t.id)) replaced++;
     if (replaced > 0) await this.applyChanges();
     const created = await this.createToken(login, 'web login (/me)', { origin: LOGIN_TOKEN_ORIGIN });
     return { ...created, replaced };
   }
 
   async setPassword(login: string, passwordHash: string | null): Promise<void> {
-    await this.store.setPasswordHash((await this.requireUser(login)).id, passwordHash);
+    await this.repos.users.setPasswordHash((await this.requireUser(login)).id, passwordHash);
   }
 
   async listTokens(login: string): Promise<TokenRecord[]> {
-    return this.store.listTokens((await this.requireUser(login)).id);
+    return this.repos.tokens.listTokens((await this.requireUser(login)).id);
   }
 
   /** Revokes a token; with `owner`, only one of that user's. */
   async revokeToken(id: number, owner?: User): Promise<void> {
     const missing = notFound('token-not-found', `there is no active token with id ${id}`);
-    if (owner && !(await this.store.listTokens(owner.id)).some((t) => t.id === id)) throw missing;
-    if (!(await this.store.revokeToken(id))) throw missing;
+    if (owner && !(await this.repos.tokens.listTokens(owner.id)).some((t) => t.id === id)) throw missing;
+    if (!(await this.repos.tokens.revokeToken(id))) throw missing;
     await this.applyChanges();
   }
 
   async addGroupMember(group: string, login: string): Promise<boolean> {
-    const changed = await this.store.addGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    const changed = await this.repos.groups.addGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
     await this.applyChanges();
     return changed;
   }
 
   async removeGroupMember(group: string, login: string): Promise<boolean> {
-    const changed = await this.store.removeGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
+    const changed = await this.repos.groups.removeGroupMember(parseGroupName(group), (await this.requireUser(login)).id);
     await this.applyChanges();
     return changed;
   }
 
   listGroupMembers(group: string): Promise<User[]> {
-    return this.store.listGroupMembers(parseGroupName(group));
+    return this.repos.groups.listGroupMembers(parseGroupName(group));
   }
 
   /** On an empty registry, creates the `admin` user and returns its first token; else undefined. */
   async bootstrapAdmin(): Promise<string | undefined> {
-    if ((await this.store.countUsers()) > 0) return undefined;
+    if ((await this.repos.users.countUsers()) > 0) return undefined;
     await this.addUser('admin', true);
     return (await this.createToken('admin', 'initial admin token')).token;
   }

@@ -3,7 +3,7 @@
 import { assertAdminToken } from '../auth/token-permissions.js';
 import { invalid } from '../domain/errors.js';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEvent, type AuditLog } from '../ports/audit-log.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 
 export const MAX_AUDIT_PAGE = 1000;
 

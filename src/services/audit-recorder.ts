@@ -7,7 +7,7 @@
 // commit went through but whose answer was lost is written twice: a duplicate beats a gap.)
 
 import type { AuditAction, AuditEvent, AuditLog } from '../ports/audit-log.js';
-import type { TokenPrincipal } from '../ports/metadata-store.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 
 const HOUR_MS = 3_600_000;
 /** Events kept in memory across failed flushes. */

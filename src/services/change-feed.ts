@@ -3,7 +3,7 @@
 // Writes made in this process invalidate their caches directly as well; the feed is the safety net
 // that makes the same true across processes within one poll interval.
 
-import type { Change, MetadataStore } from '../ports/metadata-store.js';
+import type { Change, ChangeLog } from '../ports/change-log.js';
 
 export type ChangeListener = (change: Change) => void;
 
@@ -15,7 +15,7 @@ export class ChangeFeed {
   private readonly listeners: ChangeListener[] = [];
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly log: ChangeLog,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -25,7 +25,7 @@ export class ChangeFeed {
 
   /** Starts following from the current end of the feed. */
   async start(intervalMs: number): Promise<void> {
-    this.lastSeq = await this.store.latestChangeSeq();
+    this.lastSeq = await this.log.latestChangeSeq();
     this.timer = setInterval(() => void this.poll(), intervalMs);
     this.timer.unref();
   }
@@ -54,7 +54,7 @@ export class ChangeFeed {
   private async readChanges(): Promise<void> {
     try {
       for (;;) {
-        const changes = await this.store.changesSince(this.lastSeq);
+        const changes = await this.log.changesSince(this.lastSeq);
         for (const change of changes) {
           for (const listener of this.listeners) listener(change);
           this.lastSeq = change.seq;

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { isPlausibleCrateName, normalizeCrateName } from '../domain/crate-name.js';
 import { notFound } from '../domain/errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { MetadataStore, VersionBlob } from '../ports/metadata-store.js';
+import type { Crates, VersionBlob } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
 
 export const versionNotFound = (name: string, version: string) =>
@@ -21,17 +21,17 @@ export class DownloadService {
   private readonly blobs = new LruCache<string, FoundBlob>(100_000);
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly crates: Crates,
     private readonly blobStore: BlobStore,
   ) {}
 
   private async find(name: string, version: string): Promise<FoundBlob | undefined> {
     const lower = name.toLowerCase();
-    const blob = await this.store.findVersionBlob(lower, version);
+    const blob = await this.crates.findVersionBlob(lower, version);
     if (blob) return { ...blob, crate: lower };
-    const stored = (await this.store.findCrateName(normalizeCrateName(name)))?.toLowerCase();
+    const stored = (await this.crates.findCrateName(normalizeCrateName(name)))?.toLowerCase();
     if (stored === undefined || stored === lower) return undefined;
-    const other = await this.store.findVersionBlob(stored, version);
+    const other = await this.crates.findVersionBlob(stored, version);
     return other && { ...other, crate: stored };
   }
 

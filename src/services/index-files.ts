@@ -9,7 +9,7 @@
 import { gzip, gzipSync } from 'node:zlib';
 import { RegistryError } from '../domain/errors.js';
 import { SingleFlight } from '../lib/single-flight.js';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { Crates } from '../ports/crates.js';
 import { renderIndexFileBytes } from '../workers/index-file-task.js';
 import type { CpuPool } from './cpu-pool.js';
 import { LruCache } from '../lib/lru-cache.js';
@@ -55,7 +55,7 @@ export class IndexFiles {
   misses = 0;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly crates: Pick<Crates, 'listVersionsJson'>,
     private readonly cpu: CpuPool,
     maxCacheBytes: number,
     private readonly inlineMaxBytes = INLINE_RENDER_MAX_BYTES,
@@ -81,7 +81,7 @@ export class IndexFiles {
   }
 
   private async render(lowerName: string): Promise<Entry> {
-    const rows = await this.store.listVersionsJson(lowerName);
+    const rows = await this.crates.listVersionsJson(lowerName);
     if (rows === undefined || rows.length === 0) return 'missing';
     let size = 0;
     for (const row of rows) size += row.entryJson.length;

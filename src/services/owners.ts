@@ -3,7 +3,9 @@
 
 import { notFound } from '../domain/errors.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-store.js';
+import type { MetadataRepositories } from '../ports/metadata-database.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
+import type { User } from '../ports/users.js';
 import { parseGroupName } from './accounts.js';
 import { ownersOf, requireOwner, type CrateOwners } from './ownership.js';
 
@@ -20,12 +22,12 @@ function describe(named: Named): string {
 
 export class OwnersService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly repos: Pick<MetadataRepositories, 'crates' | 'owners' | 'users'>,
     private readonly policy: AccessPolicy,
   ) {}
 
   async list(principal: TokenPrincipal | null, name: string): Promise<CrateOwners> {
-    return (await ownersOf(this.store, this.policy, principal, name)).owners;
+    return (await ownersOf(this.repos, this.policy, principal, name)).owners;
   }
 
   /** Splits `["alice", "group:core"]` into users (who must exist) and group names. */
@@ -36,7 +38,7 @@ export class OwnersService {
         named.groups.push(parseGroupName(login.slice(GROUP_PREFIX.length)));
         continue;
       }
-      const user = await this.store.findUserByLogin(login);
+      const user = await this.repos.users.findUserByLogin(login);
       if (!user) throw notFound('user-not-found', `there is no user \`${login}\``);
       named.users.push(user);
     }
@@ -45,21 +47,21 @@ export class OwnersService {
 
   /** Returns the crate's name as published and a message for cargo. */
   async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
-    const crate = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
+    const crate = await requireOwner(this.repos, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
-    await this.store.addOwners(crate.name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    await this.repos.owners.addOwners(crate.name.toLowerCase(), named.users.map((u) => u.id), named.groups);
     const count = named.users.length + named.groups.length;
     return { crate: crate.name, msg: `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${crate.name}` };
   }
 
   async remove(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
-    const { name: stored, owners } = await requireOwner(this.store, this.policy, principal, name, 'change-owners');
+    const { name: stored, owners } = await requireOwner(this.repos, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
     const strangerUser = named.users.find((u) => !owners.users.some((o) => o.id === u.id));
     const strangerGroup = named.groups.find((g) => !owners.groups.includes(g));
     const stranger = strangerUser?.login ?? (strangerGroup === undefined ? undefined : `${GROUP_PREFIX}${strangerGroup}`);
     if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${stored}\``);
-    await this.store.removeOwners(stored.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    await this.repos.owners.removeOwners(stored.toLowerCase(), named.users.map((u) => u.id), named.groups);
     const count = named.users.length + named.groups.length;
     return { crate: stored, msg: `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${stored}` };
   }

@@ -9,7 +9,14 @@ import { forbidden, notFound } from '../domain/errors.js';
 import type { TokenScope } from '../domain/token-scope.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import { assertTokenAllows } from '../auth/token-permissions.js';
-import type { MetadataStore, TokenPrincipal, User } from '../ports/metadata-store.js';
+import type { Crates } from '../ports/crates.js';
+import type { MetadataRepositories } from '../ports/metadata-database.js';
+import type { Owners } from '../ports/owners.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
+import type { User } from '../ports/users.js';
+
+/** What the ownership checks read. */
+export type OwnershipRepositories = Pick<MetadataRepositories, 'crates' | 'owners'>;
 
 export interface CrateOwners {
   users: User[];
@@ -22,14 +29,14 @@ export function isOwner(owners: CrateOwners, principal: TokenPrincipal): boolean
 }
 
 /** The crate's owners, or undefined when there is no such crate. */
-export async function findOwners(store: MetadataStore, lowerName: string): Promise<CrateOwners | undefined> {
-  const [users, groups] = await Promise.all([store.listOwners(lowerName), store.listOwnerGroups(lowerName)]);
+export async function findOwners(owners: Owners, lowerName: string): Promise<CrateOwners | undefined> {
+  const [users, groups] = await Promise.all([owners.listOwners(lowerName), owners.listOwnerGroups(lowerName)]);
   return users && groups ? { users, groups } : undefined;
 }
 
 /** The stored name of a crate the principal may read, found in any spelling; not found otherwise. */
-export async function findVisibleCrate(store: MetadataStore, policy: AccessPolicy, principal: TokenPrincipal | null, name: string): Promise<string> {
-  const stored = isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await store.findCrateName(normalizeCrateName(name)) : undefined;
+export async function findVisibleCrate(crates: Crates, policy: AccessPolicy, principal: TokenPrincipal | null, name: string): Promise<string> {
+  const stored = isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await crates.findCrateName(normalizeCrateName(name)) : undefined;
   if (stored === undefined) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
   return stored;
 }
@@ -41,26 +48,26 @@ export interface VisibleCrate {
 }
 
 export async function ownersOf(
-  store: MetadataStore,
+  repos: OwnershipRepositories,
   policy: AccessPolicy,
   principal: TokenPrincipal | null,
   name: string,
 ): Promise<VisibleCrate> {
-  const stored = await findVisibleCrate(store, policy, principal, name);
-  const owners = await findOwners(store, stored.toLowerCase());
+  const stored = await findVisibleCrate(repos.crates, policy, principal, name);
+  const owners = await findOwners(repos.owners, stored.toLowerCase());
   if (!owners) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
   return { name: stored, owners };
 }
 
 /** The crate and its owners when the principal may do `scope` on it; throws otherwise. */
 export async function requireOwner(
-  store: MetadataStore,
+  repos: OwnershipRepositories,
   policy: AccessPolicy,
   principal: TokenPrincipal,
   name: string,
   scope: TokenScope,
 ): Promise<VisibleCrate> {
-  const crate = await ownersOf(store, policy, principal, name);
+  const crate = await ownersOf(repos, policy, principal, name);
   assertTokenAllows(principal, scope, crate.name);
   if (!policy.isCrateAdmin(principal, crate.name) && !isOwner(crate.owners, principal)) {
     throw forbidden('not-an-owner', `you are not an owner of crate \`${crate.name}\``);

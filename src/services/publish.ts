@@ -17,7 +17,9 @@ import { parseVersion, tryParseVersion, versionKey, type Version } from '../doma
 import type { AccessPolicy } from '../auth/access-policy.js';
 import { assertTokenAllows, hasScope } from '../auth/token-permissions.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { MetadataStore, TokenPrincipal, VersionDetails } from '../ports/metadata-store.js';
+import type { Crates, VersionDetails } from '../ports/crates.js';
+import type { Owners } from '../ports/owners.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 import type { CpuPool } from './cpu-pool.js';
 import type { FaultPoints } from './fault-points.js';
 import type { IndexFiles } from './index-files.js';
@@ -33,8 +35,15 @@ export interface PublishSettings {
   allowedRegistries: string[];
 }
 
+/** Decides whether a name is free for a new local crate (mirror/mirror-service.ts is one). */
+export interface LocalNameGuard {
+  /** Throws when a new crate must not take the name; resolves when it may. */
+  assertLocalNameFree(name: string): Promise<void>;
+}
+
 export interface PublishDeps {
-  store: MetadataStore;
+  crates: Crates;
+  owners: Owners;
   blobs: BlobStore;
   indexFiles: IndexFiles;
   policy: AccessPolicy;
@@ -42,8 +51,8 @@ export interface PublishDeps {
   limiter: RateLimiter;
   /** Runs the tarball check off the event loop. */
   cpu: CpuPool;
-  /** Refuses a new crate name that an upstream has (dependency confusion). */
-  nameGuard: (name: string) => Promise<void>;
+  /** Refuses a new crate name that an upstream has (dependency confusion): the mirror. */
+  nameGuard: LocalNameGuard;
   settings: PublishSettings;
   fault: FaultPoints;
   now?: () => Date;
@@ -81,13 +90,13 @@ function toDetails(m: PublishMetadata): VersionDetails {
 export class PublishService {
   /** Versions committed by this process (read by /metrics). */
   published = 0;
-  private readonly store: MetadataStore;
+  private readonly crates: Crates;
   private readonly policy: AccessPolicy;
   private readonly settings: PublishSettings;
   private readonly now: () => Date;
 
   constructor(private readonly deps: PublishDeps) {
-    this.store = deps.store;
+    this.crates = deps.crates;
     this.policy = deps.policy;
     this.settings = deps.settings;
     this.now = deps.now ?? (() => new Date());
@@ -121,7 +130,7 @@ export class PublishService {
     } else {
       parseCrateName(dep.name);
       const normal = normalizeCrateName(dep.name);
-      if (!names.has(normal)) names.set(normal, this.store.findCrateName(normal));
+      if (!names.has(normal)) names.set(normal, this.crates.findCrateName(normal));
       const existing = await names.get(normal);
       // A crate the publisher may not read is as unknown as one that does not exist.
       if (existing !== dep.name || !this.policy.mayRead(publisher, existing)) {
@@ -156,22 +165,22 @@ export class PublishService {
    * refusal is the one a free name under the same rules gets.
    */
   private async assertPublishable(publisher: TokenPrincipal, name: string, version: Version): Promise<void> {
-    const existing = await this.store.findCrateName(normalizeCrateName(name));
+    const existing = await this.crates.findCrateName(normalizeCrateName(name));
     const visible = existing !== undefined && this.policy.mayRead(publisher, existing);
     if (!visible) {
       assertTokenAllows(publisher, 'publish-new', name);
       this.policy.assertMayPublishNew(publisher, name);
-      await this.deps.nameGuard(name);
+      await this.deps.nameGuard.assertLocalNameFree(name);
       // The access rules let nobody create crates they may not read, so this is never reached.
       if (existing !== undefined) throw new Error(`the access rules let ${publisher.login} publish ${name} but not read it`);
       return;
     }
     assertTokenAllows(publisher, 'publish-update', name);
     if (existing !== name) throw crateNameTaken(existing, name);
-    const owners = await findOwners(this.store, name.toLowerCase());
+    const owners = await findOwners(this.deps.owners, name.toLowerCase());
     if (!owners || !isOwner(owners, publisher)) throw notAnOwner(name);
     const key = versionKey(version);
-    for (const { entry } of (await this.store.listVersions(name.toLowerCase())) ?? []) {
+    for (const { entry } of (await this.crates.listVersions(name.toLowerCase())) ?? []) {
       const stored = tryParseVersion(entry.vers);
       if (stored && versionKey(stored) === key) throw versionExists(name, entry.vers);
     }
@@ -195,7 +204,7 @@ export class PublishService {
 
   /** After a failed commit, removes our blob unless a committed version points at the same bytes. */
   private async discardBlob(name: string, version: string, blobKey: string): Promise<void> {
-    const committed = await this.store.findVersionBlob(name.toLowerCase(), version);
+    const committed = await this.crates.findVersionBlob(name.toLowerCase(), version);
     if (committed?.blobKey !== blobKey) await this.deps.blobs.delete(blobKey);
   }
 
@@ -226,7 +235,7 @@ export class PublishService {
 
     let newCrate: boolean;
     try {
-      ({ newCrate } = await this.store.publishVersion({
+      ({ newCrate } = await this.crates.publishVersion({
         entry,
         versionKey: versionKey(version),
         normalizedName: normalizeCrateName(name),

@@ -19,7 +19,7 @@ import { RegistryError } from '../domain/errors.js';
 import { MAX_README_NESTING, readmeNote } from '../workers/readme-text.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { MetadataStore } from '../ports/metadata-store.js';
+import type { Crates } from '../ports/crates.js';
 import type { CpuTasks } from '../workers/cpu-tasks.js';
 import type { CpuPool } from './cpu-pool.js';
 import { LruCache } from '../lib/lru-cache.js';
@@ -204,7 +204,7 @@ export class ReadmeService {
 
   /** `cacheBytes` bounds the cached HTML (about two bytes a character). */
   constructor(
-    private readonly store: MetadataStore,
+    private readonly crates: Pick<Crates, 'findVersionBlob'>,
     private readonly blobs: BlobStore,
     private readonly cpu: CpuPool,
     cacheBytes: number,
@@ -220,7 +220,7 @@ export class ReadmeService {
     const hit = this.cache.get(key);
     if (hit && (hit.retryAt === undefined || hit.retryAt > Date.now())) return hit.html;
     return this.flights.run(key, async () => {
-      const blob = await this.store.findVersionBlob(lowerName, version);
+      const blob = await this.crates.findVersionBlob(lowerName, version);
       if (!blob) return undefined;
       let found: FoundReadme | undefined;
       try {

@@ -3,7 +3,9 @@
 import { invalid } from '../domain/errors.js';
 import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import type { MetadataStore, StoredVersion, TokenPrincipal } from '../ports/metadata-store.js';
+import type { CrateSearch } from '../ports/crate-search.js';
+import type { StoredVersion } from '../ports/crates.js';
+import type { TokenPrincipal } from '../ports/tokens.js';
 
 export const MAX_PER_PAGE = 100;
 
@@ -38,7 +40,7 @@ function parsePositiveInt(value: string | undefined, name: string, fallback: num
 
 export class SearchService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly crates: CrateSearch,
     private readonly policy: AccessPolicy,
   ) {}
 
@@ -49,7 +51,7 @@ export class SearchService {
     const q = (query.q ?? '').trim().slice(0, 200);
     const visible =
       this.policy.restrictsReading && !principal?.isAdmin ? (name: string) => this.policy.mayRead(principal, name) : undefined;
-    const { total, hits } = await this.store.searchCrates(q, perPage, (page - 1) * perPage, visible);
+    const { total, hits } = await this.crates.searchCrates(q, perPage, (page - 1) * perPage, visible);
     return {
       crates: hits.map((h) => ({ name: h.name, max_version: maxVersion(h.versions), description: h.description })),
       meta: { total },

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { renderIndexFileFromJson } from '../domain/index-line.js';
-import type { StoredVersionJson } from '../ports/metadata-store.js';
+import type { StoredVersionJson } from '../ports/crates.js';
 
 export interface RenderedIndexFile {
   body: Uint8Array;

@@ -1,8 +1,7 @@
 // The Catalog contract on a real PostgreSQL 15: one server for this file, an empty database per test.
 
 import { after, before } from 'node:test';
-import { SqlCatalog } from '../../src/adapters/metadata/sql-catalog.js';
-import { openPostgresStore } from '../../src/adapters/metadata/postgres.js';
+import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { catalogContract } from './catalog.contract.js';
 
@@ -16,6 +15,5 @@ after(async () => {
 
 catalogContract('postgres', async () => {
   if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const store = await openPostgresStore(await server.createDatabase());
-  return { catalog: new SqlCatalog(store.db), store, close: () => store.close() };
+  return openPostgresDatabase(await server.createDatabase());
 });

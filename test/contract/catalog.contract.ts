@@ -4,19 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { Catalog } from '../../src/ports/catalog.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
-import { newVersion } from './metadata-store-fixtures.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import { newVersion } from './repository-fixtures.js';
 
-export interface OpenedCatalog {
-  catalog: Catalog;
-  store: MetadataStore;
-  close(): Promise<void>;
-}
-
-export function catalogContract(name: string, open: () => Promise<OpenedCatalog>): void {
+export function catalogContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`Catalog contract: ${name}`, () => {
-    const opened: OpenedCatalog[] = [];
+    const opened: MetadataDatabase[] = [];
     const fresh = async () => {
       const o = await open();
       opened.push(o);
@@ -27,11 +20,12 @@ export function catalogContract(name: string, open: () => Promise<OpenedCatalog>
     });
 
     it('reads a crate with its versions in publish order, their publishers, and one version’s details', async () => {
-      const { catalog, store } = await fresh();
-      const alice = await store.createUser('alice', false);
-      await store.publishVersion(newVersion('Widget', '1.0.0', alice.id, { description: 'first' }));
-      await store.publishVersion(newVersion('Widget', '0.9.0', alice.id, { description: 'older line' }));
-      await store.setYanked('widget', '0.9.0', true);
+      const db = await fresh();
+      const catalog = db.catalog;
+      const alice = await db.users.createUser('alice', false);
+      await db.crates.publishVersion(newVersion('Widget', '1.0.0', alice.id, { description: 'first' }));
+      await db.crates.publishVersion(newVersion('Widget', '0.9.0', alice.id, { description: 'older line' }));
+      await db.crates.setYanked('widget', '0.9.0', true);
       const crate = await catalog.crate('widget');
       assert.equal(crate?.name, 'Widget');
       assert.deepEqual(
@@ -48,9 +42,10 @@ export function catalogContract(name: string, open: () => Promise<OpenedCatalog>
     });
 
     it('finds which names are local crates, by lower-case name, in any number', async () => {
-      const { catalog, store } = await fresh();
-      const alice = await store.createUser('alice', false);
-      await store.publishVersion(newVersion('Serde_Json', '1.0.0', alice.id));
+      const db = await fresh();
+      const catalog = db.catalog;
+      const alice = await db.users.createUser('alice', false);
+      await db.crates.publishVersion(newVersion('Serde_Json', '1.0.0', alice.id));
       const many = Array.from({ length: 450 }, (_, i) => `missing-${i}`);
       const found = await catalog.existingCrates([...many, 'serde_json', 'serde_json']);
       assert.deepEqual([...found], [['serde_json', 'Serde_Json']]);
@@ -58,16 +53,17 @@ export function catalogContract(name: string, open: () => Promise<OpenedCatalog>
     });
 
     it('lists users with groups by source, sign-in methods and live tokens only', async () => {
-      const { catalog, store } = await fresh();
-      const admin = await store.createUser('admin', true);
-      const bob = await store.createUserWithIdentity('bob', 'https://idp.example', 'sub-7');
-      await store.setPasswordHash(admin.id, 'argon2-hash');
-      await store.addGroupMember('core', admin.id);
-      await store.replaceGroups(bob.id, 'oidc', ['devs']);
-      await store.insertToken({ userId: admin.id, name: 'live', hash: 'h1', expiresAt: null });
-      await store.insertToken({ userId: admin.id, name: 'expired', hash: 'h2', expiresAt: '2001-01-01T00:00:00.000Z' });
-      const revoked = await store.insertToken({ userId: admin.id, name: 'revoked', hash: 'h3', expiresAt: null });
-      await store.revokeToken(revoked.id);
+      const db = await fresh();
+      const catalog = db.catalog;
+      const admin = await db.users.createUser('admin', true);
+      const bob = await db.users.createUserWithIdentity('bob', 'https://idp.example', 'sub-7');
+      await db.users.setPasswordHash(admin.id, 'argon2-hash');
+      await db.groups.addGroupMember('core', admin.id);
+      await db.groups.replaceGroups(bob.id, 'oidc', ['devs']);
+      await db.tokens.insertToken({ userId: admin.id, name: 'live', hash: 'h1', expiresAt: null });
+      await db.tokens.insertToken({ userId: admin.id, name: 'expired', hash: 'h2', expiresAt: '2001-01-01T00:00:00.000Z' });
+      const revoked = await db.tokens.insertToken({ userId: admin.id, name: 'revoked', hash: 'h3', expiresAt: null });
+      await db.tokens.revokeToken(revoked.id);
       const users = await catalog.users();
       assert.deepEqual(
         users.map((u) => ({ login: u.login, isAdmin: u.isAdmin, hasPassword: u.hasPassword, groups: u.groups, identities: u.identities, activeTokens: u.activeTokens })),

@@ -2,8 +2,7 @@
 // database per test.
 
 import { after, before } from 'node:test';
-import { openPostgresStore } from '../../src/adapters/metadata/postgres.js';
-import { SqlDownloadCounts } from '../../src/adapters/metadata/sql-download-counts.js';
+import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { downloadCountsContract } from './download-counts.contract.js';
 
@@ -17,6 +16,6 @@ after(async () => {
 
 downloadCountsContract('postgres', async () => {
   if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const store = await openPostgresStore(await server.createDatabase());
-  return { counts: new SqlDownloadCounts(store.db), close: () => store.close() };
+  const database = await openPostgresDatabase(await server.createDatabase());
+  return { counts: database.downloadCounts, close: () => database.close() };
 });

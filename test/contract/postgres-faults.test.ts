@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { openPostgresStore, type PostgresTimeouts } from '../../src/adapters/metadata/postgres.js';
-import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
+import { openPostgresDatabase, type PostgresTimeouts } from '../../src/adapters/metadata/postgres.js';
+import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { eventually } from '../support/eventually.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
@@ -37,12 +37,12 @@ function isDatabaseUnavailable(port: number) {
 
 describe('PostgreSQL store when the server stops answering', () => {
   let server: PostgresServer;
-  let store: SqlMetadataStore;
+  let store: SqlMetadataDatabase;
   const backendPid = async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(store.db)).rows[0]!.pid;
 
   before(async () => {
     server = await startPostgresServer();
-    store = await openPostgresStore(await server.createDatabase(), { timeouts: TIMEOUTS });
+    store = await openPostgresDatabase(await server.createDatabase(), { timeouts: TIMEOUTS });
   });
   after(async () => {
     server?.thaw();
@@ -54,9 +54,9 @@ describe('PostgreSQL store when the server stops answering', () => {
     const before = await backendPid();
     server.freeze();
     try {
-      await noHang(assert.rejects(store.latestChangeSeq(), isDatabaseUnavailable(server.port)), 'a query on a frozen server');
+      await noHang(assert.rejects(store.changes.latestChangeSeq(), isDatabaseUnavailable(server.port)), 'a query on a frozen server');
       // No connection can be had either (the pool's connections are opened and never answered).
-      await noHang(assert.rejects(store.findUserByLogin('admin'), isDatabaseUnavailable(server.port)), 'another query');
+      await noHang(assert.rejects(store.users.findUserByLogin('admin'), isDatabaseUnavailable(server.port)), 'another query');
     } finally {
       server.thaw();
     }

@@ -1,7 +1,7 @@
 // The shared rate limits on a real PostgreSQL 15: one server for this file, an empty database per test.
 
 import { after, before } from 'node:test';
-import { openPostgresStore } from '../../src/adapters/metadata/postgres.js';
+import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { sharedRateLimitsContract } from './shared-rate-limits.contract.js';
 
@@ -15,6 +15,6 @@ after(async () => {
 
 sharedRateLimitsContract('postgres', async () => {
   if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const store = await openPostgresStore(await server.createDatabase());
-  return { db: store.db, close: () => store.close() };
+  const database = await openPostgresDatabase(await server.createDatabase());
+  return { db: database.db, close: () => database.close() };
 });

@@ -1,7 +1,7 @@
 // The shared rate limits on SQLite, a fresh database file per test.
 
 import { join } from 'node:path';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { sharedRateLimitsContract } from './shared-rate-limits.contract.js';
 
@@ -9,6 +9,6 @@ const dir = makeTempDir('cratekeeper-rate-limits-sqlite-');
 let databases = 0;
 
 sharedRateLimitsContract('sqlite', async () => {
-  const store = await openSqliteStore(join(dir, `limits-${++databases}.sqlite`));
-  return { db: store.db, close: () => store.close() };
+  const database = await openSqliteDatabase(join(dir, `limits-${++databases}.sqlite`));
+  return { db: database.db, close: () => database.close() };
 });

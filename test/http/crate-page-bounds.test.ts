@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { IndexDependency } from '../../src/domain/index-line.js';
 import { MAX_ENABLES_SHOWN, MAX_FEATURES_SHOWN, MAX_TEXT_SHOWN, MAX_VERSIONS_SHOWN } from '../../src/http/pages/crate-page.js';
 import { MAX_DEPENDENCIES_SHOWN } from '../../src/services/crate-pages.js';
-import { newVersion } from '../contract/metadata-store-fixtures.js';
+import { newVersion } from '../contract/repository-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken, type PageSession } from '../support/web-session.js';
 
@@ -29,13 +29,13 @@ describe('crate page bounds', () => {
   before(async () => {
     r = await startTestRegistry();
     page = await signInWithToken(r, r.adminToken);
-    publisherId = (await r.registry.store.createUser('publisher', false)).id;
+    publisherId = (await r.registry.metadata.users.createUser('publisher', false)).id;
   });
   after(() => r.close());
 
   it('lists the newest versions, and the selected one wherever it is', async () => {
     const total = MAX_VERSIONS_SHOWN + 50;
-    for (let i = 0; i < total; i++) await r.registry.store.publishVersion(newVersion('many-versions', `1.0.${i}`, publisherId));
+    for (let i = 0; i < total; i++) await r.registry.metadata.crates.publishVersion(newVersion('many-versions', `1.0.${i}`, publisherId));
     const body = (await page.get('/crates/many-versions')).body;
     assert.equal(rows(body, 'versions'), MAX_VERSIONS_SHOWN);
     assert.match(body, /<a href="\/crates\/many-versions\/1\.0\.149" aria-current="page">1\.0\.149<\/a>/);
@@ -51,7 +51,7 @@ describe('crate page bounds', () => {
     row.entry.deps = Array.from({ length: MAX_DEPENDENCIES_SHOWN + 100 }, (_, i) => dependency(`dep-${String(i).padStart(4, '0')}`));
     row.entry.features = Object.fromEntries(Array.from({ length: MAX_FEATURES_SHOWN + 200 }, (_, i) => [`f${String(i).padStart(4, '0')}`, []]));
     row.entry.features.f0000 = Array.from({ length: MAX_ENABLES_SHOWN + 10 }, (_, i) => `dep-${String(i).padStart(4, '0')}`);
-    await r.registry.store.publishVersion(row);
+    await r.registry.metadata.crates.publishVersion(row);
     const body = (await page.get('/crates/wide')).body;
     assert.equal(body.split('<td><code>^1</code></td>').length - 1, MAX_DEPENDENCIES_SHOWN);
     assert.match(body, /<p class="muted" id="dependencies-omitted">The first 500 of 600 dependencies are listed\.<\/p>/);
@@ -66,7 +66,7 @@ describe('crate page bounds', () => {
     const row = newVersion('verbose', '1.0.0', publisherId, { description: huge('d') });
     row.details = { ...row.details, license: huge('l'), keywords: Array.from({ length: 1000 }, (_, i) => `k${i}`), homepage: `https://example.com/${huge('h')}` };
     row.entry.deps = [{ ...dependency('verbose-dep'), req: huge('r') }];
-    await r.registry.store.publishVersion(row);
+    await r.registry.metadata.crates.publishVersion(row);
     const body = (await page.get('/crates/verbose')).body;
     assert.ok(body.length < 100_000, `${body.length} characters`);
     assert.match(body, new RegExp(`<p id="description">d{${MAX_TEXT_SHOWN}}…</p>`));

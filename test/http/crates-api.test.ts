@@ -159,7 +159,7 @@ describe('health probes', () => {
       const ready = await r.request({ method: 'GET', url: '/readyz' });
       assert.equal(ready.statusCode, 200);
       assert.deepEqual(JSON.parse(ready.body), { status: 'ok', database: 'ok', storage: 'ok' });
-      await r.registry.store.close();
+      await r.registry.metadata.close();
       const notReady = await r.request({ method: 'GET', url: '/readyz' });
       assert.equal(notReady.statusCode, 503);
       // Which dependency, never the error's text (the probe needs no token).

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sendIndexFile } from '../../src/http/index-file-reply.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { Crates } from '../../src/ports/crates.js';
 import type { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles, type IndexFile } from '../../src/services/index-files.js';
 
@@ -22,7 +22,7 @@ describe('sendIndexFile', () => {
   let app: FastifyInstance;
   let gzipCalls = 0;
   // gzipped() compresses the file it is given; it never touches the store or the CPU pool.
-  const indexFiles = new IndexFiles({} as MetadataStore, {} as CpuPool, 1024 * 1024);
+  const indexFiles = new IndexFiles({} as Crates, {} as CpuPool, 1024 * 1024);
   const compressor = {
     gzipped: (file: IndexFile) => {
       gzipCalls++;

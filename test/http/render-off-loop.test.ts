@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { IndexDependency } from '../../src/domain/index-line.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { Crates } from '../../src/ports/crates.js';
 import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
-import { newVersion } from '../contract/metadata-store-fixtures.js';
+import { newVersion } from '../contract/repository-fixtures.js';
 import { makeCrate } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
@@ -36,7 +36,7 @@ describe('rendering off the event loop', () => {
     row.entry.deps = deps;
     const files = readme === undefined ? [] : [{ name: `${name}-${version}/README.md`, body: readme }];
     await r.registry.blobs.put(row.blobKey, await makeCrate(name, version, files));
-    await r.registry.store.publishVersion(row);
+    await r.registry.metadata.crates.publishVersion(row);
   }
 
   /** A hook, installed by `install`, that resolves `reached` when the render is about to begin; and its removal. */
@@ -68,7 +68,7 @@ describe('rendering off the event loop', () => {
     await r.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(r.app.server.address() as AddressInfo).port}`;
     cookie = (await signInWithToken(r, r.adminToken)).cookie;
-    publisherId = (await r.registry.store.createUser('publisher', false)).id;
+    publisherId = (await r.registry.metadata.users.createUser('publisher', false)).id;
   });
   after(() => r.close());
 
@@ -127,7 +127,7 @@ describe('rendering off the event loop', () => {
     // About 2.5 MB: 300 versions of 60 dependencies each.
     const deps = Array.from({ length: 60 }, (_, i) => dependency(`a-dependency-with-a-long-name-${i}`));
     for (let i = 0; i < 300; i++) await storeVersion('huge-index', `1.0.${i}`, undefined, deps);
-    const store = r.registry.store;
+    const store = r.registry.metadata.crates;
     const { reached, restore } = once((signal) => {
       // Whichever way the service reads the versions, the render starts once they are read.
       const methods = ['listVersions', 'listVersionsJson'] as const;
@@ -139,7 +139,7 @@ describe('rendering off the event loop', () => {
           return rows;
         };
       });
-      return () => methods.forEach((m, i) => ((store as unknown as Record<string, unknown>)[m] = originals[i] as MetadataStore[typeof m]));
+      return () => methods.forEach((m, i) => ((store as unknown as Record<string, unknown>)[m] = originals[i] as Crates[typeof m]));
     });
     try {
       const { order, slowBody } = await firstAnswered(

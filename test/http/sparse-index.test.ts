@@ -101,8 +101,8 @@ describe('sparse index and downloads', () => {
   it('refuses an expired token', async () => {
     // The service refuses to create an expired token; the store does not.
     const token = generateToken();
-    const admin = (await r.registry.store.findUserByLogin('admin'))!;
-    await r.registry.store.insertToken({ userId: admin.id, name: 'short', hash: hashToken(token), expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const admin = (await r.registry.metadata.users.findUserByLogin('admin'))!;
+    await r.registry.metadata.tokens.insertToken({ userId: admin.id, name: 'short', hash: hashToken(token), expiresAt: new Date(Date.now() - 1000).toISOString() });
     const res = await r.request({ method: 'GET', url: '/index/2/ab', token });
     assert.equal(res.statusCode, 401);
     assert.match(JSON.parse(res.body).errors[0].detail, /expired/);

@@ -193,7 +193,7 @@ describe('admin pages', () => {
     assert.equal(added.statusCode, 303);
     const list = await admin.get(String(added.headers.location));
     assert.match(list.body, /<p class="notice" role="status" id="notice">Added user dora as a global administrator\.<\/p>/);
-    assert.equal((await r.registry.store.findUserByLogin('dora'))?.isAdmin, true);
+    assert.equal((await r.registry.metadata.users.findUserByLogin('dora'))?.isAdmin, true);
 
     assert.equal((await admin.post('/admin/groups/add-member', { group: 'release', login: 'dora' })).statusCode, 303);
     assert.deepEqual((await r.registry.accounts.listGroupMembers('release')).map((u) => u.login), ['dora']);
@@ -231,7 +231,7 @@ describe('admin pages', () => {
     assert.equal((await bob.post('/admin/users', { login: 'mallory', admin: 'yes' })).statusCode, 404);
     assert.equal((await bob.post('/admin/groups/add-member', { group: 'core', login: 'bob' })).statusCode, 404);
     assert.equal((await admin.post('/admin/users', { login: 'mallory', csrf: bob.csrf })).statusCode, 403);
-    assert.equal(await r.registry.store.findUserByLogin('mallory'), undefined);
+    assert.equal(await r.registry.metadata.users.findUserByLogin('mallory'), undefined);
     assert.deepEqual((await r.registry.accounts.listGroupMembers('core')).map((u) => u.login), ['alice']);
   });
 

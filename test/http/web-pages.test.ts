@@ -64,7 +64,7 @@ describe('web pages', () => {
     });
 
     it('asks a sign-in started before an upgrade (the hand-sealed cookie of earlier versions) to start again', async () => {
-      const legacy = await legacyLoginCookieValue(r.registry.store, { purpose: 'web', next: '/crates/widget', csrf: 'c-legacy' }, Date.now());
+      const legacy = await legacyLoginCookieValue(r.registry.metadata.secrets, { purpose: 'web', next: '/crates/widget', csrf: 'c-legacy' }, Date.now());
       const refused = await r.request({
         method: 'POST',
         url: '/me/token-sign-in',

@@ -70,7 +70,7 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
     assert.equal(body.errors.length, 1, res.body);
     assert.match(body.errors[0]!.detail, detail);
     assert.equal(await r.snapshot(name), before, 'a refused publish changed what is stored');
-    assert.equal(await r.registry.store.findCrateName(normalizeCrateName(name)), undefined);
+    assert.equal(await r.registry.metadata.crates.findCrateName(normalizeCrateName(name)), undefined);
     return body.errors[0]!.detail;
   }
 
@@ -100,6 +100,6 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
   it('a name local_names covers on the offline upstream, and that the online one lacks, is published', async () => {
     const res = await publish('acme-widget');
     assert.equal(res.statusCode, 200, res.body);
-    assert.ok(await r.registry.store.findCrateName(normalizeCrateName('acme-widget')));
+    assert.ok(await r.registry.metadata.crates.findCrateName(normalizeCrateName('acme-widget')));
   });
 });

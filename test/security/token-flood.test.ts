@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { generateToken, hashToken } from '../../src/domain/token.js';
-import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
-import type { TokenPrincipal } from '../../src/ports/metadata-store.js';
+import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
+import type { TokenPrincipal } from '../../src/ports/tokens.js';
 import { eventually } from '../support/eventually.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { cookieFrom, formBody, hiddenCsrf } from '../support/web-session.js';
@@ -16,7 +16,7 @@ const NAT = '203.0.113.7';
 
 /** Wraps the store's token lookup: counts calls, and can hold them until released. */
 function instrumentLookups(r: TestRegistry) {
-  const store = r.registry.store;
+  const store = r.registry.metadata.tokens;
   const original = store.findPrincipalByTokenHash.bind(store);
   const state = { calls: 0, running: 0, maxRunning: 0, held: false, waiting: [] as (() => void)[], order: [] as string[] };
   store.findPrincipalByTokenHash = async (hash: string): Promise<TokenPrincipal | undefined> => {
@@ -71,7 +71,7 @@ describe('token checks under a flood', () => {
     }
     assert.equal(lookups.state.calls, 0);
     await r.registry.rateLimits.refresh();
-    const rows = await (r.registry.store as SqlMetadataStore).db.selectFrom('rate_limit_counts').selectAll().where('key', '=', '198.51.100.1').execute();
+    const rows = await (r.registry.metadata as SqlMetadataDatabase).db.selectFrom('rate_limit_counts').selectAll().where('key', '=', '198.51.100.1').execute();
     assert.deepEqual(rows, []);
   });
 

@@ -62,13 +62,13 @@ export async function startTestRegistry(
     },
     request,
     async snapshot(name) {
-      const versions = (await registry.store.listVersions(name.toLowerCase())) ?? [];
+      const versions = (await registry.metadata.crates.listVersions(name.toLowerCase())) ?? [];
       const blobs = [];
       for (const v of versions) {
-        const blob = await registry.store.findVersionBlob(name.toLowerCase(), v.entry.vers);
+        const blob = await registry.metadata.crates.findVersionBlob(name.toLowerCase(), v.entry.vers);
         blobs.push(blob?.cksum);
       }
-      return JSON.stringify({ versions, blobs, owners: await registry.store.listOwners(name.toLowerCase()) });
+      return JSON.stringify({ versions, blobs, owners: await registry.metadata.owners.listOwners(name.toLowerCase()) });
     },
     async close() {
       await app.close();

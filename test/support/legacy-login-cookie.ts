@@ -5,11 +5,11 @@
 
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type { LoginFlow } from '../../src/auth/session-cookie.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { ServerSecrets } from '../../src/ports/server-secrets.js';
 
 /** The cookie's value (what follows `ck_login=`), valid for ten minutes from `nowMs`. */
-export async function legacyLoginCookieValue(store: MetadataStore, flow: LoginFlow, nowMs: number): Promise<string> {
-  const key = Buffer.from(await store.getOrCreateSecret('login-cookie-key', () => randomBytes(32).toString('base64url')), 'base64url');
+export async function legacyLoginCookieValue(secrets: ServerSecrets, flow: LoginFlow, nowMs: number): Promise<string> {
+  const key = Buffer.from(await secrets.getOrCreateSecret('login-cookie-key', () => randomBytes(32).toString('base64url')), 'base64url');
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const plain = Buffer.from(JSON.stringify({ ...flow, exp: Math.floor(nowMs / 1000) + 600 }));

@@ -90,7 +90,7 @@ export function judgeAnswer(built: BuiltPublish, answer: Answer, existedBefore: 
 
 /** Whether a crate with this name in any spelling is stored. */
 export async function crateExists(target: FuzzTarget, name: string): Promise<boolean> {
-  return (await target.r.registry.store.findCrateName(normalizeCrateName(name))) !== undefined;
+  return (await target.r.registry.metadata.crates.findCrateName(normalizeCrateName(name))) !== undefined;
 }
 
 export function sha256(bytes: Uint8Array): string {

@@ -6,7 +6,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
+import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Registry } from '../../src/registry.js';
 
 export interface StoredVersionRow {
@@ -44,7 +44,7 @@ function listFiles(dir: string): string[] {
 
 /** The whole stored state of crates (SQLite or PostgreSQL through the store's query builder). */
 export async function readStoredState(registry: Registry, dataDir: string): Promise<StoredState> {
-  const db = (registry.store as SqlMetadataStore).db;
+  const db = (registry.metadata as SqlMetadataDatabase).db;
   const crates = await sql<{ name: string; nameNormalized: string }>`
     select name, name_normalized as "nameNormalized" from crates order by name_normalized`.execute(db);
   const versions = await sql<StoredVersionRow>`

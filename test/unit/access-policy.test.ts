@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AccessPolicy } from '../../src/auth/access-policy.js';
 import { RegistryError } from '../../src/domain/errors.js';
-import type { TokenPrincipal } from '../../src/ports/metadata-store.js';
+import type { TokenPrincipal } from '../../src/ports/tokens.js';
 
 function user(login: string, groups: string[] = [], isAdmin = false): TokenPrincipal {
   return { tokenId: 1, userId: 1, login, isAdmin, expiresAt: null, scopes: null, cratePatterns: null, groups, origin: null };

@@ -8,7 +8,7 @@ import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { generateToken } from '../../src/domain/token.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import type { AuditEvent, AuditLog } from '../../src/ports/audit-log.js';
-import type { MetadataStore, TokenPrincipal } from '../../src/ports/metadata-store.js';
+import type { TokenPrincipal, Tokens } from '../../src/ports/tokens.js';
 import { AuditRecorder, MAX_KEPT_EVENTS } from '../../src/services/audit-recorder.js';
 import { throttleUnavailable } from '../../src/lib/outage-log.js';
 import { eventually } from '../support/eventually.js';
@@ -116,14 +116,14 @@ describe('the audit recorder during an outage', () => {
 
 describe('the token last-use flush during an outage', () => {
   const principal: TokenPrincipal = { tokenId: 7, userId: 1, login: 'alice', isAdmin: false, expiresAt: null, scopes: null, cratePatterns: null, groups: [], origin: null };
-  function storeWith(gate: Gate, batches: ReadonlyMap<number, string>[]): MetadataStore {
+  function storeWith(gate: Gate, batches: ReadonlyMap<number, string>[]): Tokens {
     return {
       findPrincipalByTokenHash: async () => principal,
       recordTokenUse: async (uses: ReadonlyMap<number, string>) => {
         await gate.pass();
         batches.push(new Map(uses));
       },
-    } as unknown as MetadataStore;
+    } as unknown as Tokens;
   }
 
   it('merges a failed batch back and writes it later; calls during a write share one write after it', async () => {

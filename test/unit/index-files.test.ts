@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import type { IndexDependency } from '../../src/domain/index-line.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles } from '../../src/services/index-files.js';
-import { newVersion } from '../contract/metadata-store-fixtures.js';
+import { newVersion } from '../contract/repository-fixtures.js';
 import { eventually } from '../support/eventually.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -23,7 +23,7 @@ const dependency = (name: string): IndexDependency => ({
 });
 
 describe('IndexFiles', () => {
-  let store: MetadataStore;
+  let store: MetadataDatabase;
   let publisherId: number;
   const cpu = new CpuPool({ threads: 1, maxQueue: 16, maxHeapMb: 256 });
   const dir = makeTempDir('cratekeeper-index-files-');
@@ -32,13 +32,13 @@ describe('IndexFiles', () => {
     for (let i = 0; i < versions; i++) {
       const row = newVersion(name, `1.0.${i}`, publisherId);
       row.entry.deps = Array.from({ length: 10 }, (_, d) => dependency(`dependency-number-${d}`));
-      await store.publishVersion(row);
+      await store.crates.publishVersion(row);
     }
   }
 
   before(async () => {
-    store = await openSqliteStore(join(dir, 'metadata.sqlite'));
-    publisherId = (await store.createUser('alice', false)).id;
+    store = await openSqliteDatabase(join(dir, 'metadata.sqlite'));
+    publisherId = (await store.users.createUser('alice', false)).id;
     await publish('small', 1);
     await publish('big', 20);
   });
@@ -48,14 +48,14 @@ describe('IndexFiles', () => {
   });
 
   it('keeps a small cached file in memory of its own, not in a shared 8 KiB slab', async () => {
-    const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
     const small = (await files.get('small'))!;
     assert.ok(small.body.length < 4096, 'small enough for Node\'s buffer pool');
     assert.equal(small.body.buffer.byteLength, small.body.length, 'the body pins exactly its own bytes');
   });
 
   it('renders a small file on the event loop and a large one on a worker thread, to the same bytes', async () => {
-    const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
     const start = cpu.completed;
     const small = (await files.get('small'))!;
     assert.equal(cpu.completed, start, 'no thread hop for a small file');
@@ -64,7 +64,7 @@ describe('IndexFiles', () => {
     assert.ok(big.body.length > INLINE_MAX);
     assert.equal(big.body.toString().trimEnd().split('\n').length, 20);
 
-    const inline = new IndexFiles(store, cpu, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+    const inline = new IndexFiles(store.crates, cpu, 1024 * 1024, Number.MAX_SAFE_INTEGER);
     const bigInline = (await inline.get('big'))!;
     assert.equal(cpu.completed, start + 1);
     assert.deepEqual(bigInline.body, big.body);
@@ -76,7 +76,7 @@ describe('IndexFiles', () => {
   });
 
   it('shares one render among concurrent misses, then answers from the cache', async () => {
-    const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
     const start = cpu.completed;
     const all = await Promise.all(Array.from({ length: 8 }, () => files.get('big')));
     assert.equal(cpu.completed, start + 1);
@@ -91,9 +91,9 @@ describe('IndexFiles', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let reads = 0;
-    const gated = Object.assign(Object.create(store) as MetadataStore, {
+    const gated = Object.assign(Object.create(store.crates) as MetadataDatabase['crates'], {
       listVersionsJson: async (lowerName: string) => {
-        const rows = await store.listVersionsJson(lowerName);
+        const rows = await store.crates.listVersionsJson(lowerName);
         if (reads++ === 0) await gate;
         return rows;
       },
@@ -101,7 +101,7 @@ describe('IndexFiles', () => {
     const files = new IndexFiles(gated, cpu, 1024 * 1024, INLINE_MAX);
     const stale = files.get('big');
     await eventually(() => assert.equal(reads, 1));
-    await store.publishVersion(newVersion('big', '2.0.0', publisherId));
+    await store.crates.publishVersion(newVersion('big', '2.0.0', publisherId));
     files.invalidate('big');
     const fresh = (await files.get('big'))!;
     assert.match(fresh.body.toString(), /"vers":"2\.0\.0"/);
@@ -111,7 +111,7 @@ describe('IndexFiles', () => {
   });
 
   it('compresses a large file that has no gzip form yet (a mirrored one) on libuv threads, for the next request', async () => {
-    const files = new IndexFiles(store, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
     const body = Buffer.from('{"name":"mirrored"}\n'.repeat(1000));
     const mirrored = { body, etag: '"x"' };
     assert.equal(files.gzipped(mirrored), undefined, 'this request gets the plain bytes');

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { OidcIdentity } from '../../src/auth/oidc-client.js';
 import { OidcUsers, loginNameFrom } from '../../src/auth/oidc-users.js';
 import type { OidcConfig } from '../../src/config/oidc-schema.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 
 const settings = (authorized_users: string[], authorized_groups: string[] = []): OidcConfig => ({
   issuer_url: 'https://idp.example',
@@ -22,7 +22,7 @@ const settings = (authorized_users: string[], authorized_groups: string[] = []):
 
 const identity = (subject: string, claims: Record<string, unknown>): OidcIdentity => ({ issuer: 'https://idp.example', subject, claims: { sub: subject, ...claims } });
 
-const users = (authorized: string[], groups: string[] = []) => new OidcUsers({} as MetadataStore, settings(authorized, groups));
+const users = (authorized: string[], groups: string[] = []) => new OidcUsers({} as MetadataDatabase, settings(authorized, groups));
 
 describe('OIDC authorized users', () => {
   it('matches the sub', () => {

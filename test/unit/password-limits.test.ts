@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
-import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
+import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import { PasswordLogin, hashPassword, passwordLimits } from '../../src/auth/password.js';
 import type { LoginConfig } from '../../src/config/oidc-schema.js';
 import { RegistryError } from '../../src/domain/errors.js';
@@ -23,16 +23,16 @@ const SETTINGS = {
 const PASSWORDS: Record<string, string> = { bob: 'bob has a long password', carol: 'carol has a long password' };
 
 describe('password sign-in limits', () => {
-  let store: SqlMetadataStore;
+  let store: SqlMetadataDatabase;
   let lookups = 0;
   before(async () => {
-    store = await openSqliteStore(join(makeTempDir('cratekeeper-passwords-'), 'db.sqlite'));
+    store = await openSqliteDatabase(join(makeTempDir('cratekeeper-passwords-'), 'db.sqlite'));
     for (const [login, password] of Object.entries(PASSWORDS)) {
-      const user = await store.createUser(login, false);
-      await store.setPasswordHash(user.id, await hashPassword(password));
+      const user = await store.users.createUser(login, false);
+      await store.users.setPasswordHash(user.id, await hashPassword(password));
     }
-    const find = store.findPasswordHash.bind(store);
-    store.findPasswordHash = (login: string) => {
+    const find = store.users.findPasswordHash.bind(store.users);
+    store.users.findPasswordHash = (login: string) => {
       lookups++;
       return find(login);
     };
@@ -41,7 +41,7 @@ describe('password sign-in limits', () => {
 
   function login() {
     const clock = { ms: 1_700_000_000_000 };
-    const passwords = new PasswordLogin(store, passwordLimits(SETTINGS, () => clock.ms));
+    const passwords = new PasswordLogin(store.users, passwordLimits(SETTINGS, () => clock.ms));
     /** 'ok', 'wrong' or the rate-limit message. */
     const attempt = async (name: string, address: string, right = false): Promise<string> => {
       try {

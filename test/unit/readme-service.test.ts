@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { FsBlobStore } from '../../src/adapters/blob/fs-store.js';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { CpuPool } from '../../src/services/cpu-pool.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
 import { ReadmeService } from '../../src/services/readme.js';
-import { newVersion } from '../contract/metadata-store-fixtures.js';
+import { newVersion } from '../contract/repository-fixtures.js';
 import { makeCrate, makeTar, manifestFor, type TarEntrySpec } from '../support/crate-fixture.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -38,16 +38,16 @@ class CountingBlobStore implements BlobStore {
 }
 
 describe('ReadmeService', () => {
-  let store: MetadataStore;
+  let store: MetadataDatabase;
   let blobs: CountingBlobStore;
   let publisherId: number;
   const dir = makeTempDir('cratekeeper-readme-');
   const cpu = new CpuPool({ threads: 1, maxQueue: 16, maxHeapMb: 256 });
 
   before(async () => {
-    store = await openSqliteStore(join(dir, 'metadata.sqlite'));
+    store = await openSqliteDatabase(join(dir, 'metadata.sqlite'));
     blobs = new CountingBlobStore(new FsBlobStore(join(dir, 'blobs')));
-    publisherId = (await store.createUser('alice', false)).id;
+    publisherId = (await store.users.createUser('alice', false)).id;
   });
   after(async () => {
     await cpu.close();
@@ -59,7 +59,7 @@ describe('ReadmeService', () => {
   async function publish(name: string, version: string, bytes: Buffer): Promise<void> {
     const row = newVersion(name, version, publisherId);
     await blobs.put(row.blobKey, bytes);
-    await store.publishVersion(row);
+    await store.crates.publishVersion(row);
   }
 
   /** A .crate whose Cargo.toml has `manifestExtra` in [package], with files in this order. */
@@ -69,7 +69,7 @@ describe('ReadmeService', () => {
     return gzipSync(await makeTar(manifestFirst ? [manifest, ...entries] : [...entries, manifest]));
   }
 
-  const service = () => new ReadmeService(store, blobs, cpu, 1024 * 1024);
+  const service = () => new ReadmeService(store.crates, blobs, cpu, 1024 * 1024);
 
   it('renders the README that Cargo.toml names, in a subfolder, with links into the repository', async () => {
     await publish('named', '1.0.0', await crateWith('named', '1.0.0', 'readme = "docs/README.md"\n', [
@@ -143,13 +143,13 @@ describe('ReadmeService', () => {
     for (const version of ['1.0.0', '1.0.1', '1.0.2']) {
       assert.equal(await service().readmeHtml('broken', version, null), undefined, version);
     }
-    await store.publishVersion(newVersion('broken', '1.0.3', publisherId)); // no blob stored
+    await store.crates.publishVersion(newVersion('broken', '1.0.3', publisherId)); // no blob stored
     assert.equal(await service().readmeHtml('broken', '1.0.3', null), undefined);
   });
 
   it('cuts a README beyond the size limit, with a note', async () => {
     await publish('long', '1.0.0', await makeCrate('long', '1.0.0', [{ name: 'long-1.0.0/README.md', body: 'é'.repeat(3000) + 'END' }]));
-    const limited = new ReadmeService(store, blobs, cpu, 1024 * 1024, { maxReadmeBytes: 2049, maxUnpackedBytes: 1024 * 1024 });
+    const limited = new ReadmeService(store.crates, blobs, cpu, 1024 * 1024, { maxReadmeBytes: 2049, maxUnpackedBytes: 1024 * 1024 });
     const html = (await limited.readmeHtml('long', '1.0.0', null)) ?? '';
     assert.match(html, /^<p>(é){1024}<\/p>\n<p class="readme-truncated"><em>This README is longer than 2 KiB; only its beginning is shown.<\/em><\/p>$/);
     assert.match((await service().readmeHtml('long', '1.0.0', null)) ?? '', /END/);
@@ -207,7 +207,7 @@ describe('ReadmeService', () => {
       { name: 'named.md', body: '# Named\n' },
       { name: 'README.md', body: '# Default\n' },
     ]));
-    const small = new ReadmeService(store, blobs, cpu, 1024 * 1024, { maxManifestBytes: 1024 });
+    const small = new ReadmeService(store.crates, blobs, cpu, 1024 * 1024, { maxManifestBytes: 1024 });
     const before = cpu.completed;
     assert.match((await small.readmeHtml('huge-manifest', '1.0.0', null)) ?? '', /Default/);
     assert.equal(cpu.completed, before + 1, 'only the render ran on the pool');
@@ -230,7 +230,7 @@ describe('ReadmeService', () => {
   it('shows a README that ran out of time as plain text with a note, and keeps that answer', async () => {
     await publish('slow', '1.0.0', await makeCrate('slow', '1.0.0', [{ name: 'slow-1.0.0/README.md', body: '# Slow <b>bold</b>\n' }]));
     const { pool, calls } = failingRender((options) => options.onTimeout());
-    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024, { renderTimeoutMs: 2_000 });
+    const readmes = new ReadmeService(store.crates, blobs, pool, 1024 * 1024, { renderTimeoutMs: 2_000 });
     const html = await readmes.readmeHtml('slow', '1.0.0', null);
     assert.equal(
       html,
@@ -244,7 +244,7 @@ describe('ReadmeService', () => {
   it('says so when Cargo.toml ran out of time, and keeps that answer', async () => {
     await publish('slow-manifest', '1.0.0', await makeCrate('slow-manifest', '1.0.0', [{ name: 'slow-manifest-1.0.0/README.md', body: '# Hidden\n' }]));
     const { pool, calls } = failingRender((options) => options.onTimeout(), 'readmeField');
-    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024, { renderTimeoutMs: 3_000 });
+    const readmes = new ReadmeService(store.crates, blobs, pool, 1024 * 1024, { renderTimeoutMs: 3_000 });
     const html = await readmes.readmeHtml('slow-manifest', '1.0.0', null);
     assert.equal(html, `<p class="readme-note"><em>This version's Cargo.toml took longer than 3 s to read, so its README is not shown.</em></p>`);
     assert.equal(await readmes.readmeHtml('slow-manifest', '1.0.0', null), html);
@@ -254,7 +254,7 @@ describe('ReadmeService', () => {
   it('says so when the pool is too busy, and renders on the next view', async () => {
     await publish('busy', '1.0.0', await makeCrate('busy', '1.0.0', [{ name: 'busy-1.0.0/README.md', body: '# Busy\n' }]));
     const { pool, calls } = failingRender(() => new RegistryError('unavailable', 'server-busy', 'busy', { retryAfterSeconds: 5 }));
-    const readmes = new ReadmeService(store, blobs, pool, 1024 * 1024);
+    const readmes = new ReadmeService(store.crates, blobs, pool, 1024 * 1024);
     assert.match((await readmes.readmeHtml('busy', '1.0.0', null)) ?? '', /^<p class="readme-note"><em>The server is too busy to render this README now/);
     await readmes.readmeHtml('busy', '1.0.0', null);
     assert.equal(calls.render, 2, 'a refusal is not cached');

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SqlRateCounts } from '../../src/adapters/metadata/sql-rate-counts.js';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
-import type { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
+import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import type { RateCounts } from '../../src/ports/rate-counts.js';
 import { SharedRateLimiter, SharedRateLimits } from '../../src/services/shared-rate-limiter.js';
@@ -30,13 +30,13 @@ function allowed(fn: () => void): boolean {
 }
 
 describe('SharedRateLimiter (SQLite)', () => {
-  let store: SqlMetadataStore;
+  let store: SqlMetadataDatabase;
   let counts: SqlRateCounts;
   let errors: unknown[];
   const onError = (e: unknown) => errors.push(e);
 
   before(async () => {
-    store = await openSqliteStore(join(makeTempDir('cratekeeper-shared-limiter-'), 'metadata.sqlite'));
+    store = await openSqliteDatabase(join(makeTempDir('cratekeeper-shared-limiter-'), 'metadata.sqlite'));
   });
   after(() => store.close());
 

@@ -6,40 +6,40 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { countFailedCheck, TokenAuthenticator, type AuthOutcome } from '../../src/auth/token-authenticator.js';
 import { generateToken, hashToken } from '../../src/domain/token.js';
-import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { RateLimiter } from '../../src/lib/rate-limiter.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 
 describe('TokenAuthenticator', () => {
-  let store: MetadataStore;
+  let store: MetadataDatabase;
   let userId: number;
   let lookups = 0;
   let failUseWrites = false;
   /** The store, counting principal lookups and able to fail last-use writes. */
-  let counted: MetadataStore;
+  let counted: MetadataDatabase['tokens'];
   let clock = START;
   const now = () => clock;
 
   before(async () => {
-    store = await openSqliteStore(join(makeTempDir('cratekeeper-token-auth-'), 'metadata.sqlite'));
-    userId = (await store.createUser('alice', false)).id;
-    counted = Object.create(store, {
-      findPrincipalByTokenHash: { value: (hash: string) => (lookups++, store.findPrincipalByTokenHash(hash)) },
+    store = await openSqliteDatabase(join(makeTempDir('cratekeeper-token-auth-'), 'metadata.sqlite'));
+    userId = (await store.users.createUser('alice', false)).id;
+    counted = Object.create(store.tokens, {
+      findPrincipalByTokenHash: { value: (hash: string) => (lookups++, store.tokens.findPrincipalByTokenHash(hash)) },
       recordTokenUse: {
-        value: (used: ReadonlyMap<number, string>) => (failUseWrites ? Promise.reject(new Error('database down')) : store.recordTokenUse(used)),
+        value: (used: ReadonlyMap<number, string>) => (failUseWrites ? Promise.reject(new Error('database down')) : store.tokens.recordTokenUse(used)),
       },
-    }) as MetadataStore;
+    }) as MetadataDatabase['tokens'];
   });
   after(() => store.close());
 
   async function newToken(expiresAt: string | null = null): Promise<{ token: string; id: number }> {
     const token = generateToken();
-    const record = await store.insertToken({ userId, name: `t${Math.random()}`, hash: hashToken(token), expiresAt });
+    const record = await store.tokens.insertToken({ userId, name: `t${Math.random()}`, hash: hashToken(token), expiresAt });
     return { token, id: record.id };
   }
 
@@ -88,7 +88,7 @@ describe('TokenAuthenticator', () => {
     const auth = fresh();
     const token = generateToken();
     assert.equal(rejected(await auth.authenticate(token)).cause, 'unknown');
-    await store.insertToken({ userId, name: 'late', hash: hashToken(token), expiresAt: null });
+    await store.tokens.insertToken({ userId, name: 'late', hash: hashToken(token), expiresAt: null });
     clock += 5_001;
     assert.equal((await auth.authenticate(token)).status, 'ok');
   });
@@ -118,7 +118,7 @@ describe('TokenAuthenticator', () => {
     const auth = fresh();
     const { token, id } = await newToken();
     assert.equal((await auth.authenticate(token)).status, 'ok');
-    assert.ok(await store.revokeToken(id));
+    assert.ok(await store.tokens.revokeToken(id));
     auth.forgetTokenHash(hashToken(token));
     assert.equal(auth.authenticateFromCache(token), undefined, 'no longer cached');
     assert.equal(rejected(await auth.authenticate(token)).cause, 'unknown');
@@ -140,7 +140,7 @@ describe('TokenAuthenticator', () => {
     const auth = fresh();
     const { token, id } = await newToken();
     await auth.authenticate(token);
-    await store.revokeToken(id);
+    await store.tokens.revokeToken(id);
     clock += 5 * 60_000;
     assert.equal(auth.authenticateFromCache(token)?.status, 'ok', 'still within the safety net');
     clock += 1;
@@ -168,7 +168,7 @@ describe('TokenAuthenticator', () => {
     await assert.rejects(auth.flushLastUse(), /database down/);
     failUseWrites = false;
     await auth.flushLastUse();
-    const stored = (await store.listTokens(userId)).find((t) => t.id === id)!;
+    const stored = (await store.tokens.listTokens(userId)).find((t) => t.id === id)!;
     assert.equal(stored.lastUsedAt, new Date(START).toISOString());
   });
 

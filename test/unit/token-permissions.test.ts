@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { assertAdminToken, assertTokenAllows, hasScope } from '../../src/auth/token-permissions.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { TOKEN_SCOPES } from '../../src/domain/token-scope.js';
-import type { TokenPrincipal } from '../../src/ports/metadata-store.js';
+import type { TokenPrincipal } from '../../src/ports/tokens.js';
 
 function token(limits: Partial<TokenPrincipal> = {}): TokenPrincipal {
   return { tokenId: 7, userId: 3, login: 'alice', isAdmin: false, expiresAt: null, scopes: null, cratePatterns: null, groups: [], origin: null, ...limits };

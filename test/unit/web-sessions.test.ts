@@ -7,12 +7,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../../src/adapters/metadata/sqlite.js';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { TokenAuthenticator } from '../../src/auth/token-authenticator.js';
 import { SESSION_COOKIE, WEB_SESSION_ORIGIN, WebSessions } from '../../src/auth/web-sessions.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { generateToken } from '../../src/domain/token.js';
-import type { MetadataStore, TokenPrincipal, User } from '../../src/ports/metadata-store.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import type { TokenPrincipal } from '../../src/ports/tokens.js';
+import type { User } from '../../src/ports/users.js';
 import { AccountService } from '../../src/services/accounts.js';
 import { RateLimiter } from '../../src/lib/rate-limiter.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -21,7 +23,7 @@ import { makeTempDir } from '../support/temp-dir.js';
 const T0 = Date.now();
 
 describe('WebSessions', () => {
-  let store: MetadataStore;
+  let store: MetadataDatabase;
   let accounts: AccountService;
   let alice: User;
   let clock = T0;
@@ -30,7 +32,7 @@ describe('WebSessions', () => {
   let sessions: WebSessions;
 
   before(async () => {
-    store = await openSqliteStore(join(makeTempDir('cratekeeper-web-sessions-'), 'metadata.sqlite'));
+    store = await openSqliteDatabase(join(makeTempDir('cratekeeper-web-sessions-'), 'metadata.sqlite'));
     // Own writes reach the cache at once, as the change feed would make them.
     accounts = new AccountService(store, async () => auth.forgetUser(alice.id));
     alice = await accounts.addUser('alice', false);
@@ -39,9 +41,9 @@ describe('WebSessions', () => {
 
   function fresh(publicUrl = 'http://registry.test:8080/'): void {
     clock = T0;
-    auth = new TokenAuthenticator(store, () => clock);
+    auth = new TokenAuthenticator(store.tokens, () => clock);
     limiter = new RateLimiter(2, 'failed token checks', () => clock);
-    sessions = new WebSessions(store, accounts, auth, limiter, () => publicUrl);
+    sessions = new WebSessions(store.secrets, accounts, auth, limiter, () => publicUrl);
   }
 
   const tokenOf = (setCookie: string) => setCookie.slice(`${SESSION_COOKIE}=`.length, setCookie.indexOf(';'));
@@ -93,7 +95,7 @@ describe('WebSessions', () => {
     const { cookie, principal } = await signedIn();
     assert.match(await sessions.end(principal), /^ck_session=; Path=\/; Max-Age=0/);
     assert.equal(await sessions.principal(cookie, '10.0.0.1'), null);
-    assert.ok((await store.listTokens(alice.id)).find((t) => t.id === principal.tokenId)?.revokedAt);
+    assert.ok((await store.tokens.listTokens(alice.id)).find((t) => t.id === principal.tokenId)?.revokedAt);
   });
 
   it('signing out with a cargo token revokes nothing', async () => {
@@ -103,7 +105,7 @@ describe('WebSessions', () => {
     assert.equal(outcome.status, 'ok');
     await sessions.end(outcome.status === 'ok' ? outcome.principal : null);
     assert.equal((await auth.authenticate(token)).status, 'ok');
-    assert.equal((await store.listTokens(alice.id)).find((t) => t.id === record.id)?.revokedAt, null);
+    assert.equal((await store.tokens.listTokens(alice.id)).find((t) => t.id === record.id)?.revokedAt, null);
   });
 
   it('an expired session is nobody', async () => {

@@ -2,6 +2,7 @@
 // every supported database; `dialect` covers the few places where they differ (auto ids).
 
 import type { Kysely } from 'kysely';
+import type { SchemaState } from '../../ports/metadata-database.js';
 import type { Database } from './sql-schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -210,19 +211,6 @@ async function appliedVersions(db: Kysely<Database>): Promise<number[]> {
   if (!exists) return [];
   const rows = await db.selectFrom('schema_migrations').select('version').execute();
   return rows.map((r) => Number(r.version));
-}
-
-/**
- * Where the database's schema stands against this build. Versions are compared as sets, so that a
- * migration numbered below one already applied (written at the same time on another branch) is
- * still applied, and counted as missing until it is.
- */
-export interface SchemaState {
-  applied: number[];
-  /** Known here, not applied yet: `cratekeeper migrate` applies them. */
-  missing: number[];
-  /** Applied by a newer cratekeeper: this one must not run on it. */
-  unknown: number[];
 }
 
 export async function schemaState(db: Kysely<Database>): Promise<SchemaState> {

@@ -1,4 +1,4 @@
-// PostgreSQL for deployments with several replicas: the same SqlMetadataStore over Kysely's
+// PostgreSQL for deployments with several replicas: the same SqlMetadataDatabase over Kysely's
 // PostgresDialect and a `pg` pool. Two things differ from SQLite and are handled here:
 // - A `serial` value is taken at insert time, not at commit time, so a writer holding seq 7 may
 //   commit after another's seq 8 was already read, and a poller asking for `seq > 8` would never
@@ -16,7 +16,8 @@ import pg from 'pg';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import { GuardedPool } from './postgres-pool.js';
 import type { Database } from './sql-schema.js';
-import { SqlMetadataStore } from './sql-store.js';
+import { SqlMetadataDatabase } from './sql-database.js';
+import type { Db } from './sql-scope.js';
 
 // Arbitrary constants that name the two locks; any other user of advisory locks must avoid them.
 const CHANGE_FEED_LOCK = 0x636b_0001;
@@ -51,7 +52,7 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '23505';
 }
 
-async function serializeChangeWriters(tx: Kysely<Database>): Promise<void> {
+async function serializeChangeWriters(tx: Db): Promise<void> {
   await sql`select pg_advisory_xact_lock(${sql.lit(CHANGE_FEED_LOCK)})`.execute(tx);
 }
 
@@ -85,10 +86,10 @@ async function migrateOnce(url: string, timeouts: PostgresTimeouts, policy: Migr
   }
 }
 
-export async function openPostgresStore(
+export async function openPostgresDatabase(
   url: string,
   options: { migrations?: MigrationPolicy; timeouts?: PostgresTimeouts } = {},
-): Promise<SqlMetadataStore> {
+): Promise<SqlMetadataDatabase> {
   const timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
   await migrateOnce(url, timeouts, options.migrations ?? 'check');
   const pool = new pg.Pool({
@@ -103,5 +104,5 @@ export async function openPostgresStore(
     application_name: 'cratekeeper',
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new GuardedPool(pool, timeouts.queryMs) }) });
-  return new SqlMetadataStore(db, { isUniqueViolation, beforeRecordChange: serializeChangeWriters });
+  return new SqlMetadataDatabase(db, { name: 'postgres', isUniqueViolation, beforeRecordChange: serializeChangeWriters });
 }

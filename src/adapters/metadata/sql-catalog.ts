@@ -3,7 +3,7 @@
 import type { Kysely } from 'kysely';
 import type { IndexEntry } from '../../domain/index-line.js';
 import type { Catalog, CatalogCrate, UserSummary } from '../../ports/catalog.js';
-import type { VersionDetails } from '../../ports/metadata-store.js';
+import type { VersionDetails } from '../../ports/crates.js';
 import type { Database } from './sql-schema.js';
 
 const NO_DETAILS: VersionDetails = {

@@ -2,16 +2,15 @@
 // crate, version and UTC day, added to with an upsert so that replicas flushing at once never
 // lose a count.
 
-import type { Kysely } from 'kysely';
 import { compareVersions, tryParseVersion } from '../../domain/version.js';
 import type { DownloadCounts, VersionDayCount } from '../../ports/download-counts.js';
-import type { Database } from './sql-schema.js';
+import type { SqlScope } from './sql-scope.js';
 
 // 4 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535 per statement.
 const BATCH = 500;
 
 export class SqlDownloadCounts implements DownloadCounts {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly scope: SqlScope) {}
 
   async add(counts: readonly VersionDayCount[]): Promise<void> {
     // One row per key in a statement (PostgreSQL refuses to update a row twice in one upsert),
@@ -27,7 +26,7 @@ export class SqlDownloadCounts implements DownloadCounts {
     const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
     if (rows.length === 0) return;
     // One transaction: either every count is added or none (the caller retries the whole batch).
-    await this.db.transaction().execute(async (tx) => {
+    await this.scope.atomically(async ({ db: tx }) => {
       for (let i = 0; i < rows.length; i += BATCH) {
         await tx
           .insertInto('version_downloads')
@@ -41,7 +40,7 @@ export class SqlDownloadCounts implements DownloadCounts {
   }
 
   async daily(lowerName: string, sinceDay: string): Promise<{ day: string; count: number }[]> {
-    const rows = await this.db
+    const rows = await this.scope.db
       .selectFrom('version_downloads')
       .select((eb) => ['day', eb.fn.sum<number | string>('count').as('total')])
       .where('crate', '=', lowerName)
@@ -54,7 +53,7 @@ export class SqlDownloadCounts implements DownloadCounts {
   }
 
   async perVersion(lowerName: string): Promise<{ version: string; count: number }[]> {
-    const rows = await this.db
+    const rows = await this.scope.db
       .selectFrom('version_downloads')
       .select((eb) => ['version', eb.fn.sum<number | string>('count').as('total')])
       .where('crate', '=', lowerName)

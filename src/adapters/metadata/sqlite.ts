@@ -8,7 +8,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
-import { SqlMetadataStore } from './sql-store.js';
+import { SqlMetadataDatabase } from './sql-database.js';
 
 /** The configuration schema's default (database.busy_timeout_ms), for callers without a configuration. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -18,10 +18,10 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-export async function openSqliteStore(
+export async function openSqliteDatabase(
   file: string,
   options: { migrations?: MigrationPolicy; busyTimeoutMs?: number } = {},
-): Promise<SqlMetadataStore> {
+): Promise<SqlMetadataDatabase> {
   const database = new Database(file, { timeout: options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
@@ -33,5 +33,5 @@ export async function openSqliteStore(
     await db.destroy();
     throw error;
   }
-  return new SqlMetadataStore(db, { isUniqueViolation });
+  return new SqlMetadataDatabase(db, { name: 'sqlite', isUniqueViolation });
 }

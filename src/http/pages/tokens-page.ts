@@ -3,7 +3,7 @@
 // cargo, and the user's browser sessions.
 
 import { TOKEN_SCOPES } from '../../domain/token-scope.js';
-import type { TokenRecord } from '../../ports/metadata-store.js';
+import type { TokenRecord } from '../../ports/tokens.js';
 import { html, type RawHtml } from './html.js';
 
 export const EXPIRY_CHOICES = [

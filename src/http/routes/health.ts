@@ -7,7 +7,7 @@
 
 import type { FastifyBaseLogger } from 'fastify';
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { ChangeLog } from '../../ports/change-log.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 const PROBE_KEY = 'health/readyz-probe';
@@ -44,14 +44,14 @@ async function outcomeOf(name: string, check: () => Promise<void>, timeoutMs: nu
 }
 
 export interface HealthOptions {
-  store: MetadataStore;
+  metadata: { changes: ChangeLog };
   blobs: BlobStore;
   config: { server: { readiness_timeout_ms: number } };
 }
 
 export const healthRoutes: RoutePlugin<HealthOptions> = async (app, deps) => {
   const timeoutMs = deps.config.server.readiness_timeout_ms;
-  const database = sharedCheck(() => deps.store.latestChangeSeq());
+  const database = sharedCheck(() => deps.metadata.changes.latestChangeSeq());
   // Opening a key that does not exist is a read round trip to the storage, and changes nothing.
   const storage = sharedCheck(async () => (await deps.blobs.open(PROBE_KEY))?.stream.destroy());
 

@@ -38,11 +38,11 @@ export const identityRoutes: RoutePlugin<IdentityOptions> = async (app, options)
   acceptFormBodies(app);
   const flows = new SignInFlows({
     accounts: registry.accounts,
-    store: registry.store,
-    oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.store, config.oidc) } : undefined,
-    passwords: new PasswordLogin(registry.store, passwordLimits(config.login)),
+    users: registry.metadata.users,
+    oidc: options.oidc && config.oidc ? { login: options.oidc, users: new OidcUsers(registry.metadata, config.oidc) } : undefined,
+    passwords: new PasswordLogin(registry.metadata.users, passwordLimits(config.login)),
     startsByAddress: new RateLimiter(config.login.attempts_per_minute_per_address, 'sign-in attempts from this address'),
-    sessions: new SessionCookies(registry.store, () => options.publicUrl().startsWith('https:')),
+    sessions: new SessionCookies(registry.metadata.secrets, () => options.publicUrl().startsWith('https:')),
     webSessions: options.webSessions,
     audit: registry.audit,
     registryName: config.login.registry_name,
@@ -54,7 +54,7 @@ export const identityRoutes: RoutePlugin<IdentityOptions> = async (app, options)
   await app.register(signInFormRoutes, signIn);
   await app.register(meRoutes, { ...signIn, indexUrl: options.indexUrl, registryName: config.login.registry_name });
   await app.register(trustedPublishingRoutes, {
-    trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.store, registry.accounts),
+    trustedPublishing: new TrustedPublishing(config.trusted_publishing, registry.metadata.idTokens, registry.accounts),
     failedAuthLimiter: registry.failedAuthLimiter,
   });
 };

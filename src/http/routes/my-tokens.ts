@@ -4,7 +4,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { forbidden } from '../../domain/errors.js';
-import type { TokenPrincipal, TokenRecord } from '../../ports/metadata-store.js';
+import type { TokenPrincipal, TokenRecord } from '../../ports/tokens.js';
 import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import { auditSource } from '../audit-source.js';

@@ -14,7 +14,7 @@ import type { LoginFlow, LoginPurpose, SessionCookies } from '../../auth/session
 import type { WebSessions } from '../../auth/web-sessions.js';
 import { invalid } from '../../domain/errors.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
-import type { MetadataStore, User } from '../../ports/metadata-store.js';
+import type { User, Users } from '../../ports/users.js';
 import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import { auditSource } from '../audit-source.js';
@@ -27,7 +27,7 @@ import { safeNext } from '../schemas/sign-in-query.js';
 
 export interface SignInDeps {
   accounts: AccountService;
-  store: MetadataStore;
+  users: Users;
   oidc: { login: OidcLogin; users: OidcUsers } | undefined;
   passwords: PasswordLogin;
   /** Sign-in starts (OIDC) per client address; password attempts are limited inside PasswordLogin. */
@@ -90,7 +90,7 @@ export class SignInFlows {
     options: { status?: number; problem?: string; oidc?: boolean } = {},
   ): Promise<FastifyReply> {
     const { deps } = this;
-    const passwords = await deps.store.anyPasswordSet();
+    const passwords = await deps.users.anyPasswordSet();
     const csrf = randomBytes(24).toString('base64url');
     if (isNavigation(request)) reply.header('set-cookie', await deps.sessions.seal({ ...flow, csrf }));
     const oidcStart =
@@ -113,7 +113,7 @@ export class SignInFlows {
   /** Starts a sign-in for a cargo token; undefined when there is no way to sign in here (me.ts explains then). */
   async signIn(request: FastifyRequest, reply: FastifyReply, purpose: LoginPurpose): Promise<FastifyReply | undefined> {
     if (this.deps.oidc) return this.startOidc(request, reply, { purpose });
-    if (await this.deps.store.anyPasswordSet()) return this.signInPage(request, reply, { purpose });
+    if (await this.deps.users.anyPasswordSet()) return this.signInPage(request, reply, { purpose });
     return undefined;
   }
 

@@ -19,7 +19,7 @@ export const signInPageRoutes: RoutePlugin<SignInRouteOptions> = async (app, { f
   );
 
   app.get('/me/local', { schema: { querystring: signInQuery } }, async (request, reply) => {
-    if (!(await flows.deps.store.anyPasswordSet())) return reply.redirect('/me', 302);
+    if (!(await flows.deps.users.anyPasswordSet())) return reply.redirect('/me', 302);
     return flows.signInPage(request, reply, { purpose: request.query.purpose }, { oidc: false });
   });
 

@@ -11,7 +11,7 @@ import type { AuditRecorder } from '../../services/audit-recorder.js';
 import { auditSource } from '../audit-source.js';
 import { formField } from '../form-body.js';
 import type { AuditEvent } from '../../ports/audit-log.js';
-import type { TokenPrincipal } from '../../ports/metadata-store.js';
+import type { TokenPrincipal } from '../../ports/tokens.js';
 import { MAX_AUDIT_PAGE, parseAuditTime, toCsv, type AuditQueryService } from '../../services/audit-query.js';
 import { auditBody, type AuditPageFilter } from '../pages/admin-audit-page.js';
 import { accessBody, adminIndexBody, usersBody } from '../pages/admin-pages.js';

@@ -1,7 +1,7 @@
 // Browsing pages: home, search results and crate pages. Everything shown passes the viewer's access
 // rules: search leaves out what they may not read, and such a crate's page is "not found".
 
-import type { TokenPrincipal } from '../../ports/metadata-store.js';
+import type { TokenPrincipal } from '../../ports/tokens.js';
 import type { CratePages } from '../../services/crate-pages.js';
 import type { SearchService } from '../../services/search.js';
 import { homeBody, searchBody } from '../pages/browse-pages.js';

@@ -1,18 +1,23 @@
-// The MetadataStore contract against a real PostgreSQL 15, one server for this file and an empty
-// database per test; plus what only PostgreSQL needs: replicas migrating at once, and a control
-// run showing that the change-feed race test does catch a store without the commit-order lock.
+// The repository contracts and the MetadataDatabase contract against a real PostgreSQL 15, one
+// server for this file and an empty database per test; plus what only PostgreSQL needs: replicas
+// migrating at once, and a control run showing that the change-log race test does catch a
+// database without the commit-order lock.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrate } from '../../src/adapters/metadata/migrations.js';
-import { openPostgresStore } from '../../src/adapters/metadata/postgres.js';
+import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
+import { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
-import { SqlMetadataStore } from '../../src/adapters/metadata/sql-store.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { changeLogContract } from './change-log.contract.js';
+import { cratesContract } from './crates.contract.js';
 import { runFeedRace } from './feed-race.js';
-import { metadataStoreContract } from './metadata-store.contract.js';
+import { identityContract } from './identity.contract.js';
+import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { tokensContract } from './tokens.contract.js';
 
 let server: PostgresServer | undefined;
 before(async () => {
@@ -36,15 +41,16 @@ const SLOW_COMMITS = `
 
 async function slowDatabase(): Promise<string> {
   const url = await running().createDatabase();
-  const store = await openPostgresStore(url); // creates the tables the trigger goes on
-  await store.close();
+  const database = await openPostgresDatabase(url); // creates the tables the trigger goes on
+  await database.close();
   await running().execute(url, SLOW_COMMITS);
   return url;
 }
 
 // CREATE DATABASE takes ~300 ms here, emptying one ~10 ms: each kind of database is created
-// once, then emptied for the next test (the contract closes every store after each test).
-const TABLES = 'users, tokens, crates, versions, crate_owners, changes';
+// once, then emptied for the next test (the contracts close every database after each test).
+const TABLES =
+  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads';
 const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
@@ -57,22 +63,27 @@ async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   return url;
 }
 
-metadataStoreContract('postgres', async () => openPostgresStore(await emptyDatabase('plain')), {
+const open = async () => openPostgresDatabase(await emptyDatabase('plain'));
+identityContract('postgres', open);
+tokensContract('postgres', open);
+cratesContract('postgres', open);
+changeLogContract('postgres', open, {
   async openTwin() {
     const url = await emptyDatabase('slow');
-    return [await openPostgresStore(url), await openPostgresStore(url)];
+    return [await openPostgresDatabase(url), await openPostgresDatabase(url)];
   },
 });
+metadataDatabaseContract('postgres', open);
 
-describe('PostgreSQL store', () => {
+describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {
     const url = await running().createDatabase();
-    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(url)));
+    const databases = await Promise.all(Array.from({ length: 4 }, () => openPostgresDatabase(url)));
     try {
-      const alice = await stores[0]!.createUser('alice', false);
-      assert.deepEqual(await stores[3]!.findUserByLogin('alice'), alice);
+      const alice = await databases[0]!.users.createUser('alice', false);
+      assert.deepEqual(await databases[3]!.users.findUserByLogin('alice'), alice);
     } finally {
-      for (const store of stores) await store.close();
+      for (const database of databases) await database.close();
     }
   });
 
@@ -80,8 +91,8 @@ describe('PostgreSQL store', () => {
     const url = await slowDatabase();
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 10 }) }) });
     await migrate(db, 'postgres');
-    const unlocked = new SqlMetadataStore(db, { isUniqueViolation: (e) => (e as { code?: string }).code === '23505' });
-    const reader = await openPostgresStore(url);
+    const unlocked = new SqlMetadataDatabase(db, { name: 'postgres', isUniqueViolation: (e) => (e as { code?: string }).code === '23505' });
+    const reader = await openPostgresDatabase(url);
     try {
       let missed = 0;
       // The race is probabilistic; a few rounds make a false alarm here vanishingly rare.

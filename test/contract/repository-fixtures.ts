@@ -1,12 +1,12 @@
-// Builders and assertions shared by the metadata-store contract: NewVersion objects made the way
-// services/publish.ts makes them, and a check for the typed errors the store must throw.
+// Builders and assertions shared by the repository contracts: NewVersion objects made the way
+// services/publish.ts makes them, and a check for the typed errors the repositories must throw.
 
 import assert from 'node:assert/strict';
 import { normalizeCrateName } from '../../src/domain/crate-name.js';
 import { RegistryError, type ErrorKind } from '../../src/domain/errors.js';
 import { formatPubtime } from '../../src/domain/index-line.js';
 import { parseVersion, versionKey } from '../../src/domain/version.js';
-import type { NewVersion, VersionDetails } from '../../src/ports/metadata-store.js';
+import type { NewVersion, VersionDetails } from '../../src/ports/crates.js';
 
 export function details(overrides: Partial<VersionDetails> = {}): VersionDetails {
   return {

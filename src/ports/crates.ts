@@ -1,0 +1,68 @@
+// Crates and their versions: the publish and index side. A publish stores the crate (owned by its
+// publisher when new), the version and a change-log entry in one transaction; a yank, the flag and
+// a change-log entry.
+
+import type { IndexEntry } from '../domain/index-line.js';
+
+export interface StoredVersion {
+  entry: IndexEntry;
+  yanked: boolean;
+}
+
+/** A version as stored: its index entry as JSON text, unparsed (see listVersionsJson). */
+export interface StoredVersionJson {
+  entryJson: string;
+  yanked: boolean;
+}
+
+export interface VersionBlob {
+  blobKey: string;
+  size: number;
+  cksum: string;
+}
+
+/** Descriptive metadata kept beside a version (shown by search and the web pages). */
+export interface VersionDetails {
+  description: string | null;
+  license: string | null;
+  repository: string | null;
+  homepage: string | null;
+  documentation: string | null;
+  readme: string | null;
+  keywords: string[];
+  categories: string[];
+  authors: string[];
+}
+
+export interface NewVersion {
+  entry: IndexEntry;
+  /** The version without build metadata: unique within a crate. */
+  versionKey: string;
+  normalizedName: string;
+  blobKey: string;
+  size: number;
+  details: VersionDetails;
+  publisherId: number;
+  publishedAt: string;
+}
+
+export interface Crates {
+  /** The crate's versions in publish order, or undefined when there is no such crate. */
+  listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
+  /**
+   * The same, with each entry as the stored JSON text: a worker thread can parse and render a large
+   * crate's index file without the event loop parsing it first (services/index-files.ts).
+   */
+  listVersionsJson(lowerName: string): Promise<StoredVersionJson[] | undefined>;
+  /**
+   * Stores a version atomically, creating the crate (owned by the publisher) if it is new.
+   * Throws `conflict` when the version exists (build metadata ignored) or the name is taken in
+   * another spelling, and `forbidden` when the crate exists and the publisher is not an owner.
+   */
+  publishVersion(version: NewVersion): Promise<{ newCrate: boolean }>;
+  /** Returns false when the crate or version does not exist. */
+  setYanked(lowerName: string, version: string, yanked: boolean): Promise<boolean>;
+  findVersionBlob(lowerName: string, version: string): Promise<VersionBlob | undefined>;
+  /** The exact-case name of an existing crate, found by its normalized name. */
+  findCrateName(normalizedName: string): Promise<string | undefined>;
+}

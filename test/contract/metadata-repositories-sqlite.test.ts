@@ -1,0 +1,27 @@
+// The repository contracts and the MetadataDatabase contract against the embedded SQLite database,
+// a fresh database file per test (opened twice, as by the server and the CLI, for the change-log
+// race).
+
+import { join } from 'node:path';
+import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
+import { makeTempDir } from '../support/temp-dir.js';
+import { changeLogContract } from './change-log.contract.js';
+import { cratesContract } from './crates.contract.js';
+import { identityContract } from './identity.contract.js';
+import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { tokensContract } from './tokens.contract.js';
+
+const dir = makeTempDir('cratekeeper-contract-sqlite-');
+let databases = 0;
+const open = () => openSqliteDatabase(join(dir, `metadata-${++databases}.sqlite`));
+
+identityContract('sqlite', open);
+tokensContract('sqlite', open);
+cratesContract('sqlite', open);
+changeLogContract('sqlite', open, {
+  async openTwin() {
+    const file = join(dir, `metadata-${++databases}.sqlite`);
+    return [await openSqliteDatabase(file), await openSqliteDatabase(file)];
+  },
+});
+metadataDatabaseContract('sqlite', open);
