@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createCaCertificate, generateKey, issueLeafCertificate, permittedNames } from '../../client/x509-builder.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { createCaCertificate, generateKey, issueLeafCertificate, permittedNames } from '../src/x509-builder.js';
+import { makeTempDir } from './support/temp-dir.js';
 
 function verify(caPem: string, leafPem: string): { ok: boolean; output: string } {
   const dir = makeTempDir();
