@@ -165,7 +165,7 @@ export function registerClientCommands(program: Command): void {
         const hosts = [...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))])];
         const { caPaths, initCa } = await proxyModules();
         const paths = caPaths(options.caDir);
-        initCa(paths, hosts, options.force === true);
+        await initCa(paths, hosts, options.force === true);
         process.stdout.write(
           `created a proxy CA valid only for: ${hosts.join(', ')}\n` +
             `certificate: ${paths.cert}\n` +

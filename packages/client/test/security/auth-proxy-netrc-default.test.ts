@@ -58,7 +58,7 @@ describe('auth proxy: credentials only for named hosts, the default entry only w
     );
     const netrc = parseNetrc('default login anon password default-secret\n');
     const paths = caPaths(join(makeTempDir(), 'ca'));
-    initCa(paths, ['127.0.0.1']);
+    await initCa(paths, ['127.0.0.1']);
     proxy = await startAuthProxy(
       { resolver: new CredentialResolver({ config, netrc }), ca: loadCa(paths), connector: makeConnector(undefined), trust: undefined, log: (l) => logLines.push(l) },
       '127.0.0.1',
