@@ -13,7 +13,8 @@ const WIRING = ['registry', 'server', 'cluster'];
  * subfolders stay free.
  */
 function layer(folder, forbidden, why) {
-  const folders = forbidden.filter((name) => !WIRING.includes(name));
+  // packages/: the client package is reached through its name and public entries, never by path.
+  const folders = [...forbidden.filter((name) => !WIRING.includes(name)), 'packages'];
   const files = forbidden.filter((name) => WIRING.includes(name));
   const alternatives = [...folders.map((name) => `${name}/`), ...files.map((name) => `${name}\\.js$`)];
   return {
@@ -46,18 +47,59 @@ const layerRules = [
   only('src/ports', ['domain'], 'imports only src/domain'),
   only('src/lib', ['domain'], 'holds generic building blocks and imports only src/domain'),
   only('src/workers', ['domain', 'lib', 'ports'], 'runs on the CPU pool and imports only src/domain, src/lib and types from src/ports'),
-  layer('src/config', ['ports', 'adapters', 'auth', 'services', 'mirror', 'workers', 'http', 'ops', ...WIRING], 'is read by the layers above and imports only src/domain, src/lib and client/'),
+  layer('src/config', ['ports', 'adapters', 'auth', 'services', 'mirror', 'workers', 'http', 'ops', ...WIRING], 'is read by the layers above and imports only src/domain, src/lib and @cratekeeper/client'),
   layer('src/adapters', ['auth', 'services', 'mirror', 'workers', 'http', 'ops', 'config', 'client', ...WIRING], 'implements src/ports and imports only ports, domain and lib'),
   layer('src/auth', ['services', 'mirror', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'sits below the services: it may not import services, mirror, workers, http or adapters'),
   layer('src/mirror', ['services', 'auth', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'may not import services, auth, workers, http or adapters'),
   layer('src/services', ['http', 'mirror', 'adapters', 'ops', ...WIRING], 'may not import http, mirror, adapters or ops'),
   layer('src/http', ['adapters', 'ops', 'server', 'cluster'], 'reaches storage through src/ports, never src/adapters or src/ops'),
   layer('src/ops', ['http', 'server', 'cluster'], 'may not import http'),
-  layer('client', ['src', 'cli'], 'is the standalone client toolkit and imports nothing from src/ or cli/'),
 ];
 
+/** cli/ and test/ reach the client package through its name and public entries, never by path. */
+const viaPackageName = {
+  files: ['cli/**/*.ts', 'test/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: [{ regex: '^(\\.\\./)+packages/', message: "import the client package by its name (@cratekeeper/client/network or /commands), not by path: only its package.json's exports are public." }] },
+    ],
+  },
+};
+
+/** Packages only the server may use: the client package must install and run without them. */
+const SERVER_ONLY = ['cratekeeper', 'better-sqlite3', 'pg', 'kysely', 'fastify', '@fastify/*', '@aws-sdk/*', '@node-rs/*', 'openid-client', 'piscina'];
+
+/**
+ * The client package (packages/client) stands alone: no relative import may leave the package (the
+ * server's src/, cli/ and test/ are outside it), and no import may name the server package or a
+ * dependency only the server has (npm hoists them into the shared node_modules, where an import
+ * would resolve during development and fail for whoever installs the client package alone). One
+ * entry per folder depth, since the number of `../` that leaves the package depends on it.
+ */
+const clientPackageRules = [0, 1, 2, 3].map((depth) => ({
+  files: [`packages/client/{src,test}/${'*/'.repeat(depth)}*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\./){${depth + 2},}`,
+            message: 'packages/client imports nothing outside its own folder: the client toolkit is its own package (docs/architecture.md, "Rules between layers").',
+          },
+          {
+            group: SERVER_ONLY.flatMap((name) => (name.endsWith('/*') ? [name] : [name, `${name}/*`])),
+            message: "packages/client may not import the server package or a dependency only the server has; it installs without them (add what it needs to packages/client/package.json's dependencies).",
+          },
+        ],
+      },
+    ],
+  },
+}));
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'bench/**', 'scripts/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -74,4 +116,6 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  viaPackageName,
+  ...clientPackageRules,
 );

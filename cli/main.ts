@@ -4,7 +4,7 @@
 // client toolkit's commands start fast.
 
 import { Command, Option } from 'commander';
-import { registerClientCommands } from './client-commands.js';
+import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';

@@ -5,10 +5,11 @@
 //
 //   node scripts/run-tests.mjs [--fast] [SUBSTRING...]
 // --fast: the edit-test tier, with no package installs and no external services: unit, HTTP,
-// security, fuzz, client and the SQLite and file-system contract tests (PostgreSQL, S3 and the
-// end-to-end tests are left to the whole suite, `npm test`).
+// security, fuzz, client and the SQLite and file-system contract tests (PostgreSQL, S3, the
+// end-to-end tests and the client package's install test are left to the whole suite, `npm test`).
+// The tests of every workspace package (packages/*/dist/test) run beside the server's (dist/test).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function testFiles(dir) {
@@ -23,8 +24,10 @@ function testFiles(dir) {
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
-const needsServices = (f) => f.includes('/e2e/') || (f.includes('/contract/') && /postgres|s3/.test(f));
-const all = testFiles('dist/test').filter((f) => !fast || !needsServices(f));
+const needsServices = (f) =>
+  f.includes('/e2e/') || (f.includes('/contract/') && /postgres|s3/.test(f)) || f.includes('/client/package-install.');
+const packageTests = existsSync('packages') ? readdirSync('packages').map((name) => join('packages', name, 'dist/test')).filter((dir) => existsSync(dir)) : [];
+const all = ['dist/test', ...packageTests].flatMap(testFiles).filter((f) => !fast || !needsServices(f));
 const serial = all.filter((f) => f.includes('/e2e/'));
 const parallel = all.filter((f) => !serial.includes(f));
 const filter = args.filter((a) => a !== '--fast');

@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { boolean, cratePatterns, integer, text } from './fields.js';
-import { AuthPatternError, parseAuthPattern } from '../../client/auth-pattern.js';
+import { AuthPatternError, parseAuthPattern } from '@cratekeeper/client/network';
 
 const headerTable = () =>
   z.record(

@@ -4,12 +4,18 @@
 // resolver knows only the upstream's own host and port; which origins get them at all (the
 // index_url's, and those in `credential_origins`) is UpstreamHttp's decision (secret-origins.ts).
 
-import { parseAuthPattern } from '../../client/auth-pattern.js';
-import type { AuthConfig, HostConfig } from '../../client/auth-config.js';
-import { CredentialResolver } from '../../client/credential-resolver.js';
-import { formatHostPort, parseHostKey, urlHostPort } from '../../client/host-key.js';
-import { readNetrcFile } from '../../client/netrc-file.js';
-import { parseNetrc, type NetrcDocument } from '../../client/netrc-parse.js';
+import {
+  CredentialResolver,
+  formatHostPort,
+  parseAuthPattern,
+  parseHostKey,
+  parseNetrc,
+  readNetrcFile,
+  urlHostPort,
+  type AuthConfig,
+  type HostConfig,
+  type NetrcDocument,
+} from '@cratekeeper/client/network';
 import type { UpstreamConfig } from '../config/upstreams-schema.js';
 import { ConfigError } from '../config/load.js';
 

@@ -11,9 +11,7 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import type { Operation } from '../../client/auth-config.js';
-import type { CredentialResolver } from '../../client/credential-resolver.js';
-import { makeConnector, type Connector } from '../../client/upstream-connector.js';
+import { makeConnector, type Connector, type CredentialResolver, type Operation } from '@cratekeeper/client/network';
 import type { SecretOrigins } from './secret-origins.js';
 
 export interface UpstreamResponse {

@@ -1,4 +1,5 @@
-// Helpers shared by the client toolkit's tests: a wrapper script that runs the compiled CLI the way an
+// Helpers for the server-side tests of the client toolkit (the end-to-end tests run it through the
+// server's `cratekeeper`, which delegates to @cratekeeper/client): a wrapper script that runs the compiled CLI the way an
 // installed `cratekeeper` would (cargo needs one executable path for a credential provider), test
 // certificates, recording HTTP(S) servers, a git smart-HTTP server that requires a header, and the
 // proxy as a child process.

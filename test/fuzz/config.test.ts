@@ -1,5 +1,5 @@
 // Fuzzes the configuration loaders: the server's (src/config/load.ts: TOML file, CRATEKEEPER_*
-// environment variables, flags) and the client's auth file (client/auth-config.ts). Any input gives
+// environment variables, flags) and the client's auth file (packages/client/src/auth-config.ts). Any input gives
 // a configuration or the loader's own error, never another exception; every problem starts with
 // the dotted path of the setting it is about (or, for a file that is not TOML, the file; for an
 // environment variable that names no setting, the variable); a setting given a value of the wrong
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify as stringifyToml, TomlDate } from 'smol-toml';
-import { AuthConfigError, parseAuthConfig } from '../../client/auth-config.js';
+import { AuthConfigError, parseAuthConfig } from '@cratekeeper/client/network';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { checkProperty } from '../support/fuzz-check.js';
 import { makeTempDir } from '../support/temp-dir.js';

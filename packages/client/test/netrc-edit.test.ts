@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { formatNetrcValue, removeNetrcMachine, setNetrcPassword } from '../../client/netrc-edit.js';
-import { NetrcPermissionError, netrcPath, readNetrcFile, writeNetrcFile } from '../../client/netrc-file.js';
-import { findNetrcMachine, netrcDefault, parseNetrc } from '../../client/netrc-parse.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { formatNetrcValue, removeNetrcMachine, setNetrcPassword } from '../src/netrc-edit.js';
+import { NetrcPermissionError, netrcPath, readNetrcFile, writeNetrcFile } from '../src/netrc-file.js';
+import { findNetrcMachine, netrcDefault, parseNetrc } from '../src/netrc-parse.js';
+import { makeTempDir } from './support/temp-dir.js';
 
 const ORIGINAL = [
   '# work machines',

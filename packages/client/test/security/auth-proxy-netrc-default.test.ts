@@ -8,12 +8,12 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseAuthConfig } from '../../client/auth-config.js';
-import { startAuthProxy, type RunningProxy } from '../../client/auth-proxy.js';
-import { CredentialResolver } from '../../client/credential-resolver.js';
-import { parseNetrc } from '../../client/netrc-parse.js';
-import { caPaths, initCa, loadCa } from '../../client/proxy-ca-store.js';
-import { makeConnector } from '../../client/upstream-connector.js';
+import { parseAuthConfig } from '../../src/auth-config.js';
+import { startAuthProxy, type RunningProxy } from '../../src/auth-proxy.js';
+import { CredentialResolver } from '../../src/credential-resolver.js';
+import { parseNetrc } from '../../src/netrc-parse.js';
+import { caPaths, initCa, loadCa } from '../../src/proxy-ca-store.js';
+import { makeConnector } from '../../src/upstream-connector.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 interface Origin {
@@ -58,7 +58,7 @@ describe('auth proxy: credentials only for named hosts, the default entry only w
     );
     const netrc = parseNetrc('default login anon password default-secret\n');
     const paths = caPaths(join(makeTempDir(), 'ca'));
-    initCa(paths, ['127.0.0.1']);
+    await initCa(paths, ['127.0.0.1']);
     proxy = await startAuthProxy(
       { resolver: new CredentialResolver({ config, netrc }), ca: loadCa(paths), connector: makeConnector(undefined), trust: undefined, log: (l) => logLines.push(l) },
       '127.0.0.1',

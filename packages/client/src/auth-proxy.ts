@@ -29,6 +29,11 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
+interface Interceptor {
+  server: Http2SecureServer;
+  notAfter: number;
+}
+
 /** A leaf is replaced this long before it expires. */
 const LEAF_RENEW_MS = 24 * 3600_000;
 
@@ -49,7 +54,8 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
   const leafKey = generateKey();
   const leafKeyPem = leafKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const sockets = new Set<Duplex>();
-  const interceptors = new Map<string, { server: Http2SecureServer; notAfter: number }>();
+  /** Per `host:port`, its interception server, or the promise of one while its leaf is being issued. */
+  const interceptors = new Map<string, Promise<Interceptor>>();
   const ctx: ForwardContext = { resolver, connector: options.connector, trust: options.trust, log, agents: new Map() };
 
   const track = (socket: Duplex) => {
@@ -57,11 +63,8 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
     socket.once('close', () => sockets.delete(socket));
   };
 
-  const interceptorFor = (host: string, port: number): Http2SecureServer => {
-    const key = formatHostPort(host, port);
-    const cached = interceptors.get(key);
-    if (cached && cached.notAfter - LEAF_RENEW_MS > Date.now()) return cached.server;
-    const leaf = issueLeafCertificate(ca, host, leafKey.publicKey);
+  const createInterceptor = async (host: string, port: number, key: string): Promise<Interceptor> => {
+    const leaf = await issueLeafCertificate(ca, host, leafKey.publicKey);
     const target: OriginTarget = { protocol: 'https:', host, port };
     const server = createSecureServer({ cert: leaf.certPem, key: leafKeyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, (req, res) => {
       // The request goes to the CONNECT target, whatever Host or :authority the client wrote.
@@ -71,8 +74,21 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
       });
     });
     server.on('tlsClientError', (error) => log(`TLS with the client for ${key} failed (does it trust the proxy CA?): ${error.message}`));
-    interceptors.set(key, { server, notAfter: leaf.notAfter });
-    return server;
+    return { server, notAfter: leaf.notAfter };
+  };
+
+  /** The cached interceptor while its leaf is valid for another day; concurrent callers share one issuance. */
+  const interceptorFor = async (host: string, port: number): Promise<Http2SecureServer> => {
+    const key = formatHostPort(host, port);
+    const entry = interceptors.get(key);
+    if (entry !== undefined) {
+      const cached = await entry.catch(() => undefined);
+      if (cached && cached.notAfter - LEAF_RENEW_MS > Date.now()) return cached.server;
+      if (interceptors.get(key) !== entry) return interceptorFor(host, port);
+    }
+    const created = createInterceptor(host, port, key);
+    interceptors.set(key, created);
+    return (await created).server;
   };
 
   const tunnel = (client: Socket, head: Buffer, host: string, port: number) => {
@@ -126,17 +142,19 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
       tunnel(client, head, target.host, target.port);
       return;
     }
-    let interceptor: Http2SecureServer;
-    try {
-      interceptor = interceptorFor(target.host, target.port);
-    } catch (error) {
-      log(`cannot issue a certificate for ${target.host}: ${(error as Error).message}`);
-      client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) client.unshift(head);
-    interceptor.emit('connection', client);
+    // The client sends nothing more before it reads the 200, so no bytes wait while the leaf is issued.
+    interceptorFor(target.host, target.port).then(
+      (interceptor) => {
+        if (client.destroyed) return;
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) client.unshift(head);
+        interceptor.emit('connection', client);
+      },
+      (error: Error) => {
+        log(`cannot issue a certificate for ${target.host}: ${error.message}`);
+        client.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+      },
+    );
   });
 
   await new Promise<void>((resolve, reject) => {

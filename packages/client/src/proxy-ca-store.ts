@@ -26,7 +26,7 @@ export function caPaths(explicit: string | undefined, env: NodeJS.ProcessEnv = p
 }
 
 /** Creates the CA for `hosts`; refuses to replace an existing one unless `force`. */
-export function initCa(paths: CaPaths, hosts: string[], force = false): void {
+export async function initCa(paths: CaPaths, hosts: string[], force = false): Promise<void> {
   if (hosts.length === 0) {
     throw new ProxyCaError('no hosts to constrain the CA to: add [hosts."registry.example.com"] to the auth file, or pass --host');
   }
@@ -35,7 +35,7 @@ export function initCa(paths: CaPaths, hosts: string[], force = false): void {
   }
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const key = generateKey();
-  const cert = createCaCertificate(hosts, key, `cratekeeper proxy CA (${hostname()})`);
+  const cert = await createCaCertificate(hosts, key, `cratekeeper proxy CA (${hostname()})`);
   writeFileSync(paths.key, key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
   chmodSync(paths.key, 0o600);
   writeFileSync(paths.cert, cert, { mode: 0o644 });

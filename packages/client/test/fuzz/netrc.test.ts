@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { removeNetrcMachine, setNetrcPassword } from '../../client/netrc-edit.js';
-import { NetrcSyntaxError } from '../../client/netrc-lexer.js';
-import { findNetrcMachine, parseNetrc, type NetrcDocument } from '../../client/netrc-parse.js';
+import { removeNetrcMachine, setNetrcPassword } from '../../src/netrc-edit.js';
+import { NetrcSyntaxError } from '../../src/netrc-lexer.js';
+import { findNetrcMachine, parseNetrc, type NetrcDocument } from '../../src/netrc-parse.js';
 import { checkProperty } from '../support/fuzz-check.js';
 
 const file = import.meta.url;

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI_PATH } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { CLIENT_BIN } from './support/client-bin.js';
+import { makeTempDir } from './support/temp-dir.js';
 
 interface Run {
   code: number | null;
@@ -18,7 +18,7 @@ interface Run {
 
 function provider(argv: string[], requests: Array<string | object>, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...argv], { env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [CLIENT_BIN, ...argv], { env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NetrcSyntaxError } from '../../client/netrc-lexer.js';
-import { findNetrcMachine, netrcDefault, parseNetrc } from '../../client/netrc-parse.js';
+import { NetrcSyntaxError } from '../src/netrc-lexer.js';
+import { findNetrcMachine, netrcDefault, parseNetrc } from '../src/netrc-parse.js';
 
 interface Row {
   name: string;

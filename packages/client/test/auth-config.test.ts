@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { AuthConfigError, parseAuthConfig } from '../../client/auth-config.js';
-import { AuthPatternError, parseAuthPattern, renderAuthPattern } from '../../client/auth-pattern.js';
-import { authenticatedFetch } from '../../client/authenticated-fetch.js';
-import { CredentialResolver } from '../../client/credential-resolver.js';
-import { parseNetrc } from '../../client/netrc-parse.js';
+import { AuthConfigError, parseAuthConfig } from '../src/auth-config.js';
+import { AuthPatternError, parseAuthPattern, renderAuthPattern } from '../src/auth-pattern.js';
+import { authenticatedFetch } from '../src/authenticated-fetch.js';
+import { CredentialResolver } from '../src/credential-resolver.js';
+import { parseNetrc } from '../src/netrc-parse.js';
 
 const creds = { login: 'alice', password: 's3cret' };
 

@@ -1,5 +1,6 @@
-// The client toolkit's commands (`cratekeeper credential`, `cratekeeper proxy ...`). They use only
-// client/, never the server's code.
+// The client toolkit's commands (`credential`, `proxy ...`), registered on a commander program: the
+// client's own `cratekeeper-client` (bin.ts) and the server's `cratekeeper`, which imports them from
+// this package (`@cratekeeper/client/commands`) so that both offer the same commands.
 //
 // cargo starts a credential provider as `<program> --cargo-plugin` and passes the words configured
 // after the program (`credential-provider = ["cratekeeper", "credential"]`) inside each JSON request,
@@ -10,21 +11,21 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
-import { authConfigPath, loadAuthConfig } from '../client/auth-config.js';
-import { describeClientError, isClientError } from '../client/client-errors.js';
-import { loadClientSettings, type ClientArgs } from '../client/client-settings.js';
-import { serveCredentialProtocol } from '../client/credential-provider.js';
-import { CredentialResolver } from '../client/credential-resolver.js';
-import { formatHostPort } from '../client/host-key.js';
-import { parseListenAddress } from '../client/listen-address.js';
+import { authConfigPath, loadAuthConfig } from './auth-config.js';
+import { describeClientError, isClientError } from './client-errors.js';
+import { loadClientSettings, type ClientArgs } from './client-settings.js';
+import { serveCredentialProtocol } from './credential-provider.js';
+import { CredentialResolver } from './credential-resolver.js';
+import { formatHostPort } from './host-key.js';
+import { parseListenAddress } from './listen-address.js';
 
 // The proxy's certificate and connection code is loaded only by the proxy commands: the credential
 // provider, which cargo starts for every command, must start fast.
 const proxyModules = async () => ({
-  ...(await import('../client/auth-proxy.js')),
-  ...(await import('../client/proxy-ca-store.js')),
-  ...(await import('../client/upstream-connector.js')),
-  ...(await import('../client/x509-builder.js')),
+  ...(await import('./auth-proxy.js')),
+  ...(await import('./proxy-ca-store.js')),
+  ...(await import('./upstream-connector.js')),
+  ...(await import('./x509-builder.js')),
 });
 
 interface ProxyOptions {
@@ -164,7 +165,7 @@ export function registerClientCommands(program: Command): void {
         const hosts = [...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))])];
         const { caPaths, initCa } = await proxyModules();
         const paths = caPaths(options.caDir);
-        initCa(paths, hosts, options.force === true);
+        await initCa(paths, hosts, options.force === true);
         process.stdout.write(
           `created a proxy CA valid only for: ${hosts.join(', ')}\n` +
             `certificate: ${paths.cert}\n` +

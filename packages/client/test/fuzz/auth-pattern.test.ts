@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AuthPatternError, parseAuthPattern, renderAuthPattern } from '../../client/auth-pattern.js';
+import { AuthPatternError, parseAuthPattern, renderAuthPattern } from '../../src/auth-pattern.js';
 import { checkProperty } from '../support/fuzz-check.js';
 
 const file = import.meta.url;
