@@ -27,11 +27,22 @@ const fast = args.includes('--fast');
 const needsServices = (f) =>
   f.includes('/e2e/') || (f.includes('/contract/') && /postgres|s3/.test(f)) || f.includes('/client/package-install.');
 const packageTests = existsSync('packages') ? readdirSync('packages').map((name) => join('packages', name, 'dist/test')).filter((dir) => existsSync(dir)) : [];
-const all = ['dist/test', ...packageTests].flatMap(testFiles).filter((f) => !fast || !needsServices(f));
+// A compiled test whose source is gone (deleted or renamed since the last build) is left out: tsc
+// never removes what it wrote, and a stale copy would test code that no longer exists.
+const sourceOf = (f) => f.replace(/(^|\/)dist\/test\//, '$1test/').replace(/\.js$/, '.ts');
+const all = ['dist/test', ...packageTests]
+  .flatMap(testFiles)
+  .filter((f) => existsSync(sourceOf(f)))
+  .filter((f) => !fast || !needsServices(f));
 const serial = all.filter((f) => f.includes('/e2e/'));
 const parallel = all.filter((f) => !serial.includes(f));
 const filter = args.filter((a) => a !== '--fast');
 const pick = (files) => (filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files);
+
+if (pick(all).length === 0) {
+  console.error(`error: no test file matches ${filter.length ? filter.join(' ') : 'the suite'}; was the build run?`);
+  process.exit(1);
+}
 
 let failed = false;
 for (const [files, concurrency] of [[pick(parallel), 2], [pick(serial), 1]]) {
