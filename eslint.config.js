@@ -48,7 +48,7 @@ const layerRules = [
   only('src/lib', ['domain'], 'holds generic building blocks and imports only src/domain'),
   only('src/workers', ['domain', 'lib', 'ports'], 'runs on the CPU pool and imports only src/domain, src/lib and types from src/ports'),
   layer('src/config', ['ports', 'adapters', 'auth', 'services', 'mirror', 'workers', 'http', 'ops', ...WIRING], 'is read by the layers above and imports only src/domain, src/lib and @cratekeeper/client'),
-  layer('src/adapters', ['auth', 'services', 'mirror', 'workers', 'http', 'ops', 'config', 'client', ...WIRING], 'implements src/ports and imports only ports, domain and lib'),
+  layer('src/adapters', ['auth', 'services', 'mirror', 'workers', 'http', 'ops', 'config', ...WIRING], 'implements src/ports and imports only ports, domain and lib'),
   layer('src/auth', ['services', 'mirror', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'sits below the services: it may not import services, mirror, workers, http or adapters'),
   layer('src/mirror', ['services', 'auth', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'may not import services, auth, workers, http or adapters'),
   layer('src/services', ['http', 'mirror', 'adapters', 'ops', ...WIRING], 'may not import http, mirror, adapters or ops'),

@@ -1,6 +1,6 @@
 // The metadata database as one object: it owns the connection and the schema, and hands out the
 // small repositories that services use (each service takes only the ones it needs). Opened by
-// registry.ts on SQLite or PostgreSQL (adapters/metadata/open-database.ts).
+// registry.ts on SQLite or PostgreSQL (openMetadataDatabase in src/registry.ts).
 
 import type { AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
