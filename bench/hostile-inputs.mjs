@@ -58,6 +58,10 @@ import {
 
 setLogTag('hostile');
 
+// Hand-written ustar headers (tar-stream takes minutes for a million entries), shared with
+// test/security/publish-order.test.ts: from this tree's build, not --dist's (`npx tsc -b` first).
+const { tarHeader } = await import(path.join(ROOT, 'dist/test/support/tar-header.js'));
+
 const DIST = path.resolve(option('dist', process.env.CRATEKEEPER_DIST ?? ROOT));
 const ROUNDS = Math.max(1, Math.min(option('rounds', 3), 10));
 const TIMEOUT_S = Math.max(5, Math.min(option('timeout', 60), 600));
@@ -86,24 +90,6 @@ const COMMIT = git('rev-parse', '--short', 'HEAD') || 'unknown';
 const LABEL = option('label', COMMIT);
 
 // ---------------------------------------------------------------- hostile bodies
-
-/** A ustar header of a plain file (written by hand: tar-stream takes minutes for a million entries). */
-function tarHeader(file, size) {
-  const h = Buffer.alloc(512);
-  h.write(file, 0);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0' + '00', 257);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
 
 const manifestText = (name, vers, extra = '') => `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${extra}`;
 

@@ -10,17 +10,12 @@ import { openPostgresDatabase, type PostgresTimeouts } from '../../src/adapters/
 import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { eventually } from '../support/eventually.js';
+import { withinOrHang } from '../support/hang-guard.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 
 const HANG_MS = 20_000;
 
-function noHang<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${HANG_MS / 1000} s, it hangs`)), HANG_MS);
-  });
-  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
-}
+const noHang = <T>(promise: Promise<T>, what: string): Promise<T> => withinOrHang(promise, HANG_MS, what);
 
 const TIMEOUTS: PostgresTimeouts = { connectMs: 1_000, queryMs: 1_500, statementMs: 1_000, idleMs: 10_000, idleInTransactionMs: 10_000 };
 

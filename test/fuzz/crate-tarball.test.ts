@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { inspectCrateTarball } from '../../src/domain/crate-tarball.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { buildCrate } from '../support/crate-case-build.js';
-import { crateCaseArb, type CrateCase } from '../support/crate-case.js';
+import { crateCaseArb, SOUND_CRATE, type CrateCase } from '../support/crate-case.js';
 import { checkProperty } from '../support/fuzz-check.js';
 import { HangGuard } from '../support/hang-guard.js';
 
@@ -17,22 +17,12 @@ const limits = { maxUnpackedBytes: 256 * 1024, maxEntries: 24, maxManifestBytes:
 /** Far above what these small crates need (milliseconds): only a hang gets near it. */
 const HANG_MS = 20_000;
 
-const sound: CrateCase = {
-  otherFolder: null,
-  manifest: { kind: 'valid', fragments: [] },
-  manifestEncoding: 'plain',
-  manifestLast: false,
-  extras: [],
-  fillerFiles: 0,
-  tar: { kind: 'none' },
-  gzip: { kind: 'none' },
-};
 /** Bugs this campaign found, checked on every run. */
 const FOUND: Array<[CrateCase]> = [
   // A size field with a base-256 marker other than 0x80/0xff: tar-stream waited forever.
-  [{ ...sound, extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }],
+  [{ ...SOUND_CRATE, extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }],
   // `café.rs` twice, NFC and NFD: one file on macOS, two for a check that compared code points.
-  [{ ...sound, extras: [{ kind: 'duplicate', of: 'accent', spelling: 'nfd' }] }],
+  [{ ...SOUND_CRATE, extras: [{ kind: 'duplicate', of: 'accent', spelling: 'nfd' }] }],
 ];
 
 describe('fuzz: crate tarball check', () => {

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { checkProperty, fuzzSettings } from '../support/fuzz-check.js';
 import { HangGuard } from '../support/hang-guard.js';
-import type { CrateCase } from '../support/crate-case.js';
+import { SOUND_CRATE } from '../support/crate-case.js';
 import { buildPublish } from '../support/publish-case-build.js';
 import { publishCaseArb, type PublishCase } from '../support/publish-case.js';
 import { assertPublished, crateExists, FUZZ_LIMITS, judgeAnswer, sendPublish, startFuzzTarget, type FuzzTarget } from '../support/publish-fuzz-target.js';
@@ -21,17 +21,7 @@ const RUNS = 800;
 /** Far above what any of these small inputs needs: only a hang gets near it. */
 const HANG_MS = 15_000;
 
-const soundCrate: CrateCase = {
-  otherFolder: null,
-  manifest: { kind: 'valid', fragments: [] },
-  manifestEncoding: 'plain',
-  manifestLast: false,
-  extras: [],
-  fillerFiles: 0,
-  tar: { kind: 'none' },
-  gzip: { kind: 'none' },
-};
-const clean = (name: string, version: string, crate = soundCrate): [PublishCase] => [
+const clean = (name: string, version: string, crate = SOUND_CRATE): [PublishCase] => [
   { identity: 'admin', name, version, deps: [], features: {}, metadata: { kind: 'none' }, crate, framing: { kind: 'none' } },
 ];
 /** Bugs this campaign found, checked on every run. */
@@ -41,7 +31,7 @@ const FOUND: Array<[PublishCase]> = [
   // A 182-character version: published, but never downloadable (the router refuses the URL segment).
   clean('found-long-numbers', `${'9'.repeat(60)}.${'9'.repeat(60)}.9-alpha`),
   // A tar size field tar-stream cannot decode: the check on the worker thread waited forever.
-  clean('found-size-field', '1.0.0', { ...soundCrate, extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }),
+  clean('found-size-field', '1.0.0', { ...SOUND_CRATE, extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }),
 ];
 
 describe('fuzz: publish path (in process)', () => {

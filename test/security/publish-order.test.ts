@@ -10,26 +10,9 @@ import { createGzip, gzipSync } from 'node:zlib';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
 import { makeTar, manifestFor, metadataFor, publishBodyFor, type TarEntrySpec } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
+import { tarHeader } from '../support/tar-header.js';
 
 const detail = (body: string) => (JSON.parse(body) as { errors: { detail: string }[] }).errors[0]!.detail;
-
-/** A ustar header for a plain file (tar-stream is too slow to pack hundreds of thousands). */
-function tarHeader(path: string, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  h.write(path, 0);
-  h.write('0000644\0', 100);
-  h.write('0000000\0', 108);
-  h.write('0000000\0', 116);
-  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
-  h.write('00000000000\0', 136);
-  h.write('        ', 148);
-  h.write('0', 156);
-  h.write('ustar\0' + '00', 257);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-  return h;
-}
 
 function manifestEntry(name: string, version: string): Buffer {
   const manifest = Buffer.from(manifestFor(name, version));

@@ -72,6 +72,18 @@ export interface BuiltCrate {
   mustRefuse: string | undefined;
 }
 
+/** A valid crate with no damage: the base that the campaigns' recorded bugs are written against. */
+export const SOUND_CRATE: CrateCase = {
+  otherFolder: null,
+  manifest: { kind: 'valid', fragments: [] },
+  manifestEncoding: 'plain',
+  manifestLast: false,
+  extras: [],
+  fillerFiles: 0,
+  tar: { kind: 'none' },
+  gzip: { kind: 'none' },
+};
+
 // ------------------------------------------------------------------ arbitraries
 
 const segment = fc.stringMatching(/^[a-z0-9_.-]{1,12}$/).filter((s) => s !== '.' && s !== '..');

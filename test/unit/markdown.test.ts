@@ -5,47 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LINK_REL, MAX_README_NESTING, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/workers/readme-markdown.js';
-
-interface Tag {
-  name: string;
-  closing: boolean;
-  attrs: Map<string, string>;
-}
-
-const decode = (value: string) =>
-  value.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
-    const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-    if (e[0] !== '#') return named[e.toLowerCase()]!;
-    return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
-  });
-
-/**
- * Tokenizes the sanitizer's output strictly: every `<` must open a well-formed tag whose attributes
- * are all double-quoted, and text may hold no `<` or `>`. Anything else fails the test, so a browser
- * cannot read the output differently from this parser.
- */
-function parseTags(html: string): Tag[] {
-  const tags: Tag[] = [];
-  const tag = /<(\/?)([a-z][a-z0-9]*)((?:\s+[a-z][a-z0-9-]*(?:="[^"<>]*")?)*)\s*\/?>/y;
-  let i = 0;
-  while (i < html.length) {
-    const lt = html.indexOf('<', i);
-    const text = html.slice(i, lt === -1 ? html.length : lt);
-    assert.ok(!text.includes('>'), `raw > in text: ${JSON.stringify(text)}`);
-    if (lt === -1) break;
-    tag.lastIndex = lt;
-    const m = tag.exec(html);
-    assert.ok(m, `malformed markup at ${JSON.stringify(html.slice(lt, lt + 60))}`);
-    const attrs = new Map<string, string>();
-    for (const a of m[3]!.matchAll(/([a-z][a-z0-9-]*)(?:="([^"]*)")?/g)) {
-      assert.ok(!attrs.has(a[1]!), `duplicate attribute ${a[1]}`);
-      attrs.set(a[1]!, decode(a[2] ?? ''));
-    }
-    tags.push({ name: m[2]!, closing: m[1] === '/', attrs });
-    i = tag.lastIndex;
-  }
-  return tags;
-}
+// The strict tag reader: every `<` must open a well-formed tag whose attributes are all
+// double-quoted and text may hold no `>`, so a browser cannot read the output differently.
+import { readTags, type HtmlTag } from '../support/html-inert.js';
 
 const FORBIDDEN_TAGS = new Set([
   'script', 'style', 'iframe', 'frame', 'object', 'embed', 'form', 'input', 'button', 'textarea', 'select',
@@ -53,8 +15,8 @@ const FORBIDDEN_TAGS = new Set([
 ]);
 
 /** Fails unless every tag and attribute of `html` is one a page can show without running anything. */
-function assertInert(html: string): Tag[] {
-  const tags = parseTags(html);
+function assertInert(html: string): HtmlTag[] {
+  const tags = readTags(html);
   for (const t of tags) {
     assert.ok(!FORBIDDEN_TAGS.has(t.name), `forbidden <${t.name}> in ${html}`);
     for (const [name, value] of t.attrs) {
@@ -80,7 +42,7 @@ function assertInert(html: string): Tag[] {
 }
 
 const github = readmeLinkBase('https://github.com/owner/repo', 'README.md');
-const elements = (html: string, name: string) => parseTags(html).filter((t) => t.name === name && !t.closing);
+const elements = (html: string, name: string) => readTags(html).filter((t) => t.name === name && !t.closing);
 const hrefs = (html: string) => elements(html, 'a').map((a) => a.attrs.get('href'));
 const srcs = (html: string) => elements(html, 'img').map((img) => img.attrs.get('src'));
 
@@ -356,7 +318,7 @@ describe('markdown: input built to be slow', () => {
     assert.equal(out.split('tx').length - 1, 200_000, 'each dropped link keeps its text');
     assert.match(out, /inner/);
     assert.match(out, /bare/);
-    const tags = parseTags(out).filter((t) => t.name === 'a');
+    const tags = readTags(out).filter((t) => t.name === 'a');
     assert.equal(tags.filter((t) => t.closing).length, tags.filter((t) => !t.closing).length, 'every kept <a> is closed once');
   });
 });

@@ -10,17 +10,12 @@ import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { S3BlobStore } from '../../src/adapters/blob/s3-store.js';
 import { RegistryError } from '../../src/domain/errors.js';
+import { withinOrHang } from '../support/hang-guard.js';
 import { startSilentServer } from '../support/silent-server.js';
 
 const HANG_MS = 20_000;
 
-function noHang<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${HANG_MS / 1000} s, it hangs`)), HANG_MS);
-  });
-  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
-}
+const noHang = <T>(promise: Promise<T>, what: string): Promise<T> => withinOrHang(promise, HANG_MS, what);
 
 function storeAt(endpoint: string): S3BlobStore {
   return new S3BlobStore({
