@@ -22,7 +22,14 @@ function layer(folder, forbidden, why) {
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: `^(\\.\\./)+(${alternatives.join('|')})`, message: `${folder} ${why} (docs/architecture.md, "Rules between layers").` }] },
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${alternatives.join('|')})`,
+              message: `${folder} ${why} (docs/architecture.md, "Rules between layers").`,
+            },
+          ],
+        },
       ],
     },
   };
@@ -47,10 +54,26 @@ const layerRules = [
   only('src/ports', ['domain'], 'imports only src/domain'),
   only('src/lib', ['domain'], 'holds generic building blocks and imports only src/domain'),
   only('src/workers', ['domain', 'lib', 'ports'], 'runs on the CPU pool and imports only src/domain, src/lib and types from src/ports'),
-  layer('src/config', ['ports', 'adapters', 'auth', 'services', 'mirror', 'workers', 'http', 'ops', ...WIRING], 'is read by the layers above and imports only src/domain, src/lib and @cratekeeper/client'),
-  layer('src/adapters', ['auth', 'services', 'mirror', 'workers', 'http', 'ops', 'config', ...WIRING], 'implements src/ports and imports only ports, domain and lib'),
-  layer('src/auth', ['services', 'mirror', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'sits below the services: it may not import services, mirror, workers, http or adapters'),
-  layer('src/mirror', ['services', 'auth', 'workers', 'http', 'adapters', 'ops', ...WIRING], 'may not import services, auth, workers, http or adapters'),
+  layer(
+    'src/config',
+    ['ports', 'adapters', 'auth', 'services', 'mirror', 'workers', 'http', 'ops', ...WIRING],
+    'is read by the layers above and imports only src/domain, src/lib and @cratekeeper/client',
+  ),
+  layer(
+    'src/adapters',
+    ['auth', 'services', 'mirror', 'workers', 'http', 'ops', 'config', ...WIRING],
+    'implements src/ports and imports only ports, domain and lib',
+  ),
+  layer(
+    'src/auth',
+    ['services', 'mirror', 'workers', 'http', 'adapters', 'ops', ...WIRING],
+    'sits below the services: it may not import services, mirror, workers, http or adapters',
+  ),
+  layer(
+    'src/mirror',
+    ['services', 'auth', 'workers', 'http', 'adapters', 'ops', ...WIRING],
+    'may not import services, auth, workers, http or adapters',
+  ),
   layer('src/services', ['http', 'mirror', 'adapters', 'ops', ...WIRING], 'may not import http, mirror, adapters or ops'),
   layer('src/http', ['adapters', 'ops', 'server', 'cluster'], 'reaches storage through src/ports, never src/adapters or src/ops'),
   layer('src/ops', ['http', 'server', 'cluster'], 'may not import http'),
@@ -62,13 +85,32 @@ const viaPackageName = {
   rules: {
     'no-restricted-imports': [
       'error',
-      { patterns: [{ regex: '^(\\.\\./)+packages/', message: "import the client package by its name (@cratekeeper/client/network or /commands), not by path: only its package.json's exports are public." }] },
+      {
+        patterns: [
+          {
+            regex: '^(\\.\\./)+packages/',
+            message:
+              "import the client package by its name (@cratekeeper/client/network or /commands), not by path: only its package.json's exports are public.",
+          },
+        ],
+      },
     ],
   },
 };
 
 /** Packages only the server may use: the client package must install and run without them. */
-const SERVER_ONLY = ['cratekeeper', 'better-sqlite3', 'pg', 'kysely', 'fastify', '@fastify/*', '@aws-sdk/*', '@node-rs/*', 'openid-client', 'piscina'];
+const SERVER_ONLY = [
+  'cratekeeper',
+  'better-sqlite3',
+  'pg',
+  'kysely',
+  'fastify',
+  '@fastify/*',
+  '@aws-sdk/*',
+  '@node-rs/*',
+  'openid-client',
+  'piscina',
+];
 
 /**
  * The client package (packages/client) stands alone: no relative import may leave the package (the
@@ -86,11 +128,13 @@ const clientPackageRules = [0, 1, 2, 3].map((depth) => ({
         patterns: [
           {
             regex: `^(\\.\\./){${depth + 2},}`,
-            message: 'packages/client imports nothing outside its own folder: the client toolkit is its own package (docs/architecture.md, "Rules between layers").',
+            message:
+              'packages/client imports nothing outside its own folder: the client toolkit is its own package (docs/architecture.md, "Rules between layers").',
           },
           {
             group: SERVER_ONLY.flatMap((name) => (name.endsWith('/*') ? [name] : [name, `${name}/*`])),
-            message: "packages/client may not import the server package or a dependency only the server has; it installs without them (add what it needs to packages/client/package.json's dependencies).",
+            message:
+              "packages/client may not import the server package or a dependency only the server has; it installs without them (add what it needs to packages/client/package.json's dependencies).",
           },
         ],
       },

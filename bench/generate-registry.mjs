@@ -53,7 +53,16 @@ function gaussian() {
 // ---------------------------------------------------------------- the corpus: empirical distributions
 function readCorpus() {
   const dirs = existsSync(CORPUS) ? readdirSync(CORPUS) : [];
-  const corpus = { names: [], nameLengths: [], depCounts: [], deps: [], featureCounts: [], featureSizes: [], descriptions: [], licenses: [] };
+  const corpus = {
+    names: [],
+    nameLengths: [],
+    depCounts: [],
+    deps: [],
+    featureCounts: [],
+    featureSizes: [],
+    descriptions: [],
+    licenses: [],
+  };
   for (const dir of dirs) {
     let toml;
     try {
@@ -153,7 +162,20 @@ function versionList(count) {
 }
 
 // ---------------------------------------------------------------- writers
-const VERSION_COLUMNS = ['id', 'crate_id', 'vers', 'vers_key', 'entry_json', 'details_json', 'yanked', 'blob_key', 'size', 'cksum', 'published_by', 'created_at'];
+const VERSION_COLUMNS = [
+  'id',
+  'crate_id',
+  'vers',
+  'vers_key',
+  'entry_json',
+  'details_json',
+  'yanked',
+  'blob_key',
+  'size',
+  'cksum',
+  'published_by',
+  'created_at',
+];
 const CRATE_COLUMNS = ['id', 'name', 'name_lower', 'name_normalized', 'description', 'created_at', 'updated_at'];
 const OWNER_COLUMNS = ['crate_id', 'user_id', 'created_at'];
 
@@ -232,7 +254,9 @@ const { openSqliteDatabase } = await import(path.join(ROOT, 'dist/src/adapters/m
 const { openPostgresDatabase } = await import(path.join(ROOT, 'dist/src/adapters/metadata/postgres.js'));
 const { AccountService } = await import(path.join(ROOT, 'dist/src/services/accounts.js'));
 const sqliteFile = path.join(DATA_DIR, 'cratekeeper.sqlite3');
-const store = DATABASE_URL ? await openPostgresDatabase(DATABASE_URL, { migrations: 'apply' }) : await openSqliteDatabase(sqliteFile, { migrations: 'apply' });
+const store = DATABASE_URL
+  ? await openPostgresDatabase(DATABASE_URL, { migrations: 'apply' })
+  : await openSqliteDatabase(sqliteFile, { migrations: 'apply' });
 const adminToken = await new AccountService(store).bootstrapAdmin();
 if (!adminToken) throw new Error('the database is not empty; generate into a new one');
 await store.close();
@@ -300,13 +324,16 @@ for (let c = 0; c < names.length; c++) {
     const size = pick(corpus.featureSizes);
     const optional = template.filter((d) => d.optional);
     features[f === 0 ? 'default' : `feature-${f}`] = Array.from({ length: size }, () =>
-      optional.length && random() < 0.5 ? `dep:${pick(optional).name}` : `feature-${1 + Math.floor(random() * Math.max(1, featureCount - 1))}`,
+      optional.length && random() < 0.5
+        ? `dep:${pick(optional).name}`
+        : `feature-${1 + Math.floor(random() * Math.max(1, featureCount - 1))}`,
     );
   }
   // As publish stores them: features using `dep:` or `?/` go to features2 (domain/index-line.ts).
   const plain = {};
   const newer = {};
-  for (const [feature, enables] of Object.entries(features)) (enables.some((f) => f.startsWith('dep:') || f.includes('?/')) ? newer : plain)[feature] = enables;
+  for (const [feature, enables] of Object.entries(features))
+    (enables.some((f) => f.startsWith('dep:') || f.includes('?/')) ? newer : plain)[feature] = enables;
   const features2 = Object.keys(newer).length > 0 ? newer : null;
   const versions = versionList(versionsPerCrate());
   shape.versionsPerCrate.push(versions.length);
@@ -316,17 +343,58 @@ for (let c = 0; c < names.length; c++) {
     when += Math.floor(random() * 60 * 86_400_000);
     const deps = random() < 0.2 && template.length > 1 ? template.slice(0, -1) : template;
     const pubtime = new Date(Math.min(when, Date.now())).toISOString();
-    const entry = { name, vers, deps, cksum, features: plain, features2, links: null, rust_version: null, pubtime: `${pubtime.slice(0, 19)}Z` };
+    const entry = {
+      name,
+      vers,
+      deps,
+      cksum,
+      features: plain,
+      features2,
+      links: null,
+      rust_version: null,
+      pubtime: `${pubtime.slice(0, 19)}Z`,
+    };
     const entryJson = JSON.stringify(entry);
     indexBytes += entryJson.length + 1;
     shape.depsPerVersion.push(deps.length);
     shape.featuresPerVersion.push(featureCount);
-    const details = { description, license, repository: `https://git.example.com/${name}`, homepage: null, documentation: null, readme: null, keywords: [], categories: [], authors: [] };
-    versionRows.push([++versionId, crateId, vers, vers, entryJson, JSON.stringify(details), 0, BLOB_KEY, blob.length, cksum, ADMIN_ID, pubtime]);
+    const details = {
+      description,
+      license,
+      repository: `https://git.example.com/${name}`,
+      homepage: null,
+      documentation: null,
+      readme: null,
+      keywords: [],
+      categories: [],
+      authors: [],
+    };
+    versionRows.push([
+      ++versionId,
+      crateId,
+      vers,
+      vers,
+      entryJson,
+      JSON.stringify(details),
+      0,
+      BLOB_KEY,
+      blob.length,
+      cksum,
+      ADMIN_ID,
+      pubtime,
+    ]);
   }
   shape.indexBytesPerCrate.push(indexBytes);
   const createdIso = new Date(created).toISOString();
-  crateRows.push([crateId, name, name.toLowerCase(), name.toLowerCase().replaceAll('-', '_'), description, createdIso, new Date(Math.min(when, Date.now())).toISOString()]);
+  crateRows.push([
+    crateId,
+    name,
+    name.toLowerCase(),
+    name.toLowerCase().replaceAll('-', '_'),
+    description,
+    createdIso,
+    new Date(Math.min(when, Date.now())).toISOString(),
+  ]);
   ownerRows.push([crateId, ADMIN_ID, createdIso]);
   if (versionRows.length >= BATCH_VERSIONS) {
     await flush();

@@ -51,8 +51,28 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 import {
-  ROOT, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, median, option, percentile,
-  processMemory, publishBody, publishMetadata, resultFile, runMain, setLogTag, startCratekeeper, stopChild, table, tempDir,
+  ROOT,
+  cpuShare,
+  cpuTimes,
+  crateFile,
+  fmt,
+  indexPath,
+  log,
+  loopbackClient,
+  machine,
+  median,
+  option,
+  percentile,
+  processMemory,
+  publishBody,
+  publishMetadata,
+  resultFile,
+  runMain,
+  setLogTag,
+  startCratekeeper,
+  stopChild,
+  table,
+  tempDir,
   threadCpuTimes,
 } from './lib.mjs';
 
@@ -74,7 +94,15 @@ const PROBE_INTERVAL_MS = 10;
 const SAMPLE_INTERVAL_MS = 25;
 const AFTER_MS = 2000;
 const IDLE_MS = 1000;
-const DEFAULT_CASES = ['bomb-read-token', 'bomb-publish', 'bomb-over-limit', 'entries-600k', 'entries-1m', 'concurrent-bombs', 'index-1000-versions'];
+const DEFAULT_CASES = [
+  'bomb-read-token',
+  'bomb-publish',
+  'bomb-over-limit',
+  'entries-600k',
+  'entries-1m',
+  'concurrent-bombs',
+  'index-1000-versions',
+];
 const ALL_CASES = [...DEFAULT_CASES, 'readme-nested-divs'];
 const ONLY = option('only', DEFAULT_CASES.join(',')).split(',');
 for (const name of ONLY) if (!ALL_CASES.includes(name)) throw new Error(`--only: unknown input ${name} (known: ${ALL_CASES.join(', ')})`);
@@ -91,7 +119,8 @@ const LABEL = option('label', COMMIT);
 
 // ---------------------------------------------------------------- hostile bodies
 
-const manifestText = (name, vers, extra = '') => `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${extra}`;
+const manifestText = (name, vers, extra = '') =>
+  `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${extra}`;
 
 function manifestEntry(name, vers) {
   const text = Buffer.from(manifestText(name, vers));
@@ -145,15 +174,28 @@ const upload = (name, vers, crate) => publishBody(publishMetadata(name, vers, []
 const setupClient = loopbackClient({ maxSockets: 4, timeoutMs: 120_000 });
 
 async function publish(url, token, body) {
-  const res = await setupClient.request(`${url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token, 'content-length': body.length }, body });
+  const res = await setupClient.request(`${url}/api/v1/crates/new`, {
+    method: 'PUT',
+    headers: { authorization: token, 'content-length': body.length },
+    body,
+  });
   if (res.status !== 200) throw new Error(`publish: ${res.status} ${res.body.toString('utf8').slice(0, 300)}`);
 }
 
 // About 2 KB per index line: ten dependencies and twenty features, as a large real crate has.
-const manyFeatures = Object.fromEntries([['default', ['std']], ['std', []], ...Array.from({ length: 20 }, (_, i) => [`feature-${i}`, ['std', `hb-dep-${i % 10}/std`]])]);
+const manyFeatures = Object.fromEntries([
+  ['default', ['std']],
+  ['std', []],
+  ...Array.from({ length: 20 }, (_, i) => [`feature-${i}`, ['std', `hb-dep-${i % 10}/std`]]),
+]);
 
 async function cli(args) {
-  const res = spawnSync(process.execPath, [path.join(DIST, 'dist/cli/main.js'), ...args], { cwd: DIST, encoding: 'utf8', env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn' }, timeout: 60_000 });
+  const res = spawnSync(process.execPath, [path.join(DIST, 'dist/cli/main.js'), ...args], {
+    cwd: DIST,
+    encoding: 'utf8',
+    env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn' },
+    timeout: 60_000,
+  });
   if (res.status !== 0) throw new Error(`cratekeeper ${args.join(' ')}: ${res.status}\n${res.stderr}`);
   return res.stdout;
 }
@@ -168,21 +210,32 @@ async function prepareTemplate() {
   await publish(ck.url, ck.token, publishBody(publishMetadata(NORMAL, '1.0.0', [[DEPS[0], '^1.0']]), await crateFile(NORMAL, '1.0.0')));
   for (let i = 0; i < VERSIONS; i++) {
     const vers = `0.${i}.0`;
-    const meta = publishMetadata(MANY, vers, DEPS.map((d) => [d, '^1.0']), { features: manyFeatures });
+    const meta = publishMetadata(
+      MANY,
+      vers,
+      DEPS.map((d) => [d, '^1.0']),
+      { features: manyFeatures },
+    );
     await publish(ck.url, ck.token, publishBody(meta, await crateFile(MANY, vers)));
   }
   const many = await setupClient.request(`${ck.url}/index/${indexPath(MANY)}`, { headers: { authorization: ck.token } });
   if (many.status !== 200) throw new Error(`index of ${MANY}: ${many.status}`);
   await stopChild(ck.child, 30_000);
 
-  const token = (out) => /ckt_\S+/.exec(out)?.[0] ?? (() => { throw new Error(`no token in: ${out}`); })();
+  const token = (out) =>
+    /ckt_\S+/.exec(out)?.[0] ??
+    (() => {
+      throw new Error(`no token in: ${out}`);
+    })();
   const readToken = token(await cli(['token', 'create', '--user', 'admin', '--name', 'read-only', '--scopes', 'read', '--data-dir', dir]));
   const userTokens = [];
   for (const user of USERS) {
     await cli(['user', 'add', user, '--data-dir', dir]);
     userTokens.push(token(await cli(['token', 'create', '--user', user, '--data-dir', dir])));
   }
-  log(`prepared in ${fmt((performance.now() - t0) / 1000, 1)} s: ${MANY} index file ${many.body.length} bytes (${VERSIONS} versions), ${USERS.length} users`);
+  log(
+    `prepared in ${fmt((performance.now() - t0) / 1000, 1)} s: ${MANY} index file ${many.body.length} bytes (${VERSIONS} versions), ${USERS.length} users`,
+  );
   return { dir, adminToken: ck.token, readToken, userTokens, manyIndexBytes: many.body.length };
 }
 
@@ -206,7 +259,13 @@ function probeLoop(client, url, headers) {
       if (wait > 0 && !stopped) await sleep(wait);
     }
   })();
-  return { stop: async () => { stopped = true; await done; return samples; } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+      return samples;
+    },
+  };
 }
 
 function latencySummary(samples) {
@@ -214,7 +273,9 @@ function latencySummary(samples) {
   return {
     count: sorted.length,
     failed: samples.filter((s) => s.status !== 200).length,
-    p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? NaN,
     over100: samples.filter((s) => s.ms > 100).length,
   };
 }
@@ -237,7 +298,12 @@ function memorySampler(child) {
       child.kill('SIGKILL');
     }
   }, SAMPLE_INTERVAL_MS);
-  return { stop: () => { clearInterval(timer); return { peakRss, killed, timeline: timeline.filter((_, i) => i % 4 === 0) }; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return { peakRss, killed, timeline: timeline.filter((_, i) => i % 4 === 0) };
+    },
+  };
 }
 
 /** The server's CPU seconds between two threadCpuTimes() readings: its main thread (the event loop) and all others. */
@@ -310,7 +376,8 @@ async function buildCases(template) {
     const big = upload('hb-bomb', '1.0.0', await bombCrate('hb-bomb', '1.0.0', 770 * MiB));
     cases.push({ name: 'bomb-over-limit', bodyBytes: big.length, run: (ck) => putCrate(ck, user0, big) });
     cases.push({
-      name: 'concurrent-bombs', bodyBytes: big.length,
+      name: 'concurrent-bombs',
+      bodyBytes: big.length,
       run: (ck) => Promise.all(template.userTokens.slice(0, CONCURRENCY).map((token) => putCrate(ck, token, big))),
     });
   }
@@ -324,19 +391,23 @@ async function buildCases(template) {
   }
   if (needs('index-1000-versions')) {
     cases.push({
-      name: 'index-1000-versions', bodyBytes: 0,
-      run: (ck) => send(`${ck.url}/index/${indexPath(MANY)}`, { headers: { authorization: template.adminToken, 'accept-encoding': 'gzip' } }),
+      name: 'index-1000-versions',
+      bodyBytes: 0,
+      run: (ck) =>
+        send(`${ck.url}/index/${indexPath(MANY)}`, { headers: { authorization: template.adminToken, 'accept-encoding': 'gzip' } }),
     });
   }
   if (needs('readme-nested-divs')) {
     const name = 'hb-readme-divs';
     // The marker opens the README, so a page that shows it only in part (cut at 512 KiB, or as plain
     // text when nested too deep) still shows it.
-    const readme = 'hostile-readme-begins\n' + '<div>'.repeat(README_DEPTH) + 'deep-inside-the-readme' + '</div>'.repeat(README_DEPTH) + '\n';
+    const readme =
+      'hostile-readme-begins\n' + '<div>'.repeat(README_DEPTH) + 'deep-inside-the-readme' + '</div>'.repeat(README_DEPTH) + '\n';
     const crate = await crateFile(name, '1.0.0', { readme });
     const body = publishBody(publishMetadata(name, '1.0.0', [], { readme_file: 'README.md' }), crate);
     cases.push({
-      name: 'readme-nested-divs', bodyBytes: body.length,
+      name: 'readme-nested-divs',
+      bodyBytes: body.length,
       // The publish and the sign-in come before the clock: the page's first render is the input.
       prepare: async (ck) => {
         const published = await putCrate(ck, user0, body);
@@ -347,7 +418,9 @@ async function buildCases(template) {
       run: (ck, { cookie }) => send(`${ck.url}/crates/${name}`, { headers: { cookie }, marker: 'hostile-readme-begins' }),
     });
   }
-  log(`inputs built in ${fmt((performance.now() - t0) / 1000, 1)} s: ${cases.map((c) => `${c.name} ${fmt(c.bodyBytes / 1024)} KiB`).join(', ')}`);
+  log(
+    `inputs built in ${fmt((performance.now() - t0) / 1000, 1)} s: ${cases.map((c) => `${c.name} ${fmt(c.bodyBytes / 1024)} KiB`).join(', ')}`,
+  );
   return ONLY.map((name) => cases.find((c) => c.name === name));
 }
 
@@ -381,7 +454,9 @@ async function measure(template, kase) {
     const answer = kase.run(ck, prepared);
     answer.catch(() => undefined);
     let timer;
-    const bound = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), TIMEOUT_S * 1000); });
+    const bound = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), TIMEOUT_S * 1000);
+    });
     const outcome = await Promise.race([answer, bound]);
     clearTimeout(timer);
     const durationMs = performance.now() - start;
@@ -408,17 +483,28 @@ async function measure(template, kase) {
     const memory = sampler.stop();
     return {
       answers: timedOut ? [{ status: 'timeout', detail: `no answer within ${TIMEOUT_S} s`, ms: durationMs }] : [].concat(outcome),
-      timedOut, durationMs, cpu, serverCpu, startMonotonicUs, serverPid: ck.child.pid,
+      timedOut,
+      durationMs,
+      cpu,
+      serverCpu,
+      startMonotonicUs,
+      serverPid: ck.child.pid,
       idle: { health: latencySummary(idleHealth), index: latencySummary(idleIndex) },
-      health: latencySummary(health), index: latencySummary(index),
+      health: latencySummary(health),
+      index: latencySummary(index),
       afterAnswer: { health: latencySummary(afterHealth), index: latencySummary(afterIndex) },
       memory: {
-        beforeMiB: before?.rssMiB, hwmBeforeMiB: before?.hwmMiB,
+        beforeMiB: before?.rssMiB,
+        hwmBeforeMiB: before?.hwmMiB,
         peakMiB: Math.max(...[atAnswer?.hwmMiB, after?.hwmMiB, memory.peakRss].filter(Number.isFinite)),
-        sampledPeakMiB: memory.peakRss, afterMiB: after?.rssMiB, killedForRss: memory.killed, timeline: memory.timeline,
+        sampledPeakMiB: memory.peakRss,
+        afterMiB: after?.rssMiB,
+        killedForRss: memory.killed,
+        timeline: memory.timeline,
       },
       slowProbes: [...health.map((s) => ({ ...s, probe: 'healthz' })), ...index.map((s) => ({ ...s, probe: 'index' }))]
-        .filter((s) => s.ms > 100).map((s) => ({ probe: s.probe, atMs: Math.round(s.at - start), ms: Math.round(s.ms), status: s.status })),
+        .filter((s) => s.ms > 100)
+        .map((s) => ({ probe: s.probe, atMs: Math.round(s.at - start), ms: Math.round(s.ms), status: s.status })),
     };
   } finally {
     await stopChild(ck.child, 10_000);
@@ -457,12 +543,32 @@ function summarise(name, runs, timeoutS) {
     name,
     answer: answerText(runs, timeoutS),
     detail: runs.flatMap((r) => r.answers).find((a) => a.detail && a.status !== 'timeout')?.detail ?? '',
-    durationS: median(pick((r) => r.durationMs / 1000)), durationRange: range(pick((r) => r.durationMs / 1000), 2),
-    health: { p50: median(pick((r) => r.health.p50)), p99: median(pick((r) => r.health.p99)), max: median(pick((r) => r.health.max)), maxRange: range(pick((r) => r.health.max)) },
-    index: { p50: median(pick((r) => r.index.p50)), p99: median(pick((r) => r.index.p99)), max: median(pick((r) => r.index.max)), maxRange: range(pick((r) => r.index.max)) },
-    rss: { before: median(pick((r) => r.memory.beforeMiB)), peak: median(pick(peak)), peakRange: range(pick(peak)), after: median(pick((r) => r.memory.afterMiB)) },
+    durationS: median(pick((r) => r.durationMs / 1000)),
+    durationRange: range(
+      pick((r) => r.durationMs / 1000),
+      2,
+    ),
+    health: {
+      p50: median(pick((r) => r.health.p50)),
+      p99: median(pick((r) => r.health.p99)),
+      max: median(pick((r) => r.health.max)),
+      maxRange: range(pick((r) => r.health.max)),
+    },
+    index: {
+      p50: median(pick((r) => r.index.p50)),
+      p99: median(pick((r) => r.index.p99)),
+      max: median(pick((r) => r.index.max)),
+      maxRange: range(pick((r) => r.index.max)),
+    },
+    rss: {
+      before: median(pick((r) => r.memory.beforeMiB)),
+      peak: median(pick(peak)),
+      peakRange: range(pick(peak)),
+      after: median(pick((r) => r.memory.afterMiB)),
+    },
     probesOver100: pick((r) => r.health.over100 + r.index.over100),
-    cpuMain: median(pick((r) => r.serverCpu?.mainSeconds)), cpuOthers: median(pick((r) => r.serverCpu?.otherThreadsSeconds)),
+    cpuMain: median(pick((r) => r.serverCpu?.mainSeconds)),
+    cpuOthers: median(pick((r) => r.serverCpu?.otherThreadsSeconds)),
     afterMax: median(pick((r) => Math.max(r.afterAnswer.health.max, r.afterAnswer.index.max))),
   };
 }
@@ -474,27 +580,62 @@ function report(result) {
   const all = Object.values(result.runs).flat();
   const idle = all.flatMap((r) => [r.idle.health, r.idle.index]);
   const out = [''];
-  out.push(`cratekeeper ${result.label} (${result.dist}, commit ${result.commit}); ${settings.ROUNDS} rounds, medians over rounds; a fresh server per input; ` +
-    `probes at most every ${settings.PROBE_INTERVAL_MS} ms each, one in flight`);
-  out.push(`at rest (1 s before each input): /healthz p50 ${fmt(median(all.map((r) => r.idle.health.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.health.p99)), 2)} ms; ` +
-    `index p50 ${fmt(median(all.map((r) => r.idle.index.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.index.p99)), 2)} ms; ` +
-    `${idle.reduce((n, s) => n + s.over100, 0)} of ${idle.reduce((n, s) => n + s.count, 0)} probes over 100 ms`);
-  const head = ['input', 'answer', 'duration s (range)', 'healthz p50/p99/max ms', 'max range', 'index p50/p99/max ms', 'max range', 'RSS MiB before/peak/after', 'peak range', 'CPU s main/others', 'probes >100ms', 'max 2 s after'];
+  out.push(
+    `cratekeeper ${result.label} (${result.dist}, commit ${result.commit}); ${settings.ROUNDS} rounds, medians over rounds; a fresh server per input; ` +
+      `probes at most every ${settings.PROBE_INTERVAL_MS} ms each, one in flight`,
+  );
+  out.push(
+    `at rest (1 s before each input): /healthz p50 ${fmt(median(all.map((r) => r.idle.health.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.health.p99)), 2)} ms; ` +
+      `index p50 ${fmt(median(all.map((r) => r.idle.index.p50)), 2)} ms, p99 ${fmt(median(all.map((r) => r.idle.index.p99)), 2)} ms; ` +
+      `${idle.reduce((n, s) => n + s.over100, 0)} of ${idle.reduce((n, s) => n + s.count, 0)} probes over 100 ms`,
+  );
+  const head = [
+    'input',
+    'answer',
+    'duration s (range)',
+    'healthz p50/p99/max ms',
+    'max range',
+    'index p50/p99/max ms',
+    'max range',
+    'RSS MiB before/peak/after',
+    'peak range',
+    'CPU s main/others',
+    'probes >100ms',
+    'max 2 s after',
+  ];
   const rows = result.summary.map((s) => [
-    s.name, s.answer, `${fmt(s.durationS, 2)} (${s.durationRange})`,
-    `${fmt(s.health.p50, 1)}/${fmt(s.health.p99, 1)}/${fmt(s.health.max)}`, s.health.maxRange,
-    `${fmt(s.index.p50, 1)}/${fmt(s.index.p99, 1)}/${fmt(s.index.max)}`, s.index.maxRange,
-    `${fmt(s.rss.before)}/${fmt(s.rss.peak)}/${fmt(s.rss.after)}`, s.rss.peakRange, `${fmt(s.cpuMain, 2)}/${fmt(s.cpuOthers, 2)}`, s.probesOver100.join(','), fmt(s.afterMax),
+    s.name,
+    s.answer,
+    `${fmt(s.durationS, 2)} (${s.durationRange})`,
+    `${fmt(s.health.p50, 1)}/${fmt(s.health.p99, 1)}/${fmt(s.health.max)}`,
+    s.health.maxRange,
+    `${fmt(s.index.p50, 1)}/${fmt(s.index.p99, 1)}/${fmt(s.index.max)}`,
+    s.index.maxRange,
+    `${fmt(s.rss.before)}/${fmt(s.rss.peak)}/${fmt(s.rss.after)}`,
+    s.rss.peakRange,
+    `${fmt(s.cpuMain, 2)}/${fmt(s.cpuOthers, 2)}`,
+    s.probesOver100.join(','),
+    fmt(s.afterMax),
   ]);
   out.push(...table(head, rows));
   out.push('');
   for (const s of result.summary) if (s.detail) out.push(`${s.name}: "${s.detail.slice(0, 160)}"`);
-  out.push(`load average at start ${result.machine.loadAverageAtStart.join(' ')}, at end ${(result.loadAverageAtEnd ?? ['?']).join(' ')} (other work on this machine skews figures)`);
+  out.push(
+    `load average at start ${result.machine.loadAverageAtStart.join(' ')}, at end ${(result.loadAverageAtEnd ?? ['?']).join(' ')} (other work on this machine skews figures)`,
+  );
   console.log(out.join('\n'));
 }
 
 async function main() {
-  const result = { benchmark: 'hostile-inputs', label: LABEL, dist: DIST, commit: COMMIT, dirty: git('status', '--porcelain', '--untracked-files=no') !== '', machine: machine(), settings: { ROUNDS, TIMEOUT_S, CONCURRENCY, MAX_RSS_MIB, VERSIONS, README_DEPTH, PROBE_INTERVAL_MS, ONLY } };
+  const result = {
+    benchmark: 'hostile-inputs',
+    label: LABEL,
+    dist: DIST,
+    commit: COMMIT,
+    dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    machine: machine(),
+    settings: { ROUNDS, TIMEOUT_S, CONCURRENCY, MAX_RSS_MIB, VERSIONS, README_DEPTH, PROBE_INTERVAL_MS, ONLY },
+  };
   log(`measuring ${DIST} (commit ${COMMIT}${result.dirty ? ', with uncommitted changes' : ''}); ${ROUNDS} rounds of ${ONLY.join(', ')}`);
   const template = await prepareTemplate();
   result.manyIndexBytes = template.manyIndexBytes;
@@ -506,12 +647,14 @@ async function main() {
     for (const kase of cases) {
       const r = await measure(template, kase);
       runs[kase.name].push(r);
-      log(`round ${round}/${ROUNDS} ${kase.name}: ${r.answers.map((a) => a.status).join(',')} in ${fmt(r.durationMs)} ms; ` +
-        `healthz p50/p99/max ${fmt(r.health.p50, 1)}/${fmt(r.health.p99, 1)}/${fmt(r.health.max, 1)} ms (${r.health.count}); ` +
-        `index ${fmt(r.index.p50, 1)}/${fmt(r.index.p99, 1)}/${fmt(r.index.max, 1)} ms (${r.index.count}); ` +
-        `RSS ${fmt(r.memory.beforeMiB)} -> peak ${fmt(r.memory.peakMiB)} -> ${fmt(r.memory.afterMiB)} MiB; ` +
-        `server CPU s main ${fmt(r.serverCpu.mainSeconds, 2)}, others ${fmt(r.serverCpu.otherThreadsSeconds, 2)}; machine ${JSON.stringify(r.cpu)}` +
-        (r.answers[0]?.detail ? `; "${r.answers[0].detail.slice(0, 100)}"` : ''));
+      log(
+        `round ${round}/${ROUNDS} ${kase.name}: ${r.answers.map((a) => a.status).join(',')} in ${fmt(r.durationMs)} ms; ` +
+          `healthz p50/p99/max ${fmt(r.health.p50, 1)}/${fmt(r.health.p99, 1)}/${fmt(r.health.max, 1)} ms (${r.health.count}); ` +
+          `index ${fmt(r.index.p50, 1)}/${fmt(r.index.p99, 1)}/${fmt(r.index.max, 1)} ms (${r.index.count}); ` +
+          `RSS ${fmt(r.memory.beforeMiB)} -> peak ${fmt(r.memory.peakMiB)} -> ${fmt(r.memory.afterMiB)} MiB; ` +
+          `server CPU s main ${fmt(r.serverCpu.mainSeconds, 2)}, others ${fmt(r.serverCpu.otherThreadsSeconds, 2)}; machine ${JSON.stringify(r.cpu)}` +
+          (r.answers[0]?.detail ? `; "${r.answers[0].detail.slice(0, 100)}"` : ''),
+      );
     }
   }
   result.runs = runs;

@@ -24,9 +24,33 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, aptInstall, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, medianRound, ms, option,
-  percentile, profilesSince, publishMetadata, resultFile, runMain, runWrk, setLogTag, startCratekeeper, stopChild, table,
-  tempDir, track, which, WRK_LUA,
+  ROOT,
+  aptInstall,
+  cpuShare,
+  cpuTimes,
+  crateFile,
+  fmt,
+  indexPath,
+  log,
+  loopbackClient,
+  machine,
+  medianRound,
+  ms,
+  option,
+  percentile,
+  profilesSince,
+  publishMetadata,
+  resultFile,
+  runMain,
+  runWrk,
+  setLogTag,
+  startCratekeeper,
+  stopChild,
+  table,
+  tempDir,
+  track,
+  which,
+  WRK_LUA,
 } from './lib.mjs';
 
 const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
@@ -83,11 +107,16 @@ async function startServer({ workers = 1, dataDir = tempDir('ck-bench-data-') } 
 }
 
 function metadata(name, vers, deps) {
-  return publishMetadata(name, vers, deps.map((d) => [d, '^1.0']), {
-    features: { default: ['std'], std: [] },
-    authors: ['Bench <bench@example.invalid>'],
-    description: `benchmark crate ${name}`,
-  });
+  return publishMetadata(
+    name,
+    vers,
+    deps.map((d) => [d, '^1.0']),
+    {
+      features: { default: ['std'], std: [] },
+      authors: ['Bench <bench@example.invalid>'],
+      description: `benchmark crate ${name}`,
+    },
+  );
 }
 
 async function publishBody(name, vers, deps = []) {
@@ -141,7 +170,9 @@ async function startNginx(nginxBin, www) {
   chmodSync(prefix, 0o755);
   const port = await freePort();
   const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 daemon off;
 worker_processes auto;
 pid ${prefix}/nginx.pid;
@@ -166,13 +197,16 @@ http {
     location / { }
   }
 }
-`);
+`,
+  );
   const child = track(
     spawn(nginxBin, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] }),
     'nginx',
   );
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
@@ -197,15 +231,23 @@ async function startBareNode(www, token, workers) {
     `bare node x${workers}`,
   );
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   let stdout = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bare node server did not start: ${stderr}`)), 15_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`bare node server exited (${code}): ${stderr}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bare node server exited (${code}): ${stderr}`));
+    });
     child.stdout.on('data', (d) => {
       stdout += d;
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
   });
   return { child, url };
@@ -248,9 +290,18 @@ async function publishLatency(ck, count) {
     perSecond: count / (totalMs / 1000),
     latencyMs: {
       mean: times.reduce((a, b) => a + b, 0) / count,
-      p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted.at(-1),
-      first100p50: percentile([...times.slice(0, 100)].sort((a, b) => a - b), 50),
-      last100p50: percentile([...times.slice(-100)].sort((a, b) => a - b), 50),
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1),
+      first100p50: percentile(
+        [...times.slice(0, 100)].sort((a, b) => a - b),
+        50,
+      ),
+      last100p50: percentile(
+        [...times.slice(-100)].sort((a, b) => a - b),
+        50,
+      ),
     },
   };
 }
@@ -259,7 +310,11 @@ async function publishLatency(ck, count) {
 
 async function main() {
   const startedAt = Date.now();
-  const result = { benchmark: 'index-throughput', machine: machine(), settings: { DURATION_S, WARMUP_S, ROUNDS, CONNECTIONS, THREADS, PUBLISHES, PROFILE } };
+  const result = {
+    benchmark: 'index-throughput',
+    machine: machine(),
+    settings: { DURATION_S, WARMUP_S, ROUNDS, CONNECTIONS, THREADS, PUBLISHES, PROFILE },
+  };
   const tools = ensureTools();
   result.tools = { nginx: tools.nginxVersion, wrk: tools.wrkVersion };
   log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}`);
@@ -283,16 +338,61 @@ async function main() {
   const auth = { Authorization: ck.token };
   const scenarios = [
     { name: 'cratekeeper 200', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
-    { name: 'cratekeeper 304', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
-    { name: 'cratekeeper x2 200', server: 'cratekeeper --workers 2', url: `${ck2.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
-    { name: 'cratekeeper x2 304', server: 'cratekeeper --workers 2', url: `${ck2.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
+    {
+      name: 'cratekeeper 304',
+      server: 'cratekeeper',
+      url: `${ck.url}${hot.path}`,
+      headers: { ...auth, 'If-None-Match': hot.etag },
+      expectStatus: 304,
+    },
+    {
+      name: 'cratekeeper x2 200',
+      server: 'cratekeeper --workers 2',
+      url: `${ck2.url}${hot.path}`,
+      headers: auth,
+      expectStatus: 200,
+      expectBody: hotBody,
+    },
+    {
+      name: 'cratekeeper x2 304',
+      server: 'cratekeeper --workers 2',
+      url: `${ck2.url}${hot.path}`,
+      headers: { ...auth, 'If-None-Match': hot.etag },
+      expectStatus: 304,
+    },
     { name: 'nginx 200', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: {}, expectStatus: 200, expectBody: hotBody },
     { name: 'nginx 304', server: 'nginx', url: `${nginx.url}${hot.path}`, headers: { 'If-None-Match': nginxEtag }, expectStatus: 304 },
     // References, not cratekeeper: the least one Node process (and two) can do for the same request.
-    { name: 'bare node 200', server: 'bare node x1', url: `${bare1.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
-    { name: 'bare node 304', server: 'bare node x1', url: `${bare1.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
-    { name: 'bare node x2 200', server: 'bare node x2', url: `${bare2.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
-    { name: 'bare node x2 304', server: 'bare node x2', url: `${bare2.url}${hot.path}`, headers: { ...auth, 'If-None-Match': hot.etag }, expectStatus: 304 },
+    {
+      name: 'bare node 200',
+      server: 'bare node x1',
+      url: `${bare1.url}${hot.path}`,
+      headers: auth,
+      expectStatus: 200,
+      expectBody: hotBody,
+    },
+    {
+      name: 'bare node 304',
+      server: 'bare node x1',
+      url: `${bare1.url}${hot.path}`,
+      headers: { ...auth, 'If-None-Match': hot.etag },
+      expectStatus: 304,
+    },
+    {
+      name: 'bare node x2 200',
+      server: 'bare node x2',
+      url: `${bare2.url}${hot.path}`,
+      headers: auth,
+      expectStatus: 200,
+      expectBody: hotBody,
+    },
+    {
+      name: 'bare node x2 304',
+      server: 'bare node x2',
+      url: `${bare2.url}${hot.path}`,
+      headers: { ...auth, 'If-None-Match': hot.etag },
+      expectStatus: 304,
+    },
   ];
   const lua = path.join(tempDir('ck-bench-wrk-'), 'report.lua');
   writeFileSync(lua, WRK_LUA);
@@ -309,15 +409,17 @@ async function main() {
       const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S, WRK);
       r.cpu = cpuShare(before, cpuTimes());
       runs[s.name].push(r);
-      log(`round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, ` +
-        `p99 ${ms(r.latency_us.p99)} ms; machine cpu ${JSON.stringify(r.cpu)}`);
+      log(
+        `round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, ` +
+          `p99 ${ms(r.latency_us.p99)} ms; machine cpu ${JSON.stringify(r.cpu)}`,
+      );
     }
   }
   result.index = {};
   for (const s of scenarios) result.index[s.name] = medianRound(runs[s.name], checks[s.name]);
   result.ratio = {
-    '200': result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
-    '304': result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
+    200: result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
+    304: result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
     'x2 200': result.index['cratekeeper x2 200'].rps / result.index['nginx 200'].rps,
     'x2 304': result.index['cratekeeper x2 304'].rps / result.index['nginx 304'].rps,
   };
@@ -336,22 +438,39 @@ async function main() {
 
   // ---- report
   const rows = Object.entries(result.index).map(([name, r]) => [
-    name, fmt(r.rps), `${fmt(r.rpsMin)}-${fmt(r.rpsMax)}`, ms(r.latency_us.p50), ms(r.latency_us.p99), fmt(r.bytesPerResponse),
+    name,
+    fmt(r.rps),
+    `${fmt(r.rpsMin)}-${fmt(r.rpsMax)}`,
+    ms(r.latency_us.p50),
+    ms(r.latency_us.p99),
+    fmt(r.bytesPerResponse),
     String(r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout),
     `${r.cpu.user}/${r.cpu.system}/${r.cpu.idle}/${r.cpu.steal}`,
   ]);
   const head = ['scenario', 'req/s', `range (${ROUNDS} rounds)`, 'p50 ms', 'p99 ms', 'bytes/resp', 'errors', 'cpu us/sy/id/st %'];
   const out = [];
   out.push('');
-  out.push(`index file ${hot.path}: ${hot.bytes} bytes (${hot.lines} versions); wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, median of ${ROUNDS} rounds`);
+  out.push(
+    `index file ${hot.path}: ${hot.bytes} bytes (${hot.lines} versions); wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, median of ${ROUNDS} rounds`,
+  );
   out.push(...table(head, rows));
   out.push('');
   out.push(`cratekeeper / nginx: 200 path ${fmt(result.ratio['200'] * 100, 1)} %, 304 path ${fmt(result.ratio['304'] * 100, 1)} %`);
-  out.push(`cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`);
+  out.push(
+    `cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`,
+  );
   const p = result.publish;
-  if (p) out.push(`publish x${p.count} (sequential, keep-alive): total ${fmt(p.totalSeconds, 2)} s, ${fmt(p.perSecond, 1)}/s, ` +
-    `p50 ${fmt(p.latencyMs.p50, 2)} ms, p99 ${fmt(p.latencyMs.p99, 2)} ms, max ${fmt(p.latencyMs.max, 2)} ms`);
-  out.push(`load average at start ${result.machine.loadAverageAtStart.join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on this machine skews figures)`);
+  if (p)
+    out.push(
+      `publish x${p.count} (sequential, keep-alive): total ${fmt(p.totalSeconds, 2)} s, ${fmt(p.perSecond, 1)}/s, ` +
+        `p50 ${fmt(p.latencyMs.p50, 2)} ms, p99 ${fmt(p.latencyMs.p99, 2)} ms, max ${fmt(p.latencyMs.max, 2)} ms`,
+    );
+  out.push(
+    `load average at start ${result.machine.loadAverageAtStart.join(' ')}, at end ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (other work on this machine skews figures)`,
+  );
   console.log(out.join('\n'));
 
   const file = resultFile('index-throughput', result.machine.date);

@@ -68,7 +68,8 @@ export function track(child, name) {
   children.add(child);
   child.once('exit', (code, signal) => {
     children.delete(child);
-    if (!child.benchStopping && !QUIET_EXITS.has(name)) log(`${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
+    if (!child.benchStopping && !QUIET_EXITS.has(name))
+      log(`${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
   });
   return child;
 }
@@ -95,8 +96,14 @@ function killAllNow() {
     c.kill('SIGKILL');
   }
 }
-process.once('SIGINT', () => { killAllNow(); process.exit(130); });
-process.once('SIGTERM', () => { killAllNow(); process.exit(143); });
+process.once('SIGINT', () => {
+  killAllNow();
+  process.exit(130);
+});
+process.once('SIGTERM', () => {
+  killAllNow();
+  process.exit(143);
+});
 process.once('exit', killAllNow);
 
 /** A new folder under the OS temporary folder, removed by `removeTempDirs`. */
@@ -189,7 +196,10 @@ export function loopbackClient({ maxSockets, timeoutMs = 30_000 }) {
  * once it prints its URL (and, when `fresh`, the first admin token it prints on a new data folder).
  * `workers` adds `--workers N`; `profile` runs it under `--cpu-prof` into bench/results/; `env` adds variables.
  */
-export async function startCratekeeper(dataDir, { dist = ROOT, workers, profile = false, fresh = true, env = {}, startTimeoutMs = 30_000, logStderr = true } = {}) {
+export async function startCratekeeper(
+  dataDir,
+  { dist = ROOT, workers, profile = false, fresh = true, env = {}, startTimeoutMs = 30_000, logStderr = true } = {},
+) {
   const nodeArgs = [];
   if (profile) {
     mkdirSync(RESULTS, { recursive: true });
@@ -201,17 +211,31 @@ export async function startCratekeeper(dataDir, { dist = ROOT, workers, profile 
   const childEnv = { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000', ...env };
   const child = track(spawn(process.execPath, args, { cwd: dist, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }), 'cratekeeper');
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-10_000); });
-  if (logStderr) child.once('exit', () => { if (!child.benchStopping && stderr) log(`cratekeeper stderr (tail):\n${stderr.slice(-3000)}`); });
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-10_000);
+  });
+  if (logStderr)
+    child.once('exit', () => {
+      if (!child.benchStopping && stderr) log(`cratekeeper stderr (tail):\n${stderr.slice(-3000)}`);
+    });
   let stdout = '';
   const { url, token } = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cratekeeper did not start within ${startTimeoutMs / 1000} s:\n${stderr}`)), startTimeoutMs);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cratekeeper exited (${code}):\n${stderr}`)); });
+    const timer = setTimeout(
+      () => reject(new Error(`cratekeeper did not start within ${startTimeoutMs / 1000} s:\n${stderr}`)),
+      startTimeoutMs,
+    );
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cratekeeper exited (${code}):\n${stderr}`));
+    });
     child.stdout.on('data', (d) => {
       stdout += d;
       const url = /cratekeeper listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
       const token = /first token \(shown only this once\): (ckt_\S+)/.exec(stdout)?.[1];
-      if (url && (token || !fresh)) { clearTimeout(timer); resolve({ url, token }); }
+      if (url && (token || !fresh)) {
+        clearTimeout(timer);
+        resolve({ url, token });
+      }
     });
   });
   return { child, url, token };
@@ -231,10 +255,17 @@ export async function crateFile(name, vers, { readme, libRs = `//! ${name} ${ver
   const p = pack();
   const chunks = [];
   p.on('data', (c) => chunks.push(c));
-  const done = new Promise((r, j) => { p.on('end', r); p.on('error', j); });
+  const done = new Promise((r, j) => {
+    p.on('end', r);
+    p.on('error', j);
+  });
   const dir = `${name}-${vers}`;
-  const entry = (file, text) => new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
-  await entry('Cargo.toml', `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${readme ? 'readme = "README.md"\n' : ''}`);
+  const entry = (file, text) =>
+    new Promise((r, j) => p.entry({ name: `${dir}/${file}`, mtime: new Date(0) }, text, (e) => (e ? j(e) : r())));
+  await entry(
+    'Cargo.toml',
+    `[package]\nname = "${name}"\nversion = "${vers}"\nedition = "2021"\nlicense = "MIT"\n${readme ? 'readme = "README.md"\n' : ''}`,
+  );
   await entry('src/lib.rs', libRs);
   if (readme) await entry('README.md', readme);
   p.finalize();
@@ -245,15 +276,33 @@ export async function crateFile(name, vers, { readme, libRs = `//! ${name} ${ver
 /** Cargo's publish metadata: `fields` over empty defaults; `deps` as [name, version_req] pairs. */
 export function publishMetadata(name, vers, deps, fields = {}) {
   return {
-    name, vers,
+    name,
+    vers,
     deps: deps.map(([dep, req]) => ({
-      name: dep, version_req: req, features: [], optional: false, default_features: true,
-      target: null, kind: 'normal', registry: null,
+      name: dep,
+      version_req: req,
+      features: [],
+      optional: false,
+      default_features: true,
+      target: null,
+      kind: 'normal',
+      registry: null,
     })),
-    features: {}, authors: [], description: null,
-    documentation: null, homepage: null, readme: null, readme_file: null,
-    keywords: [], categories: [], license: 'MIT', license_file: null, repository: null,
-    badges: {}, links: null, rust_version: null,
+    features: {},
+    authors: [],
+    description: null,
+    documentation: null,
+    homepage: null,
+    readme: null,
+    readme_file: null,
+    keywords: [],
+    categories: [],
+    license: 'MIT',
+    license_file: null,
+    repository: null,
+    badges: {},
+    links: null,
+    rust_version: null,
     ...fields,
   };
 }
@@ -340,8 +389,12 @@ export function runWrk(wrkBin, luaFile, url, headers, seconds, { threads, connec
     const child = track(spawn(wrkBin, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'wrk');
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + graceS) * 1000);
     child.on('exit', (code) => {
       clearTimeout(timer);

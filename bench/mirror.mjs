@@ -29,7 +29,14 @@ const { makeTempDir } = await dist('test/support/temp-dir.js');
 
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg === -1 ? 3 : Math.max(1, Number(process.argv[roundsArg + 1]) || 3);
-const PACKAGES = ['librust-tokio-dev', 'librust-clap-dev', 'librust-chrono-dev', 'librust-rand-dev', 'librust-hyper-dev', 'librust-serde-json-dev'];
+const PACKAGES = [
+  'librust-tokio-dev',
+  'librust-clap-dev',
+  'librust-chrono-dev',
+  'librust-rand-dev',
+  'librust-hyper-dev',
+  'librust-serde-json-dev',
+];
 const ROOTS = ['tokio', 'clap', 'chrono', 'rand', 'hyper', 'serde_json'];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,7 +63,10 @@ async function main() {
   const netrc = path.join(dir, 'netrc');
   writeFileSync(netrc, `machine 127.0.0.1:${new URL(upstream.url).port} login x password ${upstream.adminToken}\n`, { mode: 0o600 });
   const config = path.join(dir, 'cratekeeper.toml');
-  writeFileSync(config, `[[upstreams]]\nname = "up"\nindex_url = "${upstream.url}/index/"\nindex_ttl_seconds = 60\nauth = { netrc = "${netrc}" }\n`);
+  writeFileSync(
+    config,
+    `[[upstreams]]\nname = "up"\nindex_url = "${upstream.url}/index/"\nindex_ttl_seconds = 60\nauth = { netrc = "${netrc}" }\n`,
+  );
   const mirror = await startRegistry({ args: ['--config', config] });
   servers.push(mirror);
 
@@ -96,7 +106,14 @@ async function main() {
     results[name] = r;
     console.error(name, JSON.stringify(r));
   }
-  const out = { date: new Date().toISOString(), cpus: os.cpus().length, cargo: spawnSync('cargo', ['--version'], { encoding: 'utf8' }).stdout.trim(), crates: crates.length, rounds: ROUNDS, results };
+  const out = {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cargo: spawnSync('cargo', ['--version'], { encoding: 'utf8' }).stdout.trim(),
+    crates: crates.length,
+    rounds: ROUNDS,
+    results,
+  };
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   const file = path.join(ROOT, 'bench', 'results', `mirror-${out.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(out, null, 2));

@@ -42,9 +42,32 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, aptInstall, cpuShare, cpuTimes, crateFile, fmt, indexPath, log, loopbackClient, machine, medianRound, ms, option,
-  percentile, profilesSince, publishMetadata, resultFile, runMain, runWrk, setLogTag, startCratekeeper, stopChild, table,
-  tempDir, which, WRK_LUA,
+  ROOT,
+  aptInstall,
+  cpuShare,
+  cpuTimes,
+  crateFile,
+  fmt,
+  indexPath,
+  log,
+  loopbackClient,
+  machine,
+  medianRound,
+  ms,
+  option,
+  percentile,
+  profilesSince,
+  publishMetadata,
+  resultFile,
+  runMain,
+  runWrk,
+  setLogTag,
+  startCratekeeper,
+  stopChild,
+  table,
+  tempDir,
+  which,
+  WRK_LUA,
 } from './lib.mjs';
 
 const CRATES = Math.max(20, Math.min(option('crates', 200), 2000));
@@ -58,7 +81,8 @@ const PROFILE = option('profile', false);
 const DIST_ROOT = path.resolve(option('dist', ROOT));
 const SCENARIO_NAMES = ['home', 'search', 'crate', 'crate-many', 'version-warm', 'version-cold', 'index'];
 const ONLY = option('only', SCENARIO_NAMES.join(',')).split(',');
-for (const name of ONLY) if (!SCENARIO_NAMES.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIO_NAMES.join(', ')})`);
+for (const name of ONLY)
+  if (!SCENARIO_NAMES.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIO_NAMES.join(', ')})`);
 const SEARCH_QUERY = 'http';
 const DOWNLOADS = 400;
 const COLD_PROBE = 10;
@@ -114,9 +138,48 @@ const pick = (list) => list[Math.floor(rand() * list.length)];
 const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 
 const WORDS = [
-  'async', 'http', 'serde', 'json', 'tokio', 'parse', 'log', 'time', 'crypto', 'net', 'test', 'util', 'derive', 'macro',
-  'config', 'cli', 'sql', 'cache', 'queue', 'stream', 'buffer', 'codec', 'proto', 'grpc', 'tls', 'hash', 'rand', 'image',
-  'audio', 'text', 'regex', 'file', 'path', 'env', 'error', 'trace', 'metrics', 'pool', 'sync', 'channel', 'actor', 'web',
+  'async',
+  'http',
+  'serde',
+  'json',
+  'tokio',
+  'parse',
+  'log',
+  'time',
+  'crypto',
+  'net',
+  'test',
+  'util',
+  'derive',
+  'macro',
+  'config',
+  'cli',
+  'sql',
+  'cache',
+  'queue',
+  'stream',
+  'buffer',
+  'codec',
+  'proto',
+  'grpc',
+  'tls',
+  'hash',
+  'rand',
+  'image',
+  'audio',
+  'text',
+  'regex',
+  'file',
+  'path',
+  'env',
+  'error',
+  'trace',
+  'metrics',
+  'pool',
+  'sync',
+  'channel',
+  'actor',
+  'web',
 ];
 const PROSE = (
   'the crate provides a small and fast implementation of the protocol with zero copy parsing where possible ' +
@@ -139,7 +202,8 @@ const paragraph = () => Array.from({ length: between(2, 6) }, sentence).join(' '
 function rustBlock(name) {
   const ident = name.replace(/-/g, '_');
   const lines = ['```rust', `use ${ident}::{Client, Config};`, '', 'fn main() -> Result<(), Box<dyn std::error::Error>> {'];
-  for (let i = 0, n = between(3, 12); i < n; i++) lines.push(`    let ${pick(WORDS)}_${i} = Client::new(Config::default()).${pick(WORDS)}(${between(1, 999)})?;`);
+  for (let i = 0, n = between(3, 12); i < n; i++)
+    lines.push(`    let ${pick(WORDS)}_${i} = Client::new(Config::default()).${pick(WORDS)}(${between(1, 999)})?;`);
   lines.push('    Ok(())', '}', '```');
   return lines.join('\n');
 }
@@ -161,15 +225,29 @@ function readme(name, targetBytes) {
   while (size < targetBytes) {
     const chunk = [];
     switch (section++ % 5) {
-      case 0: chunk.push(`## ${pick(['Usage', 'Examples', 'Design', 'Performance', 'Safety', 'Compatibility'])}`, paragraph(), rustBlock(name)); break;
-      case 1: chunk.push(`### ${pick(PROSE)} ${pick(PROSE)}`, paragraph(), paragraph()); break;
-      case 2: chunk.push(Array.from({ length: between(3, 8) }, () => `- ${sentence()}`).join('\n')); break;
+      case 0:
+        chunk.push(`## ${pick(['Usage', 'Examples', 'Design', 'Performance', 'Safety', 'Compatibility'])}`, paragraph(), rustBlock(name));
+        break;
+      case 1:
+        chunk.push(`### ${pick(PROSE)} ${pick(PROSE)}`, paragraph(), paragraph());
+        break;
+      case 2:
+        chunk.push(Array.from({ length: between(3, 8) }, () => `- ${sentence()}`).join('\n'));
+        break;
       case 3: {
-        const rows = Array.from({ length: between(3, 8) }, () => `| \`${pick(WORDS)}\` | ${pick(['yes', 'no', 'optional'])} | ${sentence()} |`);
+        const rows = Array.from(
+          { length: between(3, 8) },
+          () => `| \`${pick(WORDS)}\` | ${pick(['yes', 'no', 'optional'])} | ${sentence()} |`,
+        );
         chunk.push('| feature | default | what it does |\n|---|---|---|\n' + rows.join('\n'));
         break;
       }
-      default: chunk.push(`> ${sentence()}`, `See [the guide](docs/guide.md), [examples](examples/) and ![diagram](docs/diagram.png).`, paragraph());
+      default:
+        chunk.push(
+          `> ${sentence()}`,
+          `See [the guide](docs/guide.md), [examples](examples/) and ![diagram](docs/diagram.png).`,
+          paragraph(),
+        );
     }
     const text = chunk.join('\n\n');
     parts.push(text);
@@ -201,15 +279,21 @@ function plan() {
 }
 
 function metadata(c, vers, readmeText) {
-  return publishMetadata(c.name, vers, c.deps.map((d) => [d, '>=0.1']), {
-    features: { default: ['std'], std: [] },
-    authors: ['Bench <bench@example.invalid>'],
-    description: `${c.name.replace(/-/g, ' ')}: ${sentence()}`,
-    documentation: `https://docs.rs/${c.name}`,
-    readme: readmeText ?? null, readme_file: readmeText ? 'README.md' : null,
-    keywords: c.name.split('-').slice(0, 2),
-    repository: `https://github.com/bench-org/${c.name}`,
-  });
+  return publishMetadata(
+    c.name,
+    vers,
+    c.deps.map((d) => [d, '>=0.1']),
+    {
+      features: { default: ['std'], std: [] },
+      authors: ['Bench <bench@example.invalid>'],
+      description: `${c.name.replace(/-/g, ' ')}: ${sentence()}`,
+      documentation: `https://docs.rs/${c.name}`,
+      readme: readmeText ?? null,
+      readme_file: readmeText ? 'README.md' : null,
+      keywords: c.name.split('-').slice(0, 2),
+      repository: `https://github.com/bench-org/${c.name}`,
+    },
+  );
 }
 
 async function populate(ck, crates) {
@@ -220,7 +304,11 @@ async function populate(ck, crates) {
     for (const vers of c.versions) {
       const text = c.readmeBytes > 0 ? readme(c.name, c.readmeBytes) : undefined;
       const body = encodePublishBody(metadata(c, vers, text), await crateFile(c.name, vers, { readme: text }));
-      const res = await request(`${ck.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ck.token, 'content-length': body.length }, body });
+      const res = await request(`${ck.url}/api/v1/crates/new`, {
+        method: 'PUT',
+        headers: { authorization: ck.token, 'content-length': body.length },
+        body,
+      });
       if (res.status !== 200) throw new Error(`publish ${c.name}@${vers}: ${res.status} ${res.body.toString('utf8').slice(0, 500)}`);
       versions++;
       bytes += body.length;
@@ -232,7 +320,14 @@ async function populate(ck, crates) {
     const res = await request(`${ck.url}/api/v1/crates/${c.name}/${pick(c.versions)}/download`, { headers: { authorization: ck.token } });
     if (res.status !== 200) throw new Error(`download ${c.name}: ${res.status}`);
   }
-  return { crates: crates.length, versions, publishBodyBytes: bytes, withReadme: crates.filter((c) => c.readmeBytes > 0).length, downloads: DOWNLOADS, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
+  return {
+    crates: crates.length,
+    versions,
+    publishBodyBytes: bytes,
+    withReadme: crates.filter((c) => c.readmeBytes > 0).length,
+    downloads: DOWNLOADS,
+    seconds: +((performance.now() - t0) / 1000).toFixed(1),
+  };
 }
 
 // ---------------------------------------------------------------- browser session
@@ -241,7 +336,8 @@ async function signIn(ck) {
   const form = await request(`${ck.url}/sign-in`);
   const login = cookieNamed(form, 'ck_login');
   const csrf = /name="csrf" value="([^"]+)"/.exec(form.body.toString('utf8'))?.[1];
-  if (form.status !== 200 || !login || !csrf) throw new Error(`sign-in form: ${form.status}, cookie ${Boolean(login)}, csrf ${Boolean(csrf)}`);
+  if (form.status !== 200 || !login || !csrf)
+    throw new Error(`sign-in form: ${form.status}, cookie ${Boolean(login)}, csrf ${Boolean(csrf)}`);
   const body = new URLSearchParams({ csrf, token: ck.token }).toString();
   const done = await request(`${ck.url}/me/token-sign-in`, {
     method: 'POST',
@@ -279,7 +375,9 @@ async function fetchAllOnce(base, paths, headers) {
       const res = await new Promise((resolve, reject) => {
         const req = http.request(`${base}${p}`, { headers, agent: pool, timeout: 30_000 }, (r) => {
           let n = 0;
-          r.on('data', (c) => { n += c.length; });
+          r.on('data', (c) => {
+            n += c.length;
+          });
           r.on('end', () => resolve({ status: r.statusCode, n }));
           r.on('error', reject);
         });
@@ -299,9 +397,20 @@ async function fetchAllOnce(base, paths, headers) {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q) => Math.round(percentile(sorted, q * 100));
   return {
-    requests: paths.length, duration_us: Math.round(duration_us), bytes, errors,
-    latency_us: { mean: latencies.reduce((a, b) => a + b, 0) / latencies.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1)) },
-    rps: paths.length / (duration_us / 1e6), bytesPerResponse: bytes / paths.length, client: 'node',
+    requests: paths.length,
+    duration_us: Math.round(duration_us),
+    bytes,
+    errors,
+    latency_us: {
+      mean: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+      p50: at(0.5),
+      p90: at(0.9),
+      p99: at(0.99),
+      max: Math.round(sorted.at(-1)),
+    },
+    rps: paths.length / (duration_us / 1e6),
+    bytesPerResponse: bytes / paths.length,
+    client: 'node',
   };
 }
 
@@ -322,7 +431,9 @@ async function main() {
     tools: { wrk: tools.version },
     settings: { CRATES, DURATION_S, WARMUP_S, ROUNDS, CONNECTIONS, THREADS, PROFILE, ONLY, SEARCH_QUERY },
   };
-  log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}, load ${result.machine.loadAverageAtStart.join(' ')}`);
+  log(
+    `machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}, load ${result.machine.loadAverageAtStart.join(' ')}`,
+  );
 
   const dataDir = tempDir('ck-pages-data-');
   let ck = await startServer(dataDir);
@@ -330,7 +441,9 @@ async function main() {
   log(`cratekeeper at ${ck.url}; publishing ${CRATES} crates`);
   const crates = plan();
   result.data = await populate(ck, crates);
-  log(`published ${result.data.versions} versions of ${result.data.crates} crates (${result.data.withReadme} with a README) in ${result.data.seconds} s`);
+  log(
+    `published ${result.data.versions} versions of ${result.data.crates} crates (${result.data.withReadme} with a README) in ${result.data.seconds} s`,
+  );
   if (PROFILE) {
     await stopChild(ck.child, 30_000);
     ck = await startServer(dataDir, { profile: true, fresh: false });
@@ -359,11 +472,40 @@ async function main() {
   const scenarios = [
     { name: 'home', what: 'GET / (home)', path: '/', headers: page, mustContain: ['<html'] },
     { name: 'search', what: `GET /search?q=${SEARCH_QUERY}`, path: `/search?q=${SEARCH_QUERY}`, headers: page, mustContain: [`/crates/`] },
-    { name: 'crate', what: `GET /crates/${big.name} (README cached)`, path: `/crates/${big.name}`, headers: page, mustContain: ['id="readme"', '<svg'] },
-    { name: 'crate-many', what: `GET /crates/${many.name} (${many.versions.length} versions, README cached)`, path: `/crates/${many.name}`, headers: page, mustContain: ['id="readme"'] },
-    { name: 'version-warm', what: `GET /crates/${big.name}/${warmVersion} (README cached)`, path: `/crates/${big.name}/${warmVersion}`, headers: page, mustContain: ['id="readme"'] },
-    { name: 'version-cold', what: 'GET /crates/NAME/VERSION, each a first render of a 10-20 KB README (fresh server)', path: '/', headers: page, cold: true },
-    { name: 'index', what: `GET /index/${indexPath(big.name)} (Authorization, reference)`, path: `/index/${indexPath(big.name)}`, headers: { Authorization: token } },
+    {
+      name: 'crate',
+      what: `GET /crates/${big.name} (README cached)`,
+      path: `/crates/${big.name}`,
+      headers: page,
+      mustContain: ['id="readme"', '<svg'],
+    },
+    {
+      name: 'crate-many',
+      what: `GET /crates/${many.name} (${many.versions.length} versions, README cached)`,
+      path: `/crates/${many.name}`,
+      headers: page,
+      mustContain: ['id="readme"'],
+    },
+    {
+      name: 'version-warm',
+      what: `GET /crates/${big.name}/${warmVersion} (README cached)`,
+      path: `/crates/${big.name}/${warmVersion}`,
+      headers: page,
+      mustContain: ['id="readme"'],
+    },
+    {
+      name: 'version-cold',
+      what: 'GET /crates/NAME/VERSION, each a first render of a 10-20 KB README (fresh server)',
+      path: '/',
+      headers: page,
+      cold: true,
+    },
+    {
+      name: 'index',
+      what: `GET /index/${indexPath(big.name)} (Authorization, reference)`,
+      path: `/index/${indexPath(big.name)}`,
+      headers: { Authorization: token },
+    },
   ].filter((s) => ONLY.includes(s.name));
 
   result.checks = {};
@@ -409,9 +551,13 @@ async function main() {
         r.probeMs = probe.map((x) => +x.toFixed(1));
       }
       runs[s.name].push(r);
-      log(`round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, p99 ${ms(r.latency_us.p99)} ms, ` +
-        `${fmt(r.bytesPerResponse)} B/resp, errors ${JSON.stringify(r.errors)}, machine cpu ${JSON.stringify(r.cpu)}` +
-        (s.cold ? `, ${r.requests} distinct pages in ${fmt(r.duration_us / 1e6, 1)} s; one at a time before that: ${r.probeMs.join(', ')} ms` : ''));
+      log(
+        `round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, p99 ${ms(r.latency_us.p99)} ms, ` +
+          `${fmt(r.bytesPerResponse)} B/resp, errors ${JSON.stringify(r.errors)}, machine cpu ${JSON.stringify(r.cpu)}` +
+          (s.cold
+            ? `, ${r.requests} distinct pages in ${fmt(r.duration_us / 1e6, 1)} s; one at a time before that: ${r.probeMs.join(', ')} ms`
+            : ''),
+      );
     }
   }
 
@@ -424,28 +570,54 @@ async function main() {
   // ---- report
   const index = result.scenarios.index;
   const rows = Object.entries(result.scenarios).map(([name, r]) => [
-    name, fmt(r.rps), `${fmt(r.rpsMin)}-${fmt(r.rpsMax)}`, ms(r.latency_us.p50), ms(r.latency_us.p99), fmt(r.bytesPerResponse),
+    name,
+    fmt(r.rps),
+    `${fmt(r.rpsMin)}-${fmt(r.rpsMax)}`,
+    ms(r.latency_us.p50),
+    ms(r.latency_us.p99),
+    fmt(r.bytesPerResponse),
     index && name !== 'index' ? ratioRange(r.rounds, index.rounds) : '',
     String(Object.values(r.errors).reduce((a, b) => a + b, 0)),
     `${r.cpu.user}/${r.cpu.system}/${r.cpu.idle}`,
   ]);
-  const head = ['scenario', 'req/s', `range (${ROUNDS} rounds)`, 'p50 ms', 'p99 ms', 'bytes/resp', 'vs index (per round)', 'errors', 'cpu us/sy/id %'];
+  const head = [
+    'scenario',
+    'req/s',
+    `range (${ROUNDS} rounds)`,
+    'p50 ms',
+    'p99 ms',
+    'bytes/resp',
+    'vs index (per round)',
+    'errors',
+    'cpu us/sy/id %',
+  ];
   const out = [''];
-  out.push(`cratekeeper ${result.cratekeeper.commit ?? ''} (${DIST_ROOT}); ${result.data.crates} crates, ${result.data.versions} versions, ` +
-    `${result.data.withReadme} crates with a 10-20 KB README; wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, ` +
-    `median of ${ROUNDS} round(s) (of an even count, the slower middle one); "vs index": req/s over the index's in the same round`);
+  out.push(
+    `cratekeeper ${result.cratekeeper.commit ?? ''} (${DIST_ROOT}); ${result.data.crates} crates, ${result.data.versions} versions, ` +
+      `${result.data.withReadme} crates with a 10-20 KB README; wrk ${THREADS} threads, ${CONNECTIONS} connections, ${DURATION_S} s a run, ` +
+      `median of ${ROUNDS} round(s) (of an even count, the slower middle one); "vs index": req/s over the index's in the same round`,
+  );
   for (const s of scenarios) out.push(`  ${s.name.padEnd(12)} ${s.what}`);
   out.push(...table(head, rows));
   const cold = result.scenarios['version-cold'];
   if (cold) {
-    out.push(`version-cold: each page fetched once by a Node client over ${CONNECTIONS} connections: ` +
-      `${cold.rounds.map((r) => `${r.requests} pages in ${fmt(r.duration_us / 1e6, 1)} s`).join('; ')}`);
+    out.push(
+      `version-cold: each page fetched once by a Node client over ${CONNECTIONS} connections: ` +
+        `${cold.rounds.map((r) => `${r.requests} pages in ${fmt(r.duration_us / 1e6, 1)} s`).join('; ')}`,
+    );
     const probes = cold.rounds.flatMap((r) => r.probeMs).sort((a, b) => a - b);
-    out.push(`  one first render at a time (${probes.length} pages, right after a restart): median ${fmt(probes[Math.floor(probes.length / 2)], 1)} ms, ` +
-      `min ${fmt(probes[0], 1)}, max ${fmt(probes.at(-1), 1)} ms`);
+    out.push(
+      `  one first render at a time (${probes.length} pages, right after a restart): median ${fmt(probes[Math.floor(probes.length / 2)], 1)} ms, ` +
+        `min ${fmt(probes[0], 1)}, max ${fmt(probes.at(-1), 1)} ms`,
+    );
   }
-  out.push(`machine: ${result.machine.nproc} cores (${result.machine.cpuModel}), node ${result.machine.node}, ${tools.version}; load average at start ` +
-    `${result.machine.loadAverageAtStart.join(' ')}, at end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  out.push(
+    `machine: ${result.machine.nproc} cores (${result.machine.cpuModel}), node ${result.machine.node}, ${tools.version}; load average at start ` +
+      `${result.machine.loadAverageAtStart.join(' ')}, at end ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+  );
   out.push(`total time ${fmt((Date.now() - startedAt) / 1000, 0)} s`);
   console.log(out.join('\n'));
 

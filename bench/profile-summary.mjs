@@ -46,7 +46,10 @@ let idle = 0;
 for (const [id, us] of self) {
   const { callFrame } = nodes.get(id);
   const name = callFrame.functionName || '(anonymous)';
-  if (name === '(idle)') { idle += us; continue; }
+  if (name === '(idle)') {
+    idle += us;
+    continue;
+  }
   busy += us;
   const o = origin(callFrame.url, name);
   const key = `${name}  [${o}:${callFrame.lineNumber + 1}]`;

@@ -38,8 +38,24 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, crateFile, fmt, indexPath, log, loopbackClient, machine, option, percentile, profilesSince, publishMetadata, resultFile,
-  runMain, setLogTag, startCratekeeper, stopChild, table, tempDir,
+  ROOT,
+  crateFile,
+  fmt,
+  indexPath,
+  log,
+  loopbackClient,
+  machine,
+  option,
+  percentile,
+  profilesSince,
+  publishMetadata,
+  resultFile,
+  runMain,
+  setLogTag,
+  startCratekeeper,
+  stopChild,
+  table,
+  tempDir,
 } from './lib.mjs';
 
 const DURATION_S = Math.max(1, Math.min(option('duration', 10), 300));
@@ -49,7 +65,8 @@ const DIST_ROOT = path.resolve(option('dist', ROOT));
 const PROFILE = option('profile', false);
 const SCENARIO_NAMES = ['baseline', 'nested', 'links', 'table', 'index-large', 'all'];
 const ONLY = option('only', SCENARIO_NAMES.join(',')).split(',');
-for (const name of ONLY) if (!SCENARIO_NAMES.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIO_NAMES.join(', ')})`);
+for (const name of ONLY)
+  if (!SCENARIO_NAMES.includes(name)) throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIO_NAMES.join(', ')})`);
 const PROBE_GAP_MS = 10;
 /** The security review's bar: /healthz and a cached index file answer within this while any one hostile request runs. */
 const SLOW_MS = 100;
@@ -83,11 +100,23 @@ function gitCommit(dir) {
 
 /** Publishes one version; returns undefined, or the server's refusal (status and detail). */
 async function publish(ck, name, vers, { readme, deps = [], features = {} } = {}) {
-  const meta = publishMetadata(name, vers, deps.map((d) => [d, '>=0.1']), {
-    features, description: `${name}: built to be expensive to render`, readme: readme ?? null, readme_file: readme ? 'README.md' : null,
-  });
+  const meta = publishMetadata(
+    name,
+    vers,
+    deps.map((d) => [d, '>=0.1']),
+    {
+      features,
+      description: `${name}: built to be expensive to render`,
+      readme: readme ?? null,
+      readme_file: readme ? 'README.md' : null,
+    },
+  );
   const body = encodePublishBody(meta, await crateFile(name, vers, { readme }));
-  const res = await setupClient.request(`${ck.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: ck.token, 'content-length': body.length }, body });
+  const res = await setupClient.request(`${ck.url}/api/v1/crates/new`, {
+    method: 'PUT',
+    headers: { authorization: ck.token, 'content-length': body.length },
+    body,
+  });
   if (res.status === 200) return undefined;
   const text = res.body.toString('utf8');
   if (res.status >= 400 && res.status < 500) return { status: res.status, detail: text.slice(0, 300) };
@@ -156,10 +185,13 @@ function hostileSource(kind, ck, cookie) {
       const verb = Math.floor(i / LARGE_VERSIONS) % 2 === 0 ? 'yank' : 'unyank';
       return async () => {
         const changed = await hostileClient.request(`${ck.url}/api/v1/crates/${LARGE}/${version}/${verb}`, {
-          method: verb === 'yank' ? 'DELETE' : 'PUT', headers: { authorization: ck.token },
+          method: verb === 'yank' ? 'DELETE' : 'PUT',
+          headers: { authorization: ck.token },
         });
         if (changed.status !== 200) throw new Error(`${verb} ${LARGE}@${version}: ${changed.status}`);
-        const file = await hostileClient.request(`${ck.url}/index/${indexPath(LARGE)}`, { headers: { authorization: ck.token, 'accept-encoding': 'gzip' } });
+        const file = await hostileClient.request(`${ck.url}/index/${indexPath(LARGE)}`, {
+          headers: { authorization: ck.token, 'accept-encoding': 'gzip' },
+        });
         if (file.status !== 200) throw new Error(`index ${LARGE}: ${file.status}`);
         return file.body.length;
       };
@@ -180,7 +212,13 @@ function hostileSource(kind, ck, cookie) {
 const stats = (latencies) => {
   const sorted = [...latencies].sort((a, b) => a - b);
   const over = sorted.length - sorted.findIndex((x) => x > SLOW_MS);
-  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN, over100: sorted.at(-1) > SLOW_MS ? over : 0 };
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? NaN,
+    over100: sorted.at(-1) > SLOW_MS ? over : 0,
+  };
 };
 
 async function runScenario(name, ck, cookie, refused) {
@@ -219,7 +257,13 @@ async function runScenario(name, ck, cookie, refused) {
     await new Promise((r) => setTimeout(r, PROBE_GAP_MS));
   }
   await Promise.all(workers);
-  return { kinds, healthz: stats(probes.healthz), index: stats(probes.index), hostile: { answered: hostile.answered, bytes: hostile.bytes, ...stats(hostile.latencies) }, load1: +os.loadavg()[0].toFixed(2) };
+  return {
+    kinds,
+    healthz: stats(probes.healthz),
+    index: stats(probes.index),
+    hostile: { answered: hostile.answered, bytes: hostile.bytes, ...stats(hostile.latencies) },
+    load1: +os.loadavg()[0].toFixed(2),
+  };
 }
 
 async function main() {
@@ -229,7 +273,9 @@ async function main() {
     cratekeeper: { dist: DIST_ROOT, commit: gitCommit(DIST_ROOT) },
     settings: { DURATION_S, VERSIONS, CONCURRENCY, ONLY, PROBE_GAP_MS, LARGE_VERSIONS, LARGE_DEPS },
   };
-  log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}, load ${result.machine.loadAverageAtStart.join(' ')}`);
+  log(
+    `machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}, load ${result.machine.loadAverageAtStart.join(' ')}`,
+  );
   const startedAt = Date.now();
   const ck = await startCratekeeper(tempDir('ck-render-stall-'), { dist: DIST_ROOT, workers: 1, profile: PROFILE });
   log(`cratekeeper at ${ck.url}; publishing`);
@@ -252,9 +298,11 @@ async function main() {
     }
     const r = await runScenario(name, ck, cookie, result.data.refused);
     result.scenarios[name] = r;
-    log(`${name}: healthz p50 ${fmt(r.healthz.p50, 1)} p99 ${fmt(r.healthz.p99, 1)} max ${fmt(r.healthz.max, 1)} ms; ` +
-      `cached index p50 ${fmt(r.index.p50, 1)} p99 ${fmt(r.index.p99, 1)} max ${fmt(r.index.max, 1)} ms; ` +
-      `${r.hostile.answered} hostile requests answered (p50 ${fmt(r.hostile.p50)} ms, max ${fmt(r.hostile.max)} ms)`);
+    log(
+      `${name}: healthz p50 ${fmt(r.healthz.p50, 1)} p99 ${fmt(r.healthz.p99, 1)} max ${fmt(r.healthz.max, 1)} ms; ` +
+        `cached index p50 ${fmt(r.index.p50, 1)} p99 ${fmt(r.index.p99, 1)} max ${fmt(r.index.max, 1)} ms; ` +
+        `${r.hostile.answered} hostile requests answered (p50 ${fmt(r.hostile.p50)} ms, max ${fmt(r.hostile.max)} ms)`,
+    );
   }
 
   const rows = Object.entries(result.scenarios).map(([name, r]) =>
@@ -264,12 +312,32 @@ async function main() {
           name,
           String(r.hostile.answered),
           fmt(r.hostile.max),
-          fmt(r.healthz.p50, 1), fmt(r.healthz.p99, 1), fmt(r.healthz.max, 1), `${r.healthz.over100}/${r.healthz.count}`,
-          fmt(r.index.p50, 1), fmt(r.index.p99, 1), fmt(r.index.max, 1), `${r.index.over100}/${r.index.count}`,
+          fmt(r.healthz.p50, 1),
+          fmt(r.healthz.p99, 1),
+          fmt(r.healthz.max, 1),
+          `${r.healthz.over100}/${r.healthz.count}`,
+          fmt(r.index.p50, 1),
+          fmt(r.index.p99, 1),
+          fmt(r.index.max, 1),
+          `${r.index.over100}/${r.index.count}`,
         ],
   );
-  const head = ['scenario', 'hostile answered', 'hostile max ms', 'healthz p50', 'p99', 'max', `> ${SLOW_MS} ms`, 'cached index p50', 'p99', 'max', `> ${SLOW_MS} ms`];
-  console.log(`\nrender-stall: ${result.cratekeeper.commit ?? DIST_ROOT}, ${DURATION_S} s a scenario, ${CONCURRENCY} hostile client(s) a kind, probes 10 ms apart (latencies in ms)`);
+  const head = [
+    'scenario',
+    'hostile answered',
+    'hostile max ms',
+    'healthz p50',
+    'p99',
+    'max',
+    `> ${SLOW_MS} ms`,
+    'cached index p50',
+    'p99',
+    'max',
+    `> ${SLOW_MS} ms`,
+  ];
+  console.log(
+    `\nrender-stall: ${result.cratekeeper.commit ?? DIST_ROOT}, ${DURATION_S} s a scenario, ${CONCURRENCY} hostile client(s) a kind, probes 10 ms apart (latencies in ms)`,
+  );
   console.log(table(head, rows).join('\n'));
   const file = resultFile('render-stall', result.machine.date);
   writeFileSync(file, JSON.stringify(result, null, 2));

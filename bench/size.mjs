@@ -14,8 +14,24 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ROOT, WRK_LUA, indexPath, log, loopbackClient, crateFile, option, percentile, publishMetadata, removeTempDirs, resultFile,
-  runWrk as runWrkOnce, setLogTag, startCratekeeper, stopAll, stopChild, tempDir, track,
+  ROOT,
+  WRK_LUA,
+  indexPath,
+  log,
+  loopbackClient,
+  crateFile,
+  option,
+  percentile,
+  publishMetadata,
+  removeTempDirs,
+  resultFile,
+  runWrk as runWrkOnce,
+  setLogTag,
+  startCratekeeper,
+  stopAll,
+  stopChild,
+  tempDir,
+  track,
 } from './lib.mjs';
 
 const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
@@ -51,7 +67,9 @@ function generate(dataDir, databaseUrl) {
   return new Promise((resolve, reject) => {
     const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }), 'generate');
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 40 * 60_000);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -72,7 +90,8 @@ async function startServer(dataDir, databaseUrl) {
 async function scrapeCache(ck, token) {
   const res = await request(`${ck.url}/metrics`, { headers: { authorization: token } });
   const body = res.body.toString();
-  const value = (result) => Number(new RegExp(`cratekeeper_index_cache_requests_total\\{result="${result}"\\} (\\S+)`).exec(body)?.[1] ?? NaN);
+  const value = (result) =>
+    Number(new RegExp(`cratekeeper_index_cache_requests_total\\{result="${result}"\\} (\\S+)`).exec(body)?.[1] ?? NaN);
   return { hits: value('hit'), misses: value('miss') };
 }
 
@@ -97,7 +116,12 @@ request = function()
 end
 ${WRK_LUA}`,
   );
-  const r = await runWrkOnce('wrk', lua, url, { Authorization: token }, seconds, { threads: 2, connections: 64, timeout: '10s', graceS: 60 });
+  const r = await runWrkOnce('wrk', lua, url, { Authorization: token }, seconds, {
+    threads: 2,
+    connections: 64,
+    timeout: '10s',
+    graceS: 60,
+  });
   const e = r.errors;
   return {
     rps: Math.round(r.rps),
@@ -121,7 +145,9 @@ async function indexLoad(ck, token, names, label, seconds) {
   const misses = after.misses - before.misses;
   r.cacheHitRatio = +(hits / Math.max(1, hits + misses)).toFixed(3);
   r.distinctCrates = names.length;
-  log(`${label}: ${r.rps} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, hit ratio ${r.cacheHitRatio}, errors ${r.errors}, non-2xx ${r.non2xx}`);
+  log(
+    `${label}: ${r.rps} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, hit ratio ${r.cacheHitRatio}, errors ${r.errors}, non-2xx ${r.non2xx}`,
+  );
   return r;
 }
 
@@ -171,7 +197,11 @@ async function publishLatency(ck, token, names) {
   const times = [];
   for (const body of bodies) {
     const t0 = performance.now();
-    const res = await request(`${ck.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token, 'content-length': body.length }, body });
+    const res = await request(`${ck.url}/api/v1/crates/new`, {
+      method: 'PUT',
+      headers: { authorization: token, 'content-length': body.length },
+      body,
+    });
     times.push(performance.now() - t0);
     if (res.status !== 200) throw new Error(`publish: ${res.status} ${res.body.toString().slice(0, 300)}`);
   }
@@ -211,7 +241,8 @@ async function measure(db) {
     result.indexWarm = await indexLoad(ck, token, warm, `${db} index, ${WARM_SET} crates (warm cache)`, DURATION_S);
     result.search = await searchLatency(ck, token);
 
-    const touchNames = names.length <= TOUCH ? names : Array.from({ length: TOUCH }, (_, i) => names[Math.floor((i * names.length) / TOUCH)]);
+    const touchNames =
+      names.length <= TOUCH ? names : Array.from({ length: TOUCH }, (_, i) => names[Math.floor((i * names.length) / TOUCH)]);
     // In steps of 10,000, with the RSS and V8 heap after each: they level off once the cache is full.
     result.touch = { files: 0, failures: 0, seconds: 0, steps: [] };
     for (let i = 0; i < touchNames.length; i += 10_000) {
@@ -233,7 +264,14 @@ async function measure(db) {
   return result;
 }
 
-const results = { startedAt: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: +(os.totalmem() / 1024 ** 3).toFixed(1), node: process.version }, crates: CRATES, durationSeconds: DURATION_S, indexCacheBytes: INDEX_CACHE_BYTES, runs: [] };
+const results = {
+  startedAt: new Date().toISOString(),
+  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: +(os.totalmem() / 1024 ** 3).toFixed(1), node: process.version },
+  crates: CRATES,
+  durationSeconds: DURATION_S,
+  indexCacheBytes: INDEX_CACHE_BYTES,
+  runs: [],
+};
 try {
   for (const db of DBS) results.runs.push(await measure(db));
 } finally {

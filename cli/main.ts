@@ -53,8 +53,8 @@ withCommonOptions(token.command('list').description("list a user's tokens (never
   .requiredOption('--user <name>', 'whose tokens')
   .action(async (options: CommonOptions & { user: string }) => (await serverActions()).listTokens(options));
 
-withCommonOptions(token.command('revoke <id>').description('revoke a token by its id')).action(
-  async (id: string, options: CommonOptions) => (await serverActions()).revokeToken(id, options),
+withCommonOptions(token.command('revoke <id>').description('revoke a token by its id')).action(async (id: string, options: CommonOptions) =>
+  (await serverActions()).revokeToken(id, options),
 );
 
 withCommonOptions(program.command('audit').description('show the audit log, newest first'))

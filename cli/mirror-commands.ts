@@ -67,7 +67,10 @@ async function sync(options: MirrorOptions): Promise<void> {
   try {
     const names = registry.mirror.names;
     const name = options.upstream ?? (names.length === 1 ? names[0] : undefined);
-    if (name === undefined) throw new ConfigError([names.length === 0 ? 'no upstreams configured ([[upstreams]])' : `--upstream: choose one of ${names.join(', ')}`]);
+    if (name === undefined)
+      throw new ConfigError([
+        names.length === 0 ? 'no upstreams configured ([[upstreams]])' : `--upstream: choose one of ${names.join(', ')}`,
+      ]);
     const upstream = registry.mirror.get(name);
     if (!upstream) throw new ConfigError([`--upstream: no upstream named ${name} (configured: ${names.join(', ') || 'none'})`]);
     const result = await syncLockfile(upstream, packages, new ProgressBar(packages.length, `syncing ${name}`));

@@ -27,14 +27,14 @@ export function registerOpsCommands(program: Command): void {
       console.log(`database schema is current: migrations ${state.applied.join(', ')}`);
     },
   );
-  withCommonOptions(program.command('export <folder>').description('write the whole registry (metadata and .crate files) to a new folder')).action(
-    async (folder: string, options: CommonOptions) => {
-      const { exportRegistry } = await import('../src/ops/export-registry.js');
-      const manifest = await exportRegistry(await configFrom(options), folder);
-      const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
-      console.log(`exported ${rows} rows and ${manifest.blobs.count} .crate files (${manifest.blobs.bytes} bytes) to ${folder}`);
-    },
-  );
+  withCommonOptions(
+    program.command('export <folder>').description('write the whole registry (metadata and .crate files) to a new folder'),
+  ).action(async (folder: string, options: CommonOptions) => {
+    const { exportRegistry } = await import('../src/ops/export-registry.js');
+    const manifest = await exportRegistry(await configFrom(options), folder);
+    const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+    console.log(`exported ${rows} rows and ${manifest.blobs.count} .crate files (${manifest.blobs.bytes} bytes) to ${folder}`);
+  });
   withCommonOptions(program.command('import <folder>').description('load an export into this registry, which must be empty')).action(
     async (folder: string, options: CommonOptions) => {
       const { importRegistry } = await import('../src/ops/import-registry.js');

@@ -145,7 +145,11 @@ export interface CreateTokenOptions extends CommonOptions {
   crates?: string;
 }
 
-const commaList = (text: string | undefined) => text?.split(',').map((s) => s.trim()).filter(Boolean);
+const commaList = (text: string | undefined) =>
+  text
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export async function createToken(options: CreateTokenOptions): Promise<void> {
   let expiresAt: Date | null = null;
@@ -217,7 +221,19 @@ export async function showAudit(options: AuditOptions): Promise<void> {
     } else {
       console.log(['AT', 'ACTION', 'USER', 'TOKEN', 'CRATE', 'VERSION', 'ADDRESS', 'COUNT', 'DETAIL'].join('\t'));
       for (const e of events) {
-        console.log([e.at, e.action, e.userLogin ?? '-', e.tokenId ?? '-', e.crate ?? '-', e.version ?? '-', e.clientIp ?? '-', e.count, e.detail ?? ''].join('\t'));
+        console.log(
+          [
+            e.at,
+            e.action,
+            e.userLogin ?? '-',
+            e.tokenId ?? '-',
+            e.crate ?? '-',
+            e.version ?? '-',
+            e.clientIp ?? '-',
+            e.count,
+            e.detail ?? '',
+          ].join('\t'),
+        );
       }
       if (total > events.length) console.error(`(${events.length} of ${total} events; use --limit for more)`);
     }

@@ -81,7 +81,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => (interrupte
 const guard = fixedHangLimit(TIMEOUT_MS);
 const db = target.r.registry.metadata.db;
 const rowMarks = async () =>
-  (await sql`select (select max(id) from versions) as v, (select max(id) from crates) as c, (select max(rowid) from crate_owners) as o`.execute(db)).rows[0];
+  (
+    await sql`select (select max(id) from versions) as v, (select max(id) from crates) as c, (select max(rowid) from crate_owners) as o`.execute(
+      db,
+    )
+  ).rows[0];
 
 // What the stored data must be: the seeded crate plus every accepted publish.
 const initial = await readStoredState(target.r.registry, target.r.dataDir);
@@ -94,7 +98,11 @@ async function checkStoredData(label) {
   const expected = [...initial.versions.map(key), ...acceptedVersions.map(key)].sort();
   assert.deepEqual(state.versions.map(key).sort(), expected, `${label}: stored versions differ from the accepted publishes`);
   assert.equal(state.blobs.length, expected.length, `${label}: ${state.blobs.length} blobs for ${expected.length} versions`);
-  for (const v of state.versions) assert.ok(state.blobs.some((b) => b.includes(v.cksum)), `${label}: no blob for ${v.crate} ${v.vers}`);
+  for (const v of state.versions)
+    assert.ok(
+      state.blobs.some((b) => b.includes(v.cksum)),
+      `${label}: no blob for ${v.crate} ${v.vers}`,
+    );
   assert.deepEqual(
     state.owners.map((o) => `${o.crate} ${o.login}`).sort(),
     [...owners].map(([crate, login]) => `${crate} ${login}`).sort(),
@@ -254,7 +262,9 @@ const summary = {
   durationSeconds: Math.round(duration),
   inputsPerSecond: Math.round(counts.inputs / duration),
   ...counts,
-  stored: finalState ? { crates: finalState.crates.length, versions: finalState.versions.length, blobs: finalState.blobs.length } : undefined,
+  stored: finalState
+    ? { crates: finalState.crates.length, versions: finalState.versions.length, blobs: finalState.blobs.length }
+    : undefined,
   peakRssMiB: mib(peakRss),
   rssTrend: rssTrend(),
   rssSamples: rss,
@@ -262,8 +272,12 @@ const summary = {
   failures,
 };
 writeFileSync(OUT, JSON.stringify(summary, null, 2));
-log(`${counts.inputs} inputs in ${Math.round(duration)} s (${summary.inputsPerSecond}/s): ${counts.accepted} accepted, ${counts.refused} refused`);
-log(`by status: ${JSON.stringify(counts.byStatus)}; must-refuse inputs ${counts.mustRefuse}, clean ${counts.clean} (${counts.cleanAccepted} accepted)`);
+log(
+  `${counts.inputs} inputs in ${Math.round(duration)} s (${summary.inputsPerSecond}/s): ${counts.accepted} accepted, ${counts.refused} refused`,
+);
+log(
+  `by status: ${JSON.stringify(counts.byStatus)}; must-refuse inputs ${counts.mustRefuse}, clean ${counts.clean} (${counts.cleanAccepted} accepted)`,
+);
 log(`peak RSS ${summary.peakRssMiB} MiB; trend ${JSON.stringify(summary.rssTrend)}`);
 log(`stored at the end: ${JSON.stringify(summary.stored)}; ${failures.length} failures; summary in ${OUT}`);
 process.exit(failures.length > 0 || stopped ? 1 : 0);

@@ -26,7 +26,11 @@ const args = process.argv.slice(2);
 const fast = args.includes('--fast');
 const needsServices = (f) =>
   f.includes('/e2e/') || (f.includes('/contract/') && /postgres|s3/.test(f)) || f.includes('/client/package-install.');
-const packageTests = existsSync('packages') ? readdirSync('packages').map((name) => join('packages', name, 'dist/test')).filter((dir) => existsSync(dir)) : [];
+const packageTests = existsSync('packages')
+  ? readdirSync('packages')
+      .map((name) => join('packages', name, 'dist/test'))
+      .filter((dir) => existsSync(dir))
+  : [];
 // A compiled test whose source is gone (deleted or renamed since the last build) is left out: tsc
 // never removes what it wrote, and a stale copy would test code that no longer exists.
 const sourceOf = (f) => f.replace(/(^|\/)dist\/test\//, '$1test/').replace(/\.js$/, '.ts');
@@ -45,7 +49,10 @@ if (pick(all).length === 0) {
 }
 
 let failed = false;
-for (const [files, concurrency] of [[pick(parallel), 2], [pick(serial), 1]]) {
+for (const [files, concurrency] of [
+  [pick(parallel), 2],
+  [pick(serial), 1],
+]) {
   if (files.length === 0) continue;
   const run = spawnSync(
     process.execPath,

@@ -138,7 +138,11 @@ export async function openRegistry(
   // Counted in the database, so that the limits hold across processes and replicas.
   const sharedLimiter = (name: string, perMinute: number, what: string) =>
     new SharedRateLimiter(name, perMinute, what, metadata.rateCounts, onBackgroundError);
-  const failedAuthLimiter = sharedLimiter('failed-auth', config.rate_limits.failed_auth_per_minute, 'failed token checks from this address');
+  const failedAuthLimiter = sharedLimiter(
+    'failed-auth',
+    config.rate_limits.failed_auth_per_minute,
+    'failed token checks from this address',
+  );
   const publishLimiter = sharedLimiter('publish', config.rate_limits.publish_per_minute, 'publishes by this user');
   const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter], metadata.rateCounts, onBackgroundError);
   changes.subscribe((change) => {

@@ -45,12 +45,12 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   // A provider that answers unusably (no userinfo endpoint...) stops the start, before anything
   // opens; one that does not answer is only logged: sign-ins retry it, cargo does not need it.
   const oidc =
-    config.oidc !== undefined
-      ? await OidcLogin.discover(config.oidc, (error, message) => logger.warn({ err: error }, message))
-      : undefined;
+    config.oidc !== undefined ? await OidcLogin.discover(config.oidc, (error, message) => logger.warn({ err: error }, message)) : undefined;
   // While a dependency is down every background loop fails each round: its repeats are thinned out.
   const backgroundError = (what: string) =>
-    throttleUnavailable((error, { repeatsLeftOut }) => logger.error({ err: error, ...(repeatsLeftOut > 0 ? { repeatsLeftOut } : {}) }, what));
+    throttleUnavailable((error, { repeatsLeftOut }) =>
+      logger.error({ err: error, ...(repeatsLeftOut > 0 ? { repeatsLeftOut } : {}) }, what),
+    );
   const onBackgroundError = backgroundError('background task failed');
   const registry = await openRegistry(config, { env: options.env, onBackgroundError });
   const tls =

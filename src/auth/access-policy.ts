@@ -99,7 +99,9 @@ export class AccessPolicy {
     throw forbidden(
       'publish-not-allowed',
       `you may not publish new crates matching ${patterns}; ` +
-        (mayPublish ? `access rule ${rule.index + 1} lets only ${rule.read!.text} read them` : `access rule ${rule.index + 1} allows ${rule.publish!.text}`),
+        (mayPublish
+          ? `access rule ${rule.index + 1} lets only ${rule.read!.text} read them`
+          : `access rule ${rule.index + 1} allows ${rule.publish!.text}`),
     );
   }
 }

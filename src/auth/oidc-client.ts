@@ -35,7 +35,7 @@ const RETRY_AFTER_SECONDS = 5;
 function describeCause(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const own = error instanceof Error ? error.message : String(error);
-  return cause?.code ?? cause?.message ? `${own}: ${cause.code ?? cause.message}` : own;
+  return (cause?.code ?? cause?.message) ? `${own}: ${cause.code ?? cause.message}` : own;
 }
 
 /** No answer in time, no connection, or the provider's own "not now" (a 5xx). */
@@ -145,9 +145,14 @@ export class OidcLogin {
       return await this.ready();
     } catch (error) {
       if (error instanceof ConfigError) {
-        throw new RegistryError('unavailable', 'oidc-misconfigured', "the identity provider's discovery document is unusable; the server log says why", {
-          cause: error,
-        });
+        throw new RegistryError(
+          'unavailable',
+          'oidc-misconfigured',
+          "the identity provider's discovery document is unusable; the server log says why",
+          {
+            cause: error,
+          },
+        );
       }
       throw error;
     }

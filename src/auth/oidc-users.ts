@@ -40,14 +40,14 @@ export function groupsOf(identity: OidcIdentity, claim: string): string[] {
 /** A login name from the provider's names: ASCII letters, digits, `.`, `_`, `-`; at most 60 chars. */
 export function loginNameFrom(identity: OidcIdentity): string {
   const email = verifiedEmail(identity.claims);
-  const candidates = [
-    stringClaim(identity.claims, 'preferred_username'),
-    stringClaim(identity.claims, 'nickname'),
-    email?.split('@')[0],
-  ];
+  const candidates = [stringClaim(identity.claims, 'preferred_username'), stringClaim(identity.claims, 'nickname'), email?.split('@')[0]];
   for (const candidate of candidates) {
     if (candidate === undefined) continue;
-    const cleaned = candidate.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 60).replace(/[-.]+$/, '');
+    const cleaned = candidate
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 60)
+      .replace(/[-.]+$/, '');
     if (cleaned !== '') return cleaned;
   }
   return 'user';
@@ -77,12 +77,17 @@ export class OidcUsers {
     if (email !== undefined && this.authorizedEmails.has(email)) return;
     if (groups.some((g) => this.authorizedGroups.has(g))) return;
     const claims = identity.claims;
-    const who = stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'nickname') ?? stringClaim(claims, 'email') ?? identity.subject;
+    const who =
+      stringClaim(claims, 'preferred_username') ?? stringClaim(claims, 'nickname') ?? stringClaim(claims, 'email') ?? identity.subject;
     const allowed = [...this.authorizedGroups].join(', ');
     const sentEmail = stringClaim(claims, 'email');
     const asUser =
       `not one of the authorized users either (matched by sub, here ${identity.subject}` +
-      (sentEmail === undefined ? '' : email === undefined ? `, or by a verified e-mail: the provider did not verify ${sentEmail}` : `, or by a verified e-mail, here ${email}`) +
+      (sentEmail === undefined
+        ? ''
+        : email === undefined
+          ? `, or by a verified e-mail: the provider did not verify ${sentEmail}`
+          : `, or by a verified e-mail, here ${email}`) +
       ')';
     throw forbidden(
       'oidc-not-authorized',

@@ -39,7 +39,11 @@ export function passwordLimits(settings: LoginConfig, now: () => number = Date.n
   return {
     byLoginFromAddress: new RateLimiter(settings.attempts_per_minute_per_login, 'failed sign-in attempts for this user', now),
     byAddress: new RateLimiter(settings.attempts_per_minute_per_address, 'failed sign-in attempts from this address', now),
-    byLogin: new RateLimiter(settings.attempts_per_minute_per_login_total, 'failed sign-in attempts for this user from several addresses', now),
+    byLogin: new RateLimiter(
+      settings.attempts_per_minute_per_login_total,
+      'failed sign-in attempts for this user from several addresses',
+      now,
+    ),
   };
 }
 

@@ -28,16 +28,18 @@ import { LookupGate } from './lookup-gate.js';
 export type RejectionCause = 'malformed' | 'unknown' | 'expired' | 'session';
 
 export type AuthOutcome =
-  | { status: 'ok'; principal: TokenPrincipal }
-  | { status: 'missing' }
-  | { status: 'rejected'; reason: string; cause: RejectionCause };
+  { status: 'ok'; principal: TokenPrincipal } | { status: 'missing' } | { status: 'rejected'; reason: string; cause: RejectionCause };
 
 /**
  * The refusal for a failed token check from `address`, counted against it: `rate-limited` when the
  * address was already over its limit, else undefined (the caller says why the token was refused).
  * Malformed tokens are not counted: refusing them costs nothing, and counting would cost a shared write.
  */
-export function countFailedCheck(limiter: RateLimiter, address: string, outcome: AuthOutcome & { status: 'rejected' }): RegistryError | undefined {
+export function countFailedCheck(
+  limiter: RateLimiter,
+  address: string,
+  outcome: AuthOutcome & { status: 'rejected' },
+): RegistryError | undefined {
   if (outcome.cause === 'malformed') return undefined;
   const refusal = limiter.refusal(address);
   limiter.record(address);

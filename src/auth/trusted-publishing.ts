@@ -46,9 +46,14 @@ export class TrustedPublishing {
           if (!response.ok) throw new Error(`status ${response.status}`);
           jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
         } catch (error) {
-          throw new RegistryError('unavailable', 'issuer-unavailable', `the issuer's discovery document ${url} could not be read: ${(error as Error).message}`);
+          throw new RegistryError(
+            'unavailable',
+            'issuer-unavailable',
+            `the issuer's discovery document ${url} could not be read: ${(error as Error).message}`,
+          );
         }
-        if (typeof jwksUri !== 'string') throw new RegistryError('unavailable', 'issuer-unavailable', `the issuer's discovery document ${url} has no jwks_uri`);
+        if (typeof jwksUri !== 'string')
+          throw new RegistryError('unavailable', 'issuer-unavailable', `the issuer's discovery document ${url} has no jwks_uri`);
         return jose.createRemoteJWKSet(new URL(jwksUri));
       })();
       this.keySets.set(issuer, keys);
@@ -66,7 +71,9 @@ export class TrustedPublishing {
       throw unauthenticated('id-token-malformed', 'the ID token is not a JWT');
     }
     const issuer = typeof unverified.iss === 'string' ? unverified.iss : '';
-    const candidates = this.rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => trimSlash(rule.issuer_url) === trimSlash(issuer));
+    const candidates = this.rules
+      .map((rule, index) => ({ rule, index }))
+      .filter(({ rule }) => trimSlash(rule.issuer_url) === trimSlash(issuer));
     if (candidates.length === 0) throw unauthenticated('id-token-issuer', `ID tokens from issuer \`${issuer}\` are not trusted here`);
 
     let payload: jose.JWTPayload;
@@ -85,7 +92,10 @@ export class TrustedPublishing {
     const forAudience = candidates.filter(({ rule }) => audiences.includes(rule.audience));
     if (forAudience.length === 0) {
       const expected = [...new Set(candidates.map(({ rule }) => rule.audience))].map((a) => `\`${a}\``).join(' or ');
-      throw unauthenticated('id-token-audience', `the ID token's audience (${audiences.map((a) => `\`${a}\``).join(', ') || 'none'}) is not ${expected}`);
+      throw unauthenticated(
+        'id-token-audience',
+        `the ID token's audience (${audiences.map((a) => `\`${a}\``).join(', ') || 'none'}) is not ${expected}`,
+      );
     }
     const match = forAudience.find(({ rule }) => Object.entries(rule.claims).every(([name, value]) => payload[name] === value));
     if (!match) {
@@ -96,7 +106,10 @@ export class TrustedPublishing {
 
     const expiresAtSeconds = payload.exp!;
     if (!(await this.idTokens.recordIdTokenUse(issuer, String(payload.jti), new Date(expiresAtSeconds * 1000).toISOString()))) {
-      throw unauthenticated('id-token-replayed', `this ID token (jti \`${payload.jti}\`) was already used; each ID token can be exchanged once`);
+      throw unauthenticated(
+        'id-token-replayed',
+        `this ID token (jti \`${payload.jti}\`) was already used; each ID token can be exchanged once`,
+      );
     }
 
     const { rule, index } = match;

@@ -6,7 +6,13 @@ import { z } from 'zod';
 import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
 const SIZE_UNITS: Record<string, number> = {
-  b: 1, kb: 1000, kib: 1024, mb: 1000 ** 2, mib: 1024 ** 2, gb: 1000 ** 3, gib: 1024 ** 3,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
 };
 
 function parseSize(value: unknown): unknown {
@@ -17,8 +23,7 @@ function parseSize(value: unknown): unknown {
   return unit === undefined ? value : Number(m[1]) * unit;
 }
 
-const fromText = (convert: (text: string) => unknown) => (value: unknown) =>
-  typeof value === 'string' ? convert(value.trim()) : value;
+const fromText = (convert: (text: string) => unknown) => (value: unknown) => (typeof value === 'string' ? convert(value.trim()) : value);
 
 const commaList = fromText((t) => (t === '' ? [] : t.split(',').map((s) => s.trim())));
 
@@ -27,7 +32,11 @@ export const text = () => z.string({ error: 'expected a string' }).min(1, { erro
 export const integer = (min: number, max: number) =>
   z.preprocess(
     fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
-    z.number({ error: `expected an integer from ${min} to ${max}` }).int().min(min).max(max),
+    z
+      .number({ error: `expected an integer from ${min} to ${max}` })
+      .int()
+      .min(min)
+      .max(max),
   );
 
 export const boolean = () =>
@@ -46,7 +55,9 @@ export const cratePatterns = () =>
   z.preprocess(
     commaList,
     z.array(
-      z.string().refine((p) => tryParseCratePattern(p) !== undefined, { error: 'expected a crate name, or a prefix ending in * (e.g. "serde*")' }),
+      z
+        .string()
+        .refine((p) => tryParseCratePattern(p) !== undefined, { error: 'expected a crate name, or a prefix ending in * (e.g. "serde*")' }),
       { error: 'expected a list of crate names or prefixes ending in *' },
     ),
   );

@@ -52,7 +52,9 @@ function envSettings(env: NodeJS.ProcessEnv, problems: string[]): EnvSetting[] {
     if (!rest.includes('__')) continue; // not a setting, e.g. CRATEKEEPER_FAULT
     const path = rest.split('__').map((part) => part.toLowerCase());
     if (settingPathProblem(path) !== undefined) {
-      problems.push(`${variable}: not a setting name (expected ${ENV_PREFIX}<SECTION>__<KEY>, each part letters, digits and single underscores)`);
+      problems.push(
+        `${variable}: not a setting name (expected ${ENV_PREFIX}<SECTION>__<KEY>, each part letters, digits and single underscores)`,
+      );
       continue;
     }
     settings.push({ path, value, variable });

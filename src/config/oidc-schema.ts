@@ -63,7 +63,11 @@ export const trustedPublishingSchema = z
   .superRefine((rules, ctx) => {
     for (const [i, rule] of rules.entries()) {
       if (Object.keys(rule.claims).length === 0) {
-        ctx.addIssue({ code: 'custom', path: [i, 'claims'], message: 'name at least one claim, or any CI job of that issuer could publish' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'claims'],
+          message: 'name at least one claim, or any CI job of that issuer could publish',
+        });
       }
     }
   });

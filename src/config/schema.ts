@@ -10,7 +10,8 @@ import { boolean, cratePatterns, existingFile, httpUrl, integer, list, size, tex
 
 const workerCount = () =>
   z.preprocess(
-    (value) => (value === 'auto' ? availableParallelism() : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value),
+    (value) =>
+      value === 'auto' ? availableParallelism() : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value,
     z.number({ error: 'expected a number of processes from 1 to 64, or "auto"' }).int().min(1).max(64),
   );
 

@@ -11,7 +11,9 @@ import { AuthPatternError, parseAuthPattern } from '@cratekeeper/client/network'
 const headerTable = () =>
   z.record(
     z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'not a header name' }),
-    z.string({ error: 'expected a header value' }).refine((v) => !/[\0-\x08\n-\x1f\x7f]/.test(v), { error: 'a header value cannot contain control characters' }),
+    z
+      .string({ error: 'expected a header value' })
+      .refine((v) => !/[\0-\x08\n-\x1f\x7f]/.test(v), { error: 'a header value cannot contain control characters' }),
   );
 
 const indexUrl = text()
@@ -45,7 +47,14 @@ const origin = text()
     (value) => {
       try {
         const url = new URL(value);
-        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && !value.includes('?') && !value.includes('#');
+        return (
+          (url.protocol === 'http:' || url.protocol === 'https:') &&
+          url.username === '' &&
+          url.password === '' &&
+          url.pathname === '/' &&
+          !value.includes('?') &&
+          !value.includes('#')
+        );
       } catch {
         return false;
       }
@@ -64,7 +73,9 @@ const originList = () =>
 const authSchema = z
   .strictObject({
     /** Name of an environment variable holding the secret (the pattern's <password>). */
-    token_env: text().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
+    token_env: text()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
+      .optional(),
     /** Login for patterns that use <login> (basic), with token_env. */
     login: text().optional(),
     /** A .netrc file holding login and password for the upstream's host. */
@@ -91,44 +102,50 @@ const authSchema = z
     }
   });
 
-export const upstreamSchema = z.strictObject({
-  name: text().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected lower-case letters, digits, - and _ (it becomes a URL path)' }),
-  index_url: indexUrl,
-  auth: authSchema.optional(),
-  headers: z
-    .strictObject({ index: headerTable().default({}), download: headerTable().default({}), api: headerTable().default({}) })
-    .prefault({}),
-  /**
-   * Origins besides the index_url's own that receive `auth` and `headers` (a download host that the
-   * upstream's config.json `dl` names, say). Every other origin gets plain requests.
-   */
-  credential_origins: originList().default([]),
-  proxy: proxyUrl.optional(),
-  /** Longest wait for an upstream answer when nothing is cached. */
-  timeout_ms: integer(100, 600_000).default(30_000),
-  /** Longest wait for a revalidation when a cached copy exists; after it, the cached copy is served. */
-  stale_timeout_ms: integer(10, 600_000).default(2_000),
-  /** How long a fetched index file is served without asking the upstream again. */
-  index_ttl_seconds: integer(0, 86_400 * 365).default(60),
-  allow: cratePatterns().default(['*']),
-  deny: cratePatterns().default([]),
-  /** Also serve this upstream's crates in the main index (local crates always win). */
-  main_index: boolean().default(false),
-  /** Serve only what is cached; never contact the upstream. */
-  offline: boolean().default(false),
-  /** Names a new local crate may take even though this upstream has a crate of that name. */
-  local_names: cratePatterns().default([]),
-}).superRefine((upstream, ctx) => {
-  // Secrets for an https upstream never travel unencrypted, whatever host asks for them.
-  // (Runs even when other settings are invalid, so that every problem is reported at once.)
-  const origins: unknown = upstream.credential_origins;
-  if (typeof upstream.index_url !== 'string' || !upstream.index_url.startsWith('https:') || !Array.isArray(origins)) return;
-  for (const [i, o] of origins.entries()) {
-    if (typeof o === 'string' && o.startsWith('http:')) {
-      ctx.addIssue({ code: 'custom', path: ['credential_origins', i], message: `${o} is plain http, and index_url is https: the credentials would travel unencrypted (use https://)` });
+export const upstreamSchema = z
+  .strictObject({
+    name: text().regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected lower-case letters, digits, - and _ (it becomes a URL path)' }),
+    index_url: indexUrl,
+    auth: authSchema.optional(),
+    headers: z
+      .strictObject({ index: headerTable().default({}), download: headerTable().default({}), api: headerTable().default({}) })
+      .prefault({}),
+    /**
+     * Origins besides the index_url's own that receive `auth` and `headers` (a download host that the
+     * upstream's config.json `dl` names, say). Every other origin gets plain requests.
+     */
+    credential_origins: originList().default([]),
+    proxy: proxyUrl.optional(),
+    /** Longest wait for an upstream answer when nothing is cached. */
+    timeout_ms: integer(100, 600_000).default(30_000),
+    /** Longest wait for a revalidation when a cached copy exists; after it, the cached copy is served. */
+    stale_timeout_ms: integer(10, 600_000).default(2_000),
+    /** How long a fetched index file is served without asking the upstream again. */
+    index_ttl_seconds: integer(0, 86_400 * 365).default(60),
+    allow: cratePatterns().default(['*']),
+    deny: cratePatterns().default([]),
+    /** Also serve this upstream's crates in the main index (local crates always win). */
+    main_index: boolean().default(false),
+    /** Serve only what is cached; never contact the upstream. */
+    offline: boolean().default(false),
+    /** Names a new local crate may take even though this upstream has a crate of that name. */
+    local_names: cratePatterns().default([]),
+  })
+  .superRefine((upstream, ctx) => {
+    // Secrets for an https upstream never travel unencrypted, whatever host asks for them.
+    // (Runs even when other settings are invalid, so that every problem is reported at once.)
+    const origins: unknown = upstream.credential_origins;
+    if (typeof upstream.index_url !== 'string' || !upstream.index_url.startsWith('https:') || !Array.isArray(origins)) return;
+    for (const [i, o] of origins.entries()) {
+      if (typeof o === 'string' && o.startsWith('http:')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['credential_origins', i],
+          message: `${o} is plain http, and index_url is https: the credentials would travel unencrypted (use https://)`,
+        });
+      }
     }
-  }
-});
+  });
 
 /** Environment variables give `upstreams.0.name`: a table with numeric keys, which becomes a list. */
 function numericTableToList(value: unknown): unknown {
@@ -143,7 +160,8 @@ export const upstreamsSchema = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     for (const [i, upstream] of list.entries()) {
-      if (seen.has(upstream.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another upstream is also named "${upstream.name}"` });
+      if (seen.has(upstream.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `another upstream is also named "${upstream.name}"` });
       seen.add(upstream.name);
     }
   })

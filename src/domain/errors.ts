@@ -36,8 +36,7 @@ export const invalid = (code: ErrorCode, message: string) => new RegistryError('
 export const notFound = (code: ErrorCode, message: string) => new RegistryError('not-found', code, message);
 export const conflict = (code: ErrorCode, message: string) => new RegistryError('conflict', code, message);
 export const forbidden = (code: ErrorCode, message: string) => new RegistryError('forbidden', code, message);
-export const unauthenticated = (code: ErrorCode, message: string) =>
-  new RegistryError('unauthenticated', code, message);
+export const unauthenticated = (code: ErrorCode, message: string) => new RegistryError('unauthenticated', code, message);
 export const tooLarge = (code: ErrorCode, message: string) => new RegistryError('too-large', code, message);
 export const rateLimited = (code: ErrorCode, message: string, retryAfterSeconds: number) =>
   new RegistryError('rate-limited', code, message, { retryAfterSeconds });

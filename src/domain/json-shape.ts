@@ -50,7 +50,8 @@ export function assertJsonShape(json: string, limits: JsonShapeLimits, what: str
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     if (inString) {
-      if (c === BACKSLASH) i++; // the escaped character, a quote or backslash included, is content
+      if (c === BACKSLASH)
+        i++; // the escaped character, a quote or backslash included, is content
       else if (c === QUOTE) inString = false;
       continue;
     }
@@ -79,10 +80,7 @@ export function assertJsonShape(json: string, limits: JsonShapeLimits, what: str
       case COLON:
         inScalar = false;
         if (++keys > limits.maxKeys) {
-          throw invalid(
-            'json-too-many-keys',
-            `${what} has more than ${limits.maxKeys} object keys; at most ${limits.maxKeys} are allowed`,
-          );
+          throw invalid('json-too-many-keys', `${what} has more than ${limits.maxKeys} object keys; at most ${limits.maxKeys} are allowed`);
         }
         break;
       case COMMA:

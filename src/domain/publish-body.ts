@@ -109,7 +109,10 @@ export function parsePublishMetadata(json: string): PublishMetadata {
   // allows a feature of that name; losing it silently would break every crate that enables it.
   const features = (raw as { features?: unknown }).features;
   if (typeof features === 'object' && features !== null && Object.prototype.hasOwnProperty.call(features, '__proto__')) {
-    throw invalid('invalid-publish-metadata', 'invalid publish metadata: features.__proto__: this registry cannot store a feature named `__proto__`; rename it');
+    throw invalid(
+      'invalid-publish-metadata',
+      'invalid publish metadata: features.__proto__: this registry cannot store a feature named `__proto__`; rename it',
+    );
   }
   const parsed = metadataSchema.safeParse(raw);
   if (!parsed.success) {
@@ -149,10 +152,7 @@ export function parsePublishBody(body: Buffer, limits: PublishBodyLimits = { max
     );
   }
   if (crateLength < available) {
-    throw invalid(
-      'invalid-publish-body',
-      `the publish body has ${available - crateLength} unexpected bytes after the crate file`,
-    );
+    throw invalid('invalid-publish-body', `the publish body has ${available - crateLength} unexpected bytes after the crate file`);
   }
   return { metadata, crate: body.subarray(crateOffset + 4) };
 }

@@ -52,11 +52,9 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     // Upper bound for any body; the publish route sets its own limit.
     bodyLimit: 1024 * 1024,
   };
-  const app = (
-    options.tls
-      ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert } })
-      : Fastify(common)
-  ) as unknown as FastifyInstance;
+  const app = (options.tls
+    ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert } })
+    : Fastify(common)) as unknown as FastifyInstance;
 
   const urls = () => registryUrls(options.publicUrl());
   let configJson: { base: string; body: Buffer } | undefined;
@@ -101,7 +99,12 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       configJson: renderConfigJson,
       mirror: registry.mirror,
     });
-    await reads.register(mirrorRoutes, { mirror: registry.mirror, indexFiles: registry.indexFiles, publicUrl: options.publicUrl, authRequired: config.auth.required });
+    await reads.register(mirrorRoutes, {
+      mirror: registry.mirror,
+      indexFiles: registry.indexFiles,
+      publicUrl: options.publicUrl,
+      authRequired: config.auth.required,
+    });
     await reads.register(downloadRoutes, {
       downloads: registry.downloads,
       policy: registry.policy,
@@ -115,7 +118,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
 
   // Writes: always a token.
   void app.register(async (writes) => {
-    writes.addHook('onRequest', authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter, onFailure }));
+    writes.addHook(
+      'onRequest',
+      authenticate(registry.auth, { tokenRequired: true, failedAuthLimiter: registry.failedAuthLimiter, onFailure }),
+    );
     const { onWrite } = options;
     if (onWrite) writes.addHook('onResponse', async () => onWrite());
     acceptRawBodies(writes);
@@ -138,8 +144,20 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
-  const webSessions = new WebSessions(registry.metadata.secrets, registry.accounts, registry.auth, registry.failedAuthLimiter, options.publicUrl);
-  void app.register(identityRoutes, { registry, publicUrl: options.publicUrl, indexUrl: () => urls().index, oidc: options.oidc, webSessions });
+  const webSessions = new WebSessions(
+    registry.metadata.secrets,
+    registry.accounts,
+    registry.auth,
+    registry.failedAuthLimiter,
+    options.publicUrl,
+  );
+  void app.register(identityRoutes, {
+    registry,
+    publicUrl: options.publicUrl,
+    indexUrl: () => urls().index,
+    oidc: options.oidc,
+    webSessions,
+  });
   void app.register(staticAssetRoutes);
   // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
   void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index });

@@ -45,7 +45,10 @@ function apply(result: AuthOutcome, request: FastifyRequest, options: Authentica
     request.principal = outcome.principal;
     if (options.scope !== undefined && !hasScope(outcome.principal, options.scope)) {
       options.onFailure?.('scope');
-      return forbidden('token-scope-missing', `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`);
+      return forbidden(
+        'token-scope-missing',
+        `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`,
+      );
     }
     return undefined;
   }

@@ -22,7 +22,10 @@ export function crossSiteRefusal(headers: IncomingHttpHeaders, ownOrigin: string
   }
   const origin = headers.origin;
   if (typeof origin === 'string' && origin !== ownOrigin) {
-    return forbidden('cross-site-post', `this form was sent from another site (Origin: ${origin.slice(0, 200)}), not from ${ownOrigin}; ${REFUSAL_TAIL}`);
+    return forbidden(
+      'cross-site-post',
+      `this form was sent from another site (Origin: ${origin.slice(0, 200)}), not from ${ownOrigin}; ${REFUSAL_TAIL}`,
+    );
   }
   return undefined;
 }

@@ -32,11 +32,28 @@ export type ErrorHandler = (error: FastifyError | RegistryError, request: Fastif
 
 /** cargo's error shape, for the few answers that are not errors thrown (the index's 404). */
 export function sendErrors(reply: FastifyReply, status: number, detail: string): FastifyReply {
-  return reply.code(status).type('application/json; charset=utf-8').send({ errors: [{ detail }] });
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ errors: [{ detail }] });
 }
 
-function problemPage(reply: FastifyReply, status: number, title: string, detail: string, options?: PageOptions, extra = html``): FastifyReply {
-  return sendPage(reply, status, title, html`<p class="refusal" id="problem">${detail}</p>${extra}`, options);
+function problemPage(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  detail: string,
+  options?: PageOptions,
+  extra = html``,
+): FastifyReply {
+  return sendPage(
+    reply,
+    status,
+    title,
+    html`<p class="refusal" id="problem">${detail}</p>
+      ${extra}`,
+    options,
+  );
 }
 
 /** A path no route serves: a page for a person following a stale link, cargo's shape for the rest. */
@@ -111,7 +128,13 @@ export function pageErrors(options: { audit: AuditRecorder }): ErrorHandler {
     const status = clientStatusOf(error);
     if (status !== undefined) return problemPage(reply, status, 'Bad request', error.message, pageOptions(request));
     request.log.error({ err: error, reqId: request.id, url: request.url }, 'page failed');
-    return sendPage(reply, 500, 'Something went wrong', html`<p class="refusal">The server log has the cause (request id ${request.id}).</p>`, pageOptions(request));
+    return sendPage(
+      reply,
+      500,
+      'Something went wrong',
+      html`<p class="refusal">The server log has the cause (request id ${request.id}).</p>`,
+      pageOptions(request),
+    );
   };
 }
 
@@ -131,7 +154,13 @@ export function signInErrors(options: { audit: AuditRecorder }): ErrorHandler {
     if (error.kind === 'unavailable') request.log.warn({ err: error }, 'sign-in failed');
     options.audit.record('login-failed', auditSource(request), { detail: error.message });
     setRetryAfter(reply, error);
-    return problemPage(reply, STATUS_OF_KIND[error.kind], title, error.message, undefined, html`
-<p><a href="/sign-in">Start again</a></p>`);
+    return problemPage(
+      reply,
+      STATUS_OF_KIND[error.kind],
+      title,
+      error.message,
+      undefined,
+      html` <p><a href="/sign-in">Start again</a></p>`,
+    );
   };
 }

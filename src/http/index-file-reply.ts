@@ -19,7 +19,12 @@ export function etagMatches(ifNoneMatch: string, etag: string): boolean {
  * Sends an index file (a local one or a mirrored one). `compressor` makes or remembers the gzip
  * form; it answers undefined for a file too small to be worth compressing.
  */
-export function sendIndexFile(request: FastifyRequest, reply: FastifyReply, file: IndexFile, compressor: Pick<IndexFiles, 'gzipped'>): FastifyReply {
+export function sendIndexFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: IndexFile,
+  compressor: Pick<IndexFiles, 'gzipped'>,
+): FastifyReply {
   reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();

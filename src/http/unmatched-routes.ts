@@ -17,13 +17,24 @@ export interface UnmatchedRouteOptions {
   signInRequired: boolean;
 }
 
-const PUBLIC = [/^\/me(\/|$)/, /^\/sign-in$/, /^\/static\//, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/v1\/trusted_publishing\//];
+const PUBLIC = [
+  /^\/me(\/|$)/,
+  /^\/sign-in$/,
+  /^\/static\//,
+  /^\/healthz$/,
+  /^\/readyz$/,
+  /^\/metrics$/,
+  /^\/api\/v1\/trusted_publishing\//,
+];
 const TOKEN_AREAS = [/^\/index(\/|$)/, /^\/api(\/|$)/, /^\/mirrors(\/|$)/];
 
 function runHook(hook: onRequestHookHandler, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   return new Promise((resolve, reject) => {
-    void (hook as (req: FastifyRequest, rep: FastifyReply, done: (error?: Error) => void) => void).call(request.server, request, reply, (error) =>
-      error ? reject(error) : resolve(),
+    void (hook as (req: FastifyRequest, rep: FastifyReply, done: (error?: Error) => void) => void).call(
+      request.server,
+      request,
+      reply,
+      (error) => (error ? reject(error) : resolve()),
     );
   });
 }

@@ -5,13 +5,7 @@
 // `invalid`, 400) with the message of the first problem, so it reads like every other refusal.
 // Routes without a schema compile no validator: the hot path (index, downloads) declares none.
 
-import type {
-  FastifyInstance,
-  FastifyPluginAsync,
-  FastifySchemaCompiler,
-  FastifyTypeProvider,
-  RawServerDefault,
-} from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
 import { z } from 'zod';
 import { invalid, isErrorCode, type ErrorCode } from '../domain/errors.js';
 

@@ -8,7 +8,11 @@ import { RegistryError } from '../domain/errors.js';
 
 export type BackgroundErrorReport = (error: unknown, context: { repeatsLeftOut: number }) => void;
 
-export function throttleUnavailable(report: BackgroundErrorReport, intervalMs = 60_000, now: () => number = Date.now): (error: unknown) => void {
+export function throttleUnavailable(
+  report: BackgroundErrorReport,
+  intervalMs = 60_000,
+  now: () => number = Date.now,
+): (error: unknown) => void {
   const last = new Map<string, { at: number; leftOut: number }>();
   return (error) => {
     if (!(error instanceof RegistryError) || error.kind !== 'unavailable') {

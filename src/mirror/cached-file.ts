@@ -46,7 +46,13 @@ export function makeCachedFile(fields: Omit<CachedFile, 'etag' | 'gzipped'>): Ca
 }
 
 export function encodeCachedFile(file: CachedFile): Buffer {
-  const meta: StoredMeta = { v: 1, present: file.present, upstreamEtag: file.upstreamEtag, lastModified: file.lastModified, fetchedAt: file.fetchedAt };
+  const meta: StoredMeta = {
+    v: 1,
+    present: file.present,
+    upstreamEtag: file.upstreamEtag,
+    lastModified: file.lastModified,
+    fetchedAt: file.fetchedAt,
+  };
   return Buffer.concat([Buffer.from(JSON.stringify(meta) + '\n'), file.body]);
 }
 

@@ -26,7 +26,7 @@ const LOCAL_NAMES_ADVICE =
   'local_names (a prefix pattern such as `mycompany-*` frees all your own crates at once)';
 
 function nameTaken(name: string, upstream: UpstreamMirror): RegistryError {
-  const hidden = upstream.blessed(name) ? '' : " (its allow and deny lists do not serve it now, but a later change to them would)";
+  const hidden = upstream.blessed(name) ? '' : ' (its allow and deny lists do not serve it now, but a later change to them would)';
   return conflict(
     'crate-name-upstream',
     `the name \`${name}\` belongs to a crate on upstream \`${upstream.name}\`${hidden}; a local crate of that name would shadow it ` +
@@ -135,7 +135,10 @@ export class MirrorService {
         try {
           has = await upstream.hasCrate(variant);
         } catch {
-          throw unavailable('upstream-unavailable', `cannot check whether upstream \`${upstream.name}\` has a crate named \`${name}\` (it is unreachable); try again later`);
+          throw unavailable(
+            'upstream-unavailable',
+            `cannot check whether upstream \`${upstream.name}\` has a crate named \`${name}\` (it is unreachable); try again later`,
+          );
         }
         if (has === 'yes') throw nameTaken(name, upstream);
         if (has === 'unknown') unknown = true;
@@ -147,7 +150,12 @@ export class MirrorService {
   async status(): Promise<Array<{ name: string; offline: boolean; indexUrl: string; status: MirrorStatus }>> {
     const out = [];
     for (const upstream of this.upstreams.values()) {
-      out.push({ name: upstream.name, offline: upstream.config.offline, indexUrl: upstream.config.index_url, status: await upstream.stats.read() });
+      out.push({
+        name: upstream.name,
+        offline: upstream.config.offline,
+        indexUrl: upstream.config.index_url,
+        status: await upstream.stats.read(),
+      });
     }
     return out;
   }

@@ -17,7 +17,9 @@ export class ProgressBar {
     if (this.out.isTTY) {
       const width = 30;
       const filled = Math.round(ratio * width);
-      this.out.write(`\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.done}/${this.total} ${what}`.padEnd(100).slice(0, 100));
+      this.out.write(
+        `\r${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${this.done}/${this.total} ${what}`.padEnd(100).slice(0, 100),
+      );
       if (this.done === this.total) this.out.write('\n');
       return;
     }

@@ -47,7 +47,10 @@ export class UpstreamHttpError extends Error {
 
 export class UpstreamHttp {
   private readonly connector: Connector | undefined;
-  private readonly agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 16 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }) };
+  private readonly agents = {
+    http: new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
+  };
 
   constructor(private readonly options: UpstreamHttpOptions) {
     this.connector = options.proxy !== undefined ? makeConnector(options.proxy) : undefined;
@@ -64,7 +67,8 @@ export class UpstreamHttp {
       if (!REDIRECTS.has(response.status) || location === undefined) return response;
       if (hop >= MAX_REDIRECTS) throw new UpstreamHttpError(`too many redirects from ${input}`);
       const next = new URL(location, url);
-      if (url.protocol === 'https:' && next.protocol !== 'https:') throw new UpstreamHttpError(`refusing a redirect from https to ${next.protocol} (${next.host})`);
+      if (url.protocol === 'https:' && next.protocol !== 'https:')
+        throw new UpstreamHttpError(`refusing a redirect from https to ${next.protocol} (${next.host})`);
       url = next;
     }
   }
@@ -93,7 +97,12 @@ export class UpstreamHttp {
     return (_opts, callback) => {
       connector(host, port).then(
         (socket) =>
-          callback(null, url.protocol === 'https:' ? tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] }) : socket),
+          callback(
+            null,
+            url.protocol === 'https:'
+              ? tlsConnect({ socket, host, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ['http/1.1'] })
+              : socket,
+          ),
         (error: Error) => callback(error, undefined as unknown as Duplex),
       );
       return undefined;
@@ -115,7 +124,10 @@ export class UpstreamHttp {
         // No `agent` with createConnection: Node ignores createConnection when given `agent: false`.
         ...(createConnection ? { createConnection } : { agent: https ? this.agents.https : this.agents.http }),
       });
-      const timer = setTimeout(() => req.destroy(new UpstreamHttpError(`no complete answer from ${url.host} within the timeout`)), remaining);
+      const timer = setTimeout(
+        () => req.destroy(new UpstreamHttpError(`no complete answer from ${url.host} within the timeout`)),
+        remaining,
+      );
       const fail = (error: Error) => {
         clearTimeout(timer);
         reject(error instanceof UpstreamHttpError ? error : new UpstreamHttpError(`${url.host}: ${error.message}`, { cause: error }));
@@ -134,7 +146,8 @@ export class UpstreamHttp {
           clearTimeout(timer);
           let body = Buffer.concat(chunks);
           try {
-            if (headers['accept-encoding']?.includes('gzip') && res.headers['content-encoding'] === 'gzip') body = gunzipSync(body, { maxOutputLength: maxBytes });
+            if (headers['accept-encoding']?.includes('gzip') && res.headers['content-encoding'] === 'gzip')
+              body = gunzipSync(body, { maxOutputLength: maxBytes });
           } catch (error) {
             fail(new UpstreamHttpError(`${url.href}: bad gzip body: ${(error as Error).message}`));
             return;

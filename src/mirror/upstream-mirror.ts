@@ -58,7 +58,9 @@ export class UpstreamMirror {
     this.blessed = blessedList(config.allow, config.deny);
     this.localNameAllowed = compileCratePatterns(config.local_names);
     this.memory = new LruCache(memoryBytes, (f) => f.body.length * 1.5 + 256);
-    this.stats = new MirrorStats(blobs, `mirror/${this.name}/status.json`, (error) => this.log.error({ err: error, upstream: this.name }, 'writing mirror status failed'));
+    this.stats = new MirrorStats(blobs, `mirror/${this.name}/status.json`, (error) =>
+      this.log.error({ err: error, upstream: this.name }, 'writing mirror status failed'),
+    );
   }
 
   /** The upstream's index file for a lower-case name, or undefined (no such crate, denied, or not cached offline). */
@@ -91,7 +93,8 @@ export class UpstreamMirror {
     const key = `mirror/${this.name}/crates/${lower}/${version}-${line.cksum}.crate`;
     const opened = await this.blobs.open(key);
     if (opened) return { stream: opened.stream, size: opened.size, cksum: line.cksum };
-    if (this.config.offline) throw notFound('not-cached', `${name}@${version} is not in the cache of upstream \`${this.name}\`, which is offline`);
+    if (this.config.offline)
+      throw notFound('not-cached', `${name}@${version} is not in the cache of upstream \`${this.name}\`, which is offline`);
     return this.crates.run(key, () => this.fetchCrate(line.name, version, line.cksum, key));
   }
 
@@ -136,15 +139,24 @@ export class UpstreamMirror {
     try {
       response = await this.http.get(url, { operation: 'download', timeoutMs: this.config.timeout_ms });
     } catch (error) {
-      throw this.failed('upstream-unreachable', `downloading ${name}@${version} from upstream \`${this.name}\` failed: ${(error as Error).message}`);
+      throw this.failed(
+        'upstream-unreachable',
+        `downloading ${name}@${version} from upstream \`${this.name}\` failed: ${(error as Error).message}`,
+      );
     }
     if (response.status !== 200) {
       throw this.failed('upstream-download-failed', `upstream \`${this.name}\` answered ${response.status} for ${name}@${version}`);
     }
     const actual = createHash('sha256').update(response.body).digest('hex');
     if (actual !== cksum) {
-      this.log.error({ upstream: this.name, crate: name, version, expected: cksum, actual, url }, 'upstream .crate does not match its index checksum; refused');
-      throw this.failed('upstream-checksum-mismatch', `the .crate of ${name}@${version} from upstream \`${this.name}\` does not match the checksum in its index; refused`);
+      this.log.error(
+        { upstream: this.name, crate: name, version, expected: cksum, actual, url },
+        'upstream .crate does not match its index checksum; refused',
+      );
+      throw this.failed(
+        'upstream-checksum-mismatch',
+        `the .crate of ${name}@${version} from upstream \`${this.name}\` does not match the checksum in its index; refused`,
+      );
     }
     await this.blobs.put(key, response.body);
     this.stats.crate(key, response.body.length);
@@ -202,7 +214,11 @@ export class UpstreamMirror {
     try {
       response = await this.http.get(url, { operation: 'index', headers, timeoutMs: this.config.timeout_ms });
     } catch (error) {
-      throw this.staleOr(cached, 'upstream-unreachable', `fetching ${path} from upstream \`${this.name}\` failed: ${(error as Error).message}`);
+      throw this.staleOr(
+        cached,
+        'upstream-unreachable',
+        `fetching ${path} from upstream \`${this.name}\` failed: ${(error as Error).message}`,
+      );
     }
     let file: CachedFile;
     if (response.status === 304 && cached) {
@@ -211,7 +227,13 @@ export class UpstreamMirror {
       const present = response.status === 200;
       const etag = response.headers.etag;
       const lastModified = response.headers['last-modified'];
-      file = makeCachedFile({ present, body: present ? response.body : Buffer.alloc(0), upstreamEtag: present ? etag : undefined, lastModified: present ? lastModified : undefined, fetchedAt: this.now() });
+      file = makeCachedFile({
+        present,
+        body: present ? response.body : Buffer.alloc(0),
+        upstreamEtag: present ? etag : undefined,
+        lastModified: present ? lastModified : undefined,
+        fetchedAt: this.now(),
+      });
     } else {
       const hint = response.status === 401 || response.status === 403 ? ' (check the upstream credentials)' : '';
       throw this.staleOr(cached, 'upstream-error', `upstream \`${this.name}\` answered ${response.status} for ${path}${hint}`);

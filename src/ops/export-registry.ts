@@ -22,7 +22,13 @@ import {
   type ArchiveTable,
 } from './archive-format.js';
 
-async function writeTable(tables: RegistryTables, dir: string, table: string, columns: string[], onRow: (row: TableRow) => Promise<void>): Promise<ArchiveTable> {
+async function writeTable(
+  tables: RegistryTables,
+  dir: string,
+  table: string,
+  columns: string[],
+  onRow: (row: TableRow) => Promise<void>,
+): Promise<ArchiveTable> {
   const file = `tables/${table}.jsonl`;
   const out = createWriteStream(join(dir, file));
   const hash = createHash('sha256');
@@ -56,7 +62,8 @@ async function copyBlob(blobs: BlobStore, dir: string, row: TableRow, seen: Set<
   out.end();
   await once(out, 'finish');
   const actual = hash.digest('hex');
-  if (actual !== cksum) throw new ArchiveError(`${String(row.blob_key)} hashes to ${actual}, not to its index cksum ${cksum}: the source is damaged`);
+  if (actual !== cksum)
+    throw new ArchiveError(`${String(row.blob_key)} hashes to ${actual}, not to its index cksum ${cksum}: the source is damaged`);
   await rename(part, join(dir, blobFileOf(cksum)));
   seen.add(cksum);
   return size;

@@ -48,7 +48,8 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
   const manifest = readManifest(dir);
   for (const table of manifest.tables) {
     const actual = await sha256OfFile(join(dir, table.file));
-    if (actual !== table.sha256) throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
+    if (actual !== table.sha256)
+      throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
   }
 
   const database = await openMetadataDatabase(config);
@@ -57,12 +58,15 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
     const state = await database.schemaState();
     const missing = manifest.schemaMigrations.filter((v) => !state.applied.includes(v));
     if (missing.length > 0) {
-      throw new ArchiveError(`the archive comes from a newer schema (migrations ${missing.join(', ')} are not applied here); upgrade cratekeeper, or run cratekeeper migrate on the target`);
+      throw new ArchiveError(
+        `the archive comes from a newer schema (migrations ${missing.join(', ')} are not applied here); upgrade cratekeeper, or run cratekeeper migrate on the target`,
+      );
     }
     const targetTables = await database.tables.columns();
     for (const table of manifest.tables) {
       if (!targetTables.has(table.name)) throw new ArchiveError(`the target database has no table ${table.name}`);
-      if (await database.tables.hasRows(table.name)) throw new ArchiveError(`the target registry is not empty (table ${table.name} has rows); import only into a new registry`);
+      if (await database.tables.hasRows(table.name))
+        throw new ArchiveError(`the target registry is not empty (table ${table.name} has rows); import only into a new registry`);
     }
 
     // Every .crate, checked against the version's cksum (row and index entry) before it is stored.
@@ -74,7 +78,8 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
         const row = JSON.parse(line) as TableRow;
         const cksum = String(row.cksum);
         const entryCksum = (JSON.parse(String(row.entry_json)) as { cksum?: string }).cksum;
-        if (entryCksum !== cksum) throw new ArchiveError(`version row ${String(row.id)}: index cksum ${entryCksum} differs from the row's ${cksum}`);
+        if (entryCksum !== cksum)
+          throw new ArchiveError(`version row ${String(row.id)}: index cksum ${entryCksum} differs from the row's ${cksum}`);
         const file = join(dir, blobFileOf(cksum));
         if (!existsSync(file)) throw new ArchiveError(`the archive lacks ${blobFileOf(cksum)} (version row ${String(row.id)})`);
         const bytes = readFileSync(file);

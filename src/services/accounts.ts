@@ -55,7 +55,8 @@ export class AccountService implements TokenIssuer {
     if (name.trim() === '' || name.length > 100) throw invalid('invalid-token-name', 'a token name must have 1 to 100 characters');
     const scopes = limits.scopes === undefined ? null : parseTokenScopes(limits.scopes);
     const cratePatterns = limits.cratePatterns === undefined ? null : limits.cratePatterns.map((p) => parseCratePattern(p).text);
-    if (cratePatterns?.length === 0) throw invalid('invalid-crate-pattern', 'give at least one crate pattern, or none to allow every crate');
+    if (cratePatterns?.length === 0)
+      throw invalid('invalid-crate-pattern', 'give at least one crate pattern, or none to allow every crate');
     const expiresAt = limits.expiresAt ?? null;
     if (expiresAt !== null && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now())) {
       throw invalid('invalid-expiry', 'a token must expire in the future');

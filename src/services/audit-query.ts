@@ -25,7 +25,8 @@ export function parseAuditTime(text: string, field: string, now = Date.now()): s
     return new Date(now - Number(relative[1]) * unit).toISOString();
   }
   const date = new Date(text);
-  if (Number.isNaN(date.getTime())) throw invalid('invalid-audit-query', `\`${field}\` must be a date (ISO 8601) or a duration such as 7d, 12h, 30m`);
+  if (Number.isNaN(date.getTime()))
+    throw invalid('invalid-audit-query', `\`${field}\` must be a date (ISO 8601) or a duration such as 7d, 12h, 30m`);
   return date.toISOString();
 }
 

@@ -33,7 +33,11 @@ export class AuditRecorder {
   ) {}
 
   /** `fields.login` names the user when there is no principal yet (sign-ins). */
-  record(action: AuditAction, source: AuditSource, fields: { crate?: string; version?: string; detail?: string; login?: string } = {}): void {
+  record(
+    action: AuditAction,
+    source: AuditSource,
+    fields: { crate?: string; version?: string; detail?: string; login?: string } = {},
+  ): void {
     this.pending.push({
       at: new Date(this.now()).toISOString(),
       action,
@@ -110,7 +114,8 @@ export class AuditRecorder {
       const kept = events.concat(this.pending);
       const dropped = Math.max(0, kept.length - MAX_KEPT_EVENTS);
       this.pending = dropped > 0 ? kept.slice(dropped) : kept;
-      if (dropped > 0) this.onError(new Error(`audit log unavailable: ${dropped} audit events dropped (more than ${MAX_KEPT_EVENTS} waiting)`));
+      if (dropped > 0)
+        this.onError(new Error(`audit log unavailable: ${dropped} audit events dropped (more than ${MAX_KEPT_EVENTS} waiting)`));
       throw error;
     }
   }

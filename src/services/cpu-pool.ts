@@ -42,9 +42,14 @@ const DEFAULT_MAX_WAIT_MS = 30_000;
 const WORKER_START_ALLOWANCE_MS = 30_000;
 
 function serverBusy(): RegistryError {
-  return new RegistryError('unavailable', 'server-busy', `the server is busy with other uploads and pages; try again in ${RETRY_AFTER_BUSY_SECONDS} s`, {
-    retryAfterSeconds: RETRY_AFTER_BUSY_SECONDS,
-  });
+  return new RegistryError(
+    'unavailable',
+    'server-busy',
+    `the server is busy with other uploads and pages; try again in ${RETRY_AFTER_BUSY_SECONDS} s`,
+    {
+      retryAfterSeconds: RETRY_AFTER_BUSY_SECONDS,
+    },
+  );
 }
 
 /** A task waiting for a thread: `start` gives it one, `refuse` turns it away. */
@@ -161,7 +166,11 @@ export class CpuPool {
     } catch (error) {
       if (overrun.signal.aborted) throw options.onTimeout();
       if ((error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        throw new RegistryError('too-large', 'task-out-of-memory', `this ${String(name)} needs more memory than the server allows for one request`);
+        throw new RegistryError(
+          'too-large',
+          'task-out-of-memory',
+          `this ${String(name)} needs more memory than the server allows for one request`,
+        );
       }
       throw error;
     } finally {

@@ -91,7 +91,9 @@ export class CratePages {
 
   private async dependencies(viewer: TokenPrincipal | null, version: CatalogVersion): Promise<DependencyView[]> {
     const deps = version.entry.deps.slice(0, MAX_DEPENDENCIES_SHOWN);
-    const local = await this.catalog.existingCrates(deps.filter((d) => d.registry === null).map((d) => (d.package ?? d.name).toLowerCase()));
+    const local = await this.catalog.existingCrates(
+      deps.filter((d) => d.registry === null).map((d) => (d.package ?? d.name).toLowerCase()),
+    );
     return deps.map((d) => {
       const real = d.package ?? d.name;
       let href: string | null = null;

@@ -38,7 +38,9 @@ export const INLINE_RENDER_MAX_BYTES = 64 * 1024;
 const RENDER_TIMEOUT_MS = 30_000;
 
 const renderTimedOut = () =>
-  new RegistryError('unavailable', 'index-render-timeout', 'rendering this index file took too long; try again shortly', { retryAfterSeconds: 5 });
+  new RegistryError('unavailable', 'index-render-timeout', 'rendering this index file took too long; try again shortly', {
+    retryAfterSeconds: 5,
+  });
 
 const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
@@ -60,7 +62,9 @@ export class IndexFiles {
     maxCacheBytes: number,
     private readonly inlineMaxBytes = INLINE_RENDER_MAX_BYTES,
   ) {
-    this.cache = new LruCache(maxCacheBytes, (e) => (e === 'missing' ? 64 : e.body.length + (e.gzipped?.length ?? e.body.length / 2) + 128));
+    this.cache = new LruCache(maxCacheBytes, (e) =>
+      e === 'missing' ? 64 : e.body.length + (e.gzipped?.length ?? e.body.length / 2) + 128,
+    );
   }
 
   /** The index file of a crate, by lower-case name; undefined when there is no such crate. */

@@ -53,7 +53,8 @@ function metric(name: string, help: string, type: Type, values: () => MetricValu
     help,
     type,
     aggregator: 'sum' as const,
-    get: async (): Promise<MetricObjectWithValues<MetricValue<string>>> => ({ name, help, type, aggregator: 'sum', values: values() }) as never,
+    get: async (): Promise<MetricObjectWithValues<MetricValue<string>>> =>
+      ({ name, help, type, aggregator: 'sum', values: values() }) as never,
     reset() {},
   };
 }
@@ -72,21 +73,40 @@ export class Metrics {
         this.records.map((r) => ({ labels: r.labels, value: r.count })),
       ),
     );
-    register(metric('cratekeeper_http_request_duration_seconds', 'Time to answer an HTTP request, by route pattern, method and status.', 'histogram', () => this.histogramValues()));
-    register(metric('cratekeeper_publishes_total', 'Crate versions published through this process.', 'counter', () => [{ labels: {}, value: this.sources.publishes() }]));
     register(
-      metric('cratekeeper_auth_failures_total', 'Requests refused by the token check, by reason (missing, rejected, scope, limited).', 'counter', () =>
-        [...this.authFailures].map(([reason, value]) => ({ labels: { reason }, value })),
+      metric(
+        'cratekeeper_http_request_duration_seconds',
+        'Time to answer an HTTP request, by route pattern, method and status.',
+        'histogram',
+        () => this.histogramValues(),
       ),
     );
     register(
-      metric('cratekeeper_index_cache_requests_total', 'Index-file lookups in the in-memory cache, by result (hit or miss).', 'counter', () => {
-        const { hits, misses } = this.sources.indexCache();
-        return [
-          { labels: { result: 'hit' }, value: hits },
-          { labels: { result: 'miss' }, value: misses },
-        ];
-      }),
+      metric('cratekeeper_publishes_total', 'Crate versions published through this process.', 'counter', () => [
+        { labels: {}, value: this.sources.publishes() },
+      ]),
+    );
+    register(
+      metric(
+        'cratekeeper_auth_failures_total',
+        'Requests refused by the token check, by reason (missing, rejected, scope, limited).',
+        'counter',
+        () => [...this.authFailures].map(([reason, value]) => ({ labels: { reason }, value })),
+      ),
+    );
+    register(
+      metric(
+        'cratekeeper_index_cache_requests_total',
+        'Index-file lookups in the in-memory cache, by result (hit or miss).',
+        'counter',
+        () => {
+          const { hits, misses } = this.sources.indexCache();
+          return [
+            { labels: { result: 'hit' }, value: hits },
+            { labels: { result: 'miss' }, value: misses },
+          ];
+        },
+      ),
     );
     this.registry = PromRegistry.merge([processRegistry(), this.own]);
   }
@@ -109,7 +129,12 @@ export class Metrics {
     }
     let record = byStatus.get(status);
     if (record === undefined) {
-      record = { labels: { route: routeKey, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) }, count: 0, sumSeconds: 0, buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0) };
+      record = {
+        labels: { route: routeKey, method: KNOWN_METHODS.has(method) ? method : 'OTHER', status: String(status) },
+        count: 0,
+        sumSeconds: 0,
+        buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
+      };
       byStatus.set(status, record);
       this.records.push(record);
     }

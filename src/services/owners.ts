@@ -49,7 +49,11 @@ export class OwnersService {
   async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
     const crate = await requireOwner(this.repos, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
-    await this.repos.owners.addOwners(crate.name.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    await this.repos.owners.addOwners(
+      crate.name.toLowerCase(),
+      named.users.map((u) => u.id),
+      named.groups,
+    );
     const count = named.users.length + named.groups.length;
     return { crate: crate.name, msg: `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${crate.name}` };
   }
@@ -61,7 +65,11 @@ export class OwnersService {
     const strangerGroup = named.groups.find((g) => !owners.groups.includes(g));
     const stranger = strangerUser?.login ?? (strangerGroup === undefined ? undefined : `${GROUP_PREFIX}${strangerGroup}`);
     if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${stored}\``);
-    await this.repos.owners.removeOwners(stored.toLowerCase(), named.users.map((u) => u.id), named.groups);
+    await this.repos.owners.removeOwners(
+      stored.toLowerCase(),
+      named.users.map((u) => u.id),
+      named.groups,
+    );
     const count = named.users.length + named.groups.length;
     return { crate: stored, msg: `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${stored}` };
   }

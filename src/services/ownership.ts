@@ -35,8 +35,14 @@ export async function findOwners(owners: Owners, lowerName: string): Promise<Cra
 }
 
 /** The stored name of a crate the principal may read, found in any spelling; not found otherwise. */
-export async function findVisibleCrate(crates: Crates, policy: AccessPolicy, principal: TokenPrincipal | null, name: string): Promise<string> {
-  const stored = isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await crates.findCrateName(normalizeCrateName(name)) : undefined;
+export async function findVisibleCrate(
+  crates: Crates,
+  policy: AccessPolicy,
+  principal: TokenPrincipal | null,
+  name: string,
+): Promise<string> {
+  const stored =
+    isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await crates.findCrateName(normalizeCrateName(name)) : undefined;
   if (stored === undefined) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
   return stored;
 }

@@ -117,7 +117,12 @@ export class PublishService {
   }
 
   /** A dependency as the index records it; one on this registry must name a crate the publisher can see. */
-  private async toIndexDependency(publisher: TokenPrincipal, dep: PublishDependency, index: number, names: Map<string, Promise<string | undefined>>): Promise<IndexDependency> {
+  private async toIndexDependency(
+    publisher: TokenPrincipal,
+    dep: PublishDependency,
+    index: number,
+    names: Map<string, Promise<string | undefined>>,
+  ): Promise<IndexDependency> {
     const where = `dependency ${index + 1} (\`${dep.name}\`)`;
     const registry = dep.registry ?? null;
     if (registry !== null) {
@@ -193,11 +198,16 @@ export class PublishService {
       {
         crate,
         expected: { name, version },
-        limits: { maxUnpackedBytes: this.settings.maxUnpackedSize, maxEntries: this.settings.maxFiles, maxManifestBytes: this.settings.maxManifestSize },
+        limits: {
+          maxUnpackedBytes: this.settings.maxUnpackedSize,
+          maxEntries: this.settings.maxFiles,
+          maxManifestBytes: this.settings.maxManifestSize,
+        },
       },
       {
         timeoutMs: TARBALL_CHECK_TIMEOUT_MS,
-        onTimeout: () => invalid('crate-check-timeout', `checking the crate file took longer than ${TARBALL_CHECK_TIMEOUT_MS / 1000} s; it is refused`),
+        onTimeout: () =>
+          invalid('crate-check-timeout', `checking the crate file took longer than ${TARBALL_CHECK_TIMEOUT_MS / 1000} s; it is refused`),
       },
     );
   }

@@ -159,7 +159,10 @@ async function findReadme(
     cap: (path: string) => (MANIFESTS.includes(path) && path !== named ? limits.maxManifestBytes : limits.maxReadmeBytes),
     kept,
     enough: () =>
-      named !== null && (named === false || files.has(named ?? DEFAULT_README_NAMES[0]!)) && files.has(ORIGINAL_MANIFEST) && files.has(VCS_INFO),
+      named !== null &&
+      (named === false || files.has(named ?? DEFAULT_README_NAMES[0]!)) &&
+      files.has(ORIGINAL_MANIFEST) &&
+      files.has(VCS_INFO),
   };
   const seen = await walkCrate(blobs, blobKey, packageDir, limits.maxUnpackedBytes, files, select);
   const readme: string | false | undefined | null = named;
@@ -259,7 +262,12 @@ export class ReadmeService {
     try {
       return await this.cpu.run(task, arg, {
         timeoutMs: this.limits.renderTimeoutMs,
-        onTimeout: () => new RegistryError('too-large', RENDER_TIMED_OUT, `this README took longer than ${this.limits.renderTimeoutMs / 1000} s to render`),
+        onTimeout: () =>
+          new RegistryError(
+            'too-large',
+            RENDER_TIMED_OUT,
+            `this README took longer than ${this.limits.renderTimeoutMs / 1000} s to render`,
+          ),
       });
     } catch (error) {
       if (error instanceof RegistryError) throw new PoolFailure(error);
@@ -286,7 +294,10 @@ export class ReadmeService {
           : `This version's Cargo.toml needs more memory to read than the server allows, so its README is not shown.`,
       );
     } else {
-      const why = error.code === RENDER_TIMED_OUT ? `This README took longer than ${seconds} s to render` : 'This README needs more memory to render than the server allows';
+      const why =
+        error.code === RENDER_TIMED_OUT
+          ? `This README took longer than ${seconds} s to render`
+          : 'This README needs more memory to render than the server allows';
       let text: string;
       try {
         text = await this.onPool('plainReadme', found.content.text);
@@ -294,7 +305,10 @@ export class ReadmeService {
         if (failure instanceof PoolFailure) return failure.error.kind === 'unavailable' ? busy : readmeNote(`${why}, so it is not shown.`);
         throw failure;
       }
-      html = readmeNote(`${why}, so it is shown as plain text.`) + text + (found.content.truncated ? truncationNote(this.limits.maxReadmeBytes) : '');
+      html =
+        readmeNote(`${why}, so it is shown as plain text.`) +
+        text +
+        (found.content.truncated ? truncationNote(this.limits.maxReadmeBytes) : '');
     }
     this.cache.set(key, { html, retryAt: Date.now() + RETRY_TIMED_OUT_MS });
     return html;

@@ -52,8 +52,11 @@ export function renderReadme(source: string, path: string, links: ReadmeLinkBase
     return renderMarkdown(source, links, maxNesting);
   } catch (error) {
     if ((error as { code?: unknown }).code !== README_TOO_DEEP) throw error;
-    return readmeNote(`This README nests HTML elements more than ${maxNesting} levels deep, which this registry does not render; it is shown as plain text.`) +
-      plainReadme(source);
+    return (
+      readmeNote(
+        `This README nests HTML elements more than ${maxNesting} levels deep, which this registry does not render; it is shown as plain text.`,
+      ) + plainReadme(source)
+    );
   }
 }
 
@@ -146,7 +149,11 @@ function headingIds(state: StateCore): void {
       .filter((child) => child.type === 'text' || child.type === 'code_inline')
       .map((child) => child.content)
       .join('');
-    const slug = text.trim().toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const slug = text
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     if (slug === '') return;
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
@@ -198,16 +205,70 @@ function sanitizeOptions(base: ReadmeLinkBase | undefined, maxNesting: number): 
       depth--;
     },
     allowedTags: [
-      'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'div', 'span', 'br', 'hr', 'blockquote', 'pre', 'code',
-      'em', 'strong', 'b', 'i', 's', 'del', 'ins', 'mark', 'small', 'sub', 'sup', 'kbd', 'samp', 'var',
-      'abbr', 'q', 'cite', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'details', 'summary', 'figure', 'figcaption',
-      'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td', 'a', 'img',
+      'h1',
+      'h2',
+      'h3',
+      'h4',
+      'h5',
+      'h6',
+      'p',
+      'div',
+      'span',
+      'br',
+      'hr',
+      'blockquote',
+      'pre',
+      'code',
+      'em',
+      'strong',
+      'b',
+      'i',
+      's',
+      'del',
+      'ins',
+      'mark',
+      'small',
+      'sub',
+      'sup',
+      'kbd',
+      'samp',
+      'var',
+      'abbr',
+      'q',
+      'cite',
+      'ul',
+      'ol',
+      'li',
+      'dl',
+      'dt',
+      'dd',
+      'details',
+      'summary',
+      'figure',
+      'figcaption',
+      'table',
+      'caption',
+      'thead',
+      'tbody',
+      'tfoot',
+      'tr',
+      'th',
+      'td',
+      'a',
+      'img',
     ],
     allowedAttributes: {
       '*': ['id'],
       a: ['href', 'title', 'rel', 'name'],
       img: ['src', 'alt', 'title', 'width', 'height', 'align', 'referrerpolicy', 'loading'],
-      p: ALIGN, div: ALIGN, h1: ALIGN, h2: ALIGN, h3: ALIGN, h4: ALIGN, h5: ALIGN, h6: ALIGN,
+      p: ALIGN,
+      div: ALIGN,
+      h1: ALIGN,
+      h2: ALIGN,
+      h3: ALIGN,
+      h4: ALIGN,
+      h5: ALIGN,
+      h6: ALIGN,
       th: ['align', 'colspan', 'rowspan'],
       td: ['align', 'colspan', 'rowspan'],
       ol: ['start'],
@@ -220,7 +281,21 @@ function sanitizeOptions(base: ReadmeLinkBase | undefined, maxNesting: number): 
     allowedSchemesByTag: { img: ['http', 'https'] },
     allowProtocolRelative: false,
     disallowedTagsMode: 'discard',
-    nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'template', 'title', 'xmp', 'noembed', 'noframes', 'iframe', 'object', 'select'],
+    nonTextTags: [
+      'script',
+      'style',
+      'textarea',
+      'option',
+      'noscript',
+      'template',
+      'title',
+      'xmp',
+      'noembed',
+      'noframes',
+      'iframe',
+      'object',
+      'select',
+    ],
     enforceHtmlBoundary: false,
     transformTags: {
       a: (tagName, attribs) => {

@@ -16,7 +16,11 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'kysely', 'fastify', '@aws-sdk', '@fastify', '@node-rs', 'openid-client', 'cratekeeper'];
 
 function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Every package folder under a node_modules tree, nested ones included, as `name` or `@scope/name`. */
@@ -43,36 +47,52 @@ function credentialHello(bin: string, netrc: string): Promise<{ code: number | n
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    const request = { v: 1, registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' }, kind: 'get', operation: 'read', args: ['credential', '--netrc', netrc] };
+    const request = {
+      v: 1,
+      registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' },
+      kind: 'get',
+      operation: 'read',
+      args: ['credential', '--netrc', netrc],
+    };
     child.stdin.end(JSON.stringify(request) + '\n');
   });
 }
 
-void test('the client package installs alone, without the server dependencies, and its bin speaks the credential protocol', { timeout: 600_000 }, async () => {
-  const packDir = makeTempDir('cratekeeper-pack-');
-  const packed = JSON.parse(npm(['pack', '--workspace', 'packages/client', '--pack-destination', packDir, '--json'], ROOT)) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  assert.equal(packed.length, 1);
-  const files = packed[0]!.files.map((f) => f.path);
-  assert.ok(files.includes('dist/src/bin.js'), files.join(', '));
-  assert.ok(files.includes('dist/src/network.d.ts'), files.join(', '));
-  assert.equal(files.filter((f) => f.startsWith('dist/test/')).length, 0, 'the tests stay out of the tarball');
+void test(
+  'the client package installs alone, without the server dependencies, and its bin speaks the credential protocol',
+  { timeout: 600_000 },
+  async () => {
+    const packDir = makeTempDir('cratekeeper-pack-');
+    const packed = JSON.parse(npm(['pack', '--workspace', 'packages/client', '--pack-destination', packDir, '--json'], ROOT)) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
+    assert.equal(packed.length, 1);
+    const files = packed[0]!.files.map((f) => f.path);
+    assert.ok(files.includes('dist/src/bin.js'), files.join(', '));
+    assert.ok(files.includes('dist/src/network.d.ts'), files.join(', '));
+    assert.equal(files.filter((f) => f.startsWith('dist/test/')).length, 0, 'the tests stay out of the tarball');
 
-  const prefix = makeTempDir('cratekeeper-install-');
-  writeFileSync(join(prefix, 'package.json'), JSON.stringify({ name: 'client-install-probe', private: true }));
-  npm(['install', '--prefer-offline', join(packDir, packed[0]!.filename)], prefix);
+    const prefix = makeTempDir('cratekeeper-install-');
+    writeFileSync(join(prefix, 'package.json'), JSON.stringify({ name: 'client-install-probe', private: true }));
+    npm(['install', '--prefer-offline', join(packDir, packed[0]!.filename)], prefix);
 
-  const installed = installedPackages(join(prefix, 'node_modules'));
-  assert.ok(installed.includes('@cratekeeper/client'), installed.join(', '));
-  assert.ok(installed.includes('commander'), installed.join(', '));
-  const serverOnly = installed.filter((name) => SERVER_ONLY.some((s) => name === s || name.startsWith(`${s}/`)));
-  assert.deepEqual(serverOnly, [], `server dependencies installed with the client package: ${serverOnly.join(', ')}`);
+    const installed = installedPackages(join(prefix, 'node_modules'));
+    assert.ok(installed.includes('@cratekeeper/client'), installed.join(', '));
+    assert.ok(installed.includes('commander'), installed.join(', '));
+    const serverOnly = installed.filter((name) => SERVER_ONLY.some((s) => name === s || name.startsWith(`${s}/`)));
+    assert.deepEqual(serverOnly, [], `server dependencies installed with the client package: ${serverOnly.join(', ')}`);
 
-  const netrc = join(makeTempDir(), 'netrc');
-  writeFileSync(netrc, 'machine reg.example.com login cargo password ckt_installed\n', { mode: 0o600 });
-  const result = await credentialHello(join(prefix, 'node_modules', '.bin', 'cratekeeper-client'), netrc);
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(
-    result.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown),
-    [{ v: [1] }, { Ok: { kind: 'get', token: 'ckt_installed', operation_independent: true, cache: 'session' } }],
-  );
-});
+    const netrc = join(makeTempDir(), 'netrc');
+    writeFileSync(netrc, 'machine reg.example.com login cargo password ckt_installed\n', { mode: 0o600 });
+    const result = await credentialHello(join(prefix, 'node_modules', '.bin', 'cratekeeper-client'), netrc);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+      [{ v: [1] }, { Ok: { kind: 'get', token: 'ckt_installed', operation_independent: true, cache: 'session' } }],
+    );
+  },
+);

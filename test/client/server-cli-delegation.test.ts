@@ -30,24 +30,42 @@ function netrcArgs(): string[] {
 }
 
 const request = (args: string[]) =>
-  JSON.stringify({ v: 1, registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' }, kind: 'get', operation: 'read', args }) + '\n';
+  JSON.stringify({
+    v: 1,
+    registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' },
+    kind: 'get',
+    operation: 'read',
+    args,
+  }) + '\n';
 
 const answer = { Ok: { kind: 'get', token: 'ckt_delegated', operation_independent: true, cache: 'session' } };
 
 void test('cratekeeper --cargo-plugin (as cargo starts a provider) answers from the client package', async () => {
   const result = await run(['--cargo-plugin'], request(netrcArgs()));
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(result.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), [{ v: [1] }, answer]);
+  assert.deepEqual(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [{ v: [1] }, answer],
+  );
 });
 
 void test('cratekeeper credential --cargo-plugin answers too', async () => {
   const args = netrcArgs();
   const result = await run([...args, '--cargo-plugin'], request(args));
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(result.stdout.trim().split('\n').map((line) => JSON.parse(line) as unknown), [{ v: [1] }, answer]);
+  assert.deepEqual(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [{ v: [1] }, answer],
+  );
 });
 
-void test('cratekeeper proxy init-ca is offered, with the client package\'s options', async () => {
+void test("cratekeeper proxy init-ca is offered, with the client package's options", async () => {
   const result = await run(['proxy', 'init-ca', '--help'], '');
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /--ca-dir <dir>/);

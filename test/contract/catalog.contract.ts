@@ -66,10 +66,31 @@ export function catalogContract(name: string, open: () => Promise<MetadataDataba
       await db.tokens.revokeToken(revoked.id);
       const users = await catalog.users();
       assert.deepEqual(
-        users.map((u) => ({ login: u.login, isAdmin: u.isAdmin, hasPassword: u.hasPassword, groups: u.groups, identities: u.identities, activeTokens: u.activeTokens })),
+        users.map((u) => ({
+          login: u.login,
+          isAdmin: u.isAdmin,
+          hasPassword: u.hasPassword,
+          groups: u.groups,
+          identities: u.identities,
+          activeTokens: u.activeTokens,
+        })),
         [
-          { login: 'admin', isAdmin: true, hasPassword: true, groups: [{ name: 'core', source: 'local' }], identities: [], activeTokens: 1 },
-          { login: 'bob', isAdmin: false, hasPassword: false, groups: [{ name: 'devs', source: 'oidc' }], identities: ['https://idp.example sub-7'], activeTokens: 0 },
+          {
+            login: 'admin',
+            isAdmin: true,
+            hasPassword: true,
+            groups: [{ name: 'core', source: 'local' }],
+            identities: [],
+            activeTokens: 1,
+          },
+          {
+            login: 'bob',
+            isAdmin: false,
+            hasPassword: false,
+            groups: [{ name: 'devs', source: 'oidc' }],
+            identities: ['https://idp.example sub-7'],
+            activeTokens: 0,
+          },
         ],
       );
     });

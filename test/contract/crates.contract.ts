@@ -37,7 +37,10 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.deepEqual((await db.crates.listVersions('serde'))![0], { entry: first.entry, yanked: false });
         // The same rows unparsed, for rendering on a worker thread.
         const json = (await db.crates.listVersionsJson('serde'))!;
-        assert.deepEqual(json.map((v) => ({ entry: JSON.parse(v.entryJson) as unknown, yanked: v.yanked })), await db.crates.listVersions('serde'));
+        assert.deepEqual(
+          json.map((v) => ({ entry: JSON.parse(v.entryJson) as unknown, yanked: v.yanked })),
+          await db.crates.listVersions('serde'),
+        );
         assert.equal(await db.crates.listVersionsJson('nope'), undefined);
         assert.deepEqual(loginsOf(await db.owners.listOwners('serde')), ['alice']);
         assert.equal(await db.owners.listOwners('nope'), undefined);
@@ -97,11 +100,12 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
           db.crates.publishVersion(newVersion('fresh', '1.0.1', alice.id)),
           db.crates.publishVersion(newVersion('fresh', '1.0.2', alice.id)),
         ]);
-        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], JSON.stringify(results));
         assert.deepEqual(
-          results.map((r) => (r.status === 'fulfilled' ? r.value.newCrate : undefined)).filter(Boolean),
-          [true],
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled', 'fulfilled'],
+          JSON.stringify(results),
         );
+        assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value.newCrate : undefined)).filter(Boolean), [true]);
         assert.deepEqual((await versionsOf(db, 'fresh'))?.sort(), ['1.0.0', '1.0.1', '1.0.2']);
         // Whoever loses the race to create a crate gets the answer it would have got a moment later.
         const late = await Promise.allSettled([
@@ -218,7 +222,13 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.deepEqual(await names(db, 'zzz'), { total: 0, names: [] });
         const [serde] = (await db.search.searchCrates('serde', 1, 0)).hits;
         assert.equal(serde!.description, 'A generic serialization framework');
-        assert.deepEqual(serde!.versions.map((v) => [v.entry.vers, v.yanked]), [['1.0.0', true], ['1.1.0', false]]);
+        assert.deepEqual(
+          serde!.versions.map((v) => [v.entry.vers, v.yanked]),
+          [
+            ['1.0.0', true],
+            ['1.1.0', false],
+          ],
+        );
       });
 
       it('takes % and _ literally', async () => {

@@ -90,7 +90,9 @@ export function downloadCountsContract(name: string, open: () => Promise<OpenedC
     it('loses no count when writers add to the same rows at once', async () => {
       const counts = await fresh();
       await Promise.all(
-        Array.from({ length: 12 }, (_, i) => counts.add([row('busy', '1.0.0', '2024-05-01', 1), row('busy', `0.${i % 3}.0`, '2024-05-02', 2)])),
+        Array.from({ length: 12 }, (_, i) =>
+          counts.add([row('busy', '1.0.0', '2024-05-01', 1), row('busy', `0.${i % 3}.0`, '2024-05-02', 2)]),
+        ),
       );
       assert.deepEqual(await counts.daily('busy', '2024-05-01'), [
         { day: '2024-05-01', count: 12 },

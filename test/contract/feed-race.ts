@@ -42,9 +42,7 @@ export async function runFeedRace(writer: MetadataRepositories, reader: { change
   // Half the writers revoke a token of their own, half publish a crate of their own: no two touch
   // the same row, so nothing but the log itself could order them.
   const writes = tokens.map((token, i) =>
-    i % 2 === 0
-      ? writer.tokens.revokeToken(token.id)
-      : writer.crates.publishVersion(newVersion(`race-${tag}-${i}`, '1.0.0', user.id)),
+    i % 2 === 0 ? writer.tokens.revokeToken(token.id) : writer.crates.publishVersion(newVersion(`race-${tag}-${i}`, '1.0.0', user.id)),
   );
   try {
     await Promise.all(writes);

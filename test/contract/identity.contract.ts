@@ -72,7 +72,10 @@ export function identityContract(name: string, open: () => Promise<MetadataDatab
         await db.groups.addGroupMember('local-team', user.id);
         const seq = await db.changes.latestChangeSeq();
         assert.equal(await db.groups.replaceGroups(user.id, 'oidc', ['devs', 'devs/backend']), true);
-        assert.deepEqual((await db.changes.changesSince(seq)).map((c) => [c.kind, c.subject]), [['user', String(user.id)]]);
+        assert.deepEqual(
+          (await db.changes.changesSince(seq)).map((c) => [c.kind, c.subject]),
+          [['user', String(user.id)]],
+        );
         const groupsOf = async () => {
           const hash = `h-${Math.random()}`;
           await db.tokens.insertToken({ userId: user.id, name: 't', hash, expiresAt: null });

@@ -41,14 +41,26 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
           await tx.crates.publishVersion(newVersion('Serde', '1.0.0', alice.id));
           await tx.owners.addOwners('serde', [], ['core']);
           // The work sees its own writes before they commit.
-          assert.deepEqual((await tx.crates.listVersions('serde'))?.map((v) => v.entry.vers), ['1.0.0']);
+          assert.deepEqual(
+            (await tx.crates.listVersions('serde'))?.map((v) => v.entry.vers),
+            ['1.0.0'],
+          );
           return alice.id;
         });
         const alice = await db.users.findUserByLogin('alice');
         assert.equal(alice?.id, result);
-        assert.deepEqual((await db.groups.listGroupMembers('core')).map((u) => u.login), ['alice']);
-        assert.deepEqual((await db.crates.listVersions('serde'))?.map((v) => v.entry.vers), ['1.0.0']);
-        assert.deepEqual((await db.owners.listOwners('serde'))?.map((u) => u.login), ['alice']);
+        assert.deepEqual(
+          (await db.groups.listGroupMembers('core')).map((u) => u.login),
+          ['alice'],
+        );
+        assert.deepEqual(
+          (await db.crates.listVersions('serde'))?.map((v) => v.entry.vers),
+          ['1.0.0'],
+        );
+        assert.deepEqual(
+          (await db.owners.listOwners('serde'))?.map((u) => u.login),
+          ['alice'],
+        );
         assert.deepEqual(await db.owners.listOwnerGroups('serde'), ['core']);
         assert.deepEqual(
           (await db.changes.changesSince(start)).map((c) => `${c.kind}:${c.subject}`),
@@ -93,7 +105,10 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
           'conflict',
           'last-owner',
         );
-        assert.deepEqual((await db.crates.listVersions('serde'))?.map((v) => v.yanked), [false]);
+        assert.deepEqual(
+          (await db.crates.listVersions('serde'))?.map((v) => v.yanked),
+          [false],
+        );
         assert.deepEqual(await db.changes.changesSince(start), []);
       });
     });
@@ -102,7 +117,10 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
       const db = await fresh();
       const state = await db.schemaState();
       assert.ok(state.applied.length > 0);
-      assert.deepEqual([...state.applied].sort((a, b) => a - b), state.applied);
+      assert.deepEqual(
+        [...state.applied].sort((a, b) => a - b),
+        state.applied,
+      );
       assert.deepEqual(state.missing, []);
       assert.deepEqual(state.unknown, []);
     });
@@ -126,7 +144,10 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
           { crate: 'a', version: '1.0.0', day: '2030-01-02', count: 2 },
         ]);
         const counts = await collect(db.tables.rows('version_downloads', columns.get('version_downloads')!));
-        assert.deepEqual(counts.map((r) => `${String(r.crate)} ${Number(r.count)}`), ['a 2', 'b 1']);
+        assert.deepEqual(
+          counts.map((r) => `${String(r.crate)} ${Number(r.count)}`),
+          ['a 2', 'b 1'],
+        );
       });
 
       it('loads rows with their ids in one transaction; new ids continue after them', async () => {
@@ -138,7 +159,21 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
                   { id: 7, login: 'alice', is_admin: 0, created_at: '2030-01-01T00:00:00.000Z', password_hash: null, dropped_column: 'x' },
                   { id: 9, login: 'bob', is_admin: 1, created_at: '2030-01-01T00:00:00.000Z', password_hash: null },
                 ]
-              : [{ id: 3, user_id: 9, name: 'ci', token_hash: 'h1', created_at: '2030-01-01T00:00:00.000Z', last_used_at: null, expires_at: null, revoked_at: null, scopes: null, crate_patterns: null, origin: null }],
+              : [
+                  {
+                    id: 3,
+                    user_id: 9,
+                    name: 'ci',
+                    token_hash: 'h1',
+                    created_at: '2030-01-01T00:00:00.000Z',
+                    last_used_at: null,
+                    expires_at: null,
+                    revoked_at: null,
+                    scopes: null,
+                    crate_patterns: null,
+                    origin: null,
+                  },
+                ],
           ),
         );
         assert.equal(loaded, 3);
@@ -150,8 +185,21 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
       it('loads nothing when a row of a later table is refused', async () => {
         const db = await fresh();
         const user = { id: 1, login: 'alice', is_admin: 0, created_at: '2030-01-01T00:00:00.000Z', password_hash: null };
-        const token = { user_id: 1, name: 'ci', created_at: '2030-01-01T00:00:00.000Z', last_used_at: null, expires_at: null, revoked_at: null, scopes: null, crate_patterns: null, origin: null };
-        const twice = [{ id: 1, token_hash: 'h1', ...token }, { id: 1, token_hash: 'h2', ...token }];
+        const token = {
+          user_id: 1,
+          name: 'ci',
+          created_at: '2030-01-01T00:00:00.000Z',
+          last_used_at: null,
+          expires_at: null,
+          revoked_at: null,
+          scopes: null,
+          crate_patterns: null,
+          origin: null,
+        };
+        const twice = [
+          { id: 1, token_hash: 'h1', ...token },
+          { id: 1, token_hash: 'h2', ...token },
+        ];
         await assert.rejects(db.tables.load(['users', 'tokens'], (table) => each(table === 'users' ? [user] : twice)));
         assert.equal(await db.tables.hasRows('users'), false);
         assert.equal(await db.tables.hasRows('tokens'), false);

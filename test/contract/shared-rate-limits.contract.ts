@@ -62,8 +62,15 @@ export function sharedRateLimitsContract(name: string, open: () => Promise<Opene
       const local = retryAfterOf(() => a.take('user:1'));
       assert.ok(local !== undefined);
       await refreshAll();
-      assert.equal(retryAfterOf(() => b.take('user:1')), local);
-      assert.equal(retryAfterOf(() => b.take('user:2')), undefined, 'another key is not affected');
+      assert.equal(
+        retryAfterOf(() => b.take('user:1')),
+        local,
+      );
+      assert.equal(
+        retryAfterOf(() => b.take('user:2')),
+        undefined,
+        'another key is not affected',
+      );
       assert.deepEqual(errors, []);
     });
 
@@ -80,8 +87,14 @@ export function sharedRateLimitsContract(name: string, open: () => Promise<Opene
       // It slides: a fifth of the next minute later there is room for one again (5 · 4/5 = 4 < 5).
       clock.ms = (minute + 1) * 60_000 + 12_000;
       await refreshAll();
-      assert.equal(retryAfterOf(() => b.take('user:1')), undefined);
-      assert.notEqual(retryAfterOf(() => b.take('user:1')), undefined);
+      assert.equal(
+        retryAfterOf(() => b.take('user:1')),
+        undefined,
+      );
+      assert.notEqual(
+        retryAfterOf(() => b.take('user:1')),
+        undefined,
+      );
       assert.deepEqual(errors, []);
     });
 
@@ -100,8 +113,14 @@ export function sharedRateLimitsContract(name: string, open: () => Promise<Opene
           { key: '10.0.0.2', hits: 1 },
         ],
       );
-      assert.notEqual(retryAfterOf(() => b.assertNotExceeded('10.0.0.1')), undefined);
-      assert.equal(retryAfterOf(() => b.assertNotExceeded('10.0.0.2')), undefined);
+      assert.notEqual(
+        retryAfterOf(() => b.assertNotExceeded('10.0.0.1')),
+        undefined,
+      );
+      assert.equal(
+        retryAfterOf(() => b.assertNotExceeded('10.0.0.2')),
+        undefined,
+      );
       assert.deepEqual(errors, []);
     });
 

@@ -52,8 +52,18 @@ export function tokensContract(name: string, open: () => Promise<MetadataDatabas
         assert.equal(await db.tokens.findPrincipalByTokenHash('nope'), undefined);
 
         // Scopes, crate patterns and the user's groups travel with the principal.
-        const narrow = await db.tokens.insertToken({ userId: alice.id, name: 'narrow', hash: 'h2', expiresAt: null, scopes: ['read', 'yank'], cratePatterns: ['foo-*'] });
-        assert.deepEqual({ scopes: narrow.scopes, cratePatterns: narrow.cratePatterns }, { scopes: ['read', 'yank'], cratePatterns: ['foo-*'] });
+        const narrow = await db.tokens.insertToken({
+          userId: alice.id,
+          name: 'narrow',
+          hash: 'h2',
+          expiresAt: null,
+          scopes: ['read', 'yank'],
+          cratePatterns: ['foo-*'],
+        });
+        assert.deepEqual(
+          { scopes: narrow.scopes, cratePatterns: narrow.cratePatterns },
+          { scopes: ['read', 'yank'], cratePatterns: ['foo-*'] },
+        );
         assert.equal(await db.groups.addGroupMember('core', alice.id), true);
         assert.equal(await db.groups.addGroupMember('core', alice.id), false);
         await db.groups.addGroupMember('admins', alice.id);
@@ -62,7 +72,10 @@ export function tokensContract(name: string, open: () => Promise<MetadataDatabas
           { scopes: principal?.scopes, cratePatterns: principal?.cratePatterns, groups: principal?.groups },
           { scopes: ['read', 'yank'], cratePatterns: ['foo-*'], groups: ['admins', 'core'] },
         );
-        assert.deepEqual((await db.groups.listGroupMembers('core')).map((u) => u.login), ['alice']);
+        assert.deepEqual(
+          (await db.groups.listGroupMembers('core')).map((u) => u.login),
+          ['alice'],
+        );
         assert.equal(await db.groups.removeGroupMember('core', alice.id), true);
         assert.equal(await db.groups.removeGroupMember('core', alice.id), false);
         assert.deepEqual((await db.tokens.findPrincipalByTokenHash('h2'))?.groups, ['admins']);
@@ -75,7 +88,10 @@ export function tokensContract(name: string, open: () => Promise<MetadataDatabas
         await db.tokens.insertToken({ userId: alice.id, name: 'one', hash: 'a1', expiresAt: null });
         await db.tokens.insertToken({ userId: bob.id, name: 'bobs', hash: 'b1', expiresAt: null });
         await db.tokens.insertToken({ userId: alice.id, name: 'two', hash: 'a2', expiresAt: null });
-        assert.deepEqual((await db.tokens.listTokens(alice.id)).map((t) => t.name), ['one', 'two']);
+        assert.deepEqual(
+          (await db.tokens.listTokens(alice.id)).map((t) => t.name),
+          ['one', 'two'],
+        );
         assert.deepEqual(await db.tokens.listTokens(9999), []);
       });
 
@@ -96,7 +112,12 @@ export function tokensContract(name: string, open: () => Promise<MetadataDatabas
         const t1 = await db.tokens.insertToken({ userId: alice.id, name: 'one', hash: 'h1', expiresAt: null });
         const t2 = await db.tokens.insertToken({ userId: alice.id, name: 'two', hash: 'h2', expiresAt: null });
         await db.tokens.recordTokenUse(new Map());
-        await db.tokens.recordTokenUse(new Map([[t1.id, '2030-01-01T00:00:00.000Z'], [t2.id, '2030-01-02T00:00:00.000Z']]));
+        await db.tokens.recordTokenUse(
+          new Map([
+            [t1.id, '2030-01-01T00:00:00.000Z'],
+            [t2.id, '2030-01-02T00:00:00.000Z'],
+          ]),
+        );
         await db.tokens.recordTokenUse(new Map([[t2.id, '2030-01-03T00:00:00.000Z']]));
         assert.deepEqual(
           (await db.tokens.listTokens(alice.id)).map((t) => t.lastUsedAt),
@@ -111,9 +132,11 @@ export function tokensContract(name: string, open: () => Promise<MetadataDatabas
         const plain = await db.tokens.insertToken({ userId: user.id, name: 'cli', hash: 'h2', expiresAt: null });
         assert.equal(login.origin, 'login');
         assert.equal(plain.origin, null);
-        assert.deepEqual((await db.tokens.listTokens(user.id)).map((t) => t.origin), ['login', null]);
+        assert.deepEqual(
+          (await db.tokens.listTokens(user.id)).map((t) => t.origin),
+          ['login', null],
+        );
       });
-
     });
   });
 }

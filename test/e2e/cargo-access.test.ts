@@ -81,7 +81,14 @@ describe('cargo with scoped tokens and access rules', () => {
     const add = await alice.run(['owner', '--registry', 'ck', '--add', 'group:backend', 'bar']);
     assert.equal(add.code, 0, add.stderr);
     const list = await alice.run(['owner', '--registry', 'ck', '--list', 'bar']);
-    assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.trim()).sort(), ['alice', 'group:backend']);
+    assert.deepEqual(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .sort(),
+      ['alice', 'group:backend'],
+    );
     const published = await bob.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: pkg });
     assert.equal(published.code, 0, published.stderr);
   });

@@ -71,7 +71,11 @@ describe('TLS with HTTP/2', () => {
     const publish = await cargo.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: pkg, env });
     assert.equal(publish.code, 0, publish.stderr);
 
-    const dir = cargo.createApp('tls-app', ['tls-lib = { version = "1", registry = "ck" }'], 'fn main() { println!("{}", tls_lib::answer()); }\n');
+    const dir = cargo.createApp(
+      'tls-app',
+      ['tls-lib = { version = "1", registry = "ck" }'],
+      'fn main() { println!("{}", tls_lib::answer()); }\n',
+    );
     const run = await cargo.run(['run', '-q'], {
       cwd: dir,
       env: { ...env, CARGO_HTTP_DEBUG: 'true', CARGO_LOG: 'network=debug' },

@@ -104,11 +104,17 @@ void describe('cratekeeper credential as cargo credential provider', () => {
         `console.log(JSON.stringify({ token: process.env.ISSUED_TOKEN, expiration: new Date(Date.now() + 3600e3).toISOString() }));\n`,
     );
     const { hostname: host } = new URL(registry.url);
-    writeFileSync(authFile, `[hosts."${host}"]\nauth = "bearer"\ntoken_command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}]\n`);
+    writeFileSync(
+      authFile,
+      `[hosts."${host}"]\nauth = "bearer"\ntoken_command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}]\n`,
+    );
     writeCargoConfig(sandbox, `${registry.url}/index/`, [cli, 'credential', '--auth-config', authFile]);
 
     const lib = sandbox.createPackage({ name: 'beta', version: '1.0.0' });
-    const publish = await sandbox.run(['publish', '--registry', 'ck', '--no-verify', '--allow-dirty'], { cwd: lib, env: { ISSUED_TOKEN: registry.adminToken! } });
+    const publish = await sandbox.run(['publish', '--registry', 'ck', '--no-verify', '--allow-dirty'], {
+      cwd: lib,
+      env: { ISSUED_TOKEN: registry.adminToken! },
+    });
     assert.equal(publish.code, 0, publish.stderr);
     const app = sandbox.createApp('app', ['beta = { version = "1", registry = "ck" }'], 'fn main() { println!("{}", beta::name()); }\n');
     const run = await sandbox.run(['run', '-q'], { cwd: app, env: { ISSUED_TOKEN: registry.adminToken! } });

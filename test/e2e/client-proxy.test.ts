@@ -56,7 +56,11 @@ void describe('cratekeeper proxy', () => {
     const repos = join(work, 'repos');
     mkdirSync(repos);
     const seed = join(work, 'seed');
-    const g = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: { ...toolEnv(), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+    const g = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, {
+        cwd,
+        env: { ...toolEnv(), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+      });
     mkdirSync(seed);
     g(seed, 'init', '-q', '-b', 'main');
     writeFileSync(join(seed, 'README'), 'hello through the proxy\n');
@@ -126,7 +130,11 @@ void describe('cratekeeper proxy', () => {
       join(sandbox.cargoHome, 'config.toml'),
       `[registries.ck]\nindex = "sparse+${registry.url}/index/"\n\n[http]\nproxy = "${proxy.address}"\ncainfo = "${proxyCa()}"\n\n[net]\nretry = 0\n`,
     );
-    const app = sandbox.createApp('app', ['alpha = { version = "0.1", registry = "ck" }'], 'fn main() { println!("{}", alpha::name()); }\n');
+    const app = sandbox.createApp(
+      'app',
+      ['alpha = { version = "0.1", registry = "ck" }'],
+      'fn main() { println!("{}", alpha::name()); }\n',
+    );
     const run = await sandbox.run(['run', '-q'], { cwd: app, env: { NO_PROXY: '', no_proxy: '' } });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), 'alpha');
@@ -144,54 +152,103 @@ void describe('cratekeeper proxy', () => {
   });
 
   void test('curl: HTTP/2 and HTTP/1.1 to the registry through the proxy', async () => {
-    for (const [flag, version] of [['--http2', '2'], ['--http1.1', '1.1']] as const) {
+    for (const [flag, version] of [
+      ['--http2', '2'],
+      ['--http1.1', '1.1'],
+    ] as const) {
       const result = await runProgram(
         'curl',
-        ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), flag, '-w', '\n%{http_code} %{http_version}', `${registry.url}/index/al/ph/alpha`],
+        [
+          '-sS',
+          '--noproxy',
+          '',
+          '--proxy',
+          `http://${proxy.address}`,
+          '--cacert',
+          proxyCa(),
+          flag,
+          '-w',
+          '\n%{http_code} %{http_version}',
+          `${registry.url}/index/al/ph/alpha`,
+        ],
         { env: toolEnv() },
       );
       assert.equal(result.code, 0, result.stderr);
-      const [body, status] = [result.stdout.slice(0, result.stdout.lastIndexOf('\n')), result.stdout.slice(result.stdout.lastIndexOf('\n') + 1)];
+      const [body, status] = [
+        result.stdout.slice(0, result.stdout.lastIndexOf('\n')),
+        result.stdout.slice(result.stdout.lastIndexOf('\n') + 1),
+      ];
       assert.equal(status, `200 ${version}`);
       assert.equal(JSON.parse(body.trim().split('\n')[0]!).name, 'alpha');
     }
-    const config = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), `${registry.url}/index/config.json`], { env: toolEnv() });
+    const config = await runProgram(
+      'curl',
+      ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), `${registry.url}/index/config.json`],
+      { env: toolEnv() },
+    );
     assert.equal(JSON.parse(config.stdout)['auth-required'], false, 'the proxy owns authentication for this registry');
   });
 
   void test('git clones over HTTPS through the proxy from a server that requires the header', async () => {
     const dest = join(work, 'clone');
     const env = { ...toolEnv(), NO_PROXY: '', no_proxy: '' };
-    const direct = await runProgram('git', ['-c', `http.sslCAInfo=${tls.caCert}`, 'clone', '-q', `${git.url}/repo.git`, join(work, 'refused')], { env });
+    const direct = await runProgram(
+      'git',
+      ['-c', `http.sslCAInfo=${tls.caCert}`, 'clone', '-q', `${git.url}/repo.git`, join(work, 'refused')],
+      { env },
+    );
     assert.notEqual(direct.code, 0, 'without the proxy the server refuses');
     const before = git.seen.length;
-    const clone = await runProgram('git', ['-c', `http.proxy=http://${proxy.address}`, '-c', `http.sslCAInfo=${proxyCa()}`, 'clone', '-q', `${git.url}/repo.git`, dest], { env });
+    const clone = await runProgram(
+      'git',
+      ['-c', `http.proxy=http://${proxy.address}`, '-c', `http.sslCAInfo=${proxyCa()}`, 'clone', '-q', `${git.url}/repo.git`, dest],
+      { env },
+    );
     assert.equal(clone.code, 0, clone.stderr);
     assert.equal(readFileSync(join(dest, 'README'), 'utf8'), 'hello through the proxy\n');
     const viaProxy = git.seen.slice(before);
     assert.ok(viaProxy.length >= 2, JSON.stringify(viaProxy));
-    assert.ok(viaProxy.every((r) => r.authorization === `Bearer ${GIT_SECRET}`), JSON.stringify(viaProxy));
+    assert.ok(
+      viaProxy.every((r) => r.authorization === `Bearer ${GIT_SECRET}`),
+      JSON.stringify(viaProxy),
+    );
   });
 
   void test('an unconfigured host is tunnelled untouched and never sees a header', async () => {
     // Verified with the origin's own CA: the proxy did not terminate TLS.
-    const https = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, `${other.url}/hello`], { env: toolEnv() });
+    const https = await runProgram(
+      'curl',
+      ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, `${other.url}/hello`],
+      { env: toolEnv() },
+    );
     assert.equal(https.code, 0, https.stderr);
     assert.equal(https.stdout, 'echo 200\n');
     assert.deepEqual(other.seen, [{ method: 'GET', path: '/hello', authorization: undefined }]);
     // And with the proxy CA only, the tunnel shows the origin's certificate, which curl then refuses.
-    const refused = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), `${other.url}/again`], { env: toolEnv() });
+    const refused = await runProgram(
+      'curl',
+      ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), `${other.url}/again`],
+      { env: toolEnv() },
+    );
     assert.equal(refused.code, 60, refused.stderr);
 
-    const plain = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainOther.url}/plain`], { env: toolEnv() });
+    const plain = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainOther.url}/plain`], {
+      env: toolEnv(),
+    });
     assert.equal(plain.stdout, 'echo 200\n');
     assert.deepEqual(plainOther.seen, [{ method: 'GET', path: '/plain', authorization: undefined }]);
   });
 
   void test('plain-http requests to a configured host get its header; rejections are logged without the secret', async () => {
-    const ok = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainConfigured.url}/file?x=1`], { env: toolEnv() });
+    const ok = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainConfigured.url}/file?x=1`], {
+      env: toolEnv(),
+    });
     assert.equal(ok.stdout, 'echo 200\n');
-    const rejected = await runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainConfigured.url}/reject/this?sig=abc`], { env: toolEnv() });
+    const rejected = await runProgram(
+      'curl',
+      ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, `${plainConfigured.url}/reject/this?sig=abc`],
+      { env: toolEnv() },
+    );
     assert.equal(rejected.stdout, 'echo 401\n');
     assert.deepEqual(plainConfigured.seen, [
       { method: 'GET', path: '/file?x=1', authorization: `token ${PLAIN_SECRET}` },
@@ -202,15 +259,36 @@ void describe('cratekeeper proxy', () => {
       assert.match(text, new RegExp(`127\\.0\\.0\\.1:${plainConfigured.port} rejected the credentials: GET /reject/this -> 401`));
       return text;
     });
-    for (const secret of [token, GIT_SECRET, PLAIN_SECRET, 'default-secret-never-sent', 'sig=abc']) assert.ok(!log.includes(secret), `the log shows ${secret}`);
+    for (const secret of [token, GIT_SECRET, PLAIN_SECRET, 'default-secret-never-sent', 'sig=abc'])
+      assert.ok(!log.includes(secret), `the log shows ${secret}`);
   });
 
   void test('many parallel connections', async () => {
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        runProgram('curl', ['-sS', '--noproxy', '', '--proxy', `http://${proxy.address}`, '--cacert', proxyCa(), '-o', '/dev/null', '-w', '%{http_code}', `${registry.url}/index/al/ph/alpha?n=${i}`], { env: toolEnv() }),
+        runProgram(
+          'curl',
+          [
+            '-sS',
+            '--noproxy',
+            '',
+            '--proxy',
+            `http://${proxy.address}`,
+            '--cacert',
+            proxyCa(),
+            '-o',
+            '/dev/null',
+            '-w',
+            '%{http_code}',
+            `${registry.url}/index/al/ph/alpha?n=${i}`,
+          ],
+          { env: toolEnv() },
+        ),
       ),
     );
-    assert.deepEqual(results.map((r) => r.stdout), Array.from({ length: 24 }, () => '200'));
+    assert.deepEqual(
+      results.map((r) => r.stdout),
+      Array.from({ length: 24 }, () => '200'),
+    );
   });
 });

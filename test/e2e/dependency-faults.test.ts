@@ -64,7 +64,8 @@ describe('dependency faults: two replicas on PostgreSQL and S3', () => {
   let b: RunningRegistry;
   let token: string;
   const replicas = () => [a, b];
-  const index = (server: RunningRegistry, name: string) => ask(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
+  const index = (server: RunningRegistry, name: string) =>
+    ask(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
   const publishThrough = async (server: RunningRegistry, name: string, version: string) =>
     ask(`${server.url}/api/v1/crates/new`, { method: 'PUT', headers: { authorization: token }, body: await publishBodyFor(name, version) });
   const download = (server: RunningRegistry, name: string, version: string) =>
@@ -198,7 +199,10 @@ describe('dependency faults: an identity provider that never answers', () => {
   before(async () => {
     idp = await startSilentServer();
     const configFile = join(makeTempDir('cratekeeper-faults-'), 'cratekeeper.toml');
-    writeFileSync(configFile, ['[oidc]', `issuer_url = "${idp.url}"`, 'client_id = "cratekeeper"', 'client_secret = "s3cret"', ''].join('\n'));
+    writeFileSync(
+      configFile,
+      ['[oidc]', `issuer_url = "${idp.url}"`, 'client_id = "cratekeeper"', 'client_secret = "s3cret"', ''].join('\n'),
+    );
     // The provider does not answer its discovery request: the registry starts all the same.
     server = await startRegistry({ args: ['--config', configFile] });
   });

@@ -24,7 +24,10 @@ function ok(result: { code: number | null; stderr: string; stdout: string }, wha
 
 const manifestOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ArchiveManifest;
 const rowsOf = (dir: string, table: string) =>
-  readFileSync(join(dir, 'tables', `${table}.jsonl`), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  readFileSync(join(dir, 'tables', `${table}.jsonl`), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Downloads per `crate version` over all days, from an archive's version_downloads rows. */
 function downloadsOf(dir: string): Record<string, number> {
@@ -79,7 +82,10 @@ describe('export and import between backends', () => {
     const dataDir = server.dataDir;
     const cli = (args: string[]) => runCli([...args, '--data-dir', dataDir]);
     ok(await cli(['user', 'add', 'bob']), 'user add');
-    bobToken = ok(await cli(['token', 'create', '--user', 'bob', '--scopes', 'read,publish-update', '--crates', 'mv-*', '--expires-in-days', '30']), 'token create').stdout.trim();
+    bobToken = ok(
+      await cli(['token', 'create', '--user', 'bob', '--scopes', 'read,publish-update', '--crates', 'mv-*', '--expires-in-days', '30']),
+      'token create',
+    ).stdout.trim();
     ok(await cli(['group', 'add-member', 'core', 'bob']), 'group add-member');
 
     const cargo = new CargoSandbox();
@@ -119,7 +125,11 @@ describe('export and import between backends', () => {
     const manifest = manifestOf(archives.fromSqlite);
     assert.equal(readdirSync(join(archives.fromSqlite, 'blobs')).length, 3);
     assert.deepEqual(
-      Object.fromEntries(manifest.tables.filter((t) => ['users', 'crates', 'versions', 'crate_owners', 'group_members'].includes(t.name)).map((t) => [t.name, t.rows])),
+      Object.fromEntries(
+        manifest.tables
+          .filter((t) => ['users', 'crates', 'versions', 'crate_owners', 'group_members'].includes(t.name))
+          .map((t) => [t.name, t.rows]),
+      ),
       { users: 2, crates: 2, versions: 3, crate_owners: 3, group_members: 1 },
     );
     assert.deepEqual(downloadsOf(archives.fromSqlite), { 'mv-alpha 0.1.0': HISTORY_DAYS + 2, 'mv-beta 0.1.0': 1 });
@@ -139,7 +149,10 @@ describe('export and import between backends', () => {
     assert.match(tokens, /\tactive\tread,publish-update\tmv-\*/);
     const ownersRes = await httpRequest(`${server.url}/api/v1/crates/mv-alpha/owners`, { headers: { authorization: bobToken } });
     assert.equal(ownersRes.status, 200, ownersRes.body.toString());
-    assert.deepEqual((JSON.parse(ownersRes.body.toString()) as { users: { login: string }[] }).users.map((u) => u.login).sort(), ['admin', 'bob']);
+    assert.deepEqual((JSON.parse(ownersRes.body.toString()) as { users: { login: string }[] }).users.map((u) => u.login).sort(), [
+      'admin',
+      'bob',
+    ]);
     assert.match(ok(await runCli(['group', 'list', 'core'], { env }), 'group list').stdout, /^bob$/m);
     // Ids continue after the imported ones.
     ok(await runCli(['user', 'add', 'carol'], { env }), 'a new user after import');

@@ -114,11 +114,7 @@ describe('schema migrations', () => {
       await postgres(url, UNDO_LATEST);
       assert.match(await refusedToServe({ env }), /missing migrations 4[\s\S]*`cratekeeper migrate`/);
 
-      const runs = await Promise.all([
-        runCli(['migrate'], { env }),
-        runCli(['migrate'], { env }),
-        runCli(['migrate'], { env }),
-      ]);
+      const runs = await Promise.all([runCli(['migrate'], { env }), runCli(['migrate'], { env }), runCli(['migrate'], { env })]);
       for (const run of runs) assert.equal(run.code, 0, run.stderr);
       await postgres(url, UNDO_LATEST);
       const replicas = await Promise.all([startRegistry({ env, args: ['--migrate'] }), startRegistry({ env, args: ['--migrate'] })]);

@@ -58,8 +58,12 @@ name = "${name}"
 index_url = "${nginx.url}/index/"
 index_ttl_seconds = 0
 timeout_ms = 5000
-headers.index = { ${Object.entries(index).map(([k, v]) => `"${k}" = "${v}"`).join(', ')} }
-headers.download = { ${Object.entries(download).map(([k, v]) => `"${k}" = "${v}"`).join(', ')} }
+headers.index = { ${Object.entries(index)
+      .map(([k, v]) => `"${k}" = "${v}"`)
+      .join(', ')} }
+headers.download = { ${Object.entries(download)
+      .map(([k, v]) => `"${k}" = "${v}"`)
+      .join(', ')} }
 `;
     const configFile = join(work, 'cratekeeper.toml');
     writeFileSync(
@@ -82,7 +86,10 @@ headers.download = { ${Object.entries(download).map(([k, v]) => `"${k}" = "${v}"
       assert.equal((await httpRequest(`${nginx.url}${path}`)).status, 401, path);
     }
     // The index key does not open the crates, nor the download key the index.
-    assert.equal((await httpRequest(`${nginx.url}/crates/itoa/${itoa.version}.crate`, { headers: { 'x-index-key': INDEX_KEY } })).status, 401);
+    assert.equal(
+      (await httpRequest(`${nginx.url}/crates/itoa/${itoa.version}.crate`, { headers: { 'x-index-key': INDEX_KEY } })).status,
+      401,
+    );
     assert.equal((await httpRequest(`${nginx.url}/index/config.json`, { headers: { 'x-download-key': DOWNLOAD_KEY } })).status, 401);
   });
 
@@ -94,7 +101,11 @@ headers.download = { ${Object.entries(download).map(([k, v]) => `"${k}" = "${v}"
     assert.equal(run.code, 0, `${run.stderr}\n${mirror.output()}`);
     assert.equal(run.stdout.trim(), '42');
     const seen = nginx.accessLog().slice(before);
-    for (const line of ['GET /index/config.json 200', `GET /index/${indexPathOf('itoa')} 200`, `GET /crates/itoa/${itoa.version}.crate 200`]) {
+    for (const line of [
+      'GET /index/config.json 200',
+      `GET /index/${indexPathOf('itoa')} 200`,
+      `GET /crates/itoa/${itoa.version}.crate 200`,
+    ]) {
       assert.ok(seen.includes(line), `${line} missing from:\n${seen.join('\n')}`);
     }
     assert.ok(!seen.some((l) => l.endsWith(' 401')), seen.join('\n'));
@@ -114,8 +125,14 @@ headers.download = { ${Object.entries(download).map(([k, v]) => `"${k}" = "${v}"
     const before = nginx.accessLog().length;
     const download = await httpRequest(`${mirror.url}/mirrors/wrong-download/crates/itoa/${itoa.version}/download`, { headers: auth() });
     assert.equal(download.status, 503);
-    assert.match(errorDetail(download), new RegExp(`upstream \`wrong-download\` answered 401 for itoa@${itoa.version.replaceAll('.', '\\.')}`));
-    assert.ok(nginx.accessLog().slice(before).includes(`GET /crates/itoa/${itoa.version}.crate 401`), nginx.accessLog().slice(before).join('\n'));
+    assert.match(
+      errorDetail(download),
+      new RegExp(`upstream \`wrong-download\` answered 401 for itoa@${itoa.version.replaceAll('.', '\\.')}`),
+    );
+    assert.ok(
+      nginx.accessLog().slice(before).includes(`GET /crates/itoa/${itoa.version}.crate 401`),
+      nginx.accessLog().slice(before).join('\n'),
+    );
 
     const cargo = cargoFor('wrong-download');
     const app = cargo.createApp('wrong-download', ['itoa = "1"'], ITOA_APP);

@@ -30,13 +30,16 @@ function ok(result: CargoResult, what: string): CargoResult {
 /** name@version → checksum of the registry packages in a Cargo.lock. */
 function lockChecksums(lockfile: string): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of readFileSync(lockfile, 'utf8').matchAll(/name = "([^"]+)"\nversion = "([^"]+)"\nsource = "registry\+https:\/\/github\.com\/rust-lang\/crates\.io-index"\nchecksum = "([0-9a-f]{64})"/g)) {
+  for (const m of readFileSync(lockfile, 'utf8').matchAll(
+    /name = "([^"]+)"\nversion = "([^"]+)"\nsource = "registry\+https:\/\/github\.com\/rust-lang\/crates\.io-index"\nchecksum = "([0-9a-f]{64})"/g,
+  )) {
     out.set(`${m[1]}@${m[2]}`, m[3]!);
   }
   return out;
 }
 
-const SERDE_JSON_APP = 'fn main() { let v: serde_json::Value = serde_json::from_str("{\\"a\\":[1,2]}").unwrap(); println!("{}", v["a"][1]); }\n';
+const SERDE_JSON_APP =
+  'fn main() { let v: serde_json::Value = serde_json::from_str("{\\"a\\":[1,2]}").unwrap(); println!("{}", v["a"][1]); }\n';
 
 describe('mirroring real upstreams', () => {
   let crates: DebianCrate[];
@@ -121,7 +124,7 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
     assert.deepEqual(JSON.parse(config.body.toString()), { dl: `${mirror.url}/mirrors/a/crates`, 'auth-required': true });
   });
 
-  it('cargo builds through the mirror of upstream A; Cargo.lock checksums are the upstream\'s', async () => {
+  it("cargo builds through the mirror of upstream A; Cargo.lock checksums are the upstream's", async () => {
     const cargo = sandboxFor('a');
     const app = cargo.createApp('via-a', ['serde_json = "1"'], SERDE_JSON_APP);
     const run = ok(await cargo.run(['run', '-q'], { cwd: app, env: cargoEnv() }), 'cargo run via mirror a');
@@ -140,7 +143,9 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
   });
 
   it('a denied crate is not found', async () => {
-    const denied = await httpRequest(`${mirror.url}/mirrors/a/index/${indexPathOf('indexmap')}`, { headers: { authorization: mirrorToken } });
+    const denied = await httpRequest(`${mirror.url}/mirrors/a/index/${indexPathOf('indexmap')}`, {
+      headers: { authorization: mirrorToken },
+    });
     assert.equal(denied.status, 404);
     const cargo = sandboxFor('a');
     const app = cargo.createApp('wants-denied', ['indexmap = "1"'], 'fn main() {}\n');
@@ -164,7 +169,10 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
     assert.equal(ok(await cargo.run(['run', '-q'], { cwd: app, env: cargoEnv() }), 'cargo run via mirror b').stdout.trim(), '42');
     assert.equal(lockChecksums(join(app, 'Cargo.lock')).get(`itoa@${itoa.version}`), sha256(crateBytes(itoa)));
     // index_ttl_seconds = 0: every request revalidates, and nginx answers 304 to the stored ETag.
-    assert.ok(nginx.accessLog().some((l) => l === `GET /index/${indexPathOf('itoa')} 304`), nginx.accessLog().join('\n'));
+    assert.ok(
+      nginx.accessLog().some((l) => l === `GET /index/${indexPathOf('itoa')} 304`),
+      nginx.accessLog().join('\n'),
+    );
     assert.ok(nginx.accessLog().every((l) => !/ 401$/.test(l) || l.includes('config.json') === false));
   });
 
@@ -177,7 +185,10 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
     assert.equal(refused.status, 503);
     assert.match(errorDetail(refused), /does not match the checksum in its index; refused/);
     await logShows(/upstream .crate does not match its index checksum/);
-    assert.ok(!blobFiles(join(mirror.dataDir, 'blobs', 'mirror', 'b', 'crates')).some((f) => f.includes(victim.name)), 'the bad bytes were cached');
+    assert.ok(
+      !blobFiles(join(mirror.dataDir, 'blobs', 'mirror', 'b', 'crates')).some((f) => f.includes(victim.name)),
+      'the bad bytes were cached',
+    );
 
     writeFileSync(file, crateBytes(victim));
     const fixed = await httpRequest(url, { headers: { authorization: mirrorToken } });
@@ -225,7 +236,10 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
 
     const status = await runCli(['mirror', 'status', '--config', configFile, '--data-dir', mirror.dataDir]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /^a: http:\/\/127\.0\.0\.1:\d+\/index\/\n  index files cached: [1-9]\d* \([\d.]+ \w+\)\n  crates cached: +[1-9]\d* /m);
+    assert.match(
+      status.stdout,
+      /^a: http:\/\/127\.0\.0\.1:\d+\/index\/\n  index files cached: [1-9]\d* \([\d.]+ \w+\)\n  crates cached: +[1-9]\d* /m,
+    );
     assert.match(status.stdout, /last error: +\S+ fetching .* failed/);
   });
 
@@ -262,7 +276,10 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
 
     const dataDir = makeTempDir('cratekeeper-synced-');
     const syncConfig = join(lockDir, 'sync.toml');
-    writeFileSync(syncConfig, `[[upstreams]]\nname = "b"\nindex_url = "${nginx.url}/index/"\noffline = true\nauth = { netrc = "${netrcFile}", pattern = "basic" }\n`);
+    writeFileSync(
+      syncConfig,
+      `[[upstreams]]\nname = "b"\nindex_url = "${nginx.url}/index/"\noffline = true\nauth = { netrc = "${netrcFile}", pattern = "basic" }\n`,
+    );
     const sync = await runCli(['mirror', 'sync', '--lockfile', lockfile, '--config', syncConfig, '--data-dir', dataDir]);
     assert.equal(sync.code, 0, sync.stderr);
     const count = lockChecksums(lockfile).size;
@@ -276,7 +293,10 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
       fresh.configure(`${offline.url}/mirrors/b/index/`, '[source.crates-io]\nreplace-with = "ck"\n');
       const copy = fresh.createApp('to-sync', ['serde_json = "1"'], SERDE_JSON_APP);
       copyFileSync(lockfile, join(copy, 'Cargo.lock'));
-      ok(await fresh.run(['fetch', '--locked'], { cwd: copy, env: { CARGO_REGISTRIES_CK_TOKEN: offline.adminToken! } }), 'cargo fetch from the synced, offline cache');
+      ok(
+        await fresh.run(['fetch', '--locked'], { cwd: copy, env: { CARGO_REGISTRIES_CK_TOKEN: offline.adminToken! } }),
+        'cargo fetch from the synced, offline cache',
+      );
     } finally {
       await offline.stop();
     }

@@ -26,7 +26,13 @@ describe('OIDC authorized users: sub and verified e-mail only', () => {
     const configFile = join(makeTempDir(), 'cratekeeper.toml');
     writeFileSync(
       configFile,
-      ['[oidc]', `issuer_url = "${provider.issuer}"`, `client_id = "${provider.clientId}"`, 'authorized_users = ["acct-1001", "ops@example.com"]', ''].join('\n'),
+      [
+        '[oidc]',
+        `issuer_url = "${provider.issuer}"`,
+        `client_id = "${provider.clientId}"`,
+        'authorized_users = ["acct-1001", "ops@example.com"]',
+        '',
+      ].join('\n'),
     );
     server = await startRegistry({ args: ['--config', configFile], env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret } });
     await provider.allowRedirect(`${server.url}/me/callback`);
@@ -55,7 +61,12 @@ describe('OIDC authorized users: sub and verified e-mail only', () => {
     it(`refuses the same e-mail unverified (${why}), saying so`, async () => {
       const page = await signInWithHttp(server.url, sub);
       assert.equal(page.status, 403, page.body);
-      assert.match(page.body, new RegExp(`not one of the authorized users either \\(matched by sub, here ${sub}, or by a verified e-mail: the provider did not verify ops@example.com\\)`));
+      assert.match(
+        page.body,
+        new RegExp(
+          `not one of the authorized users either \\(matched by sub, here ${sub}, or by a verified e-mail: the provider did not verify ops@example.com\\)`,
+        ),
+      );
       assert.doesNotMatch(page.body, /ckt_/);
     });
   }

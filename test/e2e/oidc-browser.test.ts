@@ -21,7 +21,10 @@ describe('OIDC sign-in in a real browser', () => {
   before(async () => {
     provider = await startOidcProvider({ 'gitlab-2001': { preferred_username: 'carol', groups: ['devs'] } });
     const configFile = join(makeTempDir(), 'cratekeeper.toml');
-    writeFileSync(configFile, `[oidc]\nissuer_url = "${provider.issuer}"\nclient_id = "${provider.clientId}"\nauthorized_groups = ["devs"]\n`);
+    writeFileSync(
+      configFile,
+      `[oidc]\nissuer_url = "${provider.issuer}"\nclient_id = "${provider.clientId}"\nauthorized_groups = ["devs"]\n`,
+    );
     server = await startRegistry({ args: ['--config', configFile], env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret } });
     await provider.allowRedirect(`${server.url}/me/callback`);
     browser = await launchChromium();
@@ -32,7 +35,7 @@ describe('OIDC sign-in in a real browser', () => {
     await provider?.stop();
   });
 
-  it('goes through the provider\'s login and consent pages and ends on the token page', async () => {
+  it("goes through the provider's login and consent pages and ends on the token page", async () => {
     const context = await browser.newContext();
     // The provider's development pages import a web font; the test has no internet.
     await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
@@ -42,16 +45,24 @@ describe('OIDC sign-in in a real browser', () => {
     await page.fill('input[name="login"]', 'gitlab-2001');
     await page.fill('input[name="password"]', 'any password'); // the development provider takes any
     await page.click('button[type="submit"]');
-    await page.waitForSelector('input[name="prompt"][value="consent"]', { state: 'attached', timeout: 15_000 }).catch(async (error: Error) => {
-      throw new Error(`no consent page at ${page.url()}: ${error.message}\n${(await page.content()).replace(/<style>[\s\S]*<\/style>/, '').slice(0, 3000)}`);
-    });
+    await page
+      .waitForSelector('input[name="prompt"][value="consent"]', { state: 'attached', timeout: 15_000 })
+      .catch(async (error: Error) => {
+        throw new Error(
+          `no consent page at ${page.url()}: ${error.message}\n${(await page.content()).replace(/<style>[\s\S]*<\/style>/, '').slice(0, 3000)}`,
+        );
+      });
     await Promise.all([page.waitForURL(`${server.url}/me/callback**`), page.click('button[type="submit"]')]);
     assert.equal(await page.textContent('h1'), 'Your cargo token');
     assert.equal(await page.textContent('#login'), 'carol');
     const token = (await page.textContent('#token'))!.trim();
     assert.match(token, /^ckt_/);
     const cookies = await context.cookies(server.url);
-    assert.equal(cookies.find((c) => c.name === 'ck_login'), undefined, 'the sign-in cookie outlived the sign-in');
+    assert.equal(
+      cookies.find((c) => c.name === 'ck_login'),
+      undefined,
+      'the sign-in cookie outlived the sign-in',
+    );
     await context.close();
 
     const res = await httpRequest(`${server.url}/index/config.json`, { headers: { authorization: token } });

@@ -67,7 +67,11 @@ describe('OIDC sign-in with a real provider and the real cargo', () => {
     const pkg = cargo.createPackage({ name: 'team-lib', version: '1.0.0', lib: 'pub fn answer() -> u32 { 42 }\n' });
     const published = await cargo.run(['publish', '--registry', 'ck', '--allow-dirty', '--no-verify'], { cwd: pkg });
     assert.equal(published.code, 0, published.stderr);
-    const app = cargo.createApp('uses-team-lib', ['team-lib = { version = "1", registry = "ck" }'], 'fn main() { println!("{}", team_lib::answer()); }\n');
+    const app = cargo.createApp(
+      'uses-team-lib',
+      ['team-lib = { version = "1", registry = "ck" }'],
+      'fn main() { println!("{}", team_lib::answer()); }\n',
+    );
     const run = await cargo.run(['run', '--quiet'], { cwd: app });
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout.trim(), '42');
@@ -86,7 +90,10 @@ describe('OIDC sign-in with a real provider and the real cargo', () => {
   it('refuses a user outside the authorized groups, saying why', async () => {
     const page = await signInWithHttp(server.url, 'gitlab-1002');
     assert.equal(page.status, 403);
-    assert.match(page.body, /mallory may not sign in to this registry: not a member of any authorized group \(devs\); groups at the provider: outsiders/);
+    assert.match(
+      page.body,
+      /mallory may not sign in to this registry: not a member of any authorized group \(devs\); groups at the provider: outsiders/,
+    );
     assert.doesNotMatch(page.body, /ckt_/);
   });
 
@@ -123,7 +130,9 @@ describe('OIDC sign-in with a real provider and the real cargo', () => {
     const renewed = new CargoSandbox();
     renewed.configure(`${server.url}/index/`);
     await renewed.run(['login', '--registry', 'ck'], { input: `${fresh}\n` });
-    const ok = await renewed.run(['generate-lockfile'], { cwd: renewed.createApp('new-token', ['team-lib = { version = "1", registry = "ck" }'], 'fn main() {}\n') });
+    const ok = await renewed.run(['generate-lockfile'], {
+      cwd: renewed.createApp('new-token', ['team-lib = { version = "1", registry = "ck" }'], 'fn main() {}\n'),
+    });
     assert.equal(ok.code, 0, ok.stderr);
   });
 });

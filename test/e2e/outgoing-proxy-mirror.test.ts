@@ -50,8 +50,20 @@ describe('mirroring through an outgoing proxy', () => {
     const body = join(makeTempDir('cratekeeper-publish-'), 'body');
     writeFileSync(body, await publishBodyFor('alpha', '0.1.0'));
     const published = await runProgram('curl', [
-      '-sS', '--noproxy', '*', '--cacert', tls.caCert, '-X', 'PUT', '-H', `authorization: ${tlsUpstream.adminToken}`,
-      '--data-binary', `@${body}`, '-w', '\n%{http_code}', `${tlsUpstream.url}/api/v1/crates/new`,
+      '-sS',
+      '--noproxy',
+      '*',
+      '--cacert',
+      tls.caCert,
+      '-X',
+      'PUT',
+      '-H',
+      `authorization: ${tlsUpstream.adminToken}`,
+      '--data-binary',
+      `@${body}`,
+      '-w',
+      '\n%{http_code}',
+      `${tlsUpstream.url}/api/v1/crates/new`,
     ]);
     assert.match(published.stdout, /\n200$/, published.stdout + published.stderr);
 
@@ -86,7 +98,10 @@ ${extra}`;
     await tlsUpstream?.stop();
   });
 
-  for (const [name, kind] of [['static-http', 'http'], ['static-socks', 'socks5']] as const) {
+  for (const [name, kind] of [
+    ['static-http', 'http'],
+    ['static-socks', 'socks5'],
+  ] as const) {
     it(`${name}: cargo builds through the mirror; every request nginx saw came through ${kind}://`, async () => {
       const proxy = proxies[kind]!;
       const other = proxies[kind === 'http' ? 'socks5' : 'http']!;
@@ -105,13 +120,22 @@ ${extra}`;
       assert.ok(upstreamRequests.includes(`GET /crates/itoa/${itoa.version}.crate 200`), upstreamRequests.join('\n'));
       // The mirror opens one tunnel per upstream request (no keep-alive through a proxy).
       const tunnels = proxy.tunnels().slice(tunnelsBefore);
-      assert.ok(tunnels.every((t) => t === `127.0.0.1:${nginx.port}`), tunnels.join(', '));
-      assert.ok(tunnels.length >= upstreamRequests.length, `${tunnels.length} tunnels for ${upstreamRequests.length} upstream requests:\n${upstreamRequests.join('\n')}`);
-      assert.equal(other.tunnels().length, otherBefore, 'the other upstream\'s proxy was used');
+      assert.ok(
+        tunnels.every((t) => t === `127.0.0.1:${nginx.port}`),
+        tunnels.join(', '),
+      );
+      assert.ok(
+        tunnels.length >= upstreamRequests.length,
+        `${tunnels.length} tunnels for ${upstreamRequests.length} upstream requests:\n${upstreamRequests.join('\n')}`,
+      );
+      assert.equal(other.tunnels().length, otherBefore, "the other upstream's proxy was used");
     });
   }
 
-  for (const [name, kind] of [['tls-http', 'http'], ['tls-socks', 'socks5']] as const) {
+  for (const [name, kind] of [
+    ['tls-http', 'http'],
+    ['tls-socks', 'socks5'],
+  ] as const) {
     it(`${name}: an HTTPS upstream with a token, through ${kind}://`, async () => {
       const proxy = proxies[kind]!;
       const before = proxy.tunnels().length;
@@ -132,7 +156,12 @@ ${extra}`;
     const path = indexPathOf('ryu');
     const viaHttp = await httpRequest(`${mirror.url}/mirrors/static-http/index/${path}`, { headers: auth() });
     assert.equal(viaHttp.status, 503, viaHttp.body.toString());
-    assert.match(viaHttp.body.toString(), new RegExp(`fetching ${path} from upstream \`static-http\` failed: .*upstream proxy http://127\\.0\\.0\\.1:${proxies.http!.port} failed: connect ECONNREFUSED`));
+    assert.match(
+      viaHttp.body.toString(),
+      new RegExp(
+        `fetching ${path} from upstream \`static-http\` failed: .*upstream proxy http://127\\.0\\.0\\.1:${proxies.http!.port} failed: connect ECONNREFUSED`,
+      ),
+    );
     const viaSocks = await httpRequest(`${mirror.url}/mirrors/static-socks/index/${path}`, { headers: auth() });
     assert.equal(viaSocks.status, 200, viaSocks.body.toString());
     assert.ok(proxies.socks5!.tunnels().length > 0);

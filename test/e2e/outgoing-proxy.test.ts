@@ -48,7 +48,18 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
   });
 
   const startAuthProxy = async (upstream: string) => {
-    const proxy = await startProxyProcess(['--netrc', netrc, '--auth-config', auth, '--ca-dir', caDir, '--origin-ca', tls.caCert, '--upstream-proxy', upstream]);
+    const proxy = await startProxyProcess([
+      '--netrc',
+      netrc,
+      '--auth-config',
+      auth,
+      '--ca-dir',
+      caDir,
+      '--origin-ca',
+      tls.caCert,
+      '--upstream-proxy',
+      upstream,
+    ]);
     proxies.push(proxy);
     return proxy;
   };
@@ -69,7 +80,11 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
       const before = forward.tunnels().length;
 
       const sandbox = cargoThrough(proxy);
-      const app = sandbox.createApp(`app-${kind}`, ['alpha = { version = "0.1", registry = "ck" }'], 'fn main() { alpha::f(); println!("built"); }\n');
+      const app = sandbox.createApp(
+        `app-${kind}`,
+        ['alpha = { version = "0.1", registry = "ck" }'],
+        'fn main() { alpha::f(); println!("built"); }\n',
+      );
       const run = await sandbox.run(['run', '-q'], { cwd: app, env: { NO_PROXY: '', no_proxy: '' } });
       assert.equal(run.code, 0, `${run.stderr}\nproxy log:\n${proxy.stderr()}\n${forward.kind} log:\n${forward.log()}`);
       assert.equal(run.stdout.trim(), 'built');
@@ -80,7 +95,18 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
       // proxy too. curl checks the origin's own certificate, and the registry wants a token.
       const tunnelled = await runProgram(
         'curl',
-        ['-sS', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, '-o', '/dev/null', '-w', '%{http_code}', `https://localhost:${regPort}/index/config.json`],
+        [
+          '-sS',
+          '--proxy',
+          `http://${proxy.address}`,
+          '--cacert',
+          tls.caCert,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `https://localhost:${regPort}/index/config.json`,
+        ],
         { env: toolEnv() },
       );
       assert.equal(tunnelled.stdout, '401', tunnelled.stderr);
@@ -97,11 +123,26 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
 
       const curl = await runProgram(
         'curl',
-        ['-sS', '--proxy', `http://${proxy.address}`, '--cacert', join(caDir, 'ca.pem'), '-w', '\n%{http_code}', `${registry.url}/index/config.json`],
+        [
+          '-sS',
+          '--proxy',
+          `http://${proxy.address}`,
+          '--cacert',
+          join(caDir, 'ca.pem'),
+          '-w',
+          '\n%{http_code}',
+          `${registry.url}/index/config.json`,
+        ],
         { env: toolEnv() },
       );
       assert.match(curl.stdout, /\n502$/);
-      assert.match(curl.stdout, new RegExp(`^cratekeeper proxy: 127\\.0\\.0\\.1:${regPort}: upstream proxy ${forward.url.replaceAll('.', '\\.')} failed: connect ECONNREFUSED`), curl.stdout);
+      assert.match(
+        curl.stdout,
+        new RegExp(
+          `^cratekeeper proxy: 127\\.0\\.0\\.1:${regPort}: upstream proxy ${forward.url.replaceAll('.', '\\.')} failed: connect ECONNREFUSED`,
+        ),
+        curl.stdout,
+      );
 
       const sandbox = cargoThrough(proxy);
       const app = sandbox.createApp(`down-${kind}`, ['alpha = { version = "0.1", registry = "ck" }'], 'fn main() {}\n');
@@ -110,9 +151,15 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
       assert.match(run.stderr, /502/);
       assert.match(run.stderr, new RegExp(`upstream proxy ${forward.url.replaceAll('.', '\\.')} failed`), run.stderr);
 
-      const tunnelled = await runProgram('curl', ['-sS', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, `https://localhost:${regPort}/index/config.json`], { env: toolEnv() });
+      const tunnelled = await runProgram(
+        'curl',
+        ['-sS', '--proxy', `http://${proxy.address}`, '--cacert', tls.caCert, `https://localhost:${regPort}/index/config.json`],
+        { env: toolEnv() },
+      );
       assert.notEqual(tunnelled.code, 0);
-      await eventually(() => assert.match(proxy.stderr(), new RegExp(`tunnel to localhost:${regPort} failed: .*upstream proxy`), proxy.stderr()));
+      await eventually(() =>
+        assert.match(proxy.stderr(), new RegExp(`tunnel to localhost:${regPort} failed: .*upstream proxy`), proxy.stderr()),
+      );
     });
   }
 
@@ -124,10 +171,27 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
       const proxy = await startAuthProxy(`http://127.0.0.1:${port}`);
       const curl = await runProgram(
         'curl',
-        ['-sS', '--max-time', '10', '--proxy', `http://${proxy.address}`, '--cacert', join(caDir, 'ca.pem'), '-w', '\n%{http_code}', `${registry.url}/index/config.json`],
+        [
+          '-sS',
+          '--max-time',
+          '10',
+          '--proxy',
+          `http://${proxy.address}`,
+          '--cacert',
+          join(caDir, 'ca.pem'),
+          '-w',
+          '\n%{http_code}',
+          `${registry.url}/index/config.json`,
+        ],
         { env: toolEnv() },
       );
-      assert.match(curl.stdout, new RegExp(`upstream proxy 127\\.0\\.0\\.1:${port} closed the connection before answering CONNECT 127\\.0\\.0\\.1:${regPort}\n*502$`), curl.stdout + curl.stderr);
+      assert.match(
+        curl.stdout,
+        new RegExp(
+          `upstream proxy 127\\.0\\.0\\.1:${port} closed the connection before answering CONNECT 127\\.0\\.0\\.1:${regPort}\n*502$`,
+        ),
+        curl.stdout + curl.stderr,
+      );
     } finally {
       hangup.close();
       hangup.unref();
@@ -139,9 +203,21 @@ void describe('cratekeeper proxy --upstream-proxy', () => {
 async function publishOverTls(registry: RunningRegistry, caCert: string, name: string): Promise<void> {
   const body = join(makeTempDir('cratekeeper-publish-'), 'body');
   writeFileSync(body, await publishBodyFor(name, '0.1.0'));
-  const result = await runProgram(
-    'curl',
-    ['-sS', '--noproxy', '*', '--cacert', caCert, '-X', 'PUT', '-H', `authorization: ${registry.adminToken}`, '--data-binary', `@${body}`, '-w', '\n%{http_code}', `${registry.url}/api/v1/crates/new`],
-  );
+  const result = await runProgram('curl', [
+    '-sS',
+    '--noproxy',
+    '*',
+    '--cacert',
+    caCert,
+    '-X',
+    'PUT',
+    '-H',
+    `authorization: ${registry.adminToken}`,
+    '--data-binary',
+    `@${body}`,
+    '-w',
+    '\n%{http_code}',
+    `${registry.url}/api/v1/crates/new`,
+  ]);
   assert.match(result.stdout, /\n200$/, `publishing ${name}: ${result.stdout}${result.stderr}`);
 }

@@ -21,7 +21,11 @@ async function indexLines(server: RunningRegistry, token: string, name: string):
   const res = await httpRequest(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
   if (res.status === 404) return [];
   assert.equal(res.status, 200);
-  return res.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as IndexLine);
+  return res.body
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as IndexLine);
 }
 
 /** Every version in the index downloads, and its bytes hash to the index's cksum. */
@@ -58,7 +62,10 @@ describe('publish consistency', () => {
 
     const second = await startRegistry({ dataDir: first.dataDir });
     const lines = await assertIndexMatchesBlobs(second, token, 'committed');
-    assert.deepEqual(lines.map((l) => l.vers), ['1.0.0']);
+    assert.deepEqual(
+      lines.map((l) => l.vers),
+      ['1.0.0'],
+    );
     const again = await publish(second.url, token, await publishBodyFor('committed', '1.0.0'));
     assert.equal(again.status, 409);
     assert.equal(await second.stop(), 0);
@@ -145,11 +152,17 @@ describe('publish consistency', () => {
       assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses: ${statuses}`);
       for (const r of results.filter((x) => x.status !== 200)) {
         assert.equal(r.status, 409);
-        assert.match(JSON.parse(r.body.toString()).errors[0].detail, new RegExp(`version \`${version.replace(/\./g, '\\.')}\` already exists`));
+        assert.match(
+          JSON.parse(r.body.toString()).errors[0].detail,
+          new RegExp(`version \`${version.replace(/\./g, '\\.')}\` already exists`),
+        );
       }
     }
     const lines = await assertIndexMatchesBlobs(server, token, 'racy');
-    assert.deepEqual(lines.map((l) => l.vers), ['0.1.0', '1.0.0', '2.0.0', '3.0.0']);
+    assert.deepEqual(
+      lines.map((l) => l.vers),
+      ['0.1.0', '1.0.0', '2.0.0', '3.0.0'],
+    );
     assert.equal(await server.stop(), 0);
   });
 });

@@ -22,14 +22,22 @@ async function indexVersions(server: RunningRegistry, token: string, name: strin
   const res = await httpRequest(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
   if (res.status === 404) return [];
   assert.equal(res.status, 200, res.body.toString());
-  return res.body.toString().trimEnd().split('\n').map((l) => (JSON.parse(l) as { vers: string }).vers);
+  return res.body
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { vers: string }).vers);
 }
 
 /** Every version in `server`'s index downloads there, and its bytes hash to the index's cksum. */
 async function assertIndexMatchesBlobs(server: RunningRegistry, token: string, name: string): Promise<string[]> {
   const res = await httpRequest(`${server.url}/index/${indexPathOf(name)}`, { headers: { authorization: token } });
   if (res.status === 404) return [];
-  const lines = res.body.toString().trimEnd().split('\n').map((l) => JSON.parse(l) as { vers: string; cksum: string });
+  const lines = res.body
+    .toString()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { vers: string; cksum: string });
   for (const line of lines) {
     const dl = await httpRequest(`${server.url}/api/v1/crates/${name}/${line.vers}/download`, { headers: { authorization: token } });
     assert.equal(dl.status, 200, `${name}@${line.vers} is in the index but cannot be downloaded`);
@@ -80,7 +88,11 @@ describe('several replicas on one PostgreSQL and one bucket', () => {
         assert.equal((await indexVersions(b, token, 'spread')).length, n);
         const res = await publish(a.url, token, await publishBodyFor('spread', version));
         assert.equal(res.status, 200, res.body.toString());
-        const ms = await within(1000, 'seeing the publish on the other replica', async () => (await indexVersions(b, token, 'spread')).length === n + 1);
+        const ms = await within(
+          1000,
+          'seeing the publish on the other replica',
+          async () => (await indexVersions(b, token, 'spread')).length === n + 1,
+        );
         console.log(`# ${version} visible on the other replica after ${ms} ms`);
       }
     });

@@ -120,7 +120,13 @@ describe('server lifecycle', () => {
     // Send the headers and half the body, then SIGTERM, then the rest.
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'PUT', path: '/api/v1/crates/new', headers: { authorization: server.adminToken!, 'content-length': body.length } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/api/v1/crates/new',
+          headers: { authorization: server.adminToken!, 'content-length': body.length },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -155,7 +161,13 @@ describe('server lifecycle', () => {
     // Declare 100 MB and send none of it: the answer must come anyway.
     const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'PUT', path: '/api/v1/crates/new', headers: { authorization: server.adminToken!, 'content-length': 100_000_000 } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/api/v1/crates/new',
+          headers: { authorization: server.adminToken!, 'content-length': 100_000_000 },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -171,7 +183,13 @@ describe('server lifecycle', () => {
     // A streamed (chunked) upload without Content-Length is cut off at the limit too.
     const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'PUT', path: '/api/v1/crates/new', headers: { authorization: server.adminToken!, 'transfer-encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/api/v1/crates/new',
+          headers: { authorization: server.adminToken!, 'transfer-encoding': 'chunked' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));

@@ -63,7 +63,8 @@ describe('the web interface in a real browser', () => {
         if (!(button.textContent ?? '').trim() && !button.getAttribute('aria-label')) found.push(`unnamed ${button.outerHTML}`);
       }
       for (const table of document.querySelectorAll('table')) if (!table.querySelector('th')) found.push('table without headers');
-      for (const image of document.querySelectorAll('img:not(#readme img)')) if (!image.hasAttribute('alt')) found.push(`no alt ${image.outerHTML}`);
+      for (const image of document.querySelectorAll('img:not(#readme img)'))
+        if (!image.hasAttribute('alt')) found.push(`no alt ${image.outerHTML}`);
       return found;
     });
     assert.deepEqual(problems, [], page.url());
@@ -179,7 +180,8 @@ describe('the web interface in a real browser', () => {
     const page = carolPage;
     await page.goto(`${server.url}/tokens`);
     await page.fill('#token-name', 'laptop, read only');
-    for (const scope of ['publish-new', 'publish-update', 'yank', 'change-owners']) await page.uncheck(`input[name="scopes"][value="${scope}"]`);
+    for (const scope of ['publish-new', 'publish-update', 'yank', 'change-owners'])
+      await page.uncheck(`input[name="scopes"][value="${scope}"]`);
     await page.fill('#token-crates', 'widget');
     await page.selectOption('#token-expiry', '7');
     await page.click('#create-token button[type="submit"]');

@@ -24,7 +24,18 @@ const KNOWN: Record<string, string[]> = {
   database: ['url'],
   storage: ['data_dir', 'kind', 's3'],
   auth: ['required'],
-  publish: ['max_size', 'max_unpacked_size', 'max_files', 'max_manifest_size', 'max_metadata_size', 'max_in_flight', 'max_in_flight_per_user', 'queue_seconds', 'upload_timeout_seconds', 'allowed_registries'],
+  publish: [
+    'max_size',
+    'max_unpacked_size',
+    'max_files',
+    'max_manifest_size',
+    'max_metadata_size',
+    'max_in_flight',
+    'max_in_flight_per_user',
+    'queue_seconds',
+    'upload_timeout_seconds',
+    'allowed_registries',
+  ],
   access: ['rules'],
   audit: ['retention_days', 'flush_interval_ms'],
   rate_limits: ['publish_per_minute', 'failed_auth_per_minute'],
@@ -58,18 +69,27 @@ const scalar = fc.oneof(
   fc.constantFrom(new TomlDate('1979-05-27T07:32:00'), new TomlDate('1979-05-27'), new TomlDate('07:32:00')),
 );
 const tomlValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(word, tie('value'), { maxKeys: 3 })),
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('value'), { maxLength: 3 }),
+    fc.dictionary(word, tie('value'), { maxKeys: 3 }),
+  ),
 })).value;
 
 const knownKeys = (name: string) => (Object.hasOwn(KNOWN, name) && KNOWN[name]!.length > 0 ? KNOWN[name]! : ['x']);
 const section = (name: string) => fc.dictionary(fc.oneof(fc.constantFrom(...knownKeys(name)), word), tomlValue, { maxKeys: 4 });
 const configTree = fc
-  .uniqueArray(fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...SECTIONS) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_KEYS) }), { maxLength: 4 })
+  .uniqueArray(fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...SECTIONS) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_KEYS) }), {
+    maxLength: 4,
+  })
   .chain((names) => fc.tuple(...names.map((n) => section(n).map((t) => [n, t] as const))))
   .map((pairs) => Object.fromEntries(pairs));
 
 const envVars = fc.dictionary(
-  fc.tuple(fc.constantFrom(...SECTIONS), fc.oneof(word, fc.constantFrom('port', 'max_size', 'threads', 'level', 'rules'))).map(([s, k]) => `CRATEKEEPER_${s.toUpperCase()}__${k.toUpperCase()}`),
+  fc
+    .tuple(fc.constantFrom(...SECTIONS), fc.oneof(word, fc.constantFrom('port', 'max_size', 'threads', 'level', 'rules')))
+    .map(([s, k]) => `CRATEKEEPER_${s.toUpperCase()}__${k.toUpperCase()}`),
   fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('1', '-1', 'auto', 'x', '10MiB', '', '[]')),
   { maxKeys: 3 },
 );
@@ -134,7 +154,11 @@ describe('fuzz: configuration files', () => {
       {
         weight: 1,
         arbitrary: fc
-          .tuple(configTree.map((tree) => stringifyToml(tree)), fc.nat(), fc.constantFrom('[', ']', '=', '"', '\n[server]\n', 'x = ', '[[access.rules]]\n', '\u0000'))
+          .tuple(
+            configTree.map((tree) => stringifyToml(tree)),
+            fc.nat(),
+            fc.constantFrom('[', ']', '=', '"', '\n[server]\n', 'x = ', '[[access.rules]]\n', '\u0000'),
+          )
           .map(([t, at, junk]) => t.slice(0, at % (t.length + 1)) + junk + t.slice(at % (t.length + 1))),
       },
     );
@@ -147,9 +171,31 @@ describe('fuzz: configuration files', () => {
   });
 
   it('server: a setting given a value of the wrong type is reported under its path', async () => {
-    const numeric = ['server.port', 'server.workers', 'publish.max_size', 'publish.max_files', 'rate_limits.publish_per_minute', 'cpu.threads', 'cache.index_bytes', 'audit.retention_days'];
+    const numeric = [
+      'server.port',
+      'server.workers',
+      'publish.max_size',
+      'publish.max_files',
+      'rate_limits.publish_per_minute',
+      'cpu.threads',
+      'cache.index_bytes',
+      'audit.retention_days',
+    ];
     const wrong = fc.oneof(
-      fc.constantFrom<unknown>('abc', -5, 1.5, true, [1], { a: 1 }, {}, '', ' 1 2 ', new Date(0), new TomlDate('1979-05-27'), new TomlDate('07:32:00')),
+      fc.constantFrom<unknown>(
+        'abc',
+        -5,
+        1.5,
+        true,
+        [1],
+        { a: 1 },
+        {},
+        '',
+        ' 1 2 ',
+        new Date(0),
+        new TomlDate('1979-05-27'),
+        new TomlDate('07:32:00'),
+      ),
       fc.string({ minLength: 1, maxLength: 8 }).filter((s) => !/^\s*[\d.]/.test(s) && s.trim() !== 'auto'),
     );
     await checkProperty(
@@ -159,7 +205,8 @@ describe('fuzz: configuration files', () => {
         const flagValues: Record<string, string> = {};
         let text = '';
         if (where === 'file') text = stringifyToml({ [sectionName]: { [key]: value } });
-        else if (typeof value !== 'string') return; // the environment and flags carry text only
+        else if (typeof value !== 'string')
+          return; // the environment and flags carry text only
         else if (where === 'env') env[`CRATEKEEPER_${sectionName.toUpperCase()}__${key.toUpperCase()}`] = value;
         else flagValues[setting] = value;
         const error = load({ text, env, flags: flagValues });
@@ -177,16 +224,40 @@ describe('fuzz: configuration files', () => {
   it('client auth file: any TOML gives a configuration or an AuthConfigError', async () => {
     const rule = fc.dictionary(fc.constantFrom('auth', 'header', 'headers', 'path_prefix', 'x'), tomlValue, { maxKeys: 3 });
     const host = fc.dictionary(
-      fc.constantFrom('auth', 'header', 'headers', 'netrc_machine', 'use_netrc_default', 'token_command', 'rewrite_auth_required', 'operations', 'nope'),
-      fc.oneof(tomlValue, fc.dictionary(fc.constantFrom('index', 'download', 'api', 'other'), rule, { maxKeys: 2 }), fc.constantFrom('basic', 'bearer', 'token <password>', '<nope>')),
+      fc.constantFrom(
+        'auth',
+        'header',
+        'headers',
+        'netrc_machine',
+        'use_netrc_default',
+        'token_command',
+        'rewrite_auth_required',
+        'operations',
+        'nope',
+      ),
+      fc.oneof(
+        tomlValue,
+        fc.dictionary(fc.constantFrom('index', 'download', 'api', 'other'), rule, { maxKeys: 2 }),
+        fc.constantFrom('basic', 'bearer', 'token <password>', '<nope>'),
+      ),
       { maxKeys: 4 },
     );
-    const hostKey = fc.oneof(fc.constantFrom('registry.example.com', '*.example.com', 'localhost:8443', 'http://x', '', '*', 'a..b', '[::1]:1'), fc.string({ maxLength: 12 }));
+    const hostKey = fc.oneof(
+      fc.constantFrom('registry.example.com', '*.example.com', 'localhost:8443', 'http://x', '', '*', 'a..b', '[::1]:1'),
+      fc.string({ maxLength: 12 }),
+    );
     const doc = fc.record(
-      { hosts: fc.oneof(fc.dictionary(hostKey, host, { maxKeys: 2 }), tomlValue), netrc_default: fc.oneof(fc.boolean(), tomlValue), allow_insecure_netrc: tomlValue },
+      {
+        hosts: fc.oneof(fc.dictionary(hostKey, host, { maxKeys: 2 }), tomlValue),
+        netrc_default: fc.oneof(fc.boolean(), tomlValue),
+        allow_insecure_netrc: tomlValue,
+      },
       { requiredKeys: [] },
     );
-    const text = fc.oneof({ weight: 4, arbitrary: doc.map((d) => stringifyToml(d)) }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }) });
+    const text = fc.oneof(
+      { weight: 4, arbitrary: doc.map((d) => stringifyToml(d)) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }) },
+    );
     await checkProperty(
       fc.property(text, (t) => {
         try {

@@ -73,7 +73,9 @@ describe('fuzz: crate names, index paths and versions', () => {
         fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((flips) =>
           name
             .split('')
-            .map((ch, i) => (!flips[i] ? ch : ch === '-' ? '_' : ch === '_' ? '-' : ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase()))
+            .map((ch, i) =>
+              !flips[i] ? ch : ch === '-' ? '_' : ch === '_' ? '-' : ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase(),
+            )
             .join(''),
         ),
       ),
@@ -96,16 +98,19 @@ describe('fuzz: crate names, index paths and versions', () => {
         assert.equal(path, path.toLowerCase());
         // Another path may name another crate (its own path), never this one.
         const other = mutate(path);
-        if (other !== path) assert.notEqual(crateNameFromIndexPath(other), name.toLowerCase(), `${JSON.stringify(other)} answered as crate ${name}`);
+        if (other !== path)
+          assert.notEqual(crateNameFromIndexPath(other), name.toLowerCase(), `${JSON.stringify(other)} answered as crate ${name}`);
       }),
       { runs: 3000, file, name: 'index paths: a name round-trips' },
     );
   });
 
-  it('index paths: any string maps to a crate only when it is that crate\'s own path', async () => {
+  it("index paths: any string maps to a crate only when it is that crate's own path", async () => {
     const pathLike = fc.oneof(
       fc.string({ unit: 'binary-ascii', maxLength: 80 }),
-      fc.array(fc.oneof(fc.constantFrom('1', '2', '3', 'ab', 'cd', '..', '.', '', 'a'), validNameArb), { maxLength: 4 }).map((s) => s.join('/')),
+      fc
+        .array(fc.oneof(fc.constantFrom('1', '2', '3', 'ab', 'cd', '..', '.', '', 'a'), validNameArb), { maxLength: 4 })
+        .map((s) => s.join('/')),
     );
     await checkProperty(
       fc.property(pathLike, (path) => {
@@ -128,7 +133,11 @@ describe('fuzz: crate names, index paths and versions', () => {
           const parsed = tryParseVersion(input);
           assert.equal(parsed !== undefined, semver && input.length <= 256, `tryParseVersion(${JSON.stringify(input)})`);
         }
-        assert.equal(error === undefined, semver && (input as string).length <= MAX_VERSION_LENGTH, `parseVersion(${JSON.stringify(input)}): ${error?.message}`);
+        assert.equal(
+          error === undefined,
+          semver && (input as string).length <= MAX_VERSION_LENGTH,
+          `parseVersion(${JSON.stringify(input)}): ${error?.message}`,
+        );
         if (error === undefined) {
           const v = parseVersion(input);
           const [core, ...rest] = (input as string).split(/[-+]/);
@@ -149,7 +158,8 @@ describe('fuzz: crate names, index paths and versions', () => {
         assert.equal(compareVersions(a, a), 0);
         assert.equal(sign(compareVersions(a, b)) + sign(compareVersions(b, a)), 0, `${a.raw} vs ${b.raw}`);
         assert.equal(compareVersions(a, b) === 0, versionKey(a) === versionKey(b), `${a.raw} vs ${b.raw}`);
-        if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0) assert.ok(compareVersions(a, c) <= 0, `${a.raw} <= ${b.raw} <= ${c.raw}`);
+        if (compareVersions(a, b) <= 0 && compareVersions(b, c) <= 0)
+          assert.ok(compareVersions(a, c) <= 0, `${a.raw} <= ${b.raw} <= ${c.raw}`);
       }),
       { runs: 3000, file, name: 'versions: precedence' },
     );

@@ -34,7 +34,14 @@ const text = fc.string({ unit: 'binary', maxLength: 30 });
 const feature = fc.string({ maxLength: 12 }).filter((f) => f !== '__proto__');
 /** Feature names as cargo allows them, `__proto__` included (a valid cargo feature name). */
 const featureName = fc.oneof({ weight: 9, arbitrary: feature }, { weight: 1, arbitrary: fc.constant('__proto__') });
-const featureValues = fc.array(fc.oneof(feature, feature.map((f) => `dep:${f}`), feature.map((f) => `x?/${f}`)), { maxLength: 3 });
+const featureValues = fc.array(
+  fc.oneof(
+    feature,
+    feature.map((f) => `dep:${f}`),
+    feature.map((f) => `x?/${f}`),
+  ),
+  { maxLength: 3 },
+);
 
 describe('fuzz: publish body and index lines', () => {
   it('any bytes: parsed or refused with a typed error', async () => {
@@ -42,7 +49,12 @@ describe('fuzz: publish body and index lines', () => {
     const body = fc.oneof(
       fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
       fc
-        .tuple(fc.nat({ max: 80 }), fc.oneof(fc.json(), fc.string({ unit: 'binary', maxLength: 60 })), fc.nat({ max: 40 }), fc.uint8Array({ maxLength: 40 }))
+        .tuple(
+          fc.nat({ max: 80 }),
+          fc.oneof(fc.json(), fc.string({ unit: 'binary', maxLength: 60 })),
+          fc.nat({ max: 40 }),
+          fc.uint8Array({ maxLength: 40 }),
+        )
         .map(([jsonLength, json, crateLength, crate]) => Buffer.concat([u32(jsonLength), Buffer.from(json), u32(crateLength), crate])),
     );
     await checkProperty(
@@ -56,8 +68,18 @@ describe('fuzz: publish body and index lines', () => {
   it('any JSON: metadata parsed or refused with a typed error naming the field', async () => {
     const json = fc.oneof(
       fc.json({ maxDepth: 4 }),
-      fc.record({ name: fc.jsonValue({ maxDepth: 2 }), vers: fc.jsonValue({ maxDepth: 2 }), deps: fc.jsonValue({ maxDepth: 3 }), features: fc.jsonValue({ maxDepth: 3 }) }).map((o) => JSON.stringify(o)),
-      fc.constantFrom('{"__proto__":{"deps":[]},"name":"a","vers":"1.0.0"}', '{"name":"a","vers":"1.0.0","deps":[],"constructor":{"prototype":{"x":1}}}'),
+      fc
+        .record({
+          name: fc.jsonValue({ maxDepth: 2 }),
+          vers: fc.jsonValue({ maxDepth: 2 }),
+          deps: fc.jsonValue({ maxDepth: 3 }),
+          features: fc.jsonValue({ maxDepth: 3 }),
+        })
+        .map((o) => JSON.stringify(o)),
+      fc.constantFrom(
+        '{"__proto__":{"deps":[]},"name":"a","vers":"1.0.0"}',
+        '{"name":"a","vers":"1.0.0","deps":[],"constructor":{"prototype":{"x":1}}}',
+      ),
     );
     await checkProperty(
       fc.property(json, (input) => {
@@ -70,7 +92,12 @@ describe('fuzz: publish body and index lines', () => {
   });
 
   it('a body built as cargo builds it parses back to what was sent', async () => {
-    const dep = fc.record({ name: fc.string({ minLength: 1, maxLength: 10 }), req: fc.string({ minLength: 1, maxLength: 10 }), kind: fc.constantFrom('normal', 'dev', 'build'), optional: fc.boolean() });
+    const dep = fc.record({
+      name: fc.string({ minLength: 1, maxLength: 10 }),
+      req: fc.string({ minLength: 1, maxLength: 10 }),
+      kind: fc.constantFrom('normal', 'dev', 'build'),
+      optional: fc.boolean(),
+    });
     const metadata = fc.record({
       name: text,
       vers: text,
@@ -85,7 +112,10 @@ describe('fuzz: publish body and index lines', () => {
         const body = encodePublishBody(sent, Buffer.from(crate));
         if (Object.prototype.hasOwnProperty.call(m.features, '__proto__')) {
           // Refused by name rather than dropped without a word (as a record would drop it).
-          assert.throws(() => parsePublishBody(body), (e: unknown) => e instanceof RegistryError && /features\.__proto__/.test(e.message));
+          assert.throws(
+            () => parsePublishBody(body),
+            (e: unknown) => e instanceof RegistryError && /features\.__proto__/.test(e.message),
+          );
           return;
         }
         const parsed = parsePublishBody(body);
@@ -93,7 +123,10 @@ describe('fuzz: publish body and index lines', () => {
         assert.equal(parsed.metadata.name, m.name);
         assert.equal(parsed.metadata.vers, m.vers);
         assert.deepEqual({ ...parsed.metadata.features }, { ...m.features });
-        assert.deepEqual(parsed.metadata.deps.map((d) => [d.name, d.version_req, d.kind, d.optional]), m.deps.map((d) => [d.name, d.version_req, d.kind, d.optional]));
+        assert.deepEqual(
+          parsed.metadata.deps.map((d) => [d.name, d.version_req, d.kind, d.optional]),
+          m.deps.map((d) => [d.name, d.version_req, d.kind, d.optional]),
+        );
         assert.equal(parsed.metadata.readme ?? null, m.readme);
       }),
       { runs: 2000, file, name: 'a body built as cargo builds it' },

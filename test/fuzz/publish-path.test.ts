@@ -14,7 +14,15 @@ import { HangGuard } from '../support/hang-guard.js';
 import { SOUND_CRATE } from '../support/crate-case.js';
 import { buildPublish } from '../support/publish-case-build.js';
 import { publishCaseArb, type PublishCase } from '../support/publish-case.js';
-import { assertPublished, crateExists, FUZZ_LIMITS, judgeAnswer, sendPublish, startFuzzTarget, type FuzzTarget } from '../support/publish-fuzz-target.js';
+import {
+  assertPublished,
+  crateExists,
+  FUZZ_LIMITS,
+  judgeAnswer,
+  sendPublish,
+  startFuzzTarget,
+  type FuzzTarget,
+} from '../support/publish-fuzz-target.js';
 import { assertOnlyPublished, readStoredState } from '../support/stored-state.js';
 
 const RUNS = 800;
@@ -31,7 +39,10 @@ const FOUND: Array<[PublishCase]> = [
   // A 182-character version: published, but never downloadable (the router refuses the URL segment).
   clean('found-long-numbers', `${'9'.repeat(60)}.${'9'.repeat(60)}.9-alpha`),
   // A tar size field tar-stream cannot decode: the check on the worker thread waited forever.
-  clean('found-size-field', '1.0.0', { ...SOUND_CRATE, extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }] }),
+  clean('found-size-field', '1.0.0', {
+    ...SOUND_CRATE,
+    extras: [{ kind: 'raw-size', rel: 'x', size: [0x81, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }],
+  }),
 ];
 
 describe('fuzz: publish path (in process)', () => {

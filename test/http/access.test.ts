@@ -31,7 +31,10 @@ describe('token scopes and crate patterns', () => {
     const fresh = await publish(readOnly, 'brand-new', '1.0.0');
     assert.match(detail(fresh.body), /lacks the `publish-new` and `publish-update` scopes/);
     const updateOnly = await tokenFor(['read', 'publish-update']);
-    assert.match(detail((await publish(updateOnly, 'brand-new', '1.0.0')).body), /lacks the `publish-new` scope \(it has: read, publish-update\)/);
+    assert.match(
+      detail((await publish(updateOnly, 'brand-new', '1.0.0')).body),
+      /lacks the `publish-new` scope \(it has: read, publish-update\)/,
+    );
     const newOnly = await tokenFor(['read', 'publish-new']);
     assert.match(detail((await publish(newOnly, 'bar', '2.0.0')).body), /lacks the `publish-update` scope \(it has: read, publish-new\)/);
   });
@@ -65,7 +68,10 @@ describe('token scopes and crate patterns', () => {
   it('refuses bad scopes, patterns and expiry when creating tokens', async () => {
     await assert.rejects(r.registry.accounts.createToken('admin', 'x', { scopes: ['root'] }), /unknown token scope `root`/);
     await assert.rejects(r.registry.accounts.createToken('admin', 'x', { cratePatterns: ['a*b'] }), /not a crate pattern/);
-    await assert.rejects(r.registry.accounts.createToken('admin', 'x', { expiresAt: new Date(Date.now() - 1) }), /must expire in the future/);
+    await assert.rejects(
+      r.registry.accounts.createToken('admin', 'x', { expiresAt: new Date(Date.now() - 1) }),
+      /must expire in the future/,
+    );
   });
 
   it('lets the signed-in user list, create and revoke their own tokens over HTTP', async () => {
@@ -73,7 +79,12 @@ describe('token scopes and crate patterns', () => {
       method: 'POST',
       url: '/api/v1/me/tokens',
       token: r.adminToken,
-      payload: { name: 'ci', scopes: ['read', 'publish-update'], crates: ['foo-*'], expires_at: new Date(Date.now() + 86_400_000).toISOString() },
+      payload: {
+        name: 'ci',
+        scopes: ['read', 'publish-update'],
+        crates: ['foo-*'],
+        expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+      },
     });
     assert.equal(created.statusCode, 201, created.body);
     const { token } = JSON.parse(created.body);
@@ -82,14 +93,22 @@ describe('token scopes and crate patterns', () => {
 
     const listed = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/me/tokens', token: r.adminToken })).body).tokens;
     assert.ok(listed.some((t: { id: number }) => t.id === token.id));
-    assert.ok(listed.every((t: Record<string, unknown>) => !('token' in t)), 'a listing shows a secret');
+    assert.ok(
+      listed.every((t: Record<string, unknown>) => !('token' in t)),
+      'a listing shows a secret',
+    );
 
     // A narrow token may not mint tokens.
     const narrow = await r.request({ method: 'POST', url: '/api/v1/me/tokens', token: token.token, payload: { name: 'wider' } });
     assert.equal(narrow.statusCode, 403);
     assert.match(detail(narrow.body), /needs a token with every scope and every crate/);
 
-    const bad = await r.request({ method: 'POST', url: '/api/v1/me/tokens', token: r.adminToken, payload: { name: 'x', scopes: ['nope'] } });
+    const bad = await r.request({
+      method: 'POST',
+      url: '/api/v1/me/tokens',
+      token: r.adminToken,
+      payload: { name: 'x', scopes: ['nope'] },
+    });
     assert.equal(bad.statusCode, 400);
     assert.match(detail(bad.body), /unknown token scope `nope`/);
 
@@ -126,10 +145,20 @@ publish = ["alice"]
     lead = await r.userToken('lead');
     await r.registry.accounts.addGroupMember('core', 'alice');
     for (const name of ['secret', 'secret-sauce']) {
-      const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice, payload: await publishBodyFor(name, '1.0.0', { description: 'hidden thing' }) });
+      const res = await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: alice,
+        payload: await publishBodyFor(name, '1.0.0', { description: 'hidden thing' }),
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
-    await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: bob, payload: await publishBodyFor('public-thing', '1.0.0', { description: 'a thing' }) });
+    await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: bob,
+      payload: await publishBodyFor('public-thing', '1.0.0', { description: 'a thing' }),
+    });
   });
   after(() => r.close());
 
@@ -147,7 +176,10 @@ publish = ["alice"]
 
   it('search never lists a crate the user may not read, nor counts it', async () => {
     const forBob = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=thing', token: bob })).body);
-    assert.deepEqual(forBob.crates.map((c: { name: string }) => c.name), ['public-thing']);
+    assert.deepEqual(
+      forBob.crates.map((c: { name: string }) => c.name),
+      ['public-thing'],
+    );
     assert.equal(forBob.meta.total, 1);
     const forAlice = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=thing', token: alice })).body);
     assert.deepEqual(forAlice.crates.map((c: { name: string }) => c.name).sort(), ['public-thing', 'secret', 'secret-sauce']);
@@ -157,10 +189,20 @@ publish = ["alice"]
   });
 
   it('refuses publishing a new crate under a rule to those it does not name', async () => {
-    const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: bob, payload: await publishBodyFor('internal-tool', '1.0.0') });
+    const res = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: bob,
+      payload: await publishBodyFor('internal-tool', '1.0.0'),
+    });
     assert.equal(res.statusCode, 403);
     assert.equal(detail(res.body), 'you may not publish new crates matching `internal-*`; access rule 2 allows alice');
-    const ok = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice, payload: await publishBodyFor('internal-tool', '1.0.0') });
+    const ok = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: alice,
+      payload: await publishBodyFor('internal-tool', '1.0.0'),
+    });
     assert.equal(ok.statusCode, 200);
   });
 
@@ -188,7 +230,12 @@ describe('rate limits', () => {
     try {
       const statuses = [];
       for (let i = 0; i < 4; i++) {
-        const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('limited', `1.0.${i}`) });
+        const res = await r.request({
+          method: 'PUT',
+          url: '/api/v1/crates/new',
+          token: r.adminToken,
+          payload: await publishBodyFor('limited', `1.0.${i}`),
+        });
         statuses.push(res.statusCode);
         if (res.statusCode === 429) {
           assert.match(res.headers['retry-after'] as string, /^\d+$/);
@@ -207,7 +254,8 @@ describe('rate limits', () => {
       assert.equal((await r.request({ method: 'GET', url: '/index/config.json', token: r.adminToken })).statusCode, 200);
       const statuses = [];
       // Well-formed (right checksum) but unknown: each costs a lookup, and counts.
-      for (let i = 0; i < 7; i++) statuses.push((await r.request({ method: 'GET', url: '/index/config.json', token: generateToken() })).statusCode);
+      for (let i = 0; i < 7; i++)
+        statuses.push((await r.request({ method: 'GET', url: '/index/config.json', token: generateToken() })).statusCode);
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
       const blocked = await r.request({ method: 'GET', url: '/index/config.json', token: generateToken() });
       assert.ok(Number(blocked.headers['retry-after']) >= 1);

@@ -23,8 +23,14 @@ describe('audit log', () => {
     aliceTokenId = created.record.id;
     await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice, payload: await publishBodyFor('audited', '1.0.0') });
     await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('hidden', '1.0.0') });
-    for (let i = 0; i < 5; i++) await r.request({ method: 'GET', url: '/index/au/di/audited', token: alice, headers: { 'user-agent': 'cargo/1.95.0' } });
-    await r.request({ method: 'GET', url: '/api/v1/crates/audited/1.0.0/download', token: alice, headers: { 'user-agent': 'cargo/1.95.0 (test)' } });
+    for (let i = 0; i < 5; i++)
+      await r.request({ method: 'GET', url: '/index/au/di/audited', token: alice, headers: { 'user-agent': 'cargo/1.95.0' } });
+    await r.request({
+      method: 'GET',
+      url: '/api/v1/crates/audited/1.0.0/download',
+      token: alice,
+      headers: { 'user-agent': 'cargo/1.95.0 (test)' },
+    });
     await r.request({ method: 'DELETE', url: '/api/v1/crates/audited/1.0.0/yank', token: alice });
     await r.request({ method: 'PUT', url: '/api/v1/crates/audited/owners', token: alice, payload: { users: ['admin'] } });
     await r.request({ method: 'GET', url: '/index/hi/dd/hidden', token: alice });
@@ -39,7 +45,13 @@ describe('audit log', () => {
   it('records a download with crate, version, user, token id, address and user agent', async () => {
     const [download] = await events('action=download');
     assert.deepEqual(
-      { user: download!.user, token_id: download!.token_id, crate: download!.crate, version: download!.version, agent: download!.user_agent },
+      {
+        user: download!.user,
+        token_id: download!.token_id,
+        crate: download!.crate,
+        version: download!.version,
+        agent: download!.user_agent,
+      },
       { user: 'alice', token_id: aliceTokenId, crate: 'audited', version: '1.0.0', agent: 'cargo/1.95.0 (test)' },
     );
     assert.match(String(download!.client_ip), /^127\.0\.0\.1$|^::1$|^::ffff:127\.0\.0\.1$/);
@@ -55,7 +67,14 @@ describe('audit log', () => {
 
   it('records publishes, yanks, owner changes, token creation and revocation, and refusals', async () => {
     const actions = (await events('user=alice&limit=100')).map((e) => `${e.action} ${e.crate ?? ''}`.trim());
-    for (const expected of ['publish audited', 'yank audited', 'owner-add audited', 'token-create', 'token-revoke', 'access-refused hidden']) {
+    for (const expected of [
+      'publish audited',
+      'yank audited',
+      'owner-add audited',
+      'token-create',
+      'token-revoke',
+      'access-refused hidden',
+    ]) {
       assert.ok(actions.includes(expected), `${expected} missing from ${actions.join(', ')}`);
     }
     const refusals = await events('action=access-refused&crate=hidden');

@@ -13,7 +13,15 @@ import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken, type PageSession } from '../support/web-session.js';
 
 const dependency = (name: string): IndexDependency => ({
-  name, req: '^1', features: [], optional: false, default_features: true, target: null, kind: 'normal', registry: null, package: null,
+  name,
+  req: '^1',
+  features: [],
+  optional: false,
+  default_features: true,
+  target: null,
+  kind: 'normal',
+  registry: null,
+  package: null,
 });
 
 const rows = (body: string, tableId: string) => {
@@ -39,7 +47,10 @@ describe('crate page bounds', () => {
     const body = (await page.get('/crates/many-versions')).body;
     assert.equal(rows(body, 'versions'), MAX_VERSIONS_SHOWN);
     assert.match(body, /<a href="\/crates\/many-versions\/1\.0\.149" aria-current="page">1\.0\.149<\/a>/);
-    assert.match(body, /<p class="muted" id="versions-omitted">50 older versions are not listed; open one at <code>\/crates\/many-versions\/VERSION<\/code>\.<\/p>/);
+    assert.match(
+      body,
+      /<p class="muted" id="versions-omitted">50 older versions are not listed; open one at <code>\/crates\/many-versions\/VERSION<\/code>\.<\/p>/,
+    );
     const old = (await page.get('/crates/many-versions/1.0.3')).body;
     assert.equal(rows(old, 'versions'), MAX_VERSIONS_SHOWN + 1);
     assert.match(old, /<a href="\/crates\/many-versions\/1\.0\.3" aria-current="page">1\.0\.3<\/a>/);
@@ -49,7 +60,9 @@ describe('crate page bounds', () => {
   it('lists the first dependencies and features, and says how many more there are', async () => {
     const row = newVersion('wide', '1.0.0', publisherId);
     row.entry.deps = Array.from({ length: MAX_DEPENDENCIES_SHOWN + 100 }, (_, i) => dependency(`dep-${String(i).padStart(4, '0')}`));
-    row.entry.features = Object.fromEntries(Array.from({ length: MAX_FEATURES_SHOWN + 200 }, (_, i) => [`f${String(i).padStart(4, '0')}`, []]));
+    row.entry.features = Object.fromEntries(
+      Array.from({ length: MAX_FEATURES_SHOWN + 200 }, (_, i) => [`f${String(i).padStart(4, '0')}`, []]),
+    );
     row.entry.features.f0000 = Array.from({ length: MAX_ENABLES_SHOWN + 10 }, (_, i) => `dep-${String(i).padStart(4, '0')}`);
     await r.registry.metadata.crates.publishVersion(row);
     const body = (await page.get('/crates/wide')).body;
@@ -64,7 +77,12 @@ describe('crate page bounds', () => {
   it('cuts what a publisher wrote, on the crate page and in search results', async () => {
     const huge = (letter: string) => letter.repeat(1_000_000);
     const row = newVersion('verbose', '1.0.0', publisherId, { description: huge('d') });
-    row.details = { ...row.details, license: huge('l'), keywords: Array.from({ length: 1000 }, (_, i) => `k${i}`), homepage: `https://example.com/${huge('h')}` };
+    row.details = {
+      ...row.details,
+      license: huge('l'),
+      keywords: Array.from({ length: 1000 }, (_, i) => `k${i}`),
+      homepage: `https://example.com/${huge('h')}`,
+    };
     row.entry.deps = [{ ...dependency('verbose-dep'), req: huge('r') }];
     await r.registry.metadata.crates.publishVersion(row);
     const body = (await page.get('/crates/verbose')).body;

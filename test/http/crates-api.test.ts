@@ -21,7 +21,12 @@ describe('web API', () => {
       ['gadget', '0.3.0', 'Uses widgets inside'],
       ['zzz', '1.0.0', 'unrelated'],
     ]) {
-      const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice, payload: await publishBodyFor(name!, version!, { description }) });
+      const res = await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: alice,
+        payload: await publishBodyFor(name!, version!, { description }),
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
   });
@@ -63,7 +68,9 @@ describe('web API', () => {
   describe('owners', () => {
     it('lists, adds and removes owners', async () => {
       const list = async () =>
-        JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/gadget/owners', token: bob })).body).users.map((u: { login: string }) => u.login);
+        JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/gadget/owners', token: bob })).body).users.map(
+          (u: { login: string }) => u.login,
+        );
       assert.deepEqual(await list(), ['alice']);
       const add = await r.request({ method: 'PUT', url: '/api/v1/crates/gadget/owners', token: alice, payload: { users: ['bob'] } });
       assert.equal(add.statusCode, 200);
@@ -71,7 +78,12 @@ describe('web API', () => {
       assert.match(JSON.parse(add.body).msg, /bob added as owner of crate gadget/);
       assert.deepEqual(await list(), ['alice', 'bob']);
       // The new owner can now publish.
-      const pub = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: bob, payload: await publishBodyFor('gadget', '0.4.0', { description: 'Uses widgets inside' }) });
+      const pub = await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: bob,
+        payload: await publishBodyFor('gadget', '0.4.0', { description: 'Uses widgets inside' }),
+      });
       assert.equal(pub.statusCode, 200, pub.body);
       const remove = await r.request({ method: 'DELETE', url: '/api/v1/crates/gadget/owners', token: bob, payload: { users: ['alice'] } });
       assert.equal(remove.statusCode, 200);
@@ -94,7 +106,13 @@ describe('web API', () => {
       const stranger = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/owners', token: bob, payload: { users: ['bob'] } });
       assert.equal(stranger.statusCode, 403);
       for (const payload of ['not json', '{"users": []}', '{"users": [1]}', '{}']) {
-        const res = await r.request({ method: 'PUT', url: '/api/v1/crates/widget/owners', token: alice, payload, headers: { 'content-type': 'application/json' } });
+        const res = await r.request({
+          method: 'PUT',
+          url: '/api/v1/crates/widget/owners',
+          token: alice,
+          payload,
+          headers: { 'content-type': 'application/json' },
+        });
         assert.equal(res.statusCode, 400, payload);
         assert.match(detail(res.body), /\{"users":\["login", \.\.\.\]\}/);
       }
@@ -105,7 +123,10 @@ describe('web API', () => {
     it('finds by name and description, exact and prefix matches first', async () => {
       const res = await r.request({ method: 'GET', url: '/api/v1/crates?q=widget&per_page=10', token: bob });
       const body = JSON.parse(res.body);
-      assert.deepEqual(body.crates.map((c: { name: string }) => c.name), ['widget', 'widget-derive', 'gadget']);
+      assert.deepEqual(
+        body.crates.map((c: { name: string }) => c.name),
+        ['widget', 'widget-derive', 'gadget'],
+      );
       assert.equal(body.meta.total, 3);
       assert.deepEqual(body.crates[0], { name: 'widget', max_version: '1.2.0', description: 'A widget toolkit' });
     });
@@ -179,21 +200,43 @@ describe('groups as owners', () => {
     carol = await r.userToken('carol');
     dave = await r.userToken('dave');
     await r.registry.accounts.addGroupMember('core', 'carol');
-    await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('team-crate', '1.0.0') });
+    await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: r.adminToken,
+      payload: await publishBodyFor('team-crate', '1.0.0'),
+    });
   });
   after(() => r.close());
 
   const owners = async () =>
-    JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/team-crate/owners', token: dave })).body).users.map((u: { login: string }) => u.login);
+    JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates/team-crate/owners', token: dave })).body).users.map(
+      (u: { login: string }) => u.login,
+    );
 
   it('makes every member of an owning group an owner', async () => {
-    const before = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: carol, payload: await publishBodyFor('team-crate', '1.1.0') });
+    const before = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: carol,
+      payload: await publishBodyFor('team-crate', '1.1.0'),
+    });
     assert.equal(before.statusCode, 403);
-    const add = await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/owners', token: r.adminToken, payload: { users: ['group:core'] } });
+    const add = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/team-crate/owners',
+      token: r.adminToken,
+      payload: { users: ['group:core'] },
+    });
     assert.equal(add.statusCode, 200, add.body);
     assert.match(JSON.parse(add.body).msg, /group core added as owner of crate team-crate/);
     assert.deepEqual(await owners(), ['admin', 'group:core']);
-    const publish = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: carol, payload: await publishBodyFor('team-crate', '1.1.0') });
+    const publish = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: carol,
+      payload: await publishBodyFor('team-crate', '1.1.0'),
+    });
     assert.equal(publish.statusCode, 200, publish.body);
     assert.equal((await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/1.1.0/yank', token: carol })).statusCode, 200);
     const stranger = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/1.1.0/yank', token: dave });
@@ -204,16 +247,36 @@ describe('groups as owners', () => {
     await r.registry.accounts.addGroupMember('core', 'dave');
     assert.equal((await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/1.1.0/unyank', token: dave })).statusCode, 200);
     // The admin may leave: the group still owns the crate.
-    const leave = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['admin'] } });
+    const leave = await r.request({
+      method: 'DELETE',
+      url: '/api/v1/crates/team-crate/owners',
+      token: carol,
+      payload: { users: ['admin'] },
+    });
     assert.equal(leave.statusCode, 200, leave.body);
     assert.deepEqual(await owners(), ['group:core']);
-    const last = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:core'] } });
+    const last = await r.request({
+      method: 'DELETE',
+      url: '/api/v1/crates/team-crate/owners',
+      token: carol,
+      payload: { users: ['group:core'] },
+    });
     assert.equal(last.statusCode, 409);
     assert.deepEqual(await owners(), ['group:core']);
-    const unknown = await r.request({ method: 'DELETE', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:other'] } });
+    const unknown = await r.request({
+      method: 'DELETE',
+      url: '/api/v1/crates/team-crate/owners',
+      token: carol,
+      payload: { users: ['group:other'] },
+    });
     assert.equal(unknown.statusCode, 404);
     assert.match(JSON.parse(unknown.body).errors[0].detail, /`group:other` is not an owner of crate `team-crate`/);
-    const bad = await r.request({ method: 'PUT', url: '/api/v1/crates/team-crate/owners', token: carol, payload: { users: ['group:no spaces'] } });
+    const bad = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/team-crate/owners',
+      token: carol,
+      payload: { users: ['group:no spaces'] },
+    });
     assert.equal(bad.statusCode, 400);
   });
 });

@@ -10,13 +10,23 @@ describe('download counts', () => {
   let r: TestRegistry;
   let alice: string;
   const today = () => new Date().toISOString().slice(0, 10);
-  const download = async (path: string, token: string) => (await r.request({ method: 'GET', url: `/api/v1/crates/${path}/download`, token })).statusCode;
+  const download = async (path: string, token: string) =>
+    (await r.request({ method: 'GET', url: `/api/v1/crates/${path}/download`, token })).statusCode;
 
   before(async () => {
     r = await startTestRegistry({}, '[[access.rules]]\ncrates = ["hidden"]\nread = ["admin"]\n');
     alice = await r.userToken('alice');
-    for (const [name, version] of [['counted', '1.0.0'], ['counted', '1.1.0'], ['hidden', '1.0.0']] as const) {
-      const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(name, version) });
+    for (const [name, version] of [
+      ['counted', '1.0.0'],
+      ['counted', '1.1.0'],
+      ['hidden', '1.0.0'],
+    ] as const) {
+      const res = await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: r.adminToken,
+        payload: await publishBodyFor(name, version),
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
   });

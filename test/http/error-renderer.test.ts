@@ -13,7 +13,9 @@ import { installZodValidation, requestSchema } from '../../src/http/zod-type-pro
 
 function fakeAudit() {
   const records: { action: string; detail?: string; crate?: string }[] = [];
-  const audit = { record: (action: string, _source: unknown, fields: { detail?: string; crate?: string } = {}) => records.push({ action, ...fields }) };
+  const audit = {
+    record: (action: string, _source: unknown, fields: { detail?: string; crate?: string } = {}) => records.push({ action, ...fields }),
+  };
   return { records, audit: audit as unknown as AuditRecorder };
 }
 

@@ -37,7 +37,9 @@ describe('sendIndexFile', () => {
 
   before(async () => {
     app = Fastify({ logger: false });
-    app.get<{ Params: { which: string } }>('/file/:which', async (request, reply) => sendIndexFile(request, reply, files[request.params.which]!(), compressor));
+    app.get<{ Params: { which: string } }>('/file/:which', async (request, reply) =>
+      sendIndexFile(request, reply, files[request.params.which]!(), compressor),
+    );
     await app.ready();
   });
   after(() => app.close());

@@ -68,10 +68,13 @@ describe('local password sign-in', () => {
     assert.equal(res.status, 200);
   });
 
-  it('refuses a post without the form\'s CSRF token', async () => {
+  it("refuses a post without the form's CSRF token", async () => {
     const browser = new HttpBrowser();
     await browser.go(`${server.url}/me`); // has the cookie, but posts a forged form
-    const page = await browser.go(`${server.url}/me/login`, { method: 'POST', form: { login: 'bob', password: 'correct horse battery', csrf: 'forged' } });
+    const page = await browser.go(`${server.url}/me/login`, {
+      method: 'POST',
+      form: { login: 'bob', password: 'correct horse battery', csrf: 'forged' },
+    });
     assert.equal(page.status, 400);
     assert.match(page.body, /the form expired or did not come from this registry/);
     assert.doesNotMatch(page.body, /ckt_/);
@@ -90,7 +93,7 @@ describe('local password sign-in', () => {
     assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
   });
 
-  it('someone guessing one user\'s password does not lock out the others behind the same address', async () => {
+  it("someone guessing one user's password does not lock out the others behind the same address", async () => {
     // bob is refused from here now (previous test); the guesser keeps trying, and is refused without counting.
     const guesser = new HttpBrowser();
     for (let i = 0; i < 20; i++) {

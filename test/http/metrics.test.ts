@@ -88,7 +88,10 @@ describe('/metrics', () => {
   it('counts requests by route pattern and status, publishes, cache hits and misses, and auth failures by reason', async () => {
     const before = (await scrape()).samples;
     const token = r.adminToken;
-    assert.equal((await r.request({ method: 'PUT', url: '/api/v1/crates/new', token, payload: await publishBodyFor('metered', '1.0.0') })).statusCode, 200);
+    assert.equal(
+      (await r.request({ method: 'PUT', url: '/api/v1/crates/new', token, payload: await publishBodyFor('metered', '1.0.0') })).statusCode,
+      200,
+    );
     for (let i = 0; i < 3; i++) assert.equal((await r.request({ method: 'GET', url: '/index/me/te/metered', token })).statusCode, 200);
     assert.equal((await r.request({ method: 'GET', url: '/index/un/kn/unknown-crate', token })).statusCode, 404);
     assert.equal((await r.request({ method: 'GET', url: '/no/such/path?token=query-secret', token })).statusCode, 404);
@@ -143,7 +146,14 @@ describe('/metrics with metrics.token', () => {
   after(() => r.close());
 
   it('refuses a scrape without the token, with a wrong one, and with a registry token', async () => {
-    for (const authorization of [undefined, 'Bearer wrong', `Bearer ${scrapeToken}x`, scrapeToken, r.adminToken, `Bearer ${r.adminToken}`]) {
+    for (const authorization of [
+      undefined,
+      'Bearer wrong',
+      `Bearer ${scrapeToken}x`,
+      scrapeToken,
+      r.adminToken,
+      `Bearer ${r.adminToken}`,
+    ]) {
       const res = await r.request({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } });
       assert.equal(res.statusCode, 401, `authorization ${authorization}`);
       assert.equal(res.headers['www-authenticate'], 'Bearer realm="metrics"');

@@ -35,7 +35,10 @@ describe('serve with [oidc]', () => {
     const server = await startRegistry({ args: ['--config', configWithIssuer(issuer)] });
     try {
       const log = server.output();
-      assert.ok(log.includes(`the OpenID provider ${issuer} did not answer its discovery request (${issuer}/.well-known/openid-configuration)`), log);
+      assert.ok(
+        log.includes(`the OpenID provider ${issuer} did not answer its discovery request (${issuer}/.well-known/openid-configuration)`),
+        log,
+      );
       assert.match(log, /ECONNREFUSED/);
       const res = await httpRequest(`${server.url}/me`, { headers: { accept: 'text/html' } });
       assert.equal(res.status, 503);
@@ -54,7 +57,9 @@ describe('serve with [oidc]', () => {
     try {
       await assert.rejects(startRegistry({ args: ['--config', configWithIssuer(issuer.issuer)] }), (error: Error) => {
         assert.ok(
-          error.message.includes(`oidc.issuer_url: the OpenID provider ${issuer.issuer} has no userinfo_endpoint in its discovery document`),
+          error.message.includes(
+            `oidc.issuer_url: the OpenID provider ${issuer.issuer} has no userinfo_endpoint in its discovery document`,
+          ),
           error.message,
         );
         return true;

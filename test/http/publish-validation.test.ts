@@ -79,7 +79,10 @@ describe('publish validation', () => {
     const big = await publishBodyFor('newcrate', '1.0.0');
     const res = await publish(big, r.adminToken, { 'content-length': String(65 * 1024) });
     assert.equal(res.statusCode, 413);
-    assert.match(JSON.parse(res.body).errors[0].detail, /too large \(66560 bytes\): this registry accepts at most 65536 bytes \(publish\.max_size\)/);
+    assert.match(
+      JSON.parse(res.body).errors[0].detail,
+      /too large \(66560 bytes\): this registry accepts at most 65536 bytes \(publish\.max_size\)/,
+    );
     const huge = encodePublishBody(metadataFor('newcrate', '1.0.0'), Buffer.alloc(70 * 1024, 1));
     await refused(huge, 413, /at most 65536 bytes/);
   });
@@ -112,15 +115,27 @@ describe('publish validation', () => {
     const manifest = { name: 'newcrate-1.0.0/Cargo.toml', body: manifestFor('newcrate', '1.0.0') };
     await refused(encodePublishBody(meta, Buffer.from('not gzip at all')), 400, /not gzip-compressed/);
     await refused(encodePublishBody(meta, gzipSync(Buffer.from('gzip but not tar'.repeat(100)))), 400, /not a (valid )?tar archive/);
-    await refused(encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: 'elsewhere/x', body: '' }]))), 400, /outside the `newcrate-1\.0\.0\/` folder/);
+    await refused(
+      encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: 'elsewhere/x', body: '' }]))),
+      400,
+      /outside the `newcrate-1\.0\.0\/` folder/,
+    );
     await refused(encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: '/abs', body: '' }]))), 400, /absolute path/);
-    await refused(encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: 'newcrate-1.0.0/../../x', body: '' }]))), 400, /`\.\.`/);
+    await refused(
+      encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: 'newcrate-1.0.0/../../x', body: '' }]))),
+      400,
+      /`\.\.`/,
+    );
     await refused(
       encodePublishBody(meta, gzipSync(await makeTar([manifest, { name: 'newcrate-1.0.0/l', type: 'symlink', linkname: '../../etc' }]))),
       400,
       /contains a link/,
     );
-    await refused(encodePublishBody(meta, gzipSync(await makeTar([{ name: 'newcrate-1.0.0/src/lib.rs', body: '' }]))), 400, /has no `newcrate-1\.0\.0\/Cargo\.toml`/);
+    await refused(
+      encodePublishBody(meta, gzipSync(await makeTar([{ name: 'newcrate-1.0.0/src/lib.rs', body: '' }]))),
+      400,
+      /has no `newcrate-1\.0\.0\/Cargo\.toml`/,
+    );
     await refused(encodePublishBody(meta, await makeCrate('othername', '1.0.0')), 400, /outside the `newcrate-1\.0\.0\/` folder/);
     const mismatched = gzipSync(await makeTar([{ name: 'newcrate-1.0.0/Cargo.toml', body: manifestFor('newcrate', '2.0.0') }]));
     await refused(encodePublishBody(meta, mismatched), 400, /has version `2\.0\.0`, but the publish metadata says `1\.0\.0`/);
@@ -146,7 +161,15 @@ describe('publish validation', () => {
     assert.equal(ok.statusCode, 200, ok.body);
     const index = await r.request({ method: 'GET', url: '/index/ne/wc/newcrate', token: r.adminToken });
     const deps = JSON.parse(index.body).deps;
-    assert.deepEqual(deps[0], { name: 'existing', req: '^1', features: [], optional: false, default_features: true, target: null, kind: 'normal' });
+    assert.deepEqual(deps[0], {
+      name: 'existing',
+      req: '^1',
+      features: [],
+      optional: false,
+      default_features: true,
+      target: null,
+      kind: 'normal',
+    });
     assert.equal(deps[1].registry, 'https://github.com/rust-lang/crates.io-index');
     assert.equal(deps[2].name, 'renamed');
     assert.equal(deps[2].package, 'existing');
@@ -163,7 +186,10 @@ describe('publish validation', () => {
     const alice = await r.userToken('alice');
     assert.equal((await publish(await publishBodyFor('alices-crate', '0.1.0'), alice)).statusCode, 200);
     const owners = await r.request({ method: 'GET', url: '/api/v1/crates/alices-crate/owners', token: alice });
-    assert.deepEqual(JSON.parse(owners.body).users.map((u: { login: string }) => u.login), ['alice']);
+    assert.deepEqual(
+      JSON.parse(owners.body).users.map((u: { login: string }) => u.login),
+      ['alice'],
+    );
     assert.equal((await publish(await publishBodyFor('alices-crate', '0.2.0'), alice)).statusCode, 200);
   });
 });

@@ -21,7 +21,15 @@ import { signInWithToken } from '../support/web-session.js';
 const HANG = { timeout: 120_000 };
 
 const dependency = (name: string): IndexDependency => ({
-  name, req: '^1.0', features: ['std', 'derive'], optional: false, default_features: true, target: null, kind: 'normal', registry: null, package: null,
+  name,
+  req: '^1.0',
+  features: ['std', 'derive'],
+  optional: false,
+  default_features: true,
+  target: null,
+  kind: 'normal',
+  registry: null,
+  package: null,
 });
 
 describe('rendering off the event loop', () => {
@@ -79,7 +87,9 @@ describe('rendering off the event loop', () => {
     const body = await page.text();
     assert.equal(page.status, 200);
     assert.ok(
-      body.includes(`<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep, which this registry does not render; it is shown as plain text.</em></p><pre class="readme-text">&lt;div&gt;`),
+      body.includes(
+        `<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep, which this registry does not render; it is shown as plain text.</em></p><pre class="readme-text">&lt;div&gt;`,
+      ),
       'the note, then the README as text',
     );
     assert.ok(!body.includes('<div><div><div>'), 'no nested elements reach the page');

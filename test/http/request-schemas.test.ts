@@ -78,7 +78,13 @@ describe('request schemas', () => {
 
   it('refuses an owners body that is not JSON or names nobody', async () => {
     const owners = (payload: string) =>
-      r.request({ method: 'PUT', url: '/api/v1/crates/anything/owners', token: r.adminToken, payload, headers: { 'content-type': 'text/plain' } });
+      r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/anything/owners',
+        token: r.adminToken,
+        payload,
+        headers: { 'content-type': 'text/plain' },
+      });
     assert.equal(detail(await owners('users=bob')), 'the request body must be JSON of the form {"users":["login", ...]}');
     for (const body of ['{"users": []}', '{"users": [1]}', '{"users": "bob"}', '{}', '[]', 'null']) {
       const res = await owners(body);

@@ -8,8 +8,17 @@ describe('sparse index and downloads', () => {
   let r: TestRegistry;
   before(async () => {
     r = await startTestRegistry();
-    for (const [name, version] of [['Serde_Like', '1.0.0'], ['Serde_Like', '1.1.0'], ['ab', '0.1.0']] as const) {
-      const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(name, version) });
+    for (const [name, version] of [
+      ['Serde_Like', '1.0.0'],
+      ['Serde_Like', '1.1.0'],
+      ['ab', '0.1.0'],
+    ] as const) {
+      const res = await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: r.adminToken,
+        payload: await publishBodyFor(name, version),
+      });
       assert.equal(res.statusCode, 200, res.body);
     }
   });
@@ -29,23 +38,45 @@ describe('sparse index and downloads', () => {
   it('serves index files at lower-case paths with a content ETag and 304', async () => {
     const res = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken });
     assert.equal(res.statusCode, 200);
-    const lines = res.body.trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.vers), ['1.0.0', '1.1.0']);
+    const lines = res.body
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.vers),
+      ['1.0.0', '1.1.0'],
+    );
     assert.equal(lines[0].name, 'Serde_Like');
     const etag = res.headers.etag as string;
     assert.match(etag, /^"[A-Za-z0-9_-]+"$/);
 
-    const again = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken, headers: { 'if-none-match': etag } });
+    const again = await r.request({
+      method: 'GET',
+      url: '/index/se/rd/serde_like',
+      token: r.adminToken,
+      headers: { 'if-none-match': etag },
+    });
     assert.equal(again.statusCode, 304);
     assert.equal(again.body, '');
-    const listed = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken, headers: { 'if-none-match': `"x", W/${etag}` } });
+    const listed = await r.request({
+      method: 'GET',
+      url: '/index/se/rd/serde_like',
+      token: r.adminToken,
+      headers: { 'if-none-match': `"x", W/${etag}` },
+    });
     assert.equal(listed.statusCode, 304);
 
     assert.equal((await r.request({ method: 'GET', url: '/index/2/ab', token: r.adminToken })).statusCode, 200);
   });
 
   it('answers 404 for unknown crates, wrong prefixes and upper-case paths', async () => {
-    for (const url of ['/index/no/su/nosuchcrate', '/index/xx/yy/serde_like', '/index/se/rd/Serde_Like', '/index/3/a/ab', '/index/../config.json']) {
+    for (const url of [
+      '/index/no/su/nosuchcrate',
+      '/index/xx/yy/serde_like',
+      '/index/se/rd/Serde_Like',
+      '/index/3/a/ab',
+      '/index/../config.json',
+    ]) {
       const res = await r.request({ method: 'GET', url, token: r.adminToken });
       assert.equal(res.statusCode, 404, url);
     }
@@ -55,7 +86,12 @@ describe('sparse index and downloads', () => {
     const before = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken });
     const yank = await r.request({ method: 'DELETE', url: '/api/v1/crates/Serde_Like/1.0.0/yank', token: r.adminToken });
     assert.equal(yank.statusCode, 200);
-    const after = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken, headers: { 'if-none-match': before.headers.etag as string } });
+    const after = await r.request({
+      method: 'GET',
+      url: '/index/se/rd/serde_like',
+      token: r.adminToken,
+      headers: { 'if-none-match': before.headers.etag as string },
+    });
     assert.equal(after.statusCode, 200);
     assert.notEqual(after.headers.etag, before.headers.etag);
     assert.equal(JSON.parse(after.body.split('\n')[0]!).yanked, true);
@@ -64,10 +100,20 @@ describe('sparse index and downloads', () => {
 
   it('gzips large index files for clients that accept it', async () => {
     for (let i = 2; i < 12; i++) {
-      await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('Serde_Like', `1.${i}.0`) });
+      await r.request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: r.adminToken,
+        payload: await publishBodyFor('Serde_Like', `1.${i}.0`),
+      });
     }
     const plain = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken });
-    const gz = await r.request({ method: 'GET', url: '/index/se/rd/serde_like', token: r.adminToken, headers: { 'accept-encoding': 'gzip' } });
+    const gz = await r.request({
+      method: 'GET',
+      url: '/index/se/rd/serde_like',
+      token: r.adminToken,
+      headers: { 'accept-encoding': 'gzip' },
+    });
     assert.equal(gz.headers['content-encoding'], 'gzip');
     const { gunzipSync } = await import('node:zlib');
     assert.equal(gunzipSync(gz.rawPayload).toString(), plain.body);
@@ -77,7 +123,12 @@ describe('sparse index and downloads', () => {
   it('downloads the exact .crate bytes without Content-Encoding', async () => {
     const index = await r.request({ method: 'GET', url: '/index/2/ab', token: r.adminToken });
     const cksum = JSON.parse(index.body.trim()).cksum as string;
-    const res = await r.request({ method: 'GET', url: '/api/v1/crates/ab/0.1.0/download', token: r.adminToken, headers: { 'accept-encoding': 'gzip' } });
+    const res = await r.request({
+      method: 'GET',
+      url: '/api/v1/crates/ab/0.1.0/download',
+      token: r.adminToken,
+      headers: { 'accept-encoding': 'gzip' },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['content-encoding'], undefined);
     const { createHash } = await import('node:crypto');
@@ -102,7 +153,12 @@ describe('sparse index and downloads', () => {
     // The service refuses to create an expired token; the store does not.
     const token = generateToken();
     const admin = (await r.registry.metadata.users.findUserByLogin('admin'))!;
-    await r.registry.metadata.tokens.insertToken({ userId: admin.id, name: 'short', hash: hashToken(token), expiresAt: new Date(Date.now() - 1000).toISOString() });
+    await r.registry.metadata.tokens.insertToken({
+      userId: admin.id,
+      name: 'short',
+      hash: hashToken(token),
+      expiresAt: new Date(Date.now() - 1000).toISOString(),
+    });
     const res = await r.request({ method: 'GET', url: '/index/2/ab', token });
     assert.equal(res.statusCode, 401);
     assert.match(JSON.parse(res.body).errors[0].detail, /expired/);

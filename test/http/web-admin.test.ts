@@ -40,14 +40,35 @@ describe('admin pages', () => {
     aliceTokenId = alice.record.id;
     await r.registry.accounts.addGroupMember('core', 'alice');
     await r.registry.accounts.setPassword('alice', 'not-a-real-hash');
-    const published = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: alice.token, payload: await publishBodyFor('widget', '1.0.0') });
+    const published = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: alice.token,
+      payload: await publishBodyFor('widget', '1.0.0'),
+    });
     assert.equal(published.statusCode, 200, published.body);
     for (let i = 0; i < 3; i++) {
-      const res = await r.request({ method: 'GET', url: '/api/v1/crates/widget/1.0.0/download', token: alice.token, headers: { 'user-agent': EVIL_AGENT } });
+      const res = await r.request({
+        method: 'GET',
+        url: '/api/v1/crates/widget/1.0.0/download',
+        token: alice.token,
+        headers: { 'user-agent': EVIL_AGENT },
+      });
       assert.equal(res.statusCode, 200);
     }
     await r.registry.auditLog.append([
-      { at: new Date().toISOString(), action: 'access-refused', userLogin: 'alice', tokenId: null, crate: EVIL_CRATE, version: null, clientIp: null, userAgent: null, detail: '<b>x</b>', count: 1 },
+      {
+        at: new Date().toISOString(),
+        action: 'access-refused',
+        userLogin: 'alice',
+        tokenId: null,
+        crate: EVIL_CRATE,
+        version: null,
+        clientIp: null,
+        userAgent: null,
+        detail: '<b>x</b>',
+        count: 1,
+      },
     ]);
     admin = await signInWithToken(r, r.adminToken);
     bob = await signInWithToken(r, await r.userToken('bob'));
@@ -71,7 +92,10 @@ describe('admin pages', () => {
     assert.match(alice, /<td>1<\/td>$/, 'one active token');
     assert.match(/<tr data-login="admin">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '', /<strong>admin<\/strong>/);
     assert.match(/<tr data-login="bob">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '', /tokens only/);
-    assert.match(res.body, /<tr data-group="core"><th scope="row">core<\/th><td>alice <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/);
+    assert.match(
+      res.body,
+      /<tr data-group="core"><th scope="row">core<\/th><td>alice <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/,
+    );
     assert.match(res.body, /<tr data-group="ops">[\s\S]*?no members/);
     assert.match(res.body, /<caption>/);
   });
@@ -84,8 +108,14 @@ describe('admin pages', () => {
     assert.match(res.body, /A crate that no rule matches is open to every signed-in user/);
     const rule1 = /<tr data-rule="1">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '';
     const rule2 = /<tr data-rule="2">[\s\S]*?<\/tr>/.exec(res.body)?.[0] ?? '';
-    assert.match(rule1, /<code>secret\*<\/code>[\s\S]*<code>group:core<\/code>[\s\S]*<strong>nobody<\/strong>[\s\S]*nobody beyond each crate&#39;s owners/);
-    assert.match(rule2, /<code>internal-\*<\/code>[\s\S]*everyone signed in[\s\S]*everyone signed in[\s\S]*<code>lead<\/code>, <code>group:ops<\/code>/);
+    assert.match(
+      rule1,
+      /<code>secret\*<\/code>[\s\S]*<code>group:core<\/code>[\s\S]*<strong>nobody<\/strong>[\s\S]*nobody beyond each crate&#39;s owners/,
+    );
+    assert.match(
+      rule2,
+      /<code>internal-\*<\/code>[\s\S]*everyone signed in[\s\S]*everyone signed in[\s\S]*<code>lead<\/code>, <code>group:ops<\/code>/,
+    );
     assert.ok(res.body.indexOf('data-rule="1"') < res.body.indexOf('data-rule="2"'));
   });
 
@@ -159,11 +189,24 @@ describe('admin pages', () => {
   it('exports more than one API page of events as CSV', async () => {
     const at = new Date().toISOString();
     const many = Array.from({ length: 1005 }, (_, i) => ({
-      at, action: 'login' as const, userLogin: 'many', tokenId: i, crate: null, version: null, clientIp: null, userAgent: null, detail: null, count: 1,
+      at,
+      action: 'login' as const,
+      userLogin: 'many',
+      tokenId: i,
+      crate: null,
+      version: null,
+      clientIp: null,
+      userAgent: null,
+      detail: null,
+      count: 1,
     }));
     await r.registry.auditLog.append(many);
     const csv = await admin.get('/admin/audit.csv?user=many&action=login');
-    const ids = csv.body.trim().split('\n').slice(1).map((line) => line.split(',')[0]);
+    const ids = csv.body
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',')[0]);
     assert.equal(ids.length, 1005);
     assert.equal(new Set(ids).size, 1005);
   });
@@ -196,15 +239,23 @@ describe('admin pages', () => {
     assert.equal((await r.registry.metadata.users.findUserByLogin('dora'))?.isAdmin, true);
 
     assert.equal((await admin.post('/admin/groups/add-member', { group: 'release', login: 'dora' })).statusCode, 303);
-    assert.deepEqual((await r.registry.accounts.listGroupMembers('release')).map((u) => u.login), ['dora']);
+    assert.deepEqual(
+      (await r.registry.accounts.listGroupMembers('release')).map((u) => u.login),
+      ['dora'],
+    );
     const withGroup = (await admin.get('/admin/users')).body;
-    assert.match(withGroup, /<tr data-group="release"><th scope="row">release<\/th><td>dora <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/);
+    assert.match(
+      withGroup,
+      /<tr data-group="release"><th scope="row">release<\/th><td>dora <span class="muted">\(local\)<\/span> <form class="inline" method="post" action="\/admin\/groups\/remove-member">/,
+    );
     const removed = await admin.post('/admin/groups/remove-member', { group: 'release', login: 'dora' });
     assert.equal(removed.headers.location, '/admin/users?done=Removed+dora+from+release.');
     assert.deepEqual(await r.registry.accounts.listGroupMembers('release'), []);
 
     await r.registry.audit.flush();
-    const events = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/admin/audit?user=admin&since=1h', token: r.adminToken })).body).events as { action: string; detail: string }[];
+    const events = JSON.parse(
+      (await r.request({ method: 'GET', url: '/api/v1/admin/audit?user=admin&since=1h', token: r.adminToken })).body,
+    ).events as { action: string; detail: string }[];
     assert.deepEqual(
       events.filter((e) => e.action.startsWith('user-') || e.action.startsWith('group-')).map((e) => `${e.action} ${e.detail}`),
       ['group-member-remove dora from release (web)', 'group-member-add dora to release (web)', 'user-add dora (admin) (web)'],
@@ -224,7 +275,10 @@ describe('admin pages', () => {
       assert.match(res.body, message);
     }
     assert.equal((await r.registry.catalog.users()).length, before);
-    assert.deepEqual((await r.registry.accounts.listGroupMembers('core')).map((u) => u.login), ['alice']);
+    assert.deepEqual(
+      (await r.registry.accounts.listGroupMembers('core')).map((u) => u.login),
+      ['alice'],
+    );
   });
 
   it('lets no one else change users or groups, with or without a CSRF token', async () => {
@@ -232,7 +286,10 @@ describe('admin pages', () => {
     assert.equal((await bob.post('/admin/groups/add-member', { group: 'core', login: 'bob' })).statusCode, 404);
     assert.equal((await admin.post('/admin/users', { login: 'mallory', csrf: bob.csrf })).statusCode, 403);
     assert.equal(await r.registry.metadata.users.findUserByLogin('mallory'), undefined);
-    assert.deepEqual((await r.registry.accounts.listGroupMembers('core')).map((u) => u.login), ['alice']);
+    assert.deepEqual(
+      (await r.registry.accounts.listGroupMembers('core')).map((u) => u.login),
+      ['alice'],
+    );
   });
 
   it('sends an anonymous visitor to sign in', async () => {

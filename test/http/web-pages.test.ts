@@ -22,7 +22,12 @@ describe('web pages', () => {
   let bobPages: PageSession;
 
   const publish = async (token: string, name: string, version: string, overrides: Record<string, unknown> = {}) => {
-    const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token, payload: await publishBodyFor(name, version, overrides) });
+    const res = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token,
+      payload: await publishBodyFor(name, version, overrides),
+    });
     assert.equal(res.statusCode, 200, res.body);
   };
 
@@ -38,7 +43,11 @@ describe('web pages', () => {
       license: 'MIT OR Apache-2.0',
       repository: 'https://git.example.com/team/widget',
       features: { default: ['fast'], fast: [] },
-      deps: [dependency('widget-core', '^1.0'), dependency('secret', '^1'), dependency('serde', '^1', { registry: 'https://github.com/rust-lang/crates.io-index' })],
+      deps: [
+        dependency('widget-core', '^1.0'),
+        dependency('secret', '^1'),
+        dependency('serde', '^1', { registry: 'https://github.com/rust-lang/crates.io-index' }),
+      ],
     });
     await publish(alice, 'widget', '1.3.0');
     assert.equal((await r.request({ method: 'DELETE', url: '/api/v1/crates/widget/1.3.0/yank', token: alice })).statusCode, 200);
@@ -64,7 +73,11 @@ describe('web pages', () => {
     });
 
     it('asks a sign-in started before an upgrade (the hand-sealed cookie of earlier versions) to start again', async () => {
-      const legacy = await legacyLoginCookieValue(r.registry.metadata.secrets, { purpose: 'web', next: '/crates/widget', csrf: 'c-legacy' }, Date.now());
+      const legacy = await legacyLoginCookieValue(
+        r.registry.metadata.secrets,
+        { purpose: 'web', next: '/crates/widget', csrf: 'c-legacy' },
+        Date.now(),
+      );
       const refused = await r.request({
         method: 'POST',
         url: '/me/token-sign-in',
@@ -194,8 +207,12 @@ describe('web pages', () => {
       assert.doesNotMatch(res.body, /<script>|style="/, 'no inline script or style');
     });
 
-    it('answers an unknown path with a page for browsers and with cargo\'s JSON for everyone else', async () => {
-      const forBrowser = await r.request({ method: 'GET', url: '/no/such/page', headers: { cookie: admin.cookie, accept: 'text/html,*/*' } });
+    it("answers an unknown path with a page for browsers and with cargo's JSON for everyone else", async () => {
+      const forBrowser = await r.request({
+        method: 'GET',
+        url: '/no/such/page',
+        headers: { cookie: admin.cookie, accept: 'text/html,*/*' },
+      });
       assert.equal(forBrowser.statusCode, 404);
       assert.match(String(forBrowser.headers['content-type']), /^text\/html/);
       assert.match(forBrowser.body, /no such path: GET \/no\/such\/page/);
@@ -274,7 +291,11 @@ describe('web pages', () => {
     });
 
     it('escapes what publishers wrote', async () => {
-      await publish(alice, 'escaped', '1.0.0', { description: '<script>alert(1)</script>', license: '<b>MIT</b>', repository: 'javascript:alert(1)' });
+      await publish(alice, 'escaped', '1.0.0', {
+        description: '<script>alert(1)</script>',
+        license: '<b>MIT</b>',
+        repository: 'javascript:alert(1)',
+      });
       const body = (await admin.get('/crates/escaped')).body;
       assert.doesNotMatch(body, /<script>alert|<b>MIT|href="javascript:/);
       assert.match(body, /&#60;script&#62;alert\(1\)&#60;\/script&#62;/);
@@ -299,10 +320,19 @@ describe('web pages', () => {
         assert.match(res.body, /there is no crate `(secret|SECRET)`/);
       }
       await r.registry.audit.flush();
-      const refusals = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/admin/audit?action=access-refused&user=bob', token: r.adminToken })).body).events as { detail: string }[];
-      assert.ok(refusals.some((e) => e.detail === 'page /crates/secret/1.0.0: there is no crate `secret`'), 'the refusal is audited');
+      const refusals = JSON.parse(
+        (await r.request({ method: 'GET', url: '/api/v1/admin/audit?action=access-refused&user=bob', token: r.adminToken })).body,
+      ).events as { detail: string }[];
+      assert.ok(
+        refusals.some((e) => e.detail === 'page /crates/secret/1.0.0: there is no crate `secret`'),
+        'the refusal is audited',
+      );
       const nothing = await bobPages.get('/crates/no-such-crate');
-      assert.equal(nothing.body.replace(/no-such-crate/g, 'X'), (await bobPages.get('/crates/secret')).body.replace(/secret/g, 'X'), 'the same answer as a crate that does not exist');
+      assert.equal(
+        nothing.body.replace(/no-such-crate/g, 'X'),
+        (await bobPages.get('/crates/secret')).body.replace(/secret/g, 'X'),
+        'the same answer as a crate that does not exist',
+      );
     });
 
     it('not as a dependency link', async () => {
@@ -331,7 +361,12 @@ describe('web pages', () => {
     });
 
     it('creates a scoped token shown once with the cargo commands, lists it, and revokes it', async () => {
-      const created = await bobPages.post('/tokens', { name: 'ci for widget', scopes: ['read', 'publish-update'], crates: 'widget, widget-*', expiry: '30' });
+      const created = await bobPages.post('/tokens', {
+        name: 'ci for widget',
+        scopes: ['read', 'publish-update'],
+        crates: 'widget, widget-*',
+        expiry: '30',
+      });
       assert.equal(created.statusCode, 201, created.body);
       const token = /<code class="token" id="new-token">(ckt_[^<]+)<\/code>/.exec(created.body)![1]!;
       assert.match(created.body, /cargo login --registry private/);
@@ -341,7 +376,10 @@ describe('web pages', () => {
 
       const list = (await bobPages.get('/tokens')).body;
       assert.doesNotMatch(list, new RegExp(token), 'the secret is never shown again');
-      const row = new RegExp(`<tr data-token-id="(\\d+)"><td>ci for widget</td><td>read, publish-update</td><td>widget, widget-\\*</td>.*?<td>(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC)</td><td>(\\d{4}[^<]+)</td>`, 's').exec(list);
+      const row = new RegExp(
+        `<tr data-token-id="(\\d+)"><td>ci for widget</td><td>read, publish-update</td><td>widget, widget-\\*</td>.*?<td>(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC)</td><td>(\\d{4}[^<]+)</td>`,
+        's',
+      ).exec(list);
       assert.ok(row, 'listed with scopes, crates, last use and expiry');
       const id = row[1]!;
 

@@ -8,7 +8,8 @@ import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 describe('the administration API and narrowed tokens', () => {
   let r: TestRegistry;
-  const token = async (scopes?: string[], cratePatterns?: string[]) => (await r.registry.accounts.createToken('admin', 'narrow', { scopes, cratePatterns })).token;
+  const token = async (scopes?: string[], cratePatterns?: string[]) =>
+    (await r.registry.accounts.createToken('admin', 'narrow', { scopes, cratePatterns })).token;
   const audit = (t: string, format = '') => r.request({ method: 'GET', url: `/api/v1/admin/audit${format}`, token: t });
 
   before(async () => {
@@ -17,11 +18,19 @@ describe('the administration API and narrowed tokens', () => {
   after(() => r.close());
 
   it('refuses an admin token narrowed by scopes or crate patterns', async () => {
-    for (const t of [await token(['read'], ['foo-*']), await token(['read']), await token(['read', 'publish-new', 'publish-update', 'yank', 'change-owners']), await token(['admin'], ['foo-*'])]) {
+    for (const t of [
+      await token(['read'], ['foo-*']),
+      await token(['read']),
+      await token(['read', 'publish-new', 'publish-update', 'yank', 'change-owners']),
+      await token(['admin'], ['foo-*']),
+    ]) {
       for (const format of ['', '?format=csv']) {
         const res = await audit(t, format);
         assert.equal(res.statusCode, 403, res.body);
-        assert.match(JSON.parse(res.body).errors[0].detail, /needs a token with the `admin` scope \(or every scope\) and no crate patterns/);
+        assert.match(
+          JSON.parse(res.body).errors[0].detail,
+          /needs a token with the `admin` scope \(or every scope\) and no crate patterns/,
+        );
       }
     }
   });

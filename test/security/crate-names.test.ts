@@ -13,7 +13,12 @@ describe('crate names in API lookups', () => {
 
   before(async () => {
     r = await startTestRegistry();
-    const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('foo-bar', '1.0.0') });
+    const res = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: r.adminToken,
+      payload: await publishBodyFor('foo-bar', '1.0.0'),
+    });
     assert.equal(res.statusCode, 200, res.body);
   });
   after(() => r.close());

@@ -10,7 +10,11 @@ import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-
 import { cookieFrom, formBody, hiddenCsrf, signInWithToken, type PageSession } from '../support/web-session.js';
 
 const CROSS_SITE: [string, Record<string, string>, RegExp][] = [
-  ['Origin of another site', { origin: 'https://evil.example' }, /this form was sent from another site \(Origin: https:\/\/evil.example\), not from http:\/\/registry.test/],
+  [
+    'Origin of another site',
+    { origin: 'https://evil.example' },
+    /this form was sent from another site \(Origin: https:\/\/evil.example\), not from http:\/\/registry.test/,
+  ],
   ['Origin null (a sandboxed frame)', { origin: 'null' }, /sent from another site \(Origin: null\)/],
   ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }, /sent from another site \(Sec-Fetch-Site: cross-site\)/],
   ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site', origin: 'https://wiki.registry.test' }, /another site on the same domain/],
@@ -21,7 +25,10 @@ const SAME_SITE: [string, Record<string, string>][] = [
   ['no Origin and no Sec-Fetch-Site (curl)', {}],
   ['our own Origin', { origin: PUBLIC_URL }],
   ['Sec-Fetch-Site: same-origin', { 'sec-fetch-site': 'same-origin', origin: PUBLIC_URL }],
-  ['Sec-Fetch-Site: same-origin, reached under another name than the public URL', { 'sec-fetch-site': 'same-origin', origin: 'http://localhost:8000' }],
+  [
+    'Sec-Fetch-Site: same-origin, reached under another name than the public URL',
+    { 'sec-fetch-site': 'same-origin', origin: 'http://localhost:8000' },
+  ],
 ];
 
 describe('form posts from another site', () => {

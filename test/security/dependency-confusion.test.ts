@@ -26,7 +26,10 @@ describe('dependency confusion: names an upstream may serve are not free', () =>
     for (const [prefix, names] of Object.entries(INDEXES)) {
       files.set(`/${prefix}/index/config.json`, '{"dl":"http://127.0.0.1:1/crates"}');
       for (const name of names) {
-        files.set(`/${prefix}/index/${indexPathOf(name)}`, `{"name":"${name}","vers":"1.0.0","deps":[],"cksum":"${'0'.repeat(64)}","features":{},"yanked":false}\n`);
+        files.set(
+          `/${prefix}/index/${indexPathOf(name)}`,
+          `{"name":"${name}","vers":"1.0.0","deps":[],"cksum":"${'0'.repeat(64)}","features":{},"yanked":false}\n`,
+        );
       }
     }
     upstream = createServer((req, res) => {
@@ -59,7 +62,8 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
     upstream?.close();
   });
 
-  const publish = async (name: string) => r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(name, '0.1.0') });
+  const publish = async (name: string) =>
+    r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(name, '0.1.0') });
 
   /** Publishes `name`, expects 409 with a detail matching `detail` in cargo's shape, and nothing stored. */
   async function refused(name: string, detail: RegExp): Promise<string> {
@@ -74,7 +78,7 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
     return body.errors[0]!.detail;
   }
 
-  it('a name the allow-list leaves out is still the upstream\'s', async () => {
+  it("a name the allow-list leaves out is still the upstream's", async () => {
     // `partial` does not serve `bitflags` (its allow-list leaves it out), but it has it.
     const detail = await refused('bitflags', /the name `bitflags` belongs to a crate on upstream `partial`/);
     assert.match(detail, /dependency confusion/);
@@ -83,7 +87,7 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
     assert.ok(requested.includes(`/online/index/${indexPathOf('bitflags')}`), 'the guard asked the upstream');
   });
 
-  it('a name the deny-list names is still the upstream\'s, in any -/_ spelling', async () => {
+  it("a name the deny-list names is still the upstream's, in any -/_ spelling", async () => {
     await refused('evil-crate', /the name `evil-crate` belongs to a crate on upstream `partial`.*local_names/s);
   });
 
@@ -91,7 +95,7 @@ local_names = ["acme-*", "bitflags", "evil-crate"]
     const detail = await refused('smallvec', /upstream `vault` is offline/);
     assert.match(detail, /cannot tell whether it has a crate named `smallvec`/);
     assert.match(detail, /local_names/);
-    assert.match(detail, /`[a-z]+-\*`/, 'suggests a prefix pattern for the company\'s own crates');
+    assert.match(detail, /`[a-z]+-\*`/, "suggests a prefix pattern for the company's own crates");
     // Any name at all, not only the ones the upstream really has: it cannot be asked.
     await refused('brand-new-name', /upstream `vault` is offline.*local_names/s);
     assert.ok(!requested.some((p) => p.startsWith('/vault/')), 'the offline upstream was contacted');

@@ -18,7 +18,15 @@ import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
-const PUBLIC = [/^\/me(\/|$)/, /^\/sign-in$/, /^\/static\//, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/v1\/trusted_publishing\//];
+const PUBLIC = [
+  /^\/me(\/|$)/,
+  /^\/sign-in$/,
+  /^\/static\//,
+  /^\/healthz$/,
+  /^\/readyz$/,
+  /^\/metrics$/,
+  /^\/api\/v1\/trusted_publishing\//,
+];
 const TOKEN_AREAS = [/^\/index\//, /^\/api\//, /^\/mirrors\//];
 // Same length and same access rule, so that nothing but existence differs.
 const HIDDEN = 'secret-core';
@@ -77,7 +85,12 @@ describe('every route and method, for callers who may not read a crate', () => {
         },
       },
     );
-    const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(HIDDEN, '1.0.0') });
+    const res = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: r.adminToken,
+      payload: await publishBodyFor(HIDDEN, '1.0.0'),
+    });
     assert.equal(res.statusCode, 200, res.body);
     const eve = await r.userToken('eve');
     const narrowed = (await r.registry.accounts.createToken('eve', 'narrow', { scopes: ['read'], cratePatterns: ['secret-*'] })).token;
@@ -106,7 +119,8 @@ describe('every route and method, for callers who may not read a crate', () => {
     for (const pattern of [...routes.keys()].filter((p) => p !== '/metrics')) {
       for (const method of METHODS) {
         for (const caller of callers) {
-          const ask = (crate: string) => r.request({ method, url: urlFor(pattern, crate), headers: { accept: 'text/html', ...caller.headers } });
+          const ask = (crate: string) =>
+            r.request({ method, url: urlFor(pattern, crate), headers: { accept: 'text/html', ...caller.headers } });
           const [hidden, absent] = [await ask(HIDDEN), await ask(ABSENT)];
           assert.deepEqual(
             observable(hidden, HIDDEN),
@@ -124,18 +138,30 @@ describe('every route and method, for callers who may not read a crate', () => {
     const eve = await r.userToken('eve-metrics');
     const counters = async () => {
       const text = (await r.request({ method: 'GET', url: '/metrics' })).body;
-      return text.split('\n').filter((line) => /^cratekeeper_(index_cache|http_requests)/.test(line) && !line.includes('/metrics')).join('\n');
+      return text
+        .split('\n')
+        .filter((line) => /^cratekeeper_(index_cache|http_requests)/.test(line) && !line.includes('/metrics'))
+        .join('\n');
     };
     const readAs = (crate: string) => r.request({ method: 'GET', url: `/index/${indexPathOf(crate)}`, token: eve });
     // Two fresh names under the same rule, one published (hidden from eve) and one not.
-    const res = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('secret-wolf', '1.0.0') });
+    const res = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: r.adminToken,
+      payload: await publishBodyFor('secret-wolf', '1.0.0'),
+    });
     assert.equal(res.statusCode, 200);
     const start = await counters();
     await readAs('secret-wolf');
     const afterHidden = await counters();
     await readAs('secret-fox1');
     const afterAbsent = await counters();
-    const delta = (a: string, b: string) => b.split('\n').filter((line) => !a.split('\n').includes(line)).map((l) => l.replace(/ \d+(\.\d+)?$/, ''));
+    const delta = (a: string, b: string) =>
+      b
+        .split('\n')
+        .filter((line) => !a.split('\n').includes(line))
+        .map((l) => l.replace(/ \d+(\.\d+)?$/, ''));
     assert.deepEqual(delta(start, afterHidden), delta(afterHidden, afterAbsent));
   });
 

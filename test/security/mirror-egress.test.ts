@@ -34,11 +34,18 @@ interface Recorder {
   seen: Seen[];
 }
 
-async function recorder(handle: (path: string) => { status: number; headers?: Record<string, string>; body?: Buffer | string }): Promise<Recorder> {
+async function recorder(
+  handle: (path: string) => { status: number; headers?: Record<string, string>; body?: Buffer | string },
+): Promise<Recorder> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     const h: IncomingHttpHeaders = req.headers;
-    seen.push({ path: req.url!, authorization: h.authorization, indexKey: h['x-index-key'] as string | undefined, downloadKey: h['x-download-key'] as string | undefined });
+    seen.push({
+      path: req.url!,
+      authorization: h.authorization,
+      indexKey: h['x-index-key'] as string | undefined,
+      downloadKey: h['x-download-key'] as string | undefined,
+    });
     const answer = handle(req.url!);
     res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? '');
   });
@@ -46,7 +53,7 @@ async function recorder(handle: (path: string) => { status: number; headers?: Re
   return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
-describe('mirror egress: credentials and extra headers stay with the upstream\'s origin', () => {
+describe("mirror egress: credentials and extra headers stay with the upstream's origin", () => {
   let upstream: Recorder;
   let foreign: Recorder;
   let r: TestRegistry;
@@ -83,7 +90,10 @@ headers.index = { "X-Index-Key" = "${INDEX_KEY}" }
 headers.download = { "X-Download-Key" = "${DOWNLOAD_KEY}" }
 ${extra}
 `;
-    r = await startTestRegistry({}, mirror('foreign') + mirror('own') + mirror('bounce') + mirror('listed', `credential_origins = ["${foreign.origin}"]`));
+    r = await startTestRegistry(
+      {},
+      mirror('foreign') + mirror('own') + mirror('bounce') + mirror('listed', `credential_origins = ["${foreign.origin}"]`),
+    );
   });
 
   after(async () => {
@@ -92,19 +102,23 @@ ${extra}
     foreign?.server.close();
   });
 
-  const download = (mirror: string) => r.request({ method: 'GET', url: `/mirrors/${mirror}/crates/egress/1.0.0/download`, token: r.adminToken });
+  const download = (mirror: string) =>
+    r.request({ method: 'GET', url: `/mirrors/${mirror}/crates/egress/1.0.0/download`, token: r.adminToken });
 
   it('a dl on a foreign host gets the .crate without our secrets; the index requests carried them', async () => {
     const res = await download('foreign');
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.rawPayload.toString(), CRATE.toString());
-    assert.deepEqual(foreign.seen, [{ path: '/crates/egress/1.0.0.crate', authorization: undefined, indexKey: undefined, downloadKey: undefined }]);
+    assert.deepEqual(foreign.seen, [
+      { path: '/crates/egress/1.0.0.crate', authorization: undefined, indexKey: undefined, downloadKey: undefined },
+    ]);
     const indexReads = upstream.seen.filter((s) => s.path.startsWith('/foreign/index/'));
     assert.ok(indexReads.length >= 2, JSON.stringify(upstream.seen));
-    for (const s of indexReads) assert.deepEqual(s, { path: s.path, authorization: `Bearer ${UPSTREAM_SECRET}`, indexKey: INDEX_KEY, downloadKey: undefined });
+    for (const s of indexReads)
+      assert.deepEqual(s, { path: s.path, authorization: `Bearer ${UPSTREAM_SECRET}`, indexKey: INDEX_KEY, downloadKey: undefined });
   });
 
-  it('a dl on the upstream\'s own origin still carries the credentials and the download headers', async () => {
+  it("a dl on the upstream's own origin still carries the credentials and the download headers", async () => {
     const res = await download('own');
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(
@@ -119,9 +133,18 @@ ${extra}
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(
       upstream.seen.filter((s) => s.path.startsWith('/redirect/')),
-      [{ path: '/redirect/egress/1.0.0.crate', authorization: `Bearer ${UPSTREAM_SECRET}`, indexKey: undefined, downloadKey: DOWNLOAD_KEY }],
+      [
+        {
+          path: '/redirect/egress/1.0.0.crate',
+          authorization: `Bearer ${UPSTREAM_SECRET}`,
+          indexKey: undefined,
+          downloadKey: DOWNLOAD_KEY,
+        },
+      ],
     );
-    assert.deepEqual(foreign.seen.slice(before), [{ path: '/from-bounce/egress-1.0.0.crate', authorization: undefined, indexKey: undefined, downloadKey: undefined }]);
+    assert.deepEqual(foreign.seen.slice(before), [
+      { path: '/from-bounce/egress-1.0.0.crate', authorization: undefined, indexKey: undefined, downloadKey: undefined },
+    ]);
   });
 
   it('an origin listed in credential_origins gets them', async () => {

@@ -16,7 +16,11 @@ const detail = (body: string) => (JSON.parse(body) as { errors: { detail: string
 
 function manifestEntry(name: string, version: string): Buffer {
   const manifest = Buffer.from(manifestFor(name, version));
-  return Buffer.concat([tarHeader(`${name}-${version}/Cargo.toml`, manifest.length), manifest, Buffer.alloc((512 - (manifest.length % 512)) % 512)]);
+  return Buffer.concat([
+    tarHeader(`${name}-${version}/Cargo.toml`, manifest.length),
+    manifest,
+    Buffer.alloc((512 - (manifest.length % 512)) % 512),
+  ]);
 }
 
 /** Gzips `head` followed by `zeros` zero bytes, streamed, so the test never holds them unpacked. */
@@ -53,7 +57,12 @@ describe('publish: order before cost', () => {
   const publish = (token: string, payload: Buffer) => r.request({ method: 'PUT', url: '/api/v1/crates/new', token, payload });
 
   before(async () => {
-    r = await startTestRegistry({ 'publish.max_files': '50', 'publish.max_manifest_size': '2KiB', 'publish.max_metadata_size': '8KiB', 'publish.max_unpacked_size': '64MiB' });
+    r = await startTestRegistry({
+      'publish.max_files': '50',
+      'publish.max_manifest_size': '2KiB',
+      'publish.max_metadata_size': '8KiB',
+      'publish.max_unpacked_size': '64MiB',
+    });
     assert.equal((await publish(r.adminToken, await publishBodyFor('existing', '1.0.0'))).statusCode, 200);
   });
   after(() => r.close());
@@ -82,7 +91,10 @@ describe('publish: order before cost', () => {
 
   it('refuses a compression bomb from a publisher, checked in a worker', async () => {
     const checks = r.registry.cpu.completed;
-    const res = await publish(r.adminToken, encodePublishBody(metadataFor('bombed', '1.0.0'), await bomb('bombed', '1.0.0', 200 * 1024 * 1024)));
+    const res = await publish(
+      r.adminToken,
+      encodePublishBody(metadataFor('bombed', '1.0.0'), await bomb('bombed', '1.0.0', 200 * 1024 * 1024)),
+    );
     assert.equal(res.statusCode, 413);
     assert.match(detail(res.body), /unpacks to more than 67108864 bytes/);
     assert.equal(r.registry.cpu.completed, checks + 1, 'the check ran on the pool');
@@ -92,10 +104,19 @@ describe('publish: order before cost', () => {
   it('refuses a path that occurs twice, in any spelling a file system would merge', async () => {
     const manifest = { name: 'twice-1.0.0/Cargo.toml', body: manifestFor('twice', '1.0.0') };
     const cases: [TarEntrySpec[], RegExp][] = [
-      [[manifest, { name: 'twice-1.0.0/src/lib.rs', body: 'a' }, { name: 'twice-1.0.0/src/lib.rs', body: 'b' }], /contains `twice-1\.0\.0\/src\/lib\.rs` more than once/],
-      [[manifest, { name: 'twice-1.0.0/Cargo.toml', body: manifestFor('other', '1.0.0') }], /contains `twice-1\.0\.0\/Cargo\.toml` more than once/],
+      [
+        [manifest, { name: 'twice-1.0.0/src/lib.rs', body: 'a' }, { name: 'twice-1.0.0/src/lib.rs', body: 'b' }],
+        /contains `twice-1\.0\.0\/src\/lib\.rs` more than once/,
+      ],
+      [
+        [manifest, { name: 'twice-1.0.0/Cargo.toml', body: manifestFor('other', '1.0.0') }],
+        /contains `twice-1\.0\.0\/Cargo\.toml` more than once/,
+      ],
       [[manifest, { name: 'twice-1.0.0/src/lib.rs' }, { name: 'twice-1.0.0/src/./lib.rs' }], /more than once/],
-      [[manifest, { name: 'twice-1.0.0/README.md' }, { name: 'twice-1.0.0/readme.md' }], /contains `twice-1\.0\.0\/readme\.md` more than once/],
+      [
+        [manifest, { name: 'twice-1.0.0/README.md' }, { name: 'twice-1.0.0/readme.md' }],
+        /contains `twice-1\.0\.0\/readme\.md` more than once/,
+      ],
     ];
     for (const [entries, message] of cases) {
       const res = await publish(r.adminToken, encodePublishBody(metadataFor('twice', '1.0.0'), gzipSync(await makeTar(entries))));
@@ -106,24 +127,36 @@ describe('publish: order before cost', () => {
   });
 
   it('refuses too many entries, a large Cargo.toml, large or deeply nested metadata, naming the limit', async () => {
-    const many = [{ name: 'many-1.0.0/Cargo.toml', body: manifestFor('many', '1.0.0') }, ...Array.from({ length: 60 }, (_, i) => ({ name: `many-1.0.0/f${i}` }))];
+    const many = [
+      { name: 'many-1.0.0/Cargo.toml', body: manifestFor('many', '1.0.0') },
+      ...Array.from({ length: 60 }, (_, i) => ({ name: `many-1.0.0/f${i}` })),
+    ];
     const tooMany = await publish(r.adminToken, encodePublishBody(metadataFor('many', '1.0.0'), gzipSync(await makeTar(many))));
     assert.equal(tooMany.statusCode, 413);
     assert.match(detail(tooMany.body), /more than 50 entries \(publish\.max_files\)/);
 
     const bigManifest = manifestFor('big', '1.0.0') + `description = "${'x'.repeat(4000)}"\n`;
-    const big = await publish(r.adminToken, encodePublishBody(metadataFor('big', '1.0.0'), gzipSync(await makeTar([{ name: 'big-1.0.0/Cargo.toml', body: bigManifest }]))));
+    const big = await publish(
+      r.adminToken,
+      encodePublishBody(metadataFor('big', '1.0.0'), gzipSync(await makeTar([{ name: 'big-1.0.0/Cargo.toml', body: bigManifest }]))),
+    );
     assert.equal(big.statusCode, 413);
     assert.match(detail(big.body), /Cargo\.toml is larger than 2048 bytes/);
 
     const longReadme = await publish(r.adminToken, await publishBodyFor('wordy', '1.0.0', { readme: 'x'.repeat(10_000) }));
     assert.equal(longReadme.statusCode, 413);
     assert.match(detail(longReadme.body), /metadata is \d+ bytes; this registry accepts at most 8192 \(publish\.max_metadata_size\)/);
-    const deep = await publish(r.adminToken, await publishBodyFor('deep', '1.0.0', { badges: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown }));
+    const deep = await publish(
+      r.adminToken,
+      await publishBodyFor('deep', '1.0.0', { badges: JSON.parse('['.repeat(40) + ']'.repeat(40)) as unknown }),
+    );
     assert.equal(deep.statusCode, 400);
     assert.match(detail(deep.body), /publish metadata nests arrays and objects more than 32 levels deep/);
     for (const name of ['many', 'big', 'wordy', 'deep']) {
-      assert.equal((await r.request({ method: 'GET', url: `/index/${name.slice(0, 2)}/${name.slice(2, 4)}/${name}`, token: r.adminToken })).statusCode, 404);
+      assert.equal(
+        (await r.request({ method: 'GET', url: `/index/${name.slice(0, 2)}/${name.slice(2, 4)}/${name}`, token: r.adminToken })).statusCode,
+        404,
+      );
     }
   });
 });
@@ -137,7 +170,11 @@ describe('publish: the event loop stays free while a hostile tarball is checked'
   after(() => r.close());
 
   it('answers /healthz and a cached index file before a 300,000-entry tarball is checked', async () => {
-    assert.equal((await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('warm', '1.0.0') })).statusCode, 200);
+    assert.equal(
+      (await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor('warm', '1.0.0') }))
+        .statusCode,
+      200,
+    );
     assert.equal((await r.request({ method: 'GET', url: '/index/wa/rm/warm', token: r.adminToken })).statusCode, 200);
     const payload = encodePublishBody(metadataFor('flood', '1.0.0'), manyEmptyFiles('flood', '1.0.0', 300_000));
     const order: string[] = [];

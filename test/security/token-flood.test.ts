@@ -71,7 +71,11 @@ describe('token checks under a flood', () => {
     }
     assert.equal(lookups.state.calls, 0);
     await r.registry.rateLimits.refresh();
-    const rows = await (r.registry.metadata as SqlMetadataDatabase).db.selectFrom('rate_limit_counts').selectAll().where('key', '=', '198.51.100.1').execute();
+    const rows = await (r.registry.metadata as SqlMetadataDatabase).db
+      .selectFrom('rate_limit_counts')
+      .selectAll()
+      .where('key', '=', '198.51.100.1')
+      .execute();
     assert.deepEqual(rows, []);
   });
 
@@ -122,7 +126,10 @@ describe('token checks under a flood', () => {
     const position = lookups.state.order.indexOf(hashToken(valid));
     assert.ok(position >= 0 && position < 4 + 4, `the valid token's lookup was number ${position + 1} of ${lookups.state.order.length}`);
     const statuses = (await Promise.all(flood)).map((res) => res.statusCode);
-    assert.ok(statuses.every((s) => s === 401 || s === 429), statuses.join(' '));
+    assert.ok(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(' '),
+    );
     assert.equal(lookups.state.maxRunning, 4, 'lookups at once, across all addresses');
   });
 

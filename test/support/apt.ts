@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 
 function installed(pkg: string): boolean {
   try {
-    return execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('install ok installed');
+    return execFileSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes(
+      'install ok installed',
+    );
   } catch {
     return false;
   }
@@ -20,7 +22,8 @@ export function ensureDebianPackages(packages: string[]): void {
   const missing = packages.filter((p) => !installed(p));
   if (missing.length === 0) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args: string[]) => execFileSync('apt-get', [...APT_LOCK_WAIT, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
+  const apt = (args: string[]) =>
+    execFileSync('apt-get', [...APT_LOCK_WAIT, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 });
   const install = () => apt(['install', '-y', '--no-install-recommends', ...missing]);
   try {
     install();

@@ -31,7 +31,8 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
 
 export async function ensureChromium(): Promise<void> {
   if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) throw new Error(`chromium is not installed (${CHROMIUM} is missing); run: sudo apt-get install -y chromium`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`chromium is not installed (${CHROMIUM} is missing); run: sudo apt-get install -y chromium`);
   const install = () => run('apt-get', [...APT_LOCK_WAIT, 'install', '-y', 'chromium']);
   let result = await install();
   if (result.code !== 0) {

@@ -65,7 +65,10 @@ export class CargoSandbox {
     return env;
   }
 
-  run(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CargoResult> {
+  run(
+    args: string[],
+    options: { cwd?: string; input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<CargoResult> {
     return new Promise((resolve, reject) => {
       const child = spawn('cargo', args, {
         cwd: options.cwd ?? this.root,
@@ -114,7 +117,17 @@ export class CargoSandbox {
     if (!existsSync(dir)) mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(
       join(dir, 'Cargo.toml'),
-      ['[package]', `name = "${name}"`, 'version = "0.0.0"', 'edition = "2021"', 'publish = false', '', '[dependencies]', ...dependencies, ''].join('\n'),
+      [
+        '[package]',
+        `name = "${name}"`,
+        'version = "0.0.0"',
+        'edition = "2021"',
+        'publish = false',
+        '',
+        '[dependencies]',
+        ...dependencies,
+        '',
+      ].join('\n'),
     );
     writeFileSync(join(dir, 'src', 'main.rs'), main);
     return dir;

@@ -3,7 +3,16 @@
 
 import { gzipSync } from 'node:zlib';
 import type { BuiltCrate, CrateCase, CrateLimits, GzipDamage, TarDamage } from './crate-case.js';
-import { encodingFor, manifestProblem, manifestText, nameSurvives, pathFor, pathProblem, respell, samePathKey } from './crate-case-paths.js';
+import {
+  encodingFor,
+  manifestProblem,
+  manifestText,
+  nameSurvives,
+  pathFor,
+  pathProblem,
+  respell,
+  samePathKey,
+} from './crate-case-paths.js';
 import { writeTar, type RawTarEntry } from './tar-writer.js';
 
 function gzipMember(data: Buffer): Buffer {
@@ -61,7 +70,9 @@ function assembleEntries(c: CrateCase, prefix: string, name: string, version: st
   const text = manifestText(c.manifest, name, version);
   const manifestPath = `${prefix}/Cargo.toml`;
   const manifestEntry: RawTarEntry | undefined =
-    text === undefined ? undefined : { name: manifestPath, encoding: encodingFor(manifestPath, c.manifestEncoding), body: Buffer.from(text, 'utf8') };
+    text === undefined
+      ? undefined
+      : { name: manifestPath, encoding: encodingFor(manifestPath, c.manifestEncoding), body: Buffer.from(text, 'utf8') };
   const problem = manifestProblem(c.manifest, name, version, text, limits);
   if (problem) problems.push(problem);
 
@@ -116,7 +127,13 @@ function assembleEntries(c: CrateCase, prefix: string, name: string, version: st
         const name = `${prefix}/${extra.rel}`;
         const path = extra.records.path;
         // A non-empty pax path replaces the header's name; an empty one is ignored.
-        const seenAs = path ? (isWellFormed(path) && !path.includes('\0') ? path : undefined) : nameSurvives(name, 'plain') ? name : undefined;
+        const seenAs = path
+          ? isWellFormed(path) && !path.includes('\0')
+            ? path
+            : undefined
+          : nameSurvives(name, 'plain')
+            ? name
+            : undefined;
         add({ name, encoding: path === undefined ? encodingFor(name) : 'plain', body, pax: extra.records }, seenAs);
         if (extra.records.size !== undefined && extra.records.size !== String(body.length)) sound = false;
         break;
@@ -184,7 +201,8 @@ function damageGzip(tar: Buffer, damage: GzipDamage, problems: string[], limits:
     case 'trailing':
       return Buffer.concat([gzipMember(tar), Buffer.from(damage.bytes)]);
     case 'bomb':
-      if (tar.length + damage.kib * 1024 > limits.maxUnpackedBytes) problems.push(`the crate unpacks to more than ${limits.maxUnpackedBytes} bytes`);
+      if (tar.length + damage.kib * 1024 > limits.maxUnpackedBytes)
+        problems.push(`the crate unpacks to more than ${limits.maxUnpackedBytes} bytes`);
       return Buffer.concat([gzipMember(tar), zeros(damage.kib)]);
   }
 }

@@ -132,7 +132,13 @@ export function manifestText(c: ManifestCase, name: string, version: string): st
 }
 
 /** Why the manifest must make the registry refuse the crate, when it certainly must. */
-export function manifestProblem(c: ManifestCase, name: string, version: string, text: string | undefined, limits: CrateLimits): string | undefined {
+export function manifestProblem(
+  c: ManifestCase,
+  name: string,
+  version: string,
+  text: string | undefined,
+  limits: CrateLimits,
+): string | undefined {
   if (text === undefined) return 'the crate has no Cargo.toml';
   if (Buffer.byteLength(text) > limits.maxManifestBytes) return 'the Cargo.toml is larger than the limit';
   switch (c.kind) {

@@ -159,7 +159,14 @@ const extraEntry: fc.Arbitrary<ExtraEntry> = fc.oneof(
       ),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('checksum' as const), rel: relPath, delta: fc.oneof(fc.constant(1), fc.integer({ min: -1000, max: 1000 })).filter((d) => d !== 0) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('checksum' as const),
+      rel: relPath,
+      delta: fc.oneof(fc.constant(1), fc.integer({ min: -1000, max: 1000 })).filter((d) => d !== 0),
+    }),
+  },
 );
 
 /** Valid Cargo.toml pieces a sound manifest may carry (keys of [package] first, then tables). */
@@ -169,18 +176,34 @@ export const FRAGMENTS = [
   'license = "MIT OR Apache-2.0"',
   '[dependencies]\nserde = { version = "1", features = ["derive"] }',
   '[features]\ndefault = ["std"]\nstd = []',
-  "[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"",
+  '[target.\'cfg(unix)\'.dependencies]\nlibc = "0.2"',
   '[package.metadata.docs.rs]\nall-features = true',
   '[[bin]]\nname = "tool"\npath = "src/main.rs"',
   '# a comment with unicode: é ✓\n[badges]\nmaintenance = { status = "passively-maintained" }',
 ];
 
 const manifestCase: fc.Arbitrary<ManifestCase> = fc.oneof(
-  { weight: 40, arbitrary: fc.record({ kind: fc.constant('valid' as const), fragments: fc.uniqueArray(fc.nat({ max: FRAGMENTS.length - 1 }), { maxLength: 4 }) }) },
+  {
+    weight: 40,
+    arbitrary: fc.record({
+      kind: fc.constant('valid' as const),
+      fragments: fc.uniqueArray(fc.nat({ max: FRAGMENTS.length - 1 }), { maxLength: 4 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('other-name' as const), name: fc.constantFrom('other', 'FUZZ', '', 'a b') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('other-version' as const), version: fc.constantFrom('0.0.0', '1.0.0+build', '9.9.9', '') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('other-version' as const), version: fc.constantFrom('0.0.0', '1.0.0+build', '9.9.9', '') }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('no-package', 'package-not-table', 'missing', 'bom', 'crlf') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('malformed' as const), at: fc.nat(), junk: fc.constantFrom('[package', '= =', '"unterminated', '\u0000', 'x = 1\nx = 2', '[[', '\\') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('malformed' as const),
+      at: fc.nat(),
+      junk: fc.constantFrom('[package', '= =', '"unterminated', '\u0000', 'x = 1\nx = 2', '[[', '\\'),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -196,7 +219,13 @@ const tarDamage: fc.Arbitrary<TarDamage> = fc.oneof(
   { weight: 40, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'no-end-blocks' as const }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('garbage-after' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 600 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('garbage-after' as const),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 600 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }) },
 );
 
@@ -205,7 +234,13 @@ const gzipDamage: fc.Arbitrary<GzipDamage> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('not-gzip', 'empty-gzip', 'two-members') }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('trailing' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 64 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('trailing' as const),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 64 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bomb' as const), kib: fc.constantFrom(16, 200, 1024, 4096) }) },
 );
 
@@ -218,7 +253,10 @@ export const crateCaseArb: fc.Arbitrary<CrateCase> = fc.record({
   manifest: manifestCase,
   manifestEncoding: fc.constantFrom<TarNameEncoding>('plain', 'plain', 'plain', 'prefix', 'pax', 'gnu-long'),
   manifestLast: fc.boolean(),
-  extras: fc.oneof({ weight: 3, arbitrary: fc.constant<readonly ExtraEntry[]>([]) }, { weight: 2, arbitrary: fc.array(extraEntry, { maxLength: 3 }) }),
+  extras: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<readonly ExtraEntry[]>([]) },
+    { weight: 2, arbitrary: fc.array(extraEntry, { maxLength: 3 }) },
+  ),
   fillerFiles: fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.nat({ max: 60 }) }),
   tar: tarDamage,
   gzip: gzipDamage,

@@ -8,7 +8,20 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const NAME_CHARS = `${LETTERS}0123456789-_`;
 
 /** Names the registry must refuse as reserved (a few of crates.io's list, in odd spellings too). */
-export const SOME_RESERVED_NAMES = ['std', 'core', 'alloc', 'proc_macro', 'proc-macro', 'test', 'nul', 'con', 'Con', 'COM1', 'lpt9', 'rustc'];
+export const SOME_RESERVED_NAMES = [
+  'std',
+  'core',
+  'alloc',
+  'proc_macro',
+  'proc-macro',
+  'test',
+  'nul',
+  'con',
+  'Con',
+  'COM1',
+  'lpt9',
+  'rustc',
+];
 
 /** Whether a name passes crates.io's character and length rules (reserved names aside). */
 export function nameFollowsRules(name: string): boolean {
@@ -77,8 +90,27 @@ export const edgeNameArb: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.constantFrom(
-      '', '9lives', '_lead', '-lead', 'has.dot', 'has space', 'tab\there', 'café', 'ﬁle', 'a/b', 'a\\b', '..', 'nul\u0000', 'emoji😀',
-      'a'.repeat(64), 'b'.repeat(65), 'x'.repeat(1000), 'Ａbc', 'İstanbul', 'K', '\u212Aelvin',
+      '',
+      '9lives',
+      '_lead',
+      '-lead',
+      'has.dot',
+      'has space',
+      'tab\there',
+      'café',
+      'ﬁle',
+      'a/b',
+      'a\\b',
+      '..',
+      'nul\u0000',
+      'emoji😀',
+      'a'.repeat(64),
+      'b'.repeat(65),
+      'x'.repeat(1000),
+      'Ａbc',
+      'İstanbul',
+      'K',
+      '\u212Aelvin',
     ),
   },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 70 }) },
@@ -109,8 +141,22 @@ export const edgeVersionArb: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      '1.0', '1', 'v1.0.0', '1.0.0-', '1.0.0+', ' 1.0.0', '1.0.0 ', '1.0.0\n', '1.0.0.0', '1..0', '-1.0.0', '1.0.0-a..b',
-      `1.0.0-${'a'.repeat(300)}`, `1.0.0+${'b'.repeat(250)}`, '１.０.０', '1.0.0-α',
+      '1.0',
+      '1',
+      'v1.0.0',
+      '1.0.0-',
+      '1.0.0+',
+      ' 1.0.0',
+      '1.0.0 ',
+      '1.0.0\n',
+      '1.0.0.0',
+      '1..0',
+      '-1.0.0',
+      '1.0.0-a..b',
+      `1.0.0-${'a'.repeat(300)}`,
+      `1.0.0+${'b'.repeat(250)}`,
+      '１.０.０',
+      '1.0.0-α',
     ),
   },
   { weight: 1, arbitrary: fc.string({ maxLength: 30 }) },

@@ -46,11 +46,54 @@ export function readTags(html: string): HtmlTag[] {
 }
 
 const ACTIVE_TAGS = new Set([
-  'script', 'style', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'input', 'button', 'textarea',
-  'select', 'option', 'meta', 'base', 'link', 'svg', 'math', 'template', 'noscript', 'source', 'picture', 'video',
-  'audio', 'track', 'portal', 'xmp', 'plaintext', 'title', 'html', 'head', 'body',
+  'script',
+  'style',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'form',
+  'input',
+  'button',
+  'textarea',
+  'select',
+  'option',
+  'meta',
+  'base',
+  'link',
+  'svg',
+  'math',
+  'template',
+  'noscript',
+  'source',
+  'picture',
+  'video',
+  'audio',
+  'track',
+  'portal',
+  'xmp',
+  'plaintext',
+  'title',
+  'html',
+  'head',
+  'body',
 ]);
-const ACTIVE_ATTRIBUTES = new Set(['style', 'srcset', 'formaction', 'action', 'target', 'background', 'dynsrc', 'lowsrc', 'ping', 'poster', 'xlink:href', 'data']);
+const ACTIVE_ATTRIBUTES = new Set([
+  'style',
+  'srcset',
+  'formaction',
+  'action',
+  'target',
+  'background',
+  'dynsrc',
+  'lowsrc',
+  'ping',
+  'poster',
+  'xlink:href',
+  'data',
+]);
 /** Attributes a browser reads as a URL (text attributes such as title or id may say anything). */
 const URL_ATTRIBUTES = new Set(['href', 'src', 'cite', 'longdesc', 'usemap', 'codebase', 'manifest']);
 

@@ -79,7 +79,10 @@ function memoryAdapter() {
 }
 
 /** `options.issuer`: the URL it is reached at when that is not its own (a proxy in front of it). */
-export async function startOidcProvider(accounts: Record<string, TestAccount>, options: { issuer?: string } = {}): Promise<TestOidcProvider> {
+export async function startOidcProvider(
+  accounts: Record<string, TestAccount>,
+  options: { issuer?: string } = {},
+): Promise<TestOidcProvider> {
   const server = createServer();
   const port = await listen(server);
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
@@ -180,7 +183,11 @@ class CookieJar {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      const path = attributes.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+      const path =
+        attributes
+          .map((a) => a.trim())
+          .find((a) => a.toLowerCase().startsWith('path='))
+          ?.slice(5) ?? '/';
       const expired = attributes.some((a) => /^\s*max-age=0\s*$/i.test(a) || /expires=Thu, 01 Jan 1970/i.test(a));
       const key = `${url.hostname} ${path} ${name}`;
       if (expired || value === '') this.cookies.delete(key);

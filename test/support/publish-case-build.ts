@@ -23,7 +23,13 @@ function depFor(d: DepCase): { value: Record<string, unknown>; problem?: string 
   switch (d.kind) {
     case 'crates-io':
       return {
-        value: dependency(d.name, d.req, { registry: CRATES_IO_INDEX, optional: d.optional, kind: d.kindField, target: d.target, features: d.features }),
+        value: dependency(d.name, d.req, {
+          registry: CRATES_IO_INDEX,
+          optional: d.optional,
+          kind: d.kindField,
+          target: d.target,
+          features: d.features,
+        }),
         // An empty requirement is refused by the metadata's shape (version_req must not be empty).
         ...(d.req === '' ? { problem: 'a dependency has an empty version requirement' } : {}),
       };
@@ -151,7 +157,11 @@ export function buildPublish(c: PublishCase, limits: PublishLimits): BuiltPublis
 
   const deps = c.deps.map(depFor);
   if (intact('deps')) for (const dep of deps) if (dep.problem) problems.push(dep.problem);
-  const metadata = metadataJson(c, deps.map((d) => d.value), limits);
+  const metadata = metadataJson(
+    c,
+    deps.map((d) => d.value),
+    limits,
+  );
   if (metadata.problem) problems.push(metadata.problem);
 
   const crate = buildCrate(c.crate, c.name, c.version, limits);
@@ -163,7 +173,8 @@ export function buildPublish(c: PublishCase, limits: PublishLimits): BuiltPublis
   // A registry may refuse a version of unusual length (this one caps versions to fit a URL segment);
   // below this length a clean publish must go through.
   const ordinary = c.version.length <= 64;
-  const undamaged = ordinary && c.metadata.kind === 'none' && c.framing.kind === 'none' && crate.mustRefuse === undefined && problems.length === 0;
+  const undamaged =
+    ordinary && c.metadata.kind === 'none' && c.framing.kind === 'none' && crate.mustRefuse === undefined && problems.length === 0;
   return {
     body: framed.body,
     identity: c.identity,
@@ -177,11 +188,5 @@ export function buildPublish(c: PublishCase, limits: PublishLimits): BuiltPublis
 
 /** A crate case with no damage at all (so that only a clash with stored crates may refuse it). */
 function isCleanCrate(c: CrateCase): boolean {
-  return (
-    c.otherFolder === null &&
-    c.manifest.kind === 'valid' &&
-    c.extras.length === 0 &&
-    c.tar.kind === 'none' &&
-    c.gzip.kind === 'none'
-  );
+  return c.otherFolder === null && c.manifest.kind === 'valid' && c.extras.length === 0 && c.tar.kind === 'none' && c.gzip.kind === 'none';
 }

@@ -22,7 +22,15 @@ export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index';
 export const EXISTING_CRATE = 'existing';
 
 export type DepCase =
-  | { kind: 'crates-io'; name: string; req: string; optional: boolean; kindField: 'normal' | 'dev' | 'build'; target: string | null; features: string[] }
+  | {
+      kind: 'crates-io';
+      name: string;
+      req: string;
+      optional: boolean;
+      kindField: 'normal' | 'dev' | 'build';
+      target: string | null;
+      features: string[];
+    }
   | { kind: 'local-existing'; rename: string | null }
   | { kind: 'local-missing'; name: string }
   | { kind: 'other-registry'; registry: string }
@@ -81,7 +89,11 @@ export interface BuiltPublish {
 // ------------------------------------------------------------------ arbitraries
 
 const featureName = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_+.-]{0,15}$/).filter((f) => f !== '__proto__');
-const featureValue = fc.oneof(featureName, featureName.map((f) => `dep:${f}`), fc.tuple(featureName, featureName).map(([a, b]) => `${a}?/${b}`));
+const featureValue = fc.oneof(
+  featureName,
+  featureName.map((f) => `dep:${f}`),
+  fc.tuple(featureName, featureName).map(([a, b]) => `${a}?/${b}`),
+);
 const featuresArb = fc.dictionary(featureName, fc.array(featureValue, { maxLength: 4 }), { maxKeys: 4 });
 
 const depArb: fc.Arbitrary<DepCase> = fc.oneof(
@@ -93,13 +105,25 @@ const depArb: fc.Arbitrary<DepCase> = fc.oneof(
       req: fc.constantFrom('^1', '*', '>=1.2, <2', '=0.3.1', '~1.1', 'not a req', ''),
       optional: fc.boolean(),
       kindField: fc.constantFrom('normal', 'dev', 'build'),
-      target: fc.constantFrom(null, 'cfg(unix)', "cfg(target_os = \"linux\")", 'x86_64-unknown-linux-gnu'),
+      target: fc.constantFrom(null, 'cfg(unix)', 'cfg(target_os = "linux")', 'x86_64-unknown-linux-gnu'),
       features: fc.array(featureName, { maxLength: 3 }),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('local-existing' as const), rename: fc.constantFrom(null, 'renamed', 'x') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('local-missing' as const), name: fc.constantFrom('nosuchcrate', 'Existing', 'EXISTING', 'exist-ing') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('other-registry' as const), registry: fc.constantFrom('https://evil.example/index', 'sparse+https://index.crates.io/', `${CRATES_IO_INDEX}.evil`) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('local-missing' as const),
+      name: fc.constantFrom('nosuchcrate', 'Existing', 'EXISTING', 'exist-ing'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('other-registry' as const),
+      registry: fc.constantFrom('https://evil.example/index', 'sparse+https://index.crates.io/', `${CRATES_IO_INDEX}.evil`),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('local-invalid-name' as const), name: fc.constantFrom('9x', 'a.b', '', 'std') }) },
 );
 
@@ -140,7 +164,19 @@ export const FIELD_TYPES: Record<string, ReadonlyArray<Weird['type']>> = {
   repository: ['null', 'string', 'huge-string'],
   links: ['null', 'string', 'huge-string'],
   rust_version: ['null', 'string', 'huge-string'],
-  badges: ['null', 'boolean', 'number', 'object', 'array-of-strings', 'empty-array', 'array-of-other', 'string', 'deep-array', 'deep-object', 'huge-string'],
+  badges: [
+    'null',
+    'boolean',
+    'number',
+    'object',
+    'array-of-strings',
+    'empty-array',
+    'array-of-other',
+    'string',
+    'deep-array',
+    'deep-object',
+    'huge-string',
+  ],
 };
 export const REQUIRED_FIELDS = new Set(['name', 'vers', 'deps']);
 const FIELDS = Object.keys(FIELD_TYPES);
@@ -150,21 +186,53 @@ const metadataDamage: fc.Arbitrary<MetadataDamage> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), field: fc.constantFrom(...FIELDS) }) },
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), field: fc.constantFrom(...FIELDS), value: weirdArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('extra-field' as const), value: weirdArb }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('not-an-object' as const), json: fc.constantFrom('[]', '"x"', '1', 'null', 'true', '') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('not-an-object' as const), json: fc.constantFrom('[]', '"x"', '1', 'null', 'true', '') }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('insert-bytes' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('insert-bytes' as const),
+      at: fc.nat(),
+      bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('bom', 'whitespace') }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate-key' as const), field: fc.constantFrom('name', 'vers'), value: fc.constantFrom('other', '0.0.1', '') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('duplicate-key' as const),
+      field: fc.constantFrom('name', 'vers'),
+      value: fc.constantFrom('other', '0.0.1', ''),
+    }),
+  },
 );
 
 const framingDamage: fc.Arbitrary<FramingDamage> = fc.oneof(
   { weight: 40, arbitrary: fc.constant({ kind: 'none' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'empty' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('metadata-length', 'crate-length'), delta: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.integer()).filter((d) => d !== 0) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('metadata-length-is', 'crate-length-is'), value: fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('metadata-length', 'crate-length'),
+      delta: fc.oneof(fc.integer({ min: -8, max: 8 }), fc.integer()).filter((d) => d !== 0),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('metadata-length-is', 'crate-length-is'),
+      value: fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('append' as const), bytes: fc.constantFrom(1, 3, 4, 9, 100_000) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('short' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 7 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('short' as const), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 7 }) }),
+  },
 );
 
 /** A small pool of names that keep colliding (taken, other spellings), and names from the edges of the rules. */
@@ -174,10 +242,17 @@ const nameArb = fc.oneof(
 );
 
 export const publishCaseArb: fc.Arbitrary<PublishCase> = fc.record({
-  identity: fc.oneof({ weight: 12, arbitrary: fc.constant<Identity>('admin') }, { weight: 3, arbitrary: fc.constant<Identity>('mallory') }, { weight: 1, arbitrary: fc.constantFrom<Identity>('none', 'bogus') }),
+  identity: fc.oneof(
+    { weight: 12, arbitrary: fc.constant<Identity>('admin') },
+    { weight: 3, arbitrary: fc.constant<Identity>('mallory') },
+    { weight: 1, arbitrary: fc.constantFrom<Identity>('none', 'bogus') },
+  ),
   name: nameArb,
   version: edgeVersionArb,
-  deps: fc.oneof({ weight: 3, arbitrary: fc.constant<readonly DepCase[]>([]) }, { weight: 2, arbitrary: fc.array(depArb, { maxLength: 4 }) }),
+  deps: fc.oneof(
+    { weight: 3, arbitrary: fc.constant<readonly DepCase[]>([]) },
+    { weight: 2, arbitrary: fc.array(depArb, { maxLength: 4 }) },
+  ),
   features: fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: featuresArb }),
   metadata: metadataDamage,
   crate: crateCaseArb,

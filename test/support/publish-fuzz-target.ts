@@ -40,7 +40,12 @@ export async function startFuzzTarget(limits: PublishLimits = FUZZ_LIMITS): Prom
     'cpu.threads': '1',
   });
   const mallory = await r.userToken('mallory');
-  const seeded = await r.request({ method: 'PUT', url: '/api/v1/crates/new', token: r.adminToken, payload: await publishBodyFor(EXISTING_CRATE, '1.0.0') });
+  const seeded = await r.request({
+    method: 'PUT',
+    url: '/api/v1/crates/new',
+    token: r.adminToken,
+    payload: await publishBodyFor(EXISTING_CRATE, '1.0.0'),
+  });
   assert.equal(seeded.statusCode, 200, seeded.body);
   return {
     r,
@@ -118,7 +123,10 @@ export async function assertPublished(target: FuzzTarget, built: BuiltPublish): 
   assert.equal(sha256(download.rawPayload), cksum, `the download of ${name} ${version} is not the bytes published`);
   const index = await target.r.app.inject({ method: 'GET', url: `/index/${indexPathOf(name)}`, headers: { authorization: token } });
   assert.equal(index.statusCode, 200, `index file of accepted ${name}: ${index.body.slice(0, 300)}`);
-  const lines = index.body.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { name: string; vers: string; cksum: string });
+  const lines = index.body
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { name: string; vers: string; cksum: string });
   const line = lines.find((l) => l.vers === version);
   assert.ok(line, `the index file of ${name} has no line for ${version}`);
   assert.equal(line.cksum, cksum, `the index line of ${name} ${version} has another checksum`);

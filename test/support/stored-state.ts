@@ -108,7 +108,10 @@ export function assertOnlyPublished(
   const crates = added(before.crates, after.crates, 'crate');
   const owners = added(before.owners, after.owners, 'owner');
   if (crates.length > 0) {
-    assert.deepEqual(crates.map((c) => c.name), [published.name]);
+    assert.deepEqual(
+      crates.map((c) => c.name),
+      [published.name],
+    );
     assert.deepEqual(owners, [{ crate: published.name, login }]);
   } else {
     assert.deepEqual(owners, [], 'publishing a version changed the owners');

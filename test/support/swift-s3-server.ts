@@ -81,7 +81,13 @@ async function startOnce(): Promise<SwiftS3> {
   const [proxy, account, container, object, memcache] = await freePorts(5);
   const secretAccessKey = randomBytes(16).toString('hex');
   const user = userInfo().username;
-  writeConfigs(etc, join(root, 'devices'), user, secretAccessKey, { proxy: proxy!, account: account!, container: container!, object: object!, memcache: memcache! });
+  writeConfigs(etc, join(root, 'devices'), user, secretAccessKey, {
+    proxy: proxy!,
+    account: account!,
+    container: container!,
+    object: object!,
+    memcache: memcache!,
+  });
 
   const children: { name: string; child: ChildProcess; log: string }[] = [];
   const logs = () => children.map(({ name, log }) => `--- ${name} ---\n${tail(log)}`).join('\n');
@@ -104,7 +110,19 @@ async function startOnce(): Promise<SwiftS3> {
   };
 
   try {
-    launch('memcached', '/usr/bin/memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '16', '-t', '1', ...(process.getuid?.() === 0 ? ['-u', 'root'] : [])]);
+    launch('memcached', '/usr/bin/memcached', [
+      '-l',
+      '127.0.0.1',
+      '-p',
+      String(memcache),
+      '-U',
+      '0',
+      '-m',
+      '16',
+      '-t',
+      '1',
+      ...(process.getuid?.() === 0 ? ['-u', 'root'] : []),
+    ]);
     // Only the proxy reads the rings when it starts: the storage servers start while they are built.
     for (const server of ['account', 'container', 'object']) {
       launch(server, `/usr/bin/swift-${server}-server`, [join(etc, `${server}-server.conf`), '-v']);
@@ -132,7 +150,8 @@ async function startOnce(): Promise<SwiftS3> {
 function ensureInstalled(): void {
   if (BINARIES.every((binary) => existsSync(binary))) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', [...APT_LOCK_WAIT, 'install', '-y', '--no-install-recommends', ...PACKAGES], { env, encoding: 'utf8' });
+  const install = () =>
+    spawnSync('apt-get', [...APT_LOCK_WAIT, 'install', '-y', '--no-install-recommends', ...PACKAGES], { env, encoding: 'utf8' });
   let run = install();
   if (run.status !== 0) {
     spawnSync('apt-get', [...APT_LOCK_WAIT, 'update'], { env, encoding: 'utf8' });
@@ -140,7 +159,9 @@ function ensureInstalled(): void {
   }
   const missing = BINARIES.filter((binary) => !existsSync(binary));
   if (run.status !== 0 || missing.length > 0) {
-    throw new Error(`cannot install Swift (apt-get install ${PACKAGES.join(' ')}): missing ${missing.join(', ')}\n${run.stderr ?? run.error}`);
+    throw new Error(
+      `cannot install Swift (apt-get install ${PACKAGES.join(' ')}): missing ${missing.join(', ')}\n${run.stderr ?? run.error}`,
+    );
   }
 }
 
@@ -204,9 +225,15 @@ function writeConfigs(
   // s3api must come right before the auth middleware (tempauth), per the sample proxy-server.conf;
   // slo after it enables multipart uploads.
   const filters: [string, string][] = [
-    ['catch_errors', 'catch_errors'], ['gatekeeper', 'gatekeeper'], ['healthcheck', 'healthcheck'],
-    ['proxy-logging', 'proxy_logging'], ['listing_formats', 'listing_formats'], ['copy', 'copy'],
-    ['slo', 'slo'], ['dlo', 'dlo'], ['versioned_writes', 'versioned_writes'],
+    ['catch_errors', 'catch_errors'],
+    ['gatekeeper', 'gatekeeper'],
+    ['healthcheck', 'healthcheck'],
+    ['proxy-logging', 'proxy_logging'],
+    ['listing_formats', 'listing_formats'],
+    ['copy', 'copy'],
+    ['slo', 'slo'],
+    ['dlo', 'dlo'],
+    ['versioned_writes', 'versioned_writes'],
   ];
   writeFileSync(
     join(etc, 'proxy-server.conf'),

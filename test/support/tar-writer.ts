@@ -29,7 +29,12 @@ const BLOCK = 512;
 
 function octal(value: number, width: number): string {
   // width - 1 digits and a NUL, as GNU tar writes; a value too large is truncated (tests want that too).
-  return value.toString(8).padStart(width - 1, '0').slice(-(width - 1)) + '\0';
+  return (
+    value
+      .toString(8)
+      .padStart(width - 1, '0')
+      .slice(-(width - 1)) + '\0'
+  );
 }
 
 function writeText(block: Buffer, offset: number, width: number, text: string): void {

@@ -107,12 +107,15 @@ describe('AccessPolicy', () => {
 
   it('publishing a new crate needs the right to read it, even with the right to publish', () => {
     const readOnlyRule = new AccessPolicy([{ crates: ['hidden-*'], read: ['alice'] }]);
-    assert.throws(() => readOnlyRule.assertMayPublishNew(user('bob'), 'hidden-one'), (error: unknown) => {
-      assert.ok(error instanceof RegistryError);
-      assert.equal(error.code, 'publish-not-allowed');
-      assert.match(error.message, /access rule 1 lets only alice read them/);
-      return true;
-    });
+    assert.throws(
+      () => readOnlyRule.assertMayPublishNew(user('bob'), 'hidden-one'),
+      (error: unknown) => {
+        assert.ok(error instanceof RegistryError);
+        assert.equal(error.code, 'publish-not-allowed');
+        assert.match(error.message, /access rule 1 lets only alice read them/);
+        return true;
+      },
+    );
     readOnlyRule.assertMayPublishNew(user('alice'), 'hidden-one');
     // A reader through a group who is not a publisher is refused for the publish list.
     assert.equal(publishRefusal(user('bob', ['team']), 'secret-thing')?.code, 'publish-not-allowed');

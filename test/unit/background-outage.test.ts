@@ -74,7 +74,10 @@ describe('the audit recorder during an outage', () => {
     assert.equal(audit.pendingEvents, 2);
     log.gate.failing = false;
     await audit.flush();
-    assert.deepEqual(log.written.map((e) => e.detail), ['first', 'second']);
+    assert.deepEqual(
+      log.written.map((e) => e.detail),
+      ['first', 'second'],
+    );
     assert.equal(audit.pendingEvents, 0);
   });
 
@@ -115,7 +118,17 @@ describe('the audit recorder during an outage', () => {
 });
 
 describe('the token last-use flush during an outage', () => {
-  const principal: TokenPrincipal = { tokenId: 7, userId: 1, login: 'alice', isAdmin: false, expiresAt: null, scopes: null, cratePatterns: null, groups: [], origin: null };
+  const principal: TokenPrincipal = {
+    tokenId: 7,
+    userId: 1,
+    login: 'alice',
+    isAdmin: false,
+    expiresAt: null,
+    scopes: null,
+    cratePatterns: null,
+    groups: [],
+    origin: null,
+  };
   function storeWith(gate: Gate, batches: ReadonlyMap<number, string>[]): Tokens {
     return {
       findPrincipalByTokenHash: async () => principal,
@@ -157,7 +170,11 @@ describe('reports of background failures', () => {
   it('logs the first "unavailable" of a kind, then at most once per interval with the count left out', () => {
     const reports: [string, number][] = [];
     let now = 0;
-    const report = throttleUnavailable((error, { repeatsLeftOut }) => reports.push([(error as Error).message, repeatsLeftOut]), 60_000, () => now);
+    const report = throttleUnavailable(
+      (error, { repeatsLeftOut }) => reports.push([(error as Error).message, repeatsLeftOut]),
+      60_000,
+      () => now,
+    );
     for (let i = 0; i < 100; i++) report(down());
     report(new Error('a bug'));
     report(new Error('a bug'));

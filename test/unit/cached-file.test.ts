@@ -9,7 +9,13 @@ describe('cached mirror files', () => {
   const line = '{"name":"itoa","vers":"1.0.0","deps":[],"cksum":"00","features":{},"yanked":false}\n';
 
   it('reads back a stored file with its validators and ETag', () => {
-    const file = makeCachedFile({ present: true, body: Buffer.from(line), upstreamEtag: '"up"', lastModified: 'Thu, 03 Dec 2026 10:00:00 GMT', fetchedAt: 1234 });
+    const file = makeCachedFile({
+      present: true,
+      body: Buffer.from(line),
+      upstreamEtag: '"up"',
+      lastModified: 'Thu, 03 Dec 2026 10:00:00 GMT',
+      fetchedAt: 1234,
+    });
     const back = decodeCachedFile(encodeCachedFile(file))!;
     assert.equal(back.body.toString(), line);
     assert.deepEqual({ ...back, body: undefined }, { ...file, body: undefined });

@@ -10,11 +10,19 @@ import { ConcurrencyLimit } from '../../src/lib/concurrency-limit.js';
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function limit(overrides: Partial<ConstructorParameters<typeof ConcurrencyLimit>[0]> = {}): ConcurrencyLimit {
-  return new ConcurrencyLimit({ total: 4, perKey: 2, maxWaiting: 64, maxWaitingPerKey: 16, maxWaitMs: 60_000, what: 'publishes', ...overrides });
+  return new ConcurrencyLimit({
+    total: 4,
+    perKey: 2,
+    maxWaiting: 64,
+    maxWaitingPerKey: 16,
+    maxWaitMs: 60_000,
+    what: 'publishes',
+    ...overrides,
+  });
 }
 
 describe('concurrency limit', () => {
-  it('runs two of one user at once; the user\'s other six wait and all run in turn', async () => {
+  it("runs two of one user at once; the user's other six wait and all run in turn", async () => {
     const slots = limit();
     const granted: number[] = [];
     const releases: (() => void)[] = [];

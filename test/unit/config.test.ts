@@ -104,7 +104,10 @@ describe('configuration', () => {
     assert.match(problems, /database\.url: expected a postgres:\/\/ URL/);
     assert.match(problems, /storage\.s3\.bucket: required when storage\.kind is "s3"/);
     assert.match(problems, /storage\.s3\.secret_access_key: access_key_id and secret_access_key must be given together/);
-    assert.match(problemsOf(() => loadConfig({ env: { CRATEKEEPER_STORAGE__KIND: 'ftp' } })).join('\n'), /storage\.kind: expected "fs" or "s3"/);
+    assert.match(
+      problemsOf(() => loadConfig({ env: { CRATEKEEPER_STORAGE__KIND: 'ftp' } })).join('\n'),
+      /storage\.kind: expected "fs" or "s3"/,
+    );
   });
 
   it('has prompt timeouts for every dependency, and keeps the client-side query deadline past the server-side one', () => {
@@ -112,17 +115,30 @@ describe('configuration', () => {
     assert.deepEqual(
       {
         readiness: config.server.readiness_timeout_ms,
-        database: [config.database.connect_timeout_ms, config.database.query_timeout_ms, config.database.statement_timeout_ms, config.database.busy_timeout_ms],
+        database: [
+          config.database.connect_timeout_ms,
+          config.database.query_timeout_ms,
+          config.database.statement_timeout_ms,
+          config.database.busy_timeout_ms,
+        ],
         s3: [config.storage.s3.connect_timeout_ms, config.storage.s3.timeout_ms, config.storage.s3.max_attempts],
       },
       { readiness: 2_000, database: [3_000, 6_000, 5_000, 5_000], s3: [3_000, 5_000, 2] },
     );
-    const oidc = loadConfig({ env: { CRATEKEEPER_OIDC__ISSUER_URL: 'https://id.example', CRATEKEEPER_OIDC__CLIENT_ID: 'ck', CRATEKEEPER_OIDC__CLIENT_SECRET: 's' } });
+    const oidc = loadConfig({
+      env: { CRATEKEEPER_OIDC__ISSUER_URL: 'https://id.example', CRATEKEEPER_OIDC__CLIENT_ID: 'ck', CRATEKEEPER_OIDC__CLIENT_SECRET: 's' },
+    });
     assert.equal(oidc.oidc?.timeout_ms, 5_000);
-    const problems = problemsOf(() => loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '4000' } }));
+    const problems = problemsOf(() =>
+      loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '4000' } }),
+    );
     assert.match(problems.join('\n'), /database\.query_timeout_ms: must be longer than database\.statement_timeout_ms \(4000\)/);
     // Without a server-side timeout, any client-side deadline will do.
-    assert.equal(loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '0' } }).database.query_timeout_ms, 4000);
+    assert.equal(
+      loadConfig({ env: { CRATEKEEPER_DATABASE__QUERY_TIMEOUT_MS: '4000', CRATEKEEPER_DATABASE__STATEMENT_TIMEOUT_MS: '0' } }).database
+        .query_timeout_ms,
+      4000,
+    );
   });
 
   it('checks crate patterns the same way in access rules, upstreams and trusted publishing', () => {
@@ -173,7 +189,11 @@ describe('configuration', () => {
   it('names the variable when a CRATEKEEPER_ variable has an empty part', () => {
     for (const variable of ['CRATEKEEPER___', 'CRATEKEEPER_SERVER__', 'CRATEKEEPER___PORT', 'CRATEKEEPER_SERVER____PORT']) {
       const problems = problemsOf(() => loadConfig({ env: { [variable]: '1' } }));
-      assert.deepEqual(problems.map((p) => p.split(':')[0]), [variable], problems.join('\n'));
+      assert.deepEqual(
+        problems.map((p) => p.split(':')[0]),
+        [variable],
+        problems.join('\n'),
+      );
       assert.match(problems[0]!, /: not a setting name \(expected CRATEKEEPER_<SECTION>__<KEY>/);
     }
   });

@@ -49,7 +49,10 @@ describe('CPU pool: a time limit counts the run, not the wait', () => {
     const pool = poolFor({ threads: 1 });
     // Eight 300 ms tasks on one thread: the last waits at least 2100 ms, past its limit, before it runs.
     const runs = Array.from({ length: 8 }, () => pool.run('spin', 300, limit(2000)));
-    assert.deepEqual(await Promise.all(runs), Array.from({ length: 8 }, () => 300));
+    assert.deepEqual(
+      await Promise.all(runs),
+      Array.from({ length: 8 }, () => 300),
+    );
   });
 
   it('starts tasks in the order they were submitted', async () => {

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  crateNameFromIndexPath,
-  indexPathOf,
-  normalizeCrateName,
-  parseCrateName,
-} from '../../src/domain/crate-name.js';
+import { crateNameFromIndexPath, indexPathOf, normalizeCrateName, parseCrateName } from '../../src/domain/crate-name.js';
 import { RegistryError } from '../../src/domain/errors.js';
 
 function rejection(name: unknown): string {

@@ -27,7 +27,10 @@ describe('token scopes', () => {
   it('accept the six scopes and refuse others by name', () => {
     assert.deepEqual(parseTokenScopes(['read', 'yank', 'read']), ['read', 'yank']);
     assert.deepEqual(parseTokenScopes(['admin']), ['admin']);
-    assert.throws(() => parseTokenScopes(['read', 'root']), /unknown token scope `root`; the scopes are read, publish-new, publish-update, yank, change-owners, admin/);
+    assert.throws(
+      () => parseTokenScopes(['read', 'root']),
+      /unknown token scope `root`; the scopes are read, publish-new, publish-update, yank, change-owners, admin/,
+    );
     assert.throws(() => parseTokenScopes([]), /at least one scope/);
   });
 });

@@ -40,7 +40,10 @@ describe('crate tarball', () => {
   });
 
   it('requires a Cargo.toml that matches the metadata', async () => {
-    await assert.rejects(inspect(gzipSync(await makeTar([{ name: 'foo-1.0.0/src/lib.rs', body: '' }]))), /has no `foo-1\.0\.0\/Cargo\.toml`/);
+    await assert.rejects(
+      inspect(gzipSync(await makeTar([{ name: 'foo-1.0.0/src/lib.rs', body: '' }]))),
+      /has no `foo-1\.0\.0\/Cargo\.toml`/,
+    );
     await assert.rejects(
       inspect(gzipSync(await makeTar([{ name: 'foo-1.0.0/Cargo.toml', body: '[package\nname=' }]))),
       /Cargo\.toml is not valid TOML/,
@@ -93,7 +96,10 @@ describe('crate tarball', () => {
 
   it('refuses duplicate paths and too many entries', async () => {
     const good = { name: 'foo-1.0.0/Cargo.toml', body: manifestFor('foo', '1.0.0') };
-    await assert.rejects(inspect(gzipSync(await makeTar([good, { name: 'foo-1.0.0/a' }, { name: 'foo-1.0.0/A' }]))), /`foo-1\.0\.0\/A` more than once/);
+    await assert.rejects(
+      inspect(gzipSync(await makeTar([good, { name: 'foo-1.0.0/a' }, { name: 'foo-1.0.0/A' }]))),
+      /`foo-1\.0\.0\/A` more than once/,
+    );
     await assert.rejects(inspect(gzipSync(await makeTar([good, good]))), /`foo-1\.0\.0\/Cargo\.toml` more than once/);
     const many = Array.from({ length: 101 }, (_, i) => ({ name: `foo-1.0.0/f${i}` }));
     await assert.rejects(inspect(gzipSync(await makeTar([good, ...many]))), /more than 100 entries \(publish\.max_files\)/);

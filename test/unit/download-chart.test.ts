@@ -6,12 +6,14 @@ import { describe, it } from 'node:test';
 import { downloadChartSvg, zeroFilledDays } from '../../src/http/pages/download-chart.js';
 
 const rects = (svg: string) =>
-  [...svg.matchAll(/<rect class="bar" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"><title>([^<]*)<\/title><\/rect>/g)].map((m) => ({
-    x: Number(m[1]),
-    y: Number(m[2]),
-    height: Number(m[4]),
-    tip: m[5]!,
-  }));
+  [...svg.matchAll(/<rect class="bar" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"><title>([^<]*)<\/title><\/rect>/g)].map(
+    (m) => ({
+      x: Number(m[1]),
+      y: Number(m[2]),
+      height: Number(m[4]),
+      tip: m[5]!,
+    }),
+  );
 
 describe('download chart', () => {
   it('fills missing days with zero, ends on today, and ignores days outside the window', () => {
@@ -65,10 +67,22 @@ describe('download chart', () => {
   });
 
   it('is one accessible image whose title and description give the total and the period', () => {
-    const svg = downloadChartSvg([{ day: '2024-05-01', count: 1234 }, { day: '2024-04-01', count: 1 }], { days: 90, today: '2024-05-04' });
-    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" [^>]*role="img" aria-labelledby="download-chart-title download-chart-desc">/);
+    const svg = downloadChartSvg(
+      [
+        { day: '2024-05-01', count: 1234 },
+        { day: '2024-04-01', count: 1 },
+      ],
+      { days: 90, today: '2024-05-04' },
+    );
+    assert.match(
+      svg,
+      /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" [^>]*role="img" aria-labelledby="download-chart-title download-chart-desc">/,
+    );
     assert.match(svg, /<title id="download-chart-title">Downloads per day<\/title>/);
-    assert.match(svg, /<desc id="download-chart-desc">1,235 downloads in the 90 days from 2024-02-05 to 2024-05-04; at most 1,234 on one day\.<\/desc>/);
+    assert.match(
+      svg,
+      /<desc id="download-chart-desc">1,235 downloads in the 90 days from 2024-02-05 to 2024-05-04; at most 1,234 on one day\.<\/desc>/,
+    );
     assert.match(svg, />max 1,234</);
   });
 
@@ -89,7 +103,11 @@ describe('download chart', () => {
   });
 
   it('escapes the title, and refuses ids and dates it cannot place safely', () => {
-    const svg = downloadChartSvg([{ day: '<script>', count: 5 }], { days: 3, today: '2024-05-04', title: 'Downloads of <b>"x" & \'y\'</b>' });
+    const svg = downloadChartSvg([{ day: '<script>', count: 5 }], {
+      days: 3,
+      today: '2024-05-04',
+      title: 'Downloads of <b>"x" & \'y\'</b>',
+    });
     assert.match(svg, /<title id="download-chart-title">Downloads of &#60;b&#62;&#34;x&#34; &#38; &#39;y&#39;&#60;\/b&#62;<\/title>/);
     assert.doesNotMatch(svg, /<script|<b>/);
     assert.throws(() => downloadChartSvg([], { days: 3, today: '2024-05-04', idPrefix: 'a" onload="x' }), RangeError);

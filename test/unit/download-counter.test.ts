@@ -23,7 +23,8 @@ class FakeCounts implements DownloadCounts {
       await this.gate;
       if (this.failing) throw new Error('database unavailable');
       this.batches.push(counts.map((c) => ({ ...c })));
-      for (const c of counts) this.totals.set(`${c.crate} ${c.version} ${c.day}`, (this.totals.get(`${c.crate} ${c.version} ${c.day}`) ?? 0) + c.count);
+      for (const c of counts)
+        this.totals.set(`${c.crate} ${c.version} ${c.day}`, (this.totals.get(`${c.crate} ${c.version} ${c.day}`) ?? 0) + c.count);
     } finally {
       this.writing--;
     }

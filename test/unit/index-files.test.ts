@@ -19,7 +19,15 @@ import { makeTempDir } from '../support/temp-dir.js';
 const INLINE_MAX = 2048;
 
 const dependency = (name: string): IndexDependency => ({
-  name, req: '^1.0', features: ['std'], optional: false, default_features: true, target: null, kind: 'normal', registry: null, package: null,
+  name,
+  req: '^1.0',
+  features: ['std'],
+  optional: false,
+  default_features: true,
+  target: null,
+  kind: 'normal',
+  registry: null,
+  package: null,
 });
 
 describe('IndexFiles', () => {
@@ -50,7 +58,7 @@ describe('IndexFiles', () => {
   it('keeps a small cached file in memory of its own, not in a shared 8 KiB slab', async () => {
     const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
     const small = (await files.get('small'))!;
-    assert.ok(small.body.length < 4096, 'small enough for Node\'s buffer pool');
+    assert.ok(small.body.length < 4096, "small enough for Node's buffer pool");
     assert.equal(small.body.buffer.byteLength, small.body.length, 'the body pins exactly its own bytes');
   });
 

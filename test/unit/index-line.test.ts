@@ -6,8 +6,28 @@ const entry: IndexEntry = {
   name: 'Foo',
   vers: '1.0.0+build',
   deps: [
-    { name: 'alias', req: '^1', features: ['x'], optional: true, default_features: false, target: 'cfg(unix)', kind: 'normal', registry: null, package: 'real' },
-    { name: 'serde', req: '^1', features: [], optional: false, default_features: true, target: null, kind: 'dev', registry: 'https://github.com/rust-lang/crates.io-index', package: null },
+    {
+      name: 'alias',
+      req: '^1',
+      features: ['x'],
+      optional: true,
+      default_features: false,
+      target: 'cfg(unix)',
+      kind: 'normal',
+      registry: null,
+      package: 'real',
+    },
+    {
+      name: 'serde',
+      req: '^1',
+      features: [],
+      optional: false,
+      default_features: true,
+      target: null,
+      kind: 'dev',
+      registry: 'https://github.com/rust-lang/crates.io-index',
+      package: null,
+    },
   ],
   cksum: 'a'.repeat(64),
   features: { default: ['std'] },
@@ -44,7 +64,10 @@ describe('index lines', () => {
   });
 
   it('render a file as one line per version, newline-terminated', () => {
-    const file = renderIndexFile([{ entry, yanked: false }, { entry: { ...entry, vers: '2.0.0' }, yanked: true }]);
+    const file = renderIndexFile([
+      { entry, yanked: false },
+      { entry: { ...entry, vers: '2.0.0' }, yanked: true },
+    ]);
     const lines = file.split('\n');
     assert.equal(lines.length, 3);
     assert.equal(lines[2], '');

@@ -45,7 +45,10 @@ describe('lookup gate', () => {
     assert.equal(lookups.running, 2);
     assert.deepEqual(gate.load, { running: 2, waiting: 8 });
     for (let i = 0; i < 10; i++) await lookups.finishOne();
-    assert.deepEqual(await Promise.all(results), Array.from({ length: 10 }, (_, i) => `a${i}`));
+    assert.deepEqual(
+      await Promise.all(results),
+      Array.from({ length: 10 }, (_, i) => `a${i}`),
+    );
     assert.equal(lookups.maxRunning, 2);
     assert.deepEqual(gate.load, { running: 0, waiting: 0 });
   });
@@ -73,7 +76,10 @@ describe('lookup gate', () => {
 
   it('a failing lookup frees its place', async () => {
     const gate = new LookupGate(1, 1);
-    await assert.rejects(gate.run('a', () => Promise.reject(new Error('database down'))), /database down/);
+    await assert.rejects(
+      gate.run('a', () => Promise.reject(new Error('database down'))),
+      /database down/,
+    );
     assert.equal(await gate.run('a', async () => 'next'), 'next');
     assert.deepEqual(gate.load, { running: 0, waiting: 0 });
   });

@@ -11,7 +11,10 @@ describe('LRU cache', () => {
     assert.equal(cache.get('a'), 1); // a gets a second chance
     cache.set('d', 4); // evicts b
     assert.equal(cache.get('b'), undefined);
-    assert.deepEqual(['a', 'c', 'd'].map((k) => cache.get(k)), [1, 3, 4]);
+    assert.deepEqual(
+      ['a', 'c', 'd'].map((k) => cache.get(k)),
+      [1, 3, 4],
+    );
     assert.equal(cache.size, 3);
   });
 

@@ -4,14 +4,41 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LINK_REL, MAX_README_NESTING, readmeLinkBase, renderMarkdown, renderReadme, type ReadmeLinkBase } from '../../src/workers/readme-markdown.js';
+import {
+  LINK_REL,
+  MAX_README_NESTING,
+  readmeLinkBase,
+  renderMarkdown,
+  renderReadme,
+  type ReadmeLinkBase,
+} from '../../src/workers/readme-markdown.js';
 // The strict tag reader: every `<` must open a well-formed tag whose attributes are all
 // double-quoted and text may hold no `>`, so a browser cannot read the output differently.
 import { readTags, type HtmlTag } from '../support/html-inert.js';
 
 const FORBIDDEN_TAGS = new Set([
-  'script', 'style', 'iframe', 'frame', 'object', 'embed', 'form', 'input', 'button', 'textarea', 'select',
-  'meta', 'base', 'link', 'svg', 'math', 'template', 'noscript', 'source', 'picture', 'video', 'audio',
+  'script',
+  'style',
+  'iframe',
+  'frame',
+  'object',
+  'embed',
+  'form',
+  'input',
+  'button',
+  'textarea',
+  'select',
+  'meta',
+  'base',
+  'link',
+  'svg',
+  'math',
+  'template',
+  'noscript',
+  'source',
+  'picture',
+  'video',
+  'audio',
 ]);
 
 /** Fails unless every tag and attribute of `html` is one a page can show without running anything. */
@@ -136,11 +163,10 @@ describe('markdown: hostile input', () => {
 describe('markdown: ordinary READMEs', () => {
   it('renders headings with GitHub-style ids, and fragment links that reach them', () => {
     const out = assertInert(renderMarkdown('# My Crate!\n\n## Usage\n\n## Usage\n\nSee [usage](#usage) and [top](#my-crate).', github));
-    assert.deepEqual(out.filter((t) => /^h\d$/.test(t.name) && !t.closing).map((t) => t.attrs.get('id')), [
-      'user-content-my-crate',
-      'user-content-usage',
-      'user-content-usage-1',
-    ]);
+    assert.deepEqual(
+      out.filter((t) => /^h\d$/.test(t.name) && !t.closing).map((t) => t.attrs.get('id')),
+      ['user-content-my-crate', 'user-content-usage', 'user-content-usage-1'],
+    );
     const html = renderMarkdown('[usage](#usage)', github);
     assert.deepEqual(hrefs(html), ['#user-content-usage']);
     assert.deepEqual(hrefs(renderMarkdown('[usage](#usage)', undefined)), ['#user-content-usage']);
@@ -158,8 +184,14 @@ describe('markdown: ordinary READMEs', () => {
   it('renders tables, keeping column alignment without style attributes', () => {
     const out = renderMarkdown('| left | right | centre |\n|:--|--:|:-:|\n| 1 | 2 | 3 |', undefined);
     assertInert(out);
-    assert.deepEqual(elements(out, 'th').map((t) => t.attrs.get('align')), ['left', 'right', 'center']);
-    assert.deepEqual(elements(out, 'td').map((t) => t.attrs.get('align')), ['left', 'right', 'center']);
+    assert.deepEqual(
+      elements(out, 'th').map((t) => t.attrs.get('align')),
+      ['left', 'right', 'center'],
+    );
+    assert.deepEqual(
+      elements(out, 'td').map((t) => t.attrs.get('align')),
+      ['left', 'right', 'center'],
+    );
   });
 
   it('renders lists, emphasis and the HTML READMEs use', () => {
@@ -188,7 +220,8 @@ describe('markdown: ordinary READMEs', () => {
 });
 
 describe('markdown: relative links and images', () => {
-  const doc = '[guide](guide.md) [license](../LICENSE) [changes](/CHANGELOG.md) [escape](../../../../../etc/x) [q](guide.md?plain=1#part) ![logo](img/logo.png) <img src="./a b.svg">';
+  const doc =
+    '[guide](guide.md) [license](../LICENSE) [changes](/CHANGELOG.md) [escape](../../../../../etc/x) [q](guide.md?plain=1#part) ![logo](img/logo.png) <img src="./a b.svg">';
   const resolve = (base: ReadmeLinkBase | undefined) => {
     const out = renderMarkdown(doc, base);
     assertInert(out);
@@ -207,7 +240,10 @@ describe('markdown: relative links and images', () => {
       ],
       images: ['https://github.com/owner/repo/raw/HEAD/img/logo.png', 'https://github.com/owner/repo/raw/HEAD/a%20b.svg'],
     });
-    assert.deepEqual(readmeLinkBase('http://www.github.com/owner/repo/tree/main/x/', 'README.md')?.links, 'https://github.com/owner/repo/blob/HEAD/');
+    assert.deepEqual(
+      readmeLinkBase('http://www.github.com/owner/repo/tree/main/x/', 'README.md')?.links,
+      'https://github.com/owner/repo/blob/HEAD/',
+    );
   });
 
   it('resolves a README in a subdirectory against its own folder', () => {
@@ -264,7 +300,16 @@ describe('markdown: relative links and images', () => {
   });
 
   it('has no link base for a missing or unusable repository URL', () => {
-    for (const url of [null, undefined, '', '   ', 'git@github.com:owner/repo.git', 'ssh://git@github.com/owner/repo', 'javascript:alert(1)', 'ftp://example.com/x']) {
+    for (const url of [
+      null,
+      undefined,
+      '',
+      '   ',
+      'git@github.com:owner/repo.git',
+      'ssh://git@github.com/owner/repo',
+      'javascript:alert(1)',
+      'ftp://example.com/x',
+    ]) {
       assert.equal(readmeLinkBase(url, 'README.md'), undefined, String(url));
     }
   });
@@ -291,7 +336,10 @@ describe('markdown: input built to be slow', () => {
     const source = '<div>'.repeat(200_000) + 'deep';
     const out = renderReadme(source, 'README.md', github);
     assertInert(out);
-    assert.ok(out.startsWith(`<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep`), out.slice(0, 200));
+    assert.ok(
+      out.startsWith(`<p class="readme-note"><em>This README nests HTML elements more than ${MAX_README_NESTING} levels deep`),
+      out.slice(0, 200),
+    );
     // (assert.ok, not match: a failure would print the megabyte)
     assert.ok(/shown as plain text\.<\/em><\/p><pre class="readme-text">(&lt;div&gt;){200000}deep<\/pre>$/.test(out), out.slice(0, 300));
   });
@@ -302,7 +350,13 @@ describe('markdown: input built to be slow', () => {
     assert.match(renderReadme(nested(limit), 'README.md', undefined, limit), /^<div><div>/);
     assert.match(renderReadme(nested(limit + 1), 'README.md', undefined, limit), /^<p class="readme-note">.*more than 8 levels deep/);
     // Siblings, void elements and paragraphs the parser closes by itself never add up.
-    for (const wide of [nested(limit).repeat(1000), '<br>'.repeat(1000), '<p>x\n'.repeat(1000), '<img src="https://a.example/i.png">'.repeat(1000), '<li>x'.repeat(1000)]) {
+    for (const wide of [
+      nested(limit).repeat(1000),
+      '<br>'.repeat(1000),
+      '<p>x\n'.repeat(1000),
+      '<img src="https://a.example/i.png">'.repeat(1000),
+      '<li>x'.repeat(1000),
+    ]) {
       assert.doesNotMatch(renderReadme(wide, 'README.md', undefined, limit), /readme-note/, wide.slice(0, 40));
     }
     // Markdown nests too (quotes in lists), and counts the same way.
@@ -311,7 +365,10 @@ describe('markdown: input built to be slow', () => {
   });
 
   it('drops many relative links to their text in one pass, keeping the links around them', HANG, () => {
-    const source = '[kept](https://example.com/k) ' + '[tx](rel.md) '.repeat(200_000) + '<a href="https://example.com/o">outer <a href="rel">inner</a> after</a> <a>bare</a>';
+    const source =
+      '[kept](https://example.com/k) ' +
+      '[tx](rel.md) '.repeat(200_000) +
+      '<a href="https://example.com/o">outer <a href="rel">inner</a> after</a> <a>bare</a>';
     const out = renderMarkdown(source, undefined);
     assertInert(out);
     assert.deepEqual(hrefs(out), ['https://example.com/k', 'https://example.com/o']);

@@ -20,7 +20,11 @@ const settings = (authorized_users: string[], authorized_groups: string[] = []):
   authorized_users,
 });
 
-const identity = (subject: string, claims: Record<string, unknown>): OidcIdentity => ({ issuer: 'https://idp.example', subject, claims: { sub: subject, ...claims } });
+const identity = (subject: string, claims: Record<string, unknown>): OidcIdentity => ({
+  issuer: 'https://idp.example',
+  subject,
+  claims: { sub: subject, ...claims },
+});
 
 const users = (authorized: string[], groups: string[] = []) => new OidcUsers({} as MetadataDatabase, settings(authorized, groups));
 
@@ -44,7 +48,12 @@ describe('OIDC authorized users', () => {
 
   it('never matches preferred_username or nickname, which people choose themselves', () => {
     const u = users(['root', 'ops@example.com']);
-    for (const claims of [{ preferred_username: 'root' }, { nickname: 'root' }, { preferred_username: 'ops@example.com' }, { nickname: 'ops@example.com' }]) {
+    for (const claims of [
+      { preferred_username: 'root' },
+      { nickname: 'root' },
+      { preferred_username: 'ops@example.com' },
+      { nickname: 'ops@example.com' },
+    ]) {
       assert.throws(() => u.assertAuthorized(identity('42', claims), []), /may not sign in to this registry/, JSON.stringify(claims));
     }
   });

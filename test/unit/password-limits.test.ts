@@ -41,7 +41,10 @@ describe('password sign-in limits', () => {
 
   function login() {
     const clock = { ms: 1_700_000_000_000 };
-    const passwords = new PasswordLogin(store.users, passwordLimits(SETTINGS, () => clock.ms));
+    const passwords = new PasswordLogin(
+      store.users,
+      passwordLimits(SETTINGS, () => clock.ms),
+    );
     /** 'ok', 'wrong' or the rate-limit message. */
     const attempt = async (name: string, address: string, right = false): Promise<string> => {
       try {

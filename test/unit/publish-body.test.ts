@@ -20,10 +20,7 @@ describe('publish body', () => {
   });
 
   it('fills the defaults of optional dependency fields', () => {
-    const body = encodePublishBody(
-      metadataFor('foo', '1.0.0', { deps: [{ name: 'bar', version_req: '^1' }] }),
-      Buffer.alloc(0),
-    );
+    const body = encodePublishBody(metadataFor('foo', '1.0.0', { deps: [{ name: 'bar', version_req: '^1' }] }), Buffer.alloc(0));
     const dep = parsePublishBody(body).metadata.deps[0]!;
     assert.deepEqual(
       { features: dep.features, optional: dep.optional, default_features: dep.default_features, target: dep.target, kind: dep.kind },
@@ -69,31 +66,52 @@ describe('publish body', () => {
     const refusal = (body: Buffer, code: string, message: RegExp) =>
       assert.throws(
         () => parsePublishBody(body),
-        (error: unknown) => error instanceof RegistryError && error.kind === 'invalid' && error.code === code && message.test(error.message),
+        (error: unknown) =>
+          error instanceof RegistryError && error.kind === 'invalid' && error.code === code && message.test(error.message),
       );
 
     it('refuses metadata nested deeper than the limit, naming it', () => {
       const depth = METADATA_SHAPE_LIMITS.maxDepth;
       assert.equal(parsePublishBody(withBadges('['.repeat(depth - 1) + ']'.repeat(depth - 1))).metadata.name, 'foo');
-      refusal(withBadges('['.repeat(depth) + ']'.repeat(depth)), 'json-too-deep', new RegExp(`publish metadata nests arrays and objects more than ${depth} levels deep; at most ${depth} are allowed`));
+      refusal(
+        withBadges('['.repeat(depth) + ']'.repeat(depth)),
+        'json-too-deep',
+        new RegExp(`publish metadata nests arrays and objects more than ${depth} levels deep; at most ${depth} are allowed`),
+      );
       // A million levels, as an attacker would send: refused, not parsed.
       refusal(withBadges('['.repeat(1_000_000) + ']'.repeat(1_000_000)), 'json-too-deep', /more than 32 levels deep/);
     });
 
     it('refuses metadata with too many values or keys, naming the limit', () => {
       const values = METADATA_SHAPE_LIMITS.maxValues;
-      refusal(withBadges(`[${Array(values).fill('[]').join(',')}]`), 'json-too-many-values', new RegExp(`publish metadata has more than ${values} JSON values .*; at most ${values} are allowed`));
+      refusal(
+        withBadges(`[${Array(values).fill('[]').join(',')}]`),
+        'json-too-many-values',
+        new RegExp(`publish metadata has more than ${values} JSON values .*; at most ${values} are allowed`),
+      );
       refusal(withBadges(`[${Array(values).fill('0').join(',')}]`), 'json-too-many-values', /more than 100000 JSON values/);
       const keys = METADATA_SHAPE_LIMITS.maxKeys;
       const features = Array.from({ length: keys }, (_, i) => `"f${i}":[]`).join(',');
-      refusal(raw(`{"name":"foo","vers":"1.0.0","deps":[],"features":{${features}}}`), 'json-too-many-keys', new RegExp(`publish metadata has more than ${keys} object keys; at most ${keys} are allowed`));
+      refusal(
+        raw(`{"name":"foo","vers":"1.0.0","deps":[],"features":{${features}}}`),
+        'json-too-many-keys',
+        new RegExp(`publish metadata has more than ${keys} object keys; at most ${keys} are allowed`),
+      );
     });
 
     it('counts nothing inside strings: brackets, quotes, escaped quotes and backslashes', () => {
       const depth = METADATA_SHAPE_LIMITS.maxDepth;
       const deep = '['.repeat(depth + 1);
       // After an escaped quote the string goes on: a scanner that ended it there would find `deep`.
-      const tricky = [deep, '{'.repeat(depth + 1), `\\"${deep}`, '\\\\', `\\\\\\"${deep}`, ':,'.repeat(METADATA_SHAPE_LIMITS.maxKeys + 1), '\\u005b'];
+      const tricky = [
+        deep,
+        '{'.repeat(depth + 1),
+        `\\"${deep}`,
+        '\\\\',
+        `\\\\\\"${deep}`,
+        ':,'.repeat(METADATA_SHAPE_LIMITS.maxKeys + 1),
+        '\\u005b',
+      ];
       for (const text of tricky) {
         const json = `{"name":"foo","vers":"1.0.0","deps":[],"description":"${text}","badges":${'['.repeat(depth - 1) + ']'.repeat(depth - 1)}}`;
         const { metadata } = parsePublishBody(raw(json));
@@ -107,17 +125,32 @@ describe('publish body', () => {
     });
 
     it('accepts the metadata of a very large real-world crate: 5,000 features, 500 dependencies', () => {
-      const features = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`Win32_Feature_${i}`, [`Win32_Feature_${i >> 1}`, `dep:d${i % 500}`]]));
-      const deps = Array.from({ length: 500 }, (_, i) => dependency(`d${i}`, '^1.2.3', { features: ['std', 'alloc'], optional: true, target: 'cfg(windows)' }));
-      const { metadata } = parsePublishBody(encodePublishBody(metadataFor('big', '1.0.0', { features, deps, badges: { maintenance: { status: 'actively-developed' } } }), Buffer.alloc(0)));
+      const features = Object.fromEntries(
+        Array.from({ length: 5000 }, (_, i) => [`Win32_Feature_${i}`, [`Win32_Feature_${i >> 1}`, `dep:d${i % 500}`]]),
+      );
+      const deps = Array.from({ length: 500 }, (_, i) =>
+        dependency(`d${i}`, '^1.2.3', { features: ['std', 'alloc'], optional: true, target: 'cfg(windows)' }),
+      );
+      const { metadata } = parsePublishBody(
+        encodePublishBody(
+          metadataFor('big', '1.0.0', { features, deps, badges: { maintenance: { status: 'actively-developed' } } }),
+          Buffer.alloc(0),
+        ),
+      );
       assert.equal(Object.keys(metadata.features).length, 5000);
       assert.deepEqual(metadata.features.Win32_Feature_4999, ['Win32_Feature_2499', 'dep:d499']);
       assert.equal(metadata.deps.length, 500);
     });
 
     it('names a feature whose value is not a list of strings', () => {
-      assert.throws(() => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":{"std":[],"bad":[1]}}')), /features: feature `bad` must be an array of strings/);
-      assert.throws(() => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":[]}')), /features: expected an object of feature names/);
+      assert.throws(
+        () => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":{"std":[],"bad":[1]}}')),
+        /features: feature `bad` must be an array of strings/,
+      );
+      assert.throws(
+        () => parsePublishBody(raw('{"name":"foo","vers":"1.0.0","deps":[],"features":[]}')),
+        /features: expected an object of feature names/,
+      );
     });
   });
 });

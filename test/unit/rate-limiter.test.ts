@@ -69,7 +69,10 @@ describe('rate limiter (in memory)', () => {
           }
           clock.ms = start + elapsed;
           const passed = takes(limiter, 'k', limit);
-          assert.ok(passed < (limit * elapsed) / 60_000 || passed === 0, `${passed} of ${limit} passed ${elapsed} ms after the first event`);
+          assert.ok(
+            passed < (limit * elapsed) / 60_000 || passed === 0,
+            `${passed} of ${limit} passed ${elapsed} ms after the first event`,
+          );
         },
       ),
     );
@@ -95,9 +98,15 @@ describe('rate limiter (in memory)', () => {
     takes(limiter, 'k', 3);
     clock.ms = 1_000;
     // This minute is full: wait for the next one, then until a third of it has gone (3·(1 - 1/3) = 2 leaves room for one).
-    assert.equal(retryAfterOf(() => limiter.take('k')), 79);
+    assert.equal(
+      retryAfterOf(() => limiter.take('k')),
+      79,
+    );
     clock.ms = 79_999;
-    assert.equal(retryAfterOf(() => limiter.take('k')), 1);
+    assert.equal(
+      retryAfterOf(() => limiter.take('k')),
+      1,
+    );
     clock.ms = 80_000;
     limiter.take('k');
   });
@@ -157,7 +166,11 @@ describe('rate limiter (in memory)', () => {
     assert.equal(takes(limiter, 'a', 1), 1);
     const wait = retryAfterOf(() => limiter.take('a'));
     assert.equal(takes(limiter, 'a', 100), 0);
-    assert.equal(retryAfterOf(() => limiter.take('a')), wait, 'refused takes made the wait longer');
+    assert.equal(
+      retryAfterOf(() => limiter.take('a')),
+      wait,
+      'refused takes made the wait longer',
+    );
     assert.equal(takes(limiter, 'b', 2), 2);
     for (let i = 0; i < 10; i++) limiter.record('c');
     assert.throws(() => limiter.assertNotExceeded('c'), /^RegistryError: too many tests; try again in \d+ s$/);

@@ -63,7 +63,13 @@ describe('ReadmeService', () => {
   }
 
   /** A .crate whose Cargo.toml has `manifestExtra` in [package], with files in this order. */
-  async function crateWith(name: string, version: string, manifestExtra: string, files: TarEntrySpec[], manifestFirst = true): Promise<Buffer> {
+  async function crateWith(
+    name: string,
+    version: string,
+    manifestExtra: string,
+    files: TarEntrySpec[],
+    manifestFirst = true,
+  ): Promise<Buffer> {
     const manifest = { name: `${name}-${version}/Cargo.toml`, body: manifestFor(name, version) + manifestExtra };
     const entries = files.map((f) => ({ ...f, name: `${name}-${version}/${f.name}` }));
     return gzipSync(await makeTar(manifestFirst ? [manifest, ...entries] : [...entries, manifest]));
@@ -72,10 +78,14 @@ describe('ReadmeService', () => {
   const service = () => new ReadmeService(store.crates, blobs, cpu, 1024 * 1024);
 
   it('renders the README that Cargo.toml names, in a subfolder, with links into the repository', async () => {
-    await publish('named', '1.0.0', await crateWith('named', '1.0.0', 'readme = "docs/README.md"\n', [
-      { name: 'README.md', body: '# Wrong one\n' },
-      { name: 'docs/README.md', body: '# Named\n\nSee [the guide](guide.md) and ![logo](logo.png).\n' },
-    ]));
+    await publish(
+      'named',
+      '1.0.0',
+      await crateWith('named', '1.0.0', 'readme = "docs/README.md"\n', [
+        { name: 'README.md', body: '# Wrong one\n' },
+        { name: 'docs/README.md', body: '# Named\n\nSee [the guide](guide.md) and ![logo](logo.png).\n' },
+      ]),
+    );
     const html = await service().readmeHtml('named', '1.0.0', 'https://github.com/owner/named');
     assert.ok(html);
     assert.match(html, /<h1 id="user-content-named">Named<\/h1>/);
@@ -85,17 +95,23 @@ describe('ReadmeService', () => {
   });
 
   it('finds the named README even when the archive lists it before Cargo.toml', async () => {
-    await publish('late-manifest', '1.0.0', await crateWith('late-manifest', '1.0.0', 'readme = "intro.md"\n', [
-      { name: 'intro.md', body: '# Intro first\n' },
-    ], false));
+    await publish(
+      'late-manifest',
+      '1.0.0',
+      await crateWith('late-manifest', '1.0.0', 'readme = "intro.md"\n', [{ name: 'intro.md', body: '# Intro first\n' }], false),
+    );
     assert.match((await service().readmeHtml('late-manifest', '1.0.0', null)) ?? '', /Intro first/);
   });
 
   it('falls back to a default name at the package root, in cargo order', async () => {
-    await publish('plain', '1.0.0', await makeCrate('plain', '1.0.0', [
-      { name: 'plain-1.0.0/README.txt', body: 'text readme' },
-      { name: 'plain-1.0.0/README.md', body: '# Plain\n\n*markdown*' },
-    ]));
+    await publish(
+      'plain',
+      '1.0.0',
+      await makeCrate('plain', '1.0.0', [
+        { name: 'plain-1.0.0/README.txt', body: 'text readme' },
+        { name: 'plain-1.0.0/README.md', body: '# Plain\n\n*markdown*' },
+      ]),
+    );
     const html = await service().readmeHtml('plain', '1.0.0', null);
     assert.match(html ?? '', /<h1 id="user-content-plain">Plain<\/h1>\n<p><em>markdown<\/em><\/p>/);
 
@@ -110,24 +126,36 @@ describe('ReadmeService', () => {
   });
 
   it('resolves links at the crate folder in its repository (path_in_vcs), and a README from outside the package at its real place', async () => {
-    await publish('member', '1.0.0', await crateWith('member', '1.0.0', 'readme = "README.md"\n', [
-      { name: '.cargo_vcs_info.json', body: '{"git":{"sha1":"abc"},"path_in_vcs":"crates/member"}' },
-      { name: 'Cargo.toml.orig', body: '[package]\nname = "member"\nreadme = "../../README.md"\n' },
-      { name: 'README.md', body: '[guide](docs/guide.md)' },
-    ]));
+    await publish(
+      'member',
+      '1.0.0',
+      await crateWith('member', '1.0.0', 'readme = "README.md"\n', [
+        { name: '.cargo_vcs_info.json', body: '{"git":{"sha1":"abc"},"path_in_vcs":"crates/member"}' },
+        { name: 'Cargo.toml.orig', body: '[package]\nname = "member"\nreadme = "../../README.md"\n' },
+        { name: 'README.md', body: '[guide](docs/guide.md)' },
+      ]),
+    );
     const html = await service().readmeHtml('member', '1.0.0', 'https://gitlab.com/group/project');
     assert.match(html ?? '', /href="https:\/\/gitlab\.com\/group\/project\/-\/blob\/HEAD\/docs\/guide\.md"/);
 
-    await publish('member2', '1.0.0', await crateWith('member2', '1.0.0', 'readme = "README.md"\n', [
-      { name: '.cargo_vcs_info.json', body: '{"path_in_vcs":"crates/member2"}' },
-      { name: 'README.md', body: '[guide](docs/guide.md)' },
-    ]));
+    await publish(
+      'member2',
+      '1.0.0',
+      await crateWith('member2', '1.0.0', 'readme = "README.md"\n', [
+        { name: '.cargo_vcs_info.json', body: '{"path_in_vcs":"crates/member2"}' },
+        { name: 'README.md', body: '[guide](docs/guide.md)' },
+      ]),
+    );
     const inFolder = await service().readmeHtml('member2', '1.0.0', 'https://gitlab.com/group/project');
     assert.match(inFolder ?? '', /href="https:\/\/gitlab\.com\/group\/project\/-\/blob\/HEAD\/crates\/member2\/docs\/guide\.md"/);
   });
 
   it('has no README when Cargo.toml says readme = false, or when there is none', async () => {
-    await publish('opted-out', '1.0.0', await crateWith('opted-out', '1.0.0', 'readme = false\n', [{ name: 'README.md', body: '# Present\n' }]));
+    await publish(
+      'opted-out',
+      '1.0.0',
+      await crateWith('opted-out', '1.0.0', 'readme = false\n', [{ name: 'README.md', body: '# Present\n' }]),
+    );
     assert.equal(await service().readmeHtml('opted-out', '1.0.0', null), undefined);
     await publish('bare', '1.0.0', await makeCrate('bare', '1.0.0'));
     assert.equal(await service().readmeHtml('bare', '1.0.0', null), undefined);
@@ -151,7 +179,10 @@ describe('ReadmeService', () => {
     await publish('long', '1.0.0', await makeCrate('long', '1.0.0', [{ name: 'long-1.0.0/README.md', body: 'é'.repeat(3000) + 'END' }]));
     const limited = new ReadmeService(store.crates, blobs, cpu, 1024 * 1024, { maxReadmeBytes: 2049, maxUnpackedBytes: 1024 * 1024 });
     const html = (await limited.readmeHtml('long', '1.0.0', null)) ?? '';
-    assert.match(html, /^<p>(é){1024}<\/p>\n<p class="readme-truncated"><em>This README is longer than 2 KiB; only its beginning is shown.<\/em><\/p>$/);
+    assert.match(
+      html,
+      /^<p>(é){1024}<\/p>\n<p class="readme-truncated"><em>This README is longer than 2 KiB; only its beginning is shown.<\/em><\/p>$/,
+    );
     assert.match((await service().readmeHtml('long', '1.0.0', null)) ?? '', /END/);
   });
 
@@ -180,7 +211,11 @@ describe('ReadmeService', () => {
   });
 
   it('parses the manifest and renders on worker threads, once: a second view is a cache hit', async () => {
-    await publish('pooled', '1.0.0', await crateWith('pooled', '1.0.0', 'readme = "docs/intro.md"\n', [{ name: 'docs/intro.md', body: '# Pooled\n' }]));
+    await publish(
+      'pooled',
+      '1.0.0',
+      await crateWith('pooled', '1.0.0', 'readme = "docs/intro.md"\n', [{ name: 'docs/intro.md', body: '# Pooled\n' }]),
+    );
     const readmes = service();
     const before = cpu.completed;
     assert.match((await readmes.readmeHtml('pooled', '1.0.0', null)) ?? '', /<h1 id="user-content-pooled">Pooled<\/h1>/);
@@ -197,16 +232,26 @@ describe('ReadmeService', () => {
     assert.ok(html.startsWith(note), html.slice(0, 300));
     // 200,000 tags are 1,000,000 bytes: the README is also cut at the size limit (within a tag), and says so.
     const text = html.slice(note.length);
-    assert.ok(/^<pre class="readme-text">(&lt;div&gt;){104857}&lt;di<\/pre><p class="readme-truncated">/.test(text), text.slice(0, 100) + '…' + text.slice(-200));
-    assert.ok(html.endsWith('<p class="readme-truncated"><em>This README is longer than 512 KiB; only its beginning is shown.</em></p>'), html.slice(-200));
+    assert.ok(
+      /^<pre class="readme-text">(&lt;div&gt;){104857}&lt;di<\/pre><p class="readme-truncated">/.test(text),
+      text.slice(0, 100) + '…' + text.slice(-200),
+    );
+    assert.ok(
+      html.endsWith('<p class="readme-truncated"><em>This README is longer than 512 KiB; only its beginning is shown.</em></p>'),
+      html.slice(-200),
+    );
   });
 
   it('ignores a Cargo.toml beyond the manifest limit without parsing it', async () => {
     const padding = `# ${'x'.repeat(4096)}\n`;
-    await publish('huge-manifest', '1.0.0', await crateWith('huge-manifest', '1.0.0', `readme = "named.md"\n${padding}`, [
-      { name: 'named.md', body: '# Named\n' },
-      { name: 'README.md', body: '# Default\n' },
-    ]));
+    await publish(
+      'huge-manifest',
+      '1.0.0',
+      await crateWith('huge-manifest', '1.0.0', `readme = "named.md"\n${padding}`, [
+        { name: 'named.md', body: '# Named\n' },
+        { name: 'README.md', body: '# Default\n' },
+      ]),
+    );
     const small = new ReadmeService(store.crates, blobs, cpu, 1024 * 1024, { maxManifestBytes: 1024 });
     const before = cpu.completed;
     assert.match((await small.readmeHtml('huge-manifest', '1.0.0', null)) ?? '', /Default/);
@@ -242,11 +287,18 @@ describe('ReadmeService', () => {
   });
 
   it('says so when Cargo.toml ran out of time, and keeps that answer', async () => {
-    await publish('slow-manifest', '1.0.0', await makeCrate('slow-manifest', '1.0.0', [{ name: 'slow-manifest-1.0.0/README.md', body: '# Hidden\n' }]));
+    await publish(
+      'slow-manifest',
+      '1.0.0',
+      await makeCrate('slow-manifest', '1.0.0', [{ name: 'slow-manifest-1.0.0/README.md', body: '# Hidden\n' }]),
+    );
     const { pool, calls } = failingRender((options) => options.onTimeout(), 'readmeField');
     const readmes = new ReadmeService(store.crates, blobs, pool, 1024 * 1024, { renderTimeoutMs: 3_000 });
     const html = await readmes.readmeHtml('slow-manifest', '1.0.0', null);
-    assert.equal(html, `<p class="readme-note"><em>This version's Cargo.toml took longer than 3 s to read, so its README is not shown.</em></p>`);
+    assert.equal(
+      html,
+      `<p class="readme-note"><em>This version's Cargo.toml took longer than 3 s to read, so its README is not shown.</em></p>`,
+    );
     assert.equal(await readmes.readmeHtml('slow-manifest', '1.0.0', null), html);
     assert.equal(calls.render, 1);
   });
@@ -255,7 +307,10 @@ describe('ReadmeService', () => {
     await publish('busy', '1.0.0', await makeCrate('busy', '1.0.0', [{ name: 'busy-1.0.0/README.md', body: '# Busy\n' }]));
     const { pool, calls } = failingRender(() => new RegistryError('unavailable', 'server-busy', 'busy', { retryAfterSeconds: 5 }));
     const readmes = new ReadmeService(store.crates, blobs, pool, 1024 * 1024);
-    assert.match((await readmes.readmeHtml('busy', '1.0.0', null)) ?? '', /^<p class="readme-note"><em>The server is too busy to render this README now/);
+    assert.match(
+      (await readmes.readmeHtml('busy', '1.0.0', null)) ?? '',
+      /^<p class="readme-note"><em>The server is too busy to render this README now/,
+    );
     await readmes.readmeHtml('busy', '1.0.0', null);
     assert.equal(calls.render, 2, 'a refusal is not cached');
   });

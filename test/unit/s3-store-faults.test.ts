@@ -67,7 +67,10 @@ describe('S3 blob store against a storage that misbehaves', () => {
   it('a storage that accepts connections and never answers: unavailable, for reads and writes', async () => {
     const silent = await startSilentServer();
     const store = storeAt(silent.url);
-    cleanup.push(() => store.close(), () => silent.close());
+    cleanup.push(
+      () => store.close(),
+      () => silent.close(),
+    );
     await noHang(assert.rejects(store.open('a/1.0.0.crate'), storageUnavailable(silent.port)), 'open');
     await noHang(assert.rejects(store.put('a/1.0.0.crate', Buffer.from('bytes')), storageUnavailable(silent.port)), 'put');
     await noHang(assert.rejects(store.delete('a/1.0.0.crate'), storageUnavailable(silent.port)), 'delete');
@@ -79,7 +82,10 @@ describe('S3 blob store against a storage that misbehaves', () => {
       res.write(Buffer.alloc(1000, 1)); // then nothing, the connection held open
     });
     const store = storeAt(url);
-    cleanup.push(() => store.close(), () => new Promise((resolve) => server.close(() => resolve())));
+    cleanup.push(
+      () => store.close(),
+      () => new Promise((resolve) => server.close(() => resolve())),
+    );
     const blob = await noHang(store.open('a/1.0.0.crate'), 'open');
     assert.ok(blob);
     assert.equal(blob.size, 100000);
@@ -94,7 +100,10 @@ describe('S3 blob store against a storage that misbehaves', () => {
       res.end('<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>');
     });
     const store = storeAt(url);
-    cleanup.push(() => store.close(), () => new Promise((resolve) => server.close(() => resolve())));
+    cleanup.push(
+      () => store.close(),
+      () => new Promise((resolve) => server.close(() => resolve())),
+    );
     await noHang(assert.rejects(store.open('a/1.0.0.crate'), storageUnavailable(port)), 'open');
     assert.equal(requests, 2, 'max_attempts bounds the retries');
   });

@@ -49,11 +49,17 @@ describe('SessionCookies', () => {
     clock = START;
     const cookie = await new SessionCookies(store.secrets, () => false, now).seal(flow);
     // A compact JWE: header, no encrypted key (`dir`), a 96-bit IV, the ciphertext, a 128-bit tag.
-    assert.match(cookie, /^ck_login=[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}; Path=\/me; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    assert.match(
+      cookie,
+      /^ck_login=[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}; Path=\/me; Max-Age=600; HttpOnly; SameSite=Lax$/,
+    );
     assert.deepEqual(JSON.parse(Buffer.from(valueOf(cookie).split('.')[0]!, 'base64url').toString()), { alg: 'dir', enc: 'A256GCM' });
     assert.doesNotMatch(cookie, /s-1|n-1|v-1|crates/, 'the flow is not readable in the cookie');
     assert.match(await new SessionCookies(store.secrets, () => true, now).seal(flow), /; Secure$/);
-    assert.equal(new SessionCookies(store.secrets, () => true, now).clear(), 'ck_login=; Path=/me; Max-Age=0; HttpOnly; SameSite=Lax; Secure');
+    assert.equal(
+      new SessionCookies(store.secrets, () => true, now).clear(),
+      'ck_login=; Path=/me; Max-Age=0; HttpOnly; SameSite=Lax; Secure',
+    );
   });
 
   it('unseals what it sealed, also on another replica sharing the database', async () => {
@@ -103,7 +109,7 @@ describe('SessionCookies', () => {
     assert.equal(await cookies.unseal(`${LOGIN_COOKIE}=${'A'.repeat(200)}`), undefined);
   });
 
-  it('refuses a cookie sealed with another key (another registry\'s database)', async () => {
+  it("refuses a cookie sealed with another key (another registry's database)", async () => {
     clock = START;
     const value = valueOf(await new SessionCookies(otherStore.secrets, () => false, now).seal(flow));
     assert.equal(await new SessionCookies(store.secrets, () => false, now).unseal(`${LOGIN_COOKIE}=${value}`), undefined);
@@ -125,7 +131,10 @@ describe('SessionCookies', () => {
     await cookies.seal(flow);
     const key = await rawKey(store.secrets);
     const exp = START / 1000 + 600;
-    const wrapped = await new EncryptJWT({ ...flow }).setProtectedHeader({ alg: 'A256GCMKW', enc: 'A256GCM' }).setExpirationTime(exp).encrypt(key);
+    const wrapped = await new EncryptJWT({ ...flow })
+      .setProtectedHeader({ alg: 'A256GCMKW', enc: 'A256GCM' })
+      .setExpirationTime(exp)
+      .encrypt(key);
     assert.equal(await cookies.unseal(`${LOGIN_COOKIE}=${wrapped}`), undefined, 'A256GCMKW');
     const forever = await new EncryptJWT({ ...flow }).setProtectedHeader({ alg: 'dir', enc: 'A256GCM' }).encrypt(key);
     assert.equal(await cookies.unseal(`${LOGIN_COOKIE}=${forever}`), undefined, 'no exp');
@@ -137,10 +146,20 @@ describe('SessionCookies', () => {
     clock = START;
     const random = () => 'x'.repeat(43); // 32 random bytes in base64url, as openid-client and the form make them
     const longPage = `/crates/${'a'.repeat(64)}/versions?${'q'.repeat(1_900)}`;
-    const full: LoginFlow = { purpose: 'replace', next: longPage, state: random(), nonce: random(), codeVerifier: random(), csrf: random() };
+    const full: LoginFlow = {
+      purpose: 'replace',
+      next: longPage,
+      state: random(),
+      nonce: random(),
+      codeVerifier: random(),
+      csrf: random(),
+    };
     const cookie = await new SessionCookies(store.secrets, () => true, now).seal(full);
     assert.ok(cookie.length <= 4096, `${cookie.length} bytes`);
-    assert.deepEqual({ ...(await new SessionCookies(store.secrets, () => true, now).unseal(`${LOGIN_COOKIE}=${valueOf(cookie)}`)), exp: undefined }, { ...full, exp: undefined });
+    assert.deepEqual(
+      { ...(await new SessionCookies(store.secrets, () => true, now).unseal(`${LOGIN_COOKIE}=${valueOf(cookie)}`)), exp: undefined },
+      { ...full, exp: undefined },
+    );
   });
 
   /** Seals at `sealedAt`; the cookie opens at START + 599,999 ms and no longer at START + 600,000. */
@@ -166,7 +185,8 @@ describe('SessionCookies', () => {
     let failures = 1;
     const flaky = Object.create(store.secrets, {
       getOrCreateSecret: {
-        value: (name: string, make: () => string) => (failures-- > 0 ? Promise.reject(new Error('database down')) : store.secrets.getOrCreateSecret(name, make)),
+        value: (name: string, make: () => string) =>
+          failures-- > 0 ? Promise.reject(new Error('database down')) : store.secrets.getOrCreateSecret(name, make),
       },
     }) as MetadataDatabase['secrets'];
     const cookies = new SessionCookies(flaky, () => false, now);

@@ -49,7 +49,9 @@ describe('SharedRateLimiter (SQLite)', () => {
   const limiter = (name: string, limit: number, through: RateCounts = counts) =>
     new SharedRateLimiter(name, limit, 'tests', through, onError, now);
   const storedHits = async () =>
-    (await store.db.selectFrom('rate_limit_counts').select(['limiter', 'key', 'hits']).orderBy('key').execute()).map((r) => `${r.limiter}/${r.key}=${Number(r.hits)}`);
+    (await store.db.selectFrom('rate_limit_counts').select(['limiter', 'key', 'hits']).orderBy('key').execute()).map(
+      (r) => `${r.limiter}/${r.key}=${Number(r.hits)}`,
+    );
 
   it('adds its own unwritten events to the shared counts, and counts them once after they are written', async () => {
     await fresh();
@@ -60,14 +62,31 @@ describe('SharedRateLimiter (SQLite)', () => {
     // Half the next minute later the window holds 4 · 1/2 = 2 of A's events: room for 2 more.
     clock = (MINUTE + 1) * 60_000 + 30_000;
     await b.refresh();
-    assert.equal(allowed(() => b.take('user:1')), true);
-    assert.equal(allowed(() => b.take('user:1')), true);
-    assert.equal(allowed(() => b.take('user:1')), false, 'B\'s own events, not written yet, count with the shared ones');
+    assert.equal(
+      allowed(() => b.take('user:1')),
+      true,
+    );
+    assert.equal(
+      allowed(() => b.take('user:1')),
+      true,
+    );
+    assert.equal(
+      allowed(() => b.take('user:1')),
+      false,
+      "B's own events, not written yet, count with the shared ones",
+    );
     // Once written, B's events are in the shared counts and no longer also pending.
     clock = (MINUTE + 1) * 60_000 + 45_000; // 4 · 1/4 + 2 = 3: room for exactly one
     await b.refresh();
-    assert.equal(allowed(() => b.take('user:1')), true, 'written events were counted twice');
-    assert.equal(allowed(() => b.take('user:1')), false);
+    assert.equal(
+      allowed(() => b.take('user:1')),
+      true,
+      'written events were counted twice',
+    );
+    assert.equal(
+      allowed(() => b.take('user:1')),
+      false,
+    );
     assert.deepEqual(errors, []);
   });
 
@@ -79,11 +98,21 @@ describe('SharedRateLimiter (SQLite)', () => {
     publish.take('k');
     await publish.refresh();
     await failedAuth.refresh();
-    assert.equal(allowed(() => failedAuth.take('k')), true);
-    assert.equal(allowed(() => limiter('publish', 2).take('k')), true, 'a new limiter knows nothing before its refresh');
+    assert.equal(
+      allowed(() => failedAuth.take('k')),
+      true,
+    );
+    assert.equal(
+      allowed(() => limiter('publish', 2).take('k')),
+      true,
+      'a new limiter knows nothing before its refresh',
+    );
     const other = limiter('publish', 2);
     await other.refresh();
-    assert.equal(allowed(() => other.take('k')), false);
+    assert.equal(
+      allowed(() => other.take('k')),
+      false,
+    );
   });
 
   it('a failed write is reported, the events still count here, and the shared read still happens', async () => {
@@ -92,19 +121,35 @@ describe('SharedRateLimiter (SQLite)', () => {
     a.take('busy');
     a.take('busy');
     await a.flush();
-    const failingAdd: RateCounts = { add: () => Promise.reject(new Error('write failed')), busyKeys: (...args) => counts.busyKeys(...args), prune: (w) => counts.prune(w) };
+    const failingAdd: RateCounts = {
+      add: () => Promise.reject(new Error('write failed')),
+      busyKeys: (...args) => counts.busyKeys(...args),
+      prune: (w) => counts.prune(w),
+    };
     const b = limiter('publish', 2, failingAdd);
     b.take('mine');
     b.take('mine');
     await b.refresh();
     assert.match(String(errors[0]), /write failed/);
-    assert.equal(allowed(() => b.take('mine')), false, 'counted locally');
-    assert.equal(allowed(() => b.take('busy')), false, 'learned from the shared counts');
+    assert.equal(
+      allowed(() => b.take('mine')),
+      false,
+      'counted locally',
+    );
+    assert.equal(
+      allowed(() => b.take('busy')),
+      false,
+      'learned from the shared counts',
+    );
   });
 
   it('SharedRateLimits: one limiter failing to refresh is reported and does not stop the others', async () => {
     await fresh();
-    const failingRead: RateCounts = { add: (...args) => counts.add(...args), busyKeys: () => Promise.reject(new Error('read failed')), prune: (w) => counts.prune(w) };
+    const failingRead: RateCounts = {
+      add: (...args) => counts.add(...args),
+      busyKeys: () => Promise.reject(new Error('read failed')),
+      prune: (w) => counts.prune(w),
+    };
     const broken = limiter('broken', 1, failingRead);
     const a = limiter('publish', 1);
     a.take('k');
@@ -112,7 +157,11 @@ describe('SharedRateLimiter (SQLite)', () => {
     await new SharedRateLimits([broken, a, b], counts, onError, now).refresh();
     assert.equal(errors.length, 1);
     assert.match(String(errors[0]), /read failed/);
-    assert.equal(allowed(() => b.take('k')), false, 'B refreshed after the failing limiter');
+    assert.equal(
+      allowed(() => b.take('k')),
+      false,
+      'B refreshed after the failing limiter',
+    );
   });
 
   it('SharedRateLimits.stop writes what is still collected', async () => {
@@ -131,8 +180,15 @@ describe('SharedRateLimiter (SQLite)', () => {
     const a = limiter('failed-auth', 1);
     for (let i = 0; i < 10_001; i++) a.record(`10.${i}`);
     await a.flush();
-    const written = await store.db.selectFrom('rate_limit_counts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const written = await store.db
+      .selectFrom('rate_limit_counts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     assert.equal(Number(written.n), 10_000);
-    assert.equal(allowed(() => a.assertNotExceeded('10.10000')), false, 'the key past the bound still counts here');
+    assert.equal(
+      allowed(() => a.assertNotExceeded('10.10000')),
+      false,
+      'the key past the bound still counts here',
+    );
   });
 });

@@ -31,7 +31,8 @@ describe('TokenAuthenticator', () => {
     counted = Object.create(store.tokens, {
       findPrincipalByTokenHash: { value: (hash: string) => (lookups++, store.tokens.findPrincipalByTokenHash(hash)) },
       recordTokenUse: {
-        value: (used: ReadonlyMap<number, string>) => (failUseWrites ? Promise.reject(new Error('database down')) : store.tokens.recordTokenUse(used)),
+        value: (used: ReadonlyMap<number, string>) =>
+          failUseWrites ? Promise.reject(new Error('database down')) : store.tokens.recordTokenUse(used),
       },
     }) as MetadataDatabase['tokens'];
   });
@@ -130,7 +131,7 @@ describe('TokenAuthenticator', () => {
     await auth.authenticate(a.token);
     await auth.authenticate(b.token);
     auth.forgetUser(userId + 1000);
-    assert.equal(auth.authenticateFromCache(a.token)?.status, 'ok', 'another user\'s change leaves it');
+    assert.equal(auth.authenticateFromCache(a.token)?.status, 'ok', "another user's change leaves it");
     auth.forgetUser(userId);
     assert.equal(auth.authenticateFromCache(a.token), undefined);
     assert.equal(auth.authenticateFromCache(b.token), undefined);
@@ -187,7 +188,10 @@ describe('TokenAuthenticator', () => {
     const refusal = await check(generateToken());
     assert.ok(refusal instanceof Error);
     assert.equal(refusal.kind, 'rate-limited');
-    assert.match(refusal.message, /^token rejected: the token is unknown or revoked; and too many failed token checks; try again in \d+ s$/);
+    assert.match(
+      refusal.message,
+      /^token rejected: the token is unknown or revoked; and too many failed token checks; try again in \d+ s$/,
+    );
     assert.ok(refusal.retryAfterSeconds! > 0);
     // The address is over its limit, yet a valid token from it is accepted.
     const { token } = await newToken();

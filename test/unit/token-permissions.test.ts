@@ -10,7 +10,18 @@ import { TOKEN_SCOPES } from '../../src/domain/token-scope.js';
 import type { TokenPrincipal } from '../../src/ports/tokens.js';
 
 function token(limits: Partial<TokenPrincipal> = {}): TokenPrincipal {
-  return { tokenId: 7, userId: 3, login: 'alice', isAdmin: false, expiresAt: null, scopes: null, cratePatterns: null, groups: [], origin: null, ...limits };
+  return {
+    tokenId: 7,
+    userId: 3,
+    login: 'alice',
+    isAdmin: false,
+    expiresAt: null,
+    scopes: null,
+    cratePatterns: null,
+    groups: [],
+    origin: null,
+    ...limits,
+  };
 }
 
 function refusalOf(fn: () => void): RegistryError {
@@ -65,7 +76,7 @@ describe('token permissions', () => {
     assert.equal(refusalOf(() => assertTokenAllows(token({ scopes: ['yank'] }), 'read')).code, 'token-scope-missing');
   });
 
-  it('assertAdminToken accepts an administrator\'s unrestricted token, or one with the `admin` scope', () => {
+  it("assertAdminToken accepts an administrator's unrestricted token, or one with the `admin` scope", () => {
     assertAdminToken(token({ isAdmin: true }), 'read the audit log');
     assertAdminToken(token({ isAdmin: true, scopes: ['admin'] }), 'read the audit log');
   });
@@ -77,7 +88,7 @@ describe('token permissions', () => {
     assert.equal(refusalOf(() => assertAdminToken(token({ scopes: ['admin'] }), 'x')).code, 'admin-only');
   });
 
-  it('assertAdminToken refuses an administrator\'s narrowed token: without `admin`, or with crate patterns', () => {
+  it("assertAdminToken refuses an administrator's narrowed token: without `admin`, or with crate patterns", () => {
     const withoutAdmin = token({ isAdmin: true, scopes: TOKEN_SCOPES.filter((s) => s !== 'admin') });
     assert.equal(refusalOf(() => assertAdminToken(withoutAdmin, 'x')).code, 'token-scope-missing');
     const withPatterns = token({ isAdmin: true, scopes: ['admin'], cratePatterns: ['*'] });

@@ -118,7 +118,12 @@ describe('WebSessions', () => {
   it('signing in with a token needs an unrestricted cargo token', async () => {
     fresh();
     const { token } = await accounts.createToken('alice', 'full');
-    assert.deepEqual(await sessions.userOfToken(`  ${token}\n`, '10.0.0.2'), { id: alice.id, login: 'alice', isAdmin: false, createdAt: '' });
+    assert.deepEqual(await sessions.userOfToken(`  ${token}\n`, '10.0.0.2'), {
+      id: alice.id,
+      login: 'alice',
+      isAdmin: false,
+      createdAt: '',
+    });
     const scoped = await accounts.createToken('alice', 'read only', { scopes: ['read'] });
     assert.equal((await refusal(sessions.userOfToken(scoped.token, '10.0.0.2'))).code, 'token-too-narrow');
     const patterned = await accounts.createToken('alice', 'ci', { cratePatterns: ['foo-*'] });
@@ -128,10 +133,13 @@ describe('WebSessions', () => {
     assert.equal(asSession.kind, 'unauthenticated');
     assert.match(asSession.message, /a browser session is not a token/);
     assert.match((await refusal(sessions.userOfToken(' ', '10.0.0.2'))).message, /enter a token/);
-    assert.match((await refusal(sessions.userOfToken(generateToken(), '10.0.0.2'))).message, /token rejected: the token is unknown or revoked/);
+    assert.match(
+      (await refusal(sessions.userOfToken(generateToken(), '10.0.0.2'))).message,
+      /token rejected: the token is unknown or revoked/,
+    );
   });
 
-  it('wrong tokens count against the caller\'s address: 429 there, never for a valid token, and not elsewhere', async () => {
+  it("wrong tokens count against the caller's address: 429 there, never for a valid token, and not elsewhere", async () => {
     fresh();
     const { token } = await accounts.createToken('alice', 'full');
     for (let i = 0; i < 2; i++) assert.equal((await refusal(sessions.userOfToken(generateToken(), '203.0.113.5'))).kind, 'unauthenticated');

@@ -76,7 +76,8 @@ export function loadAuthConfig(path: string, required = false): AuthConfig {
   return parseAuthConfig(readFileSync(path, 'utf8'), path);
 }
 
-const isTable = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+const isTable = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
 const quoteKey = (k: string) => (/^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k));
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -86,7 +87,8 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
   try {
     doc = parseToml(text) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof TomlError) throw new AuthConfigError(file, [`line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`]);
+    if (error instanceof TomlError)
+      throw new AuthConfigError(file, [`line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`]);
     throw error;
   }
   const problems: string[] = [];
@@ -97,7 +99,8 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
     return v === true;
   };
   const unknownKeys = (table: Record<string, unknown>, known: string[], path: string) => {
-    for (const k of Object.keys(table)) if (!known.includes(k)) problems.push(`${path}${path ? '.' : ''}${quoteKey(k)}: unknown key (expected one of ${known.join(', ')})`);
+    for (const k of Object.keys(table))
+      if (!known.includes(k)) problems.push(`${path}${path ? '.' : ''}${quoteKey(k)}: unknown key (expected one of ${known.join(', ')})`);
   };
 
   unknownKeys(doc, ['netrc_default', 'allow_insecure_netrc', 'hosts'], '');
@@ -128,7 +131,11 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
         problems.push(`${path}: ${error.message}`);
         continue;
       }
-      unknownKeys(value, ['auth', 'header', 'headers', 'netrc_machine', 'use_netrc_default', 'token_command', 'rewrite_auth_required', 'operations'], path);
+      unknownKeys(
+        value,
+        ['auth', 'header', 'headers', 'netrc_machine', 'use_netrc_default', 'token_command', 'rewrite_auth_required', 'operations'],
+        path,
+      );
       const base = parseRule(value, path, undefined, problems);
       const operations: HeaderRule[] = [];
       const ops = value.operations ?? {};
@@ -146,7 +153,8 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
           }
           unknownKeys(op, ['path_prefix', 'auth', 'header', 'headers'], opPath);
           const rule = parseRule(op, opPath, name as Operation, problems, base.auth);
-          if (rule.pathPrefixes.length === 0) problems.push(`${opPath}.path_prefix: required (the URL path this operation's requests start with, e.g. "/index/")`);
+          if (rule.pathPrefixes.length === 0)
+            problems.push(`${opPath}.path_prefix: required (the URL path this operation's requests start with, e.g. "/index/")`);
           operations.push(rule);
         }
       }
@@ -154,11 +162,14 @@ export function parseAuthConfig(text: string, file = 'auth.toml'): AuthConfig {
       if (value.token_command !== undefined) {
         const tc = value.token_command;
         if (!Array.isArray(tc) || tc.length === 0 || !tc.every((x) => typeof x === 'string' && x !== '')) {
-          problems.push(`${path}.token_command: expected a non-empty array of strings, e.g. ["aws", "codeartifact", "get-authorization-token", ...]`);
+          problems.push(
+            `${path}.token_command: expected a non-empty array of strings, e.g. ["aws", "codeartifact", "get-authorization-token", ...]`,
+          );
         } else tokenCommand = tc as string[];
       }
       const netrcMachine = value.netrc_machine;
-      if (netrcMachine !== undefined && (typeof netrcMachine !== 'string' || netrcMachine === '')) problems.push(`${path}.netrc_machine: expected a machine name`);
+      if (netrcMachine !== undefined && (typeof netrcMachine !== 'string' || netrcMachine === ''))
+        problems.push(`${path}.netrc_machine: expected a machine name`);
       hosts.push({
         key,
         match,
@@ -197,7 +208,8 @@ function parseRule(
   };
   let header = 'Authorization';
   if (table.header !== undefined) {
-    if (typeof table.header !== 'string' || !HEADER_NAME.test(table.header)) problems.push(`${path}.header: expected a header name, e.g. "Authorization"`);
+    if (typeof table.header !== 'string' || !HEADER_NAME.test(table.header))
+      problems.push(`${path}.header: expected a header name, e.g. "Authorization"`);
     else header = table.header;
   }
   const extraHeaders: Array<[string, AuthPattern]> = [];
@@ -219,7 +231,8 @@ function parseRule(
   if (table.path_prefix !== undefined) {
     const list = Array.isArray(table.path_prefix) ? table.path_prefix : [table.path_prefix];
     for (const p of list) {
-      if (typeof p !== 'string' || !p.startsWith('/')) problems.push(`${path}.path_prefix: expected a URL path starting with "/" (or a list of them)`);
+      if (typeof p !== 'string' || !p.startsWith('/'))
+        problems.push(`${path}.path_prefix: expected a URL path starting with "/" (or a list of them)`);
       else pathPrefixes.push(p);
     }
   }

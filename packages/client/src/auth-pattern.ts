@@ -3,9 +3,7 @@
 // (`token <password>`), after Bazel's auth_patterns. The .netrc keeps only the secrets; the pattern
 // lives in our own auth file so that curl, git and Python can still read the .netrc.
 
-export type AuthPattern =
-  | { kind: 'basic' }
-  | { kind: 'template'; template: string; needsLogin: boolean; needsPassword: boolean };
+export type AuthPattern = { kind: 'basic' } | { kind: 'template'; template: string; needsLogin: boolean; needsPassword: boolean };
 
 export class AuthPatternError extends Error {
   readonly code = 'AUTH_PATTERN';
@@ -66,7 +64,8 @@ export function renderAuthPattern(pattern: AuthPattern, credentials: Credentials
     if (login === undefined) throw new AuthPatternError(`${where}: basic authentication needs a login, and the credentials have none`);
     value = `Basic ${Buffer.from(`${login}:${password ?? ''}`, 'utf8').toString('base64')}`;
   } else {
-    if (pattern.needsLogin && login === undefined) throw new AuthPatternError(`${where}: the pattern uses <login>, and the credentials have none`);
+    if (pattern.needsLogin && login === undefined)
+      throw new AuthPatternError(`${where}: the pattern uses <login>, and the credentials have none`);
     if (pattern.needsPassword && password === undefined) {
       throw new AuthPatternError(`${where}: the pattern uses <password>, and the credentials have none`);
     }

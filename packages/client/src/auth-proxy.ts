@@ -66,13 +66,16 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
   const createInterceptor = async (host: string, port: number, key: string): Promise<Interceptor> => {
     const leaf = await issueLeafCertificate(ca, host, leafKey.publicKey);
     const target: OriginTarget = { protocol: 'https:', host, port };
-    const server = createSecureServer({ cert: leaf.certPem, key: leafKeyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] }, (req, res) => {
-      // The request goes to the CONNECT target, whatever Host or :authority the client wrote.
-      forwardRequest(ctx, target, req.url, req as Http2ServerRequest, res as Http2ServerResponse, true).catch((error: unknown) => {
-        log(`${key}: ${(error as Error).message}`);
-        res.destroy();
-      });
-    });
+    const server = createSecureServer(
+      { cert: leaf.certPem, key: leafKeyPem, allowHTTP1: true, ALPNProtocols: ['h2', 'http/1.1'] },
+      (req, res) => {
+        // The request goes to the CONNECT target, whatever Host or :authority the client wrote.
+        forwardRequest(ctx, target, req.url, req as Http2ServerRequest, res as Http2ServerResponse, true).catch((error: unknown) => {
+          log(`${key}: ${(error as Error).message}`);
+          res.destroy();
+        });
+      },
+    );
     server.on('tlsClientError', (error) => log(`TLS with the client for ${key} failed (does it trust the proxy CA?): ${error.message}`));
     return { server, notAfter: leaf.notAfter };
   };
@@ -116,7 +119,9 @@ export async function startAuthProxy(options: AuthProxyOptions, listenHost: stri
     try {
       url = new URL(req.url ?? '');
     } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('cratekeeper proxy: this is a forward proxy; send absolute URLs or CONNECT\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('cratekeeper proxy: this is a forward proxy; send absolute URLs or CONNECT\n');
       return;
     }
     if (url.protocol !== 'http:') {

@@ -19,7 +19,11 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that can carry credentials and are dropped when a redirect leaves the origin. */
 const SENSITIVE = ['authorization', 'proxy-authorization', 'cookie'];
 
-export async function authenticatedFetch(resolver: CredentialResolver, input: string | URL, options: AuthenticatedFetchOptions = {}): Promise<Response> {
+export async function authenticatedFetch(
+  resolver: CredentialResolver,
+  input: string | URL,
+  options: AuthenticatedFetchOptions = {},
+): Promise<Response> {
   let url = new URL(input);
   let method = options.method ?? 'GET';
   const firstOrigin = url.origin;
@@ -35,7 +39,8 @@ export async function authenticatedFetch(resolver: CredentialResolver, input: st
     if (hop >= maxRedirects) throw new Error(`too many redirects (more than ${maxRedirects}) from ${input.toString()}`);
     await response.body?.cancel();
     const next = new URL(location, url);
-    if (url.protocol === 'https:' && next.protocol !== 'https:') throw new Error(`refusing a redirect from https to ${next.protocol} (${next.host})`);
+    if (url.protocol === 'https:' && next.protocol !== 'https:')
+      throw new Error(`refusing a redirect from https to ${next.protocol} (${next.host})`);
     if (response.status === 303 && method !== 'HEAD') method = 'GET';
     url = next;
   }

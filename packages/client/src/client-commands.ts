@@ -69,7 +69,11 @@ async function runProvider(options: ClientArgs): Promise<void> {
         'Configure it in $CARGO_HOME/config.toml, e.g. credential-provider = ["/path/to/cratekeeper", "credential"]\n',
     );
   }
-  process.exitCode = await serveCredentialProtocol({ input: process.stdin, output: process.stdout, errors: process.stderr }, options, process.env);
+  process.exitCode = await serveCredentialProtocol(
+    { input: process.stdin, output: process.stdout, errors: process.stderr },
+    options,
+    process.env,
+  );
 }
 
 /** Runs an action and reports the toolkit's own errors as one line, with exit status 2. */
@@ -109,7 +113,7 @@ export function registerClientCommands(program: Command): void {
   const proxy = program
     .command('proxy')
     .enablePositionalOptions()
-    .description('forward proxy that adds the configured hosts\' credentials, for tools that cannot send them')
+    .description("forward proxy that adds the configured hosts' credentials, for tools that cannot send them")
     .option('--listen <address>', 'address to listen on (port 0 picks a free one)', '127.0.0.1:8771')
     .option('--netrc <file>', '.netrc to read (default: $NETRC, then ~/.netrc)')
     .option('--auth-config <file>', 'auth patterns file; its hosts are the ones intercepted')
@@ -123,20 +127,36 @@ export function registerClientCommands(program: Command): void {
         const listen = parseListenAddress(options.listen);
         const loopback = listen.host === 'localhost' || listen.host === '::1' || listen.host.startsWith('127.');
         if (!loopback && !options.allowRemoteClients) {
-          program.error(`error: --listen ${options.listen} is not a loopback address; every client of the proxy uses your credentials (pass --allow-remote-clients if you mean it)`);
+          program.error(
+            `error: --listen ${options.listen} is not a loopback address; every client of the proxy uses your credentials (pass --allow-remote-clients if you mean it)`,
+          );
         }
-        const settings = loadClientSettings({ netrc: options.netrc, authConfig: options.authConfig, allowInsecureNetrc: options.allowInsecureNetrc }, process.env);
+        const settings = loadClientSettings(
+          { netrc: options.netrc, authConfig: options.authConfig, allowInsecureNetrc: options.allowInsecureNetrc },
+          process.env,
+        );
         const { caPaths, loadCa, makeConnector, permittedNames, startAuthProxy } = await proxyModules();
         const log = (line: string) => process.stderr.write(`cratekeeper proxy: ${line}\n`);
-        if (settings.config.hosts.length === 0) log(`no hosts in ${settings.config.file ?? 'the auth file'}: every connection is tunnelled untouched`);
+        if (settings.config.hosts.length === 0)
+          log(`no hosts in ${settings.config.file ?? 'the auth file'}: every connection is tunnelled untouched`);
         const ca = loadCa(caPaths(options.caDir));
         const permitted = permittedNames(ca.certPem);
         for (const host of settings.config.hosts) {
-          if (!caCovers(permitted, host.match.host)) log(`warning: the proxy CA is not valid for ${host.match.host}; run \`cratekeeper proxy init-ca --force\` and trust the new ca.pem`);
+          if (!caCovers(permitted, host.match.host))
+            log(
+              `warning: the proxy CA is not valid for ${host.match.host}; run \`cratekeeper proxy init-ca --force\` and trust the new ca.pem`,
+            );
         }
-        const trust = options.originCa.length > 0 ? [...rootCertificatesOnce(), ...options.originCa.map((f) => readFileSync(f, 'utf8'))] : undefined;
+        const trust =
+          options.originCa.length > 0 ? [...rootCertificatesOnce(), ...options.originCa.map((f) => readFileSync(f, 'utf8'))] : undefined;
         const running = await startAuthProxy(
-          { resolver: new CredentialResolver({ config: settings.config, netrc: settings.netrc }), ca, connector: makeConnector(options.upstreamProxy), trust, log },
+          {
+            resolver: new CredentialResolver({ config: settings.config, netrc: settings.netrc }),
+            ca,
+            connector: makeConnector(options.upstreamProxy),
+            trust,
+            log,
+          },
           listen.host,
           listen.port,
         );
@@ -162,7 +182,9 @@ export function registerClientCommands(program: Command): void {
     .action(
       reported(async (options: InitCaOptions) => {
         const config = loadAuthConfig(authConfigPath(options.authConfig), options.authConfig !== undefined);
-        const hosts = [...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))])];
+        const hosts = [
+          ...new Set([...config.hosts.map((h) => h.match.host), ...options.host.map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))]),
+        ];
         const { caPaths, initCa } = await proxyModules();
         const paths = caPaths(options.caDir);
         await initCa(paths, hosts, options.force === true);
@@ -185,7 +207,12 @@ export function registerClientCommands(program: Command): void {
     .option('--cargo-plugin', 'speak the credential provider protocol (cargo passes this)')
     .action(
       reported(async (options: CredentialOptions) => {
-        await runProvider({ netrc: options.netrc, authConfig: options.authConfig, allowInsecureNetrc: options.allowInsecureNetrc, login: options.login });
+        await runProvider({
+          netrc: options.netrc,
+          authConfig: options.authConfig,
+          allowInsecureNetrc: options.allowInsecureNetrc,
+          login: options.login,
+        });
       }),
     );
 }

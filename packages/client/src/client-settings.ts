@@ -18,7 +18,11 @@ export class ClientArgsError extends Error {
   readonly code = 'CLIENT_ARGS';
 }
 
-const WITH_VALUE: Record<string, 'netrc' | 'authConfig' | 'login'> = { '--netrc': 'netrc', '--auth-config': 'authConfig', '--login': 'login' };
+const WITH_VALUE: Record<string, 'netrc' | 'authConfig' | 'login'> = {
+  '--netrc': 'netrc',
+  '--auth-config': 'authConfig',
+  '--login': 'login',
+};
 
 /**
  * Parses provider arguments over `base`. A leading `credential` is skipped: cargo forwards the words

@@ -47,7 +47,8 @@ export function parseCargoRequest(line: string): CargoRequest {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ProtocolError('expected a JSON object');
   const request = value as Partial<CargoRequest>;
-  if (request.v !== 1) throw new ProtocolError(`unsupported protocol version ${JSON.stringify(request.v)} (this provider speaks version 1)`);
+  if (request.v !== 1)
+    throw new ProtocolError(`unsupported protocol version ${JSON.stringify(request.v)} (this provider speaks version 1)`);
   if (typeof request.kind !== 'string') throw new ProtocolError('missing "kind"');
   const registry = request.registry;
   if (typeof registry !== 'object' || registry === null || typeof registry['index-url'] !== 'string') {
@@ -97,7 +98,9 @@ async function answer(request: CargoRequest, baseArgs: ClientArgs, env: NodeJS.P
     }
     case 'login': {
       if (typeof request.token !== 'string' || request.token === '') {
-        return { Err: { kind: 'other', message: 'cargo passed no token: run `cargo login --registry <name>` and paste the token when asked' } };
+        return {
+          Err: { kind: 'other', message: 'cargo passed no token: run `cargo login --registry <name>` and paste the token when asked' },
+        };
       }
       const path = netrcPath({ explicit: args.netrc, env });
       const settings = loadClientSettings(args, env);

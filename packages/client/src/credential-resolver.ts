@@ -96,7 +96,8 @@ export class CredentialResolver {
     const cached = this.tokens.get(host.key);
     if (cached !== undefined) {
       return cached.then((t) => {
-        const fresh = t.expiresAt !== undefined ? t.expiresAt - EXPIRY_MARGIN_SECONDS > now : t.fetchedAt + UNDATED_TOKEN_REUSE_SECONDS > now;
+        const fresh =
+          t.expiresAt !== undefined ? t.expiresAt - EXPIRY_MARGIN_SECONDS > now : t.fetchedAt + UNDATED_TOKEN_REUSE_SECONDS > now;
         if (fresh) return t;
         this.tokens.delete(host.key);
         return this.issuedToken(host);
@@ -132,7 +133,10 @@ export class CredentialResolver {
     const rule = configured ? CredentialResolver.ruleFor(configured, url.pathname, operation) : undefined;
     const headers: Array<[string, string]> = [];
     if (rule === undefined) {
-      headers.push(['Authorization', renderAuthPattern({ kind: 'template', template: '<password>', needsLogin: false, needsPassword: true }, credentials, where)]);
+      headers.push([
+        'Authorization',
+        renderAuthPattern({ kind: 'template', template: '<password>', needsLogin: false, needsPassword: true }, credentials, where),
+      ]);
     } else {
       if (rule.auth) headers.push([rule.header, renderAuthPattern(rule.auth, credentials, where)]);
       for (const [name, pattern] of rule.extraHeaders) headers.push([name, renderAuthPattern(pattern, credentials, where)]);

@@ -31,7 +31,8 @@ export function setNetrcPassword(doc: NetrcDocument, machine: string, login: str
       const at = entry.nameToken!.end;
       return replaced.slice(0, at) + ` login ${formatNetrcValue(login)}` + replaced.slice(at);
     }
-    const addition = (entry.fields.login === undefined ? ` login ${formatNetrcValue(login)}` : '') + ` password ${formatNetrcValue(password)}`;
+    const addition =
+      (entry.fields.login === undefined ? ` login ${formatNetrcValue(login)}` : '') + ` password ${formatNetrcValue(password)}`;
     return text.slice(0, entry.end) + addition + text.slice(entry.end);
   }
   const line = `machine ${formatNetrcValue(machine)} login ${formatNetrcValue(login)} password ${formatNetrcValue(password)}\n`;

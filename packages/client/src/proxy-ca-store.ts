@@ -52,7 +52,9 @@ export function loadCa(paths: CaPaths): LoadedCa {
   }
   const privateKey = createPrivateKey(readFileSync(paths.key, 'utf8'));
   const certPem = readFileSync(paths.cert, 'utf8');
-  const matches = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).equals(createPublicKey(certPem).export({ type: 'spki', format: 'der' }));
+  const matches = createPublicKey(privateKey)
+    .export({ type: 'spki', format: 'der' })
+    .equals(createPublicKey(certPem).export({ type: 'spki', format: 'der' }));
   if (!matches) throw new ProxyCaError(`${paths.key} is not the key of ${paths.cert}`);
   return { certPem, privateKey };
 }

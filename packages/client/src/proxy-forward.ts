@@ -4,7 +4,14 @@
 // `auth-required: false` in config.json (the proxy owns authentication, so a client with no
 // credentials of its own can use the registry) and logs requests whose credentials are rejected.
 
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -139,7 +146,8 @@ export async function forwardRequest(
       fail(res, 502, `could not get credentials for ${authority}; see the proxy's log`);
       return;
     }
-    if (auth === undefined) ctx.log(`${authority}: no credentials configured (no .netrc entry or token command); ${method} ${url.pathname} sent without`);
+    if (auth === undefined)
+      ctx.log(`${authority}: no credentials configured (no .netrc entry or token command); ${method} ${url.pathname} sent without`);
     for (const [name, value] of auth?.headers ?? []) {
       headers[name.toLowerCase()] = value;
       injected = true;

@@ -58,7 +58,11 @@ export const runTokenCommand: TokenCommandRunner = (command, env) =>
     const child = execFile(file!, args, { env, timeout: 60_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) {
         const detail = stderr.trim().split('\n').slice(-5).join('\n');
-        reject(new TokenCommandError(`token command \`${file}\` failed (${error.code ?? error.signal ?? error.message})${detail ? `: ${detail}` : ''}`));
+        reject(
+          new TokenCommandError(
+            `token command \`${file}\` failed (${error.code ?? error.signal ?? error.message})${detail ? `: ${detail}` : ''}`,
+          ),
+        );
         return;
       }
       try {

@@ -29,7 +29,9 @@ function proxyFailure(proxy: URL, error: Error): UpstreamProxyError {
 
 function viaHttpProxy(proxy: URL): Connector {
   const proxyPort = Number(proxy.port || 80);
-  const auth = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
+  const auth = proxy.username
+    ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`
+    : '';
   return async (host, port) => {
     let socket: Socket;
     try {
@@ -66,7 +68,8 @@ function viaHttpProxy(proxy: URL): Connector {
         reject(proxyFailure(proxy, error));
       };
       // A proxy that hangs up before answering the CONNECT would otherwise leave the caller waiting forever.
-      const onEnd = () => fail(new UpstreamProxyError(`upstream proxy ${proxy.host} closed the connection before answering CONNECT ${authority}`));
+      const onEnd = () =>
+        fail(new UpstreamProxyError(`upstream proxy ${proxy.host} closed the connection before answering CONNECT ${authority}`));
       socket.on('data', onData);
       socket.once('error', fail);
       socket.once('end', onEnd);

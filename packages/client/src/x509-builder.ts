@@ -66,7 +66,10 @@ function nameConstraints(dns: string[], ips: string[]): Extension {
   ];
   const excluded =
     ips.length === 0
-      ? [new GeneralSubtree({ base: new GeneralName({ iPAddress: '0.0.0.0/0' }) }), new GeneralSubtree({ base: new GeneralName({ iPAddress: '::/0' }) })]
+      ? [
+          new GeneralSubtree({ base: new GeneralName({ iPAddress: '0.0.0.0/0' }) }),
+          new GeneralSubtree({ base: new GeneralName({ iPAddress: '::/0' }) }),
+        ]
       : [];
   const value = new NameConstraints({
     permittedSubtrees: new GeneralSubtrees(permitted),
@@ -80,31 +83,34 @@ function nameConstraints(dns: string[], ips: string[]): Extension {
  * DNS subtrees, names below them). IP addresses are permitted one by one; with no IP host every IP
  * address is excluded, and with no DNS host only the reserved `.invalid` domain is permitted.
  */
-export async function createCaCertificate(hosts: string[], key: { privateKey: KeyObject; publicKey: KeyObject }, subject: string, days = 3650): Promise<string> {
+export async function createCaCertificate(
+  hosts: string[],
+  key: { privateKey: KeyObject; publicKey: KeyObject },
+  subject: string,
+  days = 3650,
+): Promise<string> {
   const dns = [...new Set(hosts.filter((h) => isIP(h) === 0).map((h) => h.toLowerCase()))];
   const ips = [...new Set(hosts.filter((h) => isIP(h) !== 0))];
   if (dns.length + ips.length === 0) throw new Error('a proxy CA needs at least one host to be constrained to');
   const publicKey = await verifyingKey(key.publicKey);
   const name = new Name([{ CN: [subject] }]);
   const now = Date.now();
-  const certificate = await X509CertificateGenerator.create(
-    {
-      serialNumber: serialNumber(),
-      issuer: name,
-      subject: name,
-      notBefore: new Date(now - 3600_000),
-      notAfter: new Date(now + days * DAY_MS),
-      signingAlgorithm: ECDSA_SHA256,
-      publicKey,
-      signingKey: await signingKey(key.privateKey),
-      extensions: [
-        new BasicConstraintsExtension(true, 0, true),
-        new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
-        await SubjectKeyIdentifierExtension.create(publicKey, false),
-        nameConstraints(dns, ips),
-      ],
-    },
-  );
+  const certificate = await X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    issuer: name,
+    subject: name,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + days * DAY_MS),
+    signingAlgorithm: ECDSA_SHA256,
+    publicKey,
+    signingKey: await signingKey(key.privateKey),
+    extensions: [
+      new BasicConstraintsExtension(true, 0, true),
+      new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+      await SubjectKeyIdentifierExtension.create(publicKey, false),
+      nameConstraints(dns, ips),
+    ],
+  });
   return certificate.toString('pem');
 }
 
@@ -129,29 +135,32 @@ async function authorityKeyId(ca: X509Certificate): Promise<AuthorityKeyIdentifi
  * are in a critical subjectAltName only, as RFC 5280 asks: a CN would be checked against the DNS
  * constraints by OpenSSL even for an IP address.
  */
-export async function issueLeafCertificate(ca: IssuerCa, host: string, leafPublicKey: KeyObject, days = 7): Promise<{ certPem: string; notAfter: number }> {
+export async function issueLeafCertificate(
+  ca: IssuerCa,
+  host: string,
+  leafPublicKey: KeyObject,
+  days = 7,
+): Promise<{ certPem: string; notAfter: number }> {
   const caCert = new X509Certificate(ca.certPem);
   const now = Date.now();
   const notAfter = now + days * DAY_MS;
-  const certificate = await X509CertificateGenerator.create(
-    {
-      serialNumber: serialNumber(),
-      issuer: caCert.subjectName,
-      subject: new Name([]),
-      notBefore: new Date(now - 3600_000),
-      notAfter: new Date(notAfter),
-      signingAlgorithm: ECDSA_SHA256,
-      publicKey: await verifyingKey(leafPublicKey),
-      signingKey: await signingKey(ca.privateKey),
-      extensions: [
-        new BasicConstraintsExtension(false, undefined, true),
-        new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-        new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth], false),
-        new SubjectAlternativeNameExtension([{ type: isIP(host) !== 0 ? 'ip' : 'dns', value: host }], true),
-        await authorityKeyId(caCert),
-      ],
-    },
-  );
+  const certificate = await X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    issuer: caCert.subjectName,
+    subject: new Name([]),
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(notAfter),
+    signingAlgorithm: ECDSA_SHA256,
+    publicKey: await verifyingKey(leafPublicKey),
+    signingKey: await signingKey(ca.privateKey),
+    extensions: [
+      new BasicConstraintsExtension(false, undefined, true),
+      new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
+      new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth], false),
+      new SubjectAlternativeNameExtension([{ type: isIP(host) !== 0 ? 'ip' : 'dns', value: host }], true),
+      await authorityKeyId(caCert),
+    ],
+  });
   return { certPem: certificate.toString('pem'), notAfter };
 }
 

@@ -105,7 +105,9 @@ async function headers(url: string, operation?: 'index' | 'download' | 'api', co
 
 void test('matching: exact host, and the port when the key names one', async () => {
   assert.deepEqual(await headers('https://registry.example.com/index/config.json'), [['Authorization', 'Bearer reg-secret']]);
-  assert.deepEqual(await headers('https://REGISTRY.example.com:8443/x'), [['Authorization', `Basic ${Buffer.from('bob:port-secret').toString('base64')}`]]);
+  assert.deepEqual(await headers('https://REGISTRY.example.com:8443/x'), [
+    ['Authorization', `Basic ${Buffer.from('bob:port-secret').toString('base64')}`],
+  ]);
   // Not the same host: a suffix, a prefix, a different label. Nothing at all: the `default` entry
   // answers only for hosts that opt in.
   assert.equal(await headers('https://evil-registry.example.com/'), undefined);
@@ -186,7 +188,7 @@ async function listen(
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-void test('a redirect to another host never carries the first host\'s credentials', async () => {
+void test("a redirect to another host never carries the first host's credentials", async () => {
   const seen: Array<[string, string | undefined]> = [];
   const storage = await listen((url, h) => {
     seen.push([`storage${url}`, h.authorization]);
@@ -200,7 +202,9 @@ void test('a redirect to another host never carries the first host\'s credential
     const config = parseAuthConfig(`[hosts."127.0.0.1:${registry.port}"]\nauth = "bearer"\n`);
     const netrc = parseNetrc('machine 127.0.0.1 password reg-secret\n');
     const resolver = new CredentialResolver({ config, netrc });
-    const response = await authenticatedFetch(resolver, `http://127.0.0.1:${registry.port}/dl`, { headers: { authorization: 'caller-set' } });
+    const response = await authenticatedFetch(resolver, `http://127.0.0.1:${registry.port}/dl`, {
+      headers: { authorization: 'caller-set' },
+    });
     assert.equal(response.status, 200);
     assert.deepEqual(seen, [
       ['registry/dl', 'Bearer reg-secret'],

@@ -18,13 +18,25 @@ interface Run {
 
 function provider(argv: string[], requests: Array<string | object>, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT_BIN, ...argv], { env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [CLIENT_BIN, ...argv], {
+      env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env },
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr, lines: stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown) }));
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stderr,
+        lines: stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as unknown),
+      }),
+    );
     child.stdin.end(requests.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
   });
 }
@@ -48,12 +60,15 @@ function setup(netrcText: string, authToml?: string) {
 
 void test('get: hello, token from .netrc, not-found for other hosts', async () => {
   const { args } = setup('machine reg.example.com login cargo password ckt_abc\n', '[hosts."api.example.com"]\nauth = "bearer"\n');
-  const run = await provider(['--cargo-plugin'], [
-    get('sparse+https://reg.example.com/index/', 'read', args),
-    get('sparse+https://reg.example.com/index/', 'publish', args),
-    get('sparse+https://unknown.example.com/index/', 'read', args),
-    get('sparse+https://api.example.com/index/', 'read', args),
-  ]);
+  const run = await provider(
+    ['--cargo-plugin'],
+    [
+      get('sparse+https://reg.example.com/index/', 'read', args),
+      get('sparse+https://reg.example.com/index/', 'publish', args),
+      get('sparse+https://unknown.example.com/index/', 'read', args),
+      get('sparse+https://api.example.com/index/', 'read', args),
+    ],
+  );
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.lines, [
     { v: [1] },
@@ -69,13 +84,26 @@ void test('get: a token command answers with cache "expires" and its expiry', as
   // args: credential --netrc FILE --auth-config FILE
   const script = join(dir, 'issue.mjs');
   writeFileSync(script, 'console.log(JSON.stringify({ authorizationToken: "short-lived", expiration: "2030-01-02T03:04:05Z" }))\n');
-  writeFileSync(args[4]!, `[hosts."ca.example.com:8443"]\nauth = "bearer"\ntoken_command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}]\n`);
+  writeFileSync(
+    args[4]!,
+    `[hosts."ca.example.com:8443"]\nauth = "bearer"\ntoken_command = [${JSON.stringify(process.execPath)}, ${JSON.stringify(script)}]\n`,
+  );
   // Options on the command line (a wrapper script may pass them) and the .netrc from $NETRC.
-  const run = await provider(['credential', '--auth-config', args[4]!, '--cargo-plugin'], [get('sparse+https://ca.example.com:8443/cargo/', 'read', [])], {
-    NETRC: args[2]!,
-  });
+  const run = await provider(
+    ['credential', '--auth-config', args[4]!, '--cargo-plugin'],
+    [get('sparse+https://ca.example.com:8443/cargo/', 'read', [])],
+    {
+      NETRC: args[2]!,
+    },
+  );
   assert.deepEqual(run.lines[1], {
-    Ok: { kind: 'get', token: 'Bearer short-lived', operation_independent: true, cache: 'expires', expiration: Date.parse('2030-01-02T03:04:05Z') / 1000 },
+    Ok: {
+      kind: 'get',
+      token: 'Bearer short-lived',
+      operation_independent: true,
+      cache: 'expires',
+      expiration: Date.parse('2030-01-02T03:04:05Z') / 1000,
+    },
   });
 });
 
@@ -90,12 +118,15 @@ void test('login writes the .netrc (0600), logout removes the entry and keeps th
   assert.equal(statSync(netrc).mode & 0o777, 0o600);
 
   writeFileSync(netrc, '# keep me\nmachine 127.0.0.1 login me password old\nmachine other login o password p\n');
-  const again = await provider(['--cargo-plugin'], [
-    { v: 1, registry: index, kind: 'login', token: 'ckt_rotated', args },
-    get(index['index-url'], 'read', args),
-    { v: 1, registry: index, kind: 'logout', args },
-    { v: 1, registry: index, kind: 'logout', args },
-  ]);
+  const again = await provider(
+    ['--cargo-plugin'],
+    [
+      { v: 1, registry: index, kind: 'login', token: 'ckt_rotated', args },
+      get(index['index-url'], 'read', args),
+      { v: 1, registry: index, kind: 'logout', args },
+      { v: 1, registry: index, kind: 'logout', args },
+    ],
+  );
   assert.deepEqual(again.lines.slice(1), [
     { Ok: { kind: 'login' } },
     { Ok: { kind: 'get', token: 'ckt_rotated', operation_independent: true, cache: 'session' } },
@@ -107,12 +138,10 @@ void test('login writes the .netrc (0600), logout removes the entry and keeps th
 });
 
 void test('bad protocol input: an error answer naming the line, a message on stderr, exit status 1', async () => {
-  const run = await provider(['--cargo-plugin'], [
-    '{"v":1,"registry":',
-    { v: 2, registry: { 'index-url': 'x' }, kind: 'get' },
-    { v: 1, kind: 'get' },
-    [1, 2],
-  ]);
+  const run = await provider(
+    ['--cargo-plugin'],
+    ['{"v":1,"registry":', { v: 2, registry: { 'index-url': 'x' }, kind: 'get' }, { v: 1, kind: 'get' }, [1, 2]],
+  );
   assert.equal(run.code, 1);
   const messages = run.lines.slice(1).map((l) => (l as { Err: { kind: string; message: string } }).Err);
   assert.ok(messages.every((m) => m.kind === 'other'));
@@ -129,9 +158,21 @@ void test('bad files: .netrc syntax with its line, auth file with its key, reada
   const open = setup('machine reg.example.com password x\n');
   chmodSync(open.netrc, 0o644);
   const url = 'sparse+https://reg.example.com/index/';
-  const run = await provider(['--cargo-plugin'], [get(url, 'read', broken.args), get(url, 'read', badToml.args), get(url, 'read', open.args), get(url, 'read', [...open.args, '--allow-insecure-netrc']), get(url, 'read', ['credential', '--bogus'])]);
+  const run = await provider(
+    ['--cargo-plugin'],
+    [
+      get(url, 'read', broken.args),
+      get(url, 'read', badToml.args),
+      get(url, 'read', open.args),
+      get(url, 'read', [...open.args, '--allow-insecure-netrc']),
+      get(url, 'read', ['credential', '--bogus']),
+    ],
+  );
   const [syntax, toml, perms, allowed, unknownArg] = run.lines.slice(1) as Array<{ Err?: { message: string }; Ok?: { token: string } }>;
-  assert.equal(syntax?.Err?.message, `${broken.netrc}:3: unknown keyword \`pasword\` (expected login, password, account, macdef, machine or default)`);
+  assert.equal(
+    syntax?.Err?.message,
+    `${broken.netrc}:3: unknown keyword \`pasword\` (expected login, password, account, macdef, machine or default)`,
+  );
   assert.equal(toml?.Err?.message, `${badToml.auth}: hosts."reg.example.com".header: expected a header name, e.g. "Authorization"`);
   assert.match(perms?.Err?.message ?? '', new RegExp(`chmod 600 ${open.netrc}`));
   assert.equal(allowed?.Ok?.token, 'x');
@@ -140,9 +181,15 @@ void test('bad files: .netrc syntax with its line, auth file with its key, reada
 });
 
 void test('a host whose pattern needs another header is sent to the proxy', async () => {
-  const { args } = setup('machine reg.example.com login u password p\n', '[hosts."reg.example.com"]\nheader = "X-Api-Key"\nauth = "<password>"\n');
+  const { args } = setup(
+    'machine reg.example.com login u password p\n',
+    '[hosts."reg.example.com"]\nheader = "X-Api-Key"\nauth = "<password>"\n',
+  );
   const run = await provider(['--cargo-plugin'], [get('sparse+https://reg.example.com/', 'read', args)]);
-  assert.match((run.lines[1] as { Err: { message: string } }).Err.message, /sends X-Api-Key; cargo can only send one Authorization header, so use `cratekeeper proxy`/);
+  assert.match(
+    (run.lines[1] as { Err: { message: string } }).Err.message,
+    /sends X-Api-Key; cargo can only send one Authorization header, so use `cratekeeper proxy`/,
+  );
 });
 
 void test('the .netrc `default` entry: never without auth.toml, only for hosts that opt in with one', async () => {
@@ -150,11 +197,14 @@ void test('the .netrc `default` entry: never without auth.toml, only for hosts t
   // No auth.toml anywhere (HOME is empty): cargo asking about any other registry gets not-found, so it
   // never sends the fallback password to a host the user did not name.
   const bare = setup(netrcText);
-  const run = await provider(['--cargo-plugin'], [
-    get('sparse+https://reg.example.com/index/', 'read', bare.args),
-    get('sparse+https://attacker.example.net/index/', 'read', bare.args),
-    get('sparse+https://attacker.example.net/index/', 'publish', bare.args),
-  ]);
+  const run = await provider(
+    ['--cargo-plugin'],
+    [
+      get('sparse+https://reg.example.com/index/', 'read', bare.args),
+      get('sparse+https://attacker.example.net/index/', 'read', bare.args),
+      get('sparse+https://attacker.example.net/index/', 'publish', bare.args),
+    ],
+  );
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.lines.slice(1), [
     { Ok: { kind: 'get', token: 'ckt_abc', operation_independent: true, cache: 'session' } },
@@ -164,12 +214,18 @@ void test('the .netrc `default` entry: never without auth.toml, only for hosts t
 
   // The opt-in: a host listed with use_netrc_default = true; a listed host without it and an
   // unlisted host still get nothing.
-  const optIn = setup(netrcText, '[hosts."legacy.example.com"]\nuse_netrc_default = true\n\n[hosts."listed.example.com"]\nauth = "bearer"\n');
-  const opted = await provider(['--cargo-plugin'], [
-    get('sparse+https://legacy.example.com/index/', 'read', optIn.args),
-    get('sparse+https://listed.example.com/index/', 'read', optIn.args),
-    get('sparse+https://attacker.example.net/index/', 'read', optIn.args),
-  ]);
+  const optIn = setup(
+    netrcText,
+    '[hosts."legacy.example.com"]\nuse_netrc_default = true\n\n[hosts."listed.example.com"]\nauth = "bearer"\n',
+  );
+  const opted = await provider(
+    ['--cargo-plugin'],
+    [
+      get('sparse+https://legacy.example.com/index/', 'read', optIn.args),
+      get('sparse+https://listed.example.com/index/', 'read', optIn.args),
+      get('sparse+https://attacker.example.net/index/', 'read', optIn.args),
+    ],
+  );
   assert.deepEqual(opted.lines.slice(1), [
     { Ok: { kind: 'get', token: 'default-secret', operation_independent: true, cache: 'session' } },
     { Err: { kind: 'not-found' } },

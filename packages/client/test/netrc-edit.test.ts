@@ -64,7 +64,10 @@ void test('login adds the missing login to an entry that has a password, after t
 
 void test('login appends at the end, and ends an unterminated macro first', () => {
   assert.equal(setNetrcPassword(parseNetrc(''), 'h', 'cargo', 't'), 'machine h login cargo password t\n');
-  assert.equal(setNetrcPassword(parseNetrc('machine a login b password c'), 'h', 'cargo', 't'), 'machine a login b password c\nmachine h login cargo password t\n');
+  assert.equal(
+    setNetrcPassword(parseNetrc('machine a login b password c'), 'h', 'cargo', 't'),
+    'machine a login b password c\nmachine h login cargo password t\n',
+  );
   const macro = parseNetrc('machine a login b password c\nmacdef m\nbody line');
   const text = setNetrcPassword(macro, 'h', 'cargo', 't');
   const parsed = parseNetrc(text);
@@ -106,12 +109,15 @@ void test('a file that group or others can read is refused, with the fix, unless
   const path = join(dir, '.netrc');
   writeFileSync(path, 'machine a password b\n', { mode: 0o644 });
   chmodSync(path, 0o644);
-  assert.throws(() => readNetrcFile(path), (error: unknown) => {
-    assert.ok(error instanceof NetrcPermissionError);
-    assert.match(error.message, /can be read by group or others \(mode 0644\)/);
-    assert.ok(error.message.includes(`chmod 600 ${path}`), error.message);
-    return true;
-  });
+  assert.throws(
+    () => readNetrcFile(path),
+    (error: unknown) => {
+      assert.ok(error instanceof NetrcPermissionError);
+      assert.match(error.message, /can be read by group or others \(mode 0644\)/);
+      assert.ok(error.message.includes(`chmod 600 ${path}`), error.message);
+      return true;
+    },
+  );
   assert.equal(readNetrcFile(path, { allowInsecure: true })?.entries.length, 1);
   chmodSync(path, 0o600);
   assert.equal(readNetrcFile(path)?.entries.length, 1);

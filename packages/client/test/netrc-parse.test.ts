@@ -91,10 +91,18 @@ for (const row of table) {
     for (const [machine, expected] of Object.entries(row.machines)) {
       const entry = findNetrcMachine(doc, machine);
       assert.ok(entry, `machine ${machine} found`);
-      assert.deepEqual({ login: entry.login, password: entry.password, account: entry.account }, { login: undefined, password: undefined, account: undefined, ...expected });
+      assert.deepEqual(
+        { login: entry.login, password: entry.password, account: entry.account },
+        { login: undefined, password: undefined, account: undefined, ...expected },
+      );
     }
     const names = doc.entries.filter((e) => e.machine !== undefined).map((e) => e.machine!.toLowerCase());
-    assert.deepEqual([...new Set(names)].sort(), Object.keys(row.machines).map((m) => m.toLowerCase()).sort());
+    assert.deepEqual(
+      [...new Set(names)].sort(),
+      Object.keys(row.machines)
+        .map((m) => m.toLowerCase())
+        .sort(),
+    );
     const fallback = netrcDefault(doc);
     if (row.default) assert.deepEqual({ login: fallback?.login, password: fallback?.password }, row.default);
     else assert.equal(fallback, undefined);
@@ -104,11 +112,31 @@ for (const row of table) {
 
 const errors: Array<{ name: string; text: string; line: number; message: RegExp }> = [
   { name: 'unknown keyword inside an entry', text: 'machine a\n  login x\n  passwrd y\n', line: 3, message: /unknown keyword `passwrd`/ },
-  { name: 'login before any machine', text: '# hi\nlogin x password y\n', line: 2, message: /`login` outside of a `machine` or `default` entry/ },
-  { name: 'machine without a name at the end', text: 'machine a login b\nmachine', line: 2, message: /`machine` must be followed by a host name/ },
-  { name: 'password without a value', text: 'machine a\nlogin b\npassword', line: 3, message: /`password` must be followed by a password value/ },
+  {
+    name: 'login before any machine',
+    text: '# hi\nlogin x password y\n',
+    line: 2,
+    message: /`login` outside of a `machine` or `default` entry/,
+  },
+  {
+    name: 'machine without a name at the end',
+    text: 'machine a login b\nmachine',
+    line: 2,
+    message: /`machine` must be followed by a host name/,
+  },
+  {
+    name: 'password without a value',
+    text: 'machine a\nlogin b\npassword',
+    line: 3,
+    message: /`password` must be followed by a password value/,
+  },
   { name: 'unterminated quote', text: 'machine a\nlogin "unfinished\n\nmachine b\n', line: 2, message: /unterminated quoted value/ },
-  { name: 'stray word at top level', text: 'machine a login b password c\n\nmacdef m\nbody\n\nhello\n', line: 6, message: /unexpected `hello`/ },
+  {
+    name: 'stray word at top level',
+    text: 'machine a login b password c\n\nmacdef m\nbody\n\nhello\n',
+    line: 6,
+    message: /unexpected `hello`/,
+  },
 ];
 
 for (const row of errors) {

@@ -24,7 +24,8 @@ void test('a CA for DNS and IP hosts issues only for them', async () => {
   const ca = await createCaCertificate(['registry.example.com', '127.0.0.1'], key, 'test proxy CA');
   assert.deepEqual(permittedNames(ca), { dns: ['registry.example.com'], ip: ['127.0.0.1/32'] });
   const leafKey = generateKey();
-  const issue = async (host: string) => (await issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey)).certPem;
+  const issue = async (host: string) =>
+    (await issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey)).certPem;
   assert.ok(verify(ca, await issue('registry.example.com')).ok);
   assert.ok(verify(ca, await issue('127.0.0.1')).ok);
   for (const foreign of ['example.com', 'evil-registry.example.com', '127.0.0.2', '::1']) {
@@ -38,7 +39,8 @@ void test('a CA for DNS hosts only cannot vouch for any IP address', async () =>
   const key = generateKey();
   const ca = await createCaCertificate(['registry.example.com'], key, 'test proxy CA');
   const leafKey = generateKey();
-  const issue = async (host: string) => (await issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey)).certPem;
+  const issue = async (host: string) =>
+    (await issueLeafCertificate({ certPem: ca, privateKey: key.privateKey }, host, leafKey.publicKey)).certPem;
   assert.ok(verify(ca, await issue('registry.example.com')).ok);
   assert.equal(verify(ca, await issue('10.0.0.1')).ok, false);
   assert.equal(verify(ca, await issue('::1')).ok, false);

@@ -15,8 +15,7 @@ interface Migration {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema builder's column callback type
 const autoId = (dialect: SqlDialectName) => (dialect === 'sqlite' ? 'integer' : 'serial') as any;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const idColumn = (dialect: SqlDialectName) => (c: any) =>
-  dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey();
+const idColumn = (dialect: SqlDialectName) => (c: any) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey());
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -115,7 +114,10 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('user_identities_pk', ['issuer', 'subject'])
         .execute();
-      await db.schema.alterTable('group_members').addColumn('source', 'text', (c) => c.notNull().defaultTo('local')).execute();
+      await db.schema
+        .alterTable('group_members')
+        .addColumn('source', 'text', (c) => c.notNull().defaultTo('local'))
+        .execute();
       await db.schema.alterTable('tokens').addColumn('origin', 'text').execute();
       await db.schema
         .createTable('used_id_tokens')
@@ -275,10 +277,7 @@ export async function migrate(db: Kysely<Database>, dialect: SqlDialectName): Pr
       const done = await tx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
       if (done) return;
       await migration.up(tx, dialect);
-      await tx
-        .insertInto('schema_migrations')
-        .values({ version: migration.version, applied_at: new Date().toISOString() })
-        .execute();
+      await tx.insertInto('schema_migrations').values({ version: migration.version, applied_at: new Date().toISOString() }).execute();
     });
   }
   return LATEST_SCHEMA_VERSION;

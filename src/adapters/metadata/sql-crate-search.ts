@@ -35,7 +35,9 @@ export class SqlCrateSearch implements CrateSearch {
       );
     const ranked = matches
       .select(['id', 'name', 'description'])
-      .orderBy(sql`case when name_normalized = ${name} then 0 when name_normalized like ${escapeLike(name) + '%'} escape '\\' then 1 else 2 end`)
+      .orderBy(
+        sql`case when name_normalized = ${name} then 0 when name_normalized like ${escapeLike(name) + '%'} escape '\\' then 1 else 2 end`,
+      )
       .orderBy('name_lower');
     let total: number;
     let crates: { id: number; name: string; description: string | null }[];

@@ -53,11 +53,7 @@ export class SqlCrates implements Crates {
     const name = v.entry.name;
     const owners = new SqlOwners(tx);
     let newCrate = false;
-    let crate = await tx.db
-      .selectFrom('crates')
-      .select(['id', 'name'])
-      .where('name_normalized', '=', v.normalizedName)
-      .executeTakeFirst();
+    let crate = await tx.db.selectFrom('crates').select(['id', 'name']).where('name_normalized', '=', v.normalizedName).executeTakeFirst();
     if (crate && crate.name !== name) throw crateNameTaken(crate.name, name);
     if (!crate) {
       crate = await tx.db
@@ -136,11 +132,7 @@ export class SqlCrates implements Crates {
   }
 
   async findCrateName(normalizedName: string): Promise<string | undefined> {
-    const row = await this.scope.db
-      .selectFrom('crates')
-      .select('name')
-      .where('name_normalized', '=', normalizedName)
-      .executeTakeFirst();
+    const row = await this.scope.db.selectFrom('crates').select('name').where('name_normalized', '=', normalizedName).executeTakeFirst();
     return row?.name;
   }
 }

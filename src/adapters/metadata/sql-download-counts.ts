@@ -32,7 +32,9 @@ export class SqlDownloadCounts implements DownloadCounts {
           .insertInto('version_downloads')
           .values(rows.slice(i, i + BATCH))
           .onConflict((oc) =>
-            oc.columns(['crate', 'version', 'day']).doUpdateSet((eb) => ({ count: eb('version_downloads.count', '+', eb.ref('excluded.count')) })),
+            oc
+              .columns(['crate', 'version', 'day'])
+              .doUpdateSet((eb) => ({ count: eb('version_downloads.count', '+', eb.ref('excluded.count')) })),
           )
           .execute();
       }

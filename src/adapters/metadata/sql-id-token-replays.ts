@@ -12,7 +12,10 @@ export class SqlIdTokenReplays implements IdTokenReplays {
   async recordIdTokenUse(issuer: string, jti: string, expiresAt: string): Promise<boolean> {
     const db = this.scope.db;
     // Forget what has expired: an expired ID token is refused before its jti is looked at.
-    await db.deleteFrom('used_id_tokens').where('expires_at', '<', new Date(Date.now() - FORGET_AFTER_MS).toISOString()).execute();
+    await db
+      .deleteFrom('used_id_tokens')
+      .where('expires_at', '<', new Date(Date.now() - FORGET_AFTER_MS).toISOString())
+      .execute();
     const result = await db
       .insertInto('used_id_tokens')
       .values({ issuer, jti, expires_at: expiresAt })

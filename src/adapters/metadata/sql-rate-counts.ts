@@ -20,7 +20,9 @@ export class SqlRateCounts implements RateCounts {
         .insertInto('rate_limit_counts')
         .values(rows.slice(i, i + ROWS_PER_STATEMENT))
         .onConflict((oc) =>
-          oc.columns(['limiter', 'window_start', 'key']).doUpdateSet((eb) => ({ hits: eb('rate_limit_counts.hits', '+', eb.ref('excluded.hits')) })),
+          oc
+            .columns(['limiter', 'window_start', 'key'])
+            .doUpdateSet((eb) => ({ hits: eb('rate_limit_counts.hits', '+', eb.ref('excluded.hits')) })),
         )
         .execute();
     }

@@ -95,7 +95,9 @@ export class SqlRegistryTables implements RegistryTables {
         await flush();
         // Rows kept their ids; PostgreSQL's sequences must continue after them.
         if (this.rules.name === 'postgres' && columns.has('id')) {
-          await sql`select setval(pg_get_serial_sequence(${name}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(tx);
+          await sql`select setval(pg_get_serial_sequence(${name}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(
+            tx,
+          );
         }
       }
     });

@@ -79,7 +79,8 @@ export class SqlUsers implements Users {
       });
     } catch (error) {
       // A concurrent first login of the same person, or of another with the same name.
-      if (this.scope.rules.isUniqueViolation(error)) throw conflict('user-exists', `a user named \`${login}\` or that identity already exists`);
+      if (this.scope.rules.isUniqueViolation(error))
+        throw conflict('user-exists', `a user named \`${login}\` or that identity already exists`);
       throw error;
     }
   }

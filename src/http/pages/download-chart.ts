@@ -40,10 +40,15 @@ function dayNumber(day: string): number | undefined {
 const dayString = (n: number) => new Date(n * DAY_MS).toISOString().slice(0, 10);
 
 /** Counts per day of the window, oldest first; missing days are 0, days outside are ignored. */
-export function zeroFilledDays(daily: readonly { day: string; count: number }[], days: number, today: string): { day: string; count: number }[] {
+export function zeroFilledDays(
+  daily: readonly { day: string; count: number }[],
+  days: number,
+  today: string,
+): { day: string; count: number }[] {
   const last = dayNumber(today);
   if (last === undefined) throw new RangeError(`today must be a date as YYYY-MM-DD, not ${JSON.stringify(today)}`);
-  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS) throw new RangeError(`days must be an integer from 1 to ${MAX_DAYS}, not ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > MAX_DAYS)
+    throw new RangeError(`days must be an integer from 1 to ${MAX_DAYS}, not ${days}`);
   const first = last - days + 1;
   const counts = new Array<number>(days).fill(0);
   for (const { day, count } of daily) {

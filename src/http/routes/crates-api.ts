@@ -48,7 +48,9 @@ function uploadDeadline(seconds: number) {
     }) as Transform & { receivedEncodedLength: number };
     counted.receivedEncodedLength = 0;
     const timer = setTimeout(() => {
-      const error = Object.assign(new Error(`the upload did not arrive within ${seconds} s (publish.upload_timeout_seconds)`), { statusCode: 408 });
+      const error = Object.assign(new Error(`the upload did not arrive within ${seconds} s (publish.upload_timeout_seconds)`), {
+        statusCode: 408,
+      });
       counted.destroy(error);
     }, seconds * 1000);
     request.clearUploadDeadline = () => clearTimeout(timer);
@@ -90,19 +92,27 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
     request.releasePublishSlot = await slots.acquire(`user:${publisher.userId}`);
   };
 
-  app.put('/api/v1/crates/new', {
-    bodyLimit: limits.maxSize,
-    onRequest: admitPublish,
-    preParsing: uploadDeadline(limits.uploadTimeoutSeconds),
-    onResponse: release,
-    onRequestAbort: release,
-  }, async (request) => {
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const result = await services.publish.publish(principalOf(request), body);
-    request.log.info({ crate: result.name, version: result.version, user: principalOf(request).login }, 'published');
-    services.audit.record('publish', auditSource(request), { crate: result.name, version: result.version, detail: result.newCrate ? 'new crate' : undefined });
-    return { warnings: result.warnings };
-  });
+  app.put(
+    '/api/v1/crates/new',
+    {
+      bodyLimit: limits.maxSize,
+      onRequest: admitPublish,
+      preParsing: uploadDeadline(limits.uploadTimeoutSeconds),
+      onResponse: release,
+      onRequestAbort: release,
+    },
+    async (request) => {
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const result = await services.publish.publish(principalOf(request), body);
+      request.log.info({ crate: result.name, version: result.version, user: principalOf(request).login }, 'published');
+      services.audit.record('publish', auditSource(request), {
+        crate: result.name,
+        version: result.version,
+        detail: result.newCrate ? 'new crate' : undefined,
+      });
+      return { warnings: result.warnings };
+    },
+  );
 
   app.delete('/api/v1/crates/:name/:version/yank', { schema: { params: crateVersionParams } }, async (request) => {
     const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, true);

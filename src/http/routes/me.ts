@@ -10,14 +10,14 @@ import type { SignInRouteOptions } from './sign-in-pages.js';
 
 function noSignInBody(indexUrl: string, registryName: string) {
   return html`<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
-<pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
-<p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
-<pre><code>[registries.${registryName}]
+    <pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
+    <p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
+    <pre><code>[registries.${registryName}]
 index = "sparse+${indexUrl}"
 credential-provider = "cargo:token"</code></pre>
-<p>and store the token (cargo reads it from standard input):</p>
-<pre><code>cargo login --registry ${registryName}</code></pre>
-<p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
+    <p>and store the token (cargo reads it from standard input):</p>
+    <pre><code>cargo login --registry ${registryName}</code></pre>
+    <p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
 }
 
 export interface MeOptions extends SignInRouteOptions {
@@ -29,9 +29,17 @@ export const meRoutes: RoutePlugin<MeOptions> = async (app, { flows, signInError
   // Only the start at the provider shows its refusals as pages; the local form needs no such help.
   const routeOptions = flows.deps.oidc ? { errorHandler: signInErrors } : {};
 
-  app.get('/me', routeOptions, async (request, reply) =>
-    (await flows.signIn(request, reply, 'token')) ?? sendPage(reply, 200, 'Get a token for this registry', noSignInBody(indexUrl(), registryName)),
+  app.get(
+    '/me',
+    routeOptions,
+    async (request, reply) =>
+      (await flows.signIn(request, reply, 'token')) ??
+      sendPage(reply, 200, 'Get a token for this registry', noSignInBody(indexUrl(), registryName)),
   );
 
-  app.get('/me/replace_token', routeOptions, async (request, reply) => (await flows.signIn(request, reply, 'replace')) ?? reply.redirect('/me', 302));
+  app.get(
+    '/me/replace_token',
+    routeOptions,
+    async (request, reply) => (await flows.signIn(request, reply, 'replace')) ?? reply.redirect('/me', 302),
+  );
 };

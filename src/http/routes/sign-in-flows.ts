@@ -97,7 +97,12 @@ export class SignInFlows {
       deps.oidc && options.oidc !== false
         ? `/me/oidc?${new URLSearchParams({ purpose: flow.purpose, ...(flow.next ? { next: flow.next } : {}) }).toString()}`
         : undefined;
-    return sendPage(reply, options.status ?? 200, 'Sign in', signInBody({ purpose: flow.purpose, csrf, passwords, oidcStart, problem: options.problem }));
+    return sendPage(
+      reply,
+      options.status ?? 200,
+      'Sign in',
+      signInBody({ purpose: flow.purpose, csrf, passwords, oidcStart, problem: options.problem }),
+    );
   }
 
   /** Sends the browser to the OpenID provider (its route shows a refusal as a sign-in page). */

@@ -65,7 +65,12 @@ export const adminPageRoutes: RoutePlugin<AdminPageDeps> = async (app, deps) => 
 
   app.get<{ Querystring: Query }>('/admin/users', async (request, reply) => {
     adminOf(request);
-    const body = usersBody({ users: await deps.catalog.users(), rules: deps.accessRules, csrf: request.csrf!, notice: queryField(request.query, 'done') });
+    const body = usersBody({
+      users: await deps.catalog.users(),
+      rules: deps.accessRules,
+      csrf: request.csrf!,
+      notice: queryField(request.query, 'done'),
+    });
     return sendPage(reply, 200, 'Users and groups', body, pageOptions(request));
   });
 
@@ -100,7 +105,13 @@ export const adminPageRoutes: RoutePlugin<AdminPageDeps> = async (app, deps) => 
 
   app.get('/admin/access', async (request, reply) => {
     adminOf(request);
-    return sendPage(reply, 200, 'Access rules', accessBody({ rules: deps.accessRules, authRequired: deps.authRequired }), pageOptions(request));
+    return sendPage(
+      reply,
+      200,
+      'Access rules',
+      accessBody({ rules: deps.accessRules, authRequired: deps.authRequired }),
+      pageOptions(request),
+    );
   });
 
   app.get<{ Querystring: Query }>('/admin/audit', async (request, reply) => {

@@ -51,7 +51,9 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
 
   app.post('/tokens', async (request, reply) => {
     const viewer = viewerOf(request);
-    const patterns = formField(request.body, 'crates').split(/[\s,]+/).filter(Boolean);
+    const patterns = formField(request.body, 'crates')
+      .split(/[\s,]+/)
+      .filter(Boolean);
     const { token, record } = await deps.accounts.createToken(viewer.login, formField(request.body, 'name').trim(), {
       scopes: formList(request.body, 'scopes'),
       cratePatterns: patterns.length > 0 ? patterns : undefined,
@@ -60,7 +62,13 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
     deps.audit.record('token-create', auditSource(request), {
       detail: `token ${record.id} "${record.name}" scopes ${record.scopes?.join(',') ?? 'all'} crates ${record.cratePatterns?.join(',') ?? 'all'} (web)`,
     });
-    return sendPage(reply, 201, 'Your new token', newTokenBody({ token, record, registryName: deps.registryName, indexUrl: deps.indexUrl() }), pageOptions(request));
+    return sendPage(
+      reply,
+      201,
+      'Your new token',
+      newTokenBody({ token, record, registryName: deps.registryName, indexUrl: deps.indexUrl() }),
+      pageOptions(request),
+    );
   });
 
   app.post('/tokens/:id/revoke', { schema: { params: pageTokenIdParams } }, async (request, reply) => {

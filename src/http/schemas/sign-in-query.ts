@@ -12,9 +12,9 @@ export function safeNext(next: unknown): string {
   return /[\u0000-\u001f\\]/.test(next) ? '/' : next;
 }
 
-const purpose = z.unknown().optional().transform((value): LoginPurpose => (value === 'replace' || value === 'web' ? value : 'token'));
+const purpose = z
+  .unknown()
+  .optional()
+  .transform((value): LoginPurpose => (value === 'replace' || value === 'web' ? value : 'token'));
 
-export const signInQuery = requestSchema(
-  'login-flow-missing',
-  z.object({ next: z.unknown().optional().transform(safeNext), purpose }),
-);
+export const signInQuery = requestSchema('login-flow-missing', z.object({ next: z.unknown().optional().transform(safeNext), purpose }));

@@ -20,20 +20,26 @@ const stringList = (field: string) => {
 };
 
 /** Absent or null: never expires; otherwise a date as `new Date` reads it. */
-const expiry = z.unknown().optional().transform((value, ctx): Date | null => {
-  if (value === undefined || value === null) return null;
-  const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
-  if (!Number.isNaN(date.getTime())) return date;
-  ctx.addIssue({ code: 'custom', message: EXPIRY });
-  return z.NEVER;
-});
+const expiry = z
+  .unknown()
+  .optional()
+  .transform((value, ctx): Date | null => {
+    if (value === undefined || value === null) return null;
+    const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
+    if (!Number.isNaN(date.getTime())) return date;
+    ctx.addIssue({ code: 'custom', message: EXPIRY });
+    return z.NEVER;
+  });
 
 export const createTokenBody = requestSchema(
   'invalid-token-request',
   jsonInBuffer(
     NOT_JSON,
     z
-      .object({ name: z.string({ error: NAME }), expires_at: expiry, scopes: stringList('scopes'), crates: stringList('crates') }, { error: NAME })
+      .object(
+        { name: z.string({ error: NAME }), expires_at: expiry, scopes: stringList('scopes'), crates: stringList('crates') },
+        { error: NAME },
+      )
       .transform(({ name, expires_at, scopes, crates }) => ({ name, scopes, crates, expiresAt: expires_at })),
   ),
 );
@@ -44,4 +50,7 @@ const TOKEN_ID = 'a token id is a number';
 export const tokenIdParams = requestSchema('invalid-token-request', z.object({ id: z.string().regex(/^\d+$/, { error: TOKEN_ID }) }));
 
 /** The page's token id: digits, at most 15 of them. */
-export const pageTokenIdParams = requestSchema('invalid-token-request', z.object({ id: z.string().regex(/^\d{1,15}$/, { error: TOKEN_ID }) }));
+export const pageTokenIdParams = requestSchema(
+  'invalid-token-request',
+  z.object({ id: z.string().regex(/^\d{1,15}$/, { error: TOKEN_ID }) }),
+);

@@ -13,11 +13,39 @@ const file = import.meta.url;
 const CONTROL = /[\0-\x08\n-\x1f\x7f]/;
 
 const patternText = fc.oneof(
-  fc.constantFrom('basic', 'BASIC', ' bearer ', 'token', 'raw', 'custom_prefix:token', 'custom_prefix:prefix=Key', 'custom_prefix:', 'custom_prefix:two words', 'Bearer <password>', '<login>:<password>', '<LOGIN>', '<>', '<pass<word>>', 'token <password>\r\nX-Evil: 1', 'x'),
-  fc.array(fc.oneof(fc.constantFrom('<login>', '<password>', '<', '>', ' ', '\n', 'Bearer', 'custom_prefix:'), fc.string({ maxLength: 6 })), { maxLength: 6 }).map((p) => p.join('')),
+  fc.constantFrom(
+    'basic',
+    'BASIC',
+    ' bearer ',
+    'token',
+    'raw',
+    'custom_prefix:token',
+    'custom_prefix:prefix=Key',
+    'custom_prefix:',
+    'custom_prefix:two words',
+    'Bearer <password>',
+    '<login>:<password>',
+    '<LOGIN>',
+    '<>',
+    '<pass<word>>',
+    'token <password>\r\nX-Evil: 1',
+    'x',
+  ),
+  fc
+    .array(
+      fc.oneof(fc.constantFrom('<login>', '<password>', '<', '>', ' ', '\n', 'Bearer', 'custom_prefix:'), fc.string({ maxLength: 6 })),
+      { maxLength: 6 },
+    )
+    .map((p) => p.join('')),
   fc.string({ unit: 'binary', maxLength: 30 }),
 );
-const secret = fc.option(fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('ckt_abc', 'a\r\nSet-Cookie: x', 'tab\there', '<password>', '$&', '$1')), { nil: undefined });
+const secret = fc.option(
+  fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 20 }),
+    fc.constantFrom('ckt_abc', 'a\r\nSet-Cookie: x', 'tab\there', '<password>', '$&', '$1'),
+  ),
+  { nil: undefined },
+);
 
 function parsed(text: string) {
   try {
@@ -56,7 +84,10 @@ describe('fuzz: auth patterns', () => {
           assert.equal(value, `Basic ${Buffer.from(`${login}:${password ?? ''}`, 'utf8').toString('base64')}`);
         } else {
           // Each placeholder is replaced by the value itself, never by a re-interpreted `$&` or `<password>`.
-          const expected = pattern.template.split(/(<login>|<password>)/).map((part) => (part === '<login>' ? login : part === '<password>' ? password : part)).join('');
+          const expected = pattern.template
+            .split(/(<login>|<password>)/)
+            .map((part) => (part === '<login>' ? login : part === '<password>' ? password : part))
+            .join('');
           assert.equal(value, expected);
         }
       }),

@@ -23,7 +23,21 @@ type Item = { kind: 'entry'; entry: ModelEntry } | { kind: 'comment'; text: stri
 
 const KEYWORDS = ['machine', 'default', 'login', 'password', 'account', 'macdef'];
 const value = fc.oneof(
-  fc.constantFrom('', ' ', 'two words', 'tab\there', 'quote"in', 'back\\slash', '#hash', 'line\nbreak', 'cr\r', ...KEYWORDS, 'ünïcødé', '"', '\\'),
+  fc.constantFrom(
+    '',
+    ' ',
+    'two words',
+    'tab\there',
+    'quote"in',
+    'back\\slash',
+    '#hash',
+    'line\nbreak',
+    'cr\r',
+    ...KEYWORDS,
+    'ünïcødé',
+    '"',
+    '\\',
+  ),
   fc.string({ unit: 'binary-ascii', maxLength: 12 }),
   fc.stringMatching(/^[a-z0-9.-]{1,12}$/),
 );
@@ -43,7 +57,14 @@ const itemArb: fc.Arbitrary<Item> = fc.oneof(
       .map(([body, end]) => body.replace(/[\n\r]/g, '') + end)
       .map((text) => ({ kind: 'comment' as const, text })),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('macdef' as const), name: fc.stringMatching(/^[a-z]{1,8}$/), lines: fc.array(macroLine, { maxLength: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('macdef' as const),
+      name: fc.stringMatching(/^[a-z]{1,8}$/),
+      lines: fc.array(macroLine, { maxLength: 3 }),
+    }),
+  },
 );
 /** How a value is written: bare with escapes (`\ `), or double-quoted with `\"` and `\\`. */
 const styleArb = fc.constantFrom<'quoted' | 'escaped'>('quoted', 'escaped');
@@ -89,7 +110,8 @@ function expectedEntries(items: Item[]) {
     });
 }
 
-const summary = (doc: NetrcDocument) => doc.entries.map((e) => ({ machine: e.machine, login: e.login, password: e.password, account: e.account }));
+const summary = (doc: NetrcDocument) =>
+  doc.entries.map((e) => ({ machine: e.machine, login: e.login, password: e.password, account: e.account }));
 const macros = (items: Item[]) => items.filter((i) => i.kind === 'macdef').map((m) => ({ name: m.name, lines: m.lines }));
 
 const documentArb = fc.record({
@@ -103,7 +125,19 @@ type NetrcCase = typeof documentArb extends fc.Arbitrary<infer T> ? T : never;
 
 // The counterexamples of bugs found so far, checked on every run (see fuzz/README.md).
 const commentEndingInBackslash: NetrcCase = {
-  items: [{ kind: 'comment', text: 'C:\\' }, { kind: 'entry', entry: { machine: 'git.example.com', fields: [['login', 'me'], ['password', 'p']] } }],
+  items: [
+    { kind: 'comment', text: 'C:\\' },
+    {
+      kind: 'entry',
+      entry: {
+        machine: 'git.example.com',
+        fields: [
+          ['login', 'me'],
+          ['password', 'p'],
+        ],
+      },
+    },
+  ],
   styles: ['escaped'],
   spaces: [' '],
   openEnd: false,
@@ -119,8 +153,16 @@ describe('fuzz: .netrc', () => {
   it('any text parses or fails with NetrcSyntaxError on one of its lines', async () => {
     const text = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 120 }),
-      fc.array(fc.oneof(fc.constantFrom(...KEYWORDS, '"', '\\', '#', '\n', ' ', '""', '"a b"', 'x\\'), fc.string({ maxLength: 5 })), { maxLength: 20 }).map((parts) => parts.join(' ')),
-      documentArb.chain(({ items, styles, spaces, openEnd }) => fc.tuple(fc.constant(writeNetrc(items, styles, spaces, openEnd)), fc.nat(), fc.nat({ max: 3 })).map(([t, at, cut]) => t.slice(0, at % (t.length + 1)) + t.slice((at % (t.length + 1)) + cut))),
+      fc
+        .array(fc.oneof(fc.constantFrom(...KEYWORDS, '"', '\\', '#', '\n', ' ', '""', '"a b"', 'x\\'), fc.string({ maxLength: 5 })), {
+          maxLength: 20,
+        })
+        .map((parts) => parts.join(' ')),
+      documentArb.chain(({ items, styles, spaces, openEnd }) =>
+        fc
+          .tuple(fc.constant(writeNetrc(items, styles, spaces, openEnd)), fc.nat(), fc.nat({ max: 3 }))
+          .map(([t, at, cut]) => t.slice(0, at % (t.length + 1)) + t.slice((at % (t.length + 1)) + cut)),
+      ),
     );
     await checkProperty(
       fc.property(text, (input) => {
@@ -128,7 +170,10 @@ describe('fuzz: .netrc', () => {
           parseNetrc(input, 'fuzz.netrc');
         } catch (error) {
           assert.ok(error instanceof NetrcSyntaxError, `threw ${String(error)}`);
-          assert.ok(error.line >= 1 && error.line <= input.split('\n').length, `line ${error.line} of a ${input.split('\n').length}-line file`);
+          assert.ok(
+            error.line >= 1 && error.line <= input.split('\n').length,
+            `line ${error.line} of a ${input.split('\n').length}-line file`,
+          );
           assert.match(error.message, /^fuzz\.netrc:\d+: \S/);
         }
       }),
@@ -164,7 +209,15 @@ describe('fuzz: .netrc', () => {
         assert.deepEqual(others(after, changed), others(before, target), `other entries changed: ${JSON.stringify(text)}`);
         assert.deepEqual(after.macros, before.macros);
       }),
-      { runs: 3000, file, name: 'setting a password', examples: [[commentEndingInBackslash, 'git.example.com', 'me', 'new'], [passwordWithoutLogin, 'a', 'me', 'new']] },
+      {
+        runs: 3000,
+        file,
+        name: 'setting a password',
+        examples: [
+          [commentEndingInBackslash, 'git.example.com', 'me', 'new'],
+          [passwordWithoutLogin, 'a', 'me', 'new'],
+        ],
+      },
     );
   });
 
@@ -177,7 +230,11 @@ describe('fuzz: .netrc', () => {
         const same = (e: { machine: string | undefined }) => e.machine !== undefined && e.machine.toLowerCase() === machine.toLowerCase();
         assert.equal(removed, before.entries.some(same));
         assert.equal(findNetrcMachine(after, machine), undefined, JSON.stringify(text));
-        assert.deepEqual(summary(after), summary({ ...before, entries: before.entries.filter((e) => !same(e)) }), `other entries changed: ${JSON.stringify(text)}`);
+        assert.deepEqual(
+          summary(after),
+          summary({ ...before, entries: before.entries.filter((e) => !same(e)) }),
+          `other entries changed: ${JSON.stringify(text)}`,
+        );
         assert.deepEqual(after.macros, before.macros);
       }),
       { runs: 3000, file, name: 'removing a machine' },

@@ -54,13 +54,26 @@ describe('auth proxy: credentials only for named hosts, the default entry only w
   before(async () => {
     [listedWithout, optedIn, unlisted] = await Promise.all([recorder(), recorder(), recorder()]);
     const config = parseAuthConfig(
-      [`[hosts."127.0.0.1:${listedWithout.port}"]`, 'auth = "bearer"', `[hosts."127.0.0.1:${optedIn.port}"]`, 'auth = "bearer"', 'use_netrc_default = true', ''].join('\n'),
+      [
+        `[hosts."127.0.0.1:${listedWithout.port}"]`,
+        'auth = "bearer"',
+        `[hosts."127.0.0.1:${optedIn.port}"]`,
+        'auth = "bearer"',
+        'use_netrc_default = true',
+        '',
+      ].join('\n'),
     );
     const netrc = parseNetrc('default login anon password default-secret\n');
     const paths = caPaths(join(makeTempDir(), 'ca'));
     await initCa(paths, ['127.0.0.1']);
     proxy = await startAuthProxy(
-      { resolver: new CredentialResolver({ config, netrc }), ca: loadCa(paths), connector: makeConnector(undefined), trust: undefined, log: (l) => logLines.push(l) },
+      {
+        resolver: new CredentialResolver({ config, netrc }),
+        ca: loadCa(paths),
+        connector: makeConnector(undefined),
+        trust: undefined,
+        log: (l) => logLines.push(l),
+      },
       '127.0.0.1',
       0,
     );
@@ -78,7 +91,10 @@ describe('auth proxy: credentials only for named hosts, the default entry only w
     assert.deepEqual(optedIn.seen, ['Bearer default-secret']);
     assert.deepEqual(listedWithout.seen, [undefined], 'a listed host without use_netrc_default got the default entry');
     assert.deepEqual(unlisted.seen, [undefined], 'an unlisted host got credentials');
-    assert.ok(logLines.some((l) => l.includes(`127.0.0.1:${listedWithout.port}: no credentials configured`)), logLines.join('\n'));
+    assert.ok(
+      logLines.some((l) => l.includes(`127.0.0.1:${listedWithout.port}: no credentials configured`)),
+      logLines.join('\n'),
+    );
     assert.ok(!logLines.join('\n').includes('default-secret'), 'the log shows the secret');
   });
 });
