@@ -46,14 +46,7 @@ function problemPage(
   options?: PageOptions,
   extra = html``,
 ): FastifyReply {
-  return sendPage(
-    reply,
-    status,
-    title,
-    html`<p class="refusal" id="problem">${detail}</p>
-      ${extra}`,
-    options,
-  );
+  return sendPage(reply, status, title, html`<p class="refusal" id="problem">${detail}</p>${extra}`, options);
 }
 
 /** A path no route serves: a page for a person following a stale link, cargo's shape for the rest. */
@@ -160,7 +153,8 @@ export function signInErrors(options: { audit: AuditRecorder }): ErrorHandler {
       title,
       error.message,
       undefined,
-      html` <p><a href="/sign-in">Start again</a></p>`,
+      html`
+<p><a href="/sign-in">Start again</a></p>`,
     );
   };
 }

@@ -34,22 +34,16 @@ const day = (iso: string) => iso.slice(0, 10);
 /** Only http(s) URLs become links; anything else is shown as text. */
 function externalLink(url: string | null, label: string): RawHtml | string {
   if (!url) return '';
-  if (url.length > MAX_TEXT_SHOWN)
-    return html`<dt>${label}</dt>
-      <dd>${clip(url, MAX_WORD_SHOWN)}</dd>`;
+  if (url.length > MAX_TEXT_SHOWN) return html`<dt>${label}</dt><dd>${clip(url, MAX_WORD_SHOWN)}</dd>`;
   try {
     const parsed = new URL(url);
     if (parsed.protocol === 'https:' || parsed.protocol === 'http:') {
-      return html`<dt>${label}</dt>
-        <dd>
-          <a href="${parsed.href}" rel="nofollow noopener noreferrer">${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}</a>
-        </dd>`;
+      return html`<dt>${label}</dt><dd><a href="${parsed.href}" rel="nofollow noopener noreferrer">${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}</a></dd>`;
     }
   } catch {
     // not a URL: shown as text below
   }
-  return html`<dt>${label}</dt>
-    <dd>${url}</dd>`;
+  return html`<dt>${label}</dt><dd>${url}</dd>`;
 }
 
 function tags(list: readonly string[]): string {
@@ -75,28 +69,14 @@ function dependencyRow(d: DependencyView): RawHtml {
   ]
     .filter(Boolean)
     .join(', ');
-  return html`<tr>
-    <td>${nameCell}</td>
-    <td><code>${word(d.req)}</code></td>
-    <td>${notes}</td>
-  </tr>`;
+  return html`<tr><td>${nameCell}</td><td><code>${word(d.req)}</code></td><td>${notes}</td></tr>`;
 }
 
 function dependencySection(title: string, deps: DependencyView[]): RawHtml | string {
   if (deps.length === 0) return '';
   return html`<h3>${title}</h3>
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Crate</th>
-          <th scope="col">Requirement</th>
-          <th scope="col">Notes</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${deps.map(dependencyRow)}
-      </tbody>
-    </table>`;
+<table><thead><tr><th scope="col">Crate</th><th scope="col">Requirement</th><th scope="col">Notes</th></tr></thead>
+<tbody>${deps.map(dependencyRow)}</tbody></table>`;
 }
 
 function enables(list: readonly string[]): RawHtml | string {
@@ -114,28 +94,13 @@ function features(v: CatalogVersion): RawHtml {
   const names = Object.keys(all).sort();
   if (names.length === 0) return html`<p class="muted">This version has no features.</p>`;
   const shown = names.slice(0, MAX_FEATURES_SHOWN);
-  return html`<table>
-      <thead>
-        <tr>
-          <th scope="col">Feature</th>
-          <th scope="col">Enables</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${shown.map(
-          (n) =>
-            html`<tr>
-              <td><code>${clip(n, MAX_WORD_SHOWN)}</code></td>
-              <td>${enables(all[n]!)}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
-    ${
-      names.length > shown.length
-        ? html`<p class="muted" id="features-omitted">The first ${count(shown.length)} of ${count(names.length)} features are listed.</p>`
-        : ''
-    }`;
+  return html`<table><thead><tr><th scope="col">Feature</th><th scope="col">Enables</th></tr></thead><tbody>${shown.map(
+    (n) => html`<tr><td><code>${clip(n, MAX_WORD_SHOWN)}</code></td><td>${enables(all[n]!)}</td></tr>`,
+  )}</tbody></table>${
+    names.length > shown.length
+      ? html`<p class="muted" id="features-omitted">The first ${count(shown.length)} of ${count(names.length)} features are listed.</p>`
+      : ''
+  }`;
 }
 
 function versionRow(name: string, v: CatalogVersion, selected: CatalogVersion, perVersion: ReadonlyMap<string, number>): RawHtml {
@@ -147,25 +112,12 @@ function versionsTable(view: CrateView, perVersion: ReadonlyMap<string, number>)
   const shown = view.versions.slice(0, MAX_VERSIONS_SHOWN);
   if (!shown.includes(view.selected)) shown.push(view.selected);
   const omitted = view.versions.length - shown.length;
-  return html`<table id="versions">
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">Published</th>
-          <th scope="col">Downloads</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${shown.map((v) => versionRow(view.crate.name, v, view.selected, perVersion))}
-      </tbody>
-    </table>
-    ${
-      omitted > 0
-        ? html`<p class="muted" id="versions-omitted">
-            ${count(omitted)} older versions are not listed; open one at <code>/crates/${view.crate.name}/VERSION</code>.
-          </p>`
-        : ''
-    }`;
+  return html`<table id="versions"><thead><tr><th scope="col">Version</th><th scope="col">Published</th><th scope="col">Downloads</th></tr></thead>
+<tbody>${shown.map((v) => versionRow(view.crate.name, v, view.selected, perVersion))}</tbody></table>${
+    omitted > 0
+      ? html`<p class="muted" id="versions-omitted">${count(omitted)} older versions are not listed; open one at <code>/crates/${view.crate.name}/VERSION</code>.</p>`
+      : ''
+  }`;
 }
 
 export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
@@ -174,73 +126,37 @@ export function crateBody(view: CrateView, extras: CratePageExtras): RawHtml {
   const addLine = `cargo add ${crate.name}@${selected.entry.vers} --registry ${extras.registryName}`;
   const byKind = (kind: DependencyView['kind']) => view.dependencies.filter((x) => x.kind === kind);
   const owners = [...view.owners.users.map((u) => html`<li>${u.login}</li>`), ...view.owners.groups.map((g) => html`<li>group ${g}</li>`)];
-  return html`<p id="crate-version">
-      <strong>${selected.entry.vers}</strong>${selected.yanked ? html` <span class="badge yanked">yanked</span>` : ''}
-      <span class="muted">published ${day(selected.publishedAt)}${selected.publishedBy ? ` by ${selected.publishedBy}` : ''}</span>
-    </p>
-    ${d.description ? html`<p id="description">${clip(d.description, MAX_TEXT_SHOWN)}</p>` : ''}
-    <div class="install">
-      <pre><code id="cargo-add">${addLine}</code></pre>
-      <button type="button" class="secondary" data-copy="${addLine}" hidden>Copy</button>
-    </div>
-    <div class="crate-layout">
-      <div>
-        <section aria-labelledby="readme-heading">
-          <h2 id="readme-heading">README</h2>
-          ${extras.readmeHtml === undefined ? html`<p class="muted">This version has no README.</p>` : html`<div class="readme" id="readme">${raw(extras.readmeHtml)}</div>`}
-        </section>
-        <section aria-labelledby="deps-heading">
-          <h2 id="deps-heading">Dependencies</h2>
-          ${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` : ''}
-          ${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
-          ${view.dependencyCount > view.dependencies.length ? html`<p class="muted" id="dependencies-omitted">The first ${count(view.dependencies.length)} of ${count(view.dependencyCount)} dependencies are listed.</p>` : ''}
-        </section>
-        <section aria-labelledby="features-heading">
-          <h2 id="features-heading">Features</h2>
-          ${features(selected)}
-        </section>
-        <section aria-labelledby="downloads-heading">
-          <h2 id="downloads-heading">Downloads</h2>
-          <p id="downloads-total">${extras.downloads.total} in all</p>
-          ${raw(extras.downloads.chartSvg)}
-        </section>
-        <section aria-labelledby="versions-heading">
-          <h2 id="versions-heading">Versions</h2>
-          ${versionsTable(view, extras.downloads.perVersion)}
-        </section>
-      </div>
-      <aside class="facts" aria-label="About this crate">
-        <dl>
-          <dt>License</dt>
-          <dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>
-          ${
-            selected.entry.rust_version
-              ? html`<dt>Minimum Rust</dt>
-                  <dd>${clip(selected.entry.rust_version, MAX_WORD_SHOWN)}</dd>`
-              : ''
-          }
-          ${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}
-          <dt>Owners</dt>
-          <dd>
-            <ul id="owners">
-              ${owners}
-            </ul>
-          </dd>
-          ${
-            d.keywords.length
-              ? html`<dt>Keywords</dt>
-                  <dd>${tags(d.keywords)}</dd>`
-              : ''
-          }
-          ${
-            d.categories.length
-              ? html`<dt>Categories</dt>
-                  <dd>${tags(d.categories)}</dd>`
-              : ''
-          }
-          <dt>First published</dt>
-          <dd>${day(crate.createdAt)}</dd>
-        </dl>
-      </aside>
-    </div>`;
+  return html`<p id="crate-version"><strong>${selected.entry.vers}</strong>${selected.yanked ? html` <span class="badge yanked">yanked</span>` : ''}
+<span class="muted">published ${day(selected.publishedAt)}${selected.publishedBy ? ` by ${selected.publishedBy}` : ''}</span></p>
+${d.description ? html`<p id="description">${clip(d.description, MAX_TEXT_SHOWN)}</p>` : ''}
+<div class="install"><pre><code id="cargo-add">${addLine}</code></pre><button type="button" class="secondary" data-copy="${addLine}" hidden>Copy</button></div>
+<div class="crate-layout">
+<div>
+<section aria-labelledby="readme-heading"><h2 id="readme-heading">README</h2>
+${extras.readmeHtml === undefined ? html`<p class="muted">This version has no README.</p>` : html`<div class="readme" id="readme">${raw(extras.readmeHtml)}</div>`}
+</section>
+<section aria-labelledby="deps-heading"><h2 id="deps-heading">Dependencies</h2>
+${view.dependencies.length === 0 ? html`<p class="muted">No dependencies.</p>` : ''}
+${dependencySection('Normal', byKind('normal'))}${dependencySection('Build', byKind('build'))}${dependencySection('Development', byKind('dev'))}
+${view.dependencyCount > view.dependencies.length ? html`<p class="muted" id="dependencies-omitted">The first ${count(view.dependencies.length)} of ${count(view.dependencyCount)} dependencies are listed.</p>` : ''}
+</section>
+<section aria-labelledby="features-heading"><h2 id="features-heading">Features</h2>${features(selected)}</section>
+<section aria-labelledby="downloads-heading"><h2 id="downloads-heading">Downloads</h2>
+<p id="downloads-total">${extras.downloads.total} in all</p>
+${raw(extras.downloads.chartSvg)}
+</section>
+<section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
+${versionsTable(view, extras.downloads.perVersion)}
+</section>
+</div>
+<aside class="facts" aria-label="About this crate"><dl>
+<dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>
+${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${clip(selected.entry.rust_version, MAX_WORD_SHOWN)}</dd>` : ''}
+${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}
+<dt>Owners</dt><dd><ul id="owners">${owners}</ul></dd>
+${d.keywords.length ? html`<dt>Keywords</dt><dd>${tags(d.keywords)}</dd>` : ''}
+${d.categories.length ? html`<dt>Categories</dt><dd>${tags(d.categories)}</dd>` : ''}
+<dt>First published</dt><dd>${day(crate.createdAt)}</dd>
+</dl></aside>
+</div>`;
 }

@@ -55,45 +55,33 @@ function navigation(options: PageOptions): RawHtml {
   const viewer = options.viewer;
   const account = viewer
     ? html`<a href="/tokens">My tokens</a>${viewer.isAdmin ? html` <a href="/admin">Admin</a>` : ''}
-        <span class="muted">Signed in as <strong id="viewer">${viewer.login}</strong></span>
-        <form class="inline" method="post" action="/sign-out">
-          <input type="hidden" name="csrf" value="${viewer.csrf}" /><button class="secondary" type="submit">Sign out</button>
-        </form>`
+<span class="muted">Signed in as <strong id="viewer">${viewer.login}</strong></span>
+<form class="inline" method="post" action="/sign-out"><input type="hidden" name="csrf" value="${viewer.csrf}"><button class="secondary" type="submit">Sign out</button></form>`
     : html`<a href="/sign-in">Sign in</a>`;
-  return html`<nav aria-label="Site">
-    <a class="brand" href="/">cratekeeper</a>
-    <form class="search" role="search" method="get" action="/search">
-      <label for="site-search" class="skip">Search crates</label>
-      <input id="site-search" type="search" name="q" value="${options.query ?? ''}" placeholder="Search crates" maxlength="200" /><button
-        type="submit"
-      >
-        Search
-      </button>
-    </form>
-    ${account}
-  </nav>`;
+  return html`<nav aria-label="Site"><a class="brand" href="/">cratekeeper</a>
+<form class="search" role="search" method="get" action="/search"><label for="site-search" class="skip">Search crates</label>
+<input id="site-search" type="search" name="q" value="${options.query ?? ''}" placeholder="Search crates" maxlength="200"><button type="submit">Search</button></form>
+${account}</nav>`;
 }
 
 export function page(title: string, body: RawHtml, options: PageOptions = {}): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} · cratekeeper</title>
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <link rel="stylesheet" href="${STYLESHEET.path}" />
-        <script src="${SCRIPT_FILE.path}" defer></script>
-      </head>
-      <body>
-        <a class="skip" href="#content">Skip to content</a>
-        <header class="site">${navigation(options)}</header>
-        <main id="content">
-          <h1>${title}</h1>
-          ${body}
-        </main>
-      </body>
-    </html> `.html;
+<html lang="en">
+<head><meta charset="utf-8"><title>${title} · cratekeeper</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<link rel="stylesheet" href="${STYLESHEET.path}">
+<script src="${SCRIPT_FILE.path}" defer></script></head>
+<body>
+<a class="skip" href="#content">Skip to content</a>
+<header class="site">${navigation(options)}</header>
+<main id="content">
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>
+`.html;
 }
 
 export const PAGE_CSP =

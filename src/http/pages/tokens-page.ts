@@ -26,73 +26,38 @@ const SCOPE_HINTS: Record<(typeof TOKEN_SCOPES)[number], string> = {
 const when = (iso: string | null, none: string) => (iso === null ? none : iso.replace('T', ' ').slice(0, 16) + ' UTC');
 
 function revokeForm(token: TokenRecord, csrf: string, label: string): RawHtml {
-  return html`<form method="post" action="/tokens/${token.id}/revoke">
-    <input type="hidden" name="csrf" value="${csrf}" />
-    <button class="danger" type="submit" aria-label="${label} ${token.name} (id ${token.id})">${label}</button>
-  </form>`;
+  return html`<form method="post" action="/tokens/${token.id}/revoke"><input type="hidden" name="csrf" value="${csrf}">
+<button class="danger" type="submit" aria-label="${label} ${token.name} (id ${token.id})">${label}</button></form>`;
 }
 
 function tokenRows(tokens: TokenRecord[], csrf: string): RawHtml {
   if (tokens.length === 0) return html`<p class="muted">You have no active tokens.</p>`;
-  return html`<table id="tokens">
-    <thead>
-      <tr>
-        <th scope="col">Name</th>
-        <th scope="col">Scopes</th>
-        <th scope="col">Crates</th>
-        <th scope="col">Created</th>
-        <th scope="col">Last used</th>
-        <th scope="col">Expires</th>
-        <th scope="col"><span class="skip">Action</span></th>
-      </tr>
-    </thead>
-    <tbody>
-      ${tokens.map(
-        (t) =>
-          html`<tr data-token-id="${t.id}">
-            <td>${t.name}</td>
-            <td>${t.scopes?.join(', ') ?? 'all'}</td>
-            <td>${t.cratePatterns?.join(', ') ?? 'all'}</td>
-            <td>${when(t.createdAt, '')}</td>
-            <td>${when(t.lastUsedAt, 'never')}</td>
-            <td>${when(t.expiresAt, 'never')}</td>
-            <td>${revokeForm(t, csrf, 'Revoke')}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return html`<table id="tokens"><thead><tr><th scope="col">Name</th><th scope="col">Scopes</th><th scope="col">Crates</th>
+<th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col"><span class="skip">Action</span></th></tr></thead>
+<tbody>${tokens.map(
+    (
+      t,
+    ) => html`<tr data-token-id="${t.id}"><td>${t.name}</td><td>${t.scopes?.join(', ') ?? 'all'}</td><td>${t.cratePatterns?.join(', ') ?? 'all'}</td>
+<td>${when(t.createdAt, '')}</td><td>${when(t.lastUsedAt, 'never')}</td><td>${when(t.expiresAt, 'never')}</td><td>${revokeForm(t, csrf, 'Revoke')}</td></tr>`,
+  )}</tbody></table>`;
 }
 
 // `admin` is the one scope a token must be given on purpose: unchecked unless the user ticks it.
 function createForm(csrf: string): RawHtml {
   return html`<form class="stack" method="post" action="/tokens" id="create-token">
-    <input type="hidden" name="csrf" value="${csrf}" />
-    <label for="token-name">Name <span class="hint">what it is for, e.g. “laptop” or “CI for foo”</span></label>
-    <input id="token-name" name="name" required maxlength="100" />
-    <fieldset>
-      <legend>Scopes</legend>
-      ${TOKEN_SCOPES.map(
-        (s) =>
-          html`<label
-            ><input type="checkbox" name="scopes" value="${s}" ${s === 'admin' ? '' : html` checked`} /> <code>${s}</code>
-            <span class="muted">${SCOPE_HINTS[s]}</span></label
-          >`,
-      )}
-    </fieldset>
-    <label for="token-crates"
-      >Crates
-      <span class="hint"
-        >patterns such as <code>foo</code> or <code>foo-*</code>, separated by spaces or commas; empty: every crate. They limit publish,
-        yank and owner changes.</span
-      ></label
-    >
-    <input id="token-crates" name="crates" maxlength="1000" />
-    <label for="token-expiry">Expires after</label>
-    <select id="token-expiry" name="expiry">
-      ${EXPIRY_CHOICES.map((c) => html`<option value="${c.value}" ${c.value === '90' ? html` selected` : ''}>${c.label}</option>`)}
-    </select>
-    <p><button type="submit">Create token</button></p>
-  </form>`;
+<input type="hidden" name="csrf" value="${csrf}">
+<label for="token-name">Name <span class="hint">what it is for, e.g. “laptop” or “CI for foo”</span></label>
+<input id="token-name" name="name" required maxlength="100">
+<fieldset><legend>Scopes</legend>${TOKEN_SCOPES.map(
+    (s) =>
+      html`<label><input type="checkbox" name="scopes" value="${s}"${s === 'admin' ? '' : html` checked`}> <code>${s}</code> <span class="muted">${SCOPE_HINTS[s]}</span></label>`,
+  )}</fieldset>
+<label for="token-crates">Crates <span class="hint">patterns such as <code>foo</code> or <code>foo-*</code>, separated by spaces or commas; empty: every crate. They limit publish, yank and owner changes.</span></label>
+<input id="token-crates" name="crates" maxlength="1000">
+<label for="token-expiry">Expires after</label>
+<select id="token-expiry" name="expiry">${EXPIRY_CHOICES.map((c) => html`<option value="${c.value}"${c.value === '90' ? html` selected` : ''}>${c.label}</option>`)}</select>
+<p><button type="submit">Create token</button></p>
+</form>`;
 }
 
 export function tokensBody(input: {
@@ -103,52 +68,32 @@ export function tokensBody(input: {
   notice?: string;
 }): RawHtml {
   return html`${input.notice ? html`<p class="notice" role="status" id="notice">${input.notice}</p>` : ''}
-    <h2>Active tokens</h2>
-    ${tokenRows(input.tokens, input.csrf)}
-    <h2>Create a token</h2>
-    ${createForm(input.csrf)}
-    <h2>Browser sessions</h2>
-    <table id="sessions">
-      <thead>
-        <tr>
-          <th scope="col">Started</th>
-          <th scope="col">Expires</th>
-          <th scope="col"><span class="skip">Action</span></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${input.sessions.map(
-          (s) =>
-            html`<tr>
-              <td>${when(s.createdAt, '')}${s.id === input.currentSessionId ? html` <strong>(this one)</strong>` : ''}</td>
-              <td>${when(s.expiresAt, 'never')}</td>
-              <td>${s.id === input.currentSessionId ? '' : revokeForm(s, input.csrf, 'End')}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>`;
+<h2>Active tokens</h2>
+${tokenRows(input.tokens, input.csrf)}
+<h2>Create a token</h2>
+${createForm(input.csrf)}
+<h2>Browser sessions</h2>
+<table id="sessions"><thead><tr><th scope="col">Started</th><th scope="col">Expires</th><th scope="col"><span class="skip">Action</span></th></tr></thead>
+<tbody>${input.sessions.map(
+    (
+      s,
+    ) => html`<tr><td>${when(s.createdAt, '')}${s.id === input.currentSessionId ? html` <strong>(this one)</strong>` : ''}</td><td>${when(s.expiresAt, 'never')}</td>
+<td>${s.id === input.currentSessionId ? '' : revokeForm(s, input.csrf, 'End')}</td></tr>`,
+  )}</tbody></table>`;
 }
 
 export function newTokenBody(input: { token: string; record: TokenRecord; registryName: string; indexUrl: string }): RawHtml {
   const { record } = input;
-  return html`<p>
-      Your token <strong>${record.name}</strong> (scopes: ${record.scopes?.join(', ') ?? 'all'}; crates:
-      ${record.cratePatterns?.join(', ') ?? 'all'}; expires: ${when(record.expiresAt, 'never')}). It is shown only this once: only its hash
-      is stored.
-    </p>
-    <div class="install">
-      <pre><code class="token" id="new-token">${input.token}</code></pre>
-      <button type="button" class="secondary" data-copy="${input.token}" hidden>Copy</button>
-    </div>
-    <h2>Use it with cargo</h2>
-    <p>In <code>~/.cargo/config.toml</code>:</p>
-    <pre><code>[registries.${input.registryName}]
+  return html`<p>Your token <strong>${record.name}</strong> (scopes: ${record.scopes?.join(', ') ?? 'all'}; crates: ${record.cratePatterns?.join(', ') ?? 'all'}; expires: ${when(record.expiresAt, 'never')}).
+It is shown only this once: only its hash is stored.</p>
+<div class="install"><pre><code class="token" id="new-token">${input.token}</code></pre><button type="button" class="secondary" data-copy="${input.token}" hidden>Copy</button></div>
+<h2>Use it with cargo</h2>
+<p>In <code>~/.cargo/config.toml</code>:</p>
+<pre><code>[registries.${input.registryName}]
 index = "sparse+${input.indexUrl}"
 credential-provider = "cargo:token"</code></pre>
-    <p>Then store the token (cargo reads it from standard input):</p>
-    <pre><code>cargo login --registry ${input.registryName}</code></pre>
-    <p>
-      In CI, set it in the environment instead: <code>CARGO_REGISTRIES_${input.registryName.toUpperCase().replace(/-/g, '_')}_TOKEN</code>.
-    </p>
-    <p><a href="/tokens">Back to my tokens</a></p>`;
+<p>Then store the token (cargo reads it from standard input):</p>
+<pre><code>cargo login --registry ${input.registryName}</code></pre>
+<p>In CI, set it in the environment instead: <code>CARGO_REGISTRIES_${input.registryName.toUpperCase().replace(/-/g, '_')}_TOKEN</code>.</p>
+<p><a href="/tokens">Back to my tokens</a></p>`;
 }

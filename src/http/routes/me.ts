@@ -10,14 +10,14 @@ import type { SignInRouteOptions } from './sign-in-pages.js';
 
 function noSignInBody(indexUrl: string, registryName: string) {
   return html`<p>Every request to this registry needs a token. Ask an administrator to create one for you:</p>
-    <pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
-    <p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
-    <pre><code>[registries.${registryName}]
+<pre><code>cratekeeper token create --user YOUR_NAME --name laptop</code></pre>
+<p>Then tell cargo about the registry in <code>~/.cargo/config.toml</code>:</p>
+<pre><code>[registries.${registryName}]
 index = "sparse+${indexUrl}"
 credential-provider = "cargo:token"</code></pre>
-    <p>and store the token (cargo reads it from standard input):</p>
-    <pre><code>cargo login --registry ${registryName}</code></pre>
-    <p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
+<p>and store the token (cargo reads it from standard input):</p>
+<pre><code>cargo login --registry ${registryName}</code></pre>
+<p>With a token that has every scope you can also <a href="/sign-in">sign in to the web pages</a>.</p>`;
 }
 
 export interface MeOptions extends SignInRouteOptions {
