@@ -11,7 +11,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CLI_PATH } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** Writes `<dir>/cratekeeper`, an executable that runs the compiled CLI with this node. */
 export function writeCliWrapper(dir: string): string {

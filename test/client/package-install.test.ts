@@ -10,7 +10,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'kysely', 'fastify', '@aws-sdk', '@fastify', '@node-rs', 'openid-client', 'cratekeeper'];

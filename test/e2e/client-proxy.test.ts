@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
 import { eventually } from '../support/eventually.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import {
   makeTlsCertificates,
   runProgram,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signInWithHttp, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 describe('OIDC authorized users: sub and verified e-mail only', () => {
   let provider: TestOidcProvider;

@@ -11,7 +11,7 @@ import { launchChromium } from '../support/browser.js';
 import { httpRequest } from '../support/http-client.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 describe('OIDC sign-in in a real browser', () => {
   let provider: TestOidcProvider;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
 import { HttpBrowser, signInWithHttp, startOidcProvider, tokenOnPage, type TestOidcProvider } from '../support/oidc-provider.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 describe('OIDC sign-in with a real provider and the real cargo', () => {
   let provider: TestOidcProvider;

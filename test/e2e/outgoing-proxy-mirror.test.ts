@@ -18,7 +18,7 @@ import { httpRequest } from '../support/http-client.js';
 import { writeStaticIndex } from '../support/mirror-upstreams.js';
 import { startNginx, type RunningNginx } from '../support/nginx-server.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { makeTlsCertificates, runProgram } from '../client/helpers.js';
 
 describe('mirroring through an outgoing proxy', () => {

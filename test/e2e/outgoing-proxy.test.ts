@@ -14,7 +14,7 @@ import { publishBodyFor } from '../support/crate-fixture.js';
 import { eventually } from '../support/eventually.js';
 import { startHttpConnectProxy, startSocks5Proxy, type RunningForwardProxy } from '../support/forward-proxy.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { makeTlsCertificates, runProgram, startProxyProcess, type RunningProxyProcess } from '../client/helpers.js';
 
 void describe('cratekeeper proxy --upstream-proxy', () => {

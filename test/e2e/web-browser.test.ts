@@ -14,7 +14,7 @@ import { launchChromium } from '../support/browser.js';
 import { CargoSandbox } from '../support/cargo.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const README = `# Widget
 

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { httpRequest } from '../support/http-client.js';
 import { HttpBrowser, tokenOnPage } from '../support/oidc-provider.js';
 import { CLI_PATH, runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function passwd(dataDir: string, login: string, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

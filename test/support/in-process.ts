@@ -7,7 +7,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse, RouteOptio
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type Registry } from '../../src/registry.js';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export const PUBLIC_URL = 'http://registry.test';
 

@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 

@@ -13,7 +13,7 @@ import { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles } from '../../src/services/index-files.js';
 import { newVersion } from '../contract/repository-fixtures.js';
 import { eventually } from '../support/eventually.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** A threshold small enough that a few versions with dependencies pass it. */
 const INLINE_MAX = 2048;

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLIENT_BIN } from './support/client-bin.js';
-import { makeTempDir } from './support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 interface Run {
   code: number | null;
