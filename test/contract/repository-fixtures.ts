@@ -6,21 +6,10 @@ import { normalizeCrateName } from '../../src/domain/crate-name.js';
 import { RegistryError, type ErrorKind } from '../../src/domain/errors.js';
 import { formatPubtime } from '../../src/domain/index-line.js';
 import { parseVersion, versionKey } from '../../src/domain/version.js';
-import type { NewVersion, VersionDetails } from '../../src/ports/crates.js';
+import { emptyVersionDetails, type NewVersion, type VersionDetails } from '../../src/ports/crates.js';
 
 export function details(overrides: Partial<VersionDetails> = {}): VersionDetails {
-  return {
-    description: null,
-    license: 'MIT',
-    repository: null,
-    homepage: null,
-    documentation: null,
-    readme: null,
-    keywords: [],
-    categories: [],
-    authors: [],
-    ...overrides,
-  };
+  return { ...emptyVersionDetails(), license: 'MIT', ...overrides };
 }
 
 export function newVersion(
