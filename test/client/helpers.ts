@@ -4,12 +4,14 @@
 // recording HTTP(S) servers, a git smart-HTTP server that requires a header, and the
 // proxy as a child process.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { ProgramResult } from '@cratekeeper/test-support/run-program';
 import { CLI_PATH } from '../support/registry-server.js';
 
 /** Writes `<dir>/cratekeeper`, an executable that runs the compiled CLI with this node. */
@@ -30,6 +32,18 @@ export function credentialGetRequest(args: string[]): string {
     args,
   };
   return JSON.stringify(request) + '\n';
+}
+
+/** A credential provider's whole answer to one `get`: its hello, then `token` (cached for the session), and a clean exit. */
+export function assertCredentialAnswer(result: ProgramResult, token: string): void {
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [{ v: [1] }, { Ok: { kind: 'get', token, operation_independent: true, cache: 'session' } }],
+  );
 }
 
 export interface Recorder {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI_PATH } from '../support/registry-server.js';
-import { credentialGetRequest } from './helpers.js';
+import { assertCredentialAnswer, credentialGetRequest } from './helpers.js';
 import { runProgram, type ProgramResult } from '@cratekeeper/test-support/run-program';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
@@ -21,29 +21,15 @@ function netrcArgs(): string[] {
   return ['credential', '--netrc', netrc];
 }
 
-const answer = { Ok: { kind: 'get', token: 'ckt_delegated', operation_independent: true, cache: 'session' } };
-
-/** The provider said hello, then answered the request with the token from the .netrc, and exited cleanly. */
-function assertAnswered(result: ProgramResult): void {
-  assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(
-    result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    [{ v: [1] }, answer],
-  );
-}
-
 void test('cratekeeper --cargo-plugin (as cargo starts a provider) answers from the client package', async () => {
   const result = await run(['--cargo-plugin'], credentialGetRequest(netrcArgs()));
-  assertAnswered(result);
+  assertCredentialAnswer(result, 'ckt_delegated');
 });
 
 void test('cratekeeper credential --cargo-plugin answers too', async () => {
   const args = netrcArgs();
   const result = await run([...args, '--cargo-plugin'], credentialGetRequest(args));
-  assertAnswered(result);
+  assertCredentialAnswer(result, 'ckt_delegated');
 });
 
 void test("cratekeeper proxy init-ca is offered, with the client package's options", async () => {
