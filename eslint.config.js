@@ -4,6 +4,16 @@
 // the folders it must not import, so that dependencies point one way.
 import tseslint from 'typescript-eslint';
 
+/**
+ * @cratekeeper/test-support (packages/test-support) is private and never packed: only tests may
+ * import it, so that no code that runs for a user needs it. Every rule for code outside the tests
+ * carries this pattern (a file gets the options of the last rule that matches it, not a merge).
+ */
+const TESTS_ONLY = {
+  group: ['@cratekeeper/test-support', '@cratekeeper/test-support/*'],
+  message: '@cratekeeper/test-support holds test helpers and is never packed or published: only tests import it.',
+};
+
 /** The top-level wiring files of src/: only cli/ and the tests import them. */
 const WIRING = ['registry', 'server', 'cluster'];
 
@@ -28,6 +38,7 @@ function layer(folder, forbidden, why) {
               regex: `^(\\.\\./)+(${alternatives.join('|')})`,
               message: `${folder} ${why} (docs/architecture.md, "Rules between layers").`,
             },
+            TESTS_ONLY,
           ],
         },
       ],
@@ -43,7 +54,7 @@ function only(folder, allowed, why) {
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex, message: `${folder} ${why} (docs/architecture.md, "Rules between layers").` }] },
+        { patterns: [{ regex, message: `${folder} ${why} (docs/architecture.md, "Rules between layers").` }, TESTS_ONLY] },
       ],
     },
   };
@@ -79,24 +90,18 @@ const layerRules = [
   layer('src/ops', ['http', 'server', 'cluster'], 'may not import http'),
 ];
 
-/** cli/ and test/ reach the client package through its name and public entries, never by path. */
-const viaPackageName = {
-  files: ['cli/**/*.ts', 'test/**/*.ts'],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: [
-          {
-            regex: '^(\\.\\./)+packages/',
-            message:
-              "import the client package by its name (@cratekeeper/client/network or /commands), not by path: only its package.json's exports are public.",
-          },
-        ],
-      },
-    ],
-  },
+/** A relative import into packages/: workspace packages are reached by name and public entries only. */
+const BY_PACKAGE_PATH = {
+  regex: '^(\\.\\./)+packages/',
+  message:
+    "import a workspace package by its name (@cratekeeper/client/network or /commands, @cratekeeper/test-support/...), not by path: only its package.json's exports are public.",
 };
+
+/** cli/, the wiring files of src/ and test/ reach the workspace packages through their names; only test/ reaches the test helpers. */
+const viaPackageName = [
+  { files: ['cli/**/*.ts', 'src/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [BY_PACKAGE_PATH, TESTS_ONLY] }] } },
+  { files: ['test/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [BY_PACKAGE_PATH] }] } },
+];
 
 /** Packages only the server may use: the client package must install and run without them. */
 const SERVER_ONLY = [
@@ -113,34 +118,43 @@ const SERVER_ONLY = [
 ];
 
 /**
- * The client package (packages/client) stands alone: no relative import may leave the package (the
- * server's src/, cli/ and test/ are outside it), and no import may name the server package or a
- * dependency only the server has (npm hoists them into the shared node_modules, where an import
- * would resolve during development and fail for whoever installs the client package alone). One
- * entry per folder depth, since the number of `../` that leaves the package depends on it.
+ * The client package (packages/client) and the test helpers (packages/test-support) stand alone: no
+ * relative import may leave the package (the server's src/, cli/ and test/ are outside it), and no
+ * import may name the server package or a dependency only the server has (npm hoists them into the
+ * shared node_modules, where an import would resolve during development and fail for whoever
+ * installs the client package alone). The client's own code (src/) may not import the test helpers
+ * either; its tests may. One entry per folder depth, since the number of `../` that leaves the
+ * package depends on it.
  */
-const clientPackageRules = [0, 1, 2, 3].map((depth) => ({
-  files: [`packages/client/{src,test}/${'*/'.repeat(depth)}*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: [
+const STANDALONE_PACKAGES = [
+  { name: 'client', folders: { src: [TESTS_ONLY], test: [] } },
+  { name: 'test-support', folders: { src: [] } },
+];
+const standalonePackageRules = STANDALONE_PACKAGES.flatMap(({ name, folders }) =>
+  Object.entries(folders).flatMap(([folder, extraPatterns]) =>
+    [0, 1, 2, 3].map((depth) => ({
+      files: [`packages/${name}/${folder}/${'*/'.repeat(depth)}*.ts`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
           {
-            regex: `^(\\.\\./){${depth + 2},}`,
-            message:
-              'packages/client imports nothing outside its own folder: the client toolkit is its own package (docs/architecture.md, "Rules between layers").',
-          },
-          {
-            group: SERVER_ONLY.flatMap((name) => (name.endsWith('/*') ? [name] : [name, `${name}/*`])),
-            message:
-              "packages/client may not import the server package or a dependency only the server has; it installs without them (add what it needs to packages/client/package.json's dependencies).",
+            patterns: [
+              {
+                regex: `^(\\.\\./){${depth + 2},}`,
+                message: `packages/${name} imports nothing outside its own folder: it is its own package (docs/architecture.md, "Rules between layers").`,
+              },
+              {
+                group: SERVER_ONLY.flatMap((pattern) => (pattern.endsWith('/*') ? [pattern] : [pattern, `${pattern}/*`])),
+                message: `packages/${name} may not import the server package or a dependency only the server has; it installs without them (add what it needs to packages/${name}/package.json's dependencies).`,
+              },
+              ...extraPatterns,
+            ],
           },
         ],
       },
-    ],
-  },
-}));
+    })),
+  ),
+);
 
 export default tseslint.config(
   { ignores: ['dist/**', '**/dist/**', 'node_modules/**', 'bench/**', 'scripts/**', 'eslint.config.js'] },
@@ -160,6 +174,6 @@ export default tseslint.config(
     },
   },
   ...layerRules,
-  viaPackageName,
-  ...clientPackageRules,
+  ...viaPackageName,
+  ...standalonePackageRules,
 );

@@ -25,7 +25,7 @@ const { ensureDebianPackages, readDebianCrates, closureOf } = await dist('test/s
 const { publishAll } = await dist('test/support/mirror-upstreams.js');
 const { startRegistry } = await dist('test/support/registry-server.js');
 const { CargoSandbox } = await dist('test/support/cargo.js');
-const { makeTempDir } = await dist('test/support/temp-dir.js');
+const { makeTempDir } = await import('@cratekeeper/test-support/temp-dir');
 
 const roundsArg = process.argv.indexOf('--rounds');
 const ROUNDS = roundsArg === -1 ? 3 : Math.max(1, Number(process.argv[roundsArg + 1]) || 3);

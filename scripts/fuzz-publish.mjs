@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import fc from 'fast-check';
-import { DEFAULT_FUZZ_SEED } from '../dist/test/support/fuzz-check.js';
+import { DEFAULT_FUZZ_SEED } from '@cratekeeper/test-support/fuzz-check';
 import { fixedHangLimit } from '../dist/test/support/hang-guard.js';
 import { buildPublish } from '../dist/test/support/publish-case-build.js';
 import { publishCaseArb } from '../dist/test/support/publish-case.js';

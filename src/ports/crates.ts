@@ -34,6 +34,21 @@ export interface VersionDetails {
   authors: string[];
 }
 
+/** The details of a version that declared none: every field empty (a fresh object each call). */
+export function emptyVersionDetails(): VersionDetails {
+  return {
+    description: null,
+    license: null,
+    repository: null,
+    homepage: null,
+    documentation: null,
+    readme: null,
+    keywords: [],
+    categories: [],
+    authors: [],
+  };
+}
+
 export interface NewVersion {
   entry: IndexEntry;
   /** The version without build metadata: unique within a crate. */

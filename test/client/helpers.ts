@@ -1,17 +1,18 @@
 // Helpers for the server-side tests of the client toolkit (the end-to-end tests run it through the
 // server's `cratekeeper`, which delegates to @cratekeeper/client): a wrapper script that runs the compiled CLI the way an
-// installed `cratekeeper` would (cargo needs one executable path for a credential provider), test
-// certificates, recording HTTP(S) servers, a git smart-HTTP server that requires a header, and the
+// installed `cratekeeper` would (cargo needs one executable path for a credential provider),
+// recording HTTP(S) servers, a git smart-HTTP server that requires a header, and the
 // proxy as a child process.
 
-import { execFileSync, spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { ProgramResult } from '@cratekeeper/test-support/run-program';
 import { CLI_PATH } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 /** Writes `<dir>/cratekeeper`, an executable that runs the compiled CLI with this node. */
 export function writeCliWrapper(dir: string): string {
@@ -21,49 +22,28 @@ export function writeCliWrapper(dir: string): string {
   return path;
 }
 
-/** A throw-away CA and a server certificate for 127.0.0.1 and localhost, made with the openssl CLI. */
-export function makeTlsCertificates(): { caCert: string; serverCert: string; serverKey: string } {
-  const dir = makeTempDir('cratekeeper-test-ca-');
-  const path = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    path('ca.key'),
-    '-out',
-    path('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=test origin CA',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+/** One line of cargo's credential protocol: a `get` to read from reg.example.com, passing the provider `args`. */
+export function credentialGetRequest(args: string[]): string {
+  const request = {
+    v: 1,
+    registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' },
+    kind: 'get',
+    operation: 'read',
+    args,
+  };
+  return JSON.stringify(request) + '\n';
+}
+
+/** A credential provider's whole answer to one `get`: its hello, then `token` (cached for the session), and a clean exit. */
+export function assertCredentialAnswer(result: ProgramResult, token: string): void {
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(
+    result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown),
+    [{ v: [1] }, { Ok: { kind: 'get', token, operation_independent: true, cache: 'session' } }],
   );
-  openssl('req', ...ec, '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=test server');
-  writeFileSync(path('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    path('server.csr'),
-    '-CA',
-    path('ca.pem'),
-    '-CAkey',
-    path('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    path('server.pem'),
-    '-days',
-    '2',
-    '-extfile',
-    path('server.ext'),
-  );
-  return { caCert: path('ca.pem'), serverCert: path('server.pem'), serverKey: path('server.key') };
 }
 
 export interface Recorder {
@@ -200,22 +180,5 @@ export function startProxyProcess(args: string[]): Promise<RunningProxyProcess> 
           }),
       });
     });
-  });
-}
-
-/** Runs a program to completion and collects its output. */
-export function runProgram(
-  file: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

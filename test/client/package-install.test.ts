@@ -5,12 +5,14 @@
 // not of --fast (it runs npm and may reach the registry).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from '../support/temp-dir.js';
+import { runProgram, type ProgramResult } from '@cratekeeper/test-support/run-program';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { assertCredentialAnswer, credentialGetRequest } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_ONLY = ['better-sqlite3', 'pg', 'kysely', 'fastify', '@aws-sdk', '@fastify', '@node-rs', 'openid-client', 'cratekeeper'];
@@ -38,24 +40,9 @@ function installedPackages(nodeModules: string): string[] {
   return found;
 }
 
-function credentialHello(bin: string, netrc: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['--cargo-plugin'], { env: { PATH: process.env.PATH, HOME: makeTempDir() }, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    const request = {
-      v: 1,
-      registry: { 'index-url': 'sparse+https://reg.example.com/index/', name: 'r' },
-      kind: 'get',
-      operation: 'read',
-      args: ['credential', '--netrc', netrc],
-    };
-    child.stdin.end(JSON.stringify(request) + '\n');
-  });
+function credentialHello(bin: string, netrc: string): Promise<ProgramResult> {
+  const input = credentialGetRequest(['credential', '--netrc', netrc]);
+  return runProgram(bin, ['--cargo-plugin'], { env: { PATH: process.env.PATH, HOME: makeTempDir() }, input });
 }
 
 void test(
@@ -86,13 +73,6 @@ void test(
     const netrc = join(makeTempDir(), 'netrc');
     writeFileSync(netrc, 'machine reg.example.com login cargo password ckt_installed\n', { mode: 0o600 });
     const result = await credentialHello(join(prefix, 'node_modules', '.bin', 'cratekeeper-client'), netrc);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(
-      result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as unknown),
-      [{ v: [1] }, { Ok: { kind: 'get', token: 'ckt_installed', operation_independent: true, cache: 'session' } }],
-    );
+    assertCredentialAnswer(result, 'ckt_installed');
   },
 );

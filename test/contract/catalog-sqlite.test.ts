@@ -2,7 +2,7 @@
 
 import { join } from 'node:path';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { catalogContract } from './catalog.contract.js';
 
 const dir = makeTempDir('cratekeeper-catalog-sqlite-');

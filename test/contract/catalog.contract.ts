@@ -3,21 +3,14 @@
 // methods and live tokens. Run against SQLite and PostgreSQL by the catalog-*.test.ts files.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import { freshPerTest } from './fresh-per-test.js';
 import { newVersion } from './repository-fixtures.js';
 
 export function catalogContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`Catalog contract: ${name}`, () => {
-    const opened: MetadataDatabase[] = [];
-    const fresh = async () => {
-      const o = await open();
-      opened.push(o);
-      return o;
-    };
-    afterEach(async () => {
-      for (const o of opened.splice(0)) await o.close();
-    });
+    const { fresh } = freshPerTest(open);
 
     it('reads a crate with its versions in publish order, their publishers, and one version’s details', async () => {
       const db = await fresh();

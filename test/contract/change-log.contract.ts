@@ -4,9 +4,10 @@
 // metadata-repositories-*.test.ts; each test opens a fresh, empty database.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { runFeedRace } from './feed-race.js';
+import { freshPerTest } from './fresh-per-test.js';
 import { newVersion, rejectsWith } from './repository-fixtures.js';
 
 export interface ChangeLogContractOptions {
@@ -20,22 +21,14 @@ export interface ChangeLogContractOptions {
 
 export function changeLogContract(name: string, open: () => Promise<MetadataDatabase>, options: ChangeLogContractOptions = {}): void {
   describe(`ChangeLog contract: ${name}`, () => {
-    const opened: MetadataDatabase[] = [];
-    const fresh = async () => {
-      const db = await open();
-      opened.push(db);
-      return db;
-    };
-    afterEach(async () => {
-      for (const db of opened.splice(0)) await db.close();
-    });
+    const { fresh, closeAfterTest } = freshPerTest(open);
     const freshTwin = async (): Promise<[MetadataDatabase, MetadataDatabase]> => {
       if (!options.openTwin) {
         const db = await fresh();
         return [db, db];
       }
       const [writer, reader] = await options.openTwin();
-      opened.push(writer, reader);
+      closeAfterTest(writer, reader);
       return [writer, reader];
     };
 

@@ -3,8 +3,9 @@
 // metadata-repositories-*.test.ts; each test opens a fresh, empty database.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import { freshPerTest } from './fresh-per-test.js';
 import type { User } from '../../src/ports/users.js';
 import { newVersion, rejectsWith } from './repository-fixtures.js';
 
@@ -14,15 +15,7 @@ const loginsOf = (users: User[] | undefined) => users?.map((u) => u.login);
 
 export function cratesContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`Crates, Owners and CrateSearch contract: ${name}`, () => {
-    const opened: MetadataDatabase[] = [];
-    const fresh = async () => {
-      const db = await open();
-      opened.push(db);
-      return db;
-    };
-    afterEach(async () => {
-      for (const db of opened.splice(0)) await db.close();
-    });
+    const { fresh } = freshPerTest(open);
 
     describe('versions', () => {
       it('creates the crate with the publisher as owner, then adds versions in publish order', async () => {

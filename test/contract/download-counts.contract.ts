@@ -3,8 +3,9 @@
 // PostgreSQL by the download-counts-*.test.ts files.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { DownloadCounts, VersionDayCount } from '../../src/ports/download-counts.js';
+import { freshPerTest } from './fresh-per-test.js';
 
 export interface OpenedCounts {
   counts: DownloadCounts;
@@ -15,15 +16,8 @@ const row = (crate: string, version: string, day: string, count: number): Versio
 
 export function downloadCountsContract(name: string, open: () => Promise<OpenedCounts>): void {
   describe(`DownloadCounts contract: ${name}`, () => {
-    const opened: OpenedCounts[] = [];
-    const fresh = async () => {
-      const store = await open();
-      opened.push(store);
-      return store.counts;
-    };
-    afterEach(async () => {
-      for (const store of opened.splice(0)) await store.close();
-    });
+    const stores = freshPerTest(open);
+    const fresh = async () => (await stores.fresh()).counts;
 
     it('knows no downloads of a crate nobody downloaded', async () => {
       const counts = await fresh();

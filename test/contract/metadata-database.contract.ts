@@ -4,8 +4,9 @@
 // PostgreSQL by metadata-repositories-*.test.ts; each test opens a fresh, empty database.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import { freshPerTest } from './fresh-per-test.js';
 import type { TableRow } from '../../src/ports/registry-tables.js';
 import { newVersion, rejectsWith } from './repository-fixtures.js';
 
@@ -21,15 +22,7 @@ async function collect(rows: AsyncIterable<TableRow>): Promise<TableRow[]> {
 
 export function metadataDatabaseContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`MetadataDatabase contract: ${name}`, () => {
-    const opened: MetadataDatabase[] = [];
-    const fresh = async () => {
-      const db = await open();
-      opened.push(db);
-      return db;
-    };
-    afterEach(async () => {
-      for (const db of opened.splice(0)) await db.close();
-    });
+    const { fresh } = freshPerTest(open);
 
     describe('units of work', () => {
       it('commits the writes of every repository in it together', async () => {

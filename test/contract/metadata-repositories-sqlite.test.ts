@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
 import { identityContract } from './identity.contract.js';

@@ -1,24 +1,30 @@
-// Builders and assertions shared by the repository contracts: NewVersion objects made the way
-// services/publish.ts makes them, and a check for the typed errors the repositories must throw.
+// Builders and assertions shared by the repository contracts (and the tests that store versions
+// directly): NewVersion objects made the way services/publish.ts makes them, index dependencies,
+// and a check for the typed errors the repositories must throw.
 
 import assert from 'node:assert/strict';
 import { normalizeCrateName } from '../../src/domain/crate-name.js';
 import { RegistryError, type ErrorKind } from '../../src/domain/errors.js';
-import { formatPubtime } from '../../src/domain/index-line.js';
+import { formatPubtime, type IndexDependency } from '../../src/domain/index-line.js';
 import { parseVersion, versionKey } from '../../src/domain/version.js';
-import type { NewVersion, VersionDetails } from '../../src/ports/crates.js';
+import { emptyVersionDetails, type NewVersion, type VersionDetails } from '../../src/ports/crates.js';
 
 export function details(overrides: Partial<VersionDetails> = {}): VersionDetails {
+  return { ...emptyVersionDetails(), license: 'MIT', ...overrides };
+}
+
+/** A plain normal dependency as an index entry lists it: `req` ^1, no features, from this registry. */
+export function indexDependency(name: string, overrides: Partial<IndexDependency> = {}): IndexDependency {
   return {
-    description: null,
-    license: 'MIT',
-    repository: null,
-    homepage: null,
-    documentation: null,
-    readme: null,
-    keywords: [],
-    categories: [],
-    authors: [],
+    name,
+    req: '^1',
+    features: [],
+    optional: false,
+    default_features: true,
+    target: null,
+    kind: 'normal',
+    registry: null,
+    package: null,
     ...overrides,
   };
 }

@@ -5,12 +5,13 @@
 // PostgreSQL by the shared-rate-limits-*.test.ts files.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Kysely } from 'kysely';
 import { SqlRateCounts } from '../../src/adapters/metadata/sql-rate-counts.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { SharedRateLimiter, SharedRateLimits } from '../../src/services/shared-rate-limiter.js';
+import { freshPerTest } from './fresh-per-test.js';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -34,15 +35,11 @@ function retryAfterOf(fn: () => void): number | undefined {
 
 export function sharedRateLimitsContract(name: string, open: () => Promise<OpenedDatabase>): void {
   describe(`shared rate limits: ${name}`, () => {
-    const opened: OpenedDatabase[] = [];
-    afterEach(async () => {
-      for (const database of opened.splice(0)) await database.close();
-    });
+    const { fresh } = freshPerTest(open);
 
     /** Two "replicas" of one limiter on a fresh database, sharing a clock. */
     async function replicas(limit: number, startMs: number) {
-      const database = await open();
-      opened.push(database);
+      const database = await fresh();
       const clock = new TestClock(startMs);
       const counts = new SqlRateCounts(database.db);
       const errors: unknown[] = [];

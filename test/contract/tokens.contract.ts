@@ -3,20 +3,13 @@
 // and PostgreSQL by metadata-repositories-*.test.ts; each test opens a fresh, empty database.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import { freshPerTest } from './fresh-per-test.js';
 
 export function tokensContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`Tokens contract: ${name}`, () => {
-    const opened: MetadataDatabase[] = [];
-    const fresh = async () => {
-      const db = await open();
-      opened.push(db);
-      return db;
-    };
-    afterEach(async () => {
-      for (const db of opened.splice(0)) await db.close();
-    });
+    const { fresh } = freshPerTest(open);
 
     describe('tokens', () => {
       it('finds the principal of an active token by its hash', async () => {

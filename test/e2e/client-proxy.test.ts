@@ -11,22 +11,16 @@ import { after, before, describe, test } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
 import { eventually } from '../support/eventually.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import {
-  makeTlsCertificates,
-  runProgram,
-  startEchoServer,
-  startGitServer,
-  startProxyProcess,
-  type Recorder,
-  type RunningProxyProcess,
-} from '../client/helpers.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { startEchoServer, startGitServer, startProxyProcess, type Recorder, type RunningProxyProcess } from '../client/helpers.js';
+import { makeTestCertificates } from '../support/test-ca.js';
+import { runProgram } from '@cratekeeper/test-support/run-program';
 
 const GIT_SECRET = 'git-secret-7f3a';
 const PLAIN_SECRET = 'plain-secret-91c2';
 
 void describe('cratekeeper proxy', () => {
-  const tls = makeTlsCertificates();
+  const tls = makeTestCertificates();
   const work = makeTempDir('cratekeeper-proxy-');
   const caDir = join(work, 'proxy-ca');
   let registry: RunningRegistry;

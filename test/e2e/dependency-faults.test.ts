@@ -20,7 +20,7 @@ import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provid
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
 import { startSilentServer, type SilentServer } from '../support/silent-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** Longer than any dependency timeout of the defaults, far shorter than "forever". */
 const HANG_MS = 20_000;

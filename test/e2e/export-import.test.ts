@@ -15,7 +15,7 @@ import { CargoSandbox, type CargoResult } from '../support/cargo.js';
 import { httpRequest } from '../support/http-client.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function ok(result: { code: number | null; stderr: string; stdout: string }, what: string) {
   assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);

@@ -11,7 +11,7 @@ import { LATEST_SCHEMA_VERSION } from '../../src/adapters/metadata/migrations.js
 import { httpRequest } from '../support/http-client.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 // Undoes migration 4 (the shared rate-limit counters), as if the database came from the release before.
 const UNDO_LATEST = ['drop table rate_limit_counts', 'delete from schema_migrations where version = 4'];

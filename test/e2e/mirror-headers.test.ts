@@ -17,7 +17,7 @@ import { errorDetail, httpRequest } from '../support/http-client.js';
 import { writeStaticIndex } from '../support/mirror-upstreams.js';
 import { startNginx, type RunningNginx } from '../support/nginx-server.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { startProxyProcess, type RunningProxyProcess } from '../client/helpers.js';
 
 const INDEX_KEY = 'index-key-5b1e';

@@ -20,7 +20,7 @@ import { errorDetail, httpRequest, publish } from '../support/http-client.js';
 import { publishAll, writeStaticIndex } from '../support/mirror-upstreams.js';
 import { startNginx, type RunningNginx } from '../support/nginx-server.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function ok(result: CargoResult, what: string): CargoResult {
   assert.equal(result.code, 0, `${what} failed:\n${result.stderr}\n${result.stdout}`);

@@ -4,12 +4,10 @@
 // refusal page says what would.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signInWithHttp, startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
-import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { startRegistryWithOidc } from '../support/oidc-registry.js';
+import type { RunningRegistry } from '../support/registry-server.js';
 
 describe('OIDC authorized users: sub and verified e-mail only', () => {
   let provider: TestOidcProvider;
@@ -23,19 +21,7 @@ describe('OIDC authorized users: sub and verified e-mail only', () => {
       'acct-4004': { preferred_username: 'eve', email: 'ops@example.com' },
       'acct-5005': { preferred_username: 'acct-1001', nickname: 'ops@example.com' },
     });
-    const configFile = join(makeTempDir(), 'cratekeeper.toml');
-    writeFileSync(
-      configFile,
-      [
-        '[oidc]',
-        `issuer_url = "${provider.issuer}"`,
-        `client_id = "${provider.clientId}"`,
-        'authorized_users = ["acct-1001", "ops@example.com"]',
-        '',
-      ].join('\n'),
-    );
-    server = await startRegistry({ args: ['--config', configFile], env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret } });
-    await provider.allowRedirect(`${server.url}/me/callback`);
+    server = await startRegistryWithOidc(provider, { oidc: ['authorized_users = ["acct-1001", "ops@example.com"]'] });
   });
   after(async () => {
     assert.equal(await server?.stop(), 0);

@@ -3,15 +3,13 @@
 // shows the token page; the token it shows works against the index.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
 import { httpRequest } from '../support/http-client.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
-import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { startRegistryWithOidc } from '../support/oidc-registry.js';
+import type { RunningRegistry } from '../support/registry-server.js';
 
 describe('OIDC sign-in in a real browser', () => {
   let provider: TestOidcProvider;
@@ -20,13 +18,7 @@ describe('OIDC sign-in in a real browser', () => {
 
   before(async () => {
     provider = await startOidcProvider({ 'gitlab-2001': { preferred_username: 'carol', groups: ['devs'] } });
-    const configFile = join(makeTempDir(), 'cratekeeper.toml');
-    writeFileSync(
-      configFile,
-      `[oidc]\nissuer_url = "${provider.issuer}"\nclient_id = "${provider.clientId}"\nauthorized_groups = ["devs"]\n`,
-    );
-    server = await startRegistry({ args: ['--config', configFile], env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret } });
-    await provider.allowRedirect(`${server.url}/me/callback`);
+    server = await startRegistryWithOidc(provider, { oidc: ['authorized_groups = ["devs"]'] });
     browser = await launchChromium();
   });
   after(async () => {

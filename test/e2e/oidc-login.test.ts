@@ -3,13 +3,11 @@
 // the token from /me, a refusal for a user outside the authorized groups, and token replacement.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CargoSandbox } from '../support/cargo.js';
 import { HttpBrowser, signInWithHttp, startOidcProvider, tokenOnPage, type TestOidcProvider } from '../support/oidc-provider.js';
-import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { startRegistryWithOidc } from '../support/oidc-registry.js';
+import { runCli, type RunningRegistry } from '../support/registry-server.js';
 
 describe('OIDC sign-in with a real provider and the real cargo', () => {
   let provider: TestOidcProvider;
@@ -22,25 +20,11 @@ describe('OIDC sign-in with a real provider and the real cargo', () => {
       'gitlab-1002': { preferred_username: 'mallory', email: 'mallory@example.com', groups: ['outsiders'] },
       'gitlab-1003': { preferred_username: 'alice', email: 'other.alice@example.com', groups: ['devs'] },
     });
-    const configFile = join(makeTempDir(), 'cratekeeper.toml');
-    writeFileSync(
-      configFile,
-      [
-        '[oidc]',
-        `issuer_url = "${provider.issuer}"`,
-        `client_id = "${provider.clientId}"`,
-        'authorized_groups = ["devs"]',
-        '[login]',
-        'registry_name = "ck"',
-        '[[access.rules]]',
-        'crates = ["team-*"]',
-        'publish = ["group:devs/backend"]',
-        '',
-      ].join('\n'),
-    );
-    // The secret comes from the environment, as documented.
-    server = await startRegistry({ args: ['--config', configFile], env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret } });
-    await provider.allowRedirect(`${server.url}/me/callback`);
+    // The client secret comes from the environment, as documented.
+    server = await startRegistryWithOidc(provider, {
+      oidc: ['authorized_groups = ["devs"]'],
+      config: ['[login]', 'registry_name = "ck"', '[[access.rules]]', 'crates = ["team-*"]', 'publish = ["group:devs/backend"]'],
+    });
   });
   after(async () => {
     assert.equal(await server?.stop(), 0);

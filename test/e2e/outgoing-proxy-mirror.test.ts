@@ -18,11 +18,12 @@ import { httpRequest } from '../support/http-client.js';
 import { writeStaticIndex } from '../support/mirror-upstreams.js';
 import { startNginx, type RunningNginx } from '../support/nginx-server.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import { makeTlsCertificates, runProgram } from '../client/helpers.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { makeTestCertificates } from '../support/test-ca.js';
+import { runProgram } from '@cratekeeper/test-support/run-program';
 
 describe('mirroring through an outgoing proxy', () => {
-  const tls = makeTlsCertificates();
+  const tls = makeTestCertificates();
   let crates: DebianCrate[];
   let nginx: RunningNginx;
   let tlsUpstream: RunningRegistry;

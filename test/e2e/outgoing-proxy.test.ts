@@ -14,11 +14,13 @@ import { publishBodyFor } from '../support/crate-fixture.js';
 import { eventually } from '../support/eventually.js';
 import { startHttpConnectProxy, startSocks5Proxy, type RunningForwardProxy } from '../support/forward-proxy.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
-import { makeTlsCertificates, runProgram, startProxyProcess, type RunningProxyProcess } from '../client/helpers.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { startProxyProcess, type RunningProxyProcess } from '../client/helpers.js';
+import { makeTestCertificates } from '../support/test-ca.js';
+import { runProgram } from '@cratekeeper/test-support/run-program';
 
 void describe('cratekeeper proxy --upstream-proxy', () => {
-  const tls = makeTlsCertificates();
+  const tls = makeTestCertificates();
   const work = makeTempDir('cratekeeper-outgoing-proxy-');
   const caDir = join(work, 'proxy-ca');
   const netrc = join(work, 'netrc');

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { publishBodyFor } from '../support/crate-fixture.js';
 import { httpRequest, publish } from '../support/http-client.js';
 import { runCli, startRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 describe('server lifecycle', () => {
   it('validates the whole configuration before listening, reporting every problem', async () => {

@@ -10,7 +10,7 @@ import { CargoSandbox } from '../support/cargo.js';
 import { errorDetail, httpRequest } from '../support/http-client.js';
 import { startCiIssuer, type CiIssuer } from '../support/oidc-provider.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const AUDIENCE = 'https://crates.example.com';
 const GOOD_CLAIMS = { sub: 'project_path:group/app:ref_type:branch:ref:main', project_path: 'group/app', ref: 'main', aud: AUDIENCE };

@@ -13,8 +13,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
 import { CargoSandbox } from '../support/cargo.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
-import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { startRegistryWithOidc } from '../support/oidc-registry.js';
+import { runCli, type RunningRegistry } from '../support/registry-server.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const README = `# Widget
 
@@ -78,17 +79,11 @@ describe('the web interface in a real browser', () => {
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     provider = await startOidcProvider({ 'gitlab-3001': { preferred_username: 'carol', groups: ['devs'] } });
-    const configFile = join(makeTempDir(), 'cratekeeper.toml');
-    writeFileSync(
-      configFile,
-      `[login]\nregistry_name = "ck"\n\n[oidc]\nissuer_url = "${provider.issuer}"\nclient_id = "${provider.clientId}"\nauthorized_groups = ["devs"]\n\n` +
-        `[[access.rules]]\ncrates = ["secret"]\nread = ["alice"]\n`,
-    );
-    server = await startRegistry({
-      args: ['--config', configFile],
-      env: { CRATEKEEPER_OIDC__CLIENT_SECRET: provider.clientSecret, CRATEKEEPER_AUDIT__FLUSH_INTERVAL_MS: '100' },
+    server = await startRegistryWithOidc(provider, {
+      oidc: ['authorized_groups = ["devs"]'],
+      config: ['[login]', 'registry_name = "ck"', '', '[[access.rules]]', 'crates = ["secret"]', 'read = ["alice"]'],
+      env: { CRATEKEEPER_AUDIT__FLUSH_INTERVAL_MS: '100' },
     });
-    await provider.allowRedirect(`${server.url}/me/callback`);
     const dir = ['--data-dir', server.dataDir];
     assert.equal((await runCli(['user', 'add', 'alice', ...dir])).code, 0);
     assert.equal((await runCli(['user', 'passwd', 'alice', ...dir], { input: 'correct horse battery staple\n' })).code, 0);

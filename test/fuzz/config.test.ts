@@ -14,8 +14,8 @@ import fc from 'fast-check';
 import { stringify as stringifyToml, TomlDate } from 'smol-toml';
 import { AuthConfigError, parseAuthConfig } from '@cratekeeper/client/network';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { checkProperty } from '../support/fuzz-check.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const file = import.meta.url;
 

@@ -10,7 +10,7 @@ import { inspectCrateTarball } from '../../src/domain/crate-tarball.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { buildCrate } from '../support/crate-case-build.js';
 import { crateCaseArb, SOUND_CRATE, type CrateCase } from '../support/crate-case.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 import { HangGuard } from '../support/hang-guard.js';
 
 const limits = { maxUnpackedBytes: 256 * 1024, maxEntries: 24, maxManifestBytes: 16 * 1024 };

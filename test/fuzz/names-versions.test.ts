@@ -15,7 +15,7 @@ import {
 } from '../../src/domain/crate-name.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import { compareVersions, MAX_VERSION_LENGTH, parseVersion, tryParseVersion, versionKey } from '../../src/domain/version.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 import { edgeNameArb, edgeVersionArb, isReservedName, isSemver, nameFollowsRules, validNameArb } from '../support/fuzz-names.js';
 
 const file = import.meta.url;

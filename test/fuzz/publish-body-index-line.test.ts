@@ -10,7 +10,7 @@ import { RegistryError } from '../../src/domain/errors.js';
 import { renderIndexFile, renderIndexLine, splitFeatures, type IndexDependency, type IndexEntry } from '../../src/domain/index-line.js';
 import { encodePublishBody, parsePublishBody, parsePublishMetadata } from '../../src/domain/publish-body.js';
 import { dependency, metadataFor } from '../support/crate-fixture.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 
 const file = import.meta.url;
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { checkProperty, fuzzSettings } from '../support/fuzz-check.js';
+import { checkProperty, fuzzSettings } from '@cratekeeper/test-support/fuzz-check';
 import { HangGuard } from '../support/hang-guard.js';
 import { SOUND_CRATE } from '../support/crate-case.js';
 import { buildPublish } from '../support/publish-case-build.js';

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { readmeLinkBase, renderReadme } from '../../src/workers/readme-markdown.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 import { assertInertHtml } from '../support/html-inert.js';
 
 const file = import.meta.url;

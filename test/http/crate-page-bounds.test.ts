@@ -5,24 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IndexDependency } from '../../src/domain/index-line.js';
 import { MAX_ENABLES_SHOWN, MAX_FEATURES_SHOWN, MAX_TEXT_SHOWN, MAX_VERSIONS_SHOWN } from '../../src/http/pages/crate-page.js';
 import { MAX_DEPENDENCIES_SHOWN } from '../../src/services/crate-pages.js';
-import { newVersion } from '../contract/repository-fixtures.js';
+import { indexDependency, newVersion } from '../contract/repository-fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken, type PageSession } from '../support/web-session.js';
-
-const dependency = (name: string): IndexDependency => ({
-  name,
-  req: '^1',
-  features: [],
-  optional: false,
-  default_features: true,
-  target: null,
-  kind: 'normal',
-  registry: null,
-  package: null,
-});
 
 const rows = (body: string, tableId: string) => {
   const table = new RegExp(`<table id="${tableId}">[\\s\\S]*?</table>`).exec(body)?.[0] ?? '';
@@ -59,7 +46,7 @@ describe('crate page bounds', () => {
 
   it('lists the first dependencies and features, and says how many more there are', async () => {
     const row = newVersion('wide', '1.0.0', publisherId);
-    row.entry.deps = Array.from({ length: MAX_DEPENDENCIES_SHOWN + 100 }, (_, i) => dependency(`dep-${String(i).padStart(4, '0')}`));
+    row.entry.deps = Array.from({ length: MAX_DEPENDENCIES_SHOWN + 100 }, (_, i) => indexDependency(`dep-${String(i).padStart(4, '0')}`));
     row.entry.features = Object.fromEntries(
       Array.from({ length: MAX_FEATURES_SHOWN + 200 }, (_, i) => [`f${String(i).padStart(4, '0')}`, []]),
     );
@@ -83,7 +70,7 @@ describe('crate page bounds', () => {
       keywords: Array.from({ length: 1000 }, (_, i) => `k${i}`),
       homepage: `https://example.com/${huge('h')}`,
     };
-    row.entry.deps = [{ ...dependency('verbose-dep'), req: huge('r') }];
+    row.entry.deps = [{ ...indexDependency('verbose-dep'), req: huge('r') }];
     await r.registry.metadata.crates.publishVersion(row);
     const body = (await page.get('/crates/verbose')).body;
     assert.ok(body.length < 100_000, `${body.length} characters`);

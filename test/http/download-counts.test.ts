@@ -3,7 +3,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { publishBodyFor } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 describe('download counts', () => {
@@ -21,13 +20,7 @@ describe('download counts', () => {
       ['counted', '1.1.0'],
       ['hidden', '1.0.0'],
     ] as const) {
-      const res = await r.request({
-        method: 'PUT',
-        url: '/api/v1/crates/new',
-        token: r.adminToken,
-        payload: await publishBodyFor(name, version),
-      });
-      assert.equal(res.statusCode, 200, res.body);
+      await r.publishAsAdmin(name, version);
     }
   });
   after(() => r.close());

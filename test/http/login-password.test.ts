@@ -3,25 +3,17 @@
 // do not lock out the others behind one address when someone guesses one user's password.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { httpRequest } from '../support/http-client.js';
 import { HttpBrowser, tokenOnPage } from '../support/oidc-provider.js';
-import { CLI_PATH, runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import type { ProgramResult } from '@cratekeeper/test-support/run-program';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
-function passwd(dataDir: string, login: string, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, 'user', 'passwd', login, '--data-dir', dataDir], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function passwd(dataDir: string, login: string, input: string): Promise<ProgramResult> {
+  return runCli(['user', 'passwd', login, '--data-dir', dataDir], { input });
 }
 
 describe('local password sign-in', () => {

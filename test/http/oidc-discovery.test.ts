@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { httpRequest } from '../support/http-client.js';
 import { startCiIssuer } from '../support/oidc-provider.js';
 import { startRegistry } from '../support/registry-server.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function configWithIssuer(issuer: string): string {
   const file = join(makeTempDir(), 'cratekeeper.toml');

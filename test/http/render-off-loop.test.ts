@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import type { IndexDependency } from '../../src/domain/index-line.js';
 import type { Crates } from '../../src/ports/crates.js';
 import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
-import { newVersion } from '../contract/repository-fixtures.js';
+import { indexDependency, newVersion } from '../contract/repository-fixtures.js';
 import { makeCrate } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
@@ -20,17 +20,7 @@ import { signInWithToken } from '../support/web-session.js';
 // Hang detectors only: no test asserts a duration.
 const HANG = { timeout: 120_000 };
 
-const dependency = (name: string): IndexDependency => ({
-  name,
-  req: '^1.0',
-  features: ['std', 'derive'],
-  optional: false,
-  default_features: true,
-  target: null,
-  kind: 'normal',
-  registry: null,
-  package: null,
-});
+const dependency = (name: string) => indexDependency(name, { req: '^1.0', features: ['std', 'derive'] });
 
 describe('rendering off the event loop', () => {
   let r: TestRegistry;

@@ -13,13 +13,7 @@ describe('sparse index and downloads', () => {
       ['Serde_Like', '1.1.0'],
       ['ab', '0.1.0'],
     ] as const) {
-      const res = await r.request({
-        method: 'PUT',
-        url: '/api/v1/crates/new',
-        token: r.adminToken,
-        payload: await publishBodyFor(name, version),
-      });
-      assert.equal(res.statusCode, 200, res.body);
+      await r.publishAsAdmin(name, version);
     }
   });
   after(() => r.close());

@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { publishBodyFor } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 describe('crate names in API lookups', () => {
@@ -13,13 +12,7 @@ describe('crate names in API lookups', () => {
 
   before(async () => {
     r = await startTestRegistry();
-    const res = await r.request({
-      method: 'PUT',
-      url: '/api/v1/crates/new',
-      token: r.adminToken,
-      payload: await publishBodyFor('foo-bar', '1.0.0'),
-    });
-    assert.equal(res.statusCode, 200, res.body);
+    await r.publishAsAdmin('foo-bar', '1.0.0');
   });
   after(() => r.close());
 

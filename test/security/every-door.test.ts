@@ -13,11 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { indexPathOf } from '../../src/domain/crate-name.js';
 import { generateToken } from '../../src/domain/token.js';
-import { publishBodyFor } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+// Written out here on purpose, not imported from src/http/unmatched-routes.ts: a path made public
+// there by mistake must fail this test, which it could not if both read the same list.
 const PUBLIC = [
   /^\/me(\/|$)/,
   /^\/sign-in$/,
@@ -85,13 +86,7 @@ describe('every route and method, for callers who may not read a crate', () => {
         },
       },
     );
-    const res = await r.request({
-      method: 'PUT',
-      url: '/api/v1/crates/new',
-      token: r.adminToken,
-      payload: await publishBodyFor(HIDDEN, '1.0.0'),
-    });
-    assert.equal(res.statusCode, 200, res.body);
+    await r.publishAsAdmin(HIDDEN, '1.0.0');
     const eve = await r.userToken('eve');
     const narrowed = (await r.registry.accounts.createToken('eve', 'narrow', { scopes: ['read'], cratePatterns: ['secret-*'] })).token;
     const session = await signInWithToken(r, eve);
@@ -145,13 +140,7 @@ describe('every route and method, for callers who may not read a crate', () => {
     };
     const readAs = (crate: string) => r.request({ method: 'GET', url: `/index/${indexPathOf(crate)}`, token: eve });
     // Two fresh names under the same rule, one published (hidden from eve) and one not.
-    const res = await r.request({
-      method: 'PUT',
-      url: '/api/v1/crates/new',
-      token: r.adminToken,
-      payload: await publishBodyFor('secret-wolf', '1.0.0'),
-    });
-    assert.equal(res.statusCode, 200);
+    await r.publishAsAdmin('secret-wolf', '1.0.0');
     const start = await counters();
     await readAs('secret-wolf');
     const afterHidden = await counters();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { indexPathOf } from '../../src/domain/crate-name.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const CRATE = Buffer.from('pretend .crate bytes for the egress test\n');
 const CKSUM = createHash('sha256').update(CRATE).digest('hex');

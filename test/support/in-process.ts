@@ -1,13 +1,15 @@
 // An in-process registry for HTTP tests: the real app and services on a temporary data folder,
 // driven through fastify's `inject` (no socket).
 
+import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse, RouteOptions } from 'fastify';
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type Registry } from '../../src/registry.js';
-import { makeTempDir } from './temp-dir.js';
+import { publishBodyFor } from './crate-fixture.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export const PUBLIC_URL = 'http://registry.test';
 
@@ -18,6 +20,8 @@ export interface TestRegistry {
   dataDir: string;
   /** Creates a user and returns a fresh token for it. */
   userToken(login: string, isAdmin?: boolean): Promise<string>;
+  /** Publishes a version of a crate as the administrator, and asserts that it was accepted. */
+  publishAsAdmin(name: string, version: string): Promise<void>;
   request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   /** Everything a client could observe of a crate: its index file and each version's bytes. */
   snapshot(name: string): Promise<string>;
@@ -61,6 +65,15 @@ export async function startTestRegistry(
       return (await registry.accounts.createToken(login, 'test')).token;
     },
     request,
+    async publishAsAdmin(name, version) {
+      const res = await request({
+        method: 'PUT',
+        url: '/api/v1/crates/new',
+        token: adminToken,
+        payload: await publishBodyFor(name, version),
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    },
     async snapshot(name) {
       const versions = (await registry.metadata.crates.listVersions(name.toLowerCase())) ?? [];
       const blobs = [];

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './apt.js';
 import { accepts, freePort, killOnExit } from './local-daemons.js';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export interface RunningNginx {
   url: string;

@@ -3,7 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir } from './temp-dir.js';
+import { runProgram, type ProgramResult } from '@cratekeeper/test-support/run-program';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
@@ -109,20 +110,6 @@ export async function startRegistry(options: StartOptions = {}): Promise<Running
 }
 
 /** Runs a `cratekeeper` CLI command to completion. */
-export function runCli(
-  args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    child.stdin?.end(options.input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+export function runCli(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<ProgramResult> {
+  return runProgram(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...options.env }, input: options.input });
 }

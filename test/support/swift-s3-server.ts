@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { APT_LOCK_WAIT } from './apt.js';
 import { accepts, freePorts } from './local-daemons.js';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export interface SwiftS3 {
   endpoint: string;

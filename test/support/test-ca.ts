@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export interface TestCertificates {
   caCert: string;

@@ -7,28 +7,17 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
-import type { IndexDependency } from '../../src/domain/index-line.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles } from '../../src/services/index-files.js';
-import { newVersion } from '../contract/repository-fixtures.js';
+import { indexDependency, newVersion } from '../contract/repository-fixtures.js';
 import { eventually } from '../support/eventually.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** A threshold small enough that a few versions with dependencies pass it. */
 const INLINE_MAX = 2048;
 
-const dependency = (name: string): IndexDependency => ({
-  name,
-  req: '^1.0',
-  features: ['std'],
-  optional: false,
-  default_features: true,
-  target: null,
-  kind: 'normal',
-  registry: null,
-  package: null,
-});
+const dependency = (name: string) => indexDependency(name, { req: '^1.0', features: ['std'] });
 
 describe('IndexFiles', () => {
   let store: MetadataDatabase;

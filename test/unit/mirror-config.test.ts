@@ -11,7 +11,7 @@ import { crateDownloadUrl } from '../../src/mirror/download-url.js';
 import { parseLockfile } from '../../src/mirror/lockfile.js';
 import { SecretOrigins } from '../../src/mirror/secret-origins.js';
 import { SingleFlight } from '../../src/lib/single-flight.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function problems(toml: string, env: NodeJS.ProcessEnv = {}): string[] {
   const file = join(makeTempDir(), 'c.toml');

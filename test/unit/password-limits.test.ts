@@ -11,7 +11,7 @@ import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-databa
 import { PasswordLogin, hashPassword, passwordLimits } from '../../src/auth/password.js';
 import type { LoginConfig } from '../../src/config/oidc-schema.js';
 import { RegistryError } from '../../src/domain/errors.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const SETTINGS = {
   registry_name: 'private',

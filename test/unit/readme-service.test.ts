@@ -16,7 +16,7 @@ import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
 import { ReadmeService } from '../../src/services/readme.js';
 import { newVersion } from '../contract/repository-fixtures.js';
 import { makeCrate, makeTar, manifestFor, type TarEntrySpec } from '../support/crate-fixture.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** A blob store that counts how often a blob is opened. */
 class CountingBlobStore implements BlobStore {

@@ -12,7 +12,7 @@ import { LOGIN_COOKIE, readCookie, SessionCookies, type LoginFlow } from '../../
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import type { ServerSecrets } from '../../src/ports/server-secrets.js';
 import { legacyLoginCookieValue } from '../support/legacy-login-cookie.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const START = Date.parse('2030-06-01T12:00:00Z');
 const flow: LoginFlow = { purpose: 'web', next: '/crates/foo', state: 's-1', nonce: 'n-1', codeVerifier: 'v-1', csrf: 'c-1' };

@@ -13,7 +13,7 @@ import type { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-databa
 import { RegistryError } from '../../src/domain/errors.js';
 import type { RateCounts } from '../../src/ports/rate-counts.js';
 import { SharedRateLimiter, SharedRateLimits } from '../../src/services/shared-rate-limiter.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const MINUTE = 28_000_000; // any minute
 let clock = 0;

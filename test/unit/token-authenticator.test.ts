@@ -11,7 +11,7 @@ import { countFailedCheck, TokenAuthenticator, type AuthOutcome } from '../../sr
 import { generateToken, hashToken } from '../../src/domain/token.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { RateLimiter } from '../../src/lib/rate-limiter.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const START = Date.parse('2030-01-01T00:00:00Z');
 

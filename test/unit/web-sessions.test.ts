@@ -17,7 +17,7 @@ import type { TokenPrincipal } from '../../src/ports/tokens.js';
 import type { User } from '../../src/ports/users.js';
 import { AccountService } from '../../src/services/accounts.js';
 import { RateLimiter } from '../../src/lib/rate-limiter.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 /** Read once: the sessions' expiry comes from the real clock, every check here from this fixed one. */
 const T0 = Date.now();

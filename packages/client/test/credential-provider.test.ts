@@ -3,12 +3,12 @@
 // errors for bad input (malformed JSON, .netrc syntax, auth file keys, readable .netrc).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLIENT_BIN } from './support/client-bin.js';
-import { makeTempDir } from './support/temp-dir.js';
+import { runProgram } from '@cratekeeper/test-support/run-program';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 interface Run {
   code: number | null;
@@ -16,29 +16,17 @@ interface Run {
   stderr: string;
 }
 
-function provider(argv: string[], requests: Array<string | object>, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLIENT_BIN, ...argv], {
-      env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env },
-      stdio: 'pipe',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({
-        code,
-        stderr,
-        lines: stdout
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as unknown),
-      }),
-    );
-    child.stdin.end(requests.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+async function provider(argv: string[], requests: Array<string | object>, env: Record<string, string> = {}): Promise<Run> {
+  const input = requests.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+  const { code, stdout, stderr } = await runProgram(process.execPath, [CLIENT_BIN, ...argv], {
+    env: { PATH: process.env.PATH, HOME: makeTempDir(), ...env },
+    input,
   });
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+  return { code, stderr, lines };
 }
 
 const get = (indexUrl: string, operation = 'read', args: string[] = ['credential']) => ({

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { formatNetrcValue, removeNetrcMachine, setNetrcPassword } from '../src/netrc-edit.js';
 import { NetrcPermissionError, netrcPath, readNetrcFile, writeNetrcFile } from '../src/netrc-file.js';
 import { findNetrcMachine, netrcDefault, parseNetrc } from '../src/netrc-parse.js';
-import { makeTempDir } from './support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const ORIGINAL = [
   '# work machines',

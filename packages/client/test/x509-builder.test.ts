@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createCaCertificate, generateKey, issueLeafCertificate, permittedNames } from '../src/x509-builder.js';
-import { makeTempDir } from './support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 function verify(caPem: string, leafPem: string): { ok: boolean; output: string } {
   const dir = makeTempDir();

@@ -3,20 +3,8 @@
 import type { Kysely } from 'kysely';
 import type { IndexEntry } from '../../domain/index-line.js';
 import type { Catalog, CatalogCrate, UserSummary } from '../../ports/catalog.js';
-import type { VersionDetails } from '../../ports/crates.js';
+import { emptyVersionDetails, type VersionDetails } from '../../ports/crates.js';
 import type { Database } from './sql-schema.js';
-
-const NO_DETAILS: VersionDetails = {
-  description: null,
-  license: null,
-  repository: null,
-  homepage: null,
-  documentation: null,
-  readme: null,
-  keywords: [],
-  categories: [],
-  authors: [],
-};
 
 export class SqlCatalog implements Catalog {
   constructor(private readonly db: Kysely<Database>) {}
@@ -56,7 +44,7 @@ export class SqlCatalog implements Catalog {
       .where('crates.name_lower', '=', lowerName)
       .where('versions.vers', '=', version)
       .executeTakeFirst();
-    return row && { ...NO_DETAILS, ...(JSON.parse(row.details_json) as Partial<VersionDetails>) };
+    return row && { ...emptyVersionDetails(), ...(JSON.parse(row.details_json) as Partial<VersionDetails>) };
   }
 
   async existingCrates(lowerNames: readonly string[]): Promise<Map<string, string>> {

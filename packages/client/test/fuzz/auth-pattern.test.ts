@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { AuthPatternError, parseAuthPattern, renderAuthPattern } from '../../src/auth-pattern.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 
 const file = import.meta.url;
 const CONTROL = /[\0-\x08\n-\x1f\x7f]/;

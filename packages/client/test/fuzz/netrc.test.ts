@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { removeNetrcMachine, setNetrcPassword } from '../../src/netrc-edit.js';
 import { NetrcSyntaxError } from '../../src/netrc-lexer.js';
 import { findNetrcMachine, parseNetrc, type NetrcDocument } from '../../src/netrc-parse.js';
-import { checkProperty } from '../support/fuzz-check.js';
+import { checkProperty } from '@cratekeeper/test-support/fuzz-check';
 
 const file = import.meta.url;
 type Field = 'login' | 'password' | 'account';

@@ -14,7 +14,7 @@ import { CredentialResolver } from '../../src/credential-resolver.js';
 import { parseNetrc } from '../../src/netrc-parse.js';
 import { caPaths, initCa, loadCa } from '../../src/proxy-ca-store.js';
 import { makeConnector } from '../../src/upstream-connector.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 interface Origin {
   server: Server;
