@@ -1,15 +1,14 @@
-// Crate search in SQL: names match as crate names compare (`foo_bar` finds `Foo-Bar`),
-// descriptions as text; exact names first, then prefixes, then the rest by name.
+// Crate search in SQL, in crates.io's order: the exact name first, then by relevance, then by
+// downloads. One query answers a page and its total (a window count over the matched, readable
+// crates); the match itself comes from an index (sql-search-match.ts), and access rules are
+// applied inside the query, so a hidden crate is neither listed nor counted.
 
 import { sql } from 'kysely';
 import { normalizeCrateName } from '../../domain/crate-name.js';
-import type { CrateSearch, SearchHit } from '../../ports/crate-search.js';
+import type { CrateSearch, ReadableCrates, SearchHit } from '../../ports/crate-search.js';
+import { isReadable, matchesQuery, relevance } from './sql-search-match.js';
 import { toStoredVersion } from './sql-rows.js';
 import type { SqlScope } from './sql-scope.js';
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c);
-}
 
 export class SqlCrateSearch implements CrateSearch {
   constructor(private readonly scope: SqlScope) {}
@@ -18,38 +17,39 @@ export class SqlCrateSearch implements CrateSearch {
     query: string,
     limit: number,
     offset: number,
-    visible?: (name: string) => boolean,
+    readable?: ReadableCrates,
   ): Promise<{ total: number; hits: SearchHit[] }> {
     const db = this.scope.db;
     const q = query.toLowerCase();
     const name = normalizeCrateName(q);
-    const pattern = `%${escapeLike(q)}%`;
-    const namePattern = `%${escapeLike(name)}%`;
-    const matches = db
-      .selectFrom('crates')
-      .where((eb) =>
-        eb.or([
-          sql<boolean>`${eb.ref('name_normalized')} like ${namePattern} escape '\\'`,
-          sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
-        ]),
-      );
-    const ranked = matches
-      .select(['id', 'name', 'description'])
-      .orderBy(
-        sql`case when name_normalized = ${name} then 0 when name_normalized like ${escapeLike(name) + '%'} escape '\\' then 1 else 2 end`,
-      )
-      .orderBy('name_lower');
+    let matches = db.selectFrom('crates');
+    if (readable) matches = matches.where(isReadable(readable));
+    const countMatches = async () => Number((await matches.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     let total: number;
     let crates: { id: number; name: string; description: string | null }[];
-    if (visible === undefined) {
-      const totalRow = await matches.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      total = Number(totalRow.n);
-      crates = await ranked.limit(limit).offset(offset).execute();
+    if (q === '') {
+      // Every crate: the page walks the (downloads, name) index; the total is one count.
+      crates = await matches
+        .select(['id', 'name', 'description'])
+        .orderBy('downloads', 'desc')
+        .orderBy('name_lower')
+        .limit(limit)
+        .offset(offset)
+        .execute();
+      total = await countMatches();
     } else {
-      // Visibility is decided outside SQL: rank every match, keep the visible ones, then page.
-      const all = (await ranked.execute()).filter((c) => visible(c.name));
-      total = all.length;
-      crates = all.slice(offset, offset + limit);
+      matches = matches.where(matchesQuery(this.scope.rules.name, q, name));
+      const rows = await matches
+        .select(['id', 'name', 'description', sql<number | string>`count(*) over ()`.as('total')])
+        .orderBy(relevance(name))
+        .orderBy('downloads', 'desc')
+        .orderBy('name_lower')
+        .limit(limit)
+        .offset(offset)
+        .execute();
+      crates = rows;
+      // A page past the end has no row to carry the total: only then is it counted apart.
+      total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : await countMatches();
     }
     const versions =
       crates.length === 0
