@@ -213,6 +213,8 @@ export const MIGRATIONS: readonly Migration[] = [
         from (select crate, sum(count) as n from version_downloads group by crate) as totals
         where totals.crate = crates.name_lower`.execute(db);
       await sql`create index crates_downloads on crates (downloads desc, name_lower)`.execute(db);
+      // What ranking reads of each match, without the wide rows (descriptions): SQLite ranks from it.
+      await sql`create index crates_search_rank on crates (id, name_normalized, downloads, name_lower)`.execute(db);
       if (dialect === 'sqlite') {
         // An external-content FTS5 table: it indexes the crates table's own columns, kept in step
         // by triggers (a change of downloads touches neither).

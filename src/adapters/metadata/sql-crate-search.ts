@@ -1,7 +1,8 @@
 // Crate search in SQL, in crates.io's order: the exact name first, then by relevance, then by
-// downloads. One query answers a page and its total (a window count over the matched, readable
-// crates); the match itself comes from an index (sql-search-match.ts), and access rules are
-// applied inside the query, so a hidden crate is neither listed nor counted.
+// downloads. One query ranks the matches and counts them (a window count over the matched,
+// readable crates); the match itself comes from an index (sql-search-match.ts), and access rules
+// are applied inside that query, so a hidden crate is neither listed nor counted. Only the page's
+// crates are then read in full.
 
 import { sql } from 'kysely';
 import { normalizeCrateName } from '../../domain/crate-name.js';
@@ -22,53 +23,45 @@ export class SqlCrateSearch implements CrateSearch {
     const db = this.scope.db;
     const q = query.toLowerCase();
     const name = normalizeCrateName(q);
-    let matches = db.selectFrom('crates');
-    if (readable) matches = matches.where(isReadable(readable));
-    const countMatches = async () => Number((await matches.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const visible = readable ? isReadable(readable) : sql<boolean>`1 = 1`;
+    const count = async (match: ReturnType<typeof sql<boolean>>) =>
+      Number((await sql<{ n: number | string }>`select count(*) as n from crates where ${match} and ${visible}`.execute(db)).rows[0]!.n);
     let total: number;
-    let crates: { id: number; name: string; description: string | null }[];
+    let ids: number[];
     if (q === '') {
       // Every crate: the page walks the (downloads, name) index; the total is one count.
-      crates = await matches
-        .select(['id', 'name', 'description'])
-        .orderBy('downloads', 'desc')
-        .orderBy('name_lower')
-        .limit(limit)
-        .offset(offset)
-        .execute();
-      total = await countMatches();
+      const rows = await sql<{ id: number }>`select crates.id from crates where ${visible}
+        order by crates.downloads desc, crates.name_lower limit ${limit} offset ${offset}`.execute(db);
+      ids = rows.rows.map((r) => r.id);
+      total = await count(sql<boolean>`1 = 1`);
     } else {
-      matches = matches.where(matchesQuery(this.scope.rules.name, q, name));
-      const rows = await matches
-        .select(['id', 'name', 'description', sql<number | string>`count(*) over ()`.as('total')])
-        .orderBy(relevance(name))
-        .orderBy('downloads', 'desc')
-        .orderBy('name_lower')
-        .limit(limit)
-        .offset(offset)
-        .execute();
-      crates = rows;
+      const match = matchesQuery(this.scope.rules.name, q, name);
+      // SQLite: rank from the narrow covering index rather than the crates' full rows.
+      const from = this.scope.rules.name === 'sqlite' ? sql`crates indexed by crates_search_rank` : sql`crates`;
+      const rows = await sql<{ id: number; total: number | string }>`select crates.id, count(*) over () as total
+        from ${from} where ${match} and ${visible}
+        order by ${relevance(name)}, crates.downloads desc, crates.name_lower limit ${limit} offset ${offset}`.execute(db);
+      ids = rows.rows.map((r) => r.id);
       // A page past the end has no row to carry the total: only then is it counted apart.
-      total = rows.length > 0 ? Number(rows[0]!.total) : offset === 0 ? 0 : await countMatches();
+      total = rows.rows.length > 0 ? Number(rows.rows[0]!.total) : offset === 0 ? 0 : await count(match);
     }
-    const versions =
-      crates.length === 0
-        ? []
-        : await db
-            .selectFrom('versions')
-            .select(['crate_id', 'entry_json', 'yanked'])
-            .where(
-              'crate_id',
-              'in',
-              crates.map((c) => c.id),
-            )
-            .orderBy('id')
-            .execute();
-    const hits = crates.map((c) => ({
-      name: c.name,
-      description: c.description,
-      versions: versions.filter((v) => v.crate_id === c.id).map(toStoredVersion),
-    }));
+    if (ids.length === 0) return { total, hits: [] };
+    const crates = await db.selectFrom('crates').select(['id', 'name', 'description']).where('id', 'in', ids).execute();
+    const versions = await db
+      .selectFrom('versions')
+      .select(['crate_id', 'entry_json', 'yanked'])
+      .where('crate_id', 'in', ids)
+      .orderBy('id')
+      .execute();
+    const byId = new Map(crates.map((c) => [c.id, c]));
+    const hits = ids.map((id) => {
+      const c = byId.get(id)!;
+      return {
+        name: c.name,
+        description: c.description,
+        versions: versions.filter((v) => v.crate_id === id).map(toStoredVersion),
+      };
+    });
     return { total, hits };
   }
 }
