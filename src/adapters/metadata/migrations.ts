@@ -207,7 +207,7 @@ export const MIGRATIONS: readonly Migration[] = [
       // list crates by it, and a trigram index over names and descriptions, built for existing crates.
       await db.schema
         .alterTable('crates')
-        .addColumn('downloads', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('downloads', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await sql`update crates set downloads = totals.n
         from (select crate, sum(count) as n from version_downloads group by crate) as totals

@@ -29,7 +29,7 @@ export interface Database {
     created_at: string;
     updated_at: string;
     /** Every download of every version (migration 8), for ordering search results. */
-    downloads: Generated<number | string>;
+    downloads: Generated<number>;
   };
   versions: {
     id: Generated<number>;
