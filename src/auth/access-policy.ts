@@ -11,6 +11,7 @@
 
 import { matchesAnyCratePattern, parseCratePattern, type CratePattern } from '../domain/crate-pattern.js';
 import { forbidden } from '../domain/errors.js';
+import type { ReadableCrates } from '../ports/crate-search.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 
 export interface AccessRuleConfig {
@@ -80,6 +81,19 @@ export class AccessPolicy {
     const rule = this.ruleFor(crateName);
     if (!rule?.read) return true;
     return includes(rule.read, principal) || (rule.admins !== undefined && includes(rule.admins, principal));
+  }
+
+  /**
+   * What `mayRead` decides for this principal, as rules a database can apply while searching;
+   * undefined when the principal may read every crate.
+   */
+  readableCrates(principal: TokenPrincipal | null): ReadableCrates | undefined {
+    if (principal?.isAdmin || !this.restrictsReading) return undefined;
+    const rules = this.rules.map((rule) => ({
+      patterns: rule.crates,
+      readable: !rule.read || includes(rule.read, principal) || (rule.admins !== undefined && includes(rule.admins, principal)),
+    }));
+    return rules.every((r) => r.readable) ? undefined : { rules };
   }
 
   /**

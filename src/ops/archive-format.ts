@@ -29,8 +29,16 @@ export interface ArchiveManifest {
   blobs: { count: number; bytes: number };
 }
 
-/** Tables that describe running processes rather than the registry. */
-export const NOT_EXPORTED = new Set(['schema_migrations', 'changes', 'rate_limit_counts']);
+/**
+ * Tables that describe running processes rather than the registry, and SQLite's search index
+ * (the FTS5 table `crate_search` and its shadow tables, migration 8), rebuilt from `crates` on import.
+ */
+export const NOT_EXPORTED = new Set([
+  'schema_migrations',
+  'changes',
+  'rate_limit_counts',
+  ...['', '_data', '_idx', '_docsize', '_config'].map((suffix) => `crate_search${suffix}`),
+]);
 
 /** Parents before children (foreign keys); tables not named here follow in name order. */
 export const TABLE_ORDER = ['users', 'crates', 'tokens', 'group_members', 'versions', 'crate_owners'];

@@ -49,9 +49,8 @@ export class SearchService {
     const perPage = parsePositiveInt(query.per_page, 'per_page', 10, MAX_PER_PAGE);
     const page = parsePositiveInt(query.page, 'page', 1, 1_000_000);
     const q = (query.q ?? '').trim().slice(0, 200);
-    const visible =
-      this.policy.restrictsReading && !principal?.isAdmin ? (name: string) => this.policy.mayRead(principal, name) : undefined;
-    const { total, hits } = await this.crates.searchCrates(q, perPage, (page - 1) * perPage, visible);
+    const readable = this.policy.readableCrates(principal);
+    const { total, hits } = await this.crates.searchCrates(q, perPage, (page - 1) * perPage, readable);
     return {
       crates: hits.map((h) => ({ name: h.name, max_version: maxVersion(h.versions), description: h.description })),
       meta: { total },

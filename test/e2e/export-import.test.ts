@@ -163,9 +163,17 @@ describe('export and import between backends', () => {
   });
 
   it('archive → SQLite + disk: the same rows, and cargo builds with the old tokens', async () => {
+    // Apart from crates.downloads (migration 8), the running total that the build below adds to.
+    const withoutTotals = (rows: Record<string, unknown>[]) => rows.map(({ downloads: _total, ...row }) => row);
     for (const table of ['crates', 'versions', 'crate_owners', 'group_members']) {
-      assert.deepEqual(rowsOf(archives.fromPostgres, table), rowsOf(archives.fromSqlite, table), `${table} changed on the way`);
+      assert.deepEqual(
+        withoutTotals(rowsOf(archives.fromPostgres, table)),
+        withoutTotals(rowsOf(archives.fromSqlite, table)),
+        `${table} changed on the way`,
+      );
     }
+    const total = (dir: string, crate: string) => rowsOf(dir, 'crates').find((r) => r.name === crate)?.downloads;
+    assert.equal(total(archives.fromPostgres, 'mv-beta'), Number(total(archives.fromSqlite, 'mv-beta')) + 1);
     // The counts arrived whole, and the build on PostgreSQL added its downloads (not of the yanked 0.1.0).
     assert.deepEqual(downloadsOf(archives.fromPostgres), { 'mv-alpha 0.1.0': HISTORY_DAYS + 2, 'mv-alpha 0.1.1': 1, 'mv-beta 0.1.0': 2 });
     const history = (dir: string) => rowsOf(dir, 'version_downloads').filter((r) => String(r.day) < '2020-01-01');

@@ -1,7 +1,7 @@
 // Schema migrations, in order. Each is written with Kysely's schema builder so that it runs on
 // every supported database; `dialect` covers the few places where they differ (auto ids).
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { SchemaState } from '../../ports/metadata-database.js';
 import type { Database } from './sql-schema.js';
 
@@ -197,6 +197,48 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('version_downloads_pk', ['crate', 'version', 'day'])
         .execute();
+    },
+  },
+  {
+    version: 8,
+    async up(db, dialect) {
+      // Indexed search (adapters/metadata/sql-search-match.ts), ordered by downloads: each crate's
+      // total downloads (kept by sql-download-counts.ts, summed here from the history), an index to
+      // list crates by it, and a trigram index over names and descriptions, built for existing crates.
+      await db.schema
+        .alterTable('crates')
+        .addColumn('downloads', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update crates set downloads = totals.n
+        from (select crate, sum(count) as n from version_downloads group by crate) as totals
+        where totals.crate = crates.name_lower`.execute(db);
+      await sql`create index crates_downloads on crates (downloads desc, name_lower)`.execute(db);
+      // What ranking reads of each match, without the wide rows (descriptions): SQLite ranks from it.
+      await sql`create index crates_search_rank on crates (id, name_normalized, downloads, name_lower)`.execute(db);
+      if (dialect === 'sqlite') {
+        // An external-content FTS5 table: it indexes the crates table's own columns, kept in step
+        // by triggers (a change of downloads touches neither).
+        await sql`create virtual table crate_search using fts5(
+          name_normalized, description, content = 'crates', content_rowid = 'id', tokenize = 'trigram')`.execute(db);
+        await sql`create trigger crate_search_insert after insert on crates begin
+          insert into crate_search (rowid, name_normalized, description) values (new.id, new.name_normalized, new.description);
+        end`.execute(db);
+        await sql`create trigger crate_search_delete after delete on crates begin
+          insert into crate_search (crate_search, rowid, name_normalized, description)
+            values ('delete', old.id, old.name_normalized, old.description);
+        end`.execute(db);
+        await sql`create trigger crate_search_update after update of name_normalized, description on crates begin
+          insert into crate_search (crate_search, rowid, name_normalized, description)
+            values ('delete', old.id, old.name_normalized, old.description);
+          insert into crate_search (rowid, name_normalized, description) values (new.id, new.name_normalized, new.description);
+        end`.execute(db);
+        await sql`insert into crate_search (crate_search) values ('rebuild')`.execute(db);
+      } else {
+        // pg_trgm is a trusted extension: the database's owner (or any role with CREATE on it) may add it.
+        await sql`create extension if not exists pg_trgm`.execute(db);
+        await sql`create index crates_name_trgm on crates using gin (name_normalized gin_trgm_ops)`.execute(db);
+        await sql`create index crates_description_trgm on crates using gin ((lower(coalesce(description, ''))) gin_trgm_ops)`.execute(db);
+      }
     },
   },
 ];

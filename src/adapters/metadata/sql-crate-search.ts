@@ -1,15 +1,15 @@
-// Crate search in SQL: names match as crate names compare (`foo_bar` finds `Foo-Bar`),
-// descriptions as text; exact names first, then prefixes, then the rest by name.
+// Crate search in SQL, in crates.io's order: the exact name first, then by relevance, then by
+// downloads. One query ranks the matches and counts them (a window count over the matched,
+// readable crates); the match itself comes from an index (sql-search-match.ts), and access rules
+// are applied inside that query, so a hidden crate is neither listed nor counted. Only the page's
+// crates are then read in full.
 
 import { sql } from 'kysely';
 import { normalizeCrateName } from '../../domain/crate-name.js';
-import type { CrateSearch, SearchHit } from '../../ports/crate-search.js';
+import type { CrateSearch, ReadableCrates, SearchHit } from '../../ports/crate-search.js';
+import { isReadable, matchesQuery, relevance } from './sql-search-match.js';
 import { toStoredVersion } from './sql-rows.js';
 import type { SqlScope } from './sql-scope.js';
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => '\\' + c);
-}
 
 export class SqlCrateSearch implements CrateSearch {
   constructor(private readonly scope: SqlScope) {}
@@ -18,57 +18,50 @@ export class SqlCrateSearch implements CrateSearch {
     query: string,
     limit: number,
     offset: number,
-    visible?: (name: string) => boolean,
+    readable?: ReadableCrates,
   ): Promise<{ total: number; hits: SearchHit[] }> {
     const db = this.scope.db;
     const q = query.toLowerCase();
     const name = normalizeCrateName(q);
-    const pattern = `%${escapeLike(q)}%`;
-    const namePattern = `%${escapeLike(name)}%`;
-    const matches = db
-      .selectFrom('crates')
-      .where((eb) =>
-        eb.or([
-          sql<boolean>`${eb.ref('name_normalized')} like ${namePattern} escape '\\'`,
-          sql<boolean>`lower(coalesce(${eb.ref('description')}, '')) like ${pattern} escape '\\'`,
-        ]),
-      );
-    const ranked = matches
-      .select(['id', 'name', 'description'])
-      .orderBy(
-        sql`case when name_normalized = ${name} then 0 when name_normalized like ${escapeLike(name) + '%'} escape '\\' then 1 else 2 end`,
-      )
-      .orderBy('name_lower');
+    const visible = readable ? isReadable(readable) : sql<boolean>`1 = 1`;
+    const count = async (match: ReturnType<typeof sql<boolean>>) =>
+      Number((await sql<{ n: number | string }>`select count(*) as n from crates where ${match} and ${visible}`.execute(db)).rows[0]!.n);
     let total: number;
-    let crates: { id: number; name: string; description: string | null }[];
-    if (visible === undefined) {
-      const totalRow = await matches.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-      total = Number(totalRow.n);
-      crates = await ranked.limit(limit).offset(offset).execute();
+    let ids: number[];
+    if (q === '') {
+      // Every crate: the page walks the (downloads, name) index; the total is one count.
+      const rows = await sql<{ id: number }>`select crates.id from crates where ${visible}
+        order by crates.downloads desc, crates.name_lower limit ${limit} offset ${offset}`.execute(db);
+      ids = rows.rows.map((r) => r.id);
+      total = await count(sql<boolean>`1 = 1`);
     } else {
-      // Visibility is decided outside SQL: rank every match, keep the visible ones, then page.
-      const all = (await ranked.execute()).filter((c) => visible(c.name));
-      total = all.length;
-      crates = all.slice(offset, offset + limit);
+      const match = matchesQuery(this.scope.rules.name, q, name);
+      // SQLite: rank from the narrow covering index rather than the crates' full rows.
+      const from = this.scope.rules.name === 'sqlite' ? sql`crates indexed by crates_search_rank` : sql`crates`;
+      const rows = await sql<{ id: number; total: number | string }>`select crates.id, count(*) over () as total
+        from ${from} where ${match} and ${visible}
+        order by ${relevance(name)}, crates.downloads desc, crates.name_lower limit ${limit} offset ${offset}`.execute(db);
+      ids = rows.rows.map((r) => r.id);
+      // A page past the end has no row to carry the total: only then is it counted apart.
+      total = rows.rows.length > 0 ? Number(rows.rows[0]!.total) : offset === 0 ? 0 : await count(match);
     }
-    const versions =
-      crates.length === 0
-        ? []
-        : await db
-            .selectFrom('versions')
-            .select(['crate_id', 'entry_json', 'yanked'])
-            .where(
-              'crate_id',
-              'in',
-              crates.map((c) => c.id),
-            )
-            .orderBy('id')
-            .execute();
-    const hits = crates.map((c) => ({
-      name: c.name,
-      description: c.description,
-      versions: versions.filter((v) => v.crate_id === c.id).map(toStoredVersion),
-    }));
+    if (ids.length === 0) return { total, hits: [] };
+    const crates = await db.selectFrom('crates').select(['id', 'name', 'description']).where('id', 'in', ids).execute();
+    const versions = await db
+      .selectFrom('versions')
+      .select(['crate_id', 'entry_json', 'yanked'])
+      .where('crate_id', 'in', ids)
+      .orderBy('id')
+      .execute();
+    const byId = new Map(crates.map((c) => [c.id, c]));
+    const hits = ids.map((id) => {
+      const c = byId.get(id)!;
+      return {
+        name: c.name,
+        description: c.description,
+        versions: versions.filter((v) => v.crate_id === id).map(toStoredVersion),
+      };
+    });
     return { total, hits };
   }
 }

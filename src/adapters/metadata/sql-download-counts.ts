@@ -1,6 +1,6 @@
 // Download counts in the metadata database (SQLite or PostgreSQL), through Kysely: one row per
 // crate, version and UTC day, added to with an upsert so that replicas flushing at once never
-// lose a count.
+// lose a count; each crate's total (crates.downloads, for search) is added to in the same transaction.
 
 import { compareVersions, tryParseVersion } from '../../domain/version.js';
 import type { DownloadCounts, VersionDayCount } from '../../ports/download-counts.js';
@@ -36,6 +36,16 @@ export class SqlDownloadCounts implements DownloadCounts {
               .columns(['crate', 'version', 'day'])
               .doUpdateSet((eb) => ({ count: eb('version_downloads.count', '+', eb.ref('excluded.count')) })),
           )
+          .execute();
+      }
+      // Each crate's total too, which search orders by; in name order, as the rows above.
+      const perCrate = new Map<string, number>();
+      for (const row of rows) perCrate.set(row.crate, (perCrate.get(row.crate) ?? 0) + row.count);
+      for (const [crate, count] of perCrate) {
+        await tx
+          .updateTable('crates')
+          .set((eb) => ({ downloads: eb('downloads', '+', count) }))
+          .where('name_lower', '=', crate)
           .execute();
       }
     });

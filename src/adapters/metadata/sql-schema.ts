@@ -28,6 +28,8 @@ export interface Database {
     description: string | null;
     created_at: string;
     updated_at: string;
+    /** Every download of every version (migration 8), for ordering search results. */
+    downloads: Generated<number>;
   };
   versions: {
     id: Generated<number>;
