@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { MIGRATIONS } from '../../src/adapters/metadata/migrations.js';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { crateSearchContract } from './crate-search.contract.js';
 import { migrateBefore } from './migrate-before.js';
 
