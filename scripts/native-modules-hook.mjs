@@ -18,15 +18,16 @@ if (typeof module.registerHooks !== 'function') {
   throw new Error(`native-modules-hook: Node ${process.version} has no module.registerHooks (22.15 or later needed)`);
 }
 
-const packages = Object.keys(JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')).dependencies);
+// Resolved before the hook exists: on Node 24 createRequire's resolve goes through the hooks too.
 const resolveThere = createRequire(`${dir}/package.json`).resolve;
-const isNative = (specifier) => packages.some((name) => specifier === name || specifier.startsWith(`${name}/`));
+const packages = Object.keys(JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')).dependencies);
+const targets = new Map(packages.map((name) => [name, pathToFileURL(resolveThere(name)).href]));
 
 if (isMainThread) {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (!isNative(specifier)) return nextResolve(specifier, context);
-      return { url: pathToFileURL(resolveThere(specifier)).href, shortCircuit: true };
+      const url = targets.get(specifier);
+      return url === undefined ? nextResolve(specifier, context) : { url, shortCircuit: true };
     },
   });
 }
