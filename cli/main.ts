@@ -3,6 +3,7 @@
 // folder (also while the server runs); their code is loaded only when one of them runs, so that the
 // client toolkit's commands start fast.
 
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
@@ -10,6 +11,12 @@ import { registerMirrorCommands } from './mirror-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
+
+/** The version of the installed package: its package.json, two folders up from dist/cli/main.js. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
 
 function withCommonOptions(command: Command): Command {
   return command
@@ -19,6 +26,7 @@ function withCommonOptions(command: Command): Command {
 
 const program = new Command('cratekeeper')
   .description('A private Cargo registry in which every request is authenticated')
+  .version(packageVersion(), '-V, --version', 'print the version of cratekeeper')
   .showHelpAfterError();
 
 withCommonOptions(program.command('serve').description('run the registry server'))
