@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runProgram } from '../client/helpers.js';
-import { makeTempDir } from '../support/temp-dir.js';
+import { runProgram } from '@cratekeeper/test-support/run-program';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -28,7 +28,7 @@ function npm(args: string[], cwd: string): string {
 void test('the packed server and client tarballs install globally, and the installed cratekeeper runs', { timeout: 600_000 }, async () => {
   const packDir = makeTempDir('cratekeeper-pack-');
   const packed = JSON.parse(
-    npm(['pack', '--workspaces', '--include-workspace-root', '--pack-destination', packDir, '--json'], ROOT),
+    npm(['pack', '--workspace', 'packages/client', '--include-workspace-root', '--pack-destination', packDir, '--json'], ROOT),
   ) as Array<{
     name: string;
     filename: string;
