@@ -175,6 +175,39 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
         assert.equal((await db.tokens.insertToken({ userId: 7, name: 'new', hash: 'h2', expiresAt: null })).id, 4);
       });
 
+      it("rebuilds each crate's download total from the loaded history, whatever the archive said", async () => {
+        const crate = (id: number, name: string) => ({
+          id,
+          name,
+          name_lower: name,
+          name_normalized: name,
+          description: null,
+          created_at: '2030-01-01T00:00:00.000Z',
+          updated_at: '2030-01-01T00:00:00.000Z',
+        });
+        const history = [
+          { crate: 'serde', version: '1.0.0', day: '2030-01-01', count: 3 },
+          { crate: 'serde', version: '1.0.1', day: '2030-01-02', count: 4 },
+        ];
+        // An archive from before the total existed, and one whose totals its history does not back.
+        for (const said of [{}, { downloads: 99 }]) {
+          const db = await fresh();
+          await db.tables.load(['crates', 'version_downloads'], (table) =>
+            each(
+              table === 'crates'
+                ? [
+                    { ...crate(1, 'serde'), ...said },
+                    { ...crate(2, 'tokio'), ...said },
+                  ]
+                : history,
+            ),
+          );
+          const columns = (await db.tables.columns()).get('crates')!;
+          const totals = (await collect(db.tables.rows('crates', columns))).map((r) => `${String(r.name)} ${Number(r.downloads)}`);
+          assert.deepEqual(totals.sort(), ['serde 7', 'tokio 0'], JSON.stringify(said));
+        }
+      });
+
       it('loads nothing when a row of a later table is refused', async () => {
         const db = await fresh();
         const user = { id: 1, login: 'alice', is_admin: 0, created_at: '2030-01-01T00:00:00.000Z', password_hash: null };

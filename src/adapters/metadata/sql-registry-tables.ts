@@ -100,6 +100,13 @@ export class SqlRegistryTables implements RegistryTables {
           );
         }
       }
+      // crates.downloads is a running total of version_downloads: rebuilt from the loaded history, so
+      // an archive written before the column existed (or edited by hand) imports with the right totals.
+      if (tables.includes('crates')) {
+        await sql`update crates set downloads = coalesce((select sum(v.count) from version_downloads v where v.crate = crates.name_lower), 0)`.execute(
+          tx,
+        );
+      }
     });
     return rows;
   }
