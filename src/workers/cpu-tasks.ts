@@ -1,5 +1,6 @@
-// The tasks the CPU pool (services/cpu-pool.ts) runs on worker threads. Each export is one task,
-// called by name with one structured-clonable argument. A RegistryError thrown by a task comes
+// The tasks the CPU pool (services/cpu-pool.ts) runs on worker threads. Each task takes one
+// structured-clonable argument; the pool calls them by name through `runTask`, the one entry it
+// gives piscina (see there why). A RegistryError thrown by a task comes
 // back as data (kind, code, message) so that the caller can throw the same typed error; anything
 // else is a bug and crosses as an ordinary error.
 
