@@ -45,7 +45,8 @@ export function readTags(html: string): HtmlTag[] {
   return tags;
 }
 
-const ACTIVE_TAGS = new Set([
+/** Tags that run, load or submit something: never in what a page shows from a publisher. */
+export const ACTIVE_TAGS = new Set([
   'script',
   'style',
   'iframe',
