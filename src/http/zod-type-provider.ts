@@ -4,8 +4,17 @@
 // registry needs is the two halves below. A failed check becomes the registry's own error (kind
 // `invalid`, 400) with the message of the first problem, so it reads like every other refusal.
 // Routes without a schema compile no validator: the hot path (index, downloads) declares none.
+// Response schemas describe the JSON API's answers for the API description and type what a handler
+// returns; they never change an answer: the serializer they get is JSON.stringify, as without one.
 
-import type { FastifyInstance, FastifyPluginAsync, FastifySchemaCompiler, FastifyTypeProvider, RawServerDefault } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifySchemaCompiler,
+  FastifySerializerCompiler,
+  FastifyTypeProvider,
+  RawServerDefault,
+} from 'fastify';
 import { z } from 'zod';
 import { invalid, isErrorCode, type ErrorCode } from '../domain/errors.js';
 
@@ -52,7 +61,14 @@ const compileZodSchema: FastifySchemaCompiler<z.ZodType> = ({ schema, method, ur
   };
 };
 
+/** A response schema documents; the answer is what the handler returned, as JSON.stringify writes it. */
+const unchangedJson: FastifySerializerCompiler<z.ZodType> = ({ schema, method, url, httpStatus }) => {
+  if (!(schema instanceof z.ZodType)) throw new Error(`the response schema ${httpStatus} of ${method} ${url} is not a zod schema`);
+  return (data: unknown) => JSON.stringify(data);
+};
+
 /** Makes zod schemas the app's route schemas (call once, on the root instance). */
 export function installZodValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(compileZodSchema);
+  app.setSerializerCompiler(unchangedJson);
 }

@@ -16,6 +16,7 @@ import type { YankService } from '../../services/yank.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
 import { crateParams, crateVersionParams } from '../schemas/crate-params.js';
+import { okAnswer, ownersChangedAnswer, publishAnswer } from '../schemas/api-responses.js';
 import { ownersBody } from '../schemas/owners-body.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
@@ -95,6 +96,18 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
   app.put(
     '/api/v1/crates/new',
     {
+      schema: {
+        summary: 'Publish a crate version (`cargo publish`)',
+        description:
+          'Needs the `publish-new` or `publish-update` scope; `413` past `publish.max_size`, `408` when the upload is too slow, ' +
+          '`503` with `Retry-After` when every publish slot stays busy.',
+        tags: ['publish'],
+        rawBody: {
+          mediaType: 'application/octet-stream',
+          description: "cargo's publish body: a 32-bit little-endian length, the JSON metadata, another length, then the `.crate` file",
+        },
+        response: { 200: publishAnswer },
+      },
       bodyLimit: limits.maxSize,
       onRequest: admitPublish,
       preParsing: uploadDeadline(limits.uploadTimeoutSeconds),
@@ -114,29 +127,43 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
     },
   );
 
-  app.delete('/api/v1/crates/:name/:version/yank', { schema: { params: crateVersionParams } }, async (request) => {
+  const yankDocs = { tags: ['publish'], params: crateVersionParams, response: { 200: okAnswer } };
+  const yank = { ...yankDocs, summary: 'Yank a version (`cargo yank`)', description: 'Needs the `yank` scope and an owner.' };
+  app.delete('/api/v1/crates/:name/:version/yank', { schema: yank }, async (request) => {
     const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, true);
     services.audit.record('yank', auditSource(request), { crate, version: request.params.version });
-    return { ok: true };
+    return { ok: true as const };
   });
 
-  app.put('/api/v1/crates/:name/:version/unyank', { schema: { params: crateVersionParams } }, async (request) => {
+  const unyank = { ...yankDocs, summary: 'Undo a yank (`cargo yank --undo`)', description: 'Needs the `yank` scope and an owner.' };
+  app.put('/api/v1/crates/:name/:version/unyank', { schema: unyank }, async (request) => {
     const crate = await services.yank.setYanked(principalOf(request), request.params.name, request.params.version, false);
     services.audit.record('unyank', auditSource(request), { crate, version: request.params.version });
-    return { ok: true };
+    return { ok: true as const };
   });
 
-  app.put('/api/v1/crates/:name/owners', { schema: { params: crateParams, body: ownersBody } }, async (request) => {
+  const ownersDocs = { tags: ['owners'], params: crateParams, body: ownersBody, response: { 200: ownersChangedAnswer } };
+  const addOwners = {
+    ...ownersDocs,
+    summary: 'Add owners (`cargo owner --add`)',
+    description: 'Users by login, groups as `group:<name>`. Needs the `change-owners` scope and an owner.',
+  };
+  app.put('/api/v1/crates/:name/owners', { schema: addOwners }, async (request) => {
     const logins = request.body.users;
     const { crate, msg } = await services.owners.add(principalOf(request), request.params.name, logins);
     services.audit.record('owner-add', auditSource(request), { crate, detail: logins.join(', ') });
-    return { ok: true, msg };
+    return { ok: true as const, msg };
   });
 
-  app.delete('/api/v1/crates/:name/owners', { schema: { params: crateParams, body: ownersBody } }, async (request) => {
+  const removeOwners = {
+    ...ownersDocs,
+    summary: 'Remove owners (`cargo owner --remove`)',
+    description: 'Needs the `change-owners` scope and an owner; `404` for a login that is not an owner.',
+  };
+  app.delete('/api/v1/crates/:name/owners', { schema: removeOwners }, async (request) => {
     const logins = request.body.users;
     const { crate, msg } = await services.owners.remove(principalOf(request), request.params.name, logins);
     services.audit.record('owner-remove', auditSource(request), { crate, detail: logins.join(', ') });
-    return { ok: true, msg };
+    return { ok: true as const, msg };
   });
 };

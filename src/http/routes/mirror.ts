@@ -37,7 +37,25 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
     return upstream;
   };
 
-  app.get<{ Params: { upstream: string } }>('/mirrors/:upstream/index/config.json', async (request, reply) => {
+  // Descriptions only (route-docs.ts): no validator, nothing added per request.
+  const tags = ['mirrors'];
+  const config = {
+    summary: "A mirror's config.json (for `[source.crates-io] replace-with`)",
+    tags,
+    rawSuccess: { status: 200, mediaType: 'application/json', description: '`{"dl": "...", "auth-required": true}`' },
+  };
+  const indexFile = {
+    summary: "A mirrored crate's index file, the upstream's lines verbatim",
+    description: "`path` is cargo's index path of the name, as for `/index/{path}`.",
+    tags,
+    rawSuccess: { status: 200, mediaType: 'text/plain', description: 'one JSON object per line, one line per version' },
+  };
+  const download = {
+    summary: "Download a mirrored crate's `.crate` file, the upstream's bytes unchanged",
+    tags,
+    rawSuccess: { status: 200, mediaType: 'application/gzip', description: 'the `.crate` file' },
+  };
+  app.get<{ Params: { upstream: string } }>('/mirrors/:upstream/index/config.json', { schema: config }, async (request, reply) => {
     if (!upstreamOf(reply, request.params.upstream)) return reply;
     const base = `${options.publicUrl()}/mirrors/${request.params.upstream}`;
     return reply
@@ -46,7 +64,7 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
       .send(JSON.stringify({ dl: `${base}/crates`, 'auth-required': options.authRequired }));
   });
 
-  app.get<{ Params: { upstream: string; '*': string } }>('/mirrors/:upstream/index/*', async (request, reply) => {
+  app.get<{ Params: { upstream: string; '*': string } }>('/mirrors/:upstream/index/*', { schema: indexFile }, async (request, reply) => {
     const upstream = upstreamOf(reply, request.params.upstream);
     if (!upstream) return reply;
     const path = request.params['*'];
@@ -58,6 +76,7 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
 
   app.get<{ Params: { upstream: string; name: string; version: string } }>(
     '/mirrors/:upstream/crates/:name/:version/download',
+    { schema: download },
     async (request, reply) => {
       const upstream = upstreamOf(reply, request.params.upstream);
       if (!upstream) return reply;

@@ -9,6 +9,7 @@ import type { AccountService } from '../../services/accounts.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
+import { createdTokenAnswer, okAnswer, tokenListAnswer } from '../schemas/api-responses.js';
 import { createTokenBody, tokenIdParams } from '../schemas/token-request.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
@@ -44,12 +45,22 @@ export const myTokenRoutes: RoutePlugin<MyTokenOptions> = async (app, { accounts
     unrestricted(request);
   });
 
-  app.get('/api/v1/me/tokens', async (request) => {
+  const tags = ['tokens'];
+  const narrow = 'Needs a token with every scope and every crate.';
+  const list = { summary: 'List your tokens that are not revoked', description: narrow, tags, response: { 200: tokenListAnswer } };
+  app.get('/api/v1/me/tokens', { schema: list }, async (request) => {
     const principal = unrestricted(request);
     return { tokens: (await accounts.listTokens(principal.login)).filter((t) => t.revokedAt === null).map(show) };
   });
 
-  app.post('/api/v1/me/tokens', { schema: { body: createTokenBody } }, async (request, reply) => {
+  const create = {
+    summary: 'Create a token',
+    description: `${narrow} Absent or null \`scopes\`, \`crates\`, \`expires_at\`: every scope, every crate, never expires.`,
+    tags,
+    body: createTokenBody,
+    response: { 201: createdTokenAnswer },
+  };
+  app.post('/api/v1/me/tokens', { schema: create }, async (request, reply) => {
     const principal = unrestricted(request);
     const body = request.body;
     const { token, record } = await accounts.createToken(principal.login, body.name, {
@@ -63,10 +74,11 @@ export const myTokenRoutes: RoutePlugin<MyTokenOptions> = async (app, { accounts
     return reply.code(201).send({ token: { ...show(record), token } });
   });
 
-  app.delete('/api/v1/me/tokens/:id', { schema: { params: tokenIdParams } }, async (request) => {
+  const revoke = { summary: 'Revoke one of your tokens', description: narrow, tags, params: tokenIdParams, response: { 200: okAnswer } };
+  app.delete('/api/v1/me/tokens/:id', { schema: revoke }, async (request) => {
     const principal = unrestricted(request);
     await accounts.revokeToken(Number(request.params.id), await accounts.requireUser(principal.login));
     audit.record('token-revoke', auditSource(request), { detail: `token ${request.params.id}` });
-    return { ok: true };
+    return { ok: true as const };
   });
 };

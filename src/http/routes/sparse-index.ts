@@ -22,11 +22,26 @@ export interface SparseIndexOptions {
 }
 
 export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, options) => {
-  app.get('/index/config.json', async (_request, reply) =>
+  // Descriptions only (route-docs.ts): no validator, nothing added per request.
+  const config = {
+    summary: "The sparse index's config.json",
+    description: 'Where cargo downloads crates (`dl`) and calls the API (`api`), and `auth-required`.',
+    tags: ['index'],
+    rawSuccess: { status: 200, mediaType: 'application/json', description: '`{"dl": "...", "api": "...", "auth-required": true}`' },
+  };
+  const indexFile = {
+    summary: "A crate's index file",
+    description:
+      "`path` is cargo's index path of the name: `1/a`, `2/ab`, `3/a/abc`, `se/rd/serde`. One JSON line per version. " +
+      'ETag and `If-None-Match` (`304`); gzip when accepted. A crate the token may not read is answered `404`, as a missing one.',
+    tags: ['index'],
+    rawSuccess: { status: 200, mediaType: 'text/plain', description: 'one JSON object per line, one line per version' },
+  };
+  app.get('/index/config.json', { schema: config }, async (_request, reply) =>
     reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
   );
 
-  app.get<{ Params: { '*': string } }>('/index/*', async (request, reply) => {
+  app.get<{ Params: { '*': string } }>('/index/*', { schema: indexFile }, async (request, reply) => {
     const path = request.params['*'];
     const name = crateNameFromIndexPath(path);
     // A crate the principal may not read is answered exactly like one that does not exist.

@@ -6,6 +6,7 @@
 
 import type { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
+import { trustedPublishingAnswer } from '../schemas/api-responses.js';
 import { idTokenBody } from '../schemas/trusted-publishing-body.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
@@ -16,7 +17,17 @@ export interface TrustedPublishingOptions {
 
 export const trustedPublishingRoutes: RoutePlugin<TrustedPublishingOptions> = async (app, deps) => {
   // A body without an ID token is refused by its schema, before it counts as a failed exchange.
-  app.post('/api/v1/trusted_publishing/tokens', { schema: { body: idTokenBody } }, async (request, reply) => {
+  const exchange = {
+    summary: "Exchange a CI platform's ID token for a short-lived publish token",
+    description:
+      'No cratekeeper token: the ID token (a JWT) is the credential, checked against the `[[trusted_publishing.rules]]`. ' +
+      'Failed exchanges count against the address (`429` past the limit).',
+    tags: ['trusted publishing'],
+    authentication: 'none' as const,
+    body: idTokenBody,
+    response: { 201: trustedPublishingAnswer },
+  };
+  app.post('/api/v1/trusted_publishing/tokens', { schema: exchange }, async (request, reply) => {
     const idToken = request.body.id_token;
     try {
       const issued = await deps.trustedPublishing.exchange(idToken);

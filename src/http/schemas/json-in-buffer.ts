@@ -1,6 +1,7 @@
 // The write routes read every body as raw bytes (cargo sends publish bodies without a
 // Content-Type, see raw-body.ts), so a JSON body reaches its schema as a Buffer: this parses it
-// first, and refuses text that is not JSON with the route's own message.
+// first, and refuses text that is not JSON with the route's own message. The mark `jsonInBuffer`
+// tells the API description (openapi/json-schema.ts) to describe the JSON, not the bytes.
 
 import { z } from 'zod';
 
@@ -15,5 +16,6 @@ export function jsonInBuffer<T extends z.ZodType>(notJson: string, schema: T) {
         return z.NEVER;
       }
     })
-    .pipe(schema);
+    .pipe(schema)
+    .meta({ jsonInBuffer: true });
 }

@@ -29,7 +29,8 @@ const expiry = z
     if (!Number.isNaN(date.getTime())) return date;
     ctx.addIssue({ code: 'custom', message: EXPIRY });
     return z.NEVER;
-  });
+  })
+  .meta({ description: 'an ISO 8601 date; absent or null: never expires' });
 
 export const createTokenBody = requestSchema(
   'invalid-token-request',

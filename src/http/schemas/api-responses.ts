@@ -1,0 +1,89 @@
+// The JSON answers of the web API, as zod schemas: routes declare them as `response` schemas, which
+// types what a handler returns and describes the answer in the API description. They are never
+// applied to an answer (zod-type-provider.ts serializes with JSON.stringify), and a test checks
+// real answers against them, so the description cannot drift from what is sent. Field names are
+// cargo's (crates.io's web API) where cargo reads them.
+
+import { z } from 'zod';
+
+const timestamp = z.string().meta({ description: 'an ISO 8601 date and time (UTC)' });
+
+export const okAnswer = z.object({ ok: z.literal(true) });
+
+export const ownersChangedAnswer = z.object({
+  ok: z.literal(true),
+  msg: z.string().meta({ description: 'what changed, for cargo to print' }),
+});
+
+export const publishAnswer = z.object({
+  warnings: z.object({
+    invalid_categories: z.array(z.string()),
+    invalid_badges: z.array(z.string()),
+    other: z.array(z.string()),
+  }),
+});
+
+export const searchAnswer = z.object({
+  crates: z.array(z.object({ name: z.string(), max_version: z.string(), description: z.string().nullable() })),
+  meta: z.object({ total: z.number().int().meta({ description: 'matching crates, over all pages' }) }),
+});
+
+export const ownersListAnswer = z.object({
+  users: z.array(
+    z.object({
+      id: z.number().int().meta({ description: "the user's id; 0 for a group" }),
+      login: z.string().meta({ description: 'a login, or `group:<name>` for a group' }),
+      kind: z.enum(['user', 'group']),
+      name: z.null(),
+      email: z.null(),
+    }),
+  ),
+});
+
+const tokenRecord = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  created_at: timestamp,
+  last_used_at: timestamp.nullable(),
+  expires_at: timestamp.nullable().meta({ description: 'null: never expires' }),
+  revoked_at: timestamp.nullable(),
+  scopes: z.array(z.string()).nullable().meta({ description: 'null: every scope' }),
+  crates: z.array(z.string()).nullable().meta({ description: 'null: every crate' }),
+});
+
+export const tokenListAnswer = z.object({ tokens: z.array(tokenRecord) });
+
+export const createdTokenAnswer = z.object({
+  token: tokenRecord.extend({ token: z.string().meta({ description: 'the secret, shown only in this answer' }) }),
+});
+
+export const trustedPublishingAnswer = z.object({
+  token: z.string().meta({ description: 'a short-lived token for `cargo publish`' }),
+  expires_at: timestamp,
+  user: z.string().meta({ description: 'the user the token speaks for' }),
+  crates: z.array(z.string()).meta({ description: 'the crates (names, or prefixes ending in *) it may publish' }),
+});
+
+export const auditAnswer = z.object({
+  total: z.number().int().meta({ description: 'matching events, over all pages' }),
+  events: z.array(
+    z.object({
+      id: z.number().int(),
+      at: timestamp,
+      action: z.string(),
+      user: z.string().nullable(),
+      token_id: z.number().int().nullable(),
+      crate: z.string().nullable(),
+      version: z.string().nullable(),
+      client_ip: z.string().nullable(),
+      user_agent: z.string().nullable(),
+      count: z.number().int(),
+      detail: z.string().nullable(),
+    }),
+  ),
+});
+
+/** cargo's error shape: every refusal and failure of the API, the index and the downloads. */
+export const errorsAnswer = z.object({
+  errors: z.array(z.object({ detail: z.string().meta({ description: 'what went wrong, written for the person running cargo' }) })).min(1),
+});
