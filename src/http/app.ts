@@ -25,6 +25,9 @@ import { sparseIndexRoutes } from './routes/sparse-index.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
 import { installZodValidation } from './zod-type-provider.js';
+import { RouteCatalog } from './openapi/route-catalog.js';
+import { packageVersion } from './openapi/package-version.js';
+import { openApiRoutes } from './routes/openapi.js';
 
 export interface AppOptions {
   /** The registry's base URL, without trailing slash; known once the server listens. */
@@ -71,6 +74,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   app.decorateRequest('principal', null);
   app.setErrorHandler(apiErrors({ loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit }));
   installZodValidation(app);
+  // Every route registered from here on, for the API description (routes/openapi.ts).
+  const catalog = new RouteCatalog(app);
 
   // Every answered request, by route pattern (never the raw URL), method and status. Callback-style
   // and synchronous: it runs after the response is sent, on every request of the hot path.
@@ -114,6 +119,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       mirrorHandover: mirrorHandover(registry.mirror),
     });
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
+    const describe = { version: packageVersion(), authRequired: config.auth.required };
+    await reads.register(openApiRoutes, { catalog, publicUrl: options.publicUrl, describe });
   });
 
   // Writes: always a token.
