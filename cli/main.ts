@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
+import { registerOpenApiCommand } from './openapi-command.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -88,6 +89,7 @@ withCommonOptions(group.command('list <group>').description("list a group's memb
 
 registerMirrorCommands(program);
 registerOpsCommands(program);
+registerOpenApiCommand(program);
 registerClientCommands(program);
 
 // Configuration and registry errors are the user's to fix: one line, no stack.
