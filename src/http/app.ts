@@ -97,6 +97,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
     reads.addHook('onRequest', authenticateRead);
+    if (!config.auth.required) catalog.tokenOptionalIn(reads);
     await reads.register(sparseIndexRoutes, {
       indexFiles: registry.indexFiles,
       policy: registry.policy,

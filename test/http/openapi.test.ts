@@ -169,3 +169,25 @@ describe('the OpenAPI description', () => {
     assert.ok((audit.events as unknown[]).length > 0, 'the audit log had events to check');
   });
 });
+
+describe('the OpenAPI description with auth.required = false', () => {
+  let r: TestRegistry;
+  before(async () => {
+    r = await startTestRegistry({ 'auth.required': 'false' });
+  });
+  after(() => r.close());
+
+  it('lets the reads go without a token, and only the reads', async () => {
+    const res = await r.request({ method: 'GET', url: '/api/v1/openapi.json' });
+    assert.equal(res.statusCode, 200, res.body);
+    const doc = JSON.parse(res.body) as { paths: Record<string, Record<string, { security?: unknown }>> };
+    const optional = [{ cargoToken: [] }, {}];
+    assert.deepEqual(doc.paths['/index/{path}']!.get!.security, optional);
+    assert.deepEqual(doc.paths['/api/v1/crates/{name}/{version}/download']!.get!.security, optional);
+    assert.deepEqual(doc.paths['/api/v1/crates']!.get!.security, optional);
+    // The writes group's GETs still need a token: the document's own `security` applies.
+    assert.equal(doc.paths['/api/v1/me/tokens']!.get!.security, undefined);
+    assert.equal(doc.paths['/api/v1/admin/audit']!.get!.security, undefined);
+    assert.equal(doc.paths['/api/v1/crates/new']!.put!.security, undefined);
+  });
+});

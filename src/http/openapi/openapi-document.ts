@@ -26,7 +26,7 @@ export function openApiPath(url: string): string {
 export interface ApiDescriptionOptions {
   version: string;
   serverUrl: string;
-  /** auth.required: when off, the reads (index, downloads, search, owners list) need no token. */
+  /** auth.required: when off, the reads (index, downloads, search, owners list) need no token (see RouteCatalog.tokenOptionalIn). */
   authRequired: boolean;
 }
 
@@ -76,7 +76,7 @@ function successAnswers(schema: FastifySchema): Record<string, unknown> {
   return answers;
 }
 
-function operationOf(route: CatalogRoute, options: ApiDescriptionOptions) {
+function operationOf(route: CatalogRoute) {
   const schema: FastifySchema = route.schema ?? {};
   const validated = schema.params !== undefined || schema.body !== undefined || schema.querystring !== undefined;
   const tokenless = schema.authentication === 'none';
@@ -86,7 +86,7 @@ function operationOf(route: CatalogRoute, options: ApiDescriptionOptions) {
     ...(schema.summary === undefined ? {} : { summary: schema.summary }),
     ...(schema.description === undefined ? {} : { description: schema.description }),
     ...(schema.tags === undefined ? {} : { tags: [...schema.tags] }),
-    ...(tokenless ? { security: [] } : !options.authRequired && route.method === 'GET' ? { security: [{ cargoToken: [] }, {}] } : {}),
+    ...(tokenless ? { security: [] } : route.tokenOptional ? { security: [{ cargoToken: [] }, {}] } : {}),
     ...(parameters.length === 0 ? {} : { parameters }),
     ...(schema.body === undefined
       ? schema.rawBody === undefined
@@ -125,7 +125,7 @@ export function buildOpenApiDocument(routes: readonly CatalogRoute[], options: A
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes.filter(isDocumented)) {
     const path = openApiPath(route.url);
-    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operationOf(route, options) };
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operationOf(route) };
   }
   const sorted = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
   return {

@@ -8,6 +8,8 @@ export interface CatalogRoute {
   method: string;
   url: string;
   schema: FastifySchema | undefined;
+  /** Answered without a token too (the reads, when auth.required is off). */
+  tokenOptional: boolean;
 }
 
 export class RouteCatalog {
@@ -16,7 +18,15 @@ export class RouteCatalog {
   /** Call before the route groups are registered (app.ts does it in buildApp). */
   constructor(app: FastifyInstance) {
     app.addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) this.routes.push({ method, url: route.url, schema: route.schema });
+      for (const method of [route.method].flat()) this.routes.push({ method, url: route.url, schema: route.schema, tokenOptional: false });
+    });
+  }
+
+  /** Marks the routes a group registers from now on as answered without a token too. */
+  tokenOptionalIn(group: FastifyInstance): void {
+    group.addHook('onRoute', (route) => {
+      const methods = new Set([route.method].flat());
+      for (const entry of this.routes) if (entry.url === route.url && methods.has(entry.method)) entry.tokenOptional = true;
     });
   }
 }
