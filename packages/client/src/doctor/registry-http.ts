@@ -125,7 +125,11 @@ export async function httpGet(url: URL, settings: HttpSettings, options: { token
     request.setTimeout(settings.timeoutMs ?? 30_000, () =>
       request.destroy(new HttpProbeError('timeout', `no answer within ${(settings.timeoutMs ?? 30_000) / 1000} s`)),
     );
-    request.on('error', (error) => reject(classify(error)));
+    request.on('error', (error: Error & { code?: string }) => {
+      // Plain http through a proxy: a connection that fails before any answer failed at the proxy.
+      const atProxy = settings.proxy !== undefined && url.protocol === 'http:' && !(error instanceof HttpProbeError);
+      reject(atProxy ? new HttpProbeError('proxy', `${error.code ?? ''} ${error.message}`.trim()) : classify(error));
+    });
     request.end();
   });
 }

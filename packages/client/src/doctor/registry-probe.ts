@@ -95,13 +95,13 @@ export async function checkToken(context: ProbeContext, token: string): Promise<
   const answer = await get(context, url, token);
   if (isFinding(answer)) return { findings: [answer] };
   if (answer.status === 200) {
-    return { config: parseJson<RegistryConfigJson>(answer), findings: [ok('token', 'the registry accepts the token', context.name)] };
+    return { config: parseJson<RegistryConfigJson>(answer), findings: [ok('token-valid', 'the registry accepts the token', context.name)] };
   }
   const login = `\`cargo login --registry ${context.name}\` with a new token from the registry's /me page`;
   if (answer.status === 401)
-    return { findings: [error('token', `the registry rejected the token (401): ${errorDetail(answer)}`, login, context.name)] };
+    return { findings: [error('token-valid', `the registry rejected the token (401): ${errorDetail(answer)}`, login, context.name)] };
   return {
-    findings: [error('token', `config.json with the token answered ${answer.status}: ${errorDetail(answer)}`, login, context.name)],
+    findings: [error('token-valid', `config.json with the token answered ${answer.status}: ${errorDetail(answer)}`, login, context.name)],
   };
 }
 
