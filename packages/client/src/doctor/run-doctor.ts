@@ -3,6 +3,7 @@
 // token, and asks the registry what cargo would ask. Findings come back in that order; a check
 // that fails stops the ones that depend on it.
 
+import { existsSync } from 'node:fs';
 import { CargoConfig } from './cargo-config.js';
 import { CargoConfigError } from './cargo-config-files.js';
 import { checkCargoVersion, runCargoVersion } from './cargo-version.js';
@@ -71,6 +72,9 @@ async function checkRegistry(config: CargoConfig, name: string, timeoutMs: numbe
 }
 
 export async function runDoctor(options: DoctorOptions): Promise<Finding[]> {
+  if (!existsSync(options.project)) {
+    return [error('config', `the project folder ${options.project} does not exist`, 'pass an existing folder to --project')];
+  }
   const findings: Finding[] = [checkCargoVersion(await runCargoVersion(options.project, options.env))];
   let config: CargoConfig;
   try {
