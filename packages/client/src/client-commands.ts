@@ -1,4 +1,4 @@
-// The client toolkit's commands (`credential`, `proxy ...`), registered on a commander program: the
+// The client toolkit's commands (`credential`, `proxy ...`, `doctor`), registered on a commander program: the
 // client's own `cratekeeper-client` (bin.ts) and the server's `cratekeeper`, which imports them from
 // this package (`@cratekeeper/client/commands`) so that both offer the same commands.
 //
@@ -11,6 +11,7 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { rootCertificates as tlsRootCertificates } from 'node:tls';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { authConfigPath, loadAuthConfig } from './auth-config.js';
 import { describeClientError, isClientError } from './client-errors.js';
 import { loadClientSettings, type ClientArgs } from './client-settings.js';
@@ -26,6 +27,12 @@ const proxyModules = async () => ({
   ...(await import('./proxy-ca-store.js')),
   ...(await import('./upstream-connector.js')),
   ...(await import('./x509-builder.js')),
+});
+
+// doctor's checks are loaded only when it runs.
+const doctorModules = async () => ({
+  ...(await import('./doctor/run-doctor.js')),
+  ...(await import('./doctor/report.js')),
 });
 
 interface ProxyOptions {
@@ -194,6 +201,21 @@ export function registerClientCommands(program: Command): void {
             `private key: ${paths.key} (mode 0600)\n` +
             `trust it with: cargo http.cainfo / CARGO_HTTP_CAINFO, git -c http.sslCAInfo=..., curl --cacert ...\n`,
         );
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description("check cargo's setup for a registry and say what to fix (exit 1 when something is broken)")
+    .option('--registry <name>', "check only this registry (default: every registry in cargo's configuration)")
+    .option('--project <dir>', 'the project folder whose .cargo/config.toml files count (default: the current folder)')
+    .addHelpText('after', '\nExample:\n  cratekeeper doctor --registry mycompany --project ~/src/app')
+    .action(
+      reported(async (options: { registry?: string; project?: string }) => {
+        const { runDoctor, formatReport, exitCodeOf } = await doctorModules();
+        const findings = await runDoctor({ registry: options.registry, project: resolve(options.project ?? '.'), env: process.env });
+        process.stdout.write(formatReport(findings));
+        process.exitCode = exitCodeOf(findings);
       }),
     );
 

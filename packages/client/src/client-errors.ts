@@ -5,6 +5,7 @@
 import { AuthConfigError } from './auth-config.js';
 import { AuthPatternError } from './auth-pattern.js';
 import { ClientArgsError } from './client-settings.js';
+import { CargoConfigError } from './doctor/cargo-config-files.js';
 import { HostKeyError } from './host-key.js';
 import { ListenAddressError } from './listen-address.js';
 import { ProxyCaError } from './proxy-ca-store.js';
@@ -19,6 +20,7 @@ export function isClientError(error: unknown): error is Error {
     error instanceof AuthConfigError ||
     error instanceof AuthPatternError ||
     error instanceof ClientArgsError ||
+    error instanceof CargoConfigError ||
     error instanceof HostKeyError ||
     error instanceof NetrcSyntaxError ||
     error instanceof NetrcPermissionError ||
