@@ -20,6 +20,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { identityRoutes } from './routes/identity.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
+import { currentTokenRoutes } from './routes/current-token.js';
 import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
 import { sparseIndexRoutes } from './routes/sparse-index.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
@@ -148,6 +149,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       },
     });
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
+    await writes.register(currentTokenRoutes, { accounts: registry.accounts });
     await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
   });
 

@@ -156,6 +156,16 @@ describe('cratekeeper doctor', () => {
     findingLine(run, 'ok', 'download', 'ck');
   });
 
+  it('warns that a token expires within a week, and says when', async () => {
+    const expiresAt = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const soon = await createToken(server, { name: 'doctor-soon', expires_at: expiresAt });
+    const run = await healthy(soon.token).doctor();
+    assert.equal(run.code, 0, run.stdout);
+    assert.ok(findingLine(run, 'warning', 'expiry', 'ck').includes(`expires on ${expiresAt}`));
+    const lasting = await healthy(server.adminToken!).doctor();
+    assert.match(findingLine(lasting, 'ok', 'expiry', 'ck'), /never expires/);
+  });
+
   it('explains an index URL without sparse+ (a git index) and one without its trailing slash', async () => {
     const git = new DoctorSetup();
     git.write('cargo-home/config.toml', registryToml('ck', `${server.url}/index/`, 'credential-provider = "cargo:token"'));

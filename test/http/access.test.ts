@@ -119,6 +119,29 @@ describe('token scopes and crate patterns', () => {
     // Refused at once by the process that revoked it, without waiting for a poll.
     assert.equal((await r.request({ method: 'GET', url: '/index/config.json', token: token.token })).statusCode, 401);
   });
+
+  it('tells any token, however narrow, its own scopes, crates and expiry, and nothing to a stranger', async () => {
+    const expiresAt = new Date(Date.now() + 3 * 86_400_000);
+    const narrow = await r.registry.accounts.createToken('admin', 'ci-narrow', { scopes: ['read'], cratePatterns: ['foo-*'], expiresAt });
+    const res = await r.request({ method: 'GET', url: '/api/v1/me/token', token: narrow.token });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(JSON.parse(res.body), {
+      user: 'admin',
+      id: narrow.record.id,
+      name: 'ci-narrow',
+      expires_at: expiresAt.toISOString(),
+      scopes: ['read'],
+      crates: ['foo-*'],
+    });
+    const full = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/me/token', token: r.adminToken })).body);
+    assert.deepEqual(
+      { expires_at: full.expires_at, scopes: full.scopes, crates: full.crates },
+      { expires_at: null, scopes: null, crates: null },
+    );
+    const anonymous = await r.request({ method: 'GET', url: '/api/v1/me/token' });
+    assert.equal(anonymous.statusCode, 401);
+    assert.ok(!anonymous.body.includes('ci-narrow'));
+  });
 });
 
 describe('access rules', () => {

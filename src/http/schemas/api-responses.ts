@@ -51,6 +51,15 @@ const tokenRecord = z.object({
   crates: z.array(z.string()).nullable().meta({ description: 'null: every crate' }),
 });
 
+export const currentTokenAnswer = z.object({
+  user: z.string().meta({ description: 'the user the token speaks for' }),
+  id: z.number().int(),
+  name: z.string().nullable().meta({ description: 'null: a token without a listed record (a browser session)' }),
+  expires_at: timestamp.nullable().meta({ description: 'null: never expires' }),
+  scopes: z.array(z.string()).nullable().meta({ description: 'null: every scope' }),
+  crates: z.array(z.string()).nullable().meta({ description: 'null: every crate' }),
+});
+
 export const tokenListAnswer = z.object({ tokens: z.array(tokenRecord) });
 
 export const createdTokenAnswer = z.object({

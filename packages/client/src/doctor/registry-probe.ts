@@ -1,6 +1,6 @@
 // Asks the registry what cargo would ask, with the settings cargo resolved: config.json without a
 // token (reachable? TLS trusted? does it want a token?), then with the token (accepted, or the
-// server's reason for refusing it), the token's scopes where the server shows them, and one index
+// server's reason for refusing it), the token's scopes and expiry where the server shows them, and one index
 // file and one download.
 
 import { createHash } from 'node:crypto';
@@ -105,34 +105,65 @@ export async function checkToken(context: ProbeContext, token: string): Promise<
   };
 }
 
-/**
- * What the token may do, where the server shows it: cratekeeper lists tokens only to an
- * unrestricted token (all scopes, all crates); a narrower one is asked for an empty publish, which
- * the server refuses by scope (403, naming the token's scopes) before it looks at the body (400).
- */
-export async function checkScopes(context: ProbeContext, api: string, token: string): Promise<Finding[]> {
-  const apiBase = api.replace(/\/$/, '');
-  const list = await get(context, new URL(`${apiBase}/api/v1/me/tokens`), token);
-  if (isFinding(list)) return [list];
-  if (list.status === 200)
-    return [ok('scopes', 'the token has every scope (read, publish, yank, owners) and no crate limits', context.name)];
-  if (list.status !== 403) return [ok('scopes', `the server does not show token scopes (${list.status}); not checked`, context.name)];
-  const publish = await get(context, new URL(`${apiBase}/api/v1/crates/new`), token, 'PUT');
-  if (isFinding(publish)) return [publish];
-  if (publish.status === 403) {
+/** Tokens that expire within this long get a warning, so the user renews before cargo fails. */
+const EXPIRES_SOON_MS = 7 * 86_400_000;
+const PUBLISH_SCOPES = ['publish-new', 'publish-update'];
+
+interface CurrentToken {
+  expires_at?: string | null;
+  scopes?: string[] | null;
+  crates?: string[] | null;
+}
+
+/** What the token may do and until when, as the server's `GET /api/v1/me/token` describes it. */
+export async function checkScopes(context: ProbeContext, api: string, token: string, now = new Date()): Promise<Finding[]> {
+  const answer = await get(context, new URL(`${api.replace(/\/$/, '')}/api/v1/me/token`), token);
+  if (isFinding(answer)) return [answer];
+  if (answer.status !== 200) {
     return [
-      warning(
+      ok(
         'scopes',
-        `the token can read but not publish: ${errorDetail(publish)}`,
-        'for `cargo publish`, use a token with the publish-new and publish-update scopes (`cratekeeper token create --user NAME --scopes read,publish-new,publish-update`)',
+        `the server does not describe tokens (${answer.status}: ${errorDetail(answer)}); scopes and expiry not checked`,
         context.name,
       ),
     ];
   }
-  if (publish.status === 400) return [ok('scopes', 'a restricted token (some scopes or crates only) that may publish', context.name)];
-  return [
-    ok('scopes', `a restricted token; its publish rights could not be checked (${publish.status}: ${errorDetail(publish)})`, context.name),
-  ];
+  const described = parseJson<CurrentToken>(answer);
+  if (described === undefined)
+    return [ok('scopes', "the server's token description is not JSON; scopes and expiry not checked", context.name)];
+  return [scopeFinding(context.name, described), expiryFinding(context.name, described, now)];
+}
+
+function scopeFinding(registry: string, described: CurrentToken): Finding {
+  const scopes = described.scopes ?? null;
+  const crates = described.crates ?? null;
+  const limitedTo = crates === null ? '' : ` (only crates matching ${crates.map((c) => `\`${c}\``).join(', ')})`;
+  if (scopes === null) return ok('scopes', `the token has every scope${limitedTo || ' and no crate limits'}`, registry);
+  const missing = PUBLISH_SCOPES.filter((s) => !scopes.includes(s));
+  if (missing.length > 0) {
+    return warning(
+      'scopes',
+      `the token can ${scopes.includes('read') ? 'read but ' : ''}not publish: it lacks ${missing.map((s) => `\`${s}\``).join(' and ')} (it has: ${scopes.join(', ') || 'none'})${limitedTo}`,
+      'for `cargo publish`, use a token with the publish-new and publish-update scopes (`cratekeeper token create --user NAME --scopes read,publish-new,publish-update`)',
+      registry,
+    );
+  }
+  return ok('scopes', `the token has the scopes ${scopes.join(', ')}${limitedTo}`, registry);
+}
+
+function expiryFinding(registry: string, described: CurrentToken, now: Date): Finding {
+  const expiresAt = described.expires_at ?? null;
+  if (expiresAt === null) return ok('expiry', 'the token never expires', registry);
+  const left = Date.parse(expiresAt) - now.getTime();
+  if (left < EXPIRES_SOON_MS) {
+    return warning(
+      'expiry',
+      `the token expires on ${expiresAt} (in ${Math.max(0, Math.floor(left / 3_600_000))} hours)`,
+      `create a new token on the registry's /me page before then and run \`cargo login --registry ${registry}\``,
+      registry,
+    );
+  }
+  return ok('expiry', `the token expires on ${expiresAt}`, registry);
 }
 
 interface IndexLine {
