@@ -15,7 +15,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parse as parseToml } from 'smol-toml';
 
@@ -181,7 +180,7 @@ const OWNER_COLUMNS = ['crate_id', 'user_id', 'created_at'];
 
 class SqliteWriter {
   constructor(file) {
-    this.db = new Database(file);
+    this.db = openSqliteConnection(file);
     // Only while generating: the server opens it with synchronous = FULL again.
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = OFF');
@@ -251,6 +250,7 @@ log(`corpus: ${corpus.names.length} Cargo.toml files, ${corpus.deps.length} depe
 
 // The schema and the admin come from cratekeeper itself (dist/), so the database is one it accepts.
 const { openSqliteDatabase } = await import(path.join(ROOT, 'dist/src/adapters/metadata/sqlite.js'));
+const { openSqliteConnection } = await import(path.join(ROOT, 'dist/src/adapters/metadata/sqlite-driver.js'));
 const { openPostgresDatabase } = await import(path.join(ROOT, 'dist/src/adapters/metadata/postgres.js'));
 const { AccountService } = await import(path.join(ROOT, 'dist/src/services/accounts.js'));
 const sqliteFile = path.join(DATA_DIR, 'cratekeeper.sqlite3');

@@ -1,10 +1,13 @@
 // Runs the fast tier (scripts/run-tests.mjs --fast) under other Node majors than the machine's, so
-// that each supported Node is tested by `npm test`. The Node binaries come from npm's `node@<major>`
-// packages, installed into a cache folder outside the repository, only when missing. better-sqlite3
-// is a native addon compiled for one Node ABI: each Node gets its own build of it in the cache
-// (prebuilt when prebuild-install can download one, else compiled with the headers that the `node`
-// package ships), and native-modules-hook.mjs resolves it from there; the shared node_modules is
-// never touched. After the first run nothing is downloaded.
+// that each supported Node is tested by `npm test`, which runs it after the whole suite. The Node
+// binaries come from npm's `node@<major>` packages, installed into a cache folder outside the
+// repository, only when missing. The SQLite driver differs by Node (src/adapters/metadata/
+// sqlite-driver.ts): from Node 22 on it is better-sqlite3 13, which npm leaves out of a
+// node_modules installed on Node 20. Each Node gets the lockfile's version of it in the cache
+// (Node-API, prebuilt binaries inside the npm package: nothing is compiled), and
+// native-modules-hook.mjs resolves it from there; the shared node_modules is never touched. After
+// the first run nothing is downloaded. A Node that cannot be installed fails the run: it is never
+// skipped.
 //
 //   npm run build && node scripts/fast-tier-on-nodes.mjs 22 24
 //
@@ -12,12 +15,12 @@
 // ~/.cache/cratekeeper-node. A Node major stays at the version first installed; delete its folder
 // there to take a newer one.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Packages with a compiled addon, built per Node; everything else in node_modules is JavaScript or Node-API. */
+/** Packages installed per Node: those npm leaves out on the machine's Node (engines), or built for one Node ABI. */
 const NATIVE_PACKAGES = ['better-sqlite3'];
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const HOOK = pathToFileURL(join(ROOT, 'scripts', 'native-modules-hook.mjs')).href;
@@ -70,16 +73,6 @@ function nodeBinary(major) {
   return bin;
 }
 
-/** The folder of the `node` package's platform binary, which holds include/node (for node-gyp's --nodedir). */
-function nodeHeaders(nodeBin) {
-  const platforms = join(dirname(dirname(nodeBin)), 'node', 'node_modules');
-  const found = readdirSync(platforms)
-    .map((name) => join(platforms, name))
-    .find((dir) => existsSync(join(dir, 'include', 'node', 'node_version.h')));
-  if (!found) throw new Error(`no include/node headers under ${platforms}`);
-  return found;
-}
-
 /** The versions of the native packages that the lockfile pins. */
 function lockedNativeVersions() {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8'));
@@ -92,7 +85,7 @@ function lockedNativeVersions() {
   );
 }
 
-/** A folder holding the native packages built for this Node, (re)built when the Node or a pinned version changed. */
+/** A folder holding the native packages installed by this Node, (re)installed when the Node or a pinned version changed. */
 function nativeModules(major, nodeBin) {
   const dir = join(cacheRoot, `node-${major}`, 'native');
   const wanted = { node: versionOf(nodeBin), dependencies: lockedNativeVersions() };
@@ -101,29 +94,39 @@ function nativeModules(major, nodeBin) {
   const started = performance.now();
   installInto(dir, (temp) => {
     writeFileSync(join(temp, 'package.json'), JSON.stringify({ private: true, dependencies: wanted.dependencies }));
-    const env = {
-      PATH: `${dirname(nodeBin)}${delimiter}${process.env.PATH}`,
-      npm_config_nodedir: nodeHeaders(nodeBin),
-    };
+    // npm runs under this Node (first on PATH), so that its engines checks and any install script see it.
+    const env = { PATH: `${dirname(nodeBin)}${delimiter}${process.env.PATH}` };
     npm(['install', '--prefer-offline'], temp, env);
-    // Open a database under this Node: a build for another ABI fails here, not in the middle of the tests.
+    // Open a database under this Node: a driver that cannot load fails here, not in the middle of the tests.
     execFileSync(nodeBin, ['-e', "new (require('better-sqlite3'))(':memory:').exec('select 1')"], { cwd: temp, stdio: 'inherit' });
     writeFileSync(join(temp, 'built-for.json'), JSON.stringify(wanted));
   });
-  log(`built ${NATIVE_PACKAGES.join(', ')} for Node ${wanted.node} in ${seconds(started)}`);
+  log(`installed ${NATIVE_PACKAGES.join(', ')} for Node ${wanted.node} in ${seconds(started)}`);
   return dir;
 }
 
 const majors = process.argv.slice(2);
-if (majors.length === 0 || !majors.every((m) => /^\d+$/.test(m))) {
-  console.error('usage: node scripts/fast-tier-on-nodes.mjs MAJOR... (for example 22 24)');
+// Node 20 takes better-sqlite3 12, compiled for one Node: it is tested as the machine's Node only.
+if (majors.length === 0 || !majors.every((m) => /^\d+$/.test(m) && Number(m) >= 22)) {
+  console.error('usage: node scripts/fast-tier-on-nodes.mjs MAJOR... (22 or later, for example 22 24)');
   process.exit(2);
+}
+
+/** The Node binary and the native packages for it; a failure ends the run, so that no Node is silently left out. */
+function prepare(major) {
+  try {
+    const nodeBin = nodeBinary(major);
+    return { nodeBin, native: nativeModules(major, nodeBin) };
+  } catch (error) {
+    log(`cannot run the fast tier under Node ${major}: ${error instanceof Error ? error.message : String(error)}`);
+    log(`FAILED: Node ${major} could not be installed or set up (see npm's output above); the run is not complete without it`);
+    process.exit(1);
+  }
 }
 
 const failed = [];
 for (const major of majors) {
-  const nodeBin = nodeBinary(major);
-  const native = nativeModules(major, nodeBin);
+  const { nodeBin, native } = prepare(major);
   const version = versionOf(nodeBin);
   log(`the fast tier under Node ${version}`);
   const started = performance.now();

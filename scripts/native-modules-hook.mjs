@@ -1,8 +1,9 @@
 // Preloaded (`--import`) when the fast tier runs under another Node than the one node_modules was
-// installed with (scripts/fast-tier-on-nodes.mjs): a native addon is compiled for one Node ABI, so
-// the packages listed in the package.json of CRATEKEEPER_NATIVE_MODULES_DIR (better-sqlite3) are
-// resolved from that folder, which holds builds of them for this Node, while every other package
-// comes from the shared node_modules.
+// installed with (scripts/fast-tier-on-nodes.mjs): the packages listed in the package.json of
+// CRATEKEEPER_NATIVE_MODULES_DIR (better-sqlite3 13, which npm leaves out of a node_modules
+// installed on Node 20) are resolved from that folder, which holds them as installed by this Node,
+// when the repository's own files ask for them; every other package, and any import from outside
+// the repository (a test that checks what happens where nothing is installed), is resolved as usual.
 // module.registerHooks covers both `import` and `require` and runs in this thread (Node 22.15+).
 // Worker threads are left alone: the CPU pool's workers import no native package (src/workers
 // imports only src/domain and src/lib), and one run with hooks in them met an internal assertion of
@@ -22,11 +23,12 @@ if (typeof module.registerHooks !== 'function') {
 const resolveThere = createRequire(`${dir}/package.json`).resolve;
 const packages = Object.keys(JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')).dependencies);
 const targets = new Map(packages.map((name) => [name, pathToFileURL(resolveThere(name)).href]));
+const repository = new URL('..', import.meta.url).href;
 
 if (isMainThread) {
   module.registerHooks({
     resolve(specifier, context, nextResolve) {
-      const url = targets.get(specifier);
+      const url = context.parentURL?.startsWith(repository) ? targets.get(specifier) : undefined;
       return url === undefined ? nextResolve(specifier, context) : { url, shortCircuit: true };
     },
   });

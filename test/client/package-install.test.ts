@@ -15,7 +15,18 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { assertCredentialAnswer, credentialGetRequest } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SERVER_ONLY = ['better-sqlite3', 'pg', 'kysely', 'fastify', '@aws-sdk', '@fastify', '@node-rs', 'openid-client', 'cratekeeper'];
+const SERVER_ONLY = [
+  'better-sqlite3',
+  'better-sqlite3-12',
+  'pg',
+  'kysely',
+  'fastify',
+  '@aws-sdk',
+  '@fastify',
+  '@node-rs',
+  'openid-client',
+  'cratekeeper',
+];
 
 function npm(args: string[], cwd: string): string {
   return execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 import type { ArchiveManifest } from '../../src/ops/archive-format.js';
 import { CargoSandbox, type CargoResult } from '../support/cargo.js';
 import { httpRequest } from '../support/http-client.js';
@@ -109,7 +109,7 @@ describe('export and import between backends', () => {
       assert.equal(res.status, 200, `download ${path}`);
     }
     await stop(server); // writes the counted downloads
-    const db = new Database(join(dataDir, 'cratekeeper.sqlite3'));
+    const db = openSqliteConnection(join(dataDir, 'cratekeeper.sqlite3'));
     try {
       const insert = db.prepare(`insert into version_downloads (crate, version, day, count) values ('mv-alpha', '0.1.0', ?, 1)`);
       db.transaction(() => {

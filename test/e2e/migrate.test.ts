@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { LATEST_SCHEMA_VERSION } from '../../src/adapters/metadata/migrations.js';
+import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 import { httpRequest } from '../support/http-client.js';
 import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
@@ -17,7 +17,7 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 const UNDO_LATEST = ['drop table rate_limit_counts', 'delete from schema_migrations where version = 4'];
 
 function sqlite(dataDir: string, statements: string[]): void {
-  const db = new Database(join(dataDir, 'cratekeeper.sqlite3'));
+  const db = openSqliteConnection(join(dataDir, 'cratekeeper.sqlite3'));
   try {
     for (const statement of statements) db.exec(statement);
   } finally {

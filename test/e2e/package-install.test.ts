@@ -3,8 +3,10 @@
 // installed globally into an empty prefix, and then the installed `cratekeeper` must say its
 // version and show `serve --help`, which loads the CLI and @cratekeeper/client's commands from the
 // installed files. Part of the whole suite, not of --fast (it runs npm and may reach the registry).
-// Install scripts are skipped: better-sqlite3's native build takes minutes where no prebuilt binary
-// can be downloaded, and neither command opens a database.
+// Install scripts are skipped: better-sqlite3 12's native build takes minutes where no prebuilt
+// binary can be downloaded, and neither command opens a database. The SQLite driver that this Node
+// needs (src/adapters/metadata/sqlite-driver.ts) must be among the installed dependencies: npm
+// leaves out the optional one whose engines refuse this Node.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +16,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runProgram } from '@cratekeeper/test-support/run-program';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { sqliteDriverPackage } from '../../src/adapters/metadata/sqlite-driver.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -46,6 +49,16 @@ void test('the packed server and client tarballs install globally, and the insta
   npm(
     ['install', '--global', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', ...packed.map((p) => join(packDir, p.filename))],
     ROOT,
+  );
+
+  const installed = join(prefix, 'lib', 'node_modules', 'cratekeeper', 'node_modules');
+  const driver = sqliteDriverPackage(process.versions.node);
+  const driverManifest = JSON.parse(readFileSync(join(installed, driver, 'package.json'), 'utf8')) as { name: string; version: string };
+  assert.equal(driverManifest.name, 'better-sqlite3');
+  assert.equal(
+    driverManifest.version.split('.')[0],
+    driver === 'better-sqlite3-12' ? '12' : '13',
+    `${driver} is better-sqlite3 ${driverManifest.version}`,
   );
 
   const bin = join(prefix, 'bin', 'cratekeeper');

@@ -13,10 +13,13 @@ import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
+// The compiled driver loader, so that the child loads the same better-sqlite3 as the server.
+const SQLITE_DRIVER = new URL('../../src/adapters/metadata/sqlite-driver.js', import.meta.url).href;
+
 // Takes SQLite's write lock and keeps it until its standard input closes.
 const HOLD_LOCK = `
-const Database = require('better-sqlite3');
-const db = new Database(process.argv[1]);
+const { openSqliteConnection } = await import(process.argv[2]);
+const db = openSqliteConnection(process.argv[1]);
 db.exec('BEGIN IMMEDIATE');
 process.stdout.write('locked\\n');
 process.stdin.resume();
@@ -24,7 +27,10 @@ process.stdin.on('end', () => { db.exec('ROLLBACK'); db.close(); });
 `;
 
 async function holdWriteLock(file: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-e', HOLD_LOCK, file], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', HOLD_LOCK, file, SQLITE_DRIVER], {
+    cwd: REPO,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   assert.equal(line.toString().trim(), 'locked');
   return child;

@@ -3,11 +3,11 @@
 // wait blocks this process's event loop (better-sqlite3 is synchronous), so it is short; a write
 // that still finds the lock taken answers 503 "the database is busy" (sqlite-busy.ts).
 
-import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
+import { openSqliteConnection } from './sqlite-driver.js';
 import { SqlMetadataDatabase } from './sql-database.js';
 
 /** The configuration schema's default (database.busy_timeout_ms), for callers without a configuration. */
@@ -22,7 +22,7 @@ export async function openSqliteDatabase(
   file: string,
   options: { migrations?: MigrationPolicy; busyTimeoutMs?: number } = {},
 ): Promise<SqlMetadataDatabase> {
-  const database = new Database(file, { timeout: options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
+  const database = openSqliteConnection(file, { timeout: options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
