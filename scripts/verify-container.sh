@@ -15,6 +15,9 @@
 #   CONTAINER_BUILD_FLAGS  extra flags for the build, CONTAINER_RUN_FLAGS for every run
 #   IMAGE                  the tag to build (default localhost/cratekeeper:verify); SKIP_BUILD=1 uses it as is
 #   HOST_PORT              the host port the registry is published on (default 18000)
+#   CONTAINER_NETWORK=host the container shares the host's network (no port mapping; the server listens
+#                          on HOST_PORT itself), for sandboxes without a bridge network, or to reach
+#                          services on the host's 127.0.0.1 given as settings in CONTAINER_RUN_FLAGS
 #   KEEP=1                 leave the container and the volume behind for a look
 #
 # On a sandbox whose kernel or limits stop the defaults (docs/operations.md, "Containers", says what
@@ -58,8 +61,13 @@ trap cleanup EXIT
 
 # start CONTAINER: runs the image on the volume, published on $port, as cargo will see it.
 start() {
+  if [ "${CONTAINER_NETWORK:-}" = host ]; then
+    network="--network host -e CRATEKEEPER_SERVER__PORT=$port"
+  else
+    network="-p 127.0.0.1:$port:8000"
+  fi
   # shellcheck disable=SC2086 # the extra flags are words
-  $engine run -d $run_flags --name "$1" -p "127.0.0.1:$port:8000" -v "$volume:/var/lib/cratekeeper" \
+  $engine run -d $run_flags $network --name "$1" -v "$volume:/var/lib/cratekeeper" \
     -e CRATEKEEPER_SERVER__PUBLIC_URL="$url" "$image" >/dev/null
 }
 # wait_healthy CONTAINER: until /healthz answers from the host, at most a minute.
@@ -111,8 +119,13 @@ token=$($engine logs "$name" 2>/dev/null | sed -n 's/.*first token (shown only t
 [ -n "$token" ] && pass "the first start prints the admin's first token" || fail "the first start prints the admin's first token"
 
 check "the process runs as uid 10001, not root" sh -c "[ \"\$($engine exec $name id -u)\" = 10001 ]"
-check "the database is in the volume, owned by the image's user" \
-  sh -c "$engine exec $name stat -c '%U %n' /var/lib/cratekeeper/cratekeeper.sqlite3 | grep -q '^cratekeeper '"
+check "the data folder belongs to the image's user" \
+  sh -c "[ \"\$($engine exec $name stat -c %U /var/lib/cratekeeper)\" = cratekeeper ]"
+case "$run_flags" in
+  *DATABASE__URL*) ;; # PostgreSQL: no database file
+  *) check "the SQLite database is in the volume, owned by the image's user" \
+    sh -c "$engine exec $name stat -c '%U %n' /var/lib/cratekeeper/cratekeeper.sqlite3 | grep -q '^cratekeeper '" ;;
+esac
 check "the image's health check command passes" $engine exec "$name" node /usr/local/lib/cratekeeper/container-healthcheck.mjs
 if [ "$engine" = podman ]; then check "podman healthcheck run passes" podman healthcheck run "$name"; fi
 check "the index refuses a request without a token (401)" \
