@@ -19,7 +19,7 @@ function packageVersion(): string {
 }
 
 /** The text every command's --help ends with: one or more example command lines. */
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 
 function withCommonOptions(command: Command): Command {
   return command

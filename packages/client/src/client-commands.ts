@@ -96,7 +96,7 @@ function rootCertificatesOnce(): string[] {
 }
 
 /** The text a command's --help ends with: example command lines. */
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 
 export function registerClientCommands(program: Command): void {
   // Examples name the program they are shown by: `cratekeeper` or `cratekeeper-client`.
@@ -223,7 +223,7 @@ export function registerClientCommands(program: Command): void {
       'after',
       '\nExample (cargo runs it; in ~/.cargo/config.toml):\n' +
         `  [registries.private]\n  credential-provider = ["${me}", "credential", "--netrc", "/home/me/.netrc"]\n` +
-        '  $ cargo login --registry private\n',
+        '  $ cargo login --registry private',
     )
     .action(
       reported(async (options: CredentialOptions) => {
