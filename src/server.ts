@@ -1,6 +1,7 @@
 // One serving process: configuration → adapters → app → listen. It returns what a caller prints
 // (the URL, on the first start of an empty registry the admin's first token, and whether any admin
-// can sign in); logs go to stderr (log-output.ts). stop() stops accepting work, lets requests in flight finish, and closes the stores.
+// can sign in); logs go to stderr (log-output.ts). stop() stops accepting work, lets requests in
+// flight finish, and closes the stores.
 
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
