@@ -57,12 +57,11 @@ export interface ImportResult {
 export async function importRegistry(config: Config, dir: string, onProgress: OnProgress = noProgress): Promise<ImportResult> {
   const manifest = readManifest(dir);
   for (const [i, table] of manifest.tables.entries()) {
-    onProgress('checking table files', i, manifest.tables.length, table.file);
     const actual = await sha256OfFile(join(dir, table.file));
     if (actual !== table.sha256)
       throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
+    onProgress('checking table files', i + 1, manifest.tables.length, table.file);
   }
-  onProgress('checking table files', manifest.tables.length, manifest.tables.length);
 
   const database = await openMetadataDatabase(config);
   const blobs = openBlobStore(config);

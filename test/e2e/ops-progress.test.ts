@@ -50,7 +50,7 @@ describe('progress of long operations without a terminal', () => {
     assert.match(imported.stdout, /^imported (\d+) rows and 2 \.crate files/);
     const rows = /^imported (\d+) rows/.exec(imported.stdout)![1];
     const importLines = imported.stderr.split('\n');
-    assert.match(imported.stderr, /^checking table files: (\d+)\/\1 \(100%\)$/m);
+    assert.match(imported.stderr, /^checking table files: (\d+)\/\1 \(100%\) tables\/\w+\.jsonl$/m);
     assert.ok(importLines.includes('storing .crate files: 2/2 (100%) prog-two 0.2.0'), imported.stderr);
     assert.ok(
       importLines.some((l) => l.startsWith(`loading rows: ${rows}/${rows} (100%) `)),

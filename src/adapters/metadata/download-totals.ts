@@ -16,13 +16,16 @@ export async function rebuildDownloadTotals(db: Kysely<Database>, onProgress: On
     .executeTakeFirstOrThrow();
   const total = Number(n);
   let done = 0;
-  let after = Number.MIN_SAFE_INTEGER;
+  let after: number | undefined;
   for (;;) {
-    const page = await db.selectFrom('crates').select('id').where('id', '>', after).orderBy('id').limit(PAGE).execute();
+    let query = db.selectFrom('crates').select('id').orderBy('id').limit(PAGE);
+    if (after !== undefined) query = query.where('id', '>', after);
+    const page = await query.execute();
     if (page.length === 0) return;
+    const first = Number(page[0]!.id);
     const last = Number(page[page.length - 1]!.id);
     await sql`update crates set downloads = coalesce((select sum(v.count) from version_downloads v where v.crate = crates.name_lower), 0)
-      where id > ${after} and id <= ${last}`.execute(db);
+      where id >= ${first} and id <= ${last}`.execute(db);
     done += page.length;
     after = last;
     onProgress(DOWNLOAD_TOTALS_PHASE, done, total);
