@@ -59,7 +59,7 @@ async function status(options: MirrorOptions): Promise<void> {
 async function sync(options: MirrorOptions): Promise<void> {
   const { parseLockfile } = await import('../src/mirror/lockfile.js');
   const { syncLockfile } = await import('../src/mirror/mirror-sync.js');
-  const { ProgressBar } = await import('../src/mirror/progress-bar.js');
+  const { ProgressBar } = await import('../src/lib/progress-bar.js');
   const { ConfigError } = await import('../src/config/load.js');
   const lockfile = options.lockfile!;
   const packages = parseLockfile(readFileSync(lockfile, 'utf8'), lockfile);
@@ -83,16 +83,24 @@ async function sync(options: MirrorOptions): Promise<void> {
 }
 
 export function registerMirrorCommands(program: Command): void {
-  const mirror = program.command('mirror').description('mirrored upstream registries ([[upstreams]])');
+  const mirror = program
+    .command('mirror')
+    .description('mirrored upstream registries ([[upstreams]])')
+    .addHelpText('after', '\nExample:\n  $ cratekeeper mirror sync --lockfile ./Cargo.lock');
   const common = (command: Command) =>
     command
       .addOption(new Option('-c, --config <file>', 'TOML configuration file').env('CRATEKEEPER_CONFIG'))
       .option('--data-dir <dir>', 'folder for the database and crate files (storage.data_dir)');
   common(mirror.command('status').description('per upstream: what is cached, its size, and the last error'))
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ cratekeeper mirror status --config /etc/cratekeeper.toml --json')
     .action((options: MirrorOptions) => status(options));
   common(mirror.command('sync').description('fetch everything a Cargo.lock needs into the cache (for offline use)'))
     .requiredOption('--lockfile <file>', 'the Cargo.lock whose registry packages to fetch')
     .option('--upstream <name>', 'the upstream to fetch from (default: the only one)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ cratekeeper mirror sync --config /etc/cratekeeper.toml --upstream crates-io --lockfile ./Cargo.lock',
+    )
     .action((options: MirrorOptions) => sync(options));
 }

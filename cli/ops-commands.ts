@@ -1,5 +1,6 @@
 // Operations commands: `migrate` (schema upgrades), `export` and `import` (backup, restore, and
-// moving a registry between backends). Their code loads only when one of them runs.
+// moving a registry between backends). Their code loads only when one of them runs. Each shows its
+// progress on stderr (a bar on a terminal, periodic lines otherwise); the result goes to stdout.
 
 import { Option, type Command } from 'commander';
 
@@ -13,6 +14,11 @@ async function configFrom(options: CommonOptions) {
   return loadConfig({ file: options.config, env: process.env, flags: { 'storage.data_dir': options.dataDir } });
 }
 
+async function progressOnStderr() {
+  const { progressBars } = await import('../src/lib/progress-bar.js');
+  return progressBars();
+}
+
 function withCommonOptions(command: Command): Command {
   return command
     .addOption(new Option('-c, --config <file>', 'TOML configuration file').env('CRATEKEEPER_CONFIG'))
@@ -20,26 +26,26 @@ function withCommonOptions(command: Command): Command {
 }
 
 export function registerOpsCommands(program: Command): void {
-  withCommonOptions(program.command('migrate').description("apply the database's pending schema migrations (back up first)")).action(
-    async (options: CommonOptions) => {
+  withCommonOptions(program.command('migrate').description("apply the database's pending schema migrations (back up first)"))
+    .addHelpText('after', '\nExample:\n  $ cratekeeper export /backup/before-upgrade && cratekeeper migrate --config /etc/cratekeeper.toml')
+    .action(async (options: CommonOptions) => {
       const { migrateDatabase } = await import('../src/ops/migrate.js');
-      const state = await migrateDatabase(await configFrom(options));
+      const state = await migrateDatabase(await configFrom(options), await progressOnStderr());
       console.log(`database schema is current: migrations ${state.applied.join(', ')}`);
-    },
-  );
-  withCommonOptions(
-    program.command('export <folder>').description('write the whole registry (metadata and .crate files) to a new folder'),
-  ).action(async (folder: string, options: CommonOptions) => {
-    const { exportRegistry } = await import('../src/ops/export-registry.js');
-    const manifest = await exportRegistry(await configFrom(options), folder);
-    const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
-    console.log(`exported ${rows} rows and ${manifest.blobs.count} .crate files (${manifest.blobs.bytes} bytes) to ${folder}`);
-  });
-  withCommonOptions(program.command('import <folder>').description('load an export into this registry, which must be empty')).action(
-    async (folder: string, options: CommonOptions) => {
+    });
+  withCommonOptions(program.command('export <folder>').description('write the whole registry (metadata and .crate files) to a new folder'))
+    .addHelpText('after', '\nExample:\n  $ cratekeeper export --data-dir /var/lib/cratekeeper /backup/cratekeeper-2026-12-04')
+    .action(async (folder: string, options: CommonOptions) => {
+      const { exportRegistry } = await import('../src/ops/export-registry.js');
+      const manifest = await exportRegistry(await configFrom(options), folder, await progressOnStderr());
+      const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+      console.log(`exported ${rows} rows and ${manifest.blobs.count} .crate files (${manifest.blobs.bytes} bytes) to ${folder}`);
+    });
+  withCommonOptions(program.command('import <folder>').description('load an export into this registry, which must be empty'))
+    .addHelpText('after', '\nExample:\n  $ cratekeeper import --config /etc/cratekeeper-postgres.toml /backup/cratekeeper-2026-12-04')
+    .action(async (folder: string, options: CommonOptions) => {
       const { importRegistry } = await import('../src/ops/import-registry.js');
-      const result = await importRegistry(await configFrom(options), folder);
+      const result = await importRegistry(await configFrom(options), folder, await progressOnStderr());
       console.log(`imported ${result.rows} rows and ${result.blobs} .crate files from ${folder}; every checksum matched`);
-    },
-  );
+    });
 }

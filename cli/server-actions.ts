@@ -8,6 +8,9 @@ import { isClusterWorker, startCluster, startClusterWorker } from '../src/cluste
 import { openRegistry, type Registry } from '../src/registry.js';
 import type { AuditFilter } from '../src/services/audit-query.js';
 import { startServer } from '../src/server.js';
+import { TokenDirectory } from '../src/services/token-directory.js';
+import type { TokenRecord } from '../src/ports/tokens.js';
+import { shellWord, startupMessages } from './startup-messages.js';
 
 export interface CommonOptions {
   config?: string;
@@ -79,12 +82,32 @@ export async function serve(options: ServeOptions): Promise<void> {
 
   const server = await starting;
   if (!isClusterWorker()) {
-    // The token line comes first, so that a script that waits for the URL line has both.
-    if (server.firstToken !== undefined) {
-      console.log(`created user admin; its first token (shown only this once): ${server.firstToken}`);
-    }
+    // The token line and the cargo setup come first, so that a script that waits for the URL line has them.
+    const selectFlags = [
+      ...(options.config !== undefined ? [`--config ${shellWord(options.config)}`] : []),
+      ...(options.dataDir !== undefined ? [`--data-dir ${shellWord(options.dataDir)}`] : []),
+    ].join(' ');
+    const lines = startupMessages({
+      publicUrl: server.publicUrl,
+      registryName: config.login.registry_name,
+      firstToken: server.firstToken,
+      adminLockout: server.adminLockout,
+      selectFlags,
+    });
+    for (const line of lines) console.log(line);
     console.log(`cratekeeper listening on ${server.url}`);
   }
+}
+
+/** `user list`: who exists, whether they administer, how they sign in, and how many live tokens they hold. */
+export async function listUsers(options: CommonOptions): Promise<void> {
+  await withRegistry(options, async (registry) => {
+    console.log(['NAME', 'ADMIN', 'ORIGIN', 'CREATED', 'TOKENS'].join('\t'));
+    for (const u of await registry.catalog.users()) {
+      const origin = u.identities.length > 0 ? 'OpenID' : 'local';
+      console.log([u.login, u.isAdmin ? 'yes' : 'no', origin, u.createdAt, u.activeTokens].join('\t'));
+    }
+  });
 }
 
 export async function addUser(name: string, options: CommonOptions & { admin?: boolean }): Promise<void> {
@@ -183,24 +206,39 @@ export async function listGroup(group: string, options: CommonOptions): Promise<
   });
 }
 
-export async function listTokens(options: CommonOptions & { user: string }): Promise<void> {
+const directoryOf = (registry: Registry) => new TokenDirectory({ catalog: registry.catalog, tokens: registry.metadata.tokens });
+
+function tokenColumns(t: TokenRecord): (string | number)[] {
+  const status = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
+  const scopes = t.scopes?.join(',') ?? 'all';
+  const crates = t.cratePatterns?.join(',') ?? 'all';
+  return [t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.expiresAt ?? 'never', status, scopes, crates];
+}
+
+const TOKEN_HEADER = ['ID', 'NAME', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'SCOPES', 'CRATES'];
+
+/** `token list --user NAME`, or with `--all` every user's tokens (a USER column first). */
+export async function listTokens(options: CommonOptions & { user?: string; all?: boolean }): Promise<void> {
+  if ((options.user === undefined) === (options.all !== true)) {
+    throw new ConfigError(["give --user NAME for one user's tokens, or --all for every user's"]);
+  }
   await withRegistry(options, async (registry) => {
-    const tokens = await registry.accounts.listTokens(options.user);
-    console.log(['ID', 'NAME', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'SCOPES', 'CRATES'].join('\t'));
-    for (const t of tokens) {
-      const status = t.revokedAt ? `revoked ${t.revokedAt}` : t.expiresAt && Date.parse(t.expiresAt) <= Date.now() ? 'expired' : 'active';
-      const scopes = t.scopes?.join(',') ?? 'all';
-      const crates = t.cratePatterns?.join(',') ?? 'all';
-      console.log([t.id, t.name, t.createdAt, t.lastUsedAt ?? 'never', t.expiresAt ?? 'never', status, scopes, crates].join('\t'));
+    if (options.all === true) {
+      console.log(['USER', ...TOKEN_HEADER].join('\t'));
+      for (const { login, token } of await directoryOf(registry).all()) console.log([login, ...tokenColumns(token)].join('\t'));
+      return;
     }
+    console.log(TOKEN_HEADER.join('\t'));
+    for (const t of await registry.accounts.listTokens(options.user!)) console.log(tokenColumns(t).join('\t'));
   });
 }
 
-export async function revokeToken(id: string, options: CommonOptions): Promise<void> {
-  if (!/^\d+$/.test(id)) throw new ConfigError([`token id must be a number, got \`${id}\``]);
+/** `token revoke ID|NAME`: by id, or by a name only one active token carries (of `--user`, when given). */
+export async function revokeToken(reference: string, options: CommonOptions & { user?: string }): Promise<void> {
   await withRegistry(options, async (registry) => {
-    await registry.accounts.revokeToken(Number(id));
-    console.log(`revoked token ${id}`);
+    const { login, token } = await directoryOf(registry).resolve(reference, options.user);
+    await registry.accounts.revokeToken(token.id);
+    console.log(`revoked token ${token.id} (${token.name}) of ${login}`);
   });
 }
 

@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import type { Config } from './config/schema.js';
 import { openRegistry } from './registry.js';
+import { findAdminLockout, type AdminLockout } from './services/admin-access.js';
 import { startServer, type RunningServer } from './server.js';
 
 const PORT_VARIABLE = 'CRATEKEEPER_CLUSTER_PORT';
@@ -31,13 +32,19 @@ function freePort(host: string): Promise<number> {
 
 export interface StartedCluster {
   url: string;
+  publicUrl: string;
   firstToken: string | undefined;
+  adminLockout: AdminLockout | undefined;
   stop(): Promise<void>;
 }
 
 export async function startCluster(config: Config, env: NodeJS.ProcessEnv): Promise<StartedCluster> {
   const registry = await openRegistry(config, { env });
   const firstToken = await registry.accounts.bootstrapAdmin();
+  const adminLockout =
+    firstToken === undefined
+      ? await findAdminLockout(registry.metadata, { oidcConfigured: config.oidc !== undefined, now: Date.now })
+      : undefined;
   await registry.close();
   const port = config.server.port === 0 ? await freePort(config.server.host) : config.server.port;
 
@@ -91,7 +98,7 @@ export async function startCluster(config: Config, env: NodeJS.ProcessEnv): Prom
   for (let i = 0; i < config.server.workers; i++) fork();
   try {
     const url = await ready;
-    return { url, firstToken, stop };
+    return { url, publicUrl: config.server.public_url?.replace(/\/+$/, '') ?? url, firstToken, adminLockout, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
 import { S3BlobStore } from './adapters/blob/s3-store.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
+import type { OnProgress } from './domain/progress.js';
 import { openPostgresDatabase } from './adapters/metadata/postgres.js';
 import { openSqliteDatabase } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
@@ -85,8 +86,15 @@ function dataDir(config: Config): string {
   return dir;
 }
 
-/** `check` (the default) migrates only a new database and refuses one that is behind or ahead. */
-export function openMetadataDatabase(config: Config, migrations: MigrationPolicy = 'check'): Promise<MetadataDatabase> {
+/**
+ * `check` (the default) migrates only a new database and refuses one that is behind or ahead.
+ * `onProgress` hears how far the migrations are (`cratekeeper migrate` shows it).
+ */
+export function openMetadataDatabase(
+  config: Config,
+  migrations: MigrationPolicy = 'check',
+  onProgress?: OnProgress,
+): Promise<MetadataDatabase> {
   const { database } = config;
   if (database.url !== undefined) {
     const timeouts = {
@@ -96,9 +104,13 @@ export function openMetadataDatabase(config: Config, migrations: MigrationPolicy
       idleMs: database.idle_timeout_ms,
       idleInTransactionMs: database.idle_timeout_ms,
     };
-    return openPostgresDatabase(database.url, { migrations, timeouts });
+    return openPostgresDatabase(database.url, { migrations, timeouts, onProgress });
   }
-  return openSqliteDatabase(join(dataDir(config), 'cratekeeper.sqlite3'), { migrations, busyTimeoutMs: database.busy_timeout_ms });
+  return openSqliteDatabase(join(dataDir(config), 'cratekeeper.sqlite3'), {
+    migrations,
+    busyTimeoutMs: database.busy_timeout_ms,
+    onProgress,
+  });
 }
 
 export function openBlobStore(config: Config): BlobStore {

@@ -1,14 +1,16 @@
 // One serving process: configuration → adapters → app → listen. It returns what a caller prints
-// (the URL, and on the first start of an empty registry the admin's first token); logs go to
-// stderr. stop() stops accepting work, lets requests in flight finish, and closes the stores.
+// (the URL, on the first start of an empty registry the admin's first token, and whether any admin
+// can sign in); logs go to stderr (log-output.ts). stop() stops accepting work, lets requests in
+// flight finish, and closes the stores.
 
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import { OidcLogin } from './auth/oidc-client.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
+import { createServerLogger, fastifyListenText } from './log-output.js';
+import { findAdminLockout, type AdminLockout } from './services/admin-access.js';
 import { openRegistry } from './registry.js';
 import { throttleUnavailable } from './lib/outage-log.js';
 
@@ -33,15 +35,19 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
+  /** server.public_url, else `url`: the base URL cargo and browsers use. */
+  publicUrl: string;
   /** The admin's first token when this start created the admin user. */
   firstToken: string | undefined;
+  /** Set when users exist but no administrator can sign in (checked by the bootstrapping process). */
+  adminLockout: AdminLockout | undefined;
   /** Reads the change feed now (a sibling process wrote something). */
   pollChanges(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
-  const logger = pino({ level: config.log.level }, pino.destination(2));
+  const logger = createServerLogger(config.log);
   // A provider that answers unusably (no userinfo endpoint...) stops the start, before anything
   // opens; one that does not answer is only logged: sign-ins retry it, cargo does not need it.
   const oidc =
@@ -69,6 +75,10 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         throw error;
       })
     : undefined;
+  const adminLockout =
+    options.bootstrap && firstToken === undefined
+      ? await findAdminLockout(registry.metadata, { oidcConfigured: oidc !== undefined, now: Date.now })
+      : undefined;
   await registry.changes.start(config.cache.poll_interval_ms);
   registry.rateLimits.start(config.cache.poll_interval_ms);
   const onLastUseError = backgroundError('recording token use failed');
@@ -87,10 +97,12 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const pruneTimer = setInterval(pruneAudit, AUDIT_PRUNE_MS);
   pruneTimer.unref();
 
-  await app.listen({ host: config.server.host, port: config.server.port });
+  await app.listen({ host: config.server.host, port: config.server.port, listenTextResolver: fastifyListenText });
   const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
   if (publicUrl === '') publicUrl = url;
-  logger.info({ url, publicUrl, dataDir: config.storage.data_dir }, 'listening');
+  // The one listening line is the caller's, on stdout (a cluster's primary prints it once for all
+  // workers); the log has the details at debug level only, so that nothing says it twice.
+  logger.debug({ url, publicUrl, dataDir: config.storage.data_dir, pid: process.pid }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -111,5 +123,5 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       await registry.close();
       clearTimeout(grace);
     })());
-  return { url, firstToken, pollChanges: () => registry.changes.poll(), stop };
+  return { url, publicUrl, firstToken, adminLockout, pollChanges: () => registry.changes.poll(), stop };
 }

@@ -152,6 +152,8 @@ export const configSchema = z
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        // `auto`: readable lines on a terminal, JSON lines otherwise (a file, a pipe, journald).
+        format: z.enum(['auto', 'pretty', 'json'], { error: 'expected "auto", "pretty" or "json"' }).default('auto'),
       })
       .prefault({}),
   })

@@ -86,6 +86,7 @@ export const ERROR_CODES = [
   'invalid-token-request',
   'invalid-token-scope',
   'token-crate-pattern',
+  'token-name-ambiguous',
   'token-not-found',
   'token-rejected',
   'token-required',

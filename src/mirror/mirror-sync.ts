@@ -3,7 +3,7 @@
 // against the lockfile's), so that an air-gapped site can later serve them with `offline = true`.
 
 import type { LockedPackage } from './lockfile.js';
-import type { ProgressBar } from './progress-bar.js';
+import type { ProgressBar } from '../lib/progress-bar.js';
 import type { UpstreamMirror } from './upstream-mirror.js';
 
 export interface SyncResult {

@@ -9,6 +9,8 @@
 // The change feed and the rate-limit counters are not exported: they describe running processes.
 // Download counts (version_downloads) are: they are the registry's history, shown on crate pages.
 
+import type { TableRow } from '../ports/registry-tables.js';
+
 export const ARCHIVE_FORMAT = 'cratekeeper-export';
 export const ARCHIVE_FORMAT_VERSION = 1;
 
@@ -49,6 +51,9 @@ export function orderTables(names: string[]): string[] {
 }
 
 export const blobFileOf = (sha256: string) => `blobs/${sha256}.crate`;
+
+/** "name version" of a version row, from its blob key (`crates/<name>/<version>/<sha256>.crate`), for progress lines. */
+export const versionLabel = (row: TableRow) => String(row.blob_key).split('/').slice(1, 3).join(' ');
 
 /** A refusal or a damaged archive: the CLI prints its message as one line. */
 export class ArchiveError extends Error {

@@ -8,6 +8,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Config } from '../config/schema.js';
+import { noProgress, type OnProgress } from '../domain/progress.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { RegistryTables, TableRow } from '../ports/registry-tables.js';
 import { openBlobStore, openMetadataDatabase } from '../registry.js';
@@ -17,6 +18,7 @@ import {
   ArchiveError,
   NOT_EXPORTED,
   blobFileOf,
+  versionLabel,
   orderTables,
   type ArchiveManifest,
   type ArchiveTable,
@@ -69,7 +71,14 @@ async function copyBlob(blobs: BlobStore, dir: string, row: TableRow, seen: Set<
   return size;
 }
 
-export async function exportRegistry(config: Config, dir: string): Promise<ArchiveManifest> {
+async function countRows(tables: RegistryTables, table: string, columns: string[]): Promise<number> {
+  let n = 0;
+  for await (const _ of tables.rows(table, columns)) n++;
+  return n;
+}
+
+/** `onProgress` hears of each table written and each .crate copied (the long part). */
+export async function exportRegistry(config: Config, dir: string, onProgress: OnProgress = noProgress): Promise<ArchiveManifest> {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new ArchiveError(`${dir} is not empty; export into a new folder`);
   mkdirSync(join(dir, 'tables'), { recursive: true });
   mkdirSync(join(dir, 'blobs'), { recursive: true });
@@ -82,9 +91,18 @@ export async function exportRegistry(config: Config, dir: string): Promise<Archi
     const written: ArchiveTable[] = [];
     // Tables are read one after another, not in one snapshot: export while nobody writes (stop
     // the replicas, or keep them read-only) for a consistent copy; import checks the references.
-    for (const table of orderTables([...columnsOf.keys()])) {
-      const onRow = table === 'versions' ? async (row: TableRow) => void (bytes += await copyBlob(blobs, dir, row, seen)) : async () => {};
-      written.push(await writeTable(database.tables, dir, table, columnsOf.get(table)!, onRow));
+    const order = orderTables([...columnsOf.keys()]);
+    const versionCount = columnsOf.has('versions') ? await countRows(database.tables, 'versions', columnsOf.get('versions')!) : 0;
+    let versionsDone = 0;
+    const onVersion = async (row: TableRow) => {
+      bytes += await copyBlob(blobs, dir, row, seen);
+      onProgress('copying .crate files', ++versionsDone, versionCount, versionLabel(row));
+    };
+    for (const [i, table] of order.entries()) {
+      const onRow = table === 'versions' ? onVersion : async () => {};
+      const result = await writeTable(database.tables, dir, table, columnsOf.get(table)!, onRow);
+      written.push(result);
+      onProgress('exporting tables', i + 1, order.length, `${table} (${result.rows} rows)`);
     }
     const manifest: ArchiveManifest = {
       format: ARCHIVE_FORMAT,

@@ -10,9 +10,18 @@ import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Config } from '../config/schema.js';
+import { noProgress, type OnProgress } from '../domain/progress.js';
 import type { TableRow } from '../ports/registry-tables.js';
 import { openBlobStore, openMetadataDatabase } from '../registry.js';
-import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, ArchiveError, blobFileOf, orderTables, type ArchiveManifest } from './archive-format.js';
+import {
+  ARCHIVE_FORMAT,
+  ARCHIVE_FORMAT_VERSION,
+  ArchiveError,
+  blobFileOf,
+  orderTables,
+  versionLabel,
+  type ArchiveManifest,
+} from './archive-format.js';
 
 async function* linesOf(file: string): AsyncGenerator<string> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -44,12 +53,14 @@ export interface ImportResult {
   blobs: number;
 }
 
-export async function importRegistry(config: Config, dir: string): Promise<ImportResult> {
+/** `onProgress` hears of the checks, each .crate stored, the rows loaded and the totals rebuilt. */
+export async function importRegistry(config: Config, dir: string, onProgress: OnProgress = noProgress): Promise<ImportResult> {
   const manifest = readManifest(dir);
-  for (const table of manifest.tables) {
+  for (const [i, table] of manifest.tables.entries()) {
     const actual = await sha256OfFile(join(dir, table.file));
     if (actual !== table.sha256)
       throw new ArchiveError(`${table.file} is damaged: its SHA-256 is ${actual}, the manifest says ${table.sha256}`);
+    onProgress('checking table files', i + 1, manifest.tables.length, table.file);
   }
 
   const database = await openMetadataDatabase(config);
@@ -74,8 +85,10 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
     let blobCount = 0;
     const stored = new Set<string>();
     if (versions) {
+      let checked = 0;
       for await (const line of linesOf(join(dir, versions.file))) {
         const row = JSON.parse(line) as TableRow;
+        const stepDone = () => onProgress('storing .crate files', ++checked, versions.rows, versionLabel(row));
         const cksum = String(row.cksum);
         const entryCksum = (JSON.parse(String(row.entry_json)) as { cksum?: string }).cksum;
         if (entryCksum !== cksum)
@@ -86,16 +99,26 @@ export async function importRegistry(config: Config, dir: string): Promise<Impor
         const actual = createHash('sha256').update(bytes).digest('hex');
         if (actual !== cksum) throw new ArchiveError(`${blobFileOf(cksum)} is damaged: its SHA-256 is ${actual}`);
         const key = String(row.blob_key);
-        if (stored.has(key)) continue;
-        await blobs.put(key, bytes);
-        stored.add(key);
-        blobCount++;
+        if (!stored.has(key)) {
+          await blobs.put(key, bytes);
+          stored.add(key);
+          blobCount++;
+        }
+        stepDone();
       }
     }
 
     // All rows in one transaction, parents before children; the ids they had are kept.
     const files = new Map(manifest.tables.map((t) => [t.name, join(dir, t.file)]));
-    const rows = await database.tables.load(orderTables([...files.keys()]), (name) => rowsIn(files.get(name)!));
+    const totalRows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+    let loaded = 0;
+    async function* counted(name: string): AsyncGenerator<TableRow> {
+      for await (const row of rowsIn(files.get(name)!)) {
+        yield row;
+        onProgress('loading rows', ++loaded, totalRows, name);
+      }
+    }
+    const rows = await database.tables.load(orderTables([...files.keys()]), counted, onProgress);
     return { rows, blobs: blobCount };
   } finally {
     await blobs.close();

@@ -4,11 +4,12 @@
 // checks, inside its own transaction, that nobody applied it meanwhile.
 
 import type { Config } from '../config/schema.js';
+import type { OnProgress } from '../domain/progress.js';
 import type { SchemaState } from '../ports/metadata-database.js';
 import { openMetadataDatabase } from '../registry.js';
 
-export async function migrateDatabase(config: Config): Promise<SchemaState> {
-  const database = await openMetadataDatabase(config, 'apply');
+export async function migrateDatabase(config: Config, onProgress?: OnProgress): Promise<SchemaState> {
+  const database = await openMetadataDatabase(config, 'apply', onProgress);
   try {
     return await database.schemaState();
   } finally {

@@ -2,6 +2,8 @@
 // a whole registry between databases of any kind without knowing its queries. Rows are objects of
 // column name to value, as stored (ids included).
 
+import type { OnProgress } from '../domain/progress.js';
+
 export type TableRow = Record<string, unknown>;
 
 export interface RegistryTables {
@@ -15,5 +17,5 @@ export interface RegistryTables {
    * the database does not have are dropped; ids are kept, and new ids continue after them.
    * Returns the number of rows inserted.
    */
-  load(tables: readonly string[], rowsOf: (table: string) => AsyncIterable<TableRow>): Promise<number>;
+  load(tables: readonly string[], rowsOf: (table: string) => AsyncIterable<TableRow>, onProgress?: OnProgress): Promise<number>;
 }

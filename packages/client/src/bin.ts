@@ -8,7 +8,8 @@ import { registerClientCommands } from './client-commands.js';
 
 const program = new Command('cratekeeper-client')
   .description("cratekeeper's client toolkit: a cargo credential provider fed by .netrc, and an auth-injecting HTTPS proxy")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText('after', '\nExample:\n  $ cratekeeper-client proxy --help');
 
 registerClientCommands(program);
 

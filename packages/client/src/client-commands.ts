@@ -102,7 +102,12 @@ function rootCertificatesOnce(): string[] {
   return roots;
 }
 
+/** The text a command's --help ends with: example command lines. */
+const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
+
 export function registerClientCommands(program: Command): void {
+  // Examples name the program they are shown by: `cratekeeper` or `cratekeeper-client`.
+  const me = program.name();
   // Options after a subcommand belong to it (`proxy init-ca --ca-dir X` is init-ca's --ca-dir, not
   // proxy's); commander needs this on every level above such a subcommand.
   program.enablePositionalOptions();
@@ -129,6 +134,14 @@ export function registerClientCommands(program: Command): void {
     .option('--upstream-proxy <url>', 'send outgoing connections through http://host:port or socks5://host:port')
     .option('--origin-ca <file>', 'also trust this CA for the registries themselves (repeatable)', collect, [])
     .option('--allow-remote-clients', 'listen on a non-loopback address (anyone who reaches it gets your credentials)')
+    .addHelpText(
+      'after',
+      examples(
+        `${me} proxy init-ca`,
+        `${me} proxy --listen 127.0.0.1:8771 &`,
+        'HTTPS_PROXY=http://127.0.0.1:8771 curl --cacert ~/.config/cratekeeper/proxy/ca.pem https://crates.example.com/index/config.json',
+      ),
+    )
     .action(
       reported(async (options: ProxyOptions) => {
         const listen = parseListenAddress(options.listen);
@@ -186,6 +199,7 @@ export function registerClientCommands(program: Command): void {
     .option('--auth-config <file>', 'auth patterns file whose hosts the CA is constrained to')
     .option('--host <host>', 'another host the CA may issue certificates for (repeatable)', collect, [])
     .option('--force', 'replace an existing CA')
+    .addHelpText('after', examples(`${me} proxy init-ca --auth-config ~/.config/cratekeeper/auth.toml --host crates.example.com`))
     .action(
       reported(async (options: InitCaOptions) => {
         const config = loadAuthConfig(authConfigPath(options.authConfig), options.authConfig !== undefined);
@@ -227,6 +241,12 @@ export function registerClientCommands(program: Command): void {
     .option('--allow-insecure-netrc', 'use a .netrc that group or others can read')
     .option('--login <name>', 'login written into new .netrc entries by cargo login', undefined)
     .option('--cargo-plugin', 'speak the credential provider protocol (cargo passes this)')
+    .addHelpText(
+      'after',
+      '\nExample (cargo runs it; in ~/.cargo/config.toml):\n' +
+        `  [registries.private]\n  credential-provider = ["${me}", "credential", "--netrc", "/home/me/.netrc"]\n` +
+        '  $ cargo login --registry private',
+    )
     .action(
       reported(async (options: CredentialOptions) => {
         await runProvider({

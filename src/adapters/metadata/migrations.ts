@@ -2,14 +2,17 @@
 // every supported database; `dialect` covers the few places where they differ (auto ids).
 
 import { sql, type Kysely } from 'kysely';
+import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { SchemaState } from '../../ports/metadata-database.js';
+import { rebuildDownloadTotals } from './download-totals.js';
 import type { Database } from './sql-schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
 
 interface Migration {
   version: number;
-  up(db: Kysely<Database>, dialect: SqlDialectName): Promise<void>;
+  /** A migration that rewrites many rows reports its progress through `onProgress`; none prints. */
+  up(db: Kysely<Database>, dialect: SqlDialectName, onProgress?: OnProgress): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema builder's column callback type
@@ -201,7 +204,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 8,
-    async up(db, dialect) {
+    async up(db, dialect, onProgress) {
       // Indexed search (adapters/metadata/sql-search-match.ts), ordered by downloads: each crate's
       // total downloads (kept by sql-download-counts.ts, summed here from the history), an index to
       // list crates by it, and a trigram index over names and descriptions, built for existing crates.
@@ -209,9 +212,8 @@ export const MIGRATIONS: readonly Migration[] = [
         .alterTable('crates')
         .addColumn('downloads', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
-      await sql`update crates set downloads = totals.n
-        from (select crate, sum(count) as n from version_downloads group by crate) as totals
-        where totals.crate = crates.name_lower`.execute(db);
+      // Filled a page of crates at a time, reporting progress (one statement once: same totals).
+      await rebuildDownloadTotals(db, onProgress ?? noProgress);
       await sql`create index crates_downloads on crates (downloads desc, name_lower)`.execute(db);
       // What ranking reads of each match, without the wide rows (descriptions): SQLite ranks from it.
       await sql`create index crates_search_rank on crates (id, name_normalized, downloads, name_lower)`.execute(db);
@@ -291,7 +293,12 @@ function assertNotAhead(state: SchemaState): void {
  */
 export type MigrationPolicy = 'apply' | 'check';
 
-export async function prepareSchema(db: Kysely<Database>, dialect: SqlDialectName, policy: MigrationPolicy): Promise<SchemaState> {
+export async function prepareSchema(
+  db: Kysely<Database>,
+  dialect: SqlDialectName,
+  policy: MigrationPolicy,
+  onProgress: OnProgress = noProgress,
+): Promise<SchemaState> {
   const state = await schemaState(db);
   assertNotAhead(state);
   if (state.missing.length === 0) return state;
@@ -300,27 +307,32 @@ export async function prepareSchema(db: Kysely<Database>, dialect: SqlDialectNam
       `the database schema is behind this cratekeeper (missing migrations ${state.missing.join(', ')}); back it up (cratekeeper export), then run \`cratekeeper migrate\` with the same configuration, or start with \`cratekeeper serve --migrate\``,
     );
   }
-  await migrate(db, dialect);
+  await migrate(db, dialect, onProgress);
   return schemaState(db);
 }
 
+export const MIGRATIONS_PHASE = 'applying migrations';
+
 /** Applies every migration the database lacks, in order, each in its own transaction. */
-export async function migrate(db: Kysely<Database>, dialect: SqlDialectName): Promise<number> {
+export async function migrate(db: Kysely<Database>, dialect: SqlDialectName, onProgress: OnProgress = noProgress): Promise<number> {
   await db.schema
     .createTable('schema_migrations')
     .ifNotExists()
     .addColumn('version', 'integer', (c) => c.primaryKey())
     .addColumn('applied_at', 'text', (c) => c.notNull())
     .execute();
-  assertNotAhead(await schemaState(db));
-  for (const migration of MIGRATIONS) {
+  const state = await schemaState(db);
+  assertNotAhead(state);
+  const missing = MIGRATIONS.filter((m) => state.missing.includes(m.version));
+  for (const [i, migration] of missing.entries()) {
     await db.transaction().execute(async (tx) => {
       // Checked inside the transaction: another process may have applied it meanwhile.
       const done = await tx.selectFrom('schema_migrations').select('version').where('version', '=', migration.version).executeTakeFirst();
       if (done) return;
-      await migration.up(tx, dialect);
+      await migration.up(tx, dialect, onProgress);
       await tx.insertInto('schema_migrations').values({ version: migration.version, applied_at: new Date().toISOString() }).execute();
     });
+    onProgress(MIGRATIONS_PHASE, i + 1, missing.length, `migration ${migration.version}`);
   }
   return LATEST_SCHEMA_VERSION;
 }

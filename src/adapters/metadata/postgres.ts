@@ -13,6 +13,7 @@
 
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import { GuardedPool } from './postgres-pool.js';
 import type { Database } from './sql-schema.js';
@@ -61,7 +62,7 @@ async function serializeChangeWriters(tx: Db): Promise<void> {
  * a migration may take a while on a big database, and so may waiting for another replica's. Its
  * errors stay the driver's own: they stop the start, and the operator needs their whole text.
  */
-async function migrateOnce(url: string, timeouts: PostgresTimeouts, policy: MigrationPolicy): Promise<void> {
+async function migrateOnce(url: string, timeouts: PostgresTimeouts, policy: MigrationPolicy, onProgress?: OnProgress): Promise<void> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 1,
@@ -76,7 +77,7 @@ async function migrateOnce(url: string, timeouts: PostgresTimeouts, policy: Migr
     await db.connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK)})`.execute(conn);
       try {
-        await prepareSchema(conn, 'postgres', policy);
+        await prepareSchema(conn, 'postgres', policy, onProgress);
       } finally {
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK)})`.execute(conn);
       }
@@ -88,10 +89,10 @@ async function migrateOnce(url: string, timeouts: PostgresTimeouts, policy: Migr
 
 export async function openPostgresDatabase(
   url: string,
-  options: { migrations?: MigrationPolicy; timeouts?: PostgresTimeouts } = {},
+  options: { migrations?: MigrationPolicy; timeouts?: PostgresTimeouts; onProgress?: OnProgress } = {},
 ): Promise<SqlMetadataDatabase> {
   const timeouts = options.timeouts ?? DEFAULT_POSTGRES_TIMEOUTS;
-  await migrateOnce(url, timeouts, options.migrations ?? 'check');
+  await migrateOnce(url, timeouts, options.migrations ?? 'check', options.onProgress);
   const pool = new pg.Pool({
     connectionString: url,
     max: POOL_SIZE,

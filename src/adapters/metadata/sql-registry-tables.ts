@@ -4,9 +4,11 @@
 // loaded.
 
 import { sql, type Kysely } from 'kysely';
+import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { RegistryTables, TableRow } from '../../ports/registry-tables.js';
 import type { Database } from './sql-schema.js';
 import type { SqlDialectRules } from './sql-scope.js';
+import { rebuildDownloadTotals } from './download-totals.js';
 
 const PAGE = 5_000;
 const BATCH = 400;
@@ -75,7 +77,11 @@ export class SqlRegistryTables implements RegistryTables {
     return row !== undefined;
   }
 
-  async load(tables: readonly string[], rowsOf: (table: string) => AsyncIterable<TableRow>): Promise<number> {
+  async load(
+    tables: readonly string[],
+    rowsOf: (table: string) => AsyncIterable<TableRow>,
+    onProgress: OnProgress = noProgress,
+  ): Promise<number> {
     const columnsOf = await this.columns();
     let rows = 0;
     await this.db.transaction().execute(async (tx) => {
@@ -102,11 +108,7 @@ export class SqlRegistryTables implements RegistryTables {
       }
       // crates.downloads is a running total of version_downloads: rebuilt from the loaded history, so
       // an archive written before the column existed (or edited by hand) imports with the right totals.
-      if (tables.includes('crates')) {
-        await sql`update crates set downloads = coalesce((select sum(v.count) from version_downloads v where v.crate = crates.name_lower), 0)`.execute(
-          tx,
-        );
-      }
+      if (tables.includes('crates')) await rebuildDownloadTotals(tx as unknown as Kysely<Database>, onProgress);
     });
     return rows;
   }

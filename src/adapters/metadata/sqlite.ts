@@ -4,6 +4,7 @@
 // that still finds the lock taken answers 503 "the database is busy" (sqlite-busy.ts).
 
 import { Kysely, SqliteDialect } from 'kysely';
+import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
@@ -20,7 +21,7 @@ function isUniqueViolation(error: unknown): boolean {
 
 export async function openSqliteDatabase(
   file: string,
-  options: { migrations?: MigrationPolicy; busyTimeoutMs?: number } = {},
+  options: { migrations?: MigrationPolicy; busyTimeoutMs?: number; onProgress?: OnProgress } = {},
 ): Promise<SqlMetadataDatabase> {
   const database = openSqliteConnection(file, { timeout: options.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
   database.pragma('journal_mode = WAL');
@@ -28,7 +29,7 @@ export async function openSqliteDatabase(
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: busyAsUnavailable(database) }) });
   try {
-    await prepareSchema(db, 'sqlite', options.migrations ?? 'check');
+    await prepareSchema(db, 'sqlite', options.migrations ?? 'check', options.onProgress);
   } catch (error) {
     await db.destroy();
     throw error;
