@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
+import { registerAccountCommands } from './account-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -47,6 +48,8 @@ withCommonOptions(user.command('add <name>').description('create a user'))
 withCommonOptions(user.command('passwd <name>').description('set a local password (read from stdin when it is not a terminal)'))
   .option('--remove', 'remove the password (the user can then sign in only through OIDC or with tokens)')
   .action(async (name: string, options: CommonOptions & { remove?: boolean }) => (await serverActions()).setPassword(name, options));
+
+registerAccountCommands(user, withCommonOptions);
 
 const token = program.command('token').description('manage API tokens');
 withCommonOptions(token.command('create').description('create a token and print it (only this once)'))

@@ -33,7 +33,7 @@ function configFrom(options: CommonOptions, flags: Record<string, string | undef
   });
 }
 
-async function withRegistry(options: CommonOptions, action: (registry: Registry) => Promise<void>): Promise<void> {
+export async function withRegistry(options: CommonOptions, action: (registry: Registry) => Promise<void>): Promise<void> {
   const registry = await openRegistry(configFrom(options));
   try {
     await action(registry);
