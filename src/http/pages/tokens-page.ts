@@ -5,6 +5,8 @@
 import { TOKEN_SCOPES } from '../../domain/token-scope.js';
 import type { TokenRecord } from '../../ports/tokens.js';
 import { html, type RawHtml } from './html.js';
+import type { DeviceSession } from '../../ports/device-flow.js';
+import { devicesBody } from './device-lists.js';
 
 export const EXPIRY_CHOICES = [
   { value: '7', label: '7 days' },
@@ -66,10 +68,12 @@ export function tokensBody(input: {
   currentSessionId: number;
   csrf: string;
   notice?: string;
+  devices?: DeviceSession[];
 }): RawHtml {
   return html`${input.notice ? html`<p class="notice" role="status" id="notice">${input.notice}</p>` : ''}
 <h2>Active tokens</h2>
 ${tokenRows(input.tokens, input.csrf)}
+${devicesBody(input.devices ?? [], input.csrf)}
 <h2>Create a token</h2>
 ${createForm(input.csrf)}
 <h2>Browser sessions</h2>

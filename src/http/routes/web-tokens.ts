@@ -12,12 +12,16 @@ import { EXPIRY_CHOICES, newTokenBody, tokensBody } from '../pages/tokens-page.j
 import { pageOptions, viewerOf } from '../page-viewer.js';
 import { pageTokenIdParams } from '../schemas/token-request.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import type { DeviceSession } from '../../ports/device-flow.js';
+import { DEVICE_TOKEN_ORIGIN } from '../../services/device-flow.js';
 
 export interface TokenPageDeps {
   accounts: AccountService;
   audit: AuditRecorder;
   registryName: string;
   indexUrl: () => string;
+  /** The user's signed-in devices (terminal sign-in). */
+  devices?: (userId: number) => Promise<DeviceSession[]>;
 }
 
 function parseExpiry(value: string): Date | null {
@@ -39,7 +43,9 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
       200,
       'My tokens',
       tokensBody({
-        tokens: active.filter((t) => t.origin !== WEB_SESSION_ORIGIN),
+        // A device's access tokens are its session's: the device is listed (and revoked) instead.
+        tokens: active.filter((t) => t.origin !== WEB_SESSION_ORIGIN && t.origin !== DEVICE_TOKEN_ORIGIN),
+        devices: (await deps.devices?.(viewer.userId)) ?? [],
         sessions: active.filter((t) => t.origin === WEB_SESSION_ORIGIN),
         currentSessionId: viewer.tokenId,
         csrf: request.csrf!,
