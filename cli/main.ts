@@ -58,6 +58,7 @@ withCommonOptions(token.command('create').description('create a token and print 
   .option('--expires-in-days <days>', 'make the token expire after this many days')
   .option('--scopes <list>', 'comma-separated: read, publish-new, publish-update, yank, change-owners (default: all)')
   .option('--crates <patterns>', 'comma-separated crate names or prefixes ending in * it may change (default: all)')
+  .option('--service-account', 'a deliberate long-lived token (CI): outside auth.max_token_lifetime')
   .action(async (options: CreateTokenOptions) => (await serverActions()).createToken(options));
 
 withCommonOptions(token.command('list').description("list a user's tokens (never their secrets)"))

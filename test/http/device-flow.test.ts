@@ -344,3 +344,41 @@ describe('terminal sign-in: rate limit per address', () => {
     assert.equal(other.statusCode, 200, other.body);
   });
 });
+
+describe('auth.max_token_lifetime', () => {
+  let r: TestRegistry;
+  before(async () => {
+    r = await startTestRegistry({ 'auth.max_token_lifetime': '30d' });
+  });
+  after(() => r?.close());
+
+  it('refuses tokens made by hand without expiry or beyond the cap, on the API and the page, naming the cap', async () => {
+    const token = await r.userToken('erin');
+    const create = (expiresAt?: string) =>
+      r.request({
+        method: 'POST',
+        url: '/api/v1/me/tokens',
+        token,
+        payload: { name: 'laptop', ...(expiresAt ? { expires_at: expiresAt } : {}) },
+      });
+    const forever = await create();
+    assert.equal(forever.statusCode, 400, forever.body);
+    assert.match(forever.body, /caps the tokens people make at 30 days \(auth\.max_token_lifetime\)/);
+    assert.equal((await create(new Date(Date.now() + 40 * 86_400_000).toISOString())).statusCode, 400);
+    assert.equal((await create(new Date(Date.now() + 20 * 86_400_000).toISOString())).statusCode, 201);
+
+    const page = await signInWithToken(r, token);
+    const form = await page.get('/tokens');
+    assert.match(form.body, /<option value="cap" selected>30 days \(the longest allowed here\)<\/option>/);
+    assert.doesNotMatch(form.body, /<option value="never"/);
+    assert.equal((await page.post('/tokens', { name: 'web', scopes: 'read', expiry: 'never' })).statusCode, 400);
+    const made = await page.post('/tokens', { name: 'web', scopes: 'read', expiry: 'cap' });
+    assert.equal(made.statusCode, 201, made.body);
+  });
+
+  it('leaves deliberate service-account tokens (CLI flag) outside the cap', async () => {
+    await assert.rejects(r.registry.accounts.createToken('erin', 'cli', { byHand: true }), /auth\.max_token_lifetime/);
+    const ci = await r.registry.accounts.createToken('erin', 'ci', {});
+    assert.equal(ci.record.expiresAt, null);
+  });
+});

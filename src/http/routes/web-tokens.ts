@@ -24,7 +24,8 @@ export interface TokenPageDeps {
   devices?: (userId: number) => Promise<DeviceSession[]>;
 }
 
-function parseExpiry(value: string): Date | null {
+function parseExpiry(value: string, capMs: number | undefined): Date | null {
+  if (value === 'cap' && capMs !== undefined) return new Date(Date.now() + capMs);
   const choice = EXPIRY_CHOICES.find((c) => c.value === value);
   if (!choice) throw invalid('invalid-expiry', `choose an expiry of ${EXPIRY_CHOICES.map((c) => c.label).join(', ')}`);
   return choice.value === 'never' ? null : new Date(Date.now() + Number(choice.value) * 86_400_000);
@@ -50,6 +51,7 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
         currentSessionId: viewer.tokenId,
         csrf: request.csrf!,
         notice,
+        capMs: deps.accounts.tokenLifetimeCapMs,
       }),
       pageOptions(request),
     );
@@ -63,7 +65,8 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
     const { token, record } = await deps.accounts.createToken(viewer.login, formField(request.body, 'name').trim(), {
       scopes: formList(request.body, 'scopes'),
       cratePatterns: patterns.length > 0 ? patterns : undefined,
-      expiresAt: parseExpiry(formField(request.body, 'expiry')),
+      expiresAt: parseExpiry(formField(request.body, 'expiry'), deps.accounts.tokenLifetimeCapMs),
+      byHand: true,
     });
     deps.audit.record('token-create', auditSource(request), {
       detail: `token ${record.id} "${record.name}" scopes ${record.scopes?.join(',') ?? 'all'} crates ${record.cratePatterns?.join(',') ?? 'all'} (web)`,
