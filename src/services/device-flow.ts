@@ -377,7 +377,7 @@ export class DeviceFlowService {
 
 function assertClient(clientId: string | undefined): void {
   if (clientId !== DEVICE_CLIENT_ID) {
-    throw new OAuthError('invalid_client', `unknown client_id; the only client is \`${DEVICE_CLIENT_ID}\``, 401);
+    throw new OAuthError('invalid_client', `unknown client_id; the only client is \`${DEVICE_CLIENT_ID}\``);
   }
 }
 

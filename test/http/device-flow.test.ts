@@ -299,7 +299,7 @@ describe('terminal sign-in: the device flow', () => {
       payload: JSON.stringify({ client_id: CLIENT }),
     });
     assert.match(oauthError(json, 400, 'invalid_request').error_description, /application\/x-www-form-urlencoded/);
-    oauthError(await form(r, '/oauth/device_authorization', { client_id: 'someone-else' }), 401, 'invalid_client');
+    oauthError(await form(r, '/oauth/device_authorization', { client_id: 'someone-else' }), 400, 'invalid_client');
     oauthError(await form(r, '/oauth/device_authorization', { client_id: CLIENT, scope: 'read everything' }), 400, 'invalid_scope');
     oauthError(await form(r, '/oauth/device_authorization', { client_id: CLIENT, device_name: 'x'.repeat(101) }), 400, 'invalid_request');
     oauthError(

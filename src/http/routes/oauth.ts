@@ -43,7 +43,6 @@ function oauthErrors(error: FastifyError | Error, request: FastifyRequest, reply
   const send = (status: number, name: string, description: string) =>
     reply.code(status).header('cache-control', 'no-store').send({ error: name, error_description: description });
   if (error instanceof OAuthError) {
-    if (error.error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="cratekeeper"');
     return send(error.status, error.error, error.description);
   }
   if (error instanceof RegistryError && error.kind === 'rate-limited') {
