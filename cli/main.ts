@@ -9,6 +9,7 @@ import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
 import { registerOpenApiCommand } from './openapi-command.js';
+import { registerAccountCommands } from './account-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -68,6 +69,8 @@ withCommonOptions(user.command('passwd <name>').description('set a local passwor
   )
   .action(async (name: string, options: CommonOptions & { remove?: boolean }) => (await serverActions()).setPassword(name, options));
 
+registerAccountCommands(user, withCommonOptions);
+
 withCommonOptions(user.command('list').description('list users: name, admin, origin (local or OpenID), created, active tokens'))
   .addHelpText('after', examples('cratekeeper user list --config /etc/cratekeeper.toml'))
   .action(async (options: CommonOptions) => (await serverActions()).listUsers(options));
@@ -82,6 +85,7 @@ withCommonOptions(token.command('create').description('create a token and print 
   .option('--expires-in-days <days>', 'make the token expire after this many days')
   .option('--scopes <list>', 'comma-separated: read, publish-new, publish-update, yank, change-owners (default: all)')
   .option('--crates <patterns>', 'comma-separated crate names or prefixes ending in * it may change (default: all)')
+  .option('--service-account', 'a deliberate long-lived token (CI): outside auth.max_token_lifetime')
   .addHelpText(
     'after',
     examples('cratekeeper token create --user ci --name release --scopes read,publish-update --crates "acme-*" --expires-in-days 90'),
