@@ -62,10 +62,12 @@ export async function pollForTokens(
 ): Promise<TokenResponse> {
   let interval = authorization.interval ?? DEFAULT_INTERVAL;
   const giveUpAt = io.now() + authorization.expires_in + EXPIRY_GRACE;
-  const expired = (detail?: string) =>
+  // For these two the RFC's name says it all, and only the client knows the command that was run,
+  // so the messages are the client's own; other refusals show the server's description.
+  const expired = () =>
     new DeviceFlowError(
       'expired',
-      `the code ${authorization.user_code} expired before it was approved${detail ? ` (${detail})` : ''}; run \`${request.retryHint}\` again`,
+      `the code ${authorization.user_code} expired before it was approved; run \`${request.retryHint}\` again`,
     );
   for (;;) {
     await io.sleep(interval);
@@ -80,9 +82,9 @@ export async function pollForTokens(
           interval += SLOW_DOWN_STEP;
           break;
         case 'expired_token':
-          throw expired(error.description);
+          throw expired();
         case 'access_denied':
-          throw new DeviceFlowError('denied', `the sign-in was refused on the approval page (${describe(error)})`);
+          throw new DeviceFlowError('denied', `the sign-in was refused on the approval page; run \`${request.retryHint}\` to try again`);
         default:
           throw new DeviceFlowError('refused', `the registry refused the sign-in: ${describe(error)}`);
       }

@@ -84,10 +84,7 @@ void test('expired_token ends the wait with the way to start over', async () => 
   await assert.rejects(runDeviceFlow(metadata, io(), { retryHint: 'cargo login --registry ck' }), (error: Error) => {
     assert.ok(error instanceof DeviceFlowError);
     assert.equal(error.reason, 'expired');
-    assert.equal(
-      error.message,
-      'the code WDJB-MJHT expired before it was approved (the code expired 10 minutes after it was issued); run `cargo login --registry ck` again',
-    );
+    assert.equal(error.message, 'the code WDJB-MJHT expired before it was approved; run `cargo login --registry ck` again');
     return true;
   });
   assert.equal(tokenRequests(server).length, 2);
@@ -99,7 +96,7 @@ void test('access_denied ends the wait: the sign-in was refused on the page', as
   await assert.rejects(runDeviceFlow(metadata, io(), { retryHint: 'x' }), (error: Error) => {
     assert.ok(error instanceof DeviceFlowError);
     assert.equal(error.reason, 'denied');
-    assert.equal(error.message, 'the sign-in was refused on the approval page (alice refused this device on the approval page)');
+    assert.equal(error.message, 'the sign-in was refused on the approval page; run `x` to try again');
     return true;
   });
 });

@@ -170,7 +170,7 @@ void test('login: a refused approval fails with the reason', async () => {
   server.onToken = () => oauthError('access_denied', 'bob refused this device');
   const run = await provider(makeTempDir(), [{ v: 1, registry: registry(), kind: 'login', args: ['credential'] }]);
   assert.deepEqual(run.lines[1], {
-    Err: { kind: 'other', message: 'the sign-in was refused on the approval page (bob refused this device)' },
+    Err: { kind: 'other', message: 'the sign-in was refused on the approval page; run `cargo login --registry ck` to try again' },
   });
 });
 
