@@ -53,6 +53,10 @@ export interface Registry {
   auditQuery: AuditQueryService;
   policy: AccessPolicy;
   failedAuthLimiter: RateLimiter;
+  /** Terminal sign-in requests per client address (routes/oauth.ts), shared across replicas. */
+  deviceFlowLimiter: RateLimiter;
+  /** The clock of the services that decide expiry (tests may set one). */
+  now: () => number;
   /** Refreshes the rate limits shared through the database; server.ts starts it. */
   rateLimits: SharedRateLimits;
   accounts: AccountService;
@@ -120,7 +124,7 @@ export function openBlobStore(config: Config): BlobStore {
 
 export async function openRegistry(
   config: Config,
-  options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void } = {},
+  options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void; now?: () => number } = {},
 ): Promise<Registry> {
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const metadata = await openMetadataDatabase(config);
@@ -131,7 +135,8 @@ export async function openRegistry(
   const indexFiles = new IndexFiles(metadata.crates, cpu, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
   const audit = new AuditRecorder(metadata.auditLog, onBackgroundError);
-  const auth = new TokenAuthenticator(metadata.tokens);
+  const now = options.now ?? Date.now;
+  const auth = new TokenAuthenticator(metadata.tokens, now);
   const downloadCounter = new DownloadCounter(metadata.downloadCounts, onBackgroundError, { flushAfterMs: DOWNLOAD_COUNT_FLUSH_MS });
   const mirror = new MirrorService(config, blobs, metadata.crates, options.env ?? process.env);
   const changes = new ChangeFeed(metadata.changes, onBackgroundError);
@@ -144,7 +149,12 @@ export async function openRegistry(
     'failed token checks from this address',
   );
   const publishLimiter = sharedLimiter('publish', config.rate_limits.publish_per_minute, 'publishes by this user');
-  const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter], metadata.rateCounts, onBackgroundError);
+  const deviceFlowLimiter = sharedLimiter(
+    'device-flow',
+    config.auth.device_flow.requests_per_minute_per_address,
+    'sign-in requests from this address',
+  );
+  const rateLimits = new SharedRateLimits([failedAuthLimiter, publishLimiter, deviceFlowLimiter], metadata.rateCounts, onBackgroundError);
   changes.subscribe((change) => {
     if (change.kind === 'crate') indexFiles.invalidate(change.subject);
     else if (change.kind === 'token') auth.forgetTokenHash(change.subject);
@@ -188,6 +198,8 @@ export async function openRegistry(
     auditQuery: new AuditQueryService(metadata.auditLog),
     policy,
     failedAuthLimiter,
+    deviceFlowLimiter,
+    now,
     rateLimits,
     publish,
     yank: new YankService(metadata, policy, indexFiles),

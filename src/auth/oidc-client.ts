@@ -27,6 +27,12 @@ export interface OidcFlowState {
   codeVerifier: string;
 }
 
+/** What a refresh at the provider says: the person's current claims, and the refresh token to keep. */
+export interface OidcRefresh {
+  identity: OidcIdentity;
+  refreshToken: string;
+}
+
 /** Tells the operator that the provider was not reachable (the registry goes on without it). */
 export type OnUnreachable = (error: unknown, message: string) => void;
 
@@ -87,11 +93,17 @@ export class OidcLogin {
   }
 
   /** The provider URL to send the browser to, and what to remember until it comes back. */
-  async begin(callbackUrl: string): Promise<{ url: string; flow: OidcFlowState }> {
+  async begin(callbackUrl: string, options: { offlineAccess?: boolean } = {}): Promise<{ url: string; flow: OidcFlowState }> {
     const configuration = await this.readyForSignIn();
     const flow = { state: client.randomState(), nonce: client.randomNonce(), codeVerifier: client.randomPKCECodeVerifier() };
-    const scope = ['openid', 'profile', 'email', ...this.settings.additional_scopes].filter((s, i, all) => all.indexOf(s) === i).join(' ');
+    // A sign-in that approves a device asks for a refresh token (when the provider offers them), so
+    // that each refresh of the device can ask the provider again (services/device-flow.ts).
+    const offline = options.offlineAccess === true && this.offersOfflineAccess();
+    const scope = ['openid', 'profile', 'email', ...this.settings.additional_scopes, ...(offline ? ['offline_access'] : [])]
+      .filter((s, i, all) => all.indexOf(s) === i)
+      .join(' ');
     const url = client.buildAuthorizationUrl(configuration, {
+      ...(offline ? { prompt: 'consent' } : {}),
       redirect_uri: callbackUrl,
       scope,
       state: flow.state,
@@ -102,8 +114,41 @@ export class OidcLogin {
     return { url: url.href, flow };
   }
 
+  /** Whether the provider's discovery document lists `offline_access` (refresh tokens for sign-ins). */
+  offersOfflineAccess(): boolean {
+    return this.configuration?.serverMetadata().scopes_supported?.includes('offline_access') ?? false;
+  }
+
+  /**
+   * Asks the provider about the person again with a refresh token: their current claims (userinfo)
+   * and the refresh token to keep (the provider may rotate it). Throws `forbidden` with the
+   * provider's reason when it refuses (the person was removed, the grant revoked), `unavailable`
+   * when it does not answer.
+   */
+  async refresh(refreshToken: string): Promise<OidcRefresh> {
+    const configuration = await this.readyForSignIn();
+    let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+    try {
+      tokens = await client.refreshTokenGrant(configuration, refreshToken);
+    } catch (error) {
+      throw refusal(error, 'the identity provider refused to renew the sign-in');
+    }
+    const subject = tokens.claims()?.sub;
+    let userinfo: Record<string, unknown>;
+    try {
+      userinfo = await client.fetchUserInfo(configuration, tokens.access_token, subject ?? client.skipSubjectCheck);
+    } catch (error) {
+      throw refusal(error, 'reading the userinfo endpoint failed');
+    }
+    const sub = subject ?? (typeof userinfo.sub === 'string' ? userinfo.sub : '');
+    return {
+      identity: { issuer: this.issuer, subject: sub, claims: { ...(tokens.claims() ?? {}), ...userinfo } },
+      refreshToken: tokens.refresh_token ?? refreshToken,
+    };
+  }
+
   /** Finishes the flow at the callback URL (with its query); throws `forbidden` with the reason. */
-  async finish(callbackUrl: URL, flow: OidcFlowState): Promise<OidcIdentity> {
+  async finish(callbackUrl: URL, flow: OidcFlowState): Promise<OidcIdentity & { refreshToken?: string }> {
     const configuration = await this.readyForSignIn();
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
@@ -123,7 +168,12 @@ export class OidcLogin {
     } catch (error) {
       throw refusal(error, 'reading the userinfo endpoint failed');
     }
-    return { issuer: this.issuer, subject: idClaims.sub, claims: { ...idClaims, ...userinfo } };
+    return {
+      issuer: this.issuer,
+      subject: idClaims.sub,
+      claims: { ...idClaims, ...userinfo },
+      ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}),
+    };
   }
 
   get groupsClaim(): string {

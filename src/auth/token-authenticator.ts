@@ -25,7 +25,7 @@ import type { RateLimiter } from '../lib/rate-limiter.js';
 import { LookupGate } from './lookup-gate.js';
 
 /** Why a token was refused: `malformed` ones cost nothing, the others a lookup (or a cache entry). */
-export type RejectionCause = 'malformed' | 'unknown' | 'expired' | 'session';
+export type RejectionCause = 'malformed' | 'unknown' | 'expired' | 'session' | 'disabled';
 
 export type AuthOutcome =
   { status: 'ok'; principal: TokenPrincipal } | { status: 'missing' } | { status: 'rejected'; reason: string; cause: RejectionCause };
@@ -132,6 +132,10 @@ export class TokenAuthenticator {
   }
 
   private accept(cached: CachedPrincipal, now: number): AuthOutcome {
+    if (cached.ok.principal.disabled) {
+      const login = cached.ok.principal.login;
+      return { status: 'rejected', reason: `the account ${login} is disabled; ask an administrator`, cause: 'disabled' };
+    }
     if (cached.expiresAtMs <= now) {
       return { status: 'rejected', reason: `the token expired at ${cached.ok.principal.expiresAt}`, cause: 'expired' };
     }

@@ -47,9 +47,14 @@ export class WebSessions {
 
   /** Starts a session for `login`; returns the Set-Cookie value. */
   async start(login: string): Promise<string> {
+    return (await this.startSession(login)).cookie;
+  }
+
+  /** As `start`, with the id of the session's token (a provider grant is kept under it). */
+  async startSession(login: string): Promise<{ cookie: string; tokenId: number }> {
     const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
-    const { token } = await this.accounts.createToken(login, 'browser session', { expiresAt, origin: WEB_SESSION_ORIGIN });
-    return this.cookie(token, SESSION_HOURS * 3600);
+    const { token, record } = await this.accounts.createToken(login, 'browser session', { expiresAt, origin: WEB_SESSION_ORIGIN });
+    return { cookie: this.cookie(token, SESSION_HOURS * 3600), tokenId: record.id };
   }
 
   /**

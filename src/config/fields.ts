@@ -76,3 +76,19 @@ export const httpUrl = () =>
   );
 
 export const existingFile = () => text().refine((path) => existsSync(path), { error: 'no such file' });
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as "30s", "10m", "8h" or "30d", as milliseconds, from `min` to `max` (in ms). */
+export const duration = (min: number, max: number) =>
+  z.preprocess(
+    fromText((t) => {
+      const m = /^(\d+)\s*([smhd])$/i.exec(t);
+      return m ? Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]! : t;
+    }),
+    z
+      .number({ error: 'expected a duration such as "30s", "10m", "8h" or "30d"' })
+      .int()
+      .min(min, { error: `must be at least ${min / 1000} s` })
+      .max(max, { error: `must be at most ${max / 86_400_000} days` }),
+  );

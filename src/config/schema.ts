@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { upstreamsSchema } from './upstreams-schema.js';
 import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
-import { boolean, cratePatterns, existingFile, httpUrl, integer, list, size, text } from './fields.js';
+import { boolean, cratePatterns, duration, existingFile, httpUrl, integer, list, size, text } from './fields.js';
 
 const workerCount = () =>
   z.preprocess(
@@ -75,7 +75,26 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
-    auth: z.strictObject({ required: boolean().default(true) }).prefault({}),
+    auth: z
+      .strictObject({
+        required: boolean().default(true),
+        // The longest expiry of a token made by hand (API, page, CLI); unset: no cap. Trusted
+        // publishing and service-account tokens (`token create --service-account`) are outside it.
+        max_token_lifetime: duration(60_000, 36_500 * 86_400_000).optional(),
+        // Terminal sign-in (`cratekeeper login`, RFC 8628): see docs/identity.md.
+        device_flow: z
+          .strictObject({
+            access_token_lifetime: duration(1_000, 30 * 86_400_000).default(8 * 3_600_000),
+            // Sliding: each refresh extends the device session by this much.
+            refresh_token_lifetime: duration(1_000, 3_650 * 86_400_000).default(30 * 86_400_000),
+            code_lifetime: duration(1_000, 86_400_000).default(10 * 60_000),
+            poll_interval: duration(1_000, 600_000).default(5_000),
+            // Device authorizations and token requests per client address and minute (shared by replicas).
+            requests_per_minute_per_address: integer(1, 1_000_000).default(120),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     publish: z
       .strictObject({
         max_size: size().default(10 * 1024 ** 2),

@@ -56,12 +56,14 @@ export const ERROR_CODES = [
   'upstream-unreachable',
 
   // users, groups, passwords and web sign-in
+  'account-disabled',
   'admin-only',
   'cross-site-post',
   'csrf',
   'identity-exists',
   'invalid-group',
   'invalid-login',
+  'invalid-user-code',
   'login-flow-missing',
   'login-names-exhausted',
   'password-too-long',

@@ -25,6 +25,11 @@ import { sparseIndexRoutes } from './routes/sparse-index.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
 import { installZodValidation } from './zod-type-provider.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { OidcUsers } from '../auth/oidc-users.js';
+import { providerRecheck } from '../auth/provider-recheck.js';
+import { SealedSecrets } from '../auth/sealed-secrets.js';
+import { DeviceFlowService } from '../services/device-flow.js';
 
 export interface AppOptions {
   /** The registry's base URL, without trailing slash; known once the server listens. */
@@ -159,8 +164,28 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     webSessions,
   });
   void app.register(staticAssetRoutes);
+  // Terminal sign-in (issue 17): OAuth endpoints without a token; the approval page is a web page.
+  const deviceSettings = config.auth.device_flow;
+  const deviceFlow = new DeviceFlowService({
+    repos: registry.metadata,
+    audit: registry.audit,
+    settings: {
+      accessTokenLifetimeMs: deviceSettings.access_token_lifetime,
+      refreshTokenLifetimeMs: deviceSettings.refresh_token_lifetime,
+      codeLifetimeMs: deviceSettings.code_lifetime,
+      pollIntervalMs: deviceSettings.poll_interval,
+    },
+    sealed: new SealedSecrets(registry.metadata.secrets),
+    providerRecheck:
+      options.oidc && config.oidc
+        ? providerRecheck(options.oidc, new OidcUsers(registry.metadata, config.oidc), registry.metadata)
+        : undefined,
+    applyChanges: () => registry.changes.poll(),
+    now: registry.now,
+  });
+  void app.register(oauthRoutes, { deviceFlow, limiter: registry.deviceFlowLimiter, publicUrl: options.publicUrl });
   // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
-  void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index });
+  void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index, deviceFlow });
   void app.register(healthRoutes, { metadata: registry.metadata, blobs: registry.blobs, config: registry.config });
   installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).

@@ -37,11 +37,13 @@ export const NOT_EXPORTED = new Set([
   'schema_migrations',
   'changes',
   'rate_limit_counts',
+  // Terminal sign-ins under way (minutes long): the device asks again after an import.
+  'device_authorizations',
   ...['', '_data', '_idx', '_docsize', '_config'].map((suffix) => `crate_search${suffix}`),
 ]);
 
 /** Parents before children (foreign keys); tables not named here follow in name order. */
-export const TABLE_ORDER = ['users', 'crates', 'tokens', 'group_members', 'versions', 'crate_owners'];
+export const TABLE_ORDER = ['users', 'crates', 'tokens', 'group_members', 'versions', 'crate_owners', 'device_sessions'];
 
 export function orderTables(names: string[]): string[] {
   const known = TABLE_ORDER.filter((t) => names.includes(t));

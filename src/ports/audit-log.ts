@@ -17,6 +17,18 @@ export const AUDIT_ACTIONS = [
   'group-member-add',
   'group-member-remove',
   'access-refused',
+  'device-authorization',
+  'device-approve',
+  'device-deny',
+  'device-code-unknown',
+  'device-token',
+  'device-refresh',
+  'device-refresh-refused',
+  'device-refresh-replayed',
+  'device-revoke',
+  'device-signout-all',
+  'user-disable',
+  'user-enable',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -6,6 +6,7 @@ import type { AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
 import type { ChangeLog } from './change-log.js';
 import type { CrateSearch } from './crate-search.js';
+import type { DeviceFlow } from './device-flow.js';
 import type { Crates } from './crates.js';
 import type { DownloadCounts } from './download-counts.js';
 import type { Groups } from './groups.js';
@@ -31,6 +32,7 @@ export interface MetadataRepositories {
   auditLog: AuditLog;
   downloadCounts: DownloadCounts;
   rateCounts: RateCounts;
+  deviceFlow: DeviceFlow;
 }
 
 /**

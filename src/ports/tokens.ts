@@ -29,6 +29,8 @@ export interface TokenPrincipal {
   groups: string[];
   /** The token's origin (TokenRecord.origin): browser sessions are tokens of origin `web-session`. */
   origin: string | null;
+  /** The account is disabled: the token is refused, saying so (absent: enabled). */
+  disabled?: boolean;
 }
 
 export interface NewToken {

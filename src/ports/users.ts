@@ -12,6 +12,7 @@ export interface Users {
   /** Throws `conflict` with code `user-exists` when the login is taken. */
   createUser(login: string, isAdmin: boolean): Promise<User>;
   findUserByLogin(login: string): Promise<User | undefined>;
+  findUserById(id: number): Promise<User | undefined>;
   countUsers(): Promise<number>;
 
   /** Local passwords (argon2 hashes, null: none). */
@@ -27,4 +28,13 @@ export interface Users {
    * `identity-exists` when the identity is linked already, `user-exists` when the login is taken.
    */
   createUserWithIdentity(login: string, issuer: string, subject: string): Promise<User>;
+  /** The provider identity linked to a user, if any. */
+  findIdentityOfUser(userId: number): Promise<{ issuer: string; subject: string } | undefined>;
+
+  /**
+   * Disables or enables an account (recorded in the change log: every process forgets its cached
+   * tokens); false when it was in that state already.
+   */
+  setDisabled(userId: number, disabled: boolean): Promise<boolean>;
+  isDisabled(userId: number): Promise<boolean>;
 }

@@ -27,6 +27,9 @@ const PUBLIC = [
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/api\/v1\/trusted_publishing\//,
+  // Terminal sign-in (routes/oauth.ts): the client has no token yet; nothing here names a crate.
+  /^\/\.well-known\/oauth-authorization-server$/,
+  /^\/oauth\//,
 ];
 const TOKEN_AREAS = [/^\/index\//, /^\/api\//, /^\/mirrors\//];
 // Same length and same access rule, so that nothing but existence differs.

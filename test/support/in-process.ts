@@ -32,7 +32,10 @@ export interface TestRegistry {
 export async function startTestRegistry(
   settings: Record<string, string> = {},
   configToml?: string,
-  hooks: { onRoute?: (route: RouteOptions) => void } = {},
+  hooks: {
+    onRoute?: (route: RouteOptions) => void;
+    /** The services' clock (expiry), for tests that move time. */ now?: () => number;
+  } = {},
 ): Promise<TestRegistry> {
   const dataDir = makeTempDir('cratekeeper-http-');
   let file: string | undefined;
@@ -41,7 +44,7 @@ export async function startTestRegistry(
     writeFileSync(file, configToml);
   }
   const config = loadConfig({ file, flags: { 'storage.data_dir': dataDir, 'server.public_url': PUBLIC_URL, ...settings } });
-  const registry = await openRegistry(config);
+  const registry = await openRegistry(config, { now: hooks.now });
   // Follow the change feed, but only when a test or a write asks (no background polls).
   await registry.changes.start(3_600_000);
   const app = buildApp(registry, { publicUrl: () => PUBLIC_URL, logger: false });

@@ -241,6 +241,63 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 9,
+    async up(db, dialect) {
+      // Terminal sign-in (services/device-flow.ts): device authorizations (RFC 8628), the device
+      // sessions they start, their rotating refresh tokens, access tokens tied to a session, the
+      // provider grants of browser sign-ins made to approve a device, and disabled accounts.
+      await db.schema.alterTable('users').addColumn('disabled_at', 'text').execute();
+      await db.schema
+        .createTable('device_authorizations')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('device_code_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('user_code', 'text', (c) => c.notNull().unique())
+        .addColumn('client_address', 'text', (c) => c.notNull())
+        .addColumn('device_name', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'integer', (c) => c.references('users.id'))
+        .addColumn('provider_refresh_token', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('last_poll_at', 'text')
+        .addColumn('interval_seconds', 'integer', (c) => c.notNull())
+        .addColumn('consumed_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('device_sessions')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('client_address', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_refresh_at', 'text')
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_reason', 'text')
+        .addColumn('provider_refresh_token', 'text')
+        .execute();
+      await db.schema.createIndex('device_sessions_user').on('device_sessions').column('user_id').execute();
+      await db.schema
+        .createTable('device_refresh_tokens')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'integer', (c) => c.notNull().references('device_sessions.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema.alterTable('tokens').addColumn('device_session_id', 'integer').execute();
+      await db.schema.createIndex('tokens_device_session').on('tokens').column('device_session_id').execute();
+      await db.schema
+        .createTable('provider_grants')
+        .addColumn('session_token_id', 'integer', (c) => c.primaryKey())
+        .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
+        .addColumn('refresh_token', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -25,6 +25,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly auditLog: MetadataRepositories['auditLog'];
   readonly downloadCounts: MetadataRepositories['downloadCounts'];
   readonly rateCounts: MetadataRepositories['rateCounts'];
+  readonly deviceFlow: MetadataRepositories['deviceFlow'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -47,6 +48,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.auditLog = repositories.auditLog;
     this.downloadCounts = repositories.downloadCounts;
     this.rateCounts = repositories.rateCounts;
+    this.deviceFlow = repositories.deviceFlow;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

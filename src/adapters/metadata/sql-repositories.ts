@@ -7,6 +7,7 @@ import { SqlCatalog } from './sql-catalog.js';
 import { SqlChangeLog } from './sql-change-log.js';
 import { SqlCrateSearch } from './sql-crate-search.js';
 import { SqlCrates } from './sql-crates.js';
+import { SqlDeviceFlow } from './sql-device-flow.js';
 import { SqlDownloadCounts } from './sql-download-counts.js';
 import { SqlGroups } from './sql-groups.js';
 import { SqlIdTokenReplays } from './sql-id-token-replays.js';
@@ -32,5 +33,6 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     auditLog: new SqlAuditLog(scope.db),
     downloadCounts: new SqlDownloadCounts(scope),
     rateCounts: new SqlRateCounts(scope.db),
+    deviceFlow: new SqlDeviceFlow(scope),
   };
 }

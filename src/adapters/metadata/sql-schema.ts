@@ -5,7 +5,15 @@ import type { Generated } from 'kysely';
 
 export interface Database {
   schema_migrations: { version: number; applied_at: string };
-  users: { id: Generated<number>; login: string; is_admin: number; created_at: string; password_hash: Generated<string | null> };
+  users: {
+    id: Generated<number>;
+    login: string;
+    is_admin: number;
+    created_at: string;
+    password_hash: Generated<string | null>;
+    /** When an administrator disabled the account (migration 9); null: enabled. */
+    disabled_at: Generated<string | null>;
+  };
   tokens: {
     id: Generated<number>;
     user_id: number;
@@ -19,6 +27,8 @@ export interface Database {
     crate_patterns: string | null;
     /** Where the token came from: `login` (the /me page), `trusted-publishing ...`; null: made by hand. */
     origin: Generated<string | null>;
+    /** The device session an access token of the device flow belongs to (migration 9). */
+    device_session_id: Generated<number | null>;
   };
   crates: {
     id: Generated<number>;
@@ -68,4 +78,35 @@ export interface Database {
     detail: string | null;
     count: number;
   };
+  device_authorizations: {
+    id: Generated<number>;
+    device_code_hash: string;
+    user_code: string;
+    client_address: string;
+    device_name: string;
+    scopes: string;
+    status: string;
+    user_id: number | null;
+    provider_refresh_token: string | null;
+    created_at: string;
+    expires_at: string;
+    last_poll_at: string | null;
+    interval_seconds: number;
+    consumed_at: string | null;
+  };
+  device_sessions: {
+    id: Generated<number>;
+    user_id: number;
+    name: string;
+    client_address: string;
+    scopes: string;
+    created_at: string;
+    last_refresh_at: string | null;
+    expires_at: string;
+    revoked_at: string | null;
+    revoked_reason: string | null;
+    provider_refresh_token: string | null;
+  };
+  device_refresh_tokens: { token_hash: string; session_id: number; created_at: string; used_at: string | null };
+  provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
 }

@@ -41,6 +41,7 @@ export class SqlTokens implements Tokens {
         'tokens.scopes',
         'tokens.crate_patterns',
         'tokens.origin',
+        'users.disabled_at',
       ])
       .where('tokens.token_hash', '=', hash)
       .where('tokens.revoked_at', 'is', null)
@@ -62,6 +63,7 @@ export class SqlTokens implements Tokens {
       cratePatterns: fromJsonList(row.crate_patterns),
       groups: groups.map((g) => g.group_name),
       origin: row.origin,
+      ...(row.disabled_at !== null ? { disabled: true } : {}),
     };
   }
 

@@ -2,6 +2,7 @@
 
 import { conflict } from '../../domain/errors.js';
 import type { User, Users } from '../../ports/users.js';
+import { SqlChangeLog } from './sql-change-log.js';
 import { now, toUser, USER_COLUMNS } from './sql-rows.js';
 import type { SqlScope } from './sql-scope.js';
 
@@ -24,6 +25,11 @@ export class SqlUsers implements Users {
 
   async findUserByLogin(login: string): Promise<User | undefined> {
     const row = await this.scope.db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUserById(id: number): Promise<User | undefined> {
+    const row = await this.scope.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row && toUser(row);
   }
 
@@ -83,5 +89,33 @@ export class SqlUsers implements Users {
         throw conflict('user-exists', `a user named \`${login}\` or that identity already exists`);
       throw error;
     }
+  }
+
+  async findIdentityOfUser(userId: number): Promise<{ issuer: string; subject: string } | undefined> {
+    return this.scope.db
+      .selectFrom('user_identities')
+      .select(['issuer', 'subject'])
+      .where('user_id', '=', userId)
+      .orderBy('created_at')
+      .executeTakeFirst();
+  }
+
+  async setDisabled(userId: number, disabled: boolean): Promise<boolean> {
+    return this.scope.atomically(async (tx) => {
+      const result = await tx.db
+        .updateTable('users')
+        .set({ disabled_at: disabled ? now() : null })
+        .where('id', '=', userId)
+        .where('disabled_at', disabled ? 'is' : 'is not', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) return false;
+      await new SqlChangeLog(tx).record('user', String(userId));
+      return true;
+    });
+  }
+
+  async isDisabled(userId: number): Promise<boolean> {
+    const row = await this.scope.db.selectFrom('users').select('disabled_at').where('id', '=', userId).executeTakeFirst();
+    return row?.disabled_at != null;
   }
 }

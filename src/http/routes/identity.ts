@@ -6,6 +6,7 @@
 import type { OidcLogin } from '../../auth/oidc-client.js';
 import { OidcUsers } from '../../auth/oidc-users.js';
 import { PasswordLogin, passwordLimits } from '../../auth/password.js';
+import { SealedSecrets } from '../../auth/sealed-secrets.js';
 import { SessionCookies } from '../../auth/session-cookie.js';
 import { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
@@ -36,6 +37,7 @@ export const identityRoutes: RoutePlugin<IdentityOptions> = async (app, options)
     throw new Error('[oidc] is configured but its provider was not discovered: call OidcLogin.discover before building the app');
   }
   acceptFormBodies(app);
+  const sealed = new SealedSecrets(registry.metadata.secrets);
   const flows = new SignInFlows({
     accounts: registry.accounts,
     users: registry.metadata.users,
@@ -47,6 +49,8 @@ export const identityRoutes: RoutePlugin<IdentityOptions> = async (app, options)
     audit: registry.audit,
     registryName: config.login.registry_name,
     publicUrl: options.publicUrl,
+    keepProviderGrant: async (sessionTokenId, userId, refreshToken) =>
+      registry.metadata.deviceFlow.storeProviderGrant(sessionTokenId, userId, await sealed.seal(refreshToken), new Date().toISOString()),
   });
   const signIn = { flows, signInErrors: signInErrors({ audit: registry.audit }) };
   await app.register(signInPageRoutes, signIn);

@@ -24,7 +24,7 @@ export const oidcCallbackRoutes: RoutePlugin<SignInRouteOptions> = async (app, {
       });
       const user = await deps.oidc.users.signIn(identity);
       request.log.info({ login: user.login, sub: identity.subject }, 'signed in with OIDC');
-      return await flows.signedIn(request, reply, user, flow, 'OpenID Connect');
+      return await flows.signedIn(request, reply, user, flow, 'OpenID Connect', identity.refreshToken);
     } catch (error) {
       reply.header('set-cookie', deps.sessions.clear());
       throw error;

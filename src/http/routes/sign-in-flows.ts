@@ -12,7 +12,7 @@ import type { OidcUsers } from '../../auth/oidc-users.js';
 import type { PasswordLogin } from '../../auth/password.js';
 import type { LoginFlow, LoginPurpose, SessionCookies } from '../../auth/session-cookie.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
-import { invalid } from '../../domain/errors.js';
+import { forbidden, invalid } from '../../domain/errors.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import type { User, Users } from '../../ports/users.js';
 import type { AccountService } from '../../services/accounts.js';
@@ -38,7 +38,12 @@ export interface SignInDeps {
   registryName: string;
   /** The registry's public base URL, without trailing slash. */
   publicUrl: () => string;
+  /** Keeps the provider refresh token of a sign-in made to approve a device, under its browser session. */
+  keepProviderGrant?: (sessionTokenId: number, userId: number, refreshToken: string) => Promise<void>;
 }
+
+/** A sign-in on its way to approve a device (/device): it asks the provider for a refresh token. */
+export const isForDevice = (next: string | undefined) => next !== undefined && /^\/device([?/]|$)/.test(next);
 
 /** What a sign-in is for, and where a web sign-in returns. */
 export type FlowStart = { purpose: LoginPurpose; next?: string };
@@ -64,10 +69,25 @@ export class SignInFlows {
   }
 
   /** The end of every sign-in: a browser session, then the page the sign-in was for. */
-  async signedIn(request: FastifyRequest, reply: FastifyReply, user: User, flow: LoginFlow, method: string): Promise<FastifyReply> {
+  async signedIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: User,
+    flow: LoginFlow,
+    method: string,
+    providerRefreshToken?: string,
+  ): Promise<FastifyReply> {
     const { deps } = this;
+    if (await deps.users.isDisabled(user.id)) {
+      deps.audit.record('login-failed', auditSource(request), { login: user.login, detail: `${method}: account disabled` });
+      throw forbidden('account-disabled', `the account ${user.login} is disabled; ask an administrator`);
+    }
     deps.audit.record('login', auditSource(request), { login: user.login, detail: `${method}, for ${flow.purpose}` });
-    reply.header('set-cookie', [deps.sessions.clear(), await deps.webSessions.start(user.login)]);
+    const session = await deps.webSessions.startSession(user.login);
+    reply.header('set-cookie', [deps.sessions.clear(), session.cookie]);
+    if (providerRefreshToken !== undefined && isForDevice(flow.next)) {
+      await deps.keepProviderGrant?.(session.tokenId, user.id, providerRefreshToken);
+    }
     if (flow.purpose === 'web') return reply.header('cache-control', 'no-store').redirect(safeNext(flow.next), 303);
     const result = await deps.accounts.loginToken(user.login, flow.purpose === 'replace');
     const urls = this.urls();
@@ -110,7 +130,9 @@ export class SignInFlows {
     const { deps } = this;
     if (!deps.oidc) throw invalid('oidc-not-configured', 'this registry has no OpenID provider configured');
     deps.startsByAddress.take(request.ip);
-    const { url, flow: oidcFlow } = await deps.oidc.login.begin(deps.oidc.login.callbackUrl(deps.publicUrl()));
+    const { url, flow: oidcFlow } = await deps.oidc.login.begin(deps.oidc.login.callbackUrl(deps.publicUrl()), {
+      offlineAccess: flow.purpose === 'web' && isForDevice(flow.next),
+    });
     reply.header('set-cookie', await deps.sessions.seal({ ...flow, ...oidcFlow }));
     return reply.header('cache-control', 'no-store').redirect(url, 302);
   }

@@ -13,11 +13,14 @@ import type { CratePageExtras } from '../pages/crate-page.js';
 import { browseRoutes } from './web-browse.js';
 import { tokenPageRoutes } from './web-tokens.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import type { DeviceFlowService } from '../../services/device-flow.js';
+import { devicePageRoutes } from './web-device.js';
 
 export interface WebPageOptions {
   registry: Registry;
   webSessions: WebSessions;
   indexUrl: () => string;
+  deviceFlow: DeviceFlowService;
 }
 
 const CHART_DAYS = 90;
@@ -50,6 +53,11 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     indexUrl: options.indexUrl,
   });
   await app.register(tokenPageRoutes, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
+  await app.register(devicePageRoutes, {
+    deviceFlow: options.deviceFlow,
+    grants: registry.metadata.deviceFlow,
+    users: registry.metadata.users,
+  });
   await app.register(adminPageRoutes, {
     catalog: registry.catalog,
     auditQuery: registry.auditQuery,

@@ -1,0 +1,60 @@
+// `/device`: where a person approves or refuses a terminal's sign-in (services/device-flow.ts).
+// Behind the browser session like every page (web-context.ts: sign-in first, CSRF on the posts);
+// an approval takes the provider grant of the sign-in behind the session, if it asked for one.
+
+import { z } from 'zod';
+import type { DeviceFlow } from '../../ports/device-flow.js';
+import type { Users } from '../../ports/users.js';
+import type { DeviceFlowService } from '../../services/device-flow.js';
+import { auditSource } from '../audit-source.js';
+import { formField } from '../form-body.js';
+import { pageOptions, signInUrl } from '../page-viewer.js';
+import { approvalBody, codeEntryBody, decidedBody } from '../pages/device-page.js';
+import { sendPage } from '../pages/html.js';
+import { requestSchema, type RoutePlugin } from '../zod-type-provider.js';
+
+export interface DevicePageDeps {
+  deviceFlow: DeviceFlowService;
+  grants: Pick<DeviceFlow, 'takeProviderGrant'>;
+  users: Pick<Users, 'findUserById'>;
+}
+
+const deviceQuery = requestSchema(
+  'invalid-user-code',
+  z.object({ user_code: z.string().max(40, { error: 'a code has 8 letters' }).optional() }),
+);
+
+export const devicePageRoutes: RoutePlugin<DevicePageDeps> = async (app, deps) => {
+  app.get('/device', { schema: { querystring: deviceQuery } }, async (request, reply) => {
+    const viewer = request.principal;
+    if (!viewer) return reply.header('cache-control', 'no-store').redirect(signInUrl(request.url), 303);
+    const typed = request.query.user_code;
+    if (typed === undefined || typed.trim() === '')
+      return sendPage(reply, 200, 'Sign in a device', codeEntryBody({}), pageOptions(request));
+    const found = await deps.deviceFlow.pendingAuthorization(typed);
+    if ('problem' in found) return sendPage(reply, 404, 'Sign in a device', codeEntryBody({ ...found, typed }), pageOptions(request));
+    return sendPage(
+      reply,
+      200,
+      'Sign in a device',
+      approvalBody({ authorization: found.authorization, login: viewer.login, csrf: request.csrf! }),
+      pageOptions(request),
+    );
+  });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post(`/device/${decision}`, async (request, reply) => {
+      const viewer = request.principal!;
+      const user = await deps.users.findUserById(viewer.userId);
+      const typed = formField(request.body, 'user_code');
+      if (!user) return reply.redirect(signInUrl('/device'), 303);
+      const result = await deps.deviceFlow.decide(typed, user, decision, auditSource(request), () =>
+        deps.grants.takeProviderGrant(viewer.tokenId),
+      );
+      if (result.problem !== undefined || !result.authorization) {
+        return sendPage(reply, 409, 'Sign in a device', codeEntryBody({ problem: result.problem, typed }), pageOptions(request));
+      }
+      return sendPage(reply, 200, 'Sign in a device', decidedBody(decision, result.authorization.deviceName), pageOptions(request));
+    });
+  }
+};
