@@ -21,7 +21,7 @@ import { eventually } from '../support/eventually.js';
 import { httpRequest } from '../support/http-client.js';
 import { startOidcProvider, type TestAccount, type TestOidcProvider } from '../support/oidc-provider.js';
 import { startRegistryWithOidc } from '../support/oidc-registry.js';
-import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { runCli, startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const SUB = 'gitlab-4001';
@@ -190,16 +190,23 @@ describe('cargo login with the device flow, silent refresh, and the provider sta
     assert.notEqual(renewed.refresh_token, before.refresh_token, 'the refresh token rotated');
     assert.equal(await statusWith(registry, before.access_token), 401, 'the old access token stays refused');
     assert.ok([200, 304].includes(await statusWith(registry, renewed.access_token)));
+    // The server's audit log has the refresh (written in a batch, shortly after).
+    await eventually(async () => {
+      const audit = await runCli(['audit', '--action', 'device-refresh', '--since', '1d', '--data-dir', registry.dataDir]);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.match(audit.stdout, /\tdevice-refresh\t.*dana/);
+    });
   });
 
   it('a refused approval fails cargo login with the reason; the session in place is kept', async () => {
-    const kept = storedSession(sandbox, registry)!;
     const context = await browserContext();
     const result = await login(context, 'deny');
     await context.close();
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /the sign-in was refused on the approval page; run `cargo login --registry ck` to try again/);
-    assert.equal(storedSession(sandbox, registry)!.refresh_token, kept.refresh_token);
+    // cargo's own `get` before the login may have refreshed it (the token lives 30 s), so the
+    // session is compared by presence, not by value: a denial neither replaces nor deletes it.
+    assert.notEqual(storedSession(sandbox, registry), undefined);
   });
 
   it('cargo logout revokes the session at the server and deletes it here', async () => {
@@ -208,6 +215,12 @@ describe('cargo login with the device flow, silent refresh, and the provider sta
     assert.equal(logout.code, 0, logout.stderr);
     assert.equal(storedSession(sandbox, registry), undefined);
     assert.equal(await statusWith(registry, session.access_token), 401, 'the access token was revoked with its device session');
+    // (It may also have expired by now: the audit log tells that the server signed the device out.)
+    await eventually(async () => {
+      const audit = await runCli(['audit', '--action', 'device-revoke', '--since', '1d', '--data-dir', registry.dataDir]);
+      assert.equal(audit.code, 0, audit.stderr);
+      assert.match(audit.stdout, /\tdevice-revoke\t.*dana.*\(logout\)/);
+    });
     const app = sandbox.createApp('app3', DEPENDENCY, MAIN);
     const locked = await sandbox.run(['build'], { cwd: app });
     assert.notEqual(locked.code, 0);

@@ -115,7 +115,8 @@ export async function startOidcProvider(
         client_id: clientId,
         client_secret: clientSecret,
         redirect_uris: [uri],
-        grant_types: ['authorization_code'],
+        // refresh_token: a registry that signs a device in asks for offline_access, to ask again at each refresh.
+        grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       });
