@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
+import { registerAccountCommands } from './account-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -48,6 +49,8 @@ withCommonOptions(user.command('passwd <name>').description('set a local passwor
   .option('--remove', 'remove the password (the user can then sign in only through OIDC or with tokens)')
   .action(async (name: string, options: CommonOptions & { remove?: boolean }) => (await serverActions()).setPassword(name, options));
 
+registerAccountCommands(user, withCommonOptions);
+
 const token = program.command('token').description('manage API tokens');
 withCommonOptions(token.command('create').description('create a token and print it (only this once)'))
   .requiredOption('--user <name>', 'the user the token speaks for')
@@ -55,6 +58,7 @@ withCommonOptions(token.command('create').description('create a token and print 
   .option('--expires-in-days <days>', 'make the token expire after this many days')
   .option('--scopes <list>', 'comma-separated: read, publish-new, publish-update, yank, change-owners (default: all)')
   .option('--crates <patterns>', 'comma-separated crate names or prefixes ending in * it may change (default: all)')
+  .option('--service-account', 'a deliberate long-lived token (CI): outside auth.max_token_lifetime')
   .action(async (options: CreateTokenOptions) => (await serverActions()).createToken(options));
 
 withCommonOptions(token.command('list').description("list a user's tokens (never their secrets)"))

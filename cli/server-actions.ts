@@ -33,7 +33,7 @@ function configFrom(options: CommonOptions, flags: Record<string, string | undef
   });
 }
 
-async function withRegistry(options: CommonOptions, action: (registry: Registry) => Promise<void>): Promise<void> {
+export async function withRegistry(options: CommonOptions, action: (registry: Registry) => Promise<void>): Promise<void> {
   const registry = await openRegistry(configFrom(options));
   try {
     await action(registry);
@@ -143,6 +143,8 @@ export interface CreateTokenOptions extends CommonOptions {
   expiresInDays?: string;
   scopes?: string;
   crates?: string;
+  /** Outside auth.max_token_lifetime (a service account's token, made on purpose). */
+  serviceAccount?: boolean;
 }
 
 const commaList = (text: string | undefined) =>
@@ -163,6 +165,7 @@ export async function createToken(options: CreateTokenOptions): Promise<void> {
       expiresAt,
       scopes: commaList(options.scopes),
       cratePatterns: commaList(options.crates),
+      byHand: options.serviceAccount !== true,
     });
     console.log(token);
   });

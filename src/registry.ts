@@ -192,7 +192,7 @@ export async function openRegistry(
     auth,
     indexFiles,
     mirror,
-    accounts: new AccountService(metadata, () => changes.poll()),
+    accounts: new AccountService(metadata, () => changes.poll(), config.auth.max_token_lifetime),
     audit,
     auditLog: metadata.auditLog,
     auditQuery: new AuditQueryService(metadata.auditLog),

@@ -10,6 +10,8 @@ export interface TokenLimits {
   expiresAt?: Date | null;
   /** Where the token comes from (TokenRecord.origin). */
   origin?: string;
+  /** Made by hand (API, page, CLI): `auth.max_token_lifetime` applies. */
+  byHand?: boolean;
 }
 
 export interface TokenIssuer {

@@ -88,6 +88,7 @@ export const ERROR_CODES = [
   'invalid-token-request',
   'invalid-token-scope',
   'token-crate-pattern',
+  'token-lifetime-capped',
   'token-not-found',
   'token-rejected',
   'token-required',

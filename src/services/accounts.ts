@@ -37,7 +37,14 @@ export class AccountService implements TokenIssuer {
     private readonly repos: Pick<MetadataRepositories, 'users' | 'tokens' | 'groups'>,
     /** Applies this process's own writes to its caches at once (a revocation must not wait). */
     private readonly applyChanges: () => Promise<void> = async () => {},
+    /** `auth.max_token_lifetime` in ms: the longest expiry of a token made by hand; undefined: no cap. */
+    private readonly maxTokenLifetimeMs?: number,
   ) {}
+
+  /** The cap on tokens made by hand, if any (the tokens page offers expiries up to it). */
+  get tokenLifetimeCapMs(): number | undefined {
+    return this.maxTokenLifetimeMs;
+  }
 
   addUser(login: string, isAdmin: boolean): Promise<User> {
     return this.repos.users.createUser(parseLogin(login), isAdmin);
@@ -60,6 +67,14 @@ export class AccountService implements TokenIssuer {
     const expiresAt = limits.expiresAt ?? null;
     if (expiresAt !== null && (Number.isNaN(expiresAt.getTime()) || expiresAt.getTime() <= Date.now())) {
       throw invalid('invalid-expiry', 'a token must expire in the future');
+    }
+    const cap = this.maxTokenLifetimeMs;
+    if (limits.byHand && cap !== undefined && (expiresAt === null || expiresAt.getTime() > Date.now() + cap + 60_000)) {
+      throw invalid(
+        'token-lifetime-capped',
+        `this registry caps the tokens people make at ${describeLifetime(cap)} (auth.max_token_lifetime); ` +
+          `give an expiry of at most ${describeLifetime(cap)}, or use \`cratekeeper login\` for short-lived tokens that renew themselves`,
+      );
     }
     const token = generateToken();
     const record = await this.repos.tokens.insertToken({
@@ -90,7 +105,12 @@ export class AccountService implements TokenIssuer {
     let replaced = 0;
     for (const t of active) if (await this.repos.tokens.revokeToken(t.id)) replaced++;
     if (replaced > 0) await this.applyChanges();
-    const created = await this.createToken(login, 'web login (/me)', { origin: LOGIN_TOKEN_ORIGIN });
+    // Under a cap, the /me token lives as long as the cap allows.
+    const cap = this.maxTokenLifetimeMs;
+    const created = await this.createToken(login, 'web login (/me)', {
+      origin: LOGIN_TOKEN_ORIGIN,
+      ...(cap !== undefined ? { expiresAt: new Date(Date.now() + cap) } : {}),
+    });
     return { ...created, replaced };
   }
 
@@ -132,4 +152,11 @@ export class AccountService implements TokenIssuer {
     await this.addUser('admin', true);
     return (await this.createToken('admin', 'initial admin token')).token;
   }
+}
+
+/** A lifetime as people say it: "30 days", "12 hours", "45 minutes". */
+export function describeLifetime(ms: number): string {
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000} day${ms === 86_400_000 ? '' : 's'}`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} hour${ms === 3_600_000 ? '' : 's'}`;
+  return `${Math.round(ms / 60_000)} minutes`;
 }

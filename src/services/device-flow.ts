@@ -20,6 +20,8 @@ import type { AuditRecorder, AuditSource } from './audit-recorder.js';
 
 export const DEVICE_CLIENT_ID = 'cratekeeper-cli';
 export const REFRESH_TOKEN_PREFIX = 'ckr_';
+/** The origin (TokenRecord.origin) of a device's access tokens. */
+export const DEVICE_TOKEN_ORIGIN = 'device';
 /** What a device gets when it names no scope: what a normal user token is used for. */
 export const DEFAULT_DEVICE_SCOPES = ['read', 'publish-new', 'publish-update'];
 const SLOW_DOWN_STEP_SECONDS = 5;

@@ -122,7 +122,7 @@ export function metadataDatabaseContract(name: string, open: () => Promise<Metad
       it('lists tables with their columns and reads rows as stored', async () => {
         const db = await fresh();
         const columns = await db.tables.columns();
-        assert.deepEqual(columns.get('users')?.sort(), ['created_at', 'id', 'is_admin', 'login', 'password_hash']);
+        assert.deepEqual(columns.get('users')?.sort(), ['created_at', 'disabled_at', 'id', 'is_admin', 'login', 'password_hash']);
         assert.ok(columns.has('version_downloads') && columns.has('changes'));
         assert.equal(await db.tables.hasRows('users'), false);
         const alice = await db.users.createUser('alice', true);

@@ -14,6 +14,7 @@ import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
+import { deviceFlowContract } from './device-flow.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
@@ -66,6 +67,7 @@ async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
 const open = async () => openPostgresDatabase(await emptyDatabase('plain'));
 identityContract('postgres', open);
 tokensContract('postgres', open);
+deviceFlowContract('postgres', open);
 cratesContract('postgres', open);
 changeLogContract('postgres', open, {
   async openTwin() {

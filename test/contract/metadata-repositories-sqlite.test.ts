@@ -7,6 +7,7 @@ import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
+import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { tokensContract } from './tokens.contract.js';
@@ -17,6 +18,7 @@ const open = () => openSqliteDatabase(join(dir, `metadata-${++databases}.sqlite`
 
 identityContract('sqlite', open);
 tokensContract('sqlite', open);
+deviceFlowContract('sqlite', open);
 cratesContract('sqlite', open);
 changeLogContract('sqlite', open, {
   async openTwin() {

@@ -241,6 +241,53 @@ describe('terminal sign-in: the device flow', () => {
     assert.ok((await auditActions(r)).some((e) => e.action === 'device-revoke'));
   });
 
+  it('lists the devices on "My tokens" and revokes one there', async () => {
+    const tokens = await signedInDevice('listed@box');
+    const page = await alice.get('/tokens');
+    assert.equal(page.statusCode, 200, page.body);
+    const row = new RegExp(`<tr data-device-id="(\\d+)"><td>listed@box</td><td>10\\.0\\.0\\.7</td>`).exec(page.body);
+    assert.ok(row, page.body);
+    // Its access tokens are not listed as tokens of their own.
+    assert.doesNotMatch(page.body, /<td>device: listed@box<\/td>/);
+    const revoked = await alice.post(`/tokens/devices/${row[1]}/revoke`);
+    assert.equal(revoked.statusCode, 303, revoked.body);
+    assert.doesNotMatch((await alice.get('/tokens')).body, /listed@box/);
+    oauthError(await refresh(r, tokens.refresh_token), 400, 'invalid_grant');
+    // Another user's device cannot be revoked from alice's page.
+    const carolSession = await signInWithToken(r, await r.userToken('carol'));
+    const started = await startDevice(r, { device_name: 'carol@box' });
+    await carolSession.post('/device/approve', { user_code: started.user_code });
+    (await poll(r, started.device_code)).json();
+    const carolPage = await carolSession.get('/tokens');
+    const carolRow = /<tr data-device-id="(\d+)"><td>carol@box/.exec(carolPage.body)!;
+    assert.equal((await alice.post(`/tokens/devices/${carolRow[1]}/revoke`)).statusCode, 404);
+  });
+
+  it('lets an administrator sign out every device of a user, and disable the account, on the users page', async () => {
+    const admin = await signInWithToken(r, r.adminToken);
+    const first = await signedInDevice('one@box');
+    const second = await signedInDevice('two@box');
+    const res = await admin.post('/admin/users/signout-devices', { login: 'alice' });
+    assert.equal(res.statusCode, 303, res.body);
+    assert.match(String(res.headers.location), /Signed\+out\+\d\+device/);
+    for (const t of [first, second]) {
+      const refused = oauthError(await refresh(r, t.refresh_token), 400, 'invalid_grant');
+      assert.match(refused.error_description, /signed out on .*by an administrator/);
+    }
+    assert.equal((await alice.post('/admin/users/signout-devices', { login: 'alice' })).statusCode, 404, 'not for non-admins');
+
+    const dave = await r.userToken('dave');
+    assert.equal((await admin.post('/admin/users/disable', { login: 'dave', state: 'disabled' })).statusCode, 303);
+    const refusedToken = await r.request({ method: 'GET', url: '/index/sh/ar/shared-lib', token: dave });
+    assert.equal(refusedToken.statusCode, 401);
+    assert.match(refusedToken.body, /the account dave is disabled/);
+    assert.equal((await admin.post('/admin/users/disable', { login: 'dave', state: 'enabled' })).statusCode, 303);
+    assert.equal((await r.request({ method: 'GET', url: '/index/sh/ar/shared-lib', token: dave })).statusCode, 200);
+    await r.registry.audit.flush();
+    const actions: string[] = (await r.registry.auditLog.query({ limit: 1000, offset: 0 })).events.map((e) => e.action);
+    for (const action of ['device-signout-all', 'user-disable', 'user-enable']) assert.ok(actions.includes(action), action);
+  });
+
   it('refuses bad input with the RFC error names and issues nothing', async () => {
     const count = async () => (await r.registry.auditLog.query({ limit: 1000, offset: 0 })).total;
     await r.registry.audit.flush();
@@ -295,5 +342,43 @@ describe('terminal sign-in: rate limit per address', () => {
     assert.ok(Number(limited.headers['retry-after']) >= 1);
     const other = await form(r, '/oauth/device_authorization', { client_id: CLIENT }, '10.0.0.99');
     assert.equal(other.statusCode, 200, other.body);
+  });
+});
+
+describe('auth.max_token_lifetime', () => {
+  let r: TestRegistry;
+  before(async () => {
+    r = await startTestRegistry({ 'auth.max_token_lifetime': '30d' });
+  });
+  after(() => r?.close());
+
+  it('refuses tokens made by hand without expiry or beyond the cap, on the API and the page, naming the cap', async () => {
+    const token = await r.userToken('erin');
+    const create = (expiresAt?: string) =>
+      r.request({
+        method: 'POST',
+        url: '/api/v1/me/tokens',
+        token,
+        payload: { name: 'laptop', ...(expiresAt ? { expires_at: expiresAt } : {}) },
+      });
+    const forever = await create();
+    assert.equal(forever.statusCode, 400, forever.body);
+    assert.match(forever.body, /caps the tokens people make at 30 days \(auth\.max_token_lifetime\)/);
+    assert.equal((await create(new Date(Date.now() + 40 * 86_400_000).toISOString())).statusCode, 400);
+    assert.equal((await create(new Date(Date.now() + 20 * 86_400_000).toISOString())).statusCode, 201);
+
+    const page = await signInWithToken(r, token);
+    const form = await page.get('/tokens');
+    assert.match(form.body, /<option value="cap" selected>30 days \(the longest allowed here\)<\/option>/);
+    assert.doesNotMatch(form.body, /<option value="never"/);
+    assert.equal((await page.post('/tokens', { name: 'web', scopes: 'read', expiry: 'never' })).statusCode, 400);
+    const made = await page.post('/tokens', { name: 'web', scopes: 'read', expiry: 'cap' });
+    assert.equal(made.statusCode, 201, made.body);
+  });
+
+  it('leaves deliberate service-account tokens (CLI flag) outside the cap', async () => {
+    await assert.rejects(r.registry.accounts.createToken('erin', 'cli', { byHand: true }), /auth\.max_token_lifetime/);
+    const ci = await r.registry.accounts.createToken('erin', 'ci', {});
+    assert.equal(ci.record.expiresAt, null);
   });
 });

@@ -115,7 +115,7 @@ export async function startOidcProvider(
         client_id: clientId,
         client_secret: clientSecret,
         redirect_uris: [uri],
-        // refresh_token: a registry that signs a device in asks for offline_access, to ask again at each refresh.
+        // Refresh tokens for sign-ins that ask for offline_access (a device approval, issue 17).
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',

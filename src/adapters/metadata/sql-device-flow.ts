@@ -163,7 +163,7 @@ export class SqlDeviceFlow implements DeviceFlow {
         expires_at: access.expiresAt,
         scopes: JSON.stringify(scopes),
         crate_patterns: null,
-        origin: 'device',
+        origin: 'device', // DEVICE_TOKEN_ORIGIN in services/device-flow.ts
         device_session_id: sessionId,
       })
       .execute();

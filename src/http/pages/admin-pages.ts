@@ -2,6 +2,7 @@
 // as src/auth/access-policy.ts applies them. Pure: plain data in, escaped HTML out. The audit log's
 // view is admin-audit-page.ts.
 
+import { accountControlsBody } from './device-lists.js';
 import type { AccessRuleConfig } from '../../auth/access-policy.js';
 import type { UserSummary } from '../../ports/catalog.js';
 import { html, raw, type RawHtml } from './html.js';
@@ -93,6 +94,7 @@ ${userRows(users)}
 <label><input type="checkbox" name="admin" value="yes"> global administrator</label>
 <p><button type="submit">Add the user</button></p>
 </form>
+${accountControlsBody(csrf)}
 <h2 id="groups-heading">Groups</h2>
 <p class="muted">A group's source says where membership comes from: <code>local</code> for memberships made on this registry (here, the CLI or the API), <code>oidc</code> for those the OpenID provider reports at each sign-in (change those at the provider).</p>
 ${groupRows(groupsOf(users, rules), csrf)}

@@ -2,9 +2,12 @@
 // (scopes, crate patterns, expiry), the new token shown once with the commands that give it to
 // cargo, and the user's browser sessions.
 
+import { describeLifetime } from '../../services/accounts.js';
 import { TOKEN_SCOPES } from '../../domain/token-scope.js';
 import type { TokenRecord } from '../../ports/tokens.js';
 import { html, type RawHtml } from './html.js';
+import type { DeviceSession } from '../../ports/device-flow.js';
+import { devicesBody } from './device-lists.js';
 
 export const EXPIRY_CHOICES = [
   { value: '7', label: '7 days' },
@@ -42,8 +45,20 @@ function tokenRows(tokens: TokenRecord[], csrf: string): RawHtml {
   )}</tbody></table>`;
 }
 
+/** The expiry choices; under a cap, those within it and the cap itself, chosen by default. */
+function expiryOptions(capMs: number | undefined): RawHtml[] {
+  if (capMs === undefined) {
+    return EXPIRY_CHOICES.map((c) => html`<option value="${c.value}"${c.value === '90' ? html` selected` : ''}>${c.label}</option>`);
+  }
+  const within = EXPIRY_CHOICES.filter((c) => c.value !== 'never' && Number(c.value) * 86_400_000 < capMs);
+  return [
+    ...within.map((c) => html`<option value="${c.value}">${c.label}</option>`),
+    html`<option value="cap" selected>${describeLifetime(capMs)} (the longest allowed here)</option>`,
+  ];
+}
+
 // `admin` is the one scope a token must be given on purpose: unchecked unless the user ticks it.
-function createForm(csrf: string): RawHtml {
+function createForm(csrf: string, capMs?: number): RawHtml {
   return html`<form class="stack" method="post" action="/tokens" id="create-token">
 <input type="hidden" name="csrf" value="${csrf}">
 <label for="token-name">Name <span class="hint">what it is for, e.g. “laptop” or “CI for foo”</span></label>
@@ -55,7 +70,7 @@ function createForm(csrf: string): RawHtml {
 <label for="token-crates">Crates <span class="hint">patterns such as <code>foo</code> or <code>foo-*</code>, separated by spaces or commas; empty: every crate. They limit publish, yank and owner changes.</span></label>
 <input id="token-crates" name="crates" maxlength="1000">
 <label for="token-expiry">Expires after</label>
-<select id="token-expiry" name="expiry">${EXPIRY_CHOICES.map((c) => html`<option value="${c.value}"${c.value === '90' ? html` selected` : ''}>${c.label}</option>`)}</select>
+<select id="token-expiry" name="expiry">${expiryOptions(capMs)}</select>
 <p><button type="submit">Create token</button></p>
 </form>`;
 }
@@ -66,12 +81,16 @@ export function tokensBody(input: {
   currentSessionId: number;
   csrf: string;
   notice?: string;
+  devices?: DeviceSession[];
+  /** auth.max_token_lifetime: the form offers expiries up to it, and the cap itself by default. */
+  capMs?: number;
 }): RawHtml {
   return html`${input.notice ? html`<p class="notice" role="status" id="notice">${input.notice}</p>` : ''}
 <h2>Active tokens</h2>
 ${tokenRows(input.tokens, input.csrf)}
+${devicesBody(input.devices ?? [], input.csrf)}
 <h2>Create a token</h2>
-${createForm(input.csrf)}
+${createForm(input.csrf, input.capMs)}
 <h2>Browser sessions</h2>
 <table id="sessions"><thead><tr><th scope="col">Started</th><th scope="col">Expires</th><th scope="col"><span class="skip">Action</span></th></tr></thead>
 <tbody>${input.sessions.map(

@@ -56,6 +56,7 @@ export const myTokenRoutes: RoutePlugin<MyTokenOptions> = async (app, { accounts
       scopes: body.scopes,
       cratePatterns: body.crates,
       expiresAt: body.expiresAt,
+      byHand: true,
     });
     audit.record('token-create', auditSource(request), {
       detail: `token ${record.id} "${record.name}" scopes ${record.scopes?.join(',') ?? 'all'} crates ${record.cratePatterns?.join(',') ?? 'all'}`,

@@ -15,6 +15,7 @@ import { tokenPageRoutes } from './web-tokens.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 import type { DeviceFlowService } from '../../services/device-flow.js';
 import { devicePageRoutes } from './web-device.js';
+import { accountPageRoutes } from './web-accounts.js';
 
 export interface WebPageOptions {
   registry: Registry;
@@ -52,7 +53,20 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     registryName,
     indexUrl: options.indexUrl,
   });
-  await app.register(tokenPageRoutes, { accounts: registry.accounts, audit: registry.audit, registryName, indexUrl: options.indexUrl });
+  await app.register(tokenPageRoutes, {
+    accounts: registry.accounts,
+    audit: registry.audit,
+    registryName,
+    indexUrl: options.indexUrl,
+    devices: (userId) => options.deviceFlow.devices(userId),
+  });
+  await app.register(accountPageRoutes, {
+    deviceFlow: options.deviceFlow,
+    accounts: registry.accounts,
+    users: registry.metadata.users,
+    audit: registry.audit,
+    applyChanges: () => registry.changes.poll(),
+  });
   await app.register(devicePageRoutes, {
     deviceFlow: options.deviceFlow,
     grants: registry.metadata.deviceFlow,

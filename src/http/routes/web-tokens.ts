@@ -12,15 +12,20 @@ import { EXPIRY_CHOICES, newTokenBody, tokensBody } from '../pages/tokens-page.j
 import { pageOptions, viewerOf } from '../page-viewer.js';
 import { pageTokenIdParams } from '../schemas/token-request.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import type { DeviceSession } from '../../ports/device-flow.js';
+import { DEVICE_TOKEN_ORIGIN } from '../../services/device-flow.js';
 
 export interface TokenPageDeps {
   accounts: AccountService;
   audit: AuditRecorder;
   registryName: string;
   indexUrl: () => string;
+  /** The user's signed-in devices (terminal sign-in). */
+  devices?: (userId: number) => Promise<DeviceSession[]>;
 }
 
-function parseExpiry(value: string): Date | null {
+function parseExpiry(value: string, capMs: number | undefined): Date | null {
+  if (value === 'cap' && capMs !== undefined) return new Date(Date.now() + capMs);
   const choice = EXPIRY_CHOICES.find((c) => c.value === value);
   if (!choice) throw invalid('invalid-expiry', `choose an expiry of ${EXPIRY_CHOICES.map((c) => c.label).join(', ')}`);
   return choice.value === 'never' ? null : new Date(Date.now() + Number(choice.value) * 86_400_000);
@@ -39,11 +44,14 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
       200,
       'My tokens',
       tokensBody({
-        tokens: active.filter((t) => t.origin !== WEB_SESSION_ORIGIN),
+        // A device's access tokens are its session's: the device is listed (and revoked) instead.
+        tokens: active.filter((t) => t.origin !== WEB_SESSION_ORIGIN && t.origin !== DEVICE_TOKEN_ORIGIN),
+        devices: (await deps.devices?.(viewer.userId)) ?? [],
         sessions: active.filter((t) => t.origin === WEB_SESSION_ORIGIN),
         currentSessionId: viewer.tokenId,
         csrf: request.csrf!,
         notice,
+        capMs: deps.accounts.tokenLifetimeCapMs,
       }),
       pageOptions(request),
     );
@@ -57,7 +65,8 @@ export const tokenPageRoutes: RoutePlugin<TokenPageDeps> = async (app, deps) => 
     const { token, record } = await deps.accounts.createToken(viewer.login, formField(request.body, 'name').trim(), {
       scopes: formList(request.body, 'scopes'),
       cratePatterns: patterns.length > 0 ? patterns : undefined,
-      expiresAt: parseExpiry(formField(request.body, 'expiry')),
+      expiresAt: parseExpiry(formField(request.body, 'expiry'), deps.accounts.tokenLifetimeCapMs),
+      byHand: true,
     });
     deps.audit.record('token-create', auditSource(request), {
       detail: `token ${record.id} "${record.name}" scopes ${record.scopes?.join(',') ?? 'all'} crates ${record.cratePatterns?.join(',') ?? 'all'} (web)`,

@@ -1,0 +1,102 @@
+// Terminal sign-in with a real OpenID provider (oidc-provider) and the real server: the sign-in
+// that approves a device asks the provider for a refresh token, and each refresh of the device asks
+// the provider again. While the provider puts the person in an authorized group, refreshes work;
+// once it no longer does, the refresh is refused with a message naming why, and the device is
+// signed out.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eventually } from '../support/eventually.js';
+import { HttpBrowser, signInWithHttp, startOidcProvider, type TestAccount, type TestOidcProvider } from '../support/oidc-provider.js';
+import { startRegistryWithOidc } from '../support/oidc-registry.js';
+import type { RunningRegistry } from '../support/registry-server.js';
+
+const CLIENT = 'cratekeeper-cli';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+async function post(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('terminal sign-in: refreshes ask the OpenID provider again', () => {
+  let provider: TestOidcProvider;
+  let server: RunningRegistry;
+  const accounts: Record<string, TestAccount> = { 'acct-7': { preferred_username: 'dana', groups: ['devs'] } };
+
+  before(async () => {
+    provider = await startOidcProvider(accounts);
+    server = await startRegistryWithOidc(provider, {
+      oidc: ['authorized_groups = ["devs"]'],
+      config: ['[auth.device_flow]', 'poll_interval = "1s"'],
+    });
+  });
+  after(async () => {
+    assert.equal(await server?.stop(), 0);
+    await provider?.stop();
+  });
+
+  it('refreshes while the provider authorizes dana, and refuses once it no longer does', async () => {
+    const started = await post(`${server.url}/oauth/device_authorization`, { client_id: CLIENT, device_name: 'dana@laptop' });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const complete = started.body.verification_uri_complete as string;
+    assert.ok(complete.startsWith(server.url));
+
+    // Dana follows the link, signs in at the provider (which asks consent for offline access), and approves.
+    const browser = new HttpBrowser();
+    const signIn = await browser.go(complete);
+    const start = /id="oidc-sign-in" href="([^"]+)"/.exec(signIn.body)?.[1]?.replace(/&#38;/g, '&');
+    assert.ok(start, signIn.body);
+    const page = await signInWithHttp(server.url, 'acct-7', start, browser);
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /<td id="device-name">dana@laptop<\/td>/);
+    const csrf = /action="\/device\/approve"><input type="hidden" name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    assert.ok(csrf, page.body);
+    const approved = await browser.go(`${server.url}/device/approve`, {
+      method: 'POST',
+      form: { csrf, user_code: started.body.user_code as string },
+    });
+    assert.equal(approved.status, 200, approved.body);
+
+    const tokens = await eventually(
+      async () => {
+        const res = await post(`${server.url}/oauth/token`, {
+          client_id: CLIENT,
+          grant_type: DEVICE_GRANT,
+          device_code: started.body.device_code as string,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        return res.body;
+      },
+      30_000,
+      500,
+    );
+
+    const renewed = await post(`${server.url}/oauth/token`, {
+      client_id: CLIENT,
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token as string,
+    });
+    assert.equal(renewed.status, 200, JSON.stringify(renewed.body));
+
+    // The provider moves dana out of the authorized group.
+    accounts['acct-7']!.groups = ['contractors'];
+    const refused = await post(`${server.url}/oauth/token`, {
+      client_id: CLIENT,
+      grant_type: 'refresh_token',
+      refresh_token: renewed.body.refresh_token as string,
+    });
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error, 'invalid_grant');
+    assert.match(refused.body.error_description as string, /the identity provider no longer puts dana in an authorized group/);
+    assert.match(refused.body.error_description as string, /contractors/);
+
+    // The device is signed out: its access token no longer reads the index.
+    const index = await fetch(`${server.url}/index/config.json`, { headers: { authorization: renewed.body.access_token as string } });
+    assert.equal(index.status, 401);
+  });
+});
