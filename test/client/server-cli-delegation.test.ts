@@ -38,3 +38,11 @@ void test("cratekeeper proxy init-ca is offered, with the client package's optio
   assert.match(result.stdout, /--ca-dir <dir>/);
   assert.match(result.stdout, /name-constrained to the configured hosts/);
 });
+
+void test('cratekeeper login and logout are offered (terminal sign-in from the client package)', async () => {
+  for (const command of ['login', 'logout']) {
+    const result = await run([command, '--help'], '');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /--registry <name-or-url>/);
+  }
+});

@@ -1,4 +1,4 @@
-// The client toolkit's commands (`credential`, `proxy ...`, `doctor`), registered on a commander program: the
+// The client toolkit's commands (`credential`, `proxy ...`, `doctor`, `login`, `logout`), registered on a commander program: the
 // client's own `cratekeeper-client` (bin.ts) and the server's `cratekeeper`, which imports them from
 // this package (`@cratekeeper/client/commands`) so that both offer the same commands.
 //
@@ -19,6 +19,7 @@ import { serveCredentialProtocol } from './credential-provider.js';
 import { CredentialResolver } from './credential-resolver.js';
 import { formatHostPort } from './host-key.js';
 import { parseListenAddress } from './listen-address.js';
+import { registerSignInCommands } from './sign-in-commands.js';
 
 // The proxy's certificate and connection code is loaded only by the proxy commands: the credential
 // provider, which cargo starts for every command, must start fast.
@@ -257,4 +258,6 @@ export function registerClientCommands(program: Command): void {
         });
       }),
     );
+
+  registerSignInCommands(program, reported);
 }

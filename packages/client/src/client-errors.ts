@@ -13,6 +13,13 @@ import { UpstreamProxyError } from './upstream-connector.js';
 import { NetrcSyntaxError } from './netrc-lexer.js';
 import { NetrcPermissionError } from './netrc-file.js';
 import { TokenCommandError } from './token-command.js';
+import { DeviceFlowError } from './device-flow.js';
+import { OAuthError, OAuthUnavailableError } from './oauth-client.js';
+import { RefreshLockError } from './refresh-lock.js';
+import { RegistryLookupError } from './registry-lookup.js';
+import { SessionRefreshError, SessionRefusedError } from './session-credentials.js';
+import { SessionStoreError } from './session-store.js';
+import { SignInError } from './sign-in.js';
 
 /** Whether the error is one of ours with a message meant for the user. */
 export function isClientError(error: unknown): error is Error {
@@ -28,6 +35,15 @@ export function isClientError(error: unknown): error is Error {
     error instanceof ListenAddressError ||
     error instanceof ProxyCaError ||
     error instanceof UpstreamProxyError ||
+    error instanceof DeviceFlowError ||
+    error instanceof OAuthError ||
+    error instanceof OAuthUnavailableError ||
+    error instanceof RefreshLockError ||
+    error instanceof RegistryLookupError ||
+    error instanceof SessionRefreshError ||
+    error instanceof SessionRefusedError ||
+    error instanceof SessionStoreError ||
+    error instanceof SignInError ||
     (error instanceof Error && 'code' in error && error.code === 'CREDENTIAL_PROTOCOL')
   );
 }

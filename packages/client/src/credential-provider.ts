@@ -3,11 +3,14 @@
 // answer a line until it closes stdin. Arguments from cargo's configuration arrive in each request's
 // `args`, not on the command line.
 //
-// - get: the Authorization value built from the host's auth pattern and the .netrc (or the host's
-//   token command, answered with cache "expires" and the expiry it reported); unknown hosts answer
-//   not-found so that cargo tries its next provider;
-// - login: stores the token in the .netrc (created with mode 0600), keeping the rest of the file;
-// - logout: removes the host's entry.
+// - get: for a registry this terminal signed in to (`cratekeeper login`, or `cargo login` without a
+//   token), the session's short-lived access token (session-provider.ts); otherwise the Authorization
+//   value built from the host's auth pattern and the .netrc (or the host's token command, answered
+//   with cache "expires" and the expiry it reported); unknown hosts answer not-found so that cargo
+//   tries its next provider;
+// - login: with a token, stores it in the .netrc (created with mode 0600), keeping the rest of the
+//   file; without one, signs in with the device flow when the registry offers it;
+// - logout: signs the session out, or removes the host's .netrc entry.
 
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -19,6 +22,7 @@ import { removeNetrcMachine, setNetrcPassword } from './netrc-edit.js';
 import { netrcPath, writeNetrcFile } from './netrc-file.js';
 import { findNetrcMachine, parseNetrc } from './netrc-parse.js';
 import { loadClientSettings, parseClientArgs, type ClientArgs } from './client-settings.js';
+import { getFromSession, loginWithDeviceFlow, logoutSession } from './session-provider.js';
 
 type Answer = { Ok: Record<string, unknown> } | { Err: { kind: string; message?: string; 'caused-by'?: string[] } };
 
@@ -69,13 +73,15 @@ function indexUrl(request: CargoRequest): URL {
   }
 }
 
-async function answer(request: CargoRequest, baseArgs: ClientArgs, env: NodeJS.ProcessEnv): Promise<Answer> {
+async function answer(request: CargoRequest, baseArgs: ClientArgs, env: NodeJS.ProcessEnv, errors: Writable): Promise<Answer> {
   const args = parseClientArgs((request.args as string[] | undefined) ?? [], baseArgs);
   const url = indexUrl(request);
   switch (request.kind) {
     case 'get': {
       const operation = OPERATION_OF[request.operation ?? ''];
       if (operation === undefined) return { Err: { kind: 'operation-not-supported' } };
+      const fromSession = await getFromSession(url.href, request.registry.name, env);
+      if (fromSession !== undefined) return fromSession;
       const settings = loadClientSettings(args, env);
       const resolver = new CredentialResolver({ config: settings.config, netrc: settings.netrc, env });
       const auth = await resolver.resolve(url, operation);
@@ -98,6 +104,8 @@ async function answer(request: CargoRequest, baseArgs: ClientArgs, env: NodeJS.P
     }
     case 'login': {
       if (typeof request.token !== 'string' || request.token === '') {
+        const signedIn = await loginWithDeviceFlow(url.href, request.registry.name, env, errors);
+        if (signedIn !== undefined) return signedIn;
         return {
           Err: { kind: 'other', message: 'cargo passed no token: run `cargo login --registry <name>` and paste the token when asked' },
         };
@@ -111,6 +119,8 @@ async function answer(request: CargoRequest, baseArgs: ClientArgs, env: NodeJS.P
       return { Ok: { kind: 'login' } };
     }
     case 'logout': {
+      const signedOut = await logoutSession(url.href, env, errors);
+      if (signedOut !== undefined) return signedOut;
       const path = netrcPath({ explicit: args.netrc, env });
       const settings = loadClientSettings(args, env);
       const doc = settings.netrc;
@@ -152,7 +162,7 @@ export async function serveCredentialProtocol(
     if (line.trim() === '') continue;
     let reply: Answer;
     try {
-      reply = await answer(parseCargoRequest(line), baseArgs, env);
+      reply = await answer(parseCargoRequest(line), baseArgs, env, io.errors);
     } catch (error) {
       const message = describeClientError(error);
       if (error instanceof ProtocolError) {
