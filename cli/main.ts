@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { registerClientCommands } from '@cratekeeper/client/commands';
+import { helpExamples, registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
 import { registerOpenApiCommand } from './openapi-command.js';
@@ -21,7 +21,6 @@ function packageVersion(): string {
 }
 
 /** The text every command's --help ends with: one or more example command lines. */
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 
 function withCommonOptions(command: Command): Command {
   return command
@@ -33,7 +32,7 @@ const program = new Command('cratekeeper')
   .description('A private Cargo registry in which every request is authenticated')
   .version(packageVersion(), '-V, --version', 'print the version of cratekeeper')
   .showHelpAfterError()
-  .addHelpText('after', examples('cratekeeper serve --data-dir /var/lib/cratekeeper', 'cratekeeper user add alice --help'));
+  .addHelpText('after', helpExamples('cratekeeper serve --data-dir /var/lib/cratekeeper', 'cratekeeper user add alice --help'));
 
 withCommonOptions(program.command('serve').description('run the registry server'))
   .option('--host <host>', 'address to listen on (server.host)')
@@ -45,24 +44,24 @@ withCommonOptions(program.command('serve').description('run the registry server'
   .option('--migrate', 'apply pending schema migrations before serving (else serve refuses a schema that is behind)')
   .addHelpText(
     'after',
-    examples('cratekeeper serve --host 0.0.0.0 --port 8000 --public-url https://crates.example.com --data-dir /var/lib/cratekeeper'),
+    helpExamples('cratekeeper serve --host 0.0.0.0 --port 8000 --public-url https://crates.example.com --data-dir /var/lib/cratekeeper'),
   )
   .action(async (options: ServeOptions) => (await serverActions()).serve(options));
 
 const user = program
   .command('user')
   .description('manage users')
-  .addHelpText('after', examples('cratekeeper user list --data-dir /var/lib/cratekeeper'));
+  .addHelpText('after', helpExamples('cratekeeper user list --data-dir /var/lib/cratekeeper'));
 withCommonOptions(user.command('add <name>').description('create a user'))
   .option('--admin', 'make the user an administrator')
-  .addHelpText('after', examples('cratekeeper user add alice --admin --data-dir /var/lib/cratekeeper'))
+  .addHelpText('after', helpExamples('cratekeeper user add alice --admin --data-dir /var/lib/cratekeeper'))
   .action(async (name: string, options: CommonOptions & { admin?: boolean }) => (await serverActions()).addUser(name, options));
 
 withCommonOptions(user.command('passwd <name>').description('set a local password (read from stdin when it is not a terminal)'))
   .option('--remove', 'remove the password (the user can then sign in only through OIDC or with tokens)')
   .addHelpText(
     'after',
-    examples(
+    helpExamples(
       'cratekeeper user passwd alice --data-dir /var/lib/cratekeeper',
       'printf \'%s\\n\' "$PASSWORD" | cratekeeper user passwd alice',
     ),
@@ -72,13 +71,13 @@ withCommonOptions(user.command('passwd <name>').description('set a local passwor
 registerAccountCommands(user, withCommonOptions);
 
 withCommonOptions(user.command('list').description('list users: name, admin, origin (local or OpenID), created, active tokens'))
-  .addHelpText('after', examples('cratekeeper user list --config /etc/cratekeeper.toml'))
+  .addHelpText('after', helpExamples('cratekeeper user list --config /etc/cratekeeper.toml'))
   .action(async (options: CommonOptions) => (await serverActions()).listUsers(options));
 
 const token = program
   .command('token')
   .description('manage API tokens')
-  .addHelpText('after', examples('cratekeeper token list --all --data-dir /var/lib/cratekeeper'));
+  .addHelpText('after', helpExamples('cratekeeper token list --all --data-dir /var/lib/cratekeeper'));
 withCommonOptions(token.command('create').description('create a token and print it (only this once)'))
   .requiredOption('--user <name>', 'the user the token speaks for')
   .option('--name <label>', 'a label to recognise the token by', 'cli')
@@ -88,19 +87,19 @@ withCommonOptions(token.command('create').description('create a token and print 
   .option('--service-account', 'a deliberate long-lived token (CI): outside auth.max_token_lifetime')
   .addHelpText(
     'after',
-    examples('cratekeeper token create --user ci --name release --scopes read,publish-update --crates "acme-*" --expires-in-days 90'),
+    helpExamples('cratekeeper token create --user ci --name release --scopes read,publish-update --crates "acme-*" --expires-in-days 90'),
   )
   .action(async (options: CreateTokenOptions) => (await serverActions()).createToken(options));
 
 withCommonOptions(token.command('list').description("list a user's tokens, or every user's (never their secrets)"))
   .option('--user <name>', 'whose tokens')
   .option('--all', "every user's tokens, with a USER column")
-  .addHelpText('after', examples('cratekeeper token list --user alice', 'cratekeeper token list --all --data-dir /var/lib/cratekeeper'))
+  .addHelpText('after', helpExamples('cratekeeper token list --user alice', 'cratekeeper token list --all --data-dir /var/lib/cratekeeper'))
   .action(async (options: CommonOptions & { user?: string; all?: boolean }) => (await serverActions()).listTokens(options));
 
 withCommonOptions(token.command('revoke <id-or-name>').description('revoke a token by its id or its name, as `token list` shows them'))
   .option('--user <name>', "look for the name among this user's tokens only")
-  .addHelpText('after', examples('cratekeeper token revoke 42', 'cratekeeper token revoke release --user ci'))
+  .addHelpText('after', helpExamples('cratekeeper token revoke 42', 'cratekeeper token revoke release --user ci'))
   .action(async (reference: string, options: CommonOptions & { user?: string }) => (await serverActions()).revokeToken(reference, options));
 
 withCommonOptions(program.command('audit').description('show the audit log, newest first'))
@@ -111,23 +110,23 @@ withCommonOptions(program.command('audit').description('show the audit log, newe
   .option('--until <when>', 'ISO 8601 date, or a duration')
   .option('--limit <n>', 'at most this many events (default 100, at most 1000)')
   .option('--format <format>', 'table (default), csv or json')
-  .addHelpText('after', examples('cratekeeper audit --crate serde-internal --action download --since 7d --format csv > downloads.csv'))
+  .addHelpText('after', helpExamples('cratekeeper audit --crate serde-internal --action download --since 7d --format csv > downloads.csv'))
   .action(async (options: AuditOptions) => (await serverActions()).showAudit(options));
 
 const group = program
   .command('group')
   .description('manage local groups (for access rules)')
-  .addHelpText('after', examples('cratekeeper group add-member core alice'));
+  .addHelpText('after', helpExamples('cratekeeper group add-member core alice'));
 withCommonOptions(group.command('add-member <group> <user>').description('add a user to a group'))
-  .addHelpText('after', examples('cratekeeper group add-member core alice --data-dir /var/lib/cratekeeper'))
+  .addHelpText('after', helpExamples('cratekeeper group add-member core alice --data-dir /var/lib/cratekeeper'))
   .action(async (name: string, login: string, options: CommonOptions) => (await serverActions()).changeGroup('add', name, login, options));
 withCommonOptions(group.command('remove-member <group> <user>').description('remove a user from a group'))
-  .addHelpText('after', examples('cratekeeper group remove-member core alice --data-dir /var/lib/cratekeeper'))
+  .addHelpText('after', helpExamples('cratekeeper group remove-member core alice --data-dir /var/lib/cratekeeper'))
   .action(async (name: string, login: string, options: CommonOptions) =>
     (await serverActions()).changeGroup('remove', name, login, options),
   );
 withCommonOptions(group.command('list <group>').description("list a group's members"))
-  .addHelpText('after', examples('cratekeeper group list core --data-dir /var/lib/cratekeeper'))
+  .addHelpText('after', helpExamples('cratekeeper group list core --data-dir /var/lib/cratekeeper'))
   .action(async (name: string, options: CommonOptions) => (await serverActions()).listGroup(name, options));
 
 registerMirrorCommands(program);

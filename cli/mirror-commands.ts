@@ -2,6 +2,7 @@
 // same configuration and storage as `serve` (and work while it runs); the server's modules are
 // loaded only when one of them runs.
 
+import { helpExamples } from '@cratekeeper/client/commands';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 
@@ -86,21 +87,21 @@ export function registerMirrorCommands(program: Command): void {
   const mirror = program
     .command('mirror')
     .description('mirrored upstream registries ([[upstreams]])')
-    .addHelpText('after', '\nExample:\n  $ cratekeeper mirror sync --lockfile ./Cargo.lock');
+    .addHelpText('after', helpExamples('cratekeeper mirror sync --lockfile ./Cargo.lock'));
   const common = (command: Command) =>
     command
       .addOption(new Option('-c, --config <file>', 'TOML configuration file').env('CRATEKEEPER_CONFIG'))
       .option('--data-dir <dir>', 'folder for the database and crate files (storage.data_dir)');
   common(mirror.command('status').description('per upstream: what is cached, its size, and the last error'))
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  $ cratekeeper mirror status --config /etc/cratekeeper.toml --json')
+    .addHelpText('after', helpExamples('cratekeeper mirror status --config /etc/cratekeeper.toml --json'))
     .action((options: MirrorOptions) => status(options));
   common(mirror.command('sync').description('fetch everything a Cargo.lock needs into the cache (for offline use)'))
     .requiredOption('--lockfile <file>', 'the Cargo.lock whose registry packages to fetch')
     .option('--upstream <name>', 'the upstream to fetch from (default: the only one)')
     .addHelpText(
       'after',
-      '\nExample:\n  $ cratekeeper mirror sync --config /etc/cratekeeper.toml --upstream crates-io --lockfile ./Cargo.lock',
+      helpExamples('cratekeeper mirror sync --config /etc/cratekeeper.toml --upstream crates-io --lockfile ./Cargo.lock'),
     )
     .action((options: MirrorOptions) => sync(options));
 }

@@ -42,12 +42,24 @@ void test("every cratekeeper command's --help ends with an example", async () =>
   for (const command of ['serve', 'user list', 'token revoke', 'token list', 'group add-member', 'audit', 'migrate', 'export', 'import']) {
     assert.ok(seen.includes(command), `${command} not reached: ${seen.join(', ')}`);
   }
-  for (const command of ['mirror sync', 'mirror status', 'proxy', 'proxy init-ca', 'credential'])
+  for (const command of [
+    'mirror sync',
+    'mirror status',
+    'proxy',
+    'proxy init-ca',
+    'credential',
+    'doctor',
+    'login',
+    'logout',
+    'user disable',
+    'user signout',
+    'openapi',
+  ])
     assert.ok(seen.includes(command), command);
 });
 
 void test("every cratekeeper-client command's --help ends with an example", async () => {
   const seen: string[] = [];
   await walk(CLIENT_BIN, [], seen);
-  assert.deepEqual(seen.sort(), ['', 'credential', 'proxy', 'proxy init-ca']);
+  assert.deepEqual(seen.sort(), ['', 'credential', 'doctor', 'login', 'logout', 'proxy', 'proxy init-ca']);
 });

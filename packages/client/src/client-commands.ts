@@ -20,6 +20,9 @@ import { CredentialResolver } from './credential-resolver.js';
 import { formatHostPort } from './host-key.js';
 import { parseListenAddress } from './listen-address.js';
 import { registerSignInCommands } from './sign-in-commands.js';
+import { helpExamples as examples } from './help-examples.js';
+
+export { helpExamples } from './help-examples.js';
 
 // The proxy's certificate and connection code is loaded only by the proxy commands: the credential
 // provider, which cargo starts for every command, must start fast.
@@ -102,9 +105,6 @@ function rootCertificatesOnce(): string[] {
   roots ??= [...tlsRootCertificates];
   return roots;
 }
-
-/** The text a command's --help ends with: example command lines. */
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
 
 export function registerClientCommands(program: Command): void {
   // Examples name the program they are shown by: `cratekeeper` or `cratekeeper-client`.
@@ -224,7 +224,7 @@ export function registerClientCommands(program: Command): void {
     .description("check cargo's setup for a registry and say what to fix (exit 1 when something is broken)")
     .option('--registry <name>', "check only this registry (default: every registry in cargo's configuration)")
     .option('--project <dir>', 'the project folder whose .cargo/config.toml files count (default: the current folder)')
-    .addHelpText('after', '\nExample:\n  cratekeeper doctor --registry mycompany --project ~/src/app')
+    .addHelpText('after', examples(`${me} doctor --registry mycompany --project ~/src/app`))
     .action(
       reported(async (options: { registry?: string; project?: string }) => {
         const { runDoctor, formatReport, exitCodeOf } = await doctorModules();

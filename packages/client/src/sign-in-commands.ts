@@ -2,6 +2,7 @@
 // through the server's `cratekeeper`): sign this terminal in to a registry with the device flow, or
 // sign it out. cargo reaches the same code through the credential provider's login/logout actions.
 
+import { helpExamples } from './help-examples.js';
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveRegistry } from './registry-lookup.js';
@@ -27,6 +28,7 @@ export function registerSignInCommands(program: Command, reported: Reported): vo
     .option('--open', 'also open the approval page in a browser on this machine')
     .option('--scope <scopes>', 'space-separated token scopes to ask for (default: what a normal token of yours has)')
     .option('--device-name <name>', 'how the approval page and "My tokens" name this device (default: user@hostname)')
+    .addHelpText('after', helpExamples(`${program.name()} login --registry mycompany`, 'cargo login --registry mycompany'))
     .action(
       reported(async (options: LoginOptions) => {
         const env = process.env;
@@ -50,6 +52,7 @@ export function registerSignInCommands(program: Command, reported: Reported): vo
     .command('logout')
     .description("sign this terminal out of a registry: the server revokes the device's session and it is deleted here")
     .requiredOption('--registry <name-or-url>', "the registry's name in cargo's configuration, or its index URL")
+    .addHelpText('after', helpExamples(`${program.name()} logout --registry mycompany`))
     .action(
       reported(async (options: { registry: string }) => {
         const env = process.env;
