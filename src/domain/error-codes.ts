@@ -76,6 +76,7 @@ export const ERROR_CODES = [
   // OpenID Connect sign-in
   'oidc-invalid',
   'oidc-misconfigured',
+  'oidc-no-refresh-token',
   'oidc-not-authorized',
   'oidc-not-configured',
   'oidc-refused',
