@@ -3,7 +3,9 @@
 // the provider again. While the provider puts the person in an authorized group, refreshes work;
 // once it no longer does, the refresh is refused with a message naming why, and the device is
 // signed out. A person already signed in to the web pages through the provider is sent through it
-// again by /device (so that the device gets a grant too), and cannot approve without that.
+// again by /device (so that the device gets a grant too), and cannot approve without that. A
+// provider that lists offline_access but gives the registry no refresh token refuses such a
+// sign-in (rather than looping through /device); one without offline_access at all keeps approving.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -168,5 +170,52 @@ describe('terminal sign-in: refreshes ask the OpenID provider again', () => {
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.equal(refused.body.error, 'invalid_grant');
     assert.match(refused.body.error_description as string, /the identity provider no longer puts erin in an authorized group/);
+  });
+});
+
+describe('terminal sign-in: providers that give no refresh tokens', () => {
+  const accounts: Record<string, TestAccount> = { 'acct-9': { preferred_username: 'finn', groups: ['devs'] } };
+  const running: { provider: TestOidcProvider; server: RunningRegistry }[] = [];
+
+  async function start(options: { offlineAccess?: boolean; refreshTokens?: boolean }): Promise<RunningRegistry> {
+    const provider = await startOidcProvider(accounts, options);
+    const server = await startRegistryWithOidc(provider, { oidc: ['authorized_groups = ["devs"]'] });
+    running.push({ provider, server });
+    return server;
+  }
+  after(async () => {
+    for (const { provider, server } of running) {
+      assert.equal(await server.stop(), 0);
+      await provider.stop();
+    }
+  });
+
+  it('refuses a sign-in for /device that brings no refresh token although the provider lists offline_access', async () => {
+    const server = await start({ refreshTokens: false });
+    const started = await post(`${server.url}/oauth/device_authorization`, { client_id: CLIENT, device_name: 'finn@box' });
+    const browser = new HttpBrowser();
+    const signIn = await browser.go(started.body.verification_uri_complete as string);
+    const providerStart = /id="oidc-sign-in" href="([^"]+)"/.exec(signIn.body)?.[1]?.replace(/&#38;/g, '&');
+    assert.ok(providerStart, signIn.body);
+    const page = await signInWithHttp(server.url, 'acct-9', providerStart, browser);
+    assert.equal(page.status, 403, page.body);
+    assert.match(page.body, /gave no refresh token for this sign-in/);
+  });
+
+  it('approves for a person signed in earlier when the provider offers no offline_access at all', async () => {
+    const server = await start({ offlineAccess: false });
+    const started = await post(`${server.url}/oauth/device_authorization`, { client_id: CLIENT, device_name: 'finn@box' });
+    const browser = new HttpBrowser();
+    const home = await signInWithHttp(server.url, 'acct-9', '/me/oidc?purpose=web&next=/', browser);
+    assert.equal(home.status, 200, home.body);
+    const page = await browser.go(started.body.verification_uri_complete as string);
+    assert.equal(page.url, started.body.verification_uri_complete, 'no detour through the provider');
+    const csrf = /action="\/device\/approve"><input type="hidden" name="csrf" value="([^"]+)"/.exec(page.body)?.[1];
+    assert.ok(csrf, page.body);
+    const approved = await browser.go(`${server.url}/device/approve`, {
+      method: 'POST',
+      form: { csrf, user_code: started.body.user_code as string },
+    });
+    assert.equal(approved.status, 200, approved.body);
   });
 });
