@@ -81,6 +81,7 @@ export const ERROR_CODES = [
   'oidc-not-configured',
   'oidc-refused',
   'oidc-unavailable',
+  'provider-grant-missing',
 
   // API tokens
   'invalid-crate-pattern',

@@ -7,6 +7,7 @@
 // tokens (`offline_access`) at all leaves their devices to the checks here.
 
 import { z } from 'zod';
+import { forbidden } from '../../domain/errors.js';
 import type { TokenPrincipal } from '../../ports/tokens.js';
 import type { DeviceFlow } from '../../ports/device-flow.js';
 import type { Users } from '../../ports/users.js';
@@ -35,12 +36,14 @@ const deviceQuery = requestSchema(
 );
 
 export const devicePageRoutes: RoutePlugin<DevicePageDeps> = async (app, deps) => {
-  /** A person from the provider whose browser session holds no provider grant to give a device. */
-  const needsProviderSignIn = async (viewer: TokenPrincipal): Promise<boolean> => {
-    if (!deps.provider || !(await deps.users.findIdentityOfUser(viewer.userId))) return false;
-    if (await deps.grants.hasProviderGrant(viewer.tokenId)) return false;
-    return deps.provider.offersOfflineAccessNow();
-  };
+  /** A person from the provider, when it gives refresh tokens: their devices need a provider grant. */
+  const grantRequired = async (viewer: TokenPrincipal): Promise<boolean> =>
+    deps.provider !== undefined &&
+    (await deps.users.findIdentityOfUser(viewer.userId)) !== undefined &&
+    deps.provider.offersOfflineAccessNow();
+  /** Such a person whose browser session holds no provider grant to give a device. */
+  const needsProviderSignIn = async (viewer: TokenPrincipal): Promise<boolean> =>
+    (await grantRequired(viewer)) && !(await deps.grants.hasProviderGrant(viewer.tokenId));
 
   app.get('/device', { schema: { querystring: deviceQuery } }, async (request, reply) => {
     const viewer = request.principal;
@@ -68,13 +71,22 @@ export const devicePageRoutes: RoutePlugin<DevicePageDeps> = async (app, deps) =
       const user = await deps.users.findUserById(viewer.userId);
       const typed = formField(request.body, 'user_code');
       if (!user) return reply.redirect(signInUrl('/device'), 303);
-      if (decision === 'approve' && (await needsProviderSignIn(viewer))) {
+      const required = decision === 'approve' && (await grantRequired(viewer));
+      if (required && !(await deps.grants.hasProviderGrant(viewer.tokenId))) {
         const again = providerSignInUrl(`/device?${new URLSearchParams({ user_code: typed }).toString()}`);
         return sendPage(reply, 403, 'Sign in a device', providerSignInBody(again), pageOptions(request));
       }
-      const result = await deps.deviceFlow.decide(typed, user, decision, auditSource(request), () =>
-        deps.grants.takeProviderGrant(viewer.tokenId),
-      );
+      const result = await deps.deviceFlow.decide(typed, user, decision, auditSource(request), async () => {
+        const grant = await deps.grants.takeProviderGrant(viewer.tokenId);
+        // Taken meanwhile by an approval in another tab: this device would have none.
+        if (required && grant === undefined) {
+          throw forbidden(
+            'provider-grant-missing',
+            'this sign-in was used for another device meanwhile; open /device again to sign in through the identity provider',
+          );
+        }
+        return grant;
+      });
       if (result.problem !== undefined || !result.authorization) {
         return sendPage(reply, 409, 'Sign in a device', codeEntryBody({ problem: result.problem, typed }), pageOptions(request));
       }
