@@ -119,6 +119,12 @@ export class OidcLogin {
     return this.configuration?.serverMetadata().scopes_supported?.includes('offline_access') ?? false;
   }
 
+  /** The same, once the provider is discovered (throws `unavailable` while it does not answer). */
+  async offersOfflineAccessNow(): Promise<boolean> {
+    await this.readyForSignIn();
+    return this.offersOfflineAccess();
+  }
+
   /**
    * Asks the provider about the person again with a refresh token: their current claims (userinfo)
    * and the refresh token to keep (the provider may rotate it). Throws `forbidden` with the

@@ -76,10 +76,12 @@ export const ERROR_CODES = [
   // OpenID Connect sign-in
   'oidc-invalid',
   'oidc-misconfigured',
+  'oidc-no-refresh-token',
   'oidc-not-authorized',
   'oidc-not-configured',
   'oidc-refused',
   'oidc-unavailable',
+  'provider-grant-missing',
 
   // API tokens
   'invalid-crate-pattern',

@@ -195,7 +195,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   });
   void app.register(oauthRoutes, { deviceFlow, limiter: registry.deviceFlowLimiter, publicUrl: options.publicUrl });
   // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
-  void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index, deviceFlow });
+  void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index, deviceFlow, oidc: options.oidc });
   void app.register(healthRoutes, { metadata: registry.metadata, blobs: registry.blobs, config: registry.config });
   installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).

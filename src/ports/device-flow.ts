@@ -109,4 +109,6 @@ export interface DeviceFlow {
   storeProviderGrant(sessionTokenId: number, userId: number, refreshToken: string, at: string): Promise<void>;
   /** Takes (and forgets) it: each grant goes to at most one device. */
   takeProviderGrant(sessionTokenId: number): Promise<string | undefined>;
+  /** Whether a browser session holds a provider grant, without taking it (the /device page's check). */
+  hasProviderGrant(sessionTokenId: number): Promise<boolean>;
 }

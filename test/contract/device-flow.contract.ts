@@ -114,7 +114,11 @@ export function deviceFlowContract(name: string, open: () => Promise<MetadataDat
       const alice = await db.users.createUser('alice', false);
       await db.deviceFlow.storeProviderGrant(41, alice.id, 'sealed-1', AT);
       await db.deviceFlow.storeProviderGrant(41, alice.id, 'sealed-2', AT);
+      assert.equal(await db.deviceFlow.hasProviderGrant(41), true);
+      assert.equal(await db.deviceFlow.hasProviderGrant(42), false);
+      assert.equal(await db.deviceFlow.hasProviderGrant(41), true, 'looking does not take it');
       assert.equal(await db.deviceFlow.takeProviderGrant(41), 'sealed-2');
+      assert.equal(await db.deviceFlow.hasProviderGrant(41), false);
       assert.equal(await db.deviceFlow.takeProviderGrant(41), undefined);
     });
 

@@ -81,7 +81,13 @@ function memoryAdapter() {
 /** `options.issuer`: the URL it is reached at when that is not its own (a proxy in front of it). */
 export async function startOidcProvider(
   accounts: Record<string, TestAccount>,
-  options: { issuer?: string } = {},
+  options: {
+    issuer?: string;
+    /** false: the discovery document does not list `offline_access`. */
+    offlineAccess?: boolean;
+    /** false: the registry's client may not use refresh tokens (`offline_access` is dropped from its sign-ins). */
+    refreshTokens?: boolean;
+  } = {},
 ): Promise<TestOidcProvider> {
   const server = createServer();
   const port = await listen(server);
@@ -97,6 +103,7 @@ export async function startOidcProvider(
     // GitLab's shape: groups from the userinfo endpoint with the openid scope.
     claims: { openid: ['sub', 'groups'], profile: ['preferred_username', 'nickname', 'name'], email: ['email', 'email_verified'] },
     features: { devInteractions: { enabled: true } },
+    ...(options.offlineAccess === false ? { scopes: ['openid'] } : {}),
     async findAccount(_ctx, sub) {
       const account = accounts[sub];
       if (!account) return undefined;
@@ -116,7 +123,10 @@ export async function startOidcProvider(
         client_secret: clientSecret,
         redirect_uris: [uri],
         // Refresh tokens for sign-ins that ask for offline_access (a device approval, issue 17).
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types:
+          options.refreshTokens === false || options.offlineAccess === false
+            ? ['authorization_code']
+            : ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       });

@@ -284,6 +284,15 @@ export class SqlDeviceFlow implements DeviceFlow {
       .executeTakeFirst();
     return row?.refresh_token;
   }
+
+  async hasProviderGrant(sessionTokenId: number): Promise<boolean> {
+    const row = await this.scope.db
+      .selectFrom('provider_grants')
+      .select('session_token_id')
+      .where('session_token_id', '=', sessionTokenId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
 }
 
 /** Revokes a session's active access tokens, each recorded in the change log. */

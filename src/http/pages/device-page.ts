@@ -39,3 +39,11 @@ export function decidedBody(decision: 'approve' | 'deny', deviceName: string): R
     ? html`<p class="notice" role="status" id="notice">Approved: <strong>${deviceName}</strong> is signed in. You can close this page and go back to your terminal.</p>`
     : html`<p class="notice" role="status" id="notice">Refused: <strong>${deviceName}</strong> was not signed in.</p>`;
 }
+
+/** An approval refused because the browser session holds no provider grant for the device. */
+export function providerSignInBody(signInUrl: string): RawHtml {
+  return html`<p class="refusal" id="problem">To approve a device, sign in through the identity provider again first: the
+registry keeps that sign-in's grant for the device, so that each renewal of its sign-in asks the provider whether you
+may still use the registry.</p>
+<p><a id="provider-sign-in" href="${signInUrl}">Sign in through the identity provider</a></p>`;
+}

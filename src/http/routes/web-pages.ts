@@ -2,6 +2,7 @@
 // session (web-context.ts: its hooks and its error pages reach every page plugin registered here).
 // Sign-in itself lives with the identity routes (identity.ts).
 
+import type { OidcLogin } from '../../auth/oidc-client.js';
 import type { WebSessions } from '../../auth/web-sessions.js';
 import type { Registry } from '../../registry.js';
 import { acceptFormBodies } from '../form-body.js';
@@ -22,6 +23,8 @@ export interface WebPageOptions {
   webSessions: WebSessions;
   indexUrl: () => string;
   deviceFlow: DeviceFlowService;
+  /** The OpenID provider, when one is configured: the /device page sends its people through it. */
+  oidc?: OidcLogin;
 }
 
 const CHART_DAYS = 90;
@@ -71,6 +74,7 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     deviceFlow: options.deviceFlow,
     grants: registry.metadata.deviceFlow,
     users: registry.metadata.users,
+    provider: options.oidc,
   });
   await app.register(adminPageRoutes, {
     catalog: registry.catalog,
