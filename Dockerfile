@@ -72,8 +72,8 @@ COPY src src
 COPY cli cli
 COPY test test
 COPY packages packages
-# Both SQLite drivers are optional dependencies, and npm would install both on this Node (and try to
-# compile 12). cratekeeper's loader names the one this Node loads; the other is removed from the
+# Both SQLite drivers are optional dependencies, and npm would install both on this Node (12 with an
+# install script that compiles it where no prebuilt binary can be downloaded). cratekeeper's loader names the one this Node loads; the other is removed from the
 # package.json that is packed here, so the install below holds only that one and its dependencies.
 RUN npm run build --silent \
  && driver=$(node --input-type=module -e "const { sqliteDriverPackage } = await import('./dist/src/adapters/metadata/sqlite-driver.js'); console.log(sqliteDriverPackage(process.versions.node))") \
