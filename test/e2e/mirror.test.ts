@@ -284,7 +284,7 @@ auth = { netrc = "${netrcFile}", pattern = "basic" }
     assert.equal(sync.code, 0, sync.stderr);
     const count = lockChecksums(lockfile).size;
     assert.match(sync.stdout, new RegExp(`cached ${count} of ${count} crates from b`));
-    assert.match(sync.stderr, new RegExp(`syncing b ${count}/${count} \\(100%\\)`));
+    assert.match(sync.stderr, new RegExp(`syncing b: ${count}/${count} \\(100%\\)`));
 
     await nginx.stop();
     const offline = await startRegistry({ dataDir, args: ['--config', syncConfig] });

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { publishBodyFor } from '../support/crate-fixture.js';
 import { httpRequest, publish } from '../support/http-client.js';
 import { runCli, startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 
 // Undoes migration 8 (download totals and the search index), as if the database came from before it.
 const UNDO_MIGRATION_8 = [
@@ -58,7 +58,7 @@ describe('progress of long operations without a terminal', () => {
     );
     assert.ok(importLines.includes('rebuilding download totals: 2/2 (100%)'), imported.stderr);
 
-    const db = new Database(join(target, 'cratekeeper.sqlite3'));
+    const db = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));
     try {
       for (const statement of UNDO_MIGRATION_8) db.exec(statement);
     } finally {

@@ -1,8 +1,9 @@
 // Several `cratekeeper serve` replicas (separate commands, separate data folders) on one PostgreSQL
 // and one S3 bucket behave as one registry: a publish through one is in every other's index within
 // a second; concurrent publishes of one version through different replicas end with exactly one
-// success; a revocation and the (sliding) rate limits hold on every replica; and a replica killed
-// mid-publish loses nothing acknowledged and leaves no half version.
+// success; a revocation, a terminal sign-in (device flow) and the (sliding) rate limits hold on
+// every replica; and a replica killed mid-publish loses nothing acknowledged and leaves no half
+// version.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,8 @@ import { encodePublishBody } from '../../src/domain/publish-body.js';
 import { generateToken } from '../../src/domain/token.js';
 import { makeCrate, metadataFor, publishBodyFor } from '../support/crate-fixture.js';
 import { eventually } from '../support/eventually.js';
-import { errorDetail, httpRequest, publish } from '../support/http-client.js';
+import { errorDetail, httpRequest, publish, type HttpResult } from '../support/http-client.js';
+import { hiddenCsrf } from '../support/web-session.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { startSharedBackends, type SharedBackends } from '../support/shared-backends.js';
 
@@ -44,6 +46,29 @@ async function assertIndexMatchesBlobs(server: RunningRegistry, token: string, n
     assert.equal(createHash('sha256').update(dl.body).digest('hex'), line.cksum, `${name}@${line.vers} bytes differ from cksum`);
   }
   return lines.map((l) => l.vers);
+}
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** Signs in to a running replica's web pages with a token, as a browser does: the session cookie and the forms' CSRF token. */
+async function signInOverHttp(server: RunningRegistry, token: string): Promise<{ cookie: string; csrf: string }> {
+  const cookieNamed = (headers: HttpResult['headers'], name: string) =>
+    ([headers['set-cookie'] ?? []].flat() as string[])
+      .map((c) => c.split(';')[0]!)
+      .find((c) => c.startsWith(`${name}=`) && c !== `${name}=`);
+  const page = await httpRequest(`${server.url}/sign-in`);
+  const flow = cookieNamed(page.headers, 'ck_login');
+  assert.ok(flow, 'the sign-in page sets its flow cookie');
+  const done = await httpRequest(`${server.url}/me/token-sign-in`, {
+    method: 'POST',
+    headers: { cookie: flow, 'content-type': 'application/x-www-form-urlencoded' },
+    body: Buffer.from(new URLSearchParams({ csrf: hiddenCsrf(page.body.toString()), token }).toString()),
+  });
+  assert.equal(done.status, 303, done.body.toString());
+  const cookie = cookieNamed(done.headers, 'ck_session');
+  assert.ok(cookie, 'signing in sets the session cookie');
+  const home = await httpRequest(`${server.url}/`, { headers: { cookie } });
+  return { cookie, csrf: hiddenCsrf(home.body.toString()) };
 }
 
 /** Polls until `check` holds; returns how long it took, or fails after `limitMs`. */
@@ -138,6 +163,41 @@ describe('several replicas on one PostgreSQL and one bucket', () => {
       const ms = await within(1000, 'refusing the revoked token on the other replica', async () => (await readOn(b)) === 401);
       console.log(`# revocation effective on the other replica after ${ms} ms`);
       assert.equal(await readOn(a), 401);
+    });
+
+    it('a terminal sign-in started on one replica is approved, refreshed and signed out on the other', async () => {
+      const form = (server: RunningRegistry, path: string, fields: Record<string, string>, cookie?: string) =>
+        httpRequest(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+          body: Buffer.from(new URLSearchParams({ client_id: 'cratekeeper-cli', ...fields }).toString()),
+        });
+      const json = (res: { status: number; body: Buffer }, status: number) => {
+        assert.equal(res.status, status, res.body.toString());
+        return JSON.parse(res.body.toString()) as Record<string, string>;
+      };
+      const started = json(await form(a, '/oauth/device_authorization', { device_name: 'ci@replicas' }), 200);
+
+      // Approved on the other replica, in a browser session made there, before the first poll (a poll
+      // sooner than the interval after another would be told to slow down).
+      const session = await signInOverHttp(b, token);
+      const approved = await form(b, '/device/approve', { user_code: started.user_code!, csrf: session.csrf }, session.cookie);
+      assert.equal(approved.status, 200, approved.body.toString());
+      const issued = json(await form(a, '/oauth/token', { grant_type: DEVICE_GRANT, device_code: started.device_code! }), 200);
+      const readOn = async (server: RunningRegistry, secret: string) =>
+        (await httpRequest(`${server.url}/index/config.json`, { headers: { authorization: secret } })).status;
+      assert.equal(await readOn(b, issued.access_token!), 200);
+
+      // Refreshed on B; the spent refresh token, replayed on A, signs the whole device out everywhere.
+      const refreshed = json(await form(b, '/oauth/token', { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }), 200);
+      assert.equal(await readOn(a, refreshed.access_token!), 200);
+      assert.equal(await readOn(b, refreshed.access_token!), 200);
+      const replay = json(await form(a, '/oauth/token', { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }), 400);
+      assert.equal(replay.error, 'invalid_grant');
+      await eventually(async () => assert.equal(await readOn(b, refreshed.access_token!), 401));
+      assert.equal(await readOn(a, refreshed.access_token!), 401);
+      const after = json(await form(b, '/oauth/token', { grant_type: 'refresh_token', refresh_token: refreshed.refresh_token! }), 400);
+      assert.equal(after.error, 'invalid_grant');
     });
 
     it('a replica killed mid-publish loses nothing acknowledged and leaves no half version', async () => {

@@ -84,7 +84,7 @@ describe('server lifecycle', () => {
     assert.equal(status, 401);
     const again = await runCli(['token', 'revoke', row.split('\t')[0]!, ...dir]);
     assert.notEqual(again.code, 0);
-    assert.match(again.stderr, /no active token with id/);
+    assert.match(again.stderr, /no active token has the id or name `2`/);
     assert.equal(await server.stop(), 0);
   });
 
