@@ -26,6 +26,19 @@ async function post(url: string, fields: Record<string, string>): Promise<{ stat
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** The approved device's tokens from the token endpoint, retried until the approval has landed. */
+function tokensOnceApproved(base: string, deviceCode: string): Promise<Record<string, unknown>> {
+  return eventually(
+    async () => {
+      const res = await post(`${base}/oauth/token`, { client_id: CLIENT, grant_type: DEVICE_GRANT, device_code: deviceCode });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body;
+    },
+    30_000,
+    500,
+  );
+}
+
 describe('terminal sign-in: refreshes ask the OpenID provider again', () => {
   let provider: TestOidcProvider;
   let server: RunningRegistry;
@@ -68,19 +81,7 @@ describe('terminal sign-in: refreshes ask the OpenID provider again', () => {
     });
     assert.equal(approved.status, 200, approved.body);
 
-    const tokens = await eventually(
-      async () => {
-        const res = await post(`${server.url}/oauth/token`, {
-          client_id: CLIENT,
-          grant_type: DEVICE_GRANT,
-          device_code: started.body.device_code as string,
-        });
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        return res.body;
-      },
-      30_000,
-      500,
-    );
+    const tokens = await tokensOnceApproved(server.url, started.body.device_code as string);
 
     const renewed = await post(`${server.url}/oauth/token`, {
       client_id: CLIENT,
@@ -146,19 +147,7 @@ describe('terminal sign-in: refreshes ask the OpenID provider again', () => {
     assert.equal(approved.status, 200, approved.body);
     assert.match(approved.body, /erin@desk<\/strong> is signed in/);
 
-    const tokens = await eventually(
-      async () => {
-        const res = await post(`${server.url}/oauth/token`, {
-          client_id: CLIENT,
-          grant_type: DEVICE_GRANT,
-          device_code: started.body.device_code as string,
-        });
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        return res.body;
-      },
-      30_000,
-      500,
-    );
+    const tokens = await tokensOnceApproved(server.url, started.body.device_code as string);
 
     // The provider drops erin from the authorized group: the device's refresh asks it, and is refused.
     accounts['acct-8']!.groups = ['contractors'];
