@@ -4,20 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { makeTestCertificates, type TestCertificates } from '../support/test-ca.js';
 import { assertNoErrors, DoctorSetup, findingLine, registryToml } from './doctor-setup.js';
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../support/local-daemons.js';
 
 describe('cratekeeper doctor over https', () => {
   let certs: TestCertificates;
@@ -76,7 +68,7 @@ describe('cratekeeper doctor over https', () => {
   });
 
   it('goes through HTTPS_PROXY as cargo would, and direct when NO_PROXY lists the host', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there: a proxy that is down
     const env = { CARGO_HTTP_CAINFO: certs.caCert, HTTPS_PROXY: `127.0.0.1:${port}` };
     const down = await setup().doctor([], env);
     assert.equal(down.code, 1);

@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { publishBodyFor } from '../support/crate-fixture.js';
@@ -12,15 +11,7 @@ import { httpRequest, publish } from '../support/http-client.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
 import { writeCliWrapper } from './helpers.js';
 import { assertNoErrors, DoctorSetup, findingLine, registryToml } from './doctor-setup.js';
-
-/** A loopback port nothing listens on (a proxy that is down). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../support/local-daemons.js';
 
 async function createToken(server: RunningRegistry, body: Record<string, unknown>): Promise<{ id: number; token: string }> {
   const answer = await httpRequest(`${server.url}/api/v1/me/tokens`, {
@@ -212,7 +203,7 @@ describe('cratekeeper doctor', () => {
   });
 
   it('names a proxy that is down, and says when no_proxy sends the registry direct', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens there: a proxy that is down
     const down = await healthy().doctor([], { http_proxy: `http://127.0.0.1:${port}` });
     assert.equal(down.code, 1);
     assert.match(
