@@ -1,0 +1,47 @@
+// The seam between the supply-chain policy engine and its rules (quarantine, advisories, licences,
+// holds). A rule looks at the versions of one crate from one source and says which of them it
+// holds back (`deny`: left out of the index cargo reads, download refused) or marks (`warn`:
+// served, shown on pages and in the API). The engine (policy-engine.ts) asks every rule, filters
+// index files, refuses downloads, answers `policy check`, and records refusals; rules never touch
+// HTTP, caches or the audit log themselves.
+
+/** Where a version comes from: a crate published here, or an upstream (by its configured name). */
+export type PolicySource = { kind: 'local' } | { kind: 'upstream'; upstream: string };
+
+/** One version as its index line gives it (the parsed JSON object of the line). */
+export interface VersionUnderReview {
+  name: string;
+  vers: string;
+  /** `pubtime` of the index line, when the source gives one (YYYY-MM-DDTHH:MM:SSZ). */
+  pubtime?: string;
+  yanked: boolean;
+}
+
+export type PolicyRuleName = 'quarantine' | 'hold' | 'advisory' | 'licence';
+
+export interface PolicyFinding {
+  rule: PolicyRuleName;
+  effect: 'deny' | 'warn';
+  /** One sentence for the person running cargo: names the version and why, e.g. "serde@1.0.300 is affected by RUSTSEC-2026-0001 (title)". */
+  detail: string;
+  /** For a finding that ends by itself (quarantine): when, in ms since the epoch. */
+  until?: number;
+  /** Machine-readable facts for the API and pages: advisory id, licence expression, release time... */
+  facts?: Record<string, string>;
+}
+
+export interface PolicyRule {
+  readonly name: PolicyRuleName;
+  /**
+   * The findings for some versions of one crate from one source, by `vers`; versions without
+   * findings are absent. Must not throw for a version it knows nothing about. Called on index reads
+   * (the engine caches the filtered file), downloads and `policy check`.
+   */
+  review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[], now: number): Promise<Map<string, PolicyFinding[]>>;
+  /**
+   * Changes whenever this rule's answers may change other than by time passing (a policy setting
+   * edited, an advisory sync, an exception granted), on every replica within the cache poll
+   * interval. The engine keys its caches and the served index file's ETag on it.
+   */
+  revision(): string;
+}
