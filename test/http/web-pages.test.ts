@@ -115,8 +115,8 @@ describe('web pages', () => {
       assert.equal(done.headers.location, '/crates/widget');
     });
 
-    it('never sends a visitor to another site after signing in', async () => {
-      for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example']) {
+    it('never sends a visitor to another site, or to an overlong path, after signing in', async () => {
+      for (const next of ['//evil.example/x', 'https://evil.example/', '/\\evil.example', `/crates/${'a'.repeat(3000)}`]) {
         const page = await r.request({ method: 'GET', url: `/sign-in?next=${encodeURIComponent(next)}` });
         const done = await r.request({
           method: 'POST',

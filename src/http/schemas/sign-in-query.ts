@@ -6,9 +6,16 @@ import { z } from 'zod';
 import type { LoginPurpose } from '../../auth/session-cookie.js';
 import { requestSchema } from '../zod-type-provider.js';
 
+/**
+ * The longest `next` kept. It travels in the sign-in flow's cookie, and browsers drop a cookie over
+ * 4 KiB: a longer one would break the sign-in instead of only losing the way back.
+ */
+const MAX_NEXT_LENGTH = 2048;
+
 /** A path on this site to return to after signing in; anything else becomes `/`. */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
+  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))
+    return '/';
   return /[\u0000-\u001f\\]/.test(next) ? '/' : next;
 }
 
