@@ -5,7 +5,7 @@
 // exactly once; and a webhook the server cannot use stops `serve` with the setting's name.
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
@@ -143,6 +143,58 @@ describe('webhooks with cargo and cratekeeper serve', () => {
       return payloads()[3]!;
     });
     assert.deepEqual([again.event, again.crate], ['yank', 'hooked']);
+  });
+});
+
+describe('export and import', () => {
+  it('carry the endpoints made by admins, whose sealed secrets still sign after the move; not the delivery log', async () => {
+    const receiver = await new WebhookReceiver().listen();
+    const secret = 'moved-secret-0123456789abcdef';
+    const source = await startRegistry();
+    const token = source.adminToken!;
+    let target: RunningRegistry | undefined;
+    try {
+      const created = await httpRequest(`${source.url}/api/v1/admin/webhooks`, {
+        method: 'POST',
+        headers: { authorization: token },
+        body: Buffer.from(JSON.stringify({ name: 'moved', url: receiver.url, secret, events: ['publish'], crates: ['moved-*'] })),
+      });
+      assert.equal(created.status, 201, created.body.toString());
+      assert.equal((await publish(source.url, token, await publishBodyFor('moved-one', '1.0.0'))).status, 200);
+      await eventually(() => assert.equal(receiver.accepted().length, 1));
+      assert.equal(await source.stop(), 0);
+
+      const archive = join(makeTempDir('cratekeeper-archive-'), 'archive');
+      ok(await runCli(['export', archive, '--data-dir', source.dataDir]), 'export');
+      const tables = (JSON.parse(readFileSync(join(archive, 'manifest.json'), 'utf8')) as { tables: { name: string }[] }).tables.map(
+        (t) => t.name,
+      );
+      assert.ok(tables.includes('webhook_endpoints'), `exported tables: ${tables.join(', ')}`);
+      assert.ok(!tables.includes('webhook_deliveries'), 'the delivery log is not exported');
+      assert.doesNotMatch(
+        readFileSync(join(archive, 'tables', 'webhook_endpoints.jsonl'), 'utf8'),
+        new RegExp(secret),
+        'the secret is sealed',
+      );
+
+      const dataDir = makeTempDir('cratekeeper-imported-');
+      ok(await runCli(['import', archive, '--data-dir', dataDir]), 'import');
+      target = await startRegistry({ dataDir });
+      const listed = await httpRequest(`${target.url}/api/v1/admin/webhooks`, { headers: { authorization: token } });
+      assert.deepEqual(
+        (JSON.parse(listed.body.toString()) as { webhooks: { name: string; crates: string[] }[] }).webhooks.map((w) => [w.name, w.crates]),
+        [['moved', ['moved-*']]],
+      );
+      assert.equal((await publish(target.url, token, await publishBodyFor('moved-two', '1.0.0'))).status, 200);
+      const payload = await eventually(() => {
+        assert.equal(receiver.accepted().length, 2);
+        return verifyDelivery(receiver.accepted()[1]!, secret, nowSeconds());
+      });
+      assert.equal(payload.crate, 'moved-two');
+    } finally {
+      if (target) assert.equal(await target.stop(), 0);
+      await receiver.close();
+    }
   });
 });
 
