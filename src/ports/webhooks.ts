@@ -67,7 +67,8 @@ export interface DeliveryOutcome {
 }
 
 export interface WebhookDeliveries {
-  enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<void>;
+  /** Queues deliveries due at `at`; answers them as stored. */
+  enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<WebhookDeliveryRecord[]>;
   /**
    * Claims up to `limit` pending deliveries due at `at` whose lease has run out, for `claim` until
    * `until`. A delivery is claimed by one caller only, across processes.

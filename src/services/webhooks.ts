@@ -96,14 +96,21 @@ export class WebhookService {
   async redeliver(id: number): Promise<WebhookDeliveryRecord> {
     const original = await this.deps.deliveries.get(id);
     if (!original) throw notFound('webhook-delivery-not-found', `no webhook delivery with id ${id}`);
-    const deliveryId = randomUUID();
-    await this.deps.deliveries.enqueue(
-      [{ deliveryId, endpoint: original.endpoint, event: original.event, crate: original.crate, body: original.body, redeliveryOf: id }],
+    const [queued] = await this.deps.deliveries.enqueue(
+      [
+        {
+          deliveryId: randomUUID(),
+          endpoint: original.endpoint,
+          event: original.event,
+          crate: original.crate,
+          body: original.body,
+          redeliveryOf: id,
+        },
+      ],
       this.isoNow(),
     );
     this.kick();
-    const { deliveries } = await this.deps.deliveries.list({ endpoint: original.endpoint, limit: 20, offset: 0 });
-    return deliveries.find((d) => d.deliveryId === deliveryId)!;
+    return queued!;
   }
 
   list(query: { endpoint?: string; status?: DeliveryStatus; limit: number; offset: number }) {

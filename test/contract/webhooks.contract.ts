@@ -90,7 +90,11 @@ export function webhooksContract(
 
     it('lists newest first, by endpoint and status', async () => {
       const db = await fresh();
-      await db.webhookDeliveries.enqueue([1, 2, 3, 4, 5].map(delivery), T0);
+      const queued = await db.webhookDeliveries.enqueue([1, 2, 3, 4, 5].map(delivery), T0);
+      assert.deepEqual(
+        queued.map((d) => [d.crate, d.status, d.attempts, d.nextAttemptAt]),
+        [1, 2, 3, 4, 5].map((n) => [`crate-${n}`, 'pending', 0, T0]),
+      );
       const odd = await db.webhookDeliveries.list({ endpoint: 'odd', limit: 2, offset: 0 });
       assert.deepEqual([odd.total, odd.deliveries.map((d) => d.crate)], [3, ['crate-5', 'crate-3']]);
       const pending = await db.webhookDeliveries.list({ status: 'pending', limit: 10, offset: 4 });

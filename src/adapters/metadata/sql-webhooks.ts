@@ -116,9 +116,9 @@ export class SqlWebhookEndpoints implements WebhookEndpoints {
 export class SqlWebhookDeliveries implements WebhookDeliveries {
   constructor(private readonly scope: SqlScope) {}
 
-  async enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.scope.db
+  async enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<WebhookDeliveryRecord[]> {
+    if (deliveries.length === 0) return [];
+    const rows = await this.scope.db
       .insertInto('webhook_deliveries')
       .values(
         deliveries.map((d) => ({
@@ -135,7 +135,9 @@ export class SqlWebhookDeliveries implements WebhookDeliveries {
           created_at: at,
         })),
       )
+      .returningAll()
       .execute();
+    return rows.map(toDelivery);
   }
 
   async claimDue(at: string, until: string, claim: string, limit: number): Promise<WebhookDeliveryRecord[]> {
