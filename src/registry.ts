@@ -36,6 +36,10 @@ import type { RateLimiter } from './lib/rate-limiter.js';
 import { SearchService } from './services/search.js';
 import { SharedRateLimiter, SharedRateLimits } from './services/shared-rate-limiter.js';
 import { YankService } from './services/yank.js';
+import { SealedSecrets } from './auth/sealed-secrets.js';
+import { WebhookEndpointsService } from './services/webhook-endpoints.js';
+import { sendWebhook, type WebhookSend } from './services/webhook-sender.js';
+import { WebhookService } from './services/webhooks.js';
 
 /** Rendered READMEs kept in memory (published versions never change). */
 const README_CACHE_BYTES = 32 * 1024 * 1024;
@@ -78,6 +82,9 @@ export interface Registry {
   metrics: Metrics;
   /** Worker threads for CPU-heavy work, off the event loop. */
   cpu: CpuPool;
+  /** Webhook endpoints (file and admin pages) and their deliveries; server.ts starts the sending. */
+  webhookEndpoints: WebhookEndpointsService;
+  webhooks: WebhookService;
   close(): Promise<void>;
 }
 
@@ -136,7 +143,15 @@ export function openBlobStore(config: Config): BlobStore {
 
 export async function openRegistry(
   config: Config,
-  options: { env?: NodeJS.ProcessEnv; onBackgroundError?: (error: unknown) => void; now?: () => number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    onBackgroundError?: (error: unknown) => void;
+    now?: () => number;
+    /** The registry's URL when server.public_url is not set (server.ts knows it once listening). */
+    publicUrl?: () => string;
+    /** How webhook attempts are sent (tests may replace it). */
+    sendWebhook?: WebhookSend;
+  } = {},
 ): Promise<Registry> {
   const onBackgroundError = options.onBackgroundError ?? (() => {});
   const metadata = await openMetadataDatabase(config);
@@ -176,6 +191,33 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
+
+  // Webhooks hear the actions services report to the audit recorder (after their change committed).
+  const webhookEndpoints = new WebhookEndpointsService(
+    metadata.webhookEndpoints,
+    new SealedSecrets(metadata.secrets),
+    config.webhooks,
+    options.env ?? process.env,
+    now,
+  );
+  const delivery = config.webhook_delivery;
+  const webhooks = new WebhookService({
+    deliveries: metadata.webhookDeliveries,
+    endpoints: webhookEndpoints,
+    send: options.sendWebhook ?? sendWebhook,
+    settings: {
+      timeoutMs: delivery.timeout_ms,
+      maxAttempts: delivery.max_attempts,
+      retryInitialMs: delivery.retry_initial_ms,
+      retryMaxMs: delivery.retry_max_ms,
+      concurrency: delivery.concurrency,
+      responseLimit: delivery.response_limit,
+    },
+    registryUrl: () => config.server.public_url?.replace(/\/+$/, '') ?? options.publicUrl?.() ?? '',
+    onError: onBackgroundError,
+    now,
+  });
+  audit.listen(webhooks.hear);
 
   const owners = new OwnersService(metadata, policy);
   const publish = new PublishService({
@@ -224,12 +266,15 @@ export async function openRegistry(
     downloadCounter,
     downloadCounts: metadata.downloadCounts,
     cpu,
+    webhookEndpoints,
+    webhooks,
     metrics: new Metrics({
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
       publishes: () => publish.published,
     }),
     async close() {
       await changes.stop();
+      await webhooks.stop();
       await rateLimits.stop();
       await audit.stop();
       await downloadCounter.stop();

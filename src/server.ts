@@ -58,13 +58,13 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       logger.error({ err: error, ...(repeatsLeftOut > 0 ? { repeatsLeftOut } : {}) }, what),
     );
   const onBackgroundError = backgroundError('background task failed');
-  const registry = await openRegistry(config, { env: options.env, onBackgroundError });
+  let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
+  const registry = await openRegistry(config, { env: options.env, onBackgroundError, publicUrl: () => publicUrl });
   const tls =
     config.server.tls_cert !== undefined && config.server.tls_key !== undefined
       ? { cert: readFileSync(config.server.tls_cert), key: readFileSync(config.server.tls_key) }
       : undefined;
 
-  let publicUrl = config.server.public_url?.replace(/\/+$/, '') ?? '';
   const app = buildApp(registry, { publicUrl: () => publicUrl, logger, tls, onWrite: options.onWrite, oidc });
 
   // Replicas that start together on a new database race to create the admin: one wins, the others
@@ -100,6 +100,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   await app.listen({ host: config.server.host, port: config.server.port, listenTextResolver: fastifyListenText });
   const url = urlOfAddress(app.server.address() as AddressInfo, tls !== undefined);
   if (publicUrl === '') publicUrl = url;
+  registry.webhooks.start(config.webhook_delivery.poll_interval_ms);
   // The one listening line is the caller's, on stdout (a cluster's primary prints it once for all
   // workers); the log has the details at debug level only, so that nothing says it twice.
   logger.debug({ url, publicUrl, dataDir: config.storage.data_dir, pid: process.pid }, 'serving');

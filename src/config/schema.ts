@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { upstreamsSchema } from './upstreams-schema.js';
 import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
+import { webhookDeliverySchema, webhooksSchema } from './webhooks-schema.js';
 import { boolean, cratePatterns, duration, existingFile, httpUrl, integer, list, size, text } from './fields.js';
 
 const workerCount = () =>
@@ -146,6 +147,9 @@ export const configSchema = z
     oidc: oidcSchema,
     login: loginSchema,
     trusted_publishing: trustedPublishingSchema,
+    // Webhooks (docs/webhooks.md): endpoints, and how deliveries are retried.
+    webhooks: webhooksSchema,
+    webhook_delivery: webhookDeliverySchema,
     cpu: z
       .strictObject({
         // Worker threads for CPU-heavy work (tarball checks, README rendering, large index files).

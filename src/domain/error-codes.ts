@@ -112,6 +112,12 @@ export const ERROR_CODES = [
   'id-token-signature',
   'issuer-unavailable',
 
+  // webhooks
+  'invalid-webhook',
+  'webhook-exists',
+  'webhook-not-found',
+  'webhook-delivery-not-found',
+
   // load, limits and dependencies of ours
   'database-unavailable',
   'rate-limited',

@@ -13,6 +13,7 @@ import { apiErrors } from './error-mapper.js';
 import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -156,6 +157,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
     await writes.register(currentTokenRoutes, { accounts: registry.accounts });
     await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
+    const { webhookEndpoints: endpoints, webhooks, audit } = registry;
+    await writes.register(adminWebhookRoutes, { endpoints, webhooks, audit });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = [
   'device-signout-all',
   'user-disable',
   'user-enable',
+  // An admin added, changed, disabled, deleted a webhook endpoint, or redelivered (docs/webhooks.md).
+  'webhook-change',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -17,6 +17,7 @@ import type { RegistryTables } from './registry-tables.js';
 import type { ServerSecrets } from './server-secrets.js';
 import type { Tokens } from './tokens.js';
 import type { Users } from './users.js';
+import type { WebhookDeliveries, WebhookEndpoints } from './webhooks.js';
 
 export interface MetadataRepositories {
   users: Users;
@@ -33,6 +34,8 @@ export interface MetadataRepositories {
   downloadCounts: DownloadCounts;
   rateCounts: RateCounts;
   deviceFlow: DeviceFlow;
+  webhookEndpoints: WebhookEndpoints;
+  webhookDeliveries: WebhookDeliveries;
 }
 
 /**

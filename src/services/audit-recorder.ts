@@ -5,6 +5,8 @@
 // is under way), and a failed batch is kept for the next, up to MAX_KEPT_EVENTS; beyond that the
 // oldest are dropped and the drop is reported, so an outage costs bounded memory. (A batch whose
 // commit went through but whose answer was lost is written twice: a duplicate beats a gap.)
+// Listeners (webhooks) hear each recorded action as it is recorded: services record an action once
+// its change committed, so this is the one place every reported action passes.
 
 import type { AuditAction, AuditEvent, AuditLog } from '../ports/audit-log.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
@@ -25,6 +27,7 @@ export class AuditRecorder {
   private reads = new Map<string, AuditEvent & { hour: number }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private readonly listeners: ((event: AuditEvent) => void)[] = [];
 
   constructor(
     private readonly log: AuditLog,
@@ -38,7 +41,7 @@ export class AuditRecorder {
     source: AuditSource,
     fields: { crate?: string; version?: string; detail?: string; login?: string } = {},
   ): void {
-    this.pending.push({
+    const event: AuditEvent = {
       at: new Date(this.now()).toISOString(),
       action,
       userLogin: fields.login ?? source.principal?.login ?? null,
@@ -49,7 +52,14 @@ export class AuditRecorder {
       userAgent: source.userAgent,
       detail: fields.detail ?? null,
       count: 1,
-    });
+    };
+    this.pending.push(event);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  /** `listener` hears every action recorded from now on (not index reads); it must not throw. */
+  listen(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   /** The hot path: one map lookup and an increment. */

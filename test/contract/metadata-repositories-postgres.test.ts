@@ -19,6 +19,7 @@ import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { tokensContract } from './tokens.contract.js';
+import { webhooksContract } from './webhooks.contract.js';
 
 let server: PostgresServer | undefined;
 before(async () => {
@@ -51,7 +52,7 @@ async function slowDatabase(): Promise<string> {
 // CREATE DATABASE takes ~300 ms here, emptying one ~10 ms: each kind of database is created
 // once, then emptied for the next test (the contracts close every database after each test).
 const TABLES =
-  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads';
+  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, webhook_endpoints, webhook_deliveries';
 const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
@@ -76,6 +77,10 @@ changeLogContract('postgres', open, {
   },
 });
 metadataDatabaseContract('postgres', open);
+webhooksContract('postgres', open, async () => {
+  const url = await emptyDatabase('plain');
+  return [await openPostgresDatabase(url), await openPostgresDatabase(url)];
+});
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {

@@ -11,6 +11,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { tokensContract } from './tokens.contract.js';
+import { webhooksContract } from './webhooks.contract.js';
 
 const dir = makeTempDir('cratekeeper-contract-sqlite-');
 let databases = 0;
@@ -27,3 +28,7 @@ changeLogContract('sqlite', open, {
   },
 });
 metadataDatabaseContract('sqlite', open);
+webhooksContract('sqlite', open, async () => {
+  const file = join(dir, `metadata-${++databases}.sqlite`);
+  return [await openSqliteDatabase(file), await openSqliteDatabase(file)];
+});

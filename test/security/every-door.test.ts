@@ -105,7 +105,15 @@ describe('every route and method, for callers who may not read a crate', () => {
   after(() => r.close());
 
   it('collects the routes the app serves', () => {
-    for (const expected of ['/index/*', '/api/v1/crates/:name/owners', '/crates/:name', '/search', '/admin/audit']) {
+    for (const expected of [
+      '/index/*',
+      '/api/v1/crates/:name/owners',
+      '/crates/:name',
+      '/search',
+      '/admin/audit',
+      '/admin/webhooks',
+      '/api/v1/admin/webhooks/deliveries',
+    ]) {
       assert.ok(routes.has(expected), `route ${expected} was registered`);
     }
   });

@@ -300,6 +300,46 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 13,
+    async up(db, dialect) {
+      // Webhooks (services/webhooks.ts): endpoints made on the admin pages, and the deliveries'
+      // queue and log, claimed with a lease (claimed_until) so that one process sends each.
+      await db.schema
+        .createTable('webhook_endpoints')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull())
+        .addColumn('crates', 'text')
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('delivery_id', 'text', (c) => c.notNull().unique())
+        .addColumn('endpoint', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('crate', 'text')
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_status', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('last_attempt_at', 'text')
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('claimed_until', 'text', (c) => c.notNull())
+        .addColumn('claim', 'text')
+        .addColumn('redelivery_of', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute();
+      await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['endpoint', 'id']).execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -26,6 +26,8 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly downloadCounts: MetadataRepositories['downloadCounts'];
   readonly rateCounts: MetadataRepositories['rateCounts'];
   readonly deviceFlow: MetadataRepositories['deviceFlow'];
+  readonly webhookEndpoints: MetadataRepositories['webhookEndpoints'];
+  readonly webhookDeliveries: MetadataRepositories['webhookDeliveries'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -49,6 +51,8 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.downloadCounts = repositories.downloadCounts;
     this.rateCounts = repositories.rateCounts;
     this.deviceFlow = repositories.deviceFlow;
+    this.webhookEndpoints = repositories.webhookEndpoints;
+    this.webhookDeliveries = repositories.webhookDeliveries;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

@@ -17,6 +17,7 @@ import type { SqlScope } from './sql-scope.js';
 import { SqlServerSecrets } from './sql-server-secrets.js';
 import { SqlTokens } from './sql-tokens.js';
 import { SqlUsers } from './sql-users.js';
+import { SqlWebhookDeliveries, SqlWebhookEndpoints } from './sql-webhooks.js';
 
 export function sqlRepositories(scope: SqlScope): MetadataRepositories {
   return {
@@ -34,5 +35,7 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     downloadCounts: new SqlDownloadCounts(scope),
     rateCounts: new SqlRateCounts(scope.db),
     deviceFlow: new SqlDeviceFlow(scope),
+    webhookEndpoints: new SqlWebhookEndpoints(scope),
+    webhookDeliveries: new SqlWebhookDeliveries(scope),
   };
 }

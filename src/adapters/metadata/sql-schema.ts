@@ -109,4 +109,35 @@ export interface Database {
   };
   device_refresh_tokens: { token_hash: string; session_id: number; created_at: string; used_at: string | null };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
+  /** Webhook endpoints made on the admin pages (migration 13); config-file ones are not stored. */
+  webhook_endpoints: {
+    id: Generated<number>;
+    name: string;
+    url: string;
+    secret_sealed: string;
+    events: string;
+    crates: string | null;
+    enabled: number;
+    created_at: string;
+    updated_at: string;
+  };
+  /** The queue and log of webhook deliveries (migration 13). */
+  webhook_deliveries: {
+    id: Generated<number>;
+    delivery_id: string;
+    endpoint: string;
+    event: string;
+    crate: string | null;
+    body: string;
+    status: string;
+    attempts: number;
+    last_status: number | null;
+    last_error: string | null;
+    last_attempt_at: string | null;
+    next_attempt_at: string | null;
+    claimed_until: string;
+    claim: string | null;
+    redelivery_of: number | null;
+    created_at: string;
+  };
 }

@@ -8,6 +8,7 @@ import type { Registry } from '../../registry.js';
 import { acceptFormBodies } from '../form-body.js';
 import { installWebContext } from '../web-context.js';
 import { adminPageRoutes } from './web-admin.js';
+import { webhookPageRoutes } from './web-admin-webhooks.js';
 import type { DownloadCounts } from '../../ports/download-counts.js';
 import { downloadChartSvg } from '../pages/download-chart.js';
 import type { CratePageExtras } from '../pages/crate-page.js';
@@ -84,6 +85,7 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     accessRules: config.access.rules,
     authRequired: config.auth.required,
   });
+  await app.register(webhookPageRoutes, { endpoints: registry.webhookEndpoints, webhooks: registry.webhooks, audit: registry.audit });
 
   app.post('/sign-out', async (request, reply) => {
     reply.header('set-cookie', await options.webSessions.end(request.principal));
