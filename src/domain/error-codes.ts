@@ -112,6 +112,11 @@ export const ERROR_CODES = [
   'id-token-signature',
   'issuer-unavailable',
 
+  // rustdoc archives and hosting (docs/rustdoc.md)
+  'invalid-docs-archive',
+  'docs-archive-too-large',
+  'docs-not-found',
+
   // load, limits and dependencies of ours
   'database-unavailable',
   'rate-limited',
