@@ -18,6 +18,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { docBuildsContract } from './doc-builds.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 let server: PostgresServer | undefined;
@@ -67,6 +68,7 @@ async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
 const open = async () => openPostgresDatabase(await emptyDatabase('plain'));
 identityContract('postgres', open);
 tokensContract('postgres', open);
+docBuildsContract('postgres', open);
 deviceFlowContract('postgres', open);
 cratesContract('postgres', open);
 changeLogContract('postgres', open, {
