@@ -15,7 +15,10 @@ import type { CpuPool } from './cpu-pool.js';
 const UNPACK_TIMEOUT_MS = 120_000;
 
 export const docsArchiveKey = (docsKey: string) => `${docsKey}.tar.gz`;
-const docsFileKey = (docsKey: string, path: string) => `${docsKey}/files/${path}`;
+export const docsFileKey = (docsKey: string, path: string) => `${docsKey}/files/${path}`;
+
+/** The SHA-256 a docs key is named by (its last segment): export and import check archives against it. */
+export const docsSha256Of = (docsKey: string) => docsKey.slice(docsKey.lastIndexOf('/') + 1);
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -57,13 +60,6 @@ export class DocsStore {
   async archive(docsKey: string): Promise<Buffer | undefined> {
     const blob = await this.blobs.open(docsArchiveKey(docsKey));
     return blob ? readAll(blob.stream) : undefined;
-  }
-
-  /** Stores an exported archive again under its key (import); the files are unpacked anew. */
-  async restore(docsKey: string, archive: Buffer): Promise<void> {
-    const files = await this.unpack(archive);
-    for (const file of files) await this.blobs.put(docsFileKey(docsKey, file.path), Buffer.from(file.bytes));
-    await this.blobs.put(docsArchiveKey(docsKey), archive);
   }
 
   /** One file of the docs, or undefined. */
