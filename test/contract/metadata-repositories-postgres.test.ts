@@ -52,7 +52,7 @@ async function slowDatabase(): Promise<string> {
 // CREATE DATABASE takes ~300 ms here, emptying one ~10 ms: each kind of database is created
 // once, then emptied for the next test (the contracts close every database after each test).
 const TABLES =
-  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads';
+  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, doc_builds';
 const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
