@@ -166,6 +166,17 @@ describe('rustdoc hosting over HTTP', () => {
     assert.equal((await r.request({ method: 'GET', url: '/api/v1/crates/widget/docs/builds', token: eve })).statusCode, 404);
   });
 
+  it('links the docs from the crate page, and shows the builds to owners only', async () => {
+    const owner = await signInWithToken(r, r.adminToken);
+    const ownerPage = (await owner.get('/crates/widget/1.1.0')).body;
+    assert.match(ownerPage, /<a id="docs-link" href="\/docs\/widget\/1\.1\.0\/">/);
+    assert.match(ownerPage, /id="doc-builds-heading"/);
+    const reader = await signInWithToken(r, alice);
+    const readerPage = (await reader.get('/crates/widget/1.1.0')).body;
+    assert.match(readerPage, /id="docs-link"/);
+    assert.doesNotMatch(readerPage, /doc-builds/);
+  });
+
   it('keeps the docs of the newest keep_versions versions', async () => {
     await r.publishAsAdmin('widget', '1.2.0');
     assert.equal((await upload('widget', '1.2.0', await docsArchive('widget', 'widget three'))).statusCode, 200);
