@@ -24,6 +24,8 @@ import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { CpuPool } from './services/cpu-pool.js';
 import { CratePages } from './services/crate-pages.js';
+import { DocsService } from './services/docs.js';
+import { DocsStore } from './services/docs-store.js';
 import { ReadmeService } from './services/readme.js';
 import { DownloadCounter } from './services/download-counter.js';
 import { DownloadService } from './services/downloads.js';
@@ -85,6 +87,9 @@ export interface Registry {
   /** Webhook endpoints (file and admin pages) and their deliveries; server.ts starts the sending. */
   webhookEndpoints: WebhookEndpointsService;
   webhooks: WebhookService;
+  /** Rustdoc hosting (docs/rustdoc.md): the use cases, and the docs in the blob store. */
+  docs: DocsService;
+  docsStore: DocsStore;
   close(): Promise<void>;
 }
 
@@ -238,9 +243,13 @@ export async function openRegistry(
     },
     fault: faultPointsFromEnv(options.env ?? {}),
   });
+  const docsStore = new DocsStore(blobs, cpu, { maxUnpackedBytes: config.docs.max_unpacked_size, maxEntries: config.docs.max_files });
+  const docs = new DocsService(metadata, policy, docsStore, { build: config.docs.build, keepVersions: config.docs.keep_versions }, now);
   return {
     config,
     metadata,
+    docs,
+    docsStore,
     blobs,
     changes,
     auth,

@@ -11,11 +11,14 @@ import { RegistryError } from './domain/errors.js';
 import { buildApp } from './http/app.js';
 import { createServerLogger, fastifyListenText } from './log-output.js';
 import { findAdminLockout, type AdminLockout } from './services/admin-access.js';
+import { DocBuilder } from './services/docs-builder.js';
 import { openRegistry } from './registry.js';
 import { throttleUnavailable } from './lib/outage-log.js';
 
 const LAST_USE_FLUSH_MS = 5_000;
 const AUDIT_PRUNE_MS = 3_600_000;
+/** How often an idle docs builder looks for builds queued by other processes. */
+const DOC_BUILD_POLL_MS = 5_000;
 
 function urlOfAddress(address: AddressInfo, tls: boolean): string {
   let host = address.address;
@@ -105,6 +108,36 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   // workers); the log has the details at debug level only, so that nothing says it twice.
   logger.debug({ url, publicUrl, dataDir: config.storage.data_dir, pid: process.pid }, 'serving');
 
+  // Rustdoc builds (docs/rustdoc.md): child processes fed from the database's queue.
+  const docBuilder = config.docs.build
+    ? new DocBuilder(
+        {
+          builds: registry.metadata.docBuilds,
+          crates: registry.metadata.crates,
+          catalog: registry.catalog,
+          blobs: registry.blobs,
+          store: registry.docsStore,
+          docs: registry.docs,
+          tokens: registry.accounts,
+          publicUrl: () => publicUrl,
+          now: registry.now,
+          onError: backgroundError('building docs failed'),
+          warn: (message) => logger.warn(message),
+          env: options.env,
+        },
+        {
+          concurrency: config.docs.concurrency,
+          timeoutMs: config.docs.timeout,
+          memoryLimit: config.docs.memory_limit,
+          pollMs: DOC_BUILD_POLL_MS,
+        },
+      )
+    : undefined;
+  if (docBuilder) {
+    registry.docs.onQueued(() => docBuilder.wake());
+    docBuilder.start();
+  }
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -121,6 +154,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       clearInterval(closeIdle);
       clearInterval(flushTimer);
       clearInterval(pruneTimer);
+      await docBuilder?.stop();
       await registry.close();
       clearTimeout(grace);
     })());

@@ -166,6 +166,24 @@ export const configSchema = z
         poll_interval_ms: integer(10, 60_000).default(250),
       })
       .prefault({}),
+    // Rustdoc hosting (docs/rustdoc.md): built by the registry when `build` is on, or uploaded from CI.
+    docs: z
+      .strictObject({
+        build: boolean().default(false),
+        // Builds at once per process (each in its own child process).
+        concurrency: integer(1, 64).default(1),
+        // A build (fetch and rustdoc together) longer than this is killed and recorded as failed.
+        timeout: duration(10_000, 86_400_000).default(10 * 60_000),
+        // Address space of each build's processes (prlimit --as); rustc needs several GiB of it.
+        memory_limit: size().default(8 * 1024 ** 3),
+        // The newest N versions of a crate keep their docs; 0: every version.
+        keep_versions: integer(0, 1_000_000).default(0),
+        // An uploaded (or built) target/doc archive: compressed, unpacked, and entries.
+        max_archive_size: size().default(100 * 1024 ** 2),
+        max_unpacked_size: size().default(1024 ** 3),
+        max_files: integer(1, 10_000_000).default(100_000),
+      })
+      .prefault({}),
     metrics: z
       .strictObject({
         // When set, GET /metrics requires `Authorization: Bearer <token>` (a static string for scrapers).

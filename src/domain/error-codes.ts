@@ -117,6 +117,10 @@ export const ERROR_CODES = [
   'webhook-exists',
   'webhook-not-found',
   'webhook-delivery-not-found',
+  // rustdoc archives and hosting (docs/rustdoc.md)
+  'invalid-docs-archive',
+  'docs-archive-too-large',
+  'docs-not-found',
 
   // load, limits and dependencies of ours
   'database-unavailable',

@@ -16,6 +16,9 @@ import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
+import { docsReadApiRoutes, docsUploadRoutes } from './routes/docs-api.js';
+import { docsPageRoutes } from './routes/docs-pages.js';
+import { DocsTickets } from '../auth/docs-tickets.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -46,6 +49,9 @@ export interface AppOptions {
   /** The OpenID provider, discovered before the app is built (required when [oidc] is configured). */
   oidc?: OidcLogin;
 }
+
+/** How long a docs page's ticket lets its files load (auth/docs-tickets.ts). */
+const DOCS_TICKET_LIFETIME_MS = 3_600_000;
 
 export function registryUrls(publicUrl: string) {
   return { index: `${publicUrl}/index/`, api: publicUrl, dl: `${publicUrl}/api/v1/crates`, login: `${publicUrl}/me` };
@@ -127,6 +133,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       mirrorHandover: mirrorHandover(registry.mirror),
     });
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
+    await reads.register(docsReadApiRoutes, { docs: registry.docs, publicUrl: options.publicUrl });
     const describe = { version: packageVersion(), authRequired: config.auth.required };
     await reads.register(openApiRoutes, { catalog, publicUrl: options.publicUrl, describe });
   });
@@ -146,6 +153,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       yank: registry.yank,
       owners: registry.owners,
       audit: registry.audit,
+      docs: registry.docs,
       publishLimits: {
         maxSize: publish.max_size,
         maxInFlight: publish.max_in_flight,
@@ -153,6 +161,12 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
         queueSeconds: publish.queue_seconds,
         uploadTimeoutSeconds: publish.upload_timeout_seconds,
       },
+    });
+    await writes.register(docsUploadRoutes, {
+      docs: registry.docs,
+      audit: registry.audit,
+      publicUrl: options.publicUrl,
+      maxArchiveSize: config.docs.max_archive_size,
     });
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
     await writes.register(currentTokenRoutes, { accounts: registry.accounts });
@@ -199,6 +213,19 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   void app.register(oauthRoutes, { deviceFlow, limiter: registry.deviceFlowLimiter, publicUrl: options.publicUrl });
   // The web interface: a browser session instead of a token (web-context.ts, inside the plugin).
   void app.register(webPageRoutes, { registry, webSessions, indexUrl: () => urls().index, deviceFlow, oidc: options.oidc });
+  // Rustdoc pages: sandboxed, reached through capability tickets (routes/docs-pages.ts).
+  void app.register(docsPageRoutes, {
+    docs: registry.docs,
+    store: registry.docsStore,
+    tickets: new DocsTickets(registry.metadata.secrets, DOCS_TICKET_LIFETIME_MS, registry.now),
+    tokens: registry.metadata.tokens,
+    policy: registry.policy,
+    sessions: webSessions,
+    audit: registry.audit,
+    authenticateRead,
+    signInRequired: config.auth.required,
+    now: registry.now,
+  });
   void app.register(healthRoutes, { metadata: registry.metadata, blobs: registry.blobs, config: registry.config });
   installUnmatchedRoutes(app, { authenticateRead, sessions: webSessions, signInRequired: config.auth.required });
   // Prometheus scrapes: no registry token; `metrics.token` when set (see routes/metrics.ts).

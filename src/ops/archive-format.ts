@@ -3,6 +3,7 @@
 //   manifest.json          what is inside, with the SHA-256 of every table file
 //   tables/<table>.jsonl   every row of a table, one JSON object a line, columns as stored
 //   blobs/<sha256>.crate   every .crate file once, named by its SHA-256 (the index `cksum`)
+//   docs/<sha256>.tar.gz   every version's rustdoc archive (table doc_builds, its docs_key names the SHA-256)
 //
 // Rows keep their ids, so tokens (stored as hashes, with scopes, crate patterns and expiry),
 // owners and groups keep pointing at the right users, and old tokens keep working after import.
@@ -29,6 +30,8 @@ export interface ArchiveManifest {
   schemaMigrations: number[];
   tables: ArchiveTable[];
   blobs: { count: number; bytes: number };
+  /** Rustdoc archives (absent in archives from before docs hosting). */
+  docs?: { count: number; bytes: number };
 }
 
 /**
@@ -56,6 +59,7 @@ export function orderTables(names: string[]): string[] {
 }
 
 export const blobFileOf = (sha256: string) => `blobs/${sha256}.crate`;
+export const docsFileOf = (sha256: string) => `docs/${sha256}.tar.gz`;
 
 /** "name version" of a version row, from its blob key (`crates/<name>/<version>/<sha256>.crate`), for progress lines. */
 export const versionLabel = (row: TableRow) => String(row.blob_key).split('/').slice(1, 3).join(' ');

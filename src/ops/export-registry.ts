@@ -12,12 +12,14 @@ import { noProgress, type OnProgress } from '../domain/progress.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { RegistryTables, TableRow } from '../ports/registry-tables.js';
 import { openBlobStore, openMetadataDatabase } from '../registry.js';
+import { docsArchiveKey, docsSha256Of } from '../services/docs-store.js';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
   ArchiveError,
   NOT_EXPORTED,
   blobFileOf,
+  docsFileOf,
   versionLabel,
   orderTables,
   type ArchiveManifest,
@@ -71,6 +73,23 @@ async function copyBlob(blobs: BlobStore, dir: string, row: TableRow, seen: Set<
   return size;
 }
 
+/** A doc_builds row's rustdoc archive, checked against the SHA-256 its docs key names. */
+async function copyDocs(blobs: BlobStore, dir: string, row: TableRow): Promise<number> {
+  if (row.docs_key === null || row.docs_key === undefined) return 0;
+  const docsKey = String(row.docs_key);
+  const sha = docsSha256Of(docsKey);
+  const blob = await blobs.open(docsArchiveKey(docsKey));
+  if (!blob)
+    throw new ArchiveError(`the docs of doc_builds row ${String(row.id)} (${docsArchiveKey(docsKey)}) are missing from the blob store`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of blob.stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha) throw new ArchiveError(`${docsArchiveKey(docsKey)} hashes to ${actual}, not to ${sha}: the source is damaged`);
+  writeFileSync(join(dir, docsFileOf(sha)), bytes);
+  return bytes.length;
+}
+
 async function countRows(tables: RegistryTables, table: string, columns: string[]): Promise<number> {
   let n = 0;
   for await (const _ of tables.rows(table, columns)) n++;
@@ -82,6 +101,7 @@ export async function exportRegistry(config: Config, dir: string, onProgress: On
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new ArchiveError(`${dir} is not empty; export into a new folder`);
   mkdirSync(join(dir, 'tables'), { recursive: true });
   mkdirSync(join(dir, 'blobs'), { recursive: true });
+  mkdirSync(join(dir, 'docs'), { recursive: true });
   const database = await openMetadataDatabase(config);
   const blobs = openBlobStore(config);
   try {
@@ -98,8 +118,14 @@ export async function exportRegistry(config: Config, dir: string, onProgress: On
       bytes += await copyBlob(blobs, dir, row, seen);
       onProgress('copying .crate files', ++versionsDone, versionCount, versionLabel(row));
     };
+    const docs = { count: 0, bytes: 0 };
+    const onDocBuild = async (row: TableRow) => {
+      const size = await copyDocs(blobs, dir, row);
+      if (row.docs_key !== null) docs.count++;
+      docs.bytes += size;
+    };
     for (const [i, table] of order.entries()) {
-      const onRow = table === 'versions' ? onVersion : async () => {};
+      const onRow = table === 'versions' ? onVersion : table === 'doc_builds' ? onDocBuild : async () => {};
       const result = await writeTable(database.tables, dir, table, columnsOf.get(table)!, onRow);
       written.push(result);
       onProgress('exporting tables', i + 1, order.length, `${table} (${result.rows} rows)`);
@@ -111,6 +137,7 @@ export async function exportRegistry(config: Config, dir: string, onProgress: On
       schemaMigrations: (await database.schemaState()).applied,
       tables: written,
       blobs: { count: seen.size, bytes },
+      docs,
     };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     return manifest;

@@ -11,13 +11,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Config } from '../config/schema.js';
 import { noProgress, type OnProgress } from '../domain/progress.js';
+import { unpackDocsArchive } from '../domain/docs-archive.js';
+import type { BlobStore } from '../ports/blob-store.js';
 import type { TableRow } from '../ports/registry-tables.js';
+import { docsArchiveKey, docsFileKey, docsSha256Of } from '../services/docs-store.js';
 import { openBlobStore, openMetadataDatabase } from '../registry.js';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
   ArchiveError,
   blobFileOf,
+  docsFileOf,
   orderTables,
   versionLabel,
   type ArchiveManifest,
@@ -51,6 +55,19 @@ function readManifest(dir: string): ArchiveManifest {
 export interface ImportResult {
   rows: number;
   blobs: number;
+}
+
+/** Stores a version's docs archive and its unpacked files, as DocsStore.store does. */
+async function restoreDocs(blobs: BlobStore, dir: string, docsKey: string, config: Config): Promise<void> {
+  const sha = docsSha256Of(docsKey);
+  const file = join(dir, docsFileOf(sha));
+  if (!existsSync(file)) throw new ArchiveError(`the archive lacks ${docsFileOf(sha)} (docs ${docsKey})`);
+  const bytes = readFileSync(file);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha) throw new ArchiveError(`${docsFileOf(sha)} is damaged: its SHA-256 is ${actual}`);
+  const files = await unpackDocsArchive(bytes, { maxUnpackedBytes: config.docs.max_unpacked_size, maxEntries: config.docs.max_files });
+  for (const entry of files) await blobs.put(docsFileKey(docsKey, entry.path), Buffer.from(entry.bytes));
+  await blobs.put(docsArchiveKey(docsKey), bytes);
 }
 
 /** `onProgress` hears of the checks, each .crate stored, the rows loaded and the totals rebuilt. */
@@ -105,6 +122,19 @@ export async function importRegistry(config: Config, dir: string, onProgress: On
           blobCount++;
         }
         stepDone();
+      }
+    }
+
+    // Every rustdoc archive, checked against the SHA-256 its docs key names, stored and unpacked anew.
+    const docBuilds = manifest.tables.find((t) => t.name === 'doc_builds');
+    if (docBuilds) {
+      let done = 0;
+      for await (const line of linesOf(join(dir, docBuilds.file))) {
+        const row = JSON.parse(line) as TableRow;
+        if (row.docs_key !== null && row.docs_key !== undefined) {
+          await restoreDocs(blobs, dir, String(row.docs_key), config);
+        }
+        onProgress('storing docs', ++done, docBuilds.rows, `${String(row.crate)} ${String(row.version)}`);
       }
     }
 

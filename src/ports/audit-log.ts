@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   'device-refresh-replayed',
   'device-revoke',
   'device-signout-all',
+  'docs-upload',
   'user-disable',
   'user-enable',
   // An admin added, changed, disabled, deleted a webhook endpoint, or redelivered (docs/webhooks.md).

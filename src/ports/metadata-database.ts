@@ -7,6 +7,7 @@ import type { Catalog } from './catalog.js';
 import type { ChangeLog } from './change-log.js';
 import type { CrateSearch } from './crate-search.js';
 import type { DeviceFlow } from './device-flow.js';
+import type { DocBuilds } from './doc-builds.js';
 import type { Crates } from './crates.js';
 import type { DownloadCounts } from './download-counts.js';
 import type { Groups } from './groups.js';
@@ -36,6 +37,8 @@ export interface MetadataRepositories {
   deviceFlow: DeviceFlow;
   webhookEndpoints: WebhookEndpoints;
   webhookDeliveries: WebhookDeliveries;
+  /** Rustdoc builds and uploads (docs/rustdoc.md). */
+  docBuilds: DocBuilds;
 }
 
 /**

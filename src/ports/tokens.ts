@@ -49,6 +49,8 @@ export interface NewToken {
 export interface Tokens {
   insertToken(token: NewToken): Promise<TokenRecord>;
   findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined>;
+  /** The same, by the token's id (docs tickets name the token they were issued for). */
+  findPrincipalByTokenId(id: number): Promise<TokenPrincipal | undefined>;
   listTokens(userId: number): Promise<TokenRecord[]>;
   /** Returns false when no active token has that id. */
   revokeToken(id: number): Promise<boolean>;

@@ -6,6 +6,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-tarball.js';
+import { unpackDocsArchive, type DocsArchiveLimits } from '../domain/docs-archive.js';
 import { RegistryError } from '../domain/errors.js';
 import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
 import { readmeAsText, readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
@@ -33,6 +34,11 @@ export function inspectCrate(task: {
   limits: CrateTarballLimits;
 }): Promise<TaskOutcome<{ fileCount: number }>> {
   return outcomeOf(async () => ({ fileCount: (await inspectCrateTarball(task.crate, task.expected, task.limits)).fileCount }));
+}
+
+/** Checks and unpacks a rustdoc archive (domain/docs-archive.ts). */
+export function unpackDocs(task: { archive: Uint8Array; limits: DocsArchiveLimits }) {
+  return outcomeOf(() => unpackDocsArchive(task.archive, task.limits));
 }
 
 /** The README a packaged Cargo.toml names (workers/readme-task.ts). */
@@ -69,6 +75,7 @@ export function spin(ms: number): Promise<TaskOutcome<number>> {
 export interface CpuTasks {
   echo: typeof echo;
   inspectCrate: typeof inspectCrate;
+  unpackDocs: typeof unpackDocs;
   readmeField: typeof readmeField;
   renderReadme: typeof renderReadme;
   plainReadme: typeof plainReadme;
@@ -76,7 +83,7 @@ export interface CpuTasks {
   spin: typeof spin;
 }
 
-const TASKS: CpuTasks = { echo, inspectCrate, readmeField, renderReadme, plainReadme, renderIndexFile, spin };
+const TASKS: CpuTasks = { echo, inspectCrate, unpackDocs, readmeField, renderReadme, plainReadme, renderIndexFile, spin };
 
 /** What the pool sends: the task, its argument, and a port on which the task says it has started. */
 export interface TaskEnvelope {

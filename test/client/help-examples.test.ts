@@ -51,6 +51,7 @@ void test("every cratekeeper command's --help ends with an example", async () =>
     'doctor',
     'login',
     'logout',
+    'docs upload',
     'user disable',
     'user signout',
     'openapi',
@@ -61,5 +62,5 @@ void test("every cratekeeper command's --help ends with an example", async () =>
 void test("every cratekeeper-client command's --help ends with an example", async () => {
   const seen: string[] = [];
   await walk(CLIENT_BIN, [], seen);
-  assert.deepEqual(seen.sort(), ['', 'credential', 'doctor', 'login', 'logout', 'proxy', 'proxy init-ca']);
+  assert.deepEqual(seen.sort(), ['', 'credential', 'docs', 'docs upload', 'doctor', 'login', 'logout', 'proxy', 'proxy init-ca']);
 });

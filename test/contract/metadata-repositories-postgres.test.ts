@@ -18,6 +18,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { docBuildsContract } from './doc-builds.contract.js';
 import { tokensContract } from './tokens.contract.js';
 import { webhooksContract } from './webhooks.contract.js';
 
@@ -52,7 +53,7 @@ async function slowDatabase(): Promise<string> {
 // CREATE DATABASE takes ~300 ms here, emptying one ~10 ms: each kind of database is created
 // once, then emptied for the next test (the contracts close every database after each test).
 const TABLES =
-  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, webhook_endpoints, webhook_deliveries';
+  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, webhook_endpoints, webhook_deliveries, doc_builds';
 const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
@@ -68,6 +69,7 @@ async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
 const open = async () => openPostgresDatabase(await emptyDatabase('plain'));
 identityContract('postgres', open);
 tokensContract('postgres', open);
+docBuildsContract('postgres', open);
 deviceFlowContract('postgres', open);
 cratesContract('postgres', open);
 changeLogContract('postgres', open, {

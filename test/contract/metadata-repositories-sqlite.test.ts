@@ -10,6 +10,7 @@ import { cratesContract } from './crates.contract.js';
 import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { docBuildsContract } from './doc-builds.contract.js';
 import { tokensContract } from './tokens.contract.js';
 import { webhooksContract } from './webhooks.contract.js';
 
@@ -19,6 +20,7 @@ const open = () => openSqliteDatabase(join(dir, `metadata-${++databases}.sqlite`
 
 identityContract('sqlite', open);
 tokensContract('sqlite', open);
+docBuildsContract('sqlite', open);
 deviceFlowContract('sqlite', open);
 cratesContract('sqlite', open);
 changeLogContract('sqlite', open, {

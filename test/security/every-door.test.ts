@@ -30,6 +30,9 @@ const PUBLIC = [
   // Terminal sign-in (routes/oauth.ts): the client has no token yet; nothing here names a crate.
   /^\/\.well-known\/oauth-authorization-server$/,
   /^\/oauth\//,
+  // Rustdoc files behind a capability ticket (routes/docs-pages.ts): the ticket, not a session,
+  // says who reads; a missing or stale one is sent back to /docs/<crate>/..., which asks for a session.
+  /^\/docs\/~\//,
 ];
 const TOKEN_AREAS = [/^\/index\//, /^\/api\//, /^\/mirrors\//];
 // Same length and same access rule, so that nothing but existence differs.

@@ -20,6 +20,7 @@ import { CredentialResolver } from './credential-resolver.js';
 import { formatHostPort } from './host-key.js';
 import { parseListenAddress } from './listen-address.js';
 import { registerSignInCommands } from './sign-in-commands.js';
+import { registerDocsCommands } from './docs-upload-command.js';
 import { helpExamples as examples } from './help-examples.js';
 
 export { helpExamples } from './help-examples.js';
@@ -260,4 +261,5 @@ export function registerClientCommands(program: Command): void {
     );
 
   registerSignInCommands(program, reported);
+  registerDocsCommands(program, reported);
 }

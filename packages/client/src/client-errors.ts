@@ -14,6 +14,7 @@ import { NetrcSyntaxError } from './netrc-lexer.js';
 import { NetrcPermissionError } from './netrc-file.js';
 import { TokenCommandError } from './token-command.js';
 import { DeviceFlowError } from './device-flow.js';
+import { DocsUploadError } from './docs-upload-command.js';
 import { OAuthError, OAuthUnavailableError } from './oauth-client.js';
 import { RefreshLockError } from './refresh-lock.js';
 import { RegistryLookupError } from './registry-lookup.js';
@@ -36,6 +37,7 @@ export function isClientError(error: unknown): error is Error {
     error instanceof ProxyCaError ||
     error instanceof UpstreamProxyError ||
     error instanceof DeviceFlowError ||
+    error instanceof DocsUploadError ||
     error instanceof OAuthError ||
     error instanceof OAuthUnavailableError ||
     error instanceof RefreshLockError ||

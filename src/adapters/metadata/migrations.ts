@@ -340,6 +340,30 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['endpoint', 'id']).execute();
     },
   },
+  {
+    // Rustdoc hosting (docs/rustdoc.md): one row per crate version with docs built, queued or uploaded.
+    version: 14,
+    async up(db, dialect) {
+      await db.schema
+        .createTable('doc_builds')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('crate', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('log', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('docs_key', 'text')
+        .addColumn('uploaded_by', 'integer')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addUniqueConstraint('doc_builds_crate_version', ['crate', 'version'])
+        .execute();
+      await db.schema.createIndex('doc_builds_status').on('doc_builds').columns(['status', 'id']).execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -28,6 +28,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly deviceFlow: MetadataRepositories['deviceFlow'];
   readonly webhookEndpoints: MetadataRepositories['webhookEndpoints'];
   readonly webhookDeliveries: MetadataRepositories['webhookDeliveries'];
+  readonly docBuilds: MetadataRepositories['docBuilds'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -53,6 +54,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.deviceFlow = repositories.deviceFlow;
     this.webhookEndpoints = repositories.webhookEndpoints;
     this.webhookDeliveries = repositories.webhookDeliveries;
+    this.docBuilds = repositories.docBuilds;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

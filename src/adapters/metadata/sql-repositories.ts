@@ -8,6 +8,7 @@ import { SqlChangeLog } from './sql-change-log.js';
 import { SqlCrateSearch } from './sql-crate-search.js';
 import { SqlCrates } from './sql-crates.js';
 import { SqlDeviceFlow } from './sql-device-flow.js';
+import { SqlDocBuilds } from './sql-doc-builds.js';
 import { SqlDownloadCounts } from './sql-download-counts.js';
 import { SqlGroups } from './sql-groups.js';
 import { SqlIdTokenReplays } from './sql-id-token-replays.js';
@@ -37,5 +38,6 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     deviceFlow: new SqlDeviceFlow(scope),
     webhookEndpoints: new SqlWebhookEndpoints(scope),
     webhookDeliveries: new SqlWebhookDeliveries(scope),
+    docBuilds: new SqlDocBuilds(scope),
   };
 }

@@ -108,6 +108,22 @@ export interface Database {
     provider_refresh_token: string | null;
   };
   device_refresh_tokens: { token_hash: string; session_id: number; created_at: string; used_at: string | null };
+  /** Rustdoc builds and uploads (migration 14): crate is the lower-case name; docs_key the blob prefix. */
+  doc_builds: {
+    id: Generated<number>;
+    crate: string;
+    version: string;
+    status: string;
+    log: Generated<string>;
+    docs_key: string | null;
+    uploaded_by: number | null;
+    attempts: Generated<number>;
+    lease_owner: string | null;
+    lease_expires_at: string | null;
+    created_at: string;
+    started_at: string | null;
+    finished_at: string | null;
+  };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
   /** Webhook endpoints made on the admin pages (migration 13); config-file ones are not stored. */
   webhook_endpoints: {

@@ -27,7 +27,15 @@ export class SqlTokens implements Tokens {
     return toToken(row);
   }
 
-  async findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined> {
+  findPrincipalByTokenHash(hash: string): Promise<TokenPrincipal | undefined> {
+    return this.findPrincipal('tokens.token_hash', hash);
+  }
+
+  findPrincipalByTokenId(id: number): Promise<TokenPrincipal | undefined> {
+    return this.findPrincipal('tokens.id', id);
+  }
+
+  private async findPrincipal(column: 'tokens.token_hash' | 'tokens.id', value: string | number): Promise<TokenPrincipal | undefined> {
     const db = this.scope.db;
     const row = await db
       .selectFrom('tokens')
@@ -43,7 +51,7 @@ export class SqlTokens implements Tokens {
         'tokens.origin',
         'users.disabled_at',
       ])
-      .where('tokens.token_hash', '=', hash)
+      .where(column, '=', value)
       .where('tokens.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return undefined;

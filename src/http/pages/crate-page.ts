@@ -27,6 +27,20 @@ export interface CratePageExtras {
   readmeHtml: string | undefined;
   /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };
+  /** Rustdoc (docs/rustdoc.md): where this version's docs are, and, for owners, the builds and their logs. */
+  docs?: { path: string | undefined; builds: { version: string; status: string; log: string }[] | undefined };
+}
+
+function docBuilds(builds: { version: string; status: string; log: string }[]): RawHtml {
+  return html`<section aria-labelledby="doc-builds-heading"><h2 id="doc-builds-heading">Documentation builds</h2>
+${builds.length === 0 ? html`<p class="muted">No documentation was built or uploaded yet.</p>` : ''}
+<ul id="doc-builds">${builds.map(
+    (b) =>
+      html`<li><strong>${b.version}</strong> <span class="badge">${b.status}</span>${
+        b.log ? html`<details><summary>Log</summary><pre>${b.log}</pre></details>` : ''
+      }</li>`,
+  )}</ul>
+</section>`;
 }
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -148,10 +162,12 @@ ${raw(extras.downloads.chartSvg)}
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
 ${versionsTable(view, extras.downloads.perVersion)}
 </section>
+${extras.docs?.builds ? docBuilds(extras.docs.builds) : ''}
 </div>
 <aside class="facts" aria-label="About this crate"><dl>
 <dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>
 ${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${clip(selected.entry.rust_version, MAX_WORD_SHOWN)}</dd>` : ''}
+${extras.docs?.path ? html`<dt>Docs</dt><dd><a id="docs-link" href="${extras.docs.path}">hosted here</a></dd>` : ''}
 ${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}
 <dt>Owners</dt><dd><ul id="owners">${owners}</ul></dd>
 ${d.keywords.length ? html`<dt>Keywords</dt><dd>${tags(d.keywords)}</dd>` : ''}

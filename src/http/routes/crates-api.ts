@@ -10,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { Transform } from 'node:stream';
 import { ConcurrencyLimit } from '../../lib/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
+import type { DocsService } from '../../services/docs.js';
 import type { OwnersService } from '../../services/owners.js';
 import type { PublishService } from '../../services/publish.js';
 import type { YankService } from '../../services/yank.js';
@@ -69,6 +70,8 @@ export interface CratesApiOptions {
   owners: OwnersService;
   audit: AuditRecorder;
   publishLimits: PublishLimits;
+  /** Queues a docs build after each publish (services/docs.ts). */
+  docs?: Pick<DocsService, 'published'>;
 }
 
 export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, services) => {
@@ -123,6 +126,10 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
         version: result.version,
         detail: result.newCrate ? 'new crate' : undefined,
       });
+      // A docs build is queued after the publish committed; failing to queue it never fails the publish.
+      await services.docs
+        ?.published(result.name, result.version)
+        .catch((error: unknown) => request.log.error({ err: error }, 'queueing a docs build failed'));
       return { warnings: result.warnings };
     },
   );

@@ -13,6 +13,7 @@ import type { DownloadCounts } from '../../ports/download-counts.js';
 import { downloadChartSvg } from '../pages/download-chart.js';
 import type { CratePageExtras } from '../pages/crate-page.js';
 import { browseRoutes } from './web-browse.js';
+import { docsPathOf } from './docs-api.js';
 import { tokenPageRoutes } from './web-tokens.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 import type { DeviceFlowService } from '../../services/device-flow.js';
@@ -54,6 +55,10 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     cratePages: registry.cratePages,
     readmeHtml: (name, version, repository) => registry.readmes.readmeHtml(name, version, repository),
     downloads: (name) => downloadsOf(registry.downloadCounts, name),
+    docs: async (viewer, name, version) => ({
+      path: (await registry.docs.hasDocs(name.toLowerCase(), version)) ? docsPathOf(name, version) : undefined,
+      builds: (await registry.docs.builds(viewer, name))?.builds,
+    }),
     registryName,
     indexUrl: options.indexUrl,
   });

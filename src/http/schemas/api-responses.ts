@@ -96,3 +96,33 @@ export const auditAnswer = z.object({
 export const errorsAnswer = z.object({
   errors: z.array(z.object({ detail: z.string().meta({ description: 'what went wrong, written for the person running cargo' }) })).min(1),
 });
+
+/** Rustdoc hosting (routes/docs-api.ts). */
+export const docsUploadAnswer = z.object({
+  ok: z.literal(true),
+  url: z.string().meta({ description: 'where the docs are served' }),
+});
+
+export const docBuildsAnswer = z.object({
+  builds: z.array(
+    z.object({
+      version: z.string(),
+      status: z.enum(['queued', 'building', 'done', 'failed', 'uploaded']),
+      log: z.string().meta({ description: "the build's output (its last 64 KiB); empty for an upload" }),
+      has_docs: z.boolean(),
+      attempts: z.number().int(),
+      created_at: z.string(),
+      started_at: z.string().nullable(),
+      finished_at: z.string().nullable(),
+    }),
+  ),
+});
+
+export const crateAnswer = z.object({
+  crate: z.object({
+    name: z.string(),
+    max_version: z.string(),
+    description: z.string().nullable(),
+    documentation: z.string().nullable().meta({ description: "the crate's docs here when they exist, else what its Cargo.toml says" }),
+  }),
+});
