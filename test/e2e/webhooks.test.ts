@@ -79,8 +79,8 @@ describe('webhooks with cargo and cratekeeper serve', () => {
     ok(await cargo.run(['login', '--registry', 'ck'], { input: `${token}\n` }), 'cargo login');
   });
   after(async () => {
-    assert.equal(await server.stop(), 0);
-    await receiver.close();
+    await receiver?.close();
+    if (server) assert.equal(await server.stop(), 0);
   });
 
   it('delivers cargo publish and cargo yank, signed with a fresh timestamp', async () => {
@@ -232,10 +232,10 @@ describe('two replicas on one PostgreSQL', () => {
     b = await startRegistry({ args: ['--config', config], env });
   });
   after(async () => {
-    assert.equal(await a.stop(), 0);
-    assert.equal(await b.stop(), 0);
-    await receiver.close();
-    await postgres.stop();
+    await receiver?.close();
+    if (a) assert.equal(await a.stop(), 0);
+    if (b) assert.equal(await b.stop(), 0);
+    await postgres?.stop();
   });
 
   it('deliver each event exactly once, also when both retry what a closed receiver refused', async () => {
