@@ -179,7 +179,7 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
-  const supplyChain = await openPolicy(config, metadata.policy, now);
+  const supplyChain = await openPolicy(config, metadata.policy, audit, now);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
     const reload = change.subject === 'settings' ? supplyChain.state.reloadSettings() : supplyChain.state.reloadExceptions();

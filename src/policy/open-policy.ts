@@ -4,8 +4,10 @@
 
 import type { Config } from '../config/schema.js';
 import type { PolicyStore } from '../ports/policy-store.js';
+import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
+import { PolicyAdmin } from './policy-admin.js';
 import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
 import { PolicyState } from './policy-state.js';
@@ -15,6 +17,8 @@ import type { PolicyRule, PolicySource } from './version-rule.js';
 export interface Policy {
   state: PolicyState;
   engine: PolicyEngine;
+  /** Settings, holds and releases as administrators change them (CLI, admin API, admin page). */
+  admin: PolicyAdmin;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -26,7 +30,7 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
   };
 }
 
-export async function openPolicy(config: Config, store: PolicyStore, now: () => number): Promise<Policy> {
+export async function openPolicy(config: Config, store: PolicyStore, audit: AuditRecorder, now: () => number): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
   const rules: PolicyRule[] = [
@@ -34,5 +38,12 @@ export async function openPolicy(config: Config, store: PolicyStore, now: () => 
     new QuarantineRule(state, state, new FirstSightings(store)),
     // advisories and licences: one line each here
   ];
-  return { state, engine: new PolicyEngine(rules, now) };
+  const admin = new PolicyAdmin(
+    store,
+    state,
+    audit,
+    config.upstreams.map((u) => u.name),
+    now,
+  );
+  return { state, engine: new PolicyEngine(rules, now), admin };
 }
