@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
+import { signInWithToken } from '../support/web-session.js';
 import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 const DAY = 86_400_000;
@@ -212,6 +213,16 @@ describe('supply-chain policy', () => {
       assert.ok(overview.exceptions.some((e) => e.kind === 'hold' && e.crate === 'local-lib'));
       assert.ok(overview.held_back.some((h) => h.crate === 'local-lib' && h.version === '1.1.0' && h.findings[0]!.rule === 'hold'));
 
+      const page = await (await signInWithToken(r, r.adminToken)).get('/crates/local-lib');
+      assert.equal(page.statusCode, 200);
+      assert.match(
+        page.body,
+        /<li data-version="1\.1\.0" data-rule="hold"><strong>1\.1\.0<\/strong> <span class="badge yanked">held back<\/span>/,
+      );
+      const adminPage = await (await signInWithToken(r, r.adminToken)).get('/admin/policy');
+      assert.match(adminPage.body, /<td>local<\/td><td>local-lib@1\.1\.0<\/td><td>held by an administrator: /);
+      assert.match(adminPage.body, /<td>hold<\/td><td>local-lib@1\.1\.0<\/td><td>every source<\/td><td>bad release<\/td>/);
+
       const metrics = await r.request({ method: 'GET', url: '/metrics' });
       assert.match(metrics.body, /cratekeeper_policy_refusals_total\{rule="hold"\} 2/);
       assert.match(metrics.body, /cratekeeper_policy_refusals_total\{rule="quarantine"\} \d+/);
@@ -221,6 +232,8 @@ describe('supply-chain policy', () => {
 
       const removed = await admin('POST', '/api/v1/admin/policy/exceptions/remove', { kind: 'hold', crate: 'local-lib@1.1.0' });
       assert.equal(removed.statusCode, 200, removed.body);
+      const clean = await (await signInWithToken(r, r.adminToken)).get('/crates/local-lib');
+      assert.match(clean.body, /id="policy-none"/);
       const back = await get('/index/lo/ca/local-lib');
       assert.equal(back.headers.etag, before.headers.etag);
       assert.equal((await get('/api/v1/crates/local-lib/1.1.0/download')).statusCode, 200);
