@@ -121,6 +121,12 @@ export const ERROR_CODES = [
   'invalid-docs-archive',
   'docs-archive-too-large',
   'docs-not-found',
+  // supply-chain policy (src/policy/)
+  'policy-refused',
+  'invalid-policy-setting',
+  'invalid-policy-exception',
+  'policy-exception-not-found',
+  'invalid-policy-check',
 
   // load, limits and dependencies of ours
   'database-unavailable',

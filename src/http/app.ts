@@ -14,6 +14,9 @@ import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
+import { adminPolicyRoutes } from './routes/admin-policy.js';
+import { policyCheckRoutes } from './routes/policy-check.js';
+import { PolicyCheck } from '../policy/policy-check.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { docsReadApiRoutes, docsUploadRoutes } from './routes/docs-api.js';
@@ -106,6 +109,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     failedAuthLimiter: registry.failedAuthLimiter,
     onFailure,
   });
+  // The supply-chain policy at the index and download routes (src/policy/).
+  const policyGate = { engine: registry.supplyChain.engine, audit: registry.audit };
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
@@ -117,12 +122,14 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       audit: registry.audit,
       configJson: renderConfigJson,
       mirror: registry.mirror,
+      supplyChain: registry.supplyChain.engine,
     });
     await reads.register(mirrorRoutes, {
       mirror: registry.mirror,
       indexFiles: registry.indexFiles,
       publicUrl: options.publicUrl,
       authRequired: config.auth.required,
+      gate: policyGate,
     });
     await reads.register(downloadRoutes, {
       downloads: registry.downloads,
@@ -130,10 +137,20 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       audit: registry.audit,
       counter: registry.downloadCounter,
       // Mirrored crates in the main index: their downloads share the local route.
-      mirrorHandover: mirrorHandover(registry.mirror),
+      mirrorHandover: mirrorHandover(registry.mirror, policyGate),
+      gate: policyGate,
+      indexFiles: registry.indexFiles,
     });
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
     await reads.register(docsReadApiRoutes, { docs: registry.docs, publicUrl: options.publicUrl });
+    const policyCheck = new PolicyCheck(
+      registry.supplyChain.engine,
+      registry.indexFiles,
+      registry.policy,
+      registry.mirror,
+      options.publicUrl,
+    );
+    await reads.register(policyCheckRoutes, { check: policyCheck });
     const describe = { version: packageVersion(), authRequired: config.auth.required };
     await reads.register(openApiRoutes, { catalog, publicUrl: options.publicUrl, describe });
   });
@@ -173,6 +190,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
     const { webhookEndpoints: endpoints, webhooks, audit } = registry;
     await writes.register(adminWebhookRoutes, { endpoints, webhooks, audit });
+    await writes.register(adminPolicyRoutes, { policy: registry.supplyChain });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.

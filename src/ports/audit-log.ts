@@ -32,6 +32,8 @@ export const AUDIT_ACTIONS = [
   'user-enable',
   // An admin added, changed, disabled, deleted a webhook endpoint, or redelivered (docs/webhooks.md).
   'webhook-change',
+  'policy-refused',
+  'policy-change',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -19,6 +19,7 @@ import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { docBuildsContract } from './doc-builds.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 import { webhooksContract } from './webhooks.contract.js';
 
@@ -83,6 +84,7 @@ webhooksContract('postgres', open, async () => {
   const url = await emptyDatabase('plain');
   return [await openPostgresDatabase(url), await openPostgresDatabase(url)];
 });
+policyStoreContract('postgres', open);
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {

@@ -11,6 +11,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
 import { docBuildsContract } from './doc-builds.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 import { webhooksContract } from './webhooks.contract.js';
 
@@ -34,3 +35,4 @@ webhooksContract('sqlite', open, async () => {
   const file = join(dir, `metadata-${++databases}.sqlite`);
   return [await openSqliteDatabase(file), await openSqliteDatabase(file)];
 });
+policyStoreContract('sqlite', open);

@@ -29,6 +29,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly webhookEndpoints: MetadataRepositories['webhookEndpoints'];
   readonly webhookDeliveries: MetadataRepositories['webhookDeliveries'];
   readonly docBuilds: MetadataRepositories['docBuilds'];
+  readonly policy: MetadataRepositories['policy'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -55,6 +56,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.webhookEndpoints = repositories.webhookEndpoints;
     this.webhookDeliveries = repositories.webhookDeliveries;
     this.docBuilds = repositories.docBuilds;
+    this.policy = repositories.policy;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

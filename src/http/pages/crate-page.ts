@@ -6,7 +6,9 @@
 
 import type { CatalogVersion } from '../../ports/catalog.js';
 import type { CrateView, DependencyView } from '../../services/crate-pages.js';
+import type { PolicyFinding } from '../../policy/version-rule.js';
 import { clip, html, raw, type RawHtml } from './html.js';
+import { cratePolicySection } from './policy-pages.js';
 
 /** The newest versions listed (the selected one is listed too, wherever it is). */
 export const MAX_VERSIONS_SHOWN = 100;
@@ -27,6 +29,8 @@ export interface CratePageExtras {
   readmeHtml: string | undefined;
   /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };
+  /** The supply-chain policy's findings by version (src/policy/); versions without any are absent. */
+  policyFindings: ReadonlyMap<string, readonly PolicyFinding[]>;
   /** Rustdoc (docs/rustdoc.md): where this version's docs are, and, for owners, the builds and their logs. */
   docs?: { path: string | undefined; builds: { version: string; status: string; log: string }[] | undefined };
 }
@@ -162,6 +166,7 @@ ${raw(extras.downloads.chartSvg)}
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
 ${versionsTable(view, extras.downloads.perVersion)}
 </section>
+${cratePolicySection(extras.policyFindings)}
 ${extras.docs?.builds ? docBuilds(extras.docs.builds) : ''}
 </div>
 <aside class="facts" aria-label="About this crate"><dl>

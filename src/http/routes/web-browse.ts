@@ -20,6 +20,8 @@ export interface BrowseDeps {
   downloads: (lowerName: string) => Promise<CratePageExtras['downloads']>;
   /** The version's hosted docs and, for owners, the builds (docs/rustdoc.md). */
   docs?: (viewer: TokenPrincipal | null, name: string, version: string) => Promise<CratePageExtras['docs']>;
+  /** The supply-chain policy's findings about the crate's versions. */
+  policyFindings: (lowerName: string) => Promise<CratePageExtras['policyFindings']>;
   registryName: string;
   indexUrl: () => string;
 }
@@ -47,12 +49,13 @@ export const browseRoutes: RoutePlugin<BrowseDeps> = async (app, deps) => {
   const showCrate = async (viewer: TokenPrincipal | null, name: string, version?: string) => {
     const view = await deps.cratePages.view(viewer, name, version);
     const lower = view.crate.name.toLowerCase();
-    const [readmeHtml, downloads, docs] = await Promise.all([
+    const [readmeHtml, downloads, docs, policyFindings] = await Promise.all([
       deps.readmeHtml(lower, view.selected.entry.vers, view.details.repository),
       deps.downloads(lower),
       deps.docs?.(viewer, view.crate.name, view.selected.entry.vers),
+      deps.policyFindings(lower),
     ]);
-    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads, docs } };
+    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads, docs, policyFindings } };
   };
 
   app.get<{ Params: { name: string } }>('/crates/:name', async (request, reply) => {

@@ -59,6 +59,10 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
       path: (await registry.docs.hasDocs(name.toLowerCase(), version)) ? docsPathOf(name, version) : undefined,
       builds: (await registry.docs.builds(viewer, name))?.builds,
     }),
+    policyFindings: async (name) => {
+      const file = await registry.indexFiles.get(name);
+      return file ? (await registry.supplyChain.engine.review({ kind: 'local' }, name, file)).findings : new Map();
+    },
     registryName,
     indexUrl: options.indexUrl,
   });
@@ -89,6 +93,7 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     audit: registry.audit,
     accessRules: config.access.rules,
     authRequired: config.auth.required,
+    policy: registry.supplyChain,
   });
   await app.register(webhookPageRoutes, { endpoints: registry.webhookEndpoints, webhooks: registry.webhooks, audit: registry.audit });
 
