@@ -68,5 +68,17 @@ void test("every cratekeeper command's --help ends with an example", async () =>
 void test("every cratekeeper-client command's --help ends with an example", async () => {
   const seen: string[] = [];
   await walk(CLIENT_BIN, [], seen);
-  assert.deepEqual(seen.sort(), ['', 'credential', 'docs', 'docs upload', 'doctor', 'login', 'logout', 'policy', 'policy check', 'proxy', 'proxy init-ca']);
+  assert.deepEqual(seen.sort(), [
+    '',
+    'credential',
+    'docs',
+    'docs upload',
+    'doctor',
+    'login',
+    'logout',
+    'policy',
+    'policy check',
+    'proxy',
+    'proxy init-ca',
+  ]);
 });
