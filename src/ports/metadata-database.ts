@@ -2,6 +2,7 @@
 // small repositories that services use (each service takes only the ones it needs). Opened by
 // registry.ts on SQLite or PostgreSQL (openMetadataDatabase in src/registry.ts).
 
+import type { Advisories } from './advisories.js';
 import type { AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
 import type { ChangeLog } from './change-log.js';
@@ -33,6 +34,7 @@ export interface MetadataRepositories {
   downloadCounts: DownloadCounts;
   rateCounts: RateCounts;
   deviceFlow: DeviceFlow;
+  advisories: Advisories;
 }
 
 /**

@@ -2,6 +2,7 @@
 // for a unit of work (sql-database.ts).
 
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
+import { SqlAdvisories } from './sql-advisories.js';
 import { SqlAuditLog } from './sql-audit-log.js';
 import { SqlCatalog } from './sql-catalog.js';
 import { SqlChangeLog } from './sql-change-log.js';
@@ -34,5 +35,6 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     downloadCounts: new SqlDownloadCounts(scope),
     rateCounts: new SqlRateCounts(scope.db),
     deviceFlow: new SqlDeviceFlow(scope),
+    advisories: new SqlAdvisories(scope),
   };
 }
