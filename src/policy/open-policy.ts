@@ -3,7 +3,9 @@
 // line in `rules` below; the engine asks them in this order.
 
 import type { Config } from '../config/schema.js';
+import type { Advisories } from '../ports/advisories.js';
 import type { PolicyStore } from '../ports/policy-store.js';
+import { AdvisoryRule } from './advisory-rule.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
 import { PolicyEngine } from './policy-engine.js';
@@ -15,6 +17,8 @@ import type { PolicyRule, PolicySource } from './version-rule.js';
 export interface Policy {
   state: PolicyState;
   engine: PolicyEngine;
+  /** The advisory rule, for its reload on a sync and the advisories of a crate (pages, API). */
+  advisories: AdvisoryRule;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -26,13 +30,16 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
   };
 }
 
-export async function openPolicy(config: Config, store: PolicyStore, now: () => number): Promise<Policy> {
+export async function openPolicy(config: Config, store: PolicyStore, advisoryStore: Advisories, now: () => number): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
+  const advisories = new AdvisoryRule(state, advisoryStore);
+  await advisories.load();
   const rules: PolicyRule[] = [
     new HoldRule(state),
     new QuarantineRule(state, state, new FirstSightings(store)),
-    // advisories and licences: one line each here
+    advisories,
+    // licences: one line here
   ];
-  return { state, engine: new PolicyEngine(rules, now) };
+  return { state, engine: new PolicyEngine(rules, now), advisories };
 }

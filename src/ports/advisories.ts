@@ -4,13 +4,8 @@
 
 import type { Advisory } from '../domain/advisory-file.js';
 
-/** `local`, or `upstream:<name>`. */
+/** `local`, or `upstream:<name>`: the policy's source keys (`sourceKeyOf` in src/policy/policy-settings.ts). */
 export type AdvisorySourceKey = string;
-
-/** The key of advisories for crates published here, or for crates of the upstream named `upstream`. */
-export function advisorySourceKey(source: { kind: 'local' } | { kind: 'upstream'; upstream: string }): AdvisorySourceKey {
-  return source.kind === 'local' ? 'local' : `upstream:${source.upstream}`;
-}
 
 export interface AdvisorySync {
   id: number;
@@ -32,8 +27,8 @@ export interface NewAdvisorySync {
 
 export interface Advisories {
   /**
-   * Replaces every advisory of `sync.source` with `advisories` and records the sync, in one
-   * transaction: on any failure the previous advisories stay in force.
+   * Replaces every advisory of `sync.source` with `advisories`, records the sync and a `policy`
+   * change (subject `advisories`) in one transaction: on any failure the previous advisories stay in force.
    */
   replaceAll(advisories: readonly Advisory[], sync: NewAdvisorySync): Promise<AdvisorySync>;
   /** The advisories of one crate (any case) from one source, withdrawn ones included, newest first. */

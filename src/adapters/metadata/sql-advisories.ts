@@ -4,6 +4,7 @@
 import type { Selectable } from 'kysely';
 import type { Advisory } from '../../domain/advisory-file.js';
 import type { Advisories, AdvisorySourceKey, AdvisorySync, NewAdvisorySync } from '../../ports/advisories.js';
+import { SqlChangeLog } from './sql-change-log.js';
 import type { SqlScope } from './sql-scope.js';
 import type { Database } from './sql-schema.js';
 
@@ -28,6 +29,8 @@ export class SqlAdvisories implements Advisories {
         skipped: sync.skipped,
         withdrawn: advisories.filter((a) => a.withdrawn !== undefined).length,
       };
+      // Every replica's advisory rule reloads on this change (src/registry.ts).
+      await new SqlChangeLog(tx).record('policy', 'advisories');
       const inserted = await tx.db.insertInto('advisory_syncs').values(record).returning('id').executeTakeFirstOrThrow();
       return toSync({ ...record, id: Number(inserted.id) });
     });
