@@ -12,6 +12,7 @@ import { authenticate } from './authentication.js';
 import { apiErrors } from './error-mapper.js';
 import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
+import { adminAdvisoryRoutes } from './routes/admin-advisories.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
@@ -162,6 +163,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
     await writes.register(currentTokenRoutes, { accounts: registry.accounts });
     await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
+    await writes.register(adminAdvisoryRoutes, {
+      advisories: registry.metadata.advisories,
+      upstreams: config.upstreams.map((u) => u.name),
+    });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.
