@@ -179,7 +179,7 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
-  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, now);
+  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
     if (change.subject === 'advisories') return void supplyChain.advisories.load().catch(onBackgroundError);

@@ -6,8 +6,10 @@ import type { Config } from '../config/schema.js';
 import type { Advisories } from '../ports/advisories.js';
 import type { PolicyStore } from '../ports/policy-store.js';
 import { AdvisoryRule } from './advisory-rule.js';
+import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
+import { PolicyAdmin } from './policy-admin.js';
 import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
 import { PolicyState } from './policy-state.js';
@@ -17,6 +19,8 @@ import type { PolicyRule, PolicySource } from './version-rule.js';
 export interface Policy {
   state: PolicyState;
   engine: PolicyEngine;
+  /** Settings, holds and releases as administrators change them (CLI, admin API, admin page). */
+  admin: PolicyAdmin;
   /** The advisory rule, for its reload on a sync and the advisories of a crate (pages, API). */
   advisories: AdvisoryRule;
 }
@@ -30,7 +34,13 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
   };
 }
 
-export async function openPolicy(config: Config, store: PolicyStore, advisoryStore: Advisories, now: () => number): Promise<Policy> {
+export async function openPolicy(
+  config: Config,
+  store: PolicyStore,
+  advisoryStore: Advisories,
+  audit: AuditRecorder,
+  now: () => number,
+): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
   const advisories = new AdvisoryRule(state, advisoryStore);
@@ -41,5 +51,12 @@ export async function openPolicy(config: Config, store: PolicyStore, advisorySto
     advisories,
     // licences: one line here
   ];
-  return { state, engine: new PolicyEngine(rules, now), advisories };
+  const admin = new PolicyAdmin(
+    store,
+    state,
+    audit,
+    config.upstreams.map((u) => u.name),
+    now,
+  );
+  return { state, engine: new PolicyEngine(rules, now), admin, advisories };
 }

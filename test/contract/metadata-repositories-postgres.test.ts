@@ -19,6 +19,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 let server: PostgresServer | undefined;
@@ -78,6 +79,7 @@ changeLogContract('postgres', open, {
   },
 });
 metadataDatabaseContract('postgres', open);
+policyStoreContract('postgres', open);
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {

@@ -11,6 +11,7 @@ import { cratesContract } from './crates.contract.js';
 import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 const dir = makeTempDir('cratekeeper-contract-sqlite-');
@@ -29,3 +30,4 @@ changeLogContract('sqlite', open, {
   },
 });
 metadataDatabaseContract('sqlite', open);
+policyStoreContract('sqlite', open);
