@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { helpExamples, registerClientCommands } from '@cratekeeper/client/commands';
 import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
+import { registerAdvisoryCommands } from './advisories-commands.js';
 import { registerOpenApiCommand } from './openapi-command.js';
 import { registerAccountCommands } from './account-commands.js';
 import { registerPolicyCommands } from './policy-commands.js';
@@ -131,6 +132,7 @@ withCommonOptions(group.command('list <group>').description("list a group's memb
   .action(async (name: string, options: CommonOptions) => (await serverActions()).listGroup(name, options));
 
 registerMirrorCommands(program);
+registerAdvisoryCommands(program);
 registerOpsCommands(program);
 registerOpenApiCommand(program);
 registerClientCommands(program);

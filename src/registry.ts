@@ -199,9 +199,10 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
-  const supplyChain = await openPolicy(config, metadata.policy, audit, now);
+  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
+    if (change.subject === 'advisories') return void supplyChain.advisories.load().catch(onBackgroundError);
     const reload = change.subject === 'settings' ? supplyChain.state.reloadSettings() : supplyChain.state.reloadExceptions();
     reload.catch(onBackgroundError);
   });

@@ -55,6 +55,12 @@ export const ERROR_CODES = [
   'upstream-unavailable',
   'upstream-unreachable',
 
+  // RustSec advisories (advisories sync)
+  'advisory-sync-failed',
+  'invalid-advisory',
+  'invalid-cvss',
+  'invalid-version-requirement',
+
   // users, groups, passwords and web sign-in
   'account-disabled',
   'admin-only',

@@ -1,5 +1,6 @@
 // Semantic versions as cargo uses them (SemVer 2.0, no leading `v`, no leading zeros), and their
-// ordering. Rust's requirement syntax differs from npm's, so nothing here resolves requirements.
+// ordering. Rust's requirement syntax differs from npm's: cargo's requirements are matched in
+// version-requirement.ts, on these versions.
 
 import { invalid } from './errors.js';
 

@@ -12,6 +12,7 @@ import { authenticate } from './authentication.js';
 import { apiErrors } from './error-mapper.js';
 import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
+import { adminAdvisoryRoutes } from './routes/admin-advisories.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { adminPolicyRoutes } from './routes/admin-policy.js';
@@ -191,6 +192,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     const { webhookEndpoints: endpoints, webhooks, audit } = registry;
     await writes.register(adminWebhookRoutes, { endpoints, webhooks, audit });
     await writes.register(adminPolicyRoutes, { policy: registry.supplyChain });
+    await writes.register(adminAdvisoryRoutes, {
+      advisories: registry.metadata.advisories,
+      upstreams: config.upstreams.map((u) => u.name),
+    });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.

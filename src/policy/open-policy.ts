@@ -3,7 +3,9 @@
 // line in `rules` below; the engine asks them in this order.
 
 import type { Config } from '../config/schema.js';
+import type { Advisories } from '../ports/advisories.js';
 import type { PolicyStore } from '../ports/policy-store.js';
+import { AdvisoryRule } from './advisory-rule.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
@@ -19,6 +21,8 @@ export interface Policy {
   engine: PolicyEngine;
   /** Settings, holds and releases as administrators change them (CLI, admin API, admin page). */
   admin: PolicyAdmin;
+  /** The advisory rule, for its reload on a sync and the advisories of a crate (pages, API). */
+  advisories: AdvisoryRule;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -30,13 +34,22 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
   };
 }
 
-export async function openPolicy(config: Config, store: PolicyStore, audit: AuditRecorder, now: () => number): Promise<Policy> {
+export async function openPolicy(
+  config: Config,
+  store: PolicyStore,
+  advisoryStore: Advisories,
+  audit: AuditRecorder,
+  now: () => number,
+): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
+  const advisories = new AdvisoryRule(state, advisoryStore);
+  await advisories.load();
   const rules: PolicyRule[] = [
     new HoldRule(state),
     new QuarantineRule(state, state, new FirstSightings(store)),
-    // advisories and licences: one line each here
+    advisories,
+    // licences: one line here
   ];
   const admin = new PolicyAdmin(
     store,
@@ -45,5 +58,5 @@ export async function openPolicy(config: Config, store: PolicyStore, audit: Audi
     config.upstreams.map((u) => u.name),
     now,
   );
-  return { state, engine: new PolicyEngine(rules, now), admin };
+  return { state, engine: new PolicyEngine(rules, now), admin, advisories };
 }

@@ -7,7 +7,8 @@ export interface Change {
   kind: 'crate' | 'token' | 'user' | 'policy';
   /**
    * crate: lower-case name; token: token hash; user: user id (its groups or flags changed);
-   * policy: `settings` or `exceptions` (src/policy/policy-state.ts reloads them).
+   * policy: `settings` or `exceptions` (src/policy/policy-state.ts reloads them), `advisories` (an
+   * advisory sync: src/policy/advisory-rule.ts reloads).
    */
   subject: string;
 }

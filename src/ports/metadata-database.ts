@@ -2,6 +2,7 @@
 // small repositories that services use (each service takes only the ones it needs). Opened by
 // registry.ts on SQLite or PostgreSQL (openMetadataDatabase in src/registry.ts).
 
+import type { Advisories } from './advisories.js';
 import type { AuditLog } from './audit-log.js';
 import type { Catalog } from './catalog.js';
 import type { ChangeLog } from './change-log.js';
@@ -42,6 +43,7 @@ export interface MetadataRepositories {
   docBuilds: DocBuilds;
   /** Supply-chain policy: settings, holds and releases, first sightings (src/policy/). */
   policy: PolicyStore;
+  advisories: Advisories;
 }
 
 /**

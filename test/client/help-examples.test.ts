@@ -44,6 +44,8 @@ void test("every cratekeeper command's --help ends with an example", async () =>
   }
   for (const command of [
     'mirror sync',
+    'advisories sync',
+    'advisories list',
     'mirror status',
     'proxy',
     'proxy init-ca',

@@ -12,6 +12,7 @@ import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { advisoriesContract } from './advisories.contract.js';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
 import { deviceFlowContract } from './device-flow.contract.js';
@@ -54,7 +55,7 @@ async function slowDatabase(): Promise<string> {
 // CREATE DATABASE takes ~300 ms here, emptying one ~10 ms: each kind of database is created
 // once, then emptied for the next test (the contracts close every database after each test).
 const TABLES =
-  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, webhook_endpoints, webhook_deliveries, doc_builds';
+  'users, tokens, crates, versions, crate_owners, crate_owner_groups, changes, group_members, user_identities, used_id_tokens, server_secrets, version_downloads, webhook_endpoints, webhook_deliveries, doc_builds, advisories, advisory_syncs';
 const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
@@ -72,6 +73,7 @@ identityContract('postgres', open);
 tokensContract('postgres', open);
 docBuildsContract('postgres', open);
 deviceFlowContract('postgres', open);
+advisoriesContract('postgres', open);
 cratesContract('postgres', open);
 changeLogContract('postgres', open, {
   async openTwin() {

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { advisoriesContract } from './advisories.contract.js';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
 import { deviceFlowContract } from './device-flow.contract.js';
@@ -23,6 +24,7 @@ identityContract('sqlite', open);
 tokensContract('sqlite', open);
 docBuildsContract('sqlite', open);
 deviceFlowContract('sqlite', open);
+advisoriesContract('sqlite', open);
 cratesContract('sqlite', open);
 changeLogContract('sqlite', open, {
   async openTwin() {

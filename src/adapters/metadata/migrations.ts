@@ -339,6 +339,45 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 11,
+    async up(db, dialect) {
+      // RustSec advisories (services/advisory-sync.ts), kept per source they were synced for
+      // ('local' or 'upstream:<name>'): a sync replaces one source's rows in one transaction and
+      // adds a row to advisory_syncs, whose newest id is the advisory rule's revision.
+      await db.schema
+        .createTable('advisories')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('package', 'text', (c) => c.notNull())
+        .addColumn('crate_key', 'text', (c) => c.notNull())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('url', 'text')
+        .addColumn('withdrawn', 'text')
+        .addColumn('informational', 'text')
+        .addColumn('cvss', 'text')
+        .addColumn('cvss_tenths', 'integer')
+        .addColumn('aliases', 'text', (c) => c.notNull())
+        .addColumn('categories', 'text', (c) => c.notNull())
+        .addColumn('patched', 'text', (c) => c.notNull())
+        .addColumn('unaffected', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('advisories_pk', ['source', 'id'])
+        .execute();
+      await db.schema.createIndex('advisories_crate').on('advisories').columns(['source', 'crate_key']).execute();
+      await db.schema
+        .createTable('advisory_syncs')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('synced_at', 'text', (c) => c.notNull())
+        .addColumn('imported', 'integer', (c) => c.notNull())
+        .addColumn('skipped', 'integer', (c) => c.notNull())
+        .addColumn('withdrawn', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
     version: 13,
     async up(db, dialect) {
       // Webhooks (services/webhooks.ts): endpoints made on the admin pages, and the deliveries'

@@ -30,6 +30,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly webhookDeliveries: MetadataRepositories['webhookDeliveries'];
   readonly docBuilds: MetadataRepositories['docBuilds'];
   readonly policy: MetadataRepositories['policy'];
+  readonly advisories: MetadataRepositories['advisories'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -57,6 +58,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.webhookDeliveries = repositories.webhookDeliveries;
     this.docBuilds = repositories.docBuilds;
     this.policy = repositories.policy;
+    this.advisories = repositories.advisories;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

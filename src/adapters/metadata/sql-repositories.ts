@@ -2,6 +2,7 @@
 // for a unit of work (sql-database.ts).
 
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
+import { SqlAdvisories } from './sql-advisories.js';
 import { SqlAuditLog } from './sql-audit-log.js';
 import { SqlCatalog } from './sql-catalog.js';
 import { SqlChangeLog } from './sql-change-log.js';
@@ -41,5 +42,6 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     webhookDeliveries: new SqlWebhookDeliveries(scope),
     docBuilds: new SqlDocBuilds(scope),
     policy: new SqlPolicyStore(scope),
+    advisories: new SqlAdvisories(scope),
   };
 }

@@ -172,4 +172,32 @@ export interface Database {
     redelivery_of: number | null;
     created_at: string;
   };
+  /** RustSec advisories per source they were synced for (migration 11); lists are JSON text. */
+  advisories: {
+    source: string;
+    id: string;
+    package: string;
+    crate_key: string;
+    date: string;
+    title: string;
+    description: string;
+    url: string | null;
+    withdrawn: string | null;
+    informational: string | null;
+    cvss: string | null;
+    cvss_tenths: number | null;
+    aliases: string;
+    categories: string;
+    patched: string;
+    unaffected: string;
+  };
+  advisory_syncs: {
+    id: Generated<number>;
+    source: string;
+    origin: string;
+    synced_at: string;
+    imported: number;
+    skipped: number;
+    withdrawn: number;
+  };
 }
