@@ -13,6 +13,7 @@ import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
+import { openPolicy, type Policy } from './policy/open-policy.js';
 import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { Catalog } from './ports/catalog.js';
@@ -49,6 +50,8 @@ export interface Registry {
   auth: TokenAuthenticator;
   indexFiles: IndexFiles;
   mirror: MirrorService;
+  /** The supply-chain policy (src/policy/): settings, holds and releases, and the engine applying the rules. */
+  supplyChain: Policy;
   audit: AuditRecorder;
   auditLog: AuditLog;
   auditQuery: AuditQueryService;
@@ -170,11 +173,17 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') indexFiles.invalidate(change.subject);
     else if (change.kind === 'token') auth.forgetTokenHash(change.subject);
-    else auth.forgetUser(Number(change.subject));
+    else if (change.kind === 'user') auth.forgetUser(Number(change.subject));
   });
 
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
+  });
+  const supplyChain = await openPolicy(config, metadata.policy, now);
+  changes.subscribe((change) => {
+    if (change.kind !== 'policy') return;
+    const reload = change.subject === 'settings' ? supplyChain.state.reloadSettings() : supplyChain.state.reloadExceptions();
+    reload.catch(onBackgroundError);
   });
 
   const owners = new OwnersService(metadata, policy);
@@ -204,6 +213,7 @@ export async function openRegistry(
     auth,
     indexFiles,
     mirror,
+    supplyChain,
     accounts: new AccountService(metadata, () => changes.poll(), config.auth.max_token_lifetime),
     audit,
     auditLog: metadata.auditLog,
@@ -227,6 +237,7 @@ export async function openRegistry(
     metrics: new Metrics({
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
       publishes: () => publish.published,
+      policyRefusals: () => supplyChain.engine.refusals(),
     }),
     async close() {
       await changes.stop();

@@ -5,7 +5,7 @@
 // From the environment, `CRATEKEEPER_UPSTREAMS__0__NAME=...` defines the list (replacing the file's).
 
 import { z } from 'zod';
-import { boolean, cratePatterns, integer, text } from './fields.js';
+import { boolean, cratePatterns, duration, integer, text } from './fields.js';
 import { AuthPatternError, parseAuthPattern } from '@cratekeeper/client/network';
 
 const headerTable = () =>
@@ -130,6 +130,11 @@ export const upstreamSchema = z
     offline: boolean().default(false),
     /** Names a new local crate may take even though this upstream has a crate of that name. */
     local_names: cratePatterns().default([]),
+    /**
+     * Quarantine (docs/policy.md): versions younger than this are left out of the index and their
+     * downloads refused. The default for `cratekeeper policy set <upstream> min_release_age`.
+     */
+    min_release_age: duration(0, 365 * 86_400_000).optional(),
   })
   .superRefine((upstream, ctx) => {
     // Secrets for an https upstream never travel unencrypted, whatever host asks for them.

@@ -114,6 +114,10 @@ export const ERROR_CODES = [
   'id-token-signature',
   'issuer-unavailable',
 
+  // supply-chain policy (src/policy/)
+  'policy-refused',
+  'invalid-policy-setting',
+
   // load, limits and dependencies of ours
   'database-unavailable',
   'rate-limited',

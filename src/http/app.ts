@@ -99,6 +99,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     failedAuthLimiter: registry.failedAuthLimiter,
     onFailure,
   });
+  // The supply-chain policy at the index and download routes (src/policy/).
+  const policyGate = { engine: registry.supplyChain.engine, audit: registry.audit };
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
@@ -110,12 +112,14 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       audit: registry.audit,
       configJson: renderConfigJson,
       mirror: registry.mirror,
+      supplyChain: registry.supplyChain.engine,
     });
     await reads.register(mirrorRoutes, {
       mirror: registry.mirror,
       indexFiles: registry.indexFiles,
       publicUrl: options.publicUrl,
       authRequired: config.auth.required,
+      gate: policyGate,
     });
     await reads.register(downloadRoutes, {
       downloads: registry.downloads,
@@ -123,7 +127,9 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       audit: registry.audit,
       counter: registry.downloadCounter,
       // Mirrored crates in the main index: their downloads share the local route.
-      mirrorHandover: mirrorHandover(registry.mirror),
+      mirrorHandover: mirrorHandover(registry.mirror, policyGate),
+      gate: policyGate,
+      indexFiles: registry.indexFiles,
     });
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
     const describe = { version: packageVersion(), authRequired: config.auth.required };

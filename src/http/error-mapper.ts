@@ -86,7 +86,8 @@ export function apiErrors(options: ApiErrorOptions): ErrorHandler {
       if (error.kind === 'unavailable' && error.cause !== undefined) {
         request.log.warn({ err: error, reqId: request.id, url: request.url }, error.message);
       }
-      if (error.kind === 'forbidden') {
+      // A policy refusal is audited as `policy-refused` where it is made (policy-gate.ts).
+      if (error.kind === 'forbidden' && error.code !== 'policy-refused') {
         const crate = (request.params as { name?: string } | undefined)?.name;
         options.audit.record('access-refused', auditSource(request), { crate, detail: error.message });
       }

@@ -103,10 +103,9 @@ export class MirrorService {
     return known;
   }
 
-  /** For the main index: the first main-index upstream that has the (non-local) crate. */
-  async mainIndexFile(lowerName: string): Promise<CachedFile | undefined> {
-    const { upstream, file } = (await this.mainUpstreamOf(lowerName)) ?? {};
-    return upstream ? file : undefined;
+  /** For the main index: the first main-index upstream that has the (non-local) crate, and its file. */
+  mainIndexFile(lowerName: string): Promise<{ upstream: UpstreamMirror; file: CachedFile } | undefined> {
+    return this.mainUpstreamOf(lowerName);
   }
 
   /** A main-index download of a crate that is not local; undefined when no upstream has it. */

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = [
   'device-signout-all',
   'user-disable',
   'user-enable',
+  'policy-refused',
+  'policy-change',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

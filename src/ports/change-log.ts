@@ -4,8 +4,11 @@
 
 export interface Change {
   seq: number;
-  kind: 'crate' | 'token' | 'user';
-  /** crate: lower-case name; token: token hash; user: user id (its groups or flags changed). */
+  kind: 'crate' | 'token' | 'user' | 'policy';
+  /**
+   * crate: lower-case name; token: token hash; user: user id (its groups or flags changed);
+   * policy: `settings` or `exceptions` (src/policy/policy-state.ts reloads them).
+   */
   subject: string;
 }
 

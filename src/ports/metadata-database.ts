@@ -12,6 +12,7 @@ import type { DownloadCounts } from './download-counts.js';
 import type { Groups } from './groups.js';
 import type { IdTokenReplays } from './id-token-replays.js';
 import type { Owners } from './owners.js';
+import type { PolicyStore } from './policy-store.js';
 import type { RateCounts } from './rate-counts.js';
 import type { RegistryTables } from './registry-tables.js';
 import type { ServerSecrets } from './server-secrets.js';
@@ -33,6 +34,8 @@ export interface MetadataRepositories {
   downloadCounts: DownloadCounts;
   rateCounts: RateCounts;
   deviceFlow: DeviceFlow;
+  /** Supply-chain policy: settings, holds and releases, first sightings (src/policy/). */
+  policy: PolicyStore;
 }
 
 /**

@@ -33,6 +33,8 @@ interface RequestRecord {
 export interface CountSources {
   indexCache(): { hits: number; misses: number };
   publishes(): number;
+  /** Downloads refused by the supply-chain policy, by rule. */
+  policyRefusals?(): ReadonlyMap<string, number>;
 }
 
 // Node's process metrics are per process, so they are collected once per process and shared by
@@ -106,6 +108,14 @@ export class Metrics {
             { labels: { result: 'miss' }, value: misses },
           ];
         },
+      ),
+    );
+    register(
+      metric(
+        'cratekeeper_policy_refusals_total',
+        'Downloads refused by the supply-chain policy, by rule (quarantine, hold, advisory, licence).',
+        'counter',
+        () => [...(this.sources.policyRefusals?.() ?? [])].map(([rule, value]) => ({ labels: { rule }, value })),
       ),
     );
     this.registry = PromRegistry.merge([processRegistry(), this.own]);

@@ -300,6 +300,44 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 10,
+    async up(db, dialect) {
+      // Supply-chain policy (src/policy/): settings edited at run time per source, administrators'
+      // holds and early releases, and the first sighting of each upstream version (the quarantine's
+      // clock when the upstream gives no pubtime; written once, never updated).
+      await db.schema
+        .createTable('policy_settings')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text')
+        .addPrimaryKeyConstraint('policy_settings_pk', ['source', 'key'])
+        .execute();
+      await db.schema
+        .createTable('policy_exceptions')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source', 'text')
+        .addColumn('crate', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('policy_first_seen')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('crate', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('pubtime', 'text')
+        .addPrimaryKeyConstraint('policy_first_seen_pk', ['source', 'crate', 'version'])
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -26,6 +26,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   readonly downloadCounts: MetadataRepositories['downloadCounts'];
   readonly rateCounts: MetadataRepositories['rateCounts'];
   readonly deviceFlow: MetadataRepositories['deviceFlow'];
+  readonly policy: MetadataRepositories['policy'];
   readonly tables: SqlRegistryTables;
 
   constructor(
@@ -49,6 +50,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     this.downloadCounts = repositories.downloadCounts;
     this.rateCounts = repositories.rateCounts;
     this.deviceFlow = repositories.deviceFlow;
+    this.policy = repositories.policy;
     this.tables = new SqlRegistryTables(db, rules);
   }
 

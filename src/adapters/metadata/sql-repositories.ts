@@ -12,6 +12,7 @@ import { SqlDownloadCounts } from './sql-download-counts.js';
 import { SqlGroups } from './sql-groups.js';
 import { SqlIdTokenReplays } from './sql-id-token-replays.js';
 import { SqlOwners } from './sql-owners.js';
+import { SqlPolicyStore } from './sql-policy-store.js';
 import { SqlRateCounts } from './sql-rate-counts.js';
 import type { SqlScope } from './sql-scope.js';
 import { SqlServerSecrets } from './sql-server-secrets.js';
@@ -34,5 +35,6 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     downloadCounts: new SqlDownloadCounts(scope),
     rateCounts: new SqlRateCounts(scope.db),
     deviceFlow: new SqlDeviceFlow(scope),
+    policy: new SqlPolicyStore(scope),
   };
 }

@@ -58,6 +58,22 @@ export interface Database {
   crate_owners: { crate_id: number; user_id: number; created_at: string };
   crate_owner_groups: { crate_id: number; group_name: string; created_at: string };
   changes: { seq: Generated<number>; kind: string; subject: string; created_at: string };
+  /** Supply-chain policy settings per source (migration 10): `local` or `upstream:<name>`; value as JSON text. */
+  policy_settings: { source: string; key: string; value: string; updated_at: string; updated_by: string | null };
+  /** Holds and early releases (migration 10); source null: every source; version null: every version. */
+  policy_exceptions: {
+    id: Generated<number>;
+    kind: string;
+    source: string | null;
+    crate: string;
+    version: string | null;
+    reason: string;
+    created_by: string | null;
+    created_at: string;
+    expires_at: string | null;
+  };
+  /** When each upstream version was first seen, and its pubtime then (migration 10); never updated. */
+  policy_first_seen: { source: string; crate: string; version: string; first_seen_at: string; pubtime: string | null };
   group_members: { group_name: string; user_id: number; created_at: string; source: Generated<string> };
   rate_limit_counts: { limiter: string; window_start: number; key: string; hits: number };
   user_identities: { issuer: string; subject: string; user_id: number; created_at: string };

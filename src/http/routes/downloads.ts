@@ -7,6 +7,8 @@ import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { DownloadCounter } from '../../services/download-counter.js';
+import type { IndexFiles } from '../../services/index-files.js';
+import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { auditSource } from '../audit-source.js';
 import { versionNotFound, type DownloadService } from '../../services/downloads.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
@@ -18,9 +20,15 @@ export interface DownloadOptions {
   counter: DownloadCounter;
   /** Answers GETs of mirrored crates before the local route looks (mirror.ts); absent without such upstreams. */
   mirrorHandover?: preHandlerAsyncHookHandler;
+  /** The supply-chain policy (holds, and the other rules for local crates), with the index files it reviews. */
+  gate: PolicyGate;
+  indexFiles: IndexFiles;
 }
 
-export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, { downloads, policy, audit, counter, mirrorHandover }) => {
+export const downloadRoutes: RoutePlugin<DownloadOptions> = async (
+  app,
+  { downloads, policy, audit, counter, mirrorHandover, gate, indexFiles },
+) => {
   // A description only (route-docs.ts): no validator, nothing added per request.
   const schema = {
     summary: 'Download a `.crate` file',
@@ -39,6 +47,13 @@ export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, { downlo
         throw versionNotFound(name, version);
       }
       const { stream, size, cksum, crate } = await downloads.open(name, version);
+      try {
+        // By the name as published, so that another spelling of it (`Foo_Bar`) is refused alike.
+        await assertDownloadAllowed(gate, request, { kind: 'local' }, crate, version, await indexFiles.get(crate));
+      } catch (error) {
+        stream.destroy();
+        throw error;
+      }
       audit.record('download', auditSource(request), { crate, version });
       // Only a download that is answered with the file counts (a refusal or a 404 threw above).
       counter.count(crate, version);

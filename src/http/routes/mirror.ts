@@ -10,6 +10,7 @@ import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
+import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { sendIndexFile } from '../index-file-reply.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
@@ -27,6 +28,8 @@ export interface MirrorOptions {
   indexFiles: IndexFiles;
   publicUrl: () => string;
   authRequired: boolean;
+  /** The supply-chain policy: leaves denied versions out of index files, refuses their downloads. */
+  gate: PolicyGate;
 }
 
 export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => {
@@ -71,7 +74,8 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
     const name = crateNameFromIndexPath(path);
     const file = name === undefined ? undefined : await upstream.indexFile(name);
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\` of mirror \`${upstream.name}\``);
-    return sendIndexFile(request, reply, file, options.indexFiles);
+    const filtered = await options.gate.engine.filter({ kind: 'upstream', upstream: upstream.name }, name!, file);
+    return sendIndexFile(request, reply, filtered, options.indexFiles);
   });
 
   app.get<{ Params: { upstream: string; name: string; version: string } }>(
@@ -81,6 +85,9 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
       const upstream = upstreamOf(reply, request.params.upstream);
       if (!upstream) return reply;
       const { name, version } = request.params;
+      const lower = name.toLowerCase();
+      const file = await upstream.indexFile(lower);
+      await assertDownloadAllowed(options.gate, request, { kind: 'upstream', upstream: upstream.name }, lower, version, file);
       return sendCrate(reply, await upstream.crate(name, version));
     },
   );
@@ -92,12 +99,15 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
  * that are not local. Undefined when no upstream serves the main index. A HEAD (which fastify
  * derives from the GET) is answered by the local route alone, as it always was.
  */
-export function mirrorHandover(mirror: MirrorService): preHandlerAsyncHookHandler | undefined {
+export function mirrorHandover(mirror: MirrorService, gate: PolicyGate): preHandlerAsyncHookHandler | undefined {
   if (!mirror.hasMainIndexUpstreams) return undefined;
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'GET') return;
     const { name, version } = request.params as { name: string; version: string };
-    const crate = await mirror.mainCrate(name, version);
-    if (crate) return sendCrate(reply, crate);
+    const lower = name.toLowerCase();
+    const found = await mirror.mainIndexFile(lower);
+    if (!found) return;
+    await assertDownloadAllowed(gate, request, { kind: 'upstream', upstream: found.upstream.name }, lower, version, found.file);
+    return sendCrate(reply, await found.upstream.crate(name, version));
   };
 }

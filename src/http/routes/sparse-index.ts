@@ -5,6 +5,8 @@
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
+import type { PolicyEngine, PolicyIndexFile } from '../../policy/policy-engine.js';
+import type { PolicySource } from '../../policy/version-rule.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { auditSource } from '../audit-source.js';
@@ -19,7 +21,11 @@ export interface SparseIndexOptions {
   /** config.json's bytes, for the current public URL. */
   configJson: () => Buffer;
   mirror?: MirrorService;
+  /** Leaves out the versions the supply-chain policy denies (src/policy/). */
+  supplyChain: PolicyEngine;
 }
+
+const LOCAL: PolicySource = { kind: 'local' };
 
 export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, options) => {
   // Descriptions only (route-docs.ts): no validator, nothing added per request.
@@ -52,9 +58,16 @@ export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, op
     // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
     // that does not exist.
     const stored = name !== undefined ? await options.indexFiles.get(name) : undefined;
-    let file = visible ? stored : undefined;
-    // Not a local crate: an upstream that serves the main index may have it.
-    if (!file && name !== undefined && options.mirror) file = await options.mirror.mainIndexFile(name);
+    let file: PolicyIndexFile | undefined;
+    if (visible && stored) {
+      // Synchronous when the policy's answer is cached: the hot path waits for nothing more.
+      const filtered = options.supplyChain.filter(LOCAL, name, stored);
+      file = filtered instanceof Promise ? await filtered : filtered;
+    } else if (name !== undefined && options.mirror) {
+      // Not a local crate: an upstream that serves the main index may have it.
+      const main = await options.mirror.mainIndexFile(name);
+      if (main) file = await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file);
+    }
     if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
     options.audit.indexRead(auditSource(request), name!);
     return sendIndexFile(request, reply, file, options.indexFiles);

@@ -1,0 +1,38 @@
+// Wires the supply-chain policy: its state (settings and exceptions from the database, with the
+// configuration file's defaults), the rules, and the engine that applies them. Each rule is one
+// line in `rules` below; the engine asks them in this order.
+
+import type { Config } from '../config/schema.js';
+import type { PolicyStore } from '../ports/policy-store.js';
+import { FirstSightings } from './first-sightings.js';
+import { HoldRule } from './hold-rule.js';
+import { PolicyEngine } from './policy-engine.js';
+import type { SourcePolicy } from './policy-settings.js';
+import { PolicyState } from './policy-state.js';
+import { QuarantineRule } from './quarantine-rule.js';
+import type { PolicyRule, PolicySource } from './version-rule.js';
+
+export interface Policy {
+  state: PolicyState;
+  engine: PolicyEngine;
+}
+
+/** The configuration file's policy settings of a source: the defaults under what the database sets. */
+export function configuredPolicy(config: Config): (source: PolicySource) => SourcePolicy {
+  return (source) => {
+    if (source.kind === 'local') return {};
+    const upstream = config.upstreams.find((u) => u.name === source.upstream);
+    return upstream?.min_release_age === undefined ? {} : { min_release_age: upstream.min_release_age };
+  };
+}
+
+export async function openPolicy(config: Config, store: PolicyStore, now: () => number): Promise<Policy> {
+  const state = new PolicyState(store, configuredPolicy(config), now);
+  await state.load();
+  const rules: PolicyRule[] = [
+    new HoldRule(state),
+    new QuarantineRule(state, state, new FirstSightings(store)),
+    // advisories and licences: one line each here
+  ];
+  return { state, engine: new PolicyEngine(rules, now) };
+}

@@ -1,0 +1,165 @@
+// The supply-chain policy engine: asks every rule (quarantine, holds, advisories, licences) about
+// the versions of a crate, and acts on the answers. It leaves `deny`ed versions out of the index
+// files cargo reads (local ones and mirrored ones alike), so resolution picks the newest version
+// allowed; refuses their downloads; and answers `policy check`. A filtered file's ETag is a hash of
+// the original ETag and the left-out set, so it changes exactly when that set does (a version
+// leaving quarantine reaches cargo with no manual step).
+//
+// Results are cached per source and crate, and kept while the original file (its ETag), every
+// rule's revision and the earliest end of a finding (`until`) stay as they were; with no finding
+// the original file object itself is served, so the hot path costs one map lookup and a few
+// string comparisons.
+
+import { createHash } from 'node:crypto';
+import { LruCache } from '../lib/lru-cache.js';
+import { readIndexLines, withoutVersions } from './index-lines.js';
+import { sourceKeyOf } from './policy-settings.js';
+import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from './version-rule.js';
+
+/** An index file as served: local (services/index-files.ts) and mirrored (mirror/cached-file.ts) files have these. */
+export interface PolicyIndexFile {
+  body: Buffer;
+  etag: string;
+  gzipped?: Buffer;
+}
+
+export interface PolicyReview {
+  /** Every version of the file, as its line gives it. */
+  versions: readonly VersionUnderReview[];
+  /** Findings by version (versions without any are absent). */
+  findings: ReadonlyMap<string, readonly PolicyFinding[]>;
+  /** Versions with a `deny` finding: left out of the index, downloads refused. */
+  denied: ReadonlySet<string>;
+}
+
+interface Entry {
+  inputEtag: string;
+  revisions: string[];
+  /** The review is stale from this time on (a finding ending by itself); Infinity: never. */
+  validUntil: number;
+  review: PolicyReview;
+  output: PolicyIndexFile;
+}
+
+/** Crates per source whose reviews are kept (small objects, bar filtered bodies). */
+const MAX_ENTRIES_PER_SOURCE = 50_000;
+
+export class PolicyEngine {
+  private readonly caches = new Map<string, LruCache<string, Entry>>();
+  private readonly refusalCounts = new Map<PolicyRuleName, number>();
+
+  constructor(
+    private readonly rules: readonly PolicyRule[],
+    private readonly now: () => number,
+  ) {}
+
+  /** The rules' names, for pages and metrics. */
+  get ruleNames(): PolicyRuleName[] {
+    return this.rules.map((r) => r.name);
+  }
+
+  /**
+   * The index file cargo should see: `file` itself when nothing is denied, else a copy without the
+   * denied versions' lines and with its own ETag. Synchronous on a cache hit.
+   */
+  filter(source: PolicySource, crate: string, file: PolicyIndexFile): PolicyIndexFile | Promise<PolicyIndexFile> {
+    const entry = this.fresh(source, crate, file);
+    if (entry !== undefined) return entry.output;
+    return this.refresh(source, crate, file).then((e) => e.output);
+  }
+
+  /** The findings of every version of a crate's index file (cached as `filter`'s are). */
+  async review(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<PolicyReview> {
+    return (this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file))).review;
+  }
+
+  /**
+   * The `deny` findings that refuse a download of this version, or undefined when it may be
+   * downloaded. Counts the refusal per rule for /metrics.
+   */
+  async downloadRefusal(
+    source: PolicySource,
+    crate: string,
+    version: string,
+    file: PolicyIndexFile,
+  ): Promise<readonly PolicyFinding[] | undefined> {
+    const review = await this.review(source, crate, file);
+    if (!review.denied.has(version)) return undefined;
+    const denying = review.findings.get(version)!.filter((f) => f.effect === 'deny');
+    for (const rule of new Set(denying.map((f) => f.rule))) this.refusalCounts.set(rule, (this.refusalCounts.get(rule) ?? 0) + 1);
+    return denying;
+  }
+
+  /** Downloads refused so far, by rule (read by /metrics). */
+  refusals(): ReadonlyMap<PolicyRuleName, number> {
+    return this.refusalCounts;
+  }
+
+  private cacheOf(source: PolicySource): LruCache<string, Entry> {
+    const key = sourceKeyOf(source);
+    let cache = this.caches.get(key);
+    if (cache === undefined) this.caches.set(key, (cache = new LruCache(MAX_ENTRIES_PER_SOURCE)));
+    return cache;
+  }
+
+  private fresh(source: PolicySource, crate: string, file: PolicyIndexFile): Entry | undefined {
+    const entry = this.cacheOf(source).get(crate);
+    if (entry === undefined || entry.inputEtag !== file.etag) return undefined;
+    for (let i = 0; i < this.rules.length; i++) if (this.rules[i]!.revision() !== entry.revisions[i]) return undefined;
+    if (entry.validUntil !== Infinity && this.now() >= entry.validUntil) return undefined;
+    return entry;
+  }
+
+  private async refresh(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<Entry> {
+    // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
+    const revisions = this.rules.map((r) => r.revision());
+    const now = this.now();
+    const lines = readIndexLines(file.body);
+    const versions: VersionUnderReview[] = [];
+    for (const line of lines) if (line.version !== undefined) versions.push(line.version);
+    const findings = new Map<string, PolicyFinding[]>();
+    if (versions.length > 0) {
+      const answers = await Promise.all(this.rules.map((rule) => rule.review(source, crate, versions, now)));
+      for (const answer of answers) {
+        for (const [vers, list] of answer) {
+          if (list.length === 0) continue;
+          const all = findings.get(vers);
+          if (all === undefined) findings.set(vers, [...list]);
+          else all.push(...list);
+        }
+      }
+    }
+    const denied = new Set<string>();
+    let validUntil = Infinity;
+    for (const [vers, list] of findings) {
+      for (const finding of list) {
+        if (finding.effect === 'deny') denied.add(vers);
+        if (finding.until !== undefined && finding.until < validUntil) validUntil = finding.until;
+      }
+    }
+    const entry: Entry = {
+      inputEtag: file.etag,
+      revisions,
+      validUntil,
+      review: { versions, findings, denied },
+      output: denied.size === 0 ? file : filteredFile(file, lines, denied),
+    };
+    this.cacheOf(source).set(crate, entry);
+    return entry;
+  }
+}
+
+function filteredFile(file: PolicyIndexFile, lines: ReturnType<typeof readIndexLines>, denied: ReadonlySet<string>): PolicyIndexFile {
+  const body = withoutVersions(file.body, lines, denied);
+  const hash = createHash('sha256')
+    .update(file.etag)
+    .update('\n')
+    .update([...denied].sort().join('\n'))
+    .digest('base64url');
+  return { body, etag: `"p${hash.slice(0, 32)}"` };
+}
+
+/** One sentence for cargo's output: the version, and every reason it is refused. */
+export function refusalMessage(crate: string, version: string, findings: readonly PolicyFinding[]): string {
+  return `${crate}@${version} is refused by this registry's supply-chain policy: ${findings.map((f) => f.detail).join('; ')}`;
+}

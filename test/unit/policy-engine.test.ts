@@ -1,0 +1,145 @@
+// The policy engine with fake rules: denied versions leave the index file (the other lines stay
+// byte for byte), the filtered file's ETag changes exactly when the left-out set does, a file with
+// nothing denied is served as the same object, results are cached until the file, a rule's revision
+// or a finding's `until` changes, and downloads of denied versions are refused and counted per rule.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PolicyEngine, refusalMessage, type PolicyIndexFile } from '../../src/policy/policy-engine.js';
+import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from '../../src/policy/version-rule.js';
+
+const LOCAL: PolicySource = { kind: 'local' };
+const line = (vers: string, extra = '') => `{"name":"demo","vers":"${vers}","deps":[],"cksum":"00","features":{},"yanked":false${extra}}\n`;
+const file = (etag: string, ...versions: string[]): PolicyIndexFile => ({ body: Buffer.from(versions.map((v) => line(v)).join('')), etag });
+
+/** A rule that denies (or warns about) the versions in `verdicts`, counting how often it is asked. */
+class FakeRule implements PolicyRule {
+  calls = 0;
+  rev = 'r1';
+  seen: VersionUnderReview[] = [];
+  constructor(
+    readonly name: PolicyRuleName,
+    public verdicts: Map<string, Omit<PolicyFinding, 'rule' | 'detail'>> = new Map(),
+  ) {}
+  revision(): string {
+    return this.rev;
+  }
+  review(_source: PolicySource, _crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
+    this.calls++;
+    this.seen = [...versions];
+    const out = new Map<string, PolicyFinding[]>();
+    for (const v of versions) {
+      const verdict = this.verdicts.get(v.vers);
+      if (verdict) out.set(v.vers, [{ rule: this.name, detail: `${v.name}@${v.vers} by ${this.name}`, ...verdict }]);
+    }
+    return Promise.resolve(out);
+  }
+}
+
+describe('PolicyEngine', () => {
+  it('serves the file itself when nothing is denied, from the cache after the first review', async () => {
+    const rule = new FakeRule('hold', new Map([['1.0.0', { effect: 'warn' as const }]]));
+    const engine = new PolicyEngine([rule], () => 0);
+    const original = file('"a"', '1.0.0', '1.1.0');
+    assert.equal(await engine.filter(LOCAL, 'demo', original), original);
+    const second = engine.filter(LOCAL, 'demo', original);
+    assert.equal(second, original, 'a cached answer is synchronous and the same object');
+    assert.equal(rule.calls, 1);
+    assert.deepEqual(
+      rule.seen.map((v) => v.vers),
+      ['1.0.0', '1.1.0'],
+    );
+  });
+
+  it('leaves out denied versions, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
+    const rule = new FakeRule('quarantine', new Map([['1.1.0', { effect: 'deny' as const }]]));
+    const engine = new PolicyEngine([rule], () => 0);
+    const original: PolicyIndexFile = {
+      body: Buffer.from(line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n' + line('1.1.0')),
+      etag: '"a"',
+    };
+    const out = await engine.filter(LOCAL, 'demo', original);
+    assert.equal(out.body.toString(), line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n');
+    assert.notEqual(out.etag, original.etag);
+    assert.match(out.etag, /^"[^"]+"$/);
+    assert.equal(rule.seen[0]!.pubtime, '2026-01-01T00:00:00Z');
+  });
+
+  it('changes the ETag when the left-out set changes, and only then', async () => {
+    const rule = new FakeRule('hold', new Map([['1.1.0', { effect: 'deny' as const }]]));
+    const engine = new PolicyEngine([rule], () => 0);
+    const original = file('"a"', '1.0.0', '1.1.0', '1.2.0');
+    const first = await engine.filter(LOCAL, 'demo', original);
+    rule.rev = 'r2'; // the same answers under a new revision: the same ETag
+    const again = await engine.filter(LOCAL, 'demo', original);
+    assert.equal(rule.calls, 2);
+    assert.equal(again.etag, first.etag);
+    rule.verdicts.set('1.2.0', { effect: 'deny' });
+    rule.rev = 'r3';
+    const more = await engine.filter(LOCAL, 'demo', original);
+    assert.notEqual(more.etag, first.etag);
+    assert.equal(more.body.toString(), line('1.0.0'));
+    rule.verdicts.clear();
+    rule.rev = 'r4';
+    assert.equal(await engine.filter(LOCAL, 'demo', original), original, 'nothing left out: the original file and ETag');
+  });
+
+  it('reviews again when the file changes, and keeps sources apart', async () => {
+    const rule = new FakeRule('hold');
+    const engine = new PolicyEngine([rule], () => 0);
+    await engine.filter(LOCAL, 'demo', file('"a"', '1.0.0'));
+    await engine.filter(LOCAL, 'demo', file('"b"', '1.0.0', '1.1.0'));
+    await engine.filter({ kind: 'upstream', upstream: 'up' }, 'demo', file('"b"', '1.0.0', '1.1.0'));
+    assert.equal(rule.calls, 3);
+  });
+
+  it('reviews again once a finding ends by itself (until), and the version comes back with a new ETag', async () => {
+    let now = 1_000;
+    const rule = new FakeRule('quarantine', new Map([['1.1.0', { effect: 'deny' as const, until: 5_000 }]]));
+    const engine = new PolicyEngine([rule], () => now);
+    const original = file('"a"', '1.0.0', '1.1.0');
+    const held = await engine.filter(LOCAL, 'demo', original);
+    now = 4_999;
+    assert.equal(await engine.filter(LOCAL, 'demo', original), held);
+    assert.equal(rule.calls, 1);
+    now = 5_000;
+    rule.verdicts.clear(); // the fake's quarantine is over
+    const released = await engine.filter(LOCAL, 'demo', original);
+    assert.equal(rule.calls, 2);
+    assert.equal(released, original);
+    assert.notEqual(released.etag, held.etag);
+  });
+
+  it('joins the findings of every rule, refuses downloads of denied versions and counts refusals per rule', async () => {
+    const hold = new FakeRule('hold', new Map([['1.1.0', { effect: 'deny' as const }]]));
+    const advisory = new FakeRule(
+      'advisory',
+      new Map([
+        ['1.1.0', { effect: 'deny' as const }],
+        ['1.0.0', { effect: 'warn' as const }],
+      ]),
+    );
+    const engine = new PolicyEngine([hold, advisory], () => 0);
+    const original = file('"a"', '1.0.0', '1.1.0');
+    assert.equal(await engine.downloadRefusal(LOCAL, 'demo', '1.0.0', original), undefined, 'a warning does not refuse');
+    const refusal = await engine.downloadRefusal(LOCAL, 'demo', '1.1.0', original);
+    assert.deepEqual(
+      refusal?.map((f) => f.rule),
+      ['hold', 'advisory'],
+    );
+    assert.equal(
+      refusalMessage('demo', '1.1.0', refusal!),
+      "demo@1.1.0 is refused by this registry's supply-chain policy: demo@1.1.0 by hold; demo@1.1.0 by advisory",
+    );
+    assert.deepEqual(
+      [...engine.refusals()],
+      [
+        ['hold', 1],
+        ['advisory', 1],
+      ],
+    );
+    const review = await engine.review(LOCAL, 'demo', original);
+    assert.equal(review.findings.get('1.0.0')?.[0]?.effect, 'warn');
+    assert.deepEqual([...review.denied], ['1.1.0']);
+  });
+});
