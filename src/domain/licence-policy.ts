@@ -5,7 +5,7 @@
 // The reasons are sentences for the person running cargo: they name the licence and the rule.
 
 import { judgeLicenceExpression, parseLicenceExpression, type LicenceLists } from './licence-expression.js';
-import { RegistryError, invalid } from './errors.js';
+import { RegistryError } from './errors.js';
 
 export type LicenceDecision = 'allow' | 'warn' | 'deny';
 
@@ -95,7 +95,13 @@ export function judgeDeclaredLicence(declared: DeclaredLicence, policy: LicenceP
   };
 }
 
-/** The refusal of a local publish whose licence breaks the registry's rule. */
-export function licenceRefused(crate: string, version: string, verdict: Extract<LicenceVerdict, { allowed: false }>): RegistryError {
-  return invalid('licence-refused', `${crate}@${version} cannot be published: ${verdict.reason}`);
+/** The refusal of a local publish whose licence breaks the registry's rule (audited as `policy-refused`). */
+export class LicenceRefusal extends RegistryError {
+  constructor(
+    readonly crate: string,
+    readonly version: string,
+    verdict: Extract<LicenceVerdict, { allowed: false }>,
+  ) {
+    super('invalid', 'licence-refused', `${crate}@${version} cannot be published: ${verdict.reason}`);
+  }
 }

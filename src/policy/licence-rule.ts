@@ -8,7 +8,7 @@
 
 import {
   judgeDeclaredLicence,
-  licenceRefused,
+  LicenceRefusal,
   type DeclaredLicence,
   type LicenceDecision,
   type LicencePolicy,
@@ -110,7 +110,7 @@ export class LicenceRule implements PolicyRule {
     if (!policy) return 'no-rule';
     const verdict = judgeDeclaredLicence(declared, policy, 'this registry');
     if (verdict.allowed) return {};
-    if (verdict.effect === 'deny') throw licenceRefused(crate, version, verdict);
+    if (verdict.effect === 'deny') throw new LicenceRefusal(crate, version, verdict);
     return { warning: `${crate}@${version}: ${verdict.reason}` };
   }
 }

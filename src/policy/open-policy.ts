@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { PolicyStore } from '../ports/policy-store.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
+import { LicenceRule, type UpstreamLicenceFacts } from './licence-rule.js';
 import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
 import { PolicyState } from './policy-state.js';
@@ -15,6 +16,8 @@ import type { PolicyRule, PolicySource } from './version-rule.js';
 export interface Policy {
   state: PolicyState;
   engine: PolicyEngine;
+  /** Also judges local publishes (PublishService). */
+  licences: LicenceRule;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -26,13 +29,20 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
   };
 }
 
-export async function openPolicy(config: Config, store: PolicyStore, now: () => number): Promise<Policy> {
+export async function openPolicy(
+  config: Config,
+  store: PolicyStore,
+  now: () => number,
+  licenceFacts: UpstreamLicenceFacts,
+): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
+  const licences = new LicenceRule(state, licenceFacts);
   const rules: PolicyRule[] = [
     new HoldRule(state),
     new QuarantineRule(state, state, new FirstSightings(store)),
-    // advisories and licences: one line each here
+    licences,
+    // advisories: one line here
   ];
-  return { state, engine: new PolicyEngine(rules, now) };
+  return { state, engine: new PolicyEngine(rules, now), licences };
 }

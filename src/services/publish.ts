@@ -121,6 +121,8 @@ function assertSameLicence(metadata: DeclaredLicence, packaged: DeclaredLicence)
 export class PublishService {
   /** Versions committed by this process (read by /metrics). */
   published = 0;
+  /** Publishes this process refused for their licence (read by /metrics). */
+  refusedByLicence = 0;
   private readonly crates: Crates;
   private readonly policy: AccessPolicy;
   private readonly settings: PublishSettings;
@@ -267,7 +269,13 @@ export class PublishService {
     const version = parseVersion(metadata.vers);
     await this.assertPublishable(publisher, name, version);
     const declared = { license: metadata.license ?? null, licenseFile: metadata.license_file ?? null };
-    const licence = this.deps.licences?.checkPublish(name, version.raw, declared) ?? 'no-rule';
+    let licence: ReturnType<PublishLicenceCheck['checkPublish']> = 'no-rule';
+    try {
+      licence = this.deps.licences?.checkPublish(name, version.raw, declared) ?? 'no-rule';
+    } catch (error) {
+      this.refusedByLicence++;
+      throw error;
+    }
     const deps = await this.indexDependencies(publisher, metadata.deps);
     const packaged = await this.checkTarball(crate, name, version.raw);
     if (licence !== 'no-rule') assertSameLicence(declared, packaged.licence);

@@ -107,6 +107,7 @@ describe('a declared licence judged by a licence rule', () => {
     const verdict = judgeDeclaredLicence({ license: 'GPL-3.0-only' }, policy, 'this registry');
     assert.deepEqual(verdict, {
       allowed: false,
+      effect: 'deny',
       licence: 'GPL-3.0-only',
       reason: 'licence `GPL-3.0-only` is not allowed in this registry: allowed are MIT, Apache-2.0',
     });
@@ -134,5 +135,8 @@ describe('a declared licence judged by a licence rule', () => {
     assert.equal(none.allowed, false);
     assert.match((none as { reason: string }).reason, /no licence is declared.*licence_missing = "deny"/);
     assert.deepEqual(judgeDeclaredLicence({ license: '  ' }, { ...policy, missing: 'allow' }, 'x'), { allowed: true });
+    const warned = judgeDeclaredLicence({}, { ...policy, missing: 'warn' }, 'x');
+    assert.equal(warned.allowed === false && warned.effect, 'warn');
+    assert.match((warned as { reason: string }).reason, /licence_missing = "warn"/);
   });
 });
