@@ -80,8 +80,8 @@ export class LicenceRule implements PolicyRule {
             rule: 'licence',
             effect: 'deny',
             detail:
-              `the licence of ${version.name}@${version.vers} from upstream \`${source.upstream}\` is not known yet, and that upstream ` +
-              'has a licence rule, so the version is held back until cratekeeper has read it from the upstream; try again shortly',
+              `${version.name}@${version.vers} is held back: its licence is not known yet, and upstream \`${source.upstream}\` ` +
+              'has a licence rule, so the version waits until cratekeeper has read it from the upstream; try again shortly',
             facts: { licence: 'unknown' },
           },
         ]);
@@ -93,7 +93,7 @@ export class LicenceRule implements PolicyRule {
         {
           rule: 'licence',
           effect: verdict.effect,
-          detail: `${version.name}@${version.vers}: ${verdict.reason}`,
+          detail: `${version.name}@${version.vers} ${verdict.effect === 'deny' ? 'is held back' : 'is served with a warning'}: ${verdict.reason}`,
           facts: { licence: verdict.licence },
         },
       ]);
