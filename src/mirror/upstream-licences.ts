@@ -28,8 +28,11 @@ export interface VersionToLookUp {
 /** Reads what a `.crate`'s Cargo.toml declares (the wiring runs it on the CPU pool). */
 export type CrateLicenceReader = (crate: Buffer, name: string, version: string) => Promise<DeclaredLicence>;
 
+/** What is needed of an upstream mirror (upstream-mirror.ts). */
+export type LicenceSource = Pick<UpstreamMirror, 'name' | 'apiGet' | 'crate'>;
+
 export interface UpstreamLicencesOptions {
-  upstreams: { get(name: string): UpstreamMirror | undefined };
+  upstreams: { get(name: string): LicenceSource | undefined };
   blobs: BlobStore;
   readCrateLicence: CrateLicenceReader;
   log: Logger;
@@ -71,6 +74,8 @@ export class UpstreamLicences {
   /** Upstreams with no usable API (none named, or it does not know the versions route): not asked again until a restart. */
   private readonly noApi = new Set<string>();
   private readonly saves = new Map<string, Promise<void>>();
+  /** Crates whose facts changed while their save was under way. */
+  private readonly dirty = new Set<string>();
   private readonly waiting: Array<() => void> = [];
   private running = 0;
   private learnt = 0;
@@ -132,7 +137,7 @@ export class UpstreamLicences {
   }
 
   /** Resolves when the version's licence is known, or its look-up failed (then it stays unknown). */
-  private lookUp(mirror: UpstreamMirror, crate: string, version: VersionToLookUp, facts: Facts): Promise<void> {
+  private lookUp(mirror: LicenceSource, crate: string, version: VersionToLookUp, facts: Facts): Promise<void> {
     const key = `${mirror.name}\n${crate}\n${version.vers}`;
     let running = this.lookups.get(key);
     if (!running) {
@@ -151,7 +156,7 @@ export class UpstreamLicences {
   }
 
   /** One API request for every version of the crate, when the upstream has a usable API. */
-  private fromApi(mirror: UpstreamMirror, crate: string, facts: Facts): Promise<void> {
+  private fromApi(mirror: LicenceSource, crate: string, facts: Facts): Promise<void> {
     if (this.noApi.has(mirror.name)) return Promise.resolve();
     const key = `${mirror.name}\n${crate}`;
     let running = this.apiLookups.get(key);
@@ -186,7 +191,7 @@ export class UpstreamLicences {
     return running;
   }
 
-  private async fromCrate(mirror: UpstreamMirror, crate: string, version: VersionToLookUp, facts: Facts): Promise<void> {
+  private async fromCrate(mirror: LicenceSource, crate: string, version: VersionToLookUp, facts: Facts): Promise<void> {
     const bytes = await bytesOf(await mirror.crate(version.name, version.vers));
     const declared = await this.options.readCrateLicence(bytes, version.name, version.vers);
     this.learn(mirror.name, crate, facts, version.vers, { license: declared.license ?? null, licenseFile: declared.licenseFile ?? null });
@@ -198,16 +203,25 @@ export class UpstreamLicences {
     this.scheduleSave(upstream, crate, facts);
   }
 
+  /** Resolves when the facts learnt so far are in the blob store (or their write failed and was logged). */
+  async flush(): Promise<void> {
+    while (this.saves.size > 0) await Promise.all(this.saves.values());
+  }
+
   /** Writes the crate's facts to the blob store, one write at a time per crate, coalescing bursts. */
   private scheduleSave(upstream: string, crate: string, facts: Facts): void {
     const key = `${upstream}\n${crate}`;
-    if (this.saves.has(key)) return; // the pending save writes the facts as they are by then
+    if (this.saves.has(key)) {
+      this.dirty.add(key); // written again once the save under way ends
+      return;
+    }
     const save = Promise.resolve()
-      .then(async () => {
+      .then(() => this.options.blobs.put(this.blobKey(upstream, crate), Buffer.from(JSON.stringify(Object.fromEntries(facts)))))
+      .catch((error: unknown) => this.options.log.warn({ err: error, upstream, crate }, 'caching licence facts failed'))
+      .finally(() => {
         this.saves.delete(key);
-        await this.options.blobs.put(this.blobKey(upstream, crate), Buffer.from(JSON.stringify(Object.fromEntries(facts))));
-      })
-      .catch((error: unknown) => this.options.log.warn({ err: error, upstream, crate }, 'caching licence facts failed'));
+        if (this.dirty.delete(key)) this.scheduleSave(upstream, crate, facts);
+      });
     this.saves.set(key, save);
   }
 
