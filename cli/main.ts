@@ -10,6 +10,7 @@ import { registerOpsCommands } from './ops-commands.js';
 import { registerMirrorCommands } from './mirror-commands.js';
 import { registerOpenApiCommand } from './openapi-command.js';
 import { registerAccountCommands } from './account-commands.js';
+import { registerPolicyCommands } from './policy-commands.js';
 import type { AuditOptions, CommonOptions, CreateTokenOptions, ServeOptions } from './server-actions.js';
 
 const serverActions = () => import('./server-actions.js');
@@ -133,6 +134,7 @@ registerMirrorCommands(program);
 registerOpsCommands(program);
 registerOpenApiCommand(program);
 registerClientCommands(program);
+registerPolicyCommands(program, withCommonOptions);
 
 // Configuration and registry errors are the user's to fix: one line, no stack.
 const USER_ERRORS = new Set(['ConfigError', 'RegistryError']);

@@ -188,7 +188,7 @@ export async function openRegistry(
     log: pino({ level: config.log.level }, pino.destination(2)),
     readCrateLicence: (crate, name, version) => readCrateLicence(cpu, crate, name, version),
   });
-  const supplyChain = await openPolicy(config, metadata.policy, now, licenceFacts);
+  const supplyChain = await openPolicy(config, metadata.policy, audit, now, licenceFacts);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
     const reload = change.subject === 'settings' ? supplyChain.state.reloadSettings() : supplyChain.state.reloadExceptions();

@@ -117,6 +117,9 @@ export const ERROR_CODES = [
   // supply-chain policy (src/policy/)
   'policy-refused',
   'invalid-policy-setting',
+  'invalid-policy-exception',
+  'policy-exception-not-found',
+  'invalid-policy-check',
 
   // load, limits and dependencies of ours
   'database-unavailable',

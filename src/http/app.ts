@@ -13,6 +13,9 @@ import { apiErrors } from './error-mapper.js';
 import { acceptRawBodies } from './raw-body.js';
 import { installUnmatchedRoutes } from './unmatched-routes.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
+import { adminPolicyRoutes } from './routes/admin-policy.js';
+import { policyCheckRoutes } from './routes/policy-check.js';
+import { PolicyCheck } from '../policy/policy-check.js';
 import { cratesApiRoutes } from './routes/crates-api.js';
 import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -132,6 +135,14 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       indexFiles: registry.indexFiles,
     });
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
+    const policyCheck = new PolicyCheck(
+      registry.supplyChain.engine,
+      registry.indexFiles,
+      registry.policy,
+      registry.mirror,
+      options.publicUrl,
+    );
+    await reads.register(policyCheckRoutes, { check: policyCheck });
     const describe = { version: packageVersion(), authRequired: config.auth.required };
     await reads.register(openApiRoutes, { catalog, publicUrl: options.publicUrl, describe });
   });
@@ -162,6 +173,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
     await writes.register(currentTokenRoutes, { accounts: registry.accounts });
     await writes.register(adminAuditRoutes, { auditQuery: registry.auditQuery });
+    await writes.register(adminPolicyRoutes, { policy: registry.supplyChain });
   });
 
   // Sign-in pages, trusted publishing for CI, the pages' static files, and probes: no token.

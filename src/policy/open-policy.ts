@@ -4,9 +4,11 @@
 
 import type { Config } from '../config/schema.js';
 import type { PolicyStore } from '../ports/policy-store.js';
+import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
 import { LicenceRule, type UpstreamLicenceFacts } from './licence-rule.js';
+import { PolicyAdmin } from './policy-admin.js';
 import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
 import { PolicyState } from './policy-state.js';
@@ -16,6 +18,8 @@ import type { PolicyRule, PolicySource } from './version-rule.js';
 export interface Policy {
   state: PolicyState;
   engine: PolicyEngine;
+  /** Settings, holds and releases as administrators change them (CLI, admin API, admin page). */
+  admin: PolicyAdmin;
   /** Also judges local publishes (PublishService). */
   licences: LicenceRule;
 }
@@ -32,6 +36,7 @@ export function configuredPolicy(config: Config): (source: PolicySource) => Sour
 export async function openPolicy(
   config: Config,
   store: PolicyStore,
+  audit: AuditRecorder,
   now: () => number,
   licenceFacts: UpstreamLicenceFacts,
 ): Promise<Policy> {
@@ -44,5 +49,12 @@ export async function openPolicy(
     licences,
     // advisories: one line here
   ];
-  return { state, engine: new PolicyEngine(rules, now), licences };
+  const admin = new PolicyAdmin(
+    store,
+    state,
+    audit,
+    config.upstreams.map((u) => u.name),
+    now,
+  );
+  return { state, engine: new PolicyEngine(rules, now), admin, licences };
 }

@@ -44,9 +44,21 @@ interface Entry {
 /** Crates per source whose reviews are kept (small objects, bar filtered bodies). */
 const MAX_ENTRIES_PER_SOURCE = 50_000;
 
+/** Crates with versions held back that the admin page lists (the most recently reviewed). */
+const MAX_RECENTLY_HELD = 500;
+
+/** A crate with versions held back, as last reviewed by this process (the admin page). */
+export interface HeldBack {
+  source: PolicySource;
+  crate: string;
+  reviewedAt: number;
+  versions: Array<{ version: string; findings: readonly PolicyFinding[] }>;
+}
+
 export class PolicyEngine {
   private readonly caches = new Map<string, LruCache<string, Entry>>();
   private readonly refusalCounts = new Map<PolicyRuleName, number>();
+  private readonly held = new Map<string, HeldBack>();
 
   constructor(
     private readonly rules: readonly PolicyRule[],
@@ -88,6 +100,11 @@ export class PolicyEngine {
     const denying = review.findings.get(version)!.filter((f) => f.effect === 'deny');
     for (const rule of new Set(denying.map((f) => f.rule))) this.refusalCounts.set(rule, (this.refusalCounts.get(rule) ?? 0) + 1);
     return denying;
+  }
+
+  /** Crates with versions held back when this process last reviewed them, newest first. */
+  recentlyHeldBack(): HeldBack[] {
+    return [...this.held.values()].reverse();
   }
 
   /** Downloads refused so far, by rule (read by /metrics). */
@@ -145,7 +162,23 @@ export class PolicyEngine {
       output: denied.size === 0 ? file : filteredFile(file, lines, denied),
     };
     this.cacheOf(source).set(crate, entry);
+    this.noteHeldBack(source, crate, now, findings, denied);
     return entry;
+  }
+
+  private noteHeldBack(
+    source: PolicySource,
+    crate: string,
+    now: number,
+    findings: Map<string, PolicyFinding[]>,
+    denied: Set<string>,
+  ): void {
+    const key = `${sourceKeyOf(source)}\n${crate}`;
+    this.held.delete(key);
+    if (denied.size === 0) return;
+    const versions = [...denied].map((version) => ({ version, findings: findings.get(version)! }));
+    this.held.set(key, { source, crate, reviewedAt: now, versions });
+    if (this.held.size > MAX_RECENTLY_HELD) this.held.delete(this.held.keys().next().value!);
   }
 }
 

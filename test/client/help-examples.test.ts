@@ -54,6 +54,12 @@ void test("every cratekeeper command's --help ends with an example", async () =>
     'user disable',
     'user signout',
     'openapi',
+    'policy',
+    'policy check',
+    'policy set',
+    'policy hold',
+    'policy release',
+    'policy list',
   ])
     assert.ok(seen.includes(command), command);
 });
@@ -61,5 +67,5 @@ void test("every cratekeeper command's --help ends with an example", async () =>
 void test("every cratekeeper-client command's --help ends with an example", async () => {
   const seen: string[] = [];
   await walk(CLIENT_BIN, [], seen);
-  assert.deepEqual(seen.sort(), ['', 'credential', 'doctor', 'login', 'logout', 'proxy', 'proxy init-ca']);
+  assert.deepEqual(seen.sort(), ['', 'credential', 'doctor', 'login', 'logout', 'policy', 'policy check', 'proxy', 'proxy init-ca']);
 });

@@ -18,6 +18,7 @@ import { deviceFlowContract } from './device-flow.contract.js';
 import { runFeedRace } from './feed-race.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 let server: PostgresServer | undefined;
@@ -76,6 +77,7 @@ changeLogContract('postgres', open, {
   },
 });
 metadataDatabaseContract('postgres', open);
+policyStoreContract('postgres', open);
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {

@@ -10,6 +10,7 @@ import { cratesContract } from './crates.contract.js';
 import { deviceFlowContract } from './device-flow.contract.js';
 import { identityContract } from './identity.contract.js';
 import { metadataDatabaseContract } from './metadata-database.contract.js';
+import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 
 const dir = makeTempDir('cratekeeper-contract-sqlite-');
@@ -27,3 +28,4 @@ changeLogContract('sqlite', open, {
   },
 });
 metadataDatabaseContract('sqlite', open);
+policyStoreContract('sqlite', open);

@@ -234,6 +234,29 @@ export function registerClientCommands(program: Command): void {
       }),
     );
 
+  // The server's `cratekeeper policy` adds its administrators' subcommands to this same command.
+  program
+    .command('policy')
+    .description("the registry's supply-chain policy")
+    .addHelpText('after', examples(`${me} policy check Cargo.lock --registry https://crates.example.com`))
+    .command('check <lockfile>')
+    .description('say which packages of a Cargo.lock the registry denies (quarantine, holds, advisories, licences); exit 1 if any')
+    .requiredOption('--registry <url>', "the registry's URL, e.g. https://crates.example.com")
+    .option('--token-env <name>', 'environment variable holding a token with the read scope', 'CRATEKEEPER_TOKEN')
+    .addHelpText('after', examples(`CRATEKEEPER_TOKEN=... ${me} policy check Cargo.lock --registry https://crates.example.com`))
+    .action(async (lockfile: string, options: { registry: string; tokenEnv: string }) => {
+      const { policyCheck, PolicyCheckError } = await import('./policy-check.js');
+      try {
+        const { lines, exitCode } = await policyCheck(lockfile, { registry: options.registry, token: process.env[options.tokenEnv] });
+        process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+        process.exitCode = exitCode;
+      } catch (error) {
+        if (!(error instanceof PolicyCheckError)) throw error;
+        process.stderr.write(`cratekeeper: ${error.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+
   program
     .command('credential')
     .description("cargo credential provider: answers cargo's token requests from ~/.netrc and the auth file")

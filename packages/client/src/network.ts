@@ -11,3 +11,4 @@ export { NetrcPermissionError, readNetrcFile } from './netrc-file.js';
 export { NetrcSyntaxError } from './netrc-lexer.js';
 export { findNetrcMachine, netrcDefault, parseNetrc, type NetrcDocument, type NetrcEntry } from './netrc-parse.js';
 export { makeConnector, UpstreamProxyError, type Connector } from './upstream-connector.js';
+export { lockedRegistryPackages, policyCheck, PolicyCheckError, type PolicyCheckOptions } from './policy-check.js';

@@ -16,6 +16,7 @@ export function adminIndexBody(): RawHtml {
 <li><a href="/admin/users">Users and groups</a>: accounts, how they sign in, their groups and tokens.</li>
 <li><a href="/admin/access">Access rules</a>: who may read, publish and administer which crates.</li>
 <li><a href="/admin/audit">Audit log</a>: who did what, to which crate, with which token, from where.</li>
+<li><a href="/admin/policy">Supply-chain policy</a>: what is held back (quarantine, holds, advisories, licences) and why.</li>
 </ul>`;
 }
 

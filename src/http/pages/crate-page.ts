@@ -6,7 +6,9 @@
 
 import type { CatalogVersion } from '../../ports/catalog.js';
 import type { CrateView, DependencyView } from '../../services/crate-pages.js';
+import type { PolicyFinding } from '../../policy/version-rule.js';
 import { clip, html, raw, type RawHtml } from './html.js';
+import { cratePolicySection } from './policy-pages.js';
 
 /** The newest versions listed (the selected one is listed too, wherever it is). */
 export const MAX_VERSIONS_SHOWN = 100;
@@ -27,6 +29,8 @@ export interface CratePageExtras {
   readmeHtml: string | undefined;
   /** Downloads per version, and an inline SVG chart of the last days (pages/download-chart.ts). */
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };
+  /** The supply-chain policy's findings by version (src/policy/); versions without any are absent. */
+  policyFindings: ReadonlyMap<string, readonly PolicyFinding[]>;
 }
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -148,6 +152,7 @@ ${raw(extras.downloads.chartSvg)}
 <section aria-labelledby="versions-heading"><h2 id="versions-heading">Versions</h2>
 ${versionsTable(view, extras.downloads.perVersion)}
 </section>
+${cratePolicySection(extras.policyFindings)}
 </div>
 <aside class="facts" aria-label="About this crate"><dl>
 <dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>

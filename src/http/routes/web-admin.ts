@@ -17,6 +17,10 @@ import { auditBody, type AuditPageFilter } from '../pages/admin-audit-page.js';
 import { accessBody, adminIndexBody, usersBody } from '../pages/admin-pages.js';
 import { sendPage } from '../pages/html.js';
 import { pageOptions, viewerOf } from '../page-viewer.js';
+import type { Policy } from '../../policy/open-policy.js';
+import { sourceLabel } from '../../policy/policy-settings.js';
+import { policyPageBody } from '../pages/policy-pages.js';
+import { showException } from './admin-policy.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface AdminPageDeps {
@@ -26,6 +30,8 @@ export interface AdminPageDeps {
   audit: AuditRecorder;
   accessRules: readonly AccessRuleConfig[];
   authRequired: boolean;
+  /** The supply-chain policy, for /admin/policy. */
+  policy: Policy;
 }
 
 const PER_PAGE = 50;
@@ -101,6 +107,16 @@ export const adminPageRoutes: RoutePlugin<AdminPageDeps> = async (app, deps) => 
     const changed = await deps.accounts.removeGroupMember(group, login);
     deps.audit.record('group-member-remove', auditSource(request), { detail: `${login} from ${group} (web)` });
     return reply.redirect(done(changed ? `Removed ${login} from ${group}.` : `${login} was not in ${group}.`), 303);
+  });
+
+  app.get('/admin/policy', async (request, reply) => {
+    adminOf(request);
+    const { admin, engine } = deps.policy;
+    const heldBack = engine
+      .recentlyHeldBack()
+      .flatMap((h) => h.versions.map((v) => ({ source: sourceLabel(h.source), crate: h.crate, version: v.version, findings: v.findings })));
+    const body = policyPageBody({ heldBack, exceptions: admin.exceptions().map(showException), settings: admin.settings() });
+    return sendPage(reply, 200, 'Supply-chain policy', body, pageOptions(request));
   });
 
   app.get('/admin/access', async (request, reply) => {

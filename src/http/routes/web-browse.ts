@@ -18,6 +18,8 @@ export interface BrowseDeps {
   /** The version's README as sanitized HTML (services/readme.ts). */
   readmeHtml: (lowerName: string, version: string, repositoryUrl: string | null) => Promise<string | undefined>;
   downloads: (lowerName: string) => Promise<CratePageExtras['downloads']>;
+  /** The supply-chain policy's findings about the crate's versions. */
+  policyFindings: (lowerName: string) => Promise<CratePageExtras['policyFindings']>;
   registryName: string;
   indexUrl: () => string;
 }
@@ -45,11 +47,12 @@ export const browseRoutes: RoutePlugin<BrowseDeps> = async (app, deps) => {
   const showCrate = async (viewer: TokenPrincipal | null, name: string, version?: string) => {
     const view = await deps.cratePages.view(viewer, name, version);
     const lower = view.crate.name.toLowerCase();
-    const [readmeHtml, downloads] = await Promise.all([
+    const [readmeHtml, downloads, policyFindings] = await Promise.all([
       deps.readmeHtml(lower, view.selected.entry.vers, view.details.repository),
       deps.downloads(lower),
+      deps.policyFindings(lower),
     ]);
-    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads } };
+    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads, policyFindings } };
   };
 
   app.get<{ Params: { name: string } }>('/crates/:name', async (request, reply) => {

@@ -53,6 +53,10 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     cratePages: registry.cratePages,
     readmeHtml: (name, version, repository) => registry.readmes.readmeHtml(name, version, repository),
     downloads: (name) => downloadsOf(registry.downloadCounts, name),
+    policyFindings: async (name) => {
+      const file = await registry.indexFiles.get(name);
+      return file ? (await registry.supplyChain.engine.review({ kind: 'local' }, name, file)).findings : new Map();
+    },
     registryName,
     indexUrl: options.indexUrl,
   });
@@ -83,6 +87,7 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
     audit: registry.audit,
     accessRules: config.access.rules,
     authRequired: config.auth.required,
+    policy: registry.supplyChain,
   });
 
   app.post('/sign-out', async (request, reply) => {

@@ -96,3 +96,61 @@ export const auditAnswer = z.object({
 export const errorsAnswer = z.object({
   errors: z.array(z.object({ detail: z.string().meta({ description: 'what went wrong, written for the person running cargo' }) })).min(1),
 });
+
+/** A finding of the supply-chain policy about one version (src/policy/version-rule.ts). */
+const policyFinding = z.object({
+  rule: z.enum(['quarantine', 'hold', 'advisory', 'licence']),
+  effect: z.enum(['deny', 'warn']),
+  detail: z.string(),
+  until: z.number().optional().meta({ description: 'when the finding ends by itself (ms since the epoch)' }),
+  facts: z.record(z.string(), z.string()).optional(),
+});
+
+export const policyCheckAnswer = z.object({
+  packages: z.array(
+    z.object({
+      name: z.string(),
+      version: z.string(),
+      source: z.string(),
+      status: z.enum(['ok', 'warned', 'denied', 'unknown', 'not-served']),
+      served_from: z.string().optional().meta({ description: '`local`, or the upstream the version comes from' }),
+      findings: z.array(policyFinding),
+    }),
+  ),
+  denied: z.number().int().meta({ description: 'how many packages the policy denies' }),
+});
+
+const policyException = z.object({
+  id: z.number().int(),
+  kind: z.enum(['hold', 'release']),
+  source: z.string().nullable().meta({ description: 'null: every source' }),
+  crate: z.string(),
+  version: z.string().nullable().meta({ description: 'null: every version' }),
+  reason: z.string(),
+  created_by: z.string().nullable(),
+  created_at: timestamp,
+  expires_at: timestamp.nullable(),
+});
+
+export const policyExceptionAnswer = z.object({ exception: policyException });
+
+export const policyOverviewAnswer = z.object({
+  settings: z.array(
+    z.object({
+      source: z.string(),
+      effective: z.record(z.string(), z.string()),
+      stored: z.record(z.string(), z.string()).meta({ description: 'what the database sets (over the configuration file)' }),
+    }),
+  ),
+  exceptions: z.array(policyException),
+  held_back: z.array(
+    z.object({
+      source: z.string(),
+      crate: z.string(),
+      version: z.string(),
+      findings: z.array(policyFinding),
+    }),
+  ),
+});
+
+export const policySettingAnswer = z.object({ source: z.string(), key: z.string(), value: z.string().nullable() });
