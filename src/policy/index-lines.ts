@@ -1,7 +1,7 @@
 // An index file as the policy engine sees it: one entry per line, with the fields rules look at
-// (name, vers, pubtime, yanked) and where the line lies in the bytes, so a filtered file is the
-// original lines minus the left-out ones, byte for byte (a mirror's lines stay the upstream's).
-// Lines cargo could not parse are kept as they are: cargo skips them itself.
+// (name, vers, pubtime, yanked) and where the line lies in the bytes, so a filtered file keeps every
+// other line byte for byte (a mirror's lines stay the upstream's). Lines cargo could not parse are
+// kept as they are: cargo skips them itself.
 
 import type { VersionUnderReview } from './version-rule.js';
 
@@ -38,12 +38,23 @@ function parseVersion(text: string): VersionUnderReview | undefined {
   }
 }
 
-/** The file without the lines of the versions in `leftOut`. */
-export function withoutVersions(body: Buffer, lines: readonly IndexLine[], leftOut: ReadonlySet<string>): Buffer {
-  const kept: Buffer[] = [];
+/**
+ * The file with the versions in `held` marked yanked. cargo then resolves around them as around a
+ * yanked version, while a Cargo.lock that already pins one still asks for its download, and shows
+ * the refusal's reason; a version left out of the file entirely would fail such a lockfile with
+ * "failed to select a version", naming no reason.
+ */
+export function withVersionsYanked(body: Buffer, lines: readonly IndexLine[], held: ReadonlySet<string>): Buffer {
+  const out: Buffer[] = [];
   for (const line of lines) {
-    if (line.version !== undefined && leftOut.has(line.version.vers)) continue;
-    kept.push(body.subarray(line.start, line.end));
+    const bytes = body.subarray(line.start, line.end);
+    if (line.version === undefined || !held.has(line.version.vers) || line.version.yanked) {
+      out.push(bytes);
+      continue;
+    }
+    const parsed = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    parsed.yanked = true;
+    out.push(Buffer.from(`${JSON.stringify(parsed)}\n`));
   }
-  return Buffer.concat(kept);
+  return Buffer.concat(out);
 }

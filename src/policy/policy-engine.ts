@@ -1,9 +1,10 @@
 // The supply-chain policy engine: asks every rule (quarantine, holds, advisories, licences) about
-// the versions of a crate, and acts on the answers. It leaves `deny`ed versions out of the index
+// the versions of a crate, and acts on the answers. It marks `deny`ed versions yanked in the index
 // files cargo reads (local ones and mirrored ones alike), so resolution picks the newest version
-// allowed; refuses their downloads; and answers `policy check`. A filtered file's ETag is a hash of
-// the original ETag and the left-out set, so it changes exactly when that set does (a version
-// leaving quarantine reaches cargo with no manual step).
+// allowed while a lockfile pinning one still reaches the download, whose refusal names the reason
+// (index-lines.ts says why not to drop the line); refuses their downloads; and answers `policy
+// check`. A filtered file's ETag is a hash of the original ETag and the held-back set, so it changes
+// exactly when that set does (a version leaving quarantine reaches cargo with no manual step).
 //
 // Results are cached per source and crate, and kept while the original file (its ETag), every
 // rule's revision and the earliest end of a finding (`until`) stay as they were; with no finding
@@ -12,7 +13,7 @@
 
 import { createHash } from 'node:crypto';
 import { LruCache } from '../lib/lru-cache.js';
-import { readIndexLines, withoutVersions } from './index-lines.js';
+import { readIndexLines, withVersionsYanked } from './index-lines.js';
 import { sourceKeyOf } from './policy-settings.js';
 import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from './version-rule.js';
 
@@ -28,7 +29,7 @@ export interface PolicyReview {
   versions: readonly VersionUnderReview[];
   /** Findings by version (versions without any are absent). */
   findings: ReadonlyMap<string, readonly PolicyFinding[]>;
-  /** Versions with a `deny` finding: left out of the index, downloads refused. */
+  /** Versions with a `deny` finding: yanked in the index cargo reads, downloads refused. */
   denied: ReadonlySet<string>;
 }
 
@@ -71,8 +72,8 @@ export class PolicyEngine {
   }
 
   /**
-   * The index file cargo should see: `file` itself when nothing is denied, else a copy without the
-   * denied versions' lines and with its own ETag. Synchronous on a cache hit.
+   * The index file cargo should see: `file` itself when nothing is denied, else a copy with the
+   * denied versions marked yanked and its own ETag. Synchronous on a cache hit.
    */
   filter(source: PolicySource, crate: string, file: PolicyIndexFile): PolicyIndexFile | Promise<PolicyIndexFile> {
     const entry = this.fresh(source, crate, file);
@@ -183,7 +184,7 @@ export class PolicyEngine {
 }
 
 function filteredFile(file: PolicyIndexFile, lines: ReturnType<typeof readIndexLines>, denied: ReadonlySet<string>): PolicyIndexFile {
-  const body = withoutVersions(file.body, lines, denied);
+  const body = withVersionsYanked(file.body, lines, denied);
   const hash = createHash('sha256')
     .update(file.etag)
     .update('\n')

@@ -1,6 +1,6 @@
 // The seam between the supply-chain policy engine and its rules (quarantine, advisories, licences,
 // holds). A rule looks at the versions of one crate from one source and says which of them it
-// holds back (`deny`: left out of the index cargo reads, download refused) or marks (`warn`:
+// holds back (`deny`: yanked in the index cargo reads, download refused) or marks (`warn`:
 // served, shown on pages and in the API). The engine (policy-engine.ts) asks every rule, filters
 // index files, refuses downloads, answers `policy check`, and records refusals; rules never touch
 // HTTP, caches or the audit log themselves.

@@ -1,5 +1,5 @@
-// The policy engine with fake rules: denied versions leave the index file (the other lines stay
-// byte for byte), the filtered file's ETag changes exactly when the left-out set does, a file with
+// The policy engine with fake rules: denied versions are marked yanked in the index file (the other
+// lines stay byte for byte), the filtered file's ETag changes exactly when the left-out set does, a file with
 // nothing denied is served as the same object, results are cached until the file, a rule's revision
 // or a finding's `until` changes, and downloads of denied versions are refused and counted per rule.
 
@@ -51,7 +51,7 @@ describe('PolicyEngine', () => {
     );
   });
 
-  it('leaves out denied versions, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
+  it('marks denied versions yanked, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
     const rule = new FakeRule('quarantine', new Map([['1.1.0', { effect: 'deny' as const }]]));
     const engine = new PolicyEngine([rule], () => 0);
     const original: PolicyIndexFile = {
@@ -59,7 +59,10 @@ describe('PolicyEngine', () => {
       etag: '"a"',
     };
     const out = await engine.filter(LOCAL, 'demo', original);
-    assert.equal(out.body.toString(), line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n');
+    assert.equal(
+      out.body.toString(),
+      line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n' + line('1.1.0').replace('"yanked":false', '"yanked":true'),
+    );
     assert.notEqual(out.etag, original.etag);
     assert.match(out.etag, /^"[^"]+"$/);
     assert.equal(rule.seen[0]!.pubtime, '2026-01-01T00:00:00Z');
@@ -78,7 +81,10 @@ describe('PolicyEngine', () => {
     rule.rev = 'r3';
     const more = await engine.filter(LOCAL, 'demo', original);
     assert.notEqual(more.etag, first.etag);
-    assert.equal(more.body.toString(), line('1.0.0'));
+    assert.equal(
+      more.body.toString(),
+      line('1.0.0') + [line('1.1.0'), line('1.2.0')].map((l) => l.replace('"yanked":false', '"yanked":true')).join(''),
+    );
     rule.verdicts.clear();
     rule.rev = 'r4';
     assert.equal(await engine.filter(LOCAL, 'demo', original), original, 'nothing left out: the original file and ETag');
