@@ -121,9 +121,10 @@ describe('licence rules and main-index dependencies, with the real cargo', () =>
 
     const allowed = cargo.createApp('wants-itoa', ['itoa = { version = "1", registry = "ck" }'], 'fn main() {}\n');
     ok(await cargo.run(['fetch'], { cwd: allowed, env: env() }), 'cargo fetch itoa');
-    // The mirror's own registry of the upstream applies the same rule.
+    // The mirror's own registry of the upstream applies the same rule: the version is marked yanked there too.
     const mirrored = await get(`/mirrors/a/index/${indexPathOf('ryu')}`);
-    assert.ok(!mirrored.body.toString().includes(`"vers":"${versionOf('ryu')}"`), mirrored.body.toString());
+    const line = JSON.parse(mirrored.body.toString().trim()) as { vers: string; yanked: boolean };
+    assert.deepEqual([line.vers, line.yanked], [versionOf('ryu'), true]);
   });
 
   it('resolves an older version whose licence is allowed', async () => {
