@@ -1,6 +1,7 @@
 // Opens the adapters a configuration names and wires the services on them. Used by `serve` and by
 // the CLI commands that work on the same data while the server runs.
 
+import pino from 'pino';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
@@ -13,6 +14,7 @@ import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
 import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
+import { UpstreamLicences } from './mirror/upstream-licences.js';
 import { openPolicy, type Policy } from './policy/open-policy.js';
 import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
@@ -24,6 +26,7 @@ import { AuditQueryService } from './services/audit-query.js';
 import { AuditRecorder } from './services/audit-recorder.js';
 import { ChangeFeed } from './services/change-feed.js';
 import { CpuPool } from './services/cpu-pool.js';
+import { readCrateLicence } from './services/crate-licence.js';
 import { CratePages } from './services/crate-pages.js';
 import { DocsService } from './services/docs.js';
 import { DocsStore } from './services/docs-store.js';
@@ -199,7 +202,13 @@ export async function openRegistry(
   changes.subscribe((change) => {
     if (change.kind === 'crate') mirror.forgetLocal(change.subject);
   });
-  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now);
+  const licenceFacts = new UpstreamLicences({
+    upstreams: mirror,
+    blobs,
+    log: pino({ level: config.log.level }, pino.destination(2)),
+    readCrateLicence: (crate, name, version) => readCrateLicence(cpu, crate, name, version),
+  });
+  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now, licenceFacts);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
     if (change.subject === 'advisories') return void supplyChain.advisories.load().catch(onBackgroundError);
@@ -244,6 +253,7 @@ export async function openRegistry(
     limiter: publishLimiter,
     cpu,
     nameGuard: mirror,
+    licences: supplyChain.licences,
     settings: {
       maxUnpackedSize: config.publish.max_unpacked_size,
       maxFiles: config.publish.max_files,
@@ -292,6 +302,7 @@ export async function openRegistry(
       indexCache: () => ({ hits: indexFiles.hits, misses: indexFiles.misses }),
       publishes: () => publish.published,
       policyRefusals: () => supplyChain.engine.refusals(),
+      licencePublishRefusals: () => publish.refusedByLicence,
     }),
     async close() {
       await changes.stop();

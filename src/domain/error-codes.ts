@@ -23,6 +23,8 @@ export const ERROR_CODES = [
   'crate-not-found',
   'dependency-not-found',
   'dependency-registry-not-allowed',
+  'licence-expression-invalid',
+  'licence-refused',
   'invalid-crate-name',
   'invalid-owners-body',
   'crate-hidden',

@@ -42,6 +42,14 @@ function nameUnverifiable(name: string, upstream: UpstreamMirror): RegistryError
   );
 }
 
+function nameOfLine(line: string): unknown {
+  try {
+    return (JSON.parse(line) as { name?: unknown }).name;
+  } catch {
+    return undefined; // cargo skips lines it cannot parse; so do we
+  }
+}
+
 export class MirrorService {
   private readonly upstreams = new Map<string, UpstreamMirror>();
   private readonly https: UpstreamHttp[] = [];
@@ -104,6 +112,19 @@ export class MirrorService {
   async mainCrate(name: string, version: string): Promise<MirroredCrate | undefined> {
     const found = await this.mainUpstreamOf(name.toLowerCase());
     return found?.upstream.crate(name, version);
+  }
+
+  /**
+   * Whether the main index serves a crate of exactly this name from an upstream (a local crate's
+   * name never is): what a local crate may depend on through this registry besides local crates.
+   */
+  async servesInMainIndex(name: string): Promise<boolean> {
+    const found = await this.mainUpstreamOf(name.toLowerCase());
+    if (!found) return false;
+    return found.file.body
+      .toString('utf8')
+      .split('\n')
+      .some((line) => line.includes(name) && nameOfLine(line) === name);
   }
 
   private async mainUpstreamOf(lowerName: string): Promise<{ upstream: UpstreamMirror; file: CachedFile } | undefined> {

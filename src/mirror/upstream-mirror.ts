@@ -18,7 +18,7 @@ import { blessedList, compileCratePatterns, type CratePatterns } from './crate-p
 import { crateDownloadUrl } from './download-url.js';
 import { MirrorStats } from './mirror-stats.js';
 import { SingleFlight } from '../lib/single-flight.js';
-import type { UpstreamHttp } from './upstream-http.js';
+import type { UpstreamHttp, UpstreamResponse } from './upstream-http.js';
 
 export const unavailable = (code: RegistryError['code'], message: string) => new RegistryError('unavailable', code, message);
 
@@ -30,6 +30,9 @@ export interface MirroredCrate {
 }
 
 const MISSING_STATUSES = new Set([404, 410, 451]);
+
+/** The largest web API answer read (a crate's versions on crates.io: a few MB at most). */
+const API_MAX_BYTES = 32 * 1024 ** 2;
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -103,6 +106,30 @@ export class UpstreamMirror {
     const got = await this.crate(name, version);
     got.stream?.destroy();
     return got.size;
+  }
+
+  /**
+   * A GET on the upstream's web API (the `api` of its config.json, with `headers.api`), or undefined
+   * when it names none or is offline. Throws when the upstream cannot be reached.
+   */
+  async apiGet(path: string): Promise<UpstreamResponse | undefined> {
+    if (this.config.offline) return undefined;
+    const config = await this.file('config.json');
+    if (!config?.present) return undefined;
+    let api: unknown;
+    try {
+      api = (JSON.parse(config.body.toString('utf8')) as { api?: unknown }).api;
+    } catch {
+      return undefined;
+    }
+    if (typeof api !== 'string' || !/^https?:\/\//.test(api)) return undefined;
+    const url = `${api.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+    return this.http.get(url, {
+      operation: 'api',
+      headers: { accept: 'application/json' },
+      timeoutMs: this.config.timeout_ms,
+      maxBytes: API_MAX_BYTES,
+    });
   }
 
   close(): Promise<void> {

@@ -9,6 +9,7 @@ import { AdvisoryRule } from './advisory-rule.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
 import { HoldRule } from './hold-rule.js';
+import { LicenceRule, type UpstreamLicenceFacts } from './licence-rule.js';
 import { PolicyAdmin } from './policy-admin.js';
 import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
@@ -23,6 +24,8 @@ export interface Policy {
   admin: PolicyAdmin;
   /** The advisory rule, for its reload on a sync and the advisories of a crate (pages, API). */
   advisories: AdvisoryRule;
+  /** Also judges local publishes (PublishService). */
+  licences: LicenceRule;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -40,17 +43,14 @@ export async function openPolicy(
   advisoryStore: Advisories,
   audit: AuditRecorder,
   now: () => number,
+  licenceFacts: UpstreamLicenceFacts,
 ): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
   const advisories = new AdvisoryRule(state, advisoryStore);
   await advisories.load();
-  const rules: PolicyRule[] = [
-    new HoldRule(state),
-    new QuarantineRule(state, state, new FirstSightings(store)),
-    advisories,
-    // licences: one line here
-  ];
+  const licences = new LicenceRule(state, licenceFacts);
+  const rules: PolicyRule[] = [new HoldRule(state), new QuarantineRule(state, state, new FirstSightings(store)), advisories, licences];
   const admin = new PolicyAdmin(
     store,
     state,
@@ -58,5 +58,5 @@ export async function openPolicy(
     config.upstreams.map((u) => u.name),
     now,
   );
-  return { state, engine: new PolicyEngine(rules, now), admin, advisories };
+  return { state, engine: new PolicyEngine(rules, now), admin, advisories, licences };
 }

@@ -7,6 +7,7 @@
 
 import { duration } from '../config/fields.js';
 import { invalid } from '../domain/errors.js';
+import { parseLicenceListEntry } from '../domain/licence-expression.js';
 import type { PolicySourceKey } from '../ports/policy-store.js';
 import type { PolicySource } from './version-rule.js';
 
@@ -50,8 +51,13 @@ const oneOf =
 
 const spdxList = (key: string, text: string): string[] => {
   const list = text.trim() === '' ? [] : text.split(',').map((s) => s.trim());
+  // Single licences, each maybe with `+` or `WITH` an exception (licence-expression.ts).
   for (const id of list) {
-    if (!/^[A-Za-z0-9.+-]+$/.test(id)) throw invalid('invalid-policy-setting', `${key}: \`${id}\` is not an SPDX identifier`);
+    try {
+      parseLicenceListEntry(id);
+    } catch (error) {
+      throw invalid('invalid-policy-setting', `${key}: ${(error as Error).message}`);
+    }
   }
   return list;
 };

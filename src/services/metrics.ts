@@ -35,6 +35,8 @@ export interface CountSources {
   publishes(): number;
   /** Downloads refused by the supply-chain policy, by rule. */
   policyRefusals?(): ReadonlyMap<string, number>;
+  /** Publishes refused by the licence rule. */
+  licencePublishRefusals?(): number;
 }
 
 // Node's process metrics are per process, so they are collected once per process and shared by
@@ -117,6 +119,11 @@ export class Metrics {
         'counter',
         () => [...(this.sources.policyRefusals?.() ?? [])].map(([rule, value]) => ({ labels: { rule }, value })),
       ),
+    );
+    register(
+      metric('cratekeeper_publish_refusals_total', 'Publishes refused by the supply-chain policy, by rule (licence).', 'counter', () => [
+        { labels: { rule: 'licence' }, value: this.sources.licencePublishRefusals?.() ?? 0 },
+      ]),
     );
     this.registry = PromRegistry.merge([processRegistry(), this.own]);
   }

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { normalizeCrateName, parseCrateName } from '../domain/crate-name.js';
 import { forbidden, invalid } from '../domain/errors.js';
+import type { DeclaredLicence } from '../domain/licence-policy.js';
 import { formatPubtime, splitFeatures, type IndexDependency, type IndexEntry } from '../domain/index-line.js';
 import { parsePublishBody, type PublishDependency, type PublishMetadata } from '../domain/publish-body.js';
 import { crateNameTaken, notAnOwner, versionExists } from '../domain/publish-conflicts.js';
@@ -39,6 +40,20 @@ export interface PublishSettings {
 export interface LocalNameGuard {
   /** Throws when a new crate must not take the name; resolves when it may. */
   assertLocalNameFree(name: string): Promise<void>;
+  /**
+   * Whether the main index serves a crate of exactly this name from an upstream (`main_index =
+   * true`): a dependency on it through this registry resolves, like one on a local crate.
+   */
+  servesInMainIndex(name: string): Promise<boolean>;
+}
+
+/** Judges a new version's declared licence against the registry's licence rule (policy/licence-rule.ts). */
+export interface PublishLicenceCheck {
+  /**
+   * `no-rule` when the registry has no licence rule; else throws `licence-refused` when the rule
+   * refuses the licence, or returns a warning for cargo when it only warns about it.
+   */
+  checkPublish(crate: string, version: string, declared: DeclaredLicence): 'no-rule' | { warning?: string };
 }
 
 export interface PublishDeps {
@@ -54,6 +69,8 @@ export interface PublishDeps {
   /** Refuses a new crate name that an upstream has (dependency confusion): the mirror. */
   nameGuard: LocalNameGuard;
   settings: PublishSettings;
+  /** The registry's licence rule; absent: none. */
+  licences?: PublishLicenceCheck;
   fault: FaultPoints;
   now?: () => Date;
 }
@@ -87,9 +104,25 @@ function toDetails(m: PublishMetadata): VersionDetails {
   };
 }
 
+/**
+ * Under a licence rule, the licence judged (the publish metadata's) must be the one the packaged
+ * Cargo.toml declares: a hand-made publish body could otherwise pass the rule with a licence the
+ * crate does not carry. cargo fills both from the same manifest. (`license-file` is not compared:
+ * cargo rewrites its path when it packs a file from outside the package.)
+ */
+function assertSameLicence(metadata: DeclaredLicence, packaged: DeclaredLicence): void {
+  if ((metadata.license ?? null) === (packaged.license ?? null)) return;
+  throw invalid(
+    'crate-metadata-mismatch',
+    `the crate's Cargo.toml declares license \`${packaged.license ?? '(none)'}\`, but the publish metadata says \`${metadata.license ?? '(none)'}\``,
+  );
+}
+
 export class PublishService {
   /** Versions committed by this process (read by /metrics). */
   published = 0;
+  /** Publishes this process refused for their licence (read by /metrics). */
+  refusedByLicence = 0;
   private readonly crates: Crates;
   private readonly policy: AccessPolicy;
   private readonly settings: PublishSettings;
@@ -137,8 +170,11 @@ export class PublishService {
       const normal = normalizeCrateName(dep.name);
       if (!names.has(normal)) names.set(normal, this.crates.findCrateName(normal));
       const existing = await names.get(normal);
-      // A crate the publisher may not read is as unknown as one that does not exist.
-      if (existing !== dep.name || !this.policy.mayRead(publisher, existing)) {
+      // A crate the publisher may not read is as unknown as one that does not exist. A name no
+      // local crate has may be an upstream's, served through the main index.
+      const local = existing === dep.name && this.policy.mayRead(publisher, existing);
+      const mirrored = existing === undefined && (await this.servedInMainIndex(dep.name));
+      if (!local && !mirrored) {
         throw invalid('dependency-not-found', `${where}: no crate named \`${dep.name}\` exists in this registry`);
       }
     }
@@ -154,6 +190,14 @@ export class PublishService {
       registry,
       package: alias !== null ? dep.name : null,
     };
+  }
+
+  private async servedInMainIndex(name: string): Promise<boolean> {
+    try {
+      return await this.deps.nameGuard.servesInMainIndex(name);
+    } catch {
+      return false; // an upstream that cannot be asked serves nothing now; the publish is refused as before
+    }
   }
 
   private async indexDependencies(publisher: TokenPrincipal, deps: PublishDependency[]): Promise<IndexDependency[]> {
@@ -192,8 +236,8 @@ export class PublishService {
   }
 
   /** The tarball check, on a worker thread: the event loop serving the index never waits for it. */
-  private async checkTarball(crate: Buffer, name: string, version: string): Promise<void> {
-    await this.deps.cpu.run(
+  private async checkTarball(crate: Buffer, name: string, version: string): Promise<{ licence: DeclaredLicence }> {
+    return this.deps.cpu.run(
       'inspectCrate',
       {
         crate,
@@ -224,8 +268,17 @@ export class PublishService {
     const name = parseCrateName(metadata.name);
     const version = parseVersion(metadata.vers);
     await this.assertPublishable(publisher, name, version);
+    const declared = { license: metadata.license ?? null, licenseFile: metadata.license_file ?? null };
+    let licence: ReturnType<PublishLicenceCheck['checkPublish']> = 'no-rule';
+    try {
+      licence = this.deps.licences?.checkPublish(name, version.raw, declared) ?? 'no-rule';
+    } catch (error) {
+      this.refusedByLicence++;
+      throw error;
+    }
     const deps = await this.indexDependencies(publisher, metadata.deps);
-    await this.checkTarball(crate, name, version.raw);
+    const packaged = await this.checkTarball(crate, name, version.raw);
+    if (licence !== 'no-rule') assertSameLicence(declared, packaged.licence);
 
     const cksum = createHash('sha256').update(crate).digest('hex');
     const publishedAt = this.now();
@@ -266,7 +319,7 @@ export class PublishService {
       name,
       version: version.raw,
       newCrate,
-      warnings: { invalid_categories: [], invalid_badges: [], other: [] },
+      warnings: { invalid_categories: [], invalid_badges: [], other: licence !== 'no-rule' && licence.warning ? [licence.warning] : [] },
     };
   }
 }

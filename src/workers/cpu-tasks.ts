@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-tarball.js';
 import { unpackDocsArchive, type DocsArchiveLimits } from '../domain/docs-archive.js';
 import { RegistryError } from '../domain/errors.js';
+import { declaredLicenceOf, type DeclaredLicence } from '../domain/licence-policy.js';
 import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
 import { readmeAsText, readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
@@ -32,8 +33,11 @@ export function inspectCrate(task: {
   crate: Uint8Array;
   expected: { name: string; version: string };
   limits: CrateTarballLimits;
-}): Promise<TaskOutcome<{ fileCount: number }>> {
-  return outcomeOf(async () => ({ fileCount: (await inspectCrateTarball(task.crate, task.expected, task.limits)).fileCount }));
+}): Promise<TaskOutcome<{ fileCount: number; licence: DeclaredLicence }>> {
+  return outcomeOf(async () => {
+    const { fileCount, manifest } = await inspectCrateTarball(task.crate, task.expected, task.limits);
+    return { fileCount, licence: declaredLicenceOf(manifest) };
+  });
 }
 
 /** Checks and unpacks a rustdoc archive (domain/docs-archive.ts). */

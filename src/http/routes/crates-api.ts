@@ -11,6 +11,7 @@ import { Transform } from 'node:stream';
 import { ConcurrencyLimit } from '../../lib/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { DocsService } from '../../services/docs.js';
+import { LicenceRefusal } from '../../domain/licence-policy.js';
 import type { OwnersService } from '../../services/owners.js';
 import type { PublishService } from '../../services/publish.js';
 import type { YankService } from '../../services/yank.js';
@@ -119,7 +120,16 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
     },
     async (request) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const result = await services.publish.publish(principalOf(request), body);
+      const result = await services.publish.publish(principalOf(request), body).catch((error: unknown) => {
+        if (error instanceof LicenceRefusal) {
+          services.audit.record('policy-refused', auditSource(request), {
+            crate: error.crate,
+            version: error.version,
+            detail: error.message,
+          });
+        }
+        throw error;
+      });
       request.log.info({ crate: result.name, version: result.version, user: principalOf(request).login }, 'published');
       services.audit.record('publish', auditSource(request), {
         crate: result.name,
