@@ -44,7 +44,7 @@ export const NOT_EXPORTED = new Set([
   'rate_limit_counts',
   // Terminal sign-ins under way (minutes long): the device asks again after an import.
   'device_authorizations',
-  // The webhook delivery queue and log (migration 13): deliveries in flight belong to the running
+  // The webhook delivery queue and log (migration 12): deliveries in flight belong to the running
   // registry. The endpoints (webhook_endpoints) are exported, their secrets sealed as stored.
   'webhook_deliveries',
   ...['', '_data', '_idx', '_docsize', '_config'].map((suffix) => `crate_search${suffix}`),

@@ -378,7 +378,7 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
-    version: 13,
+    version: 12,
     async up(db, dialect) {
       // Webhooks (services/webhooks.ts): endpoints made on the admin pages, and the deliveries'
       // queue and log, claimed with a lease (claimed_until) so that one process sends each.
@@ -419,7 +419,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     // Rustdoc hosting (docs/rustdoc.md): one row per crate version with docs built, queued or uploaded.
-    version: 14,
+    version: 13,
     async up(db, dialect) {
       await db.schema
         .createTable('doc_builds')

@@ -124,7 +124,7 @@ export interface Database {
     provider_refresh_token: string | null;
   };
   device_refresh_tokens: { token_hash: string; session_id: number; created_at: string; used_at: string | null };
-  /** Rustdoc builds and uploads (migration 14): crate is the lower-case name; docs_key the blob prefix. */
+  /** Rustdoc builds and uploads (migration 13): crate is the lower-case name; docs_key the blob prefix. */
   doc_builds: {
     id: Generated<number>;
     crate: string;
@@ -141,7 +141,7 @@ export interface Database {
     finished_at: string | null;
   };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
-  /** Webhook endpoints made on the admin pages (migration 13); config-file ones are not stored. */
+  /** Webhook endpoints made on the admin pages (migration 12); config-file ones are not stored. */
   webhook_endpoints: {
     id: Generated<number>;
     name: string;
@@ -153,7 +153,7 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
-  /** The queue and log of webhook deliveries (migration 13). */
+  /** The queue and log of webhook deliveries (migration 12). */
   webhook_deliveries: {
     id: Generated<number>;
     delivery_id: string;
