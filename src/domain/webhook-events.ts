@@ -15,9 +15,10 @@ export const WEBHOOK_EVENTS = [
   'unyank',
   'owner-add',
   'owner-remove',
+  /** The supply-chain policy refused a download or a publish. */
   'policy-refused',
-  'policy-hold',
-  'policy-release',
+  /** An administrator changed the policy: a setting, a hold, an early release. */
+  'policy-change',
 ] as const;
 
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
