@@ -23,13 +23,16 @@ const ADVISORY = {
 describe('advisories in the registry', () => {
   let r: TestRegistry;
   let alice: string;
+  /** The versions a new resolution may pick: those the index serves unyanked. */
   const versionsInIndex = async () => {
     const res = await r.request({ method: 'GET', url: '/index/le/ak/leaky', token: r.adminToken });
     assert.equal(res.statusCode, 200, res.body);
     return res.body
       .trim()
       .split('\n')
-      .map((line) => (JSON.parse(line) as { vers: string }).vers);
+      .map((line) => JSON.parse(line) as { vers: string; yanked: boolean })
+      .filter((line) => !line.yanked)
+      .map((line) => line.vers);
   };
 
   before(async () => {
@@ -50,7 +53,7 @@ describe('advisories in the registry', () => {
   });
   after(() => r.close());
 
-  it('leaves an affected local version out of the index and refuses its download once a sync lands', async () => {
+  it('marks an affected local version yanked in the index and refuses its download once a sync lands', async () => {
     assert.deepEqual(await versionsInIndex(), ['1.0.0', '1.0.1']);
     const folder = writeAdvisoryFolder(makeTempDir('cratekeeper-advisory-db-'), advisoryFiles([ADVISORY]));
     await new AdvisorySyncService(r.registry.metadata.advisories).sync(folder, 'local');
