@@ -99,11 +99,15 @@ export class SqlRegistryTables implements RegistryTables {
           if (batch.length >= BATCH) await flush();
         }
         await flush();
-        // Rows kept their ids; PostgreSQL's sequences must continue after them.
+        // Rows kept their ids; PostgreSQL's sequences must continue after them. Only generated ids
+        // have one: an `id` that is data (an advisory's RUSTSEC id) has none.
         if (this.rules.name === 'postgres' && columns.has('id')) {
-          await sql`select setval(pg_get_serial_sequence(${name}, 'id'), coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(
+          const { rows: serial } = await sql<{ sequence: string | null }>`select pg_get_serial_sequence(${name}, 'id') as sequence`.execute(
             tx,
           );
+          if (serial[0]?.sequence) {
+            await sql`select setval(${serial[0].sequence}, coalesce(max(id), 1), max(id) is not null) from ${sql.table(name)}`.execute(tx);
+          }
         }
       }
       // crates.downloads is a running total of version_downloads: rebuilt from the loaded history, so
