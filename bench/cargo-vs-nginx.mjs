@@ -21,7 +21,7 @@
 //     the server saw: requests and their summed server time (cratekeeper's /metrics; nginx's access
 //     log with $request_time), nginx's connection count, and CPU seconds of server and cargo.
 //
-// Usage: npm run build && node bench/cargo-vs-nginx.mjs [--rounds 5] [--warmup 1]
+// Usage: npm run build && node bench/cargo-vs-nginx.mjs [--rounds 5] [--warmup 1] [--profile]
 // Needs root the first time (apt-get installs nginx and the librust-*-dev packages when missing).
 // Loopback only; every process it starts is stopped at the end, also on failure or Ctrl-C. Writes
 // bench/results/cargo-vs-nginx-<time>.json. Figures, not asserts.
@@ -40,6 +40,7 @@ import {
   chmodSync,
 } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -58,7 +59,9 @@ import {
   resultFile,
   runMain,
   setLogTag,
+  profilesSince,
   startCratekeeper,
+  stopChild,
   table,
   tempDir,
   threadCpuTimes,
@@ -86,6 +89,9 @@ const { publishAll } = await dist('test/support/mirror-upstreams.js');
 
 const ROUNDS = Math.max(1, Math.min(option('rounds', 5), 50));
 const WARMUP = Math.min(option('warmup', 1), 10);
+// --profile: after publishing, cratekeeper is restarted on the same data under `node --cpu-prof`, so
+// the profile (bench/results/) holds the cargo runs only.
+const PROFILE = option('profile', false);
 const ROOTS = ['tokio', 'clap', 'hyper', 'serde', 'serde_json', 'rand'];
 const PACKAGES = ROOTS.map((r) => `librust-${r.replace(/_/g, '-')}-dev`);
 const REGISTRY = 'bench'; // the registry's name in cargo's configuration: CARGO_REGISTRIES_BENCH_*
@@ -105,12 +111,18 @@ function ensureTools() {
   const nginx = which('nginx');
   if (!nginx) throw new Error('nginx not found after install');
   // The toolchain's cargo itself, not rustup's proxy (which re-reads its settings on every call).
-  const rustupWhich = spawnSync('rustup', ['which', 'cargo'], { encoding: 'utf8' });
-  const cargo = rustupWhich.status === 0 ? rustupWhich.stdout.trim() : which('cargo');
-  if (!cargo) throw new Error('cargo not found');
+  // `cargo fetch` runs `rustc -vV`: the toolchain's rustc too, as cargo's HOME is a fresh folder.
+  const toolchain = (tool) => {
+    const found = spawnSync('rustup', ['which', tool], { encoding: 'utf8' });
+    return found.status === 0 ? found.stdout.trim() : which(tool);
+  };
+  const cargo = toolchain('cargo');
+  const rustc = toolchain('rustc');
+  if (!cargo || !rustc) throw new Error('cargo or rustc not found');
   return {
     nginx,
     cargo,
+    rustc,
     nginxVersion: spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim(),
     cargoVersion: spawnSync(cargo, ['-V'], { encoding: 'utf8' }).stdout.trim(),
   };
@@ -344,6 +356,8 @@ async function cargoRun(tools, target, project) {
     PATH: process.env.PATH,
     HOME: home,
     CARGO_HOME: cargoHome,
+    RUSTC: tools.rustc,
+    RUSTUP_HOME: process.env.RUSTUP_HOME ?? path.join(os.homedir(), '.rustup'),
     CARGO_TERM_COLOR: 'never',
     CARGO_NET_RETRY: '0',
     NO_PROXY: '127.0.0.1,localhost,::1',
@@ -425,7 +439,8 @@ async function main() {
   log(`corpus: ${crates.length} crate versions, ${names.length} names (closure of ${ROOTS.join(', ')}, optional dependencies included)`);
   log(`temporary folders (data, nginx root, CARGO_HOME) under ${onTmpfs ? SHM : 'the OS temporary folder (/dev/shm not usable)'}`);
 
-  const ck = await startCratekeeper(tempDir('ck-cargo-data-'));
+  const dataDir = tempDir('ck-cargo-data-');
+  let ck = await startCratekeeper(dataDir);
   log(`cratekeeper at ${ck.url}; publishing`);
   const t0 = Date.now();
   await publishAll(ck.url, ck.token, crates);
@@ -436,6 +451,11 @@ async function main() {
   const port = await freePort();
   const exported = await exportStaticRegistry(ck, names, www, `http://127.0.0.1:${port}`);
   log(`static copy: ${exported.indexFiles} index files (${exported.gzipped} also gzipped), ${exported.crates} .crate files`);
+  if (PROFILE) {
+    await stopChild(ck.child);
+    ck = { ...(await startCratekeeper(dataDir, { fresh: false, profile: true })), token: ck.token };
+  }
+  const profileStart = Date.now();
   const nginx = await startNginx(tools.nginx, www, port);
   log(`nginx at ${nginx.url}`);
 
@@ -498,6 +518,10 @@ async function main() {
     runs: runs.map(({ lockfile: _lockfile, ...r }) => r),
     warmupRuns: warmupRuns.map(({ lockfile: _lockfile, ...r }) => r),
   };
+  if (PROFILE) {
+    await stopChild(ck.child); // writes the profile
+    result.profiles = profilesSince(profileStart);
+  }
   const file = resultFile('cargo-vs-nginx', info.date);
   writeFileSync(file, JSON.stringify(result, null, 2));
 
