@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (p) => import(path.join(ROOT, 'dist', p));
-const { ensureDebianPackages, readDebianCrates, closureOf } = await dist('test/support/debian-crates.js');
+const { readDebianCrates, closureOf } = await dist('test/support/debian-crates.js');
+const { ensureDebianPackages } = await dist('test/support/apt.js');
 const { publishAll } = await dist('test/support/mirror-upstreams.js');
 const { startRegistry } = await dist('test/support/registry-server.js');
 const { CargoSandbox } = await dist('test/support/cargo.js');
