@@ -57,6 +57,15 @@ export class DocsService {
     return found.entry.vers;
   }
 
+  /**
+   * Whether the principal may upload docs of this version: decided from the URL before the body
+   * (up to `docs.max_archive_size`) is read, so a stranger's upload costs no more than its headers.
+   */
+  async admitUpload(principal: TokenPrincipal, name: string, version: string): Promise<void> {
+    const { name: crate } = await requireOwner(this.repos, this.policy, principal, name, 'publish-update');
+    await this.versionOf(crate, version);
+  }
+
   /** Stores docs uploaded by a principal who may publish the crate; a refused upload stores nothing. */
   async upload(principal: TokenPrincipal, name: string, version: string, archive: Buffer): Promise<{ crate: string; version: string }> {
     const { name: crate } = await requireOwner(this.repos, this.policy, principal, name, 'publish-update');

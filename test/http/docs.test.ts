@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { makeTar, type TarEntrySpec } from '../support/crate-fixture.js';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
 
@@ -154,6 +156,34 @@ describe('rustdoc hosting over HTTP', () => {
     assert.deepEqual(blobFiles(r.dataDir), stored);
     const { file } = await read('/docs/widget/1.0.0/widget/index.html', { authorization: alice });
     assert.match(file!.body, /widget one/);
+  });
+
+  // Without the early refusal the request would wait for its body forever: fail instead of hanging.
+  it("refuses a stranger's upload before reading its body", { timeout: 120_000 }, async () => {
+    await r.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = r.app.server.address() as AddressInfo;
+    // Headers announcing 50 MB, and not one byte of the body: only a refusal made before the body
+    // is read can answer this request.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: '/api/v1/crates/widget/1.0.0/docs',
+          headers: { authorization: eve, 'content-type': 'application/gzip', 'content-length': String(50 * 1024 * 1024) },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    assert.equal(answer.status, 403, answer.body);
+    assert.match(JSON.parse(answer.body).errors[0].detail, /owner|may not|permission/i);
   });
 
   it('shows the build list to owners only', async () => {

@@ -37,7 +37,12 @@ export const docsUploadRoutes: RoutePlugin<DocsUploadOptions> = async (app, opti
   };
   app.put(
     '/api/v1/crates/:name/:version/docs',
-    { schema, bodyLimit: options.maxArchiveSize },
+    {
+      schema,
+      bodyLimit: options.maxArchiveSize,
+      onRequest: (request: FastifyRequest<{ Params: { name: string; version: string } }>) =>
+        options.docs.admitUpload(principalOf(request), request.params.name, request.params.version),
+    },
     async (request: FastifyRequest<{ Params: { name: string; version: string } }>) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { crate, version } = await options.docs.upload(principalOf(request), request.params.name, request.params.version, body);
