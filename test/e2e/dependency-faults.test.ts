@@ -162,7 +162,7 @@ describe('dependency faults: two replicas on PostgreSQL and S3', () => {
     for (const server of replicas()) {
       assert.equal(server.child.exitCode, null, 'a replica exited');
       // The cause went to the log, for the operator: what the driver said after the detail.
-      assert.match(server.output(), /"message":"the database is not answering; try again shortly: [^"]+"/);
+      await eventually(() => assert.match(server.output(), /"message":"the database is not answering; try again shortly: [^"]+"/));
     }
   });
 
@@ -187,7 +187,7 @@ describe('dependency faults: two replicas on PostgreSQL and S3', () => {
       const res = await download(server, 'steady', '1.0.0');
       assert.equal(res.status, 200, res.body.toString());
     }
-    assert.match(a.output(), /"message":"the storage is not answering; try again shortly: s3 open [^"]+"/);
+    await eventually(() => assert.match(a.output(), /"message":"the storage is not answering; try again shortly: s3 open [^"]+"/));
   });
 });
 
@@ -213,7 +213,7 @@ describe('dependency faults: an identity provider that never answers', () => {
   });
 
   it('the sign-in start answers a 503 page naming the identity provider, and works once it answers', async () => {
-    assert.match(server.output(), /did not answer its discovery request/);
+    await eventually(() => assert.match(server.output(), /did not answer its discovery request/));
     const res = await ask(`${server.url}/me`, { headers: { accept: 'text/html' } });
     assert.equal(res.status, 503, res.body.toString());
     assert.match(String(res.headers['content-type']), /^text\/html/);

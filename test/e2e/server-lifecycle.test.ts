@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { publishBodyFor } from '../support/crate-fixture.js';
+import { eventually } from '../support/eventually.js';
 import { httpRequest, publish } from '../support/http-client.js';
 import { runCli, startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
@@ -101,7 +102,10 @@ describe('server lifecycle', () => {
     const detail = JSON.parse(res.body.toString()).errors[0].detail as string;
     assert.match(detail, /^internal server error; the server log has the cause \(request id \S+\)$/);
     assert.doesNotMatch(detail, /blob|fragile|\//, 'the detail leaks internals');
-    assert.match(server.output(), /the blob crates\/fragile\/1\.0\.0\/[0-9a-f]{64}\.crate of fragile@1\.0\.0 is missing from storage/);
+    // The logger writes asynchronously: the line may arrive after the answer.
+    await eventually(() =>
+      assert.match(server.output(), /the blob crates\/fragile\/1\.0\.0\/[0-9a-f]{64}\.crate of fragile@1\.0\.0 is missing from storage/),
+    );
     assert.equal(await server.stop(), 0);
   });
 
