@@ -170,7 +170,7 @@ export async function openRegistry(
 
   // Every service is complete when constructed: each gets what it depends on, built before it.
   const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });
-  const indexFiles = new IndexFiles(metadata.crates, cpu, config.cache.index_bytes);
+  const indexFiles = new IndexFiles(metadata.crates, config.cache.index_bytes);
   const policy = new AccessPolicy(config.access.rules);
   const audit = new AuditRecorder(metadata.auditLog, onBackgroundError);
   const now = options.now ?? Date.now;

@@ -152,7 +152,7 @@ export const configSchema = z
     webhook_delivery: webhookDeliverySchema,
     cpu: z
       .strictObject({
-        // Worker threads for CPU-heavy work (tarball checks, README rendering, large index files).
+        // Worker threads for CPU-heavy work (tarball checks, README rendering, docs archives).
         threads: integer(1, 64).default(Math.max(1, availableParallelism() - 1)),
         // Tasks that may wait for a thread; more are refused with 503 and Retry-After.
         max_queue: integer(1, 100_000).default(64),

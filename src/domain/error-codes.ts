@@ -36,8 +36,7 @@ export const ERROR_CODES = [
   'version-exists',
   'version-not-found',
 
-  // pages, search, audit and README/index rendering
-  'index-render-timeout',
+  // pages, search, audit and README rendering
   'invalid-audit-query',
   'invalid-search-parameter',
   'no-such-page',

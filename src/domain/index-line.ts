@@ -69,13 +69,6 @@ export function renderIndexFile(versions: ReadonlyArray<{ entry: IndexEntry; yan
   return out;
 }
 
-/** The same file from stored rows, each entry still the JSON text it is stored as. */
-export function renderIndexFileFromJson(rows: ReadonlyArray<{ entryJson: string; yanked: boolean }>): string {
-  let out = '';
-  for (const row of rows) out += renderIndexLine(JSON.parse(row.entryJson) as IndexEntry, row.yanked) + '\n';
-  return out;
-}
-
 /**
  * Splits features into those every cargo understands and those using the newer `dep:` and `?/`
  * syntax, which go to `features2` (cargo before 1.60 would otherwise skip the whole version).

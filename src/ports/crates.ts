@@ -1,6 +1,6 @@
 // Crates and their versions: the publish and index side. A publish stores the crate (owned by its
-// publisher when new), the version and a change-log entry in one transaction; a yank, the flag and
-// a change-log entry.
+// publisher when new), the version, the crate's new index file and a change-log entry in one
+// transaction; a yank, the flag, the index file and a change-log entry.
 
 import type { IndexEntry } from '../domain/index-line.js';
 
@@ -9,10 +9,11 @@ export interface StoredVersion {
   yanked: boolean;
 }
 
-/** A version as stored: its index entry as JSON text, unparsed (see listVersionsJson). */
-export interface StoredVersionJson {
-  entryJson: string;
-  yanked: boolean;
+/** A crate's sparse-index file as stored when the crate last changed. */
+export interface StoredIndexFile {
+  body: Buffer;
+  /** A hash of the body, so it changes exactly when the bytes do. */
+  etag: string;
 }
 
 export interface VersionBlob {
@@ -65,10 +66,10 @@ export interface Crates {
   /** The crate's versions in publish order, or undefined when there is no such crate. */
   listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
   /**
-   * The same, with each entry as the stored JSON text: a worker thread can parse and render a large
-   * crate's index file without the event loop parsing it first (services/index-files.ts).
+   * The crate's index file, rendered and stored in the transaction of its last publish, yank or
+   * unyank: one lookup, whatever the crate's size. Undefined when there is no such crate.
    */
-  listVersionsJson(lowerName: string): Promise<StoredVersionJson[] | undefined>;
+  readIndexFile(lowerName: string): Promise<StoredIndexFile | undefined>;
   /**
    * Stores a version atomically, creating the crate (owned by the publisher) if it is new.
    * Throws `conflict` when the version exists (build metadata ignored) or the name is taken in

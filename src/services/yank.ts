@@ -1,4 +1,4 @@
-// Yank and unyank: flip one version's flag; the index file re-renders on the next read.
+// Yank and unyank: flip one version's flag, in the same transaction as the crate's stored index file.
 
 import { notFound } from '../domain/errors.js';
 import type { AccessPolicy } from '../auth/access-policy.js';

@@ -9,7 +9,6 @@ import { inspectCrateTarball, type CrateTarballLimits } from '../domain/crate-ta
 import { unpackDocsArchive, type DocsArchiveLimits } from '../domain/docs-archive.js';
 import { RegistryError } from '../domain/errors.js';
 import { declaredLicenceOf, type DeclaredLicence } from '../domain/licence-policy.js';
-import { renderIndexFileBytes, type IndexFileInput } from './index-file-task.js';
 import { readmeAsText, readmeFieldOf, renderReadmeHtml, type ReadmeRenderInput } from './readme-task.js';
 
 export type TaskOutcome<V> = { ok: true; value: V } | { ok: false; error: { kind: string; code: string; message: string } };
@@ -60,11 +59,6 @@ export function plainReadme(source: string) {
   return outcomeOf(() => readmeAsText(source));
 }
 
-/** A large crate's index file: body, ETag and gzip form (workers/index-file-task.ts). */
-export function renderIndexFile(input: IndexFileInput) {
-  return outcomeOf(() => renderIndexFileBytes(input));
-}
-
 /** Keeps its thread busy for `ms` milliseconds, then answers with `ms`: lets tests see time limits and order. */
 export function spin(ms: number): Promise<TaskOutcome<number>> {
   return outcomeOf(() => {
@@ -83,11 +77,10 @@ export interface CpuTasks {
   readmeField: typeof readmeField;
   renderReadme: typeof renderReadme;
   plainReadme: typeof plainReadme;
-  renderIndexFile: typeof renderIndexFile;
   spin: typeof spin;
 }
 
-const TASKS: CpuTasks = { echo, inspectCrate, unpackDocs, readmeField, renderReadme, plainReadme, renderIndexFile, spin };
+const TASKS: CpuTasks = { echo, inspectCrate, unpackDocs, readmeField, renderReadme, plainReadme, spin };
 
 /** What the pool sends: the task, its argument, and a port on which the task says it has started. */
 export interface TaskEnvelope {

@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { indexFileEtag } from '../../src/adapters/metadata/sql-index-files.js';
+import { renderIndexFile } from '../../src/domain/index-line.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { freshPerTest } from './fresh-per-test.js';
 import type { User } from '../../src/ports/users.js';
@@ -12,6 +14,15 @@ import { newVersion, rejectsWith } from './repository-fixtures.js';
 const versionsOf = async (db: MetadataDatabase, lowerName: string) =>
   (await db.crates.listVersions(lowerName))?.map((v) => `${v.entry.vers}${v.yanked ? ' (yanked)' : ''}`);
 const loginsOf = (users: User[] | undefined) => users?.map((u) => u.login);
+
+/** The stored index file is what a render of the crate's versions gives, with that content's hash as ETag. */
+async function assertIndexFileMatches(db: MetadataDatabase, lowerName: string) {
+  const file = await db.crates.readIndexFile(lowerName);
+  assert.ok(file, `no index file for ${lowerName}`);
+  assert.equal(file.body.toString(), renderIndexFile((await db.crates.listVersions(lowerName))!));
+  assert.equal(file.etag, indexFileEtag(file.body));
+  return file;
+}
 
 export function cratesContract(name: string, open: () => Promise<MetadataDatabase>): void {
   describe(`Crates, Owners and CrateSearch contract: ${name}`, () => {
@@ -28,13 +39,8 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.deepEqual(await db.crates.publishVersion(newVersion('Serde', '0.9.0', alice.id)), { newCrate: false });
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0', '1.1.0', '0.9.0']);
         assert.deepEqual((await db.crates.listVersions('serde'))![0], { entry: first.entry, yanked: false });
-        // The same rows unparsed, for rendering on a worker thread.
-        const json = (await db.crates.listVersionsJson('serde'))!;
-        assert.deepEqual(
-          json.map((v) => ({ entry: JSON.parse(v.entryJson) as unknown, yanked: v.yanked })),
-          await db.crates.listVersions('serde'),
-        );
-        assert.equal(await db.crates.listVersionsJson('nope'), undefined);
+        await assertIndexFileMatches(db, 'serde');
+        assert.equal(await db.crates.readIndexFile('nope'), undefined);
         assert.deepEqual(loginsOf(await db.owners.listOwners('serde')), ['alice']);
         assert.equal(await db.owners.listOwners('nope'), undefined);
       });
@@ -100,6 +106,7 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         );
         assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value.newCrate : undefined)).filter(Boolean), [true]);
         assert.deepEqual((await versionsOf(db, 'fresh'))?.sort(), ['1.0.0', '1.0.1', '1.0.2']);
+        await assertIndexFileMatches(db, 'fresh');
         // Whoever loses the race to create a crate gets the answer it would have got a moment later.
         const late = await Promise.allSettled([
           db.crates.publishVersion(newVersion('other', '1.0.0', alice.id)),
@@ -114,12 +121,38 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         const alice = await db.users.createUser('alice', false);
         await db.crates.publishVersion(newVersion('Serde', '1.0.0', alice.id));
         await db.crates.publishVersion(newVersion('Serde', '1.1.0', alice.id));
+        const unyanked = (await db.crates.readIndexFile('serde'))!;
         assert.equal(await db.crates.setYanked('serde', '1.0.0', true), true);
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0 (yanked)', '1.1.0']);
+        const yanked = await assertIndexFileMatches(db, 'serde');
+        assert.notEqual(yanked.etag, unyanked.etag, 'the ETag follows the bytes');
+        // Yanking twice changes nothing, and the file stays right.
+        assert.equal(await db.crates.setYanked('serde', '1.0.0', true), true);
+        assert.deepEqual(await db.crates.readIndexFile('serde'), yanked);
         assert.equal(await db.crates.setYanked('serde', '1.0.0', false), true);
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0', '1.1.0']);
+        assert.deepEqual(await assertIndexFileMatches(db, 'serde'), unyanked, 'back to the same bytes and ETag');
         assert.equal(await db.crates.setYanked('serde', '9.9.9', true), false);
         assert.equal(await db.crates.setYanked('nope', '1.0.0', true), false);
+      });
+
+      it('keeps the stored index file whole under concurrent publishes and yanks of one crate', async () => {
+        const db = await fresh();
+        const alice = await db.users.createUser('alice', false);
+        for (let i = 0; i < 5; i++) await db.crates.publishVersion(newVersion('busy', `1.0.${i}`, alice.id));
+        const changes = [
+          ...Array.from({ length: 5 }, (_, i) => db.crates.publishVersion(newVersion('busy', `2.0.${i}`, alice.id))),
+          ...Array.from({ length: 5 }, (_, i) => db.crates.setYanked('busy', `1.0.${i}`, true)),
+        ];
+        const results = await Promise.allSettled(changes);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          Array.from({ length: 10 }, () => 'fulfilled'),
+          JSON.stringify(results),
+        );
+        assert.equal((await versionsOf(db, 'busy'))!.length, 10);
+        const file = await assertIndexFileMatches(db, 'busy');
+        assert.equal(file.body.toString().match(/"yanked":true/g)?.length, 5);
       });
 
       it("finds a version's blob and a crate's exact-case name", async () => {

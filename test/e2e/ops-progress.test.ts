@@ -10,8 +10,9 @@ import { runCli, startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 
-// Undoes migration 8 (download totals and the search index), as if the database came from before it.
-const UNDO_MIGRATION_8 = [
+// Undoes migrations 8 (download totals and the search index) and 14 (stored index files), as if the
+// database came from before them.
+const UNDO_MIGRATIONS = [
   'drop trigger crate_search_insert',
   'drop trigger crate_search_delete',
   'drop trigger crate_search_update',
@@ -20,6 +21,8 @@ const UNDO_MIGRATION_8 = [
   'drop index crates_search_rank',
   'alter table crates drop column downloads',
   'delete from schema_migrations where version = 8',
+  'drop table index_files',
+  'delete from schema_migrations where version = 14',
 ];
 
 describe('progress of long operations without a terminal', () => {
@@ -32,7 +35,12 @@ describe('progress of long operations without a terminal', () => {
       const res = await publish(server.url, server.adminToken!, await publishBodyFor(name, version));
       assert.equal(res.status, 200, res.body.toString());
     }
-    await httpRequest(`${server.url}/healthz`);
+    const served = new Map<string, { etag: unknown; body: string }>();
+    for (const path of ['pr/og/prog-one', 'pr/og/prog-two']) {
+      const res = await httpRequest(`${server.url}/index/${path}`, { headers: { authorization: server.adminToken! } });
+      assert.equal(res.status, 200, res.body.toString());
+      served.set(path, { etag: res.headers.etag, body: res.body.toString() });
+    }
     assert.equal(await server.stop(), 0);
 
     const archive = join(makeTempDir('cratekeeper-archive-'), 'out');
@@ -57,10 +65,11 @@ describe('progress of long operations without a terminal', () => {
       imported.stderr,
     );
     assert.ok(importLines.includes('rebuilding download totals: 2/2 (100%)'), imported.stderr);
+    assert.ok(importLines.includes('rebuilding index files: 2/2 (100%) prog-two'), imported.stderr);
 
     const db = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));
     try {
-      for (const statement of UNDO_MIGRATION_8) db.exec(statement);
+      for (const statement of UNDO_MIGRATIONS) db.exec(statement);
     } finally {
       db.close();
     }
@@ -69,7 +78,22 @@ describe('progress of long operations without a terminal', () => {
     assert.match(migrated.stdout, /^database schema is current/);
     assert.deepEqual(migrated.stderr.split('\n').filter(Boolean), [
       'rebuilding download totals: 2/2 (100%)',
-      'applying migrations: 1/1 (100%) migration 8',
+      'applying migrations: 1/2 (50%) migration 8',
+      'rebuilding index files: 2/2 (100%) prog-two',
+      'applying migrations: 2/2 (100%) migration 14',
     ]);
+
+    // The rebuilt files are what the original registry served, ETag included.
+    const moved = await startRegistry({ dataDir: target });
+    try {
+      for (const path of ['pr/og/prog-one', 'pr/og/prog-two']) {
+        const res = await httpRequest(`${moved.url}/index/${path}`, { headers: { authorization: server.adminToken! } });
+        assert.equal(res.status, 200, res.body.toString());
+        assert.equal(res.headers.etag, served.get(path)!.etag);
+        assert.equal(res.body.toString(), served.get(path)!.body);
+      }
+    } finally {
+      assert.equal(await moved.stop(), 0);
+    }
   });
 });

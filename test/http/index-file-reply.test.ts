@@ -9,7 +9,6 @@ import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sendIndexFile } from '../../src/http/index-file-reply.js';
 import type { Crates } from '../../src/ports/crates.js';
-import type { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles, type IndexFile } from '../../src/services/index-files.js';
 
 const ETAG = '"c29tZS1jb250ZW50LWhhc2g"';
@@ -21,8 +20,8 @@ const smallBody = Buffer.from(line(0));
 describe('sendIndexFile', () => {
   let app: FastifyInstance;
   let gzipCalls = 0;
-  // gzipped() compresses the file it is given; it never touches the store or the CPU pool.
-  const indexFiles = new IndexFiles({} as Crates, {} as CpuPool, 1024 * 1024);
+  // gzipped() compresses the file it is given; it never touches the store.
+  const indexFiles = new IndexFiles({} as Crates, 1024 * 1024);
   const compressor = {
     gzipped: (file: IndexFile) => {
       gzipCalls++;

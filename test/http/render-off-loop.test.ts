@@ -1,26 +1,23 @@
-// Pages and index files whose rendering grows with what a publisher wrote are rendered on the CPU
-// pool's worker threads, so the event loop keeps answering meanwhile. Through a real socket: a
-// /healthz request sent once such a render has begun is answered before the page or file that
-// started it. (A render on the event loop would hold the /healthz request until it ends, and the page
-// or file, written in the same turn of the loop, would arrive first.) Also: a README nested beyond
-// the limit is shown as plain text with a note, not an error, and only its first view costs a render.
+// Pages whose rendering grows with what a publisher wrote are rendered on the CPU pool's worker
+// threads, so the event loop keeps answering meanwhile. Through a real socket: a /healthz request
+// sent once such a render has begun is answered before the page that started it. (A render on the
+// event loop would hold the /healthz request until it ends, and the page, written in the same turn
+// of the loop, would arrive first.) Index files are stored rendered (sql-index-files.ts). Also: a
+// README nested beyond the limit is shown as plain text with a note, not an error, and only its
+// first view costs a render.
 
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { IndexDependency } from '../../src/domain/index-line.js';
-import type { Crates } from '../../src/ports/crates.js';
 import { MAX_README_NESTING } from '../../src/workers/readme-markdown.js';
-import { indexDependency, newVersion } from '../contract/repository-fixtures.js';
+import { newVersion } from '../contract/repository-fixtures.js';
 import { makeCrate } from '../support/crate-fixture.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
 
 // Hang detectors only: no test asserts a duration.
 const HANG = { timeout: 120_000 };
-
-const dependency = (name: string) => indexDependency(name, { req: '^1.0', features: ['std', 'derive'] });
 
 describe('rendering off the event loop', () => {
   let r: TestRegistry;
@@ -29,9 +26,8 @@ describe('rendering off the event loop', () => {
   let publisherId: number;
 
   /** Stores a version and its .crate directly, as an older release would have left it (no publish checks). */
-  async function storeVersion(name: string, version: string, readme?: string, deps: IndexDependency[] = []): Promise<void> {
+  async function storeVersion(name: string, version: string, readme?: string): Promise<void> {
     const row = newVersion(name, version, publisherId);
-    row.entry.deps = deps;
     const files = readme === undefined ? [] : [{ name: `${name}-${version}/README.md`, body: readme }];
     await r.registry.blobs.put(row.blobKey, await makeCrate(name, version, files));
     await r.registry.metadata.crates.publishVersion(row);
@@ -119,37 +115,6 @@ describe('rendering off the event loop', () => {
     try {
       const { order, slowBody } = await firstAnswered(() => fetch(`${base}/crates/slow-readme`, { headers: { cookie } }), reached);
       assert.ok(slowBody.includes('<td><code>code</code></td>'), 'the README was rendered');
-      assert.deepEqual(order, ['healthz', 'slow']);
-    } finally {
-      restore();
-    }
-  });
-
-  it('answers /healthz while a large index file renders', HANG, async () => {
-    // About 2.5 MB: 300 versions of 60 dependencies each.
-    const deps = Array.from({ length: 60 }, (_, i) => dependency(`a-dependency-with-a-long-name-${i}`));
-    for (let i = 0; i < 300; i++) await storeVersion('huge-index', `1.0.${i}`, undefined, deps);
-    const store = r.registry.metadata.crates;
-    const { reached, restore } = once((signal) => {
-      // Whichever way the service reads the versions, the render starts once they are read.
-      const methods = ['listVersions', 'listVersionsJson'] as const;
-      const originals = methods.map((m) => store[m].bind(store));
-      methods.forEach((m, i) => {
-        (store as unknown as Record<string, unknown>)[m] = async (name: string) => {
-          const rows = await originals[i]!(name);
-          if (name === 'huge-index') signal();
-          return rows;
-        };
-      });
-      return () => methods.forEach((m, i) => ((store as unknown as Record<string, unknown>)[m] = originals[i] as Crates[typeof m]));
-    });
-    try {
-      const { order, slowBody } = await firstAnswered(
-        () => fetch(`${base}/index/hu/ge/huge-index`, { headers: { authorization: r.adminToken, 'accept-encoding': 'gzip' } }),
-        reached,
-      );
-      assert.equal(slowBody.trimEnd().split('\n').length, 300);
-      assert.ok(slowBody.length > 2_000_000, `${slowBody.length} bytes`);
       assert.deepEqual(order, ['healthz', 'slow']);
     } finally {
       restore();

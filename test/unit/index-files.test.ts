@@ -1,14 +1,15 @@
-// IndexFiles against a real SQLite store and CPU pool: small files render on the event loop, large
-// ones on a worker thread (the same bytes either way), concurrent misses share one render, a render
-// older than an invalidation never fills the cache, and a large file's gzip form is made off the loop.
+// IndexFiles against a real SQLite store: a miss is one read of the stored file (the same bytes a
+// full render of the versions gives), concurrent misses share one read, a read older than an
+// invalidation never fills the cache, and a large file's gzip form is made off the loop.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
+import { indexFileEtag } from '../../src/adapters/metadata/sql-index-files.js';
+import { renderIndexFile } from '../../src/domain/index-line.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
-import { CpuPool } from '../../src/services/cpu-pool.js';
 import { IndexFiles } from '../../src/services/index-files.js';
 import { indexDependency, newVersion } from '../contract/repository-fixtures.js';
 import { eventually } from '../support/eventually.js';
@@ -22,7 +23,6 @@ const dependency = (name: string) => indexDependency(name, { req: '^1.0', featur
 describe('IndexFiles', () => {
   let store: MetadataDatabase;
   let publisherId: number;
-  const cpu = new CpuPool({ threads: 1, maxQueue: 16, maxHeapMb: 256 });
   const dir = makeTempDir('cratekeeper-index-files-');
 
   async function publish(name: string, versions: number): Promise<void> {
@@ -33,6 +33,18 @@ describe('IndexFiles', () => {
     }
   }
 
+  /** Counts the store's reads of index files. */
+  function counted(): { crates: MetadataDatabase['crates']; reads: () => number } {
+    let reads = 0;
+    const crates = Object.assign(Object.create(store.crates) as MetadataDatabase['crates'], {
+      readIndexFile: async (lowerName: string) => {
+        reads++;
+        return store.crates.readIndexFile(lowerName);
+      },
+    });
+    return { crates, reads: () => reads };
+  }
+
   before(async () => {
     store = await openSqliteDatabase(join(dir, 'metadata.sqlite'));
     publisherId = (await store.users.createUser('alice', false)).id;
@@ -40,62 +52,53 @@ describe('IndexFiles', () => {
     await publish('big', 20);
   });
   after(async () => {
-    await cpu.close();
     await store.close();
   });
 
   it('keeps a small cached file in memory of its own, not in a shared 8 KiB slab', async () => {
-    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
     const small = (await files.get('small'))!;
     assert.ok(small.body.length < 4096, "small enough for Node's buffer pool");
     assert.equal(small.body.buffer.byteLength, small.body.length, 'the body pins exactly its own bytes');
   });
 
-  it('renders a small file on the event loop and a large one on a worker thread, to the same bytes', async () => {
-    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
-    const start = cpu.completed;
-    const small = (await files.get('small'))!;
-    assert.equal(cpu.completed, start, 'no thread hop for a small file');
-    const big = (await files.get('big'))!;
-    assert.equal(cpu.completed, start + 1, 'the large file went to the pool');
-    assert.ok(big.body.length > INLINE_MAX);
-    assert.equal(big.body.toString().trimEnd().split('\n').length, 20);
-
-    const inline = new IndexFiles(store.crates, cpu, 1024 * 1024, Number.MAX_SAFE_INTEGER);
-    const bigInline = (await inline.get('big'))!;
-    assert.equal(cpu.completed, start + 1);
-    assert.deepEqual(bigInline.body, big.body);
-    assert.equal(bigInline.etag, big.etag);
-    assert.ok(big.gzipped, 'the worker compressed it too');
-    assert.deepEqual(gunzipSync(big.gzipped), big.body);
-    assert.equal(files.gzipped(big), big.gzipped);
-    assert.deepEqual(small.body, (await inline.get('small'))!.body);
+  it('answers the stored file: the bytes a render of the versions gives, with their hash as ETag', async () => {
+    const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
+    for (const name of ['small', 'big']) {
+      const file = (await files.get(name))!;
+      assert.equal(file.body.toString(), renderIndexFile((await store.crates.listVersions(name))!));
+      assert.equal(file.etag, indexFileEtag(file.body));
+    }
+    assert.equal((await files.get('big'))!.body.toString().trimEnd().split('\n').length, 20);
+    assert.equal(await files.get('nope'), undefined);
   });
 
-  it('shares one render among concurrent misses, then answers from the cache', async () => {
-    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
-    const start = cpu.completed;
+  it('shares one read among concurrent misses, then answers from the cache, "no such crate" too', async () => {
+    const { crates, reads } = counted();
+    const files = new IndexFiles(crates, 1024 * 1024, INLINE_MAX);
     const all = await Promise.all(Array.from({ length: 8 }, () => files.get('big')));
-    assert.equal(cpu.completed, start + 1);
+    assert.equal(reads(), 1);
     assert.ok(all.every((f) => f === all[0]));
     assert.equal(await files.get('big'), all[0]);
-    assert.equal(cpu.completed, start + 1);
-    assert.deepEqual({ hits: files.hits, misses: files.misses }, { hits: 1, misses: 8 });
+    assert.equal(await files.get('nope'), undefined);
+    assert.equal(await files.get('nope'), undefined);
+    assert.equal(reads(), 2);
+    assert.deepEqual({ hits: files.hits, misses: files.misses }, { hits: 2, misses: 9 });
   });
 
-  it('never caches a render that started before an invalidation, nor lets a later request join it', async () => {
-    // The first read of the store waits for the test: it holds the rows from before the write.
+  it('never caches a read that started before an invalidation, nor lets a later request join it', async () => {
+    // The first read of the store waits for the test: it holds the file from before the write.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let reads = 0;
     const gated = Object.assign(Object.create(store.crates) as MetadataDatabase['crates'], {
-      listVersionsJson: async (lowerName: string) => {
-        const rows = await store.crates.listVersionsJson(lowerName);
+      readIndexFile: async (lowerName: string) => {
+        const file = await store.crates.readIndexFile(lowerName);
         if (reads++ === 0) await gate;
-        return rows;
+        return file;
       },
     });
-    const files = new IndexFiles(gated, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(gated, 1024 * 1024, INLINE_MAX);
     const stale = files.get('big');
     await eventually(() => assert.equal(reads, 1));
     await store.crates.publishVersion(newVersion('big', '2.0.0', publisherId));
@@ -103,12 +106,12 @@ describe('IndexFiles', () => {
     const fresh = (await files.get('big'))!;
     assert.match(fresh.body.toString(), /"vers":"2\.0\.0"/);
     release();
-    assert.doesNotMatch((await stale)!.body.toString(), /"vers":"2\.0\.0"/, 'the older render answers only its own request');
+    assert.doesNotMatch((await stale)!.body.toString(), /"vers":"2\.0\.0"/, 'the older read answers only its own request');
     assert.equal(await files.get('big'), fresh, 'and does not replace the newer file in the cache');
   });
 
   it('compresses a large file that has no gzip form yet (a mirrored one) on libuv threads, for the next request', async () => {
-    const files = new IndexFiles(store.crates, cpu, 1024 * 1024, INLINE_MAX);
+    const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
     const body = Buffer.from('{"name":"mirrored"}\n'.repeat(1000));
     const mirrored = { body, etag: '"x"' };
     assert.equal(files.gzipped(mirrored), undefined, 'this request gets the plain bytes');

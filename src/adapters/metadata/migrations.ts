@@ -5,6 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { SchemaState } from '../../ports/metadata-database.js';
 import { rebuildDownloadTotals } from './download-totals.js';
+import { rebuildIndexFiles } from './sql-index-files.js';
 import type { Database } from './sql-schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -439,6 +440,20 @@ export const MIGRATIONS: readonly Migration[] = [
         .addUniqueConstraint('doc_builds_crate_version', ['crate', 'version'])
         .execute();
       await db.schema.createIndex('doc_builds_status').on('doc_builds').columns(['status', 'id']).execute();
+    },
+  },
+  {
+    version: 14,
+    async up(db, dialect, onProgress) {
+      // Index files stored when a crate changes, not rendered on read (issue 13): filled from the
+      // versions, a page of crates at a time with progress, in the migration's transaction.
+      await db.schema
+        .createTable('index_files')
+        .addColumn('name_lower', 'text', (c) => c.primaryKey())
+        .addColumn('body', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .execute();
+      await rebuildIndexFiles(db, onProgress ?? noProgress);
     },
   },
 ];

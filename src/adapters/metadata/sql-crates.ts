@@ -3,7 +3,9 @@
 // change log; a yank, the flag and the change log. Inside a unit of work both join its transaction.
 
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
-import type { Crates, NewVersion, StoredVersion, StoredVersionJson, VersionBlob } from '../../ports/crates.js';
+import type { IndexEntry } from '../../domain/index-line.js';
+import type { Crates, NewVersion, StoredIndexFile, StoredVersion, VersionBlob } from '../../ports/crates.js';
+import { appendIndexLine, lockIndexFile, readIndexFile, replaceIndexLine } from './sql-index-files.js';
 import { SqlChangeLog } from './sql-change-log.js';
 import { crateByLowerName, SqlOwners } from './sql-owners.js';
 import { toStoredVersion } from './sql-rows.js';
@@ -22,10 +24,8 @@ export class SqlCrates implements Crates {
     return (await versionRows(this.scope.db, crate.id)).map(toStoredVersion);
   }
 
-  async listVersionsJson(lowerName: string): Promise<StoredVersionJson[] | undefined> {
-    const crate = await crateByLowerName(this.scope.db, lowerName);
-    if (!crate) return undefined;
-    return (await versionRows(this.scope.db, crate.id)).map((row) => ({ entryJson: row.entry_json, yanked: row.yanked === 1 }));
+  async readIndexFile(lowerName: string): Promise<StoredIndexFile | undefined> {
+    return readIndexFile(this.scope.db, lowerName);
   }
 
   async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {
@@ -100,6 +100,7 @@ export class SqlCrates implements Crates {
         created_at: v.publishedAt,
       })
       .execute();
+    await appendIndexLine(tx, crate.id, name.toLowerCase(), v.entry);
     await new SqlChangeLog(tx).record('crate', name.toLowerCase());
     return { newCrate };
   }
@@ -108,13 +109,22 @@ export class SqlCrates implements Crates {
     return this.scope.atomically(async (tx) => {
       const crate = await crateByLowerName(tx.db, lowerName);
       if (!crate) return false;
-      const result = await tx.db
-        .updateTable('versions')
-        .set({ yanked: yanked ? 1 : 0 })
+      const file = await lockIndexFile(tx, lowerName);
+      const row = await tx.db
+        .selectFrom('versions')
+        .select(['id', 'entry_json', 'yanked'])
         .where('crate_id', '=', crate.id)
         .where('vers', '=', version)
         .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
+      if (!row) return false;
+      if ((row.yanked === 1) !== yanked) {
+        await tx.db
+          .updateTable('versions')
+          .set({ yanked: yanked ? 1 : 0 })
+          .where('id', '=', row.id)
+          .execute();
+        await replaceIndexLine(tx, crate.id, lowerName, file, JSON.parse(row.entry_json) as IndexEntry, yanked);
+      }
       await new SqlChangeLog(tx).record('crate', lowerName);
       return true;
     });

@@ -9,6 +9,7 @@ import type { RegistryTables, TableRow } from '../../ports/registry-tables.js';
 import type { Database } from './sql-schema.js';
 import type { SqlDialectRules } from './sql-scope.js';
 import { rebuildDownloadTotals } from './download-totals.js';
+import { rebuildIndexFiles } from './sql-index-files.js';
 
 const PAGE = 5_000;
 const BATCH = 400;
@@ -113,6 +114,8 @@ export class SqlRegistryTables implements RegistryTables {
       // crates.downloads is a running total of version_downloads: rebuilt from the loaded history, so
       // an archive written before the column existed (or edited by hand) imports with the right totals.
       if (tables.includes('crates')) await rebuildDownloadTotals(tx as unknown as Kysely<Database>, onProgress);
+      // The stored index files are not in an archive: rendered from the loaded versions.
+      if (tables.includes('versions')) await rebuildIndexFiles(tx as unknown as Kysely<Database>, onProgress);
     });
     return rows;
   }

@@ -140,6 +140,8 @@ export interface Database {
     started_at: string | null;
     finished_at: string | null;
   };
+  /** Each crate's sparse-index file as served, kept with the versions (migration 14, sql-index-files.ts). */
+  index_files: { name_lower: string; body: Buffer; etag: string };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
   /** Webhook endpoints made on the admin pages (migration 12); config-file ones are not stored. */
   webhook_endpoints: {
