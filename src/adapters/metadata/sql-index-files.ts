@@ -50,9 +50,12 @@ async function storeIndexFile(db: Db, lowerName: string, body: Buffer): Promise<
 async function renderFromVersions(db: Db, crateId: number): Promise<Buffer> {
   const rows = await db.selectFrom('versions').select(['entry_json', 'yanked']).where('crate_id', '=', crateId).orderBy('id').execute();
   let text = '';
-  for (const row of rows) text += renderIndexLine(JSON.parse(row.entry_json) as IndexEntry, row.yanked === 1) + '\n';
+  for (const row of rows) text += renderStoredLine(row);
   return Buffer.from(text);
 }
+
+const renderStoredLine = (row: { entry_json: string; yanked: number }) =>
+  renderIndexLine(JSON.parse(row.entry_json) as IndexEntry, row.yanked === 1) + '\n';
 
 /** In a publish's transaction, after the version row is inserted: the new version's line joins the file. */
 export async function appendIndexLine(tx: SqlScope, crateId: number, lowerName: string, entry: IndexEntry): Promise<void> {
@@ -113,13 +116,26 @@ export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProg
     if (after !== undefined) query = query.where('id', '>', after);
     const page = await query.execute();
     if (page.length === 0) return;
+    // One query for the page's versions: a query per crate would cost a round trip each on PostgreSQL.
+    const first = page[0]!.id;
+    const last = page[page.length - 1]!.id;
+    const rows = await db
+      .selectFrom('versions')
+      .select(['crate_id', 'entry_json', 'yanked'])
+      .where('crate_id', '>=', first)
+      .where('crate_id', '<=', last)
+      .orderBy('crate_id')
+      .orderBy('id')
+      .execute();
+    const texts = new Map<number, string>();
+    for (const row of rows) texts.set(row.crate_id, (texts.get(row.crate_id) ?? '') + renderStoredLine(row));
     for (const crate of page) {
-      const body = await renderFromVersions(db, crate.id);
-      if (body.length === 0) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
-      else await storeIndexFile(db, crate.name_lower, body);
+      const text = texts.get(crate.id);
+      if (text === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
+      else await storeIndexFile(db, crate.name_lower, Buffer.from(text));
     }
     done += page.length;
-    after = page[page.length - 1]!.id;
+    after = last;
     onProgress(INDEX_FILES_PHASE, done, total, page[page.length - 1]!.name_lower);
   }
 }
