@@ -1,6 +1,7 @@
-// Crates and versions in SQL. A publish is one transaction over three repositories' tables: the
-// crate (created with its publisher as owner, or checked for ownership), the version, and the
-// change log; a yank, the flag and the change log. Inside a unit of work both join its transaction.
+// Crates and versions in SQL. A publish is one transaction over several repositories' tables: the
+// crate (created with its publisher as owner, or checked for ownership), the version, the crate's
+// stored index file (sql-index-files.ts) and the change log; a yank, the flag, the index file and
+// the change log. Inside a unit of work both join its transaction.
 
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
