@@ -9,7 +9,9 @@
 // Results are cached per source and crate, and kept while the original file (its ETag), every
 // rule's revision and the earliest end of a finding (`until`) stay as they were; with no finding
 // the original file object itself is served, so the hot path costs one map lookup and a few
-// string comparisons.
+// string comparisons. An entry never holds the original file (the index cache decides how long
+// that lives) and holds a filtered copy only for a crate with versions denied; the cache is
+// bounded by what its entries weigh.
 
 import { createHash } from 'node:crypto';
 import { LruCache } from '../lib/lru-cache.js';
@@ -38,12 +40,26 @@ interface Entry {
   revisions: string[];
   /** The review is stale from this time on (a finding ending by itself); Infinity: never. */
   validUntil: number;
-  review: PolicyReview;
-  output: PolicyIndexFile;
+  findings: ReadonlyMap<string, readonly PolicyFinding[]>;
+  denied: ReadonlySet<string>;
+  /** The file with denied versions marked yanked; undefined when nothing is denied (the input is served). */
+  filtered: PolicyIndexFile | undefined;
 }
 
-/** Crates per source whose reviews are kept (small objects, bar filtered bodies). */
-const MAX_ENTRIES_PER_SOURCE = 50_000;
+/** What the reviews kept per source may weigh, in bytes (filtered bodies counted in full). */
+const MAX_BYTES_PER_SOURCE = 32 * 1024 ** 2;
+/** What an entry weighs besides a filtered body: its objects, and each finding's. */
+const ENTRY_BYTES = 300;
+const FINDING_BYTES = 200;
+
+const NO_FINDINGS: ReadonlyMap<string, readonly PolicyFinding[]> = new Map();
+const NONE_DENIED: ReadonlySet<string> = new Set();
+
+function weightOf(entry: Entry): number {
+  let findings = 0;
+  for (const list of entry.findings.values()) findings += list.length;
+  return ENTRY_BYTES + findings * FINDING_BYTES + (entry.filtered?.body.length ?? 0);
+}
 
 /** Crates with versions held back that the admin page lists (the most recently reviewed). */
 const MAX_RECENTLY_HELD = 500;
@@ -77,13 +93,14 @@ export class PolicyEngine {
    */
   filter(source: PolicySource, crate: string, file: PolicyIndexFile): PolicyIndexFile | Promise<PolicyIndexFile> {
     const entry = this.fresh(source, crate, file);
-    if (entry !== undefined) return entry.output;
-    return this.refresh(source, crate, file).then((e) => e.output);
+    if (entry !== undefined) return entry.filtered ?? file;
+    return this.refresh(source, crate, file).then((e) => e.filtered ?? file);
   }
 
-  /** The findings of every version of a crate's index file (cached as `filter`'s are). */
+  /** The findings of every version of a crate's index file (the findings cached as `filter`'s are). */
   async review(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<PolicyReview> {
-    return (this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file))).review;
+    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    return { versions: versionsOf(readIndexLines(file.body)), findings: entry.findings, denied: entry.denied };
   }
 
   /**
@@ -96,9 +113,9 @@ export class PolicyEngine {
     version: string,
     file: PolicyIndexFile,
   ): Promise<readonly PolicyFinding[] | undefined> {
-    const review = await this.review(source, crate, file);
-    if (!review.denied.has(version)) return undefined;
-    const denying = review.findings.get(version)!.filter((f) => f.effect === 'deny');
+    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    if (!entry.denied.has(version)) return undefined;
+    const denying = entry.findings.get(version)!.filter((f) => f.effect === 'deny');
     for (const rule of new Set(denying.map((f) => f.rule))) this.refusalCounts.set(rule, (this.refusalCounts.get(rule) ?? 0) + 1);
     return denying;
   }
@@ -116,7 +133,7 @@ export class PolicyEngine {
   private cacheOf(source: PolicySource): LruCache<string, Entry> {
     const key = sourceKeyOf(source);
     let cache = this.caches.get(key);
-    if (cache === undefined) this.caches.set(key, (cache = new LruCache(MAX_ENTRIES_PER_SOURCE)));
+    if (cache === undefined) this.caches.set(key, (cache = new LruCache(MAX_BYTES_PER_SOURCE, weightOf)));
     return cache;
   }
 
@@ -133,8 +150,7 @@ export class PolicyEngine {
     const revisions = this.rules.map((r) => r.revision());
     const now = this.now();
     const lines = readIndexLines(file.body);
-    const versions: VersionUnderReview[] = [];
-    for (const line of lines) if (line.version !== undefined) versions.push(line.version);
+    const versions = versionsOf(lines);
     const findings = new Map<string, PolicyFinding[]>();
     if (versions.length > 0) {
       const answers = await Promise.all(this.rules.map((rule) => rule.review(source, crate, versions, now)));
@@ -159,8 +175,9 @@ export class PolicyEngine {
       inputEtag: file.etag,
       revisions,
       validUntil,
-      review: { versions, findings, denied },
-      output: denied.size === 0 ? file : filteredFile(file, lines, denied),
+      findings: findings.size === 0 ? NO_FINDINGS : findings,
+      denied: denied.size === 0 ? NONE_DENIED : denied,
+      filtered: denied.size === 0 ? undefined : filteredFile(file, lines, denied),
     };
     this.cacheOf(source).set(crate, entry);
     this.noteHeldBack(source, crate, now, findings, denied);
@@ -181,6 +198,12 @@ export class PolicyEngine {
     this.held.set(key, { source, crate, reviewedAt: now, versions });
     if (this.held.size > MAX_RECENTLY_HELD) this.held.delete(this.held.keys().next().value!);
   }
+}
+
+function versionsOf(lines: ReturnType<typeof readIndexLines>): VersionUnderReview[] {
+  const versions: VersionUnderReview[] = [];
+  for (const line of lines) if (line.version !== undefined) versions.push(line.version);
+  return versions;
 }
 
 function filteredFile(file: PolicyIndexFile, lines: ReturnType<typeof readIndexLines>, denied: ReadonlySet<string>): PolicyIndexFile {

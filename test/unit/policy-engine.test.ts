@@ -5,10 +5,24 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PolicyEngine, refusalMessage, type PolicyIndexFile } from '../../src/policy/policy-engine.js';
 import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from '../../src/policy/version-rule.js';
 
 const LOCAL: PolicySource = { kind: 'local' };
+
+/** V8's collector, for tests that check what is no longer referenced; resolves after a full collection. */
+function collector(): () => Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return async () => {
+    // WeakRefs are cleared only after the current job: collect, yield, collect again.
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  };
+}
 const line = (vers: string, extra = '') => `{"name":"demo","vers":"${vers}","deps":[],"cksum":"00","features":{},"yanked":false${extra}}\n`;
 const file = (etag: string, ...versions: string[]): PolicyIndexFile => ({ body: Buffer.from(versions.map((v) => line(v)).join('')), etag });
 
@@ -49,6 +63,37 @@ describe('PolicyEngine', () => {
       rule.seen.map((v) => v.vers),
       ['1.0.0', '1.1.0'],
     );
+  });
+
+  it('keeps neither the files it reviewed nor, past its budget, the filtered copies it made', async () => {
+    // The index cache decides how long a file lives; an engine that kept every file it reviewed
+    // (it did: 50,000 of them) held 1.4 GB after 50,000 different index files were read.
+    const gc = collector();
+    const rule = new FakeRule('hold', new Map([['1.0.0', { effect: 'deny' as const }]]));
+    const engine = new PolicyEngine([rule], () => 0);
+    /** A 1 MiB file of `crate`, reviewed; weak references to it and to what was served. */
+    async function serve(crate: string, versions: string[]): Promise<{ file: WeakRef<object>; served: WeakRef<object> }> {
+      const pad = `,"pad":"${'x'.repeat(1024 * 1024)}"`;
+      const big = { body: Buffer.from(versions.map((v) => line(v, pad)).join('')), etag: `"${crate}"` };
+      const out = await engine.filter(LOCAL, crate, big);
+      assert.equal(out === big, !versions.includes('1.0.0'));
+      return { file: new WeakRef(big), served: new WeakRef(out) };
+    }
+    const clean = [];
+    const filtered = [];
+    for (let i = 0; i < 40; i++) clean.push(await serve(`clean-${i}`, ['1.1.0']));
+    // 40 filtered copies of 2 MiB are more than the engine may keep (32 MiB).
+    for (let i = 0; i < 40; i++) filtered.push(await serve(`denied-${i}`, ['1.0.0', '1.1.0']));
+    await gc();
+    const alive = (refs: WeakRef<object>[]) => refs.filter((r) => r.deref() !== undefined).length;
+    assert.equal(alive(clean.map((r) => r.file)), 0, 'files served as they are were kept');
+    assert.equal(alive(filtered.map((r) => r.file)), 0, 'files with a filtered copy were kept');
+    const copies = alive(filtered.map((r) => r.served));
+    assert.ok(copies > 0 && copies <= 16, `${copies} filtered copies of 2 MiB kept`);
+    // What it forgot it reviews again.
+    const calls = rule.calls;
+    await serve('denied-0', ['1.0.0', '1.1.0']);
+    assert.equal(rule.calls, calls + 1);
   });
 
   it('marks denied versions yanked, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
