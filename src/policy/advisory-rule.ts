@@ -42,14 +42,16 @@ export class AdvisoryRule implements PolicyRule {
     return `${this.settings.revision()}/a${this.syncId}`;
   }
 
+  async mayApply(source: PolicySource, crate: string): Promise<boolean> {
+    return (await this.applicable(source, crate)).length > 0;
+  }
+
   async review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     const findings = new Map<string, PolicyFinding[]>();
     const policy = this.settings.get(source);
     const mode = policy.advisories ?? 'off';
     if (mode === 'off') return findings;
-    const applicable = (await this.advisoriesOf(source, crate)).filter(
-      (a) => a.withdrawn === undefined && (a.informational === undefined || policy.advisories_informational === true),
-    );
+    const applicable = await this.applicable(source, crate);
     if (applicable.length === 0) return findings;
     for (const entry of versions) {
       const version = tryParseVersion(entry.vers);
@@ -58,6 +60,15 @@ export class AdvisoryRule implements PolicyRule {
       if (found.length > 0) findings.set(entry.vers, found);
     }
     return findings;
+  }
+
+  /** The advisories that count under the source's policy: none when it is off. */
+  private async applicable(source: PolicySource, crate: string): Promise<Advisory[]> {
+    const policy = this.settings.get(source);
+    if ((policy.advisories ?? 'off') === 'off') return [];
+    return (await this.advisoriesOf(source, crate)).filter(
+      (a) => a.withdrawn === undefined && (a.informational === undefined || policy.advisories_informational === true),
+    );
   }
 
   /** The advisories (withdrawn ones too) of a crate from a source, for pages and the API. */

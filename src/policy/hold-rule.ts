@@ -13,6 +13,10 @@ export class HoldRule implements PolicyRule {
     return this.state.exceptionsRevision();
   }
 
+  mayApply(source: PolicySource, crate: string): boolean {
+    return this.state.holdsOn(source, crate).length > 0;
+  }
+
   review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     const findings = new Map<string, PolicyFinding[]>();
     const holds = this.state.holdsOn(source, crate);

@@ -66,6 +66,11 @@ export class LicenceRule implements PolicyRule {
     return `${this.settings.revision()}/${this.facts.revision()}`;
   }
 
+  /** Mirrored crates under a licence rule; local publishes are judged when they are published. */
+  mayApply(source: PolicySource): boolean {
+    return source.kind !== 'local' && licencePolicyOf(this.settings.get(source)) !== undefined;
+  }
+
   async review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     const findings = new Map<string, PolicyFinding[]>();
     if (source.kind === 'local' || versions.length === 0) return findings;

@@ -149,11 +149,13 @@ export class PolicyEngine {
     // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
     const revisions = this.rules.map((r) => r.revision());
     const now = this.now();
-    const lines = readIndexLines(file.body);
-    const versions = versionsOf(lines);
+    const applying = await this.rulesThatMayApply(source, crate);
+    // Nothing to ask: the lines are not read (a 2 MB file takes tens of milliseconds to parse).
+    const lines = applying.length === 0 ? undefined : readIndexLines(file.body);
+    const versions = lines === undefined ? [] : versionsOf(lines);
     const findings = new Map<string, PolicyFinding[]>();
     if (versions.length > 0) {
-      const answers = await Promise.all(this.rules.map((rule) => rule.review(source, crate, versions, now)));
+      const answers = await Promise.all(applying.map((rule) => rule.review(source, crate, versions, now)));
       for (const answer of answers) {
         for (const [vers, list] of answer) {
           if (list.length === 0) continue;
@@ -177,11 +179,16 @@ export class PolicyEngine {
       validUntil,
       findings: findings.size === 0 ? NO_FINDINGS : findings,
       denied: denied.size === 0 ? NONE_DENIED : denied,
-      filtered: denied.size === 0 ? undefined : filteredFile(file, lines, denied),
+      filtered: denied.size === 0 || lines === undefined ? undefined : filteredFile(file, lines, denied),
     };
     this.cacheOf(source).set(crate, entry);
     this.noteHeldBack(source, crate, now, findings, denied);
     return entry;
+  }
+
+  private async rulesThatMayApply(source: PolicySource, crate: string): Promise<PolicyRule[]> {
+    const answers = await Promise.all(this.rules.map((rule) => rule.mayApply(source, crate)));
+    return this.rules.filter((_, i) => answers[i]);
   }
 
   private noteHeldBack(

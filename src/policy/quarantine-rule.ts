@@ -36,6 +36,11 @@ export class QuarantineRule implements PolicyRule {
     return `${this.settings.revision()}/${this.exceptions.exceptionsRevision()}`;
   }
 
+  /** Mirrored crates only; their first sightings are recorded whatever the setting. */
+  mayApply(source: PolicySource): boolean {
+    return source.kind === 'upstream';
+  }
+
   async review(
     source: PolicySource,
     crate: string,

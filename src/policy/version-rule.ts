@@ -39,6 +39,12 @@ export interface PolicyRule {
    */
   review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[], now: number): Promise<Map<string, PolicyFinding[]>>;
   /**
+   * Whether `review` could find anything for this crate from this source, from what the rule knows
+   * without the versions (no hold on it, advisories off...). When no rule may, the engine does not
+   * read the index file's lines at all: a cold read of a large local crate parses nothing.
+   */
+  mayApply(source: PolicySource, crate: string): boolean | Promise<boolean>;
+  /**
    * Changes whenever this rule's answers may change other than by time passing (a policy setting
    * edited, an advisory sync, an exception granted), on every replica within the cache poll
    * interval. The engine keys its caches and the served index file's ETag on it.

@@ -35,8 +35,13 @@ class FakeRule implements PolicyRule {
     readonly name: PolicyRuleName,
     public verdicts: Map<string, Omit<PolicyFinding, 'rule' | 'detail'>> = new Map(),
   ) {}
+  /** Which crates the rule says it may find something for (all by default). */
+  appliesTo: (crate: string) => boolean = () => true;
   revision(): string {
     return this.rev;
+  }
+  mayApply(_source: PolicySource, crate: string): boolean {
+    return this.appliesTo(crate);
   }
   review(_source: PolicySource, _crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     this.calls++;
@@ -94,6 +99,26 @@ describe('PolicyEngine', () => {
     const calls = rule.calls;
     await serve('denied-0', ['1.0.0', '1.1.0']);
     assert.equal(rule.calls, calls + 1);
+  });
+
+  it('reads no line of a file when no rule may apply to the crate, and asks only the rules that may', async () => {
+    const hold = new FakeRule('hold', new Map([['1.0.0', { effect: 'deny' as const }]]));
+    const advisory = new FakeRule('advisory', new Map([['1.0.0', { effect: 'deny' as const }]]));
+    hold.appliesTo = (crate) => crate === 'held';
+    advisory.appliesTo = () => false;
+    const engine = new PolicyEngine([hold, advisory], () => 0);
+    // Not an index file at all: reading its lines would find no version, and nothing would be asked anyway.
+    const unread = { body: Buffer.from('this is never parsed\n'), etag: '"u"' };
+    assert.equal(await engine.filter(LOCAL, 'free', unread), unread);
+    assert.deepEqual([hold.calls, advisory.calls], [0, 0]);
+    const held = file('"h"', '1.0.0', '1.1.0');
+    const out = await engine.filter(LOCAL, 'held', held);
+    assert.match(out.body.toString(), /"vers":"1\.0\.0".*"yanked":true/);
+    assert.deepEqual([hold.calls, advisory.calls], [1, 0]);
+    // A rule that starts to apply (a hold placed) changes its revision, and the next read asks again.
+    hold.appliesTo = () => true;
+    hold.rev = 'r2';
+    assert.notEqual(await engine.filter(LOCAL, 'free', file('"u"', '1.0.0')), unread);
   });
 
   it('marks denied versions yanked, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
