@@ -39,30 +39,14 @@ function revive(error: SerializedError): Error {
 }
 
 export class SqliteWriter implements BackgroundWrites {
-  private readonly worker: Worker;
+  /** The thread: started at once (its timer checkpoints the WAL), and again by the next write after one died. */
+  private thread: { worker: Worker; exited: Promise<void> } | undefined;
   private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 0;
-  private failure: Error | undefined;
-  private exited: Promise<void>;
+  private closed = false;
 
-  constructor(settings: WriterSettings) {
-    this.worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), { workerData: settings });
-    this.worker.unref();
-    this.worker.on('message', (reply: WriterReply) => {
-      const waiter = this.waiting.get(reply.id);
-      if (!waiter) return;
-      this.settled(reply.id);
-      if (reply.error) waiter.reject(revive(reply.error));
-      else waiter.resolve(reply.value);
-    });
-    // The thread could not start (no driver) or died: every call fails from now on, with this cause.
-    this.worker.on('error', (error) => this.fail(error));
-    this.exited = new Promise((resolve) =>
-      this.worker.once('exit', () => {
-        this.fail(new Error('the background writer thread exited'));
-        resolve();
-      }),
-    );
+  constructor(private readonly settings: WriterSettings) {
+    this.thread = this.start();
   }
 
   /** Runs `op` on the thread; resolves when its write committed there. */
@@ -76,32 +60,58 @@ export class SqliteWriter implements BackgroundWrites {
 
   /** Lets the writes under way finish, then closes the thread's connection and ends it. */
   async close(): Promise<void> {
-    if (!this.failure) await this.send({ id: 0, op: 'close' }).catch(() => {});
-    await this.worker.terminate();
-    await this.exited;
+    if (this.closed) return;
+    const thread = this.thread;
+    if (thread) await this.send({ id: 0, op: 'close' }).catch(() => {});
+    this.closed = true;
+    if (thread) {
+      await thread.worker.terminate();
+      await thread.exited;
+    }
   }
 
   private send(request: WriterRequest): Promise<unknown> {
-    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new Error('the background writer is closed'));
+    const { worker } = (this.thread ??= this.start());
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      if (this.waiting.size === 0) this.worker.ref();
+      if (this.waiting.size === 0) worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...request, id });
+      worker.postMessage({ ...request, id });
     });
+  }
+
+  private start(): { worker: Worker; exited: Promise<void> } {
+    const worker = new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), { workerData: this.settings });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => {
+      const waiter = this.waiting.get(reply.id);
+      if (!waiter) return;
+      this.settled(reply.id);
+      if (reply.error) waiter.reject(revive(reply.error));
+      else waiter.resolve(reply.value);
+    });
+    // A thread that could not start or died fails the writes sent to it (their callers keep their
+    // batches and try again); the next write starts a new thread.
+    let failure: Error | undefined;
+    worker.on('error', (error) => (failure ??= error));
+    const exited = new Promise<void>((resolve) =>
+      worker.once('exit', () => {
+        if (this.thread?.worker === worker) this.thread = undefined;
+        const error = failure ?? new Error('the background writer thread exited');
+        for (const [id, waiter] of this.waiting) {
+          this.waiting.delete(id);
+          waiter.reject(error);
+        }
+        resolve();
+      }),
+    );
+    return { worker, exited };
   }
 
   private settled(id: number): void {
     this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const [id, waiter] of this.waiting) {
-      this.settled(id);
-      waiter.reject(this.failure);
-    }
+    if (this.waiting.size === 0) this.thread?.worker.unref();
   }
 }
 
