@@ -20,7 +20,9 @@
 //      statements and GCs that overlap it. JSON goes to bench/results/hot-path-tail-<time>.json.
 //
 // Usage: npm run build && node bench/hot-path-tail.mjs [--duration 40] [--warmup 3] [--connections 64]
-//          [--path index|download|both] [--dist DIR] [--profile]
+//          [--path index|download|both] [--db sqlite|postgres] [--dist DIR] [--profile]
+//   --db postgres  runs the server on a fresh PostgreSQL 15 cluster (dist/test/support/postgres-server.js);
+//               its statements run in PostgreSQL, so the trace shows only stalls and GC.
 //   --dist DIR  runs the build in DIR (a `git archive` of an older commit, built) for before/after.
 //   --profile   also writes a .cpuprofile of the server to bench/results/.
 // Figures are measured here, never asserted. Needs wrk (installed with apt-get when missing).
@@ -58,6 +60,8 @@ const CONNECTIONS = Math.max(2, Math.min(option('connections', 64), 1024));
 const PATH = option('path', 'index');
 const DIST_ROOT = path.resolve(option('dist', ROOT));
 const PROFILE = option('profile', false);
+const DB = option('db', 'sqlite');
+if (!['sqlite', 'postgres'].includes(DB)) throw new Error('--db is sqlite or postgres');
 if (!['index', 'download', 'both'].includes(PATH)) throw new Error('--path is index, download or both');
 const TARGET_INDEX_BYTES = 6300;
 const TARGET_CRATE = 'bench-hot-crate';
@@ -170,6 +174,8 @@ function summarise(trace, from, to) {
   };
 }
 
+let stopPostgres = async () => {};
+
 async function main() {
   if (!which('wrk')) aptInstall(['wrk']);
   const dataDir = tempDir('ck-tail-data-');
@@ -178,6 +184,13 @@ async function main() {
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${TRACE_MODULE}`.trim(),
     LOOP_TRACE_FILE: traceFile,
   };
+  if (DB === 'postgres') {
+    // A fresh PostgreSQL 15 cluster on a free loopback port, stopped when this process exits.
+    const { startPostgresServer } = await import(path.join(ROOT, 'dist/test/support/postgres-server.js'));
+    const server = await startPostgresServer();
+    env.CRATEKEEPER_DATABASE__URL = await server.createDatabase();
+    stopPostgres = () => server.stop();
+  }
   const started = Date.now();
   const ck = await startCratekeeper(dataDir, { dist: DIST_ROOT, env, profile: PROFILE });
   log(`serving at ${ck.url} from ${DIST_ROOT}; publishing`);
@@ -202,7 +215,7 @@ async function main() {
   const ms = (us) => fmt(us / 1000, 2);
 
   const out = [];
-  out.push(`hot-path tail, ${PATH}, ${CONNECTIONS} connections, ${DURATION_S} s measured (${DIST_ROOT})`);
+  out.push(`hot-path tail, ${PATH}, ${DB}, ${CONNECTIONS} connections, ${DURATION_S} s measured (${DIST_ROOT})`);
   out.push(
     ...table(
       ['target', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'errors'],
@@ -240,7 +253,7 @@ async function main() {
 
   const json = {
     machine: machine(),
-    options: { DURATION_S, WARMUP_S, CONNECTIONS, PATH, DIST_ROOT },
+    options: { DURATION_S, WARMUP_S, CONNECTIONS, PATH, DB, DIST_ROOT },
     file,
     results,
     trace: { loopDelayMs: d, ...summary },
@@ -251,4 +264,4 @@ async function main() {
   if (PROFILE) profilesSince(started);
 }
 
-await runMain(main);
+await runMain(main, () => void stopPostgres());
