@@ -103,3 +103,24 @@ describe('background writes through the writer thread (SQLite)', () => {
     assert.equal(rows[0].wal_autocheckpoint, 0);
   });
 });
+
+describe('units of work beside the writer thread (SQLite)', () => {
+  const { fresh } = freshPerTest(() => open());
+
+  it('commits a transaction that read, waited, and then wrote while the thread committed meanwhile', async () => {
+    const db = await fresh();
+    await db.auditLog.append([event('before')]); // the thread is up and has written once
+    let meanwhile: Promise<void> | undefined;
+    await db.transaction(async (tx) => {
+      await tx.users.findUserByLogin('nobody');
+      // A publish awaits its blob store and worker threads inside its transaction; the thread
+      // writes meanwhile (or, as it must, waits for this transaction to end).
+      meanwhile = db.auditLog.append([event('meanwhile')]);
+      await Promise.race([meanwhile, new Promise((resolve) => setTimeout(resolve, 300))]);
+      await tx.users.createUser('alice', false);
+    });
+    await meanwhile;
+    assert.ok(await db.users.findUserByLogin('alice'));
+    assert.equal((await db.auditLog.query({ limit: 10, offset: 0 })).total, 2);
+  });
+});

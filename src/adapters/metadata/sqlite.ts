@@ -13,6 +13,7 @@ import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
 import { openSqliteConnection } from './sqlite-driver.js';
 import { SqlMetadataDatabase } from './sql-database.js';
+import { immediateTransactions } from './sqlite-immediate.js';
 import { SQLITE_RULES } from './sqlite-rules.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
@@ -31,7 +32,10 @@ export async function openSqliteDatabase(
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: busyAsUnavailable(database) }) });
+  const connection = busyAsUnavailable(database);
+  const db = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: options.writerThread ? immediateTransactions(connection) : connection }),
+  });
   try {
     await prepareSchema(db, 'sqlite', options.migrations ?? 'check', options.onProgress);
   } catch (error) {
