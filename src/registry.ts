@@ -110,12 +110,14 @@ function dataDir(config: Config): string {
 
 /**
  * `check` (the default) migrates only a new database and refuses one that is behind or ahead.
- * `onProgress` hears how far the migrations are (`cratekeeper migrate` shows it).
+ * `onProgress` hears how far the migrations are (`cratekeeper migrate` shows it). `writerThread`
+ * (SQLite only) moves the batched writes of serving off the event loop (sqlite-writer.ts).
  */
 export function openMetadataDatabase(
   config: Config,
   migrations: MigrationPolicy = 'check',
   onProgress?: OnProgress,
+  { writerThread = false }: { writerThread?: boolean } = {},
 ): Promise<MetadataDatabase> {
   const { database } = config;
   if (database.url !== undefined) {
@@ -132,6 +134,7 @@ export function openMetadataDatabase(
     migrations,
     busyTimeoutMs: database.busy_timeout_ms,
     onProgress,
+    writerThread,
   });
 }
 
@@ -165,7 +168,9 @@ export async function openRegistry(
   } = {},
 ): Promise<Registry> {
   const onBackgroundError = options.onBackgroundError ?? (() => {});
-  const metadata = await openMetadataDatabase(config);
+  // Audit events, download counts, token last-use and rate counts are written in the background
+  // while requests are served: on SQLite, on a thread of their own.
+  const metadata = await openMetadataDatabase(config, 'check', undefined, { writerThread: true });
   const blobs = openBlobStore(config);
 
   // Every service is complete when constructed: each gets what it depends on, built before it.

@@ -5,15 +5,22 @@
 // is under way), and a failed batch is kept for the next, up to MAX_KEPT_EVENTS; beyond that the
 // oldest are dropped and the drop is reported, so an outage costs bounded memory. (A batch whose
 // commit went through but whose answer was lost is written twice: a duplicate beats a gap.)
+// A flush writes in slices of at most APPEND_SLICE events and lets the event loop run between two:
+// under download load thousands of events gather between flushes (one per download), and writing
+// them in one go held every request for the whole batch. A slice that fails keeps itself and every
+// later one for the next flush; the slices written before it stay written.
 // Listeners (webhooks) hear each recorded action as it is recorded: services record an action once
 // its change committed, so this is the one place every reported action passes.
 
+import { setImmediate as loopTurn } from 'node:timers/promises';
 import type { AuditAction, AuditEvent, AuditLog } from '../ports/audit-log.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 
 const HOUR_MS = 3_600_000;
 /** Events kept in memory across failed flushes. */
 export const MAX_KEPT_EVENTS = 20_000;
+/** Events written by one append; the event loop runs between two. */
+export const APPEND_SLICE = 500;
 
 /** Who and from where: what a request knows about its caller. */
 export interface AuditSource {
@@ -116,12 +123,18 @@ export class AuditRecorder {
     this.pending = [];
     for (const { hour, ...read } of this.reads.values()) events.push({ ...read, at: new Date(hour * HOUR_MS).toISOString() });
     this.reads = new Map();
-    if (events.length === 0) return;
+    let written = 0;
     try {
-      await this.log.append(events);
+      while (written < events.length) {
+        if (written > 0) await loopTurn();
+        const slice = events.slice(written, written + APPEND_SLICE);
+        await this.log.append(slice);
+        written += slice.length;
+      }
     } catch (error) {
-      // Kept for the next flush, in order, before what was recorded meanwhile; the oldest go first.
-      const kept = events.concat(this.pending);
+      // What was not written is kept for the next flush, in order, before what was recorded
+      // meanwhile; the oldest go first.
+      const kept = events.slice(written).concat(this.pending);
       const dropped = Math.max(0, kept.length - MAX_KEPT_EVENTS);
       this.pending = dropped > 0 ? kept.slice(dropped) : kept;
       if (dropped > 0)

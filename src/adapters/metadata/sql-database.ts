@@ -10,6 +10,16 @@ import { sqlRepositories } from './sql-repositories.js';
 import type { Database } from './sql-schema.js';
 import { SqlScope, type SqlDialectRules } from './sql-scope.js';
 
+/**
+ * Where the batched writes that serving causes go instead of the connection (sqlite-writer.ts):
+ * only the top-level repositories are routed; a unit of work writes in its own transaction.
+ */
+export interface BackgroundWrites {
+  route(repositories: MetadataRepositories): MetadataRepositories;
+  /** Finishes the writes under way; called before the connection closes. */
+  close(): Promise<void>;
+}
+
 export class SqlMetadataDatabase implements MetadataDatabase {
   private readonly scope: SqlScope;
   readonly users: MetadataRepositories['users'];
@@ -37,9 +47,11 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     /** The handle itself, for this adapter's own tests; the rest of the code uses the repositories. */
     readonly db: Kysely<Database>,
     rules: SqlDialectRules,
+    private readonly backgroundWrites?: BackgroundWrites,
   ) {
     this.scope = SqlScope.onConnection(db, rules);
-    const repositories = sqlRepositories(this.scope);
+    const own = sqlRepositories(this.scope);
+    const repositories = backgroundWrites ? backgroundWrites.route(own) : own;
     this.users = repositories.users;
     this.groups = repositories.groups;
     this.tokens = repositories.tokens;
@@ -71,6 +83,10 @@ export class SqlMetadataDatabase implements MetadataDatabase {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    try {
+      await this.backgroundWrites?.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 }
