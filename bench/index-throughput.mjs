@@ -13,6 +13,8 @@
 // Usage: npm run bench   (builds, then runs this file)
 //        node bench/index-throughput.mjs [--duration 10] [--warmup 2] [--rounds 3] [--publishes 1000] [--profile]
 //   --profile runs the server under `node --cpu-prof` and writes the profile to bench/results/.
+//   --baseline DIR also serves the same data folder from another built tree (DIR/dist, e.g. the
+//   main branch from `git archive`), one process, and measures it in the same rounds: an A/B.
 //
 // It installs Debian's nginx and wrk if missing, uses loopback addresses only, bounds every wait and
 // loop, writes bench/results/index-throughput-<time>.json, and stops every process it started (the
@@ -59,6 +61,7 @@ const DURATION_S = Math.min(option('duration', 10), 120);
 const WARMUP_S = Math.min(option('warmup', 2), 30);
 const PUBLISHES = Math.min(option('publishes', 1000), 10_000);
 const PROFILE = option('profile', false);
+const BASELINE = option('baseline', '');
 const ROUNDS = Math.max(1, Math.min(option('rounds', 3), 10));
 const CONNECTIONS = 64;
 const THREADS = 2;
@@ -329,6 +332,8 @@ async function main() {
   log(`nginx at ${nginx.url}`);
   const ck2 = await startServer({ workers: 2, dataDir: ck.dataDir });
   log(`cratekeeper --workers 2 at ${ck2.url}`);
+  const baseline = BASELINE === '' ? undefined : await startCratekeeper(ck.dataDir, { dist: path.resolve(BASELINE), fresh: false });
+  if (baseline) log(`baseline cratekeeper (${BASELINE}) at ${baseline.url}`);
   const bare1 = await startBareNode(www, ck.token, 1);
   const bare2 = await startBareNode(www, ck.token, 2);
 
@@ -345,6 +350,25 @@ async function main() {
       headers: { ...auth, 'If-None-Match': hot.etag },
       expectStatus: 304,
     },
+    ...(baseline
+      ? [
+          {
+            name: 'baseline 200',
+            server: 'baseline',
+            url: `${baseline.url}${hot.path}`,
+            headers: auth,
+            expectStatus: 200,
+            expectBody: hotBody,
+          },
+          {
+            name: 'baseline 304',
+            server: 'baseline',
+            url: `${baseline.url}${hot.path}`,
+            headers: { ...auth, 'If-None-Match': hot.etag },
+            expectStatus: 304,
+          },
+        ]
+      : []),
     {
       name: 'cratekeeper x2 200',
       server: 'cratekeeper --workers 2',
@@ -422,6 +446,14 @@ async function main() {
     304: result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
     'x2 200': result.index['cratekeeper x2 200'].rps / result.index['nginx 200'].rps,
     'x2 304': result.index['cratekeeper x2 304'].rps / result.index['nginx 304'].rps,
+    'bare 200': result.index['cratekeeper 200'].rps / result.index['bare node 200'].rps,
+    'bare 304': result.index['cratekeeper 304'].rps / result.index['bare node 304'].rps,
+    ...(baseline
+      ? {
+          'baseline 200': result.index['cratekeeper 200'].rps / result.index['baseline 200'].rps,
+          'baseline 304': result.index['cratekeeper 304'].rps / result.index['baseline 304'].rps,
+        }
+      : {}),
   };
 
   if (PUBLISHES > 0) {
@@ -430,6 +462,7 @@ async function main() {
   }
 
   await stopChild(ck2.child, 30_000);
+  if (baseline) await stopChild(baseline.child, 30_000);
   await stopChild(nginx.child);
   await stopChild(bare1.child);
   await stopChild(bare2.child);
@@ -459,6 +492,13 @@ async function main() {
   out.push(
     `cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`,
   );
+  out.push(
+    `cratekeeper / bare node (1 process): 200 path ${fmt(result.ratio['bare 200'], 2)}x, 304 path ${fmt(result.ratio['bare 304'], 2)}x`,
+  );
+  if (baseline)
+    out.push(
+      `cratekeeper / baseline (${BASELINE}): 200 path ${fmt(result.ratio['baseline 200'], 2)}x, 304 path ${fmt(result.ratio['baseline 304'], 2)}x`,
+    );
   const p = result.publish;
   if (p)
     out.push(

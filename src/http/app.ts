@@ -23,14 +23,16 @@ import { cratesReadApiRoutes } from './routes/crates-read-api.js';
 import { docsReadApiRoutes, docsUploadRoutes } from './routes/docs-api.js';
 import { docsPageRoutes } from './routes/docs-pages.js';
 import { DocsTickets } from '../auth/docs-tickets.js';
-import { downloadRoutes } from './routes/downloads.js';
+import { downloadRoutes, type DownloadOptions } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { identityRoutes } from './routes/identity.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { currentTokenRoutes } from './routes/current-token.js';
 import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
-import { sparseIndexRoutes } from './routes/sparse-index.js';
+import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-index.js';
+import { failureOf, fastLane, type FastLane } from './fast-lane.js';
+import { plainServerFactory } from './plain-server.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
 import { installZodValidation } from './zod-type-provider.js';
@@ -52,6 +54,11 @@ export interface AppOptions {
   onWrite?: () => void;
   /** The OpenID provider, discovered before the app is built (required when [oidc] is configured). */
   oidc?: OidcLogin;
+  /**
+   * Index and download GETs answered before fastify (fast-lane.ts); on unless false. Plain HTTP
+   * only: with TLS fastify's HTTP/2 server answers everything.
+   */
+  fastLane?: boolean;
 }
 
 /** How long a docs page's ticket lets its files load (auth/docs-tickets.ts). */
@@ -72,9 +79,21 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     // Upper bound for any body; the publish route sets its own limit.
     bodyLimit: 1024 * 1024,
   };
+  // Set once the routes' options exist (below); until then, and while closing, fastify answers all.
+  const fast: { lane?: FastLane } = {};
+  let closing = false;
   const app = (options.tls
     ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert } })
-    : Fastify(common)) as unknown as FastifyInstance;
+    : options.fastLane === false
+      ? Fastify(common)
+      : Fastify({
+          ...common,
+          serverFactory: plainServerFactory((req, res) => !closing && fast.lane !== undefined && fast.lane(req, res)),
+        })) as unknown as FastifyInstance;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   const urls = () => registryUrls(options.publicUrl());
   let configJson: { base: string; body: Buffer } | undefined;
@@ -112,19 +131,43 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   });
   // The supply-chain policy at the index and download routes (src/policy/).
   const policyGate = { engine: registry.supplyChain.engine, audit: registry.audit };
+  const indexOptions: SparseIndexOptions = {
+    indexFiles: registry.indexFiles,
+    policy: registry.policy,
+    audit: registry.audit,
+    configJson: renderConfigJson,
+    mirror: registry.mirror,
+    supplyChain: registry.supplyChain.engine,
+  };
+  const downloadOptions: DownloadOptions = {
+    downloads: registry.downloads,
+    policy: registry.policy,
+    audit: registry.audit,
+    counter: registry.downloadCounter,
+    // Mirrored crates in the main index: their downloads share the local route.
+    mirrorHandover: mirrorHandover(registry.mirror, policyGate),
+    gate: policyGate,
+    indexFiles: registry.indexFiles,
+  };
+  fast.lane = fastLane(
+    {
+      auth: registry.auth,
+      authentication: { tokenRequired: config.auth.required, scope: 'read' },
+      index: indexOptions,
+      downloads: downloadOptions,
+      metrics,
+      log: app.log,
+    },
+    (req, res) => app.routing(req, res),
+  );
   void app.register(async (reads) => {
     // The hot path: no child logger per request (the error log line carries the request id).
     reads.setChildLoggerFactory((logger) => logger);
     reads.addHook('onRequest', authenticateRead);
+    // A request the lean path took and failed (fast-lane.ts): its error, answered as the route's own.
+    reads.addHook('onRequest', (request, _reply, done) => done(failureOf(request.raw)));
     if (!config.auth.required) catalog.tokenOptionalIn(reads);
-    await reads.register(sparseIndexRoutes, {
-      indexFiles: registry.indexFiles,
-      policy: registry.policy,
-      audit: registry.audit,
-      configJson: renderConfigJson,
-      mirror: registry.mirror,
-      supplyChain: registry.supplyChain.engine,
-    });
+    await reads.register(sparseIndexRoutes, indexOptions);
     await reads.register(mirrorRoutes, {
       mirror: registry.mirror,
       indexFiles: registry.indexFiles,
@@ -132,16 +175,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       authRequired: config.auth.required,
       gate: policyGate,
     });
-    await reads.register(downloadRoutes, {
-      downloads: registry.downloads,
-      policy: registry.policy,
-      audit: registry.audit,
-      counter: registry.downloadCounter,
-      // Mirrored crates in the main index: their downloads share the local route.
-      mirrorHandover: mirrorHandover(registry.mirror, policyGate),
-      gate: policyGate,
-      indexFiles: registry.indexFiles,
-    });
+    await reads.register(downloadRoutes, downloadOptions);
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
     await reads.register(docsReadApiRoutes, { docs: registry.docs, publicUrl: options.publicUrl });
     const policyCheck = new PolicyCheck(

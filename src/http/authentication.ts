@@ -38,26 +38,46 @@ const HOW_TO_LOG_IN = 'run `cargo login --registry <name>` with a token from thi
 
 const SESSION_AS_TOKEN: AuthOutcome = { status: 'rejected', reason: 'a browser session is not a cargo token', cause: 'session' };
 
+/**
+ * The principal an outcome decided from memory lets in without any refusal (null: no token where
+ * none is required), or undefined when the group refuses it. The lean path (fast-lane.ts) asks
+ * this to know whether it may answer; `apply` makes the refusals.
+ */
+export function admittedPrincipal(
+  result: AuthOutcome,
+  options: Pick<AuthenticationOptions, 'tokenRequired' | 'scope'>,
+): TokenPrincipal | null | undefined {
+  if (result.status === 'ok') {
+    // A browser session's token lives in its cookie only (auth/web-sessions.ts).
+    if (isWebSession(result.principal)) return undefined;
+    if (options.scope !== undefined && !hasScope(result.principal, options.scope)) return undefined;
+    return result.principal;
+  }
+  if (result.status === 'rejected' || options.tokenRequired) return undefined;
+  return null;
+}
+
 function apply(result: AuthOutcome, request: FastifyRequest, options: AuthenticationOptions): Error | undefined {
-  // A browser session's token lives in its cookie only (auth/web-sessions.ts).
+  const admitted = admittedPrincipal(result, options);
+  if (admitted !== undefined) {
+    request.principal = admitted;
+    return undefined;
+  }
   const outcome = result.status === 'ok' && isWebSession(result.principal) ? SESSION_AS_TOKEN : result;
   if (outcome.status === 'ok') {
+    // Admitted but for the scope.
     request.principal = outcome.principal;
-    if (options.scope !== undefined && !hasScope(outcome.principal, options.scope)) {
-      options.onFailure?.('scope');
-      return forbidden(
-        'token-scope-missing',
-        `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`,
-      );
-    }
-    return undefined;
+    options.onFailure?.('scope');
+    return forbidden(
+      'token-scope-missing',
+      `this token lacks the \`${options.scope}\` scope (it has: ${outcome.principal.scopes!.join(', ')})`,
+    );
   }
   if (outcome.status === 'rejected') {
     const limited = countFailedCheck(options.failedAuthLimiter, request.ip, outcome);
     options.onFailure?.(limited ? 'limited' : 'rejected');
     return limited ?? unauthenticated('token-rejected', `token rejected: ${outcome.reason}; ${HOW_TO_LOG_IN}`);
   }
-  if (!options.tokenRequired) return undefined;
   options.onFailure?.('missing');
   return unauthenticated('token-required', `this registry requires a token; ${HOW_TO_LOG_IN}`);
 }

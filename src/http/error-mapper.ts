@@ -30,12 +30,13 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
 
 export type ErrorHandler = (error: FastifyError | RegistryError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
+/** cargo's error shape, as fastify's reply and the lean path (fast-lane.ts) send it. */
+export const ERRORS_CONTENT_TYPE = 'application/json; charset=utf-8';
+export const errorsJson = (detail: string): string => JSON.stringify({ errors: [{ detail }] });
+
 /** cargo's error shape, for the few answers that are not errors thrown (the index's 404). */
 export function sendErrors(reply: FastifyReply, status: number, detail: string): FastifyReply {
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ errors: [{ detail }] });
+  return reply.code(status).type(ERRORS_CONTENT_TYPE).send(errorsJson(detail));
 }
 
 function problemPage(

@@ -15,21 +15,43 @@ export function etagMatches(ifNoneMatch: string, etag: string): boolean {
   return ifNoneMatch.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }
 
+/** What goes out for an index file: status, headers and body (none for `304`). */
+export interface IndexFileAnswer {
+  status: 200 | 304;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
 /**
- * Sends an index file (a local one or a mirrored one). `compressor` makes or remembers the gzip
- * form; it answers undefined for a file too small to be worth compressing.
+ * The answer for an index file (a local one or a mirrored one), from the request's headers, for
+ * fastify's reply (`sendIndexFile`) and for the lean path (fast-lane.ts) alike. `compressor` makes
+ * or remembers the gzip form; it answers undefined for a file too small to be worth compressing.
  */
+export function indexFileAnswer(
+  requestHeaders: { 'if-none-match'?: string | undefined; 'accept-encoding'?: string | undefined },
+  file: IndexFile,
+  compressor: Pick<IndexFiles, 'gzipped'>,
+): IndexFileAnswer {
+  const headers: Record<string, string> = { etag: file.etag, 'cache-control': 'private, no-cache', vary: 'accept-encoding' };
+  const ifNoneMatch = requestHeaders['if-none-match'];
+  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return { status: 304, headers };
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  const gzipped = requestHeaders['accept-encoding']?.includes('gzip') ? compressor.gzipped(file) : undefined;
+  if (gzipped) {
+    headers['content-encoding'] = 'gzip';
+    return { status: 200, headers, body: gzipped };
+  }
+  return { status: 200, headers, body: file.body };
+}
+
+/** Sends an index file with fastify (see `indexFileAnswer`). */
 export function sendIndexFile(
   request: FastifyRequest,
   reply: FastifyReply,
   file: IndexFile,
   compressor: Pick<IndexFiles, 'gzipped'>,
 ): FastifyReply {
-  reply.header('etag', file.etag).header('cache-control', 'private, no-cache').header('vary', 'accept-encoding');
-  const ifNoneMatch = request.headers['if-none-match'];
-  if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return reply.code(304).send();
-  reply.type('text/plain; charset=utf-8');
-  const gzipped = request.headers['accept-encoding']?.includes('gzip') ? compressor.gzipped(file) : undefined;
-  if (gzipped) return reply.header('content-encoding', 'gzip').send(gzipped);
-  return reply.send(file.body);
+  const answer = indexFileAnswer(request.headers, file, compressor);
+  reply.code(answer.status).headers(answer.headers);
+  return answer.body === undefined ? reply.send() : reply.send(answer.body);
 }

@@ -2,12 +2,11 @@
 // refused with cargo's error shape, naming the version and why (for quarantine, when it will be
 // released), and the refusal is audited (`policy-refused`) and counted per rule for /metrics.
 
-import type { FastifyRequest } from 'fastify';
 import { forbidden } from '../domain/errors.js';
 import { refusalMessage, type PolicyEngine, type PolicyIndexFile } from '../policy/policy-engine.js';
 import type { PolicySource } from '../policy/version-rule.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
-import { auditSource } from './audit-source.js';
+import { auditSource, type Caller } from './audit-source.js';
 
 export interface PolicyGate {
   engine: PolicyEngine;
@@ -17,7 +16,7 @@ export interface PolicyGate {
 /** Throws `policy-refused` (403) when the policy denies this version of the crate (lower-case name). */
 export async function assertDownloadAllowed(
   gate: PolicyGate,
-  request: FastifyRequest,
+  caller: Caller,
   source: PolicySource,
   crate: string,
   version: string,
@@ -27,6 +26,6 @@ export async function assertDownloadAllowed(
   const findings = await gate.engine.downloadRefusal(source, crate, version, file);
   if (findings === undefined) return;
   const message = refusalMessage(crate, version, findings);
-  gate.audit.record('policy-refused', auditSource(request), { crate, version, detail: message });
+  gate.audit.record('policy-refused', auditSource(caller), { crate, version, detail: message });
   throw forbidden('policy-refused', message);
 }

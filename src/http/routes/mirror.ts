@@ -13,14 +13,10 @@ import { sendErrors } from '../error-mapper.js';
 import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { sendIndexFile } from '../index-file-reply.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import { crateFileHeaders } from './downloads.js';
 
 function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
-  return reply
-    .type('application/gzip')
-    .header('content-length', crate.size)
-    .header('etag', `"${crate.cksum}"`)
-    .header('cache-control', 'private, max-age=31536000, immutable')
-    .send(crate.bytes ?? crate.stream);
+  return reply.headers(crateFileHeaders(crate.size, crate.cksum)).send(crate.bytes ?? crate.stream);
 }
 
 export interface MirrorOptions {

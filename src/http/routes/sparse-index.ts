@@ -9,7 +9,7 @@ import type { PolicyEngine, PolicyIndexFile } from '../../policy/policy-engine.j
 import type { PolicySource } from '../../policy/version-rule.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { IndexFiles } from '../../services/index-files.js';
-import { auditSource } from '../audit-source.js';
+import { auditSource, type Caller } from '../audit-source.js';
 import { sendErrors } from '../error-mapper.js';
 import { sendIndexFile } from '../index-file-reply.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
@@ -26,6 +26,44 @@ export interface SparseIndexOptions {
 }
 
 const LOCAL: PolicySource = { kind: 'local' };
+
+/** The headers of config.json (the route below and fast-lane.ts). */
+export const CONFIG_JSON_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'private, no-cache',
+  'content-type': 'application/json',
+};
+
+/** The 404's detail for an index path with no file the caller may read. */
+export const noIndexFile = (path: string) => `no crate at index path \`${path}\``;
+
+/**
+ * The index file at `path` for this caller, filtered by the supply-chain policy, with its read
+ * audited; undefined when there is none it may read. The route below and the lean path
+ * (fast-lane.ts) both answer with it.
+ */
+export async function readIndexFile(options: SparseIndexOptions, caller: Caller, path: string): Promise<PolicyIndexFile | undefined> {
+  const name = crateNameFromIndexPath(path);
+  // A crate the principal may not read is answered exactly like one that does not exist.
+  const visible = name !== undefined && options.policy.mayRead(caller.principal, name);
+  if (name !== undefined && !visible) {
+    options.audit.record('access-refused', auditSource(caller), { crate: name, detail: 'index read refused by an access rule' });
+  }
+  // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
+  // that does not exist.
+  const stored = name !== undefined ? await options.indexFiles.get(name) : undefined;
+  let file: PolicyIndexFile | undefined;
+  if (visible && stored) {
+    // Synchronous when the policy's answer is cached: the hot path waits for nothing more.
+    const filtered = options.supplyChain.filter(LOCAL, name, stored);
+    file = filtered instanceof Promise ? await filtered : filtered;
+  } else if (name !== undefined && options.mirror) {
+    // Not a local crate: an upstream that serves the main index may have it.
+    const main = await options.mirror.mainIndexFile(name);
+    if (main) file = await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file);
+  }
+  if (file) options.audit.indexRead(auditSource(caller), name!);
+  return file;
+}
 
 export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, options) => {
   // Descriptions only (route-docs.ts): no validator, nothing added per request.
@@ -44,32 +82,13 @@ export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, op
     rawSuccess: { status: 200, mediaType: 'text/plain', description: 'one JSON object per line, one line per version' },
   };
   app.get('/index/config.json', { schema: config }, async (_request, reply) =>
-    reply.header('cache-control', 'private, no-cache').type('application/json').send(options.configJson()),
+    reply.headers(CONFIG_JSON_HEADERS).send(options.configJson()),
   );
 
   app.get<{ Params: { '*': string } }>('/index/*', { schema: indexFile }, async (request, reply) => {
     const path = request.params['*'];
-    const name = crateNameFromIndexPath(path);
-    // A crate the principal may not read is answered exactly like one that does not exist.
-    const visible = name !== undefined && options.policy.mayRead(request.principal, name);
-    if (name !== undefined && !visible) {
-      options.audit.record('access-refused', auditSource(request), { crate: name, detail: 'index read refused by an access rule' });
-    }
-    // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
-    // that does not exist.
-    const stored = name !== undefined ? await options.indexFiles.get(name) : undefined;
-    let file: PolicyIndexFile | undefined;
-    if (visible && stored) {
-      // Synchronous when the policy's answer is cached: the hot path waits for nothing more.
-      const filtered = options.supplyChain.filter(LOCAL, name, stored);
-      file = filtered instanceof Promise ? await filtered : filtered;
-    } else if (name !== undefined && options.mirror) {
-      // Not a local crate: an upstream that serves the main index may have it.
-      const main = await options.mirror.mainIndexFile(name);
-      if (main) file = await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file);
-    }
-    if (!file) return sendErrors(reply, 404, `no crate at index path \`${path}\``);
-    options.audit.indexRead(auditSource(request), name!);
+    const file = await readIndexFile(options, request, path);
+    if (!file) return sendErrors(reply, 404, noIndexFile(path));
     return sendIndexFile(request, reply, file, options.indexFiles);
   });
 };

@@ -1,0 +1,159 @@
+// The lean path for the two requests cargo sends most: index files (and config.json) and crate
+// downloads, answered on node's (req, res) before fastify sees them (issue 13: fastify's routing,
+// hooks and reply cost a visible share of those requests). It answers only what it can answer
+// exactly as the fastify routes do, with the same functions: the authentication decision
+// (authentication.ts), `readIndexFile` and `indexFileAnswer`, `openDownload`, /metrics' request
+// counts. Everything else goes to fastify untouched: other paths and methods, a request with a
+// body, a URL that fastify's router would decode or refuse, a token that is not decided from
+// memory or is refused (so that refusals are counted and rate-limited in one place), a download
+// that a mirror may answer, and a server that is closing. A request that fails after the lean path
+// took it (404 for a download, a policy refusal, a store error) is handed to fastify with its error,
+// and fastify's error handler answers it as it answers the route's own errors.
+
+import { pipeline } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import type { TokenAuthenticator } from '../auth/token-authenticator.js';
+import type { Metrics } from '../services/metrics.js';
+import type { Caller } from './audit-source.js';
+import { admittedPrincipal, type AuthenticationOptions } from './authentication.js';
+import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
+import { indexFileAnswer } from './index-file-reply.js';
+import { openDownload, type DownloadOptions } from './routes/downloads.js';
+import { CONFIG_JSON_HEADERS, noIndexFile, readIndexFile, type SparseIndexOptions } from './routes/sparse-index.js';
+
+export interface FastLaneOptions {
+  auth: TokenAuthenticator;
+  /** The read group's rule (app.ts): whether a token is needed, and the scope. */
+  authentication: Pick<AuthenticationOptions, 'tokenRequired' | 'scope'>;
+  index: SparseIndexOptions;
+  downloads: DownloadOptions;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+/** Answers the request and returns true, or returns false (having done nothing) for fastify to answer. */
+export type FastLane = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Where the lean path leaves a request's error for fastify (see `failureOf`). */
+const FAILED = Symbol('fast-lane failure');
+type HandedOver = IncomingMessage & { [FAILED]?: Error };
+
+/** The error the lean path met before handing this request over, for fastify to answer. */
+export function failureOf(req: IncomingMessage): Error | undefined {
+  return (req as HandedOver)[FAILED];
+}
+
+// The route patterns of the fastify routes (sparse-index.ts, downloads.ts), as /metrics names them.
+const CONFIG_ROUTE = '/index/config.json';
+const INDEX_ROUTE = '/index/*';
+const DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
+const INDEX_PREFIX = '/index/';
+const DOWNLOAD = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/download$/;
+// What fastify's router decodes or treats apart (percent-escapes, `;`, a fragment): left to it.
+const UNUSUAL = /[%;#]/;
+// fastify's default maxParamLength: a longer parameter matches no route there.
+const MAX_PARAM_LENGTH = 100;
+
+export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessage, res: ServerResponse) => void): FastLane {
+  const { auth, authentication, metrics, log } = options;
+
+  /** Sends a whole answer, counted in /metrics as fastify's onResponse hook counts it. */
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    route: string,
+    status: number,
+    headers: Record<string, string>,
+    body?: Buffer | string,
+  ) => {
+    countOnFinish(req, res, started, route);
+    if (body === undefined) {
+      // fastify gives a HEAD without body a zero length, and a GET `304` none.
+      res.writeHead(status, req.method === 'HEAD' ? { ...headers, 'content-length': '0' } : headers);
+      res.end();
+      return;
+    }
+    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    if (req.method === 'HEAD') res.end();
+    else res.end(body);
+  };
+  const countOnFinish = (req: IncomingMessage, res: ServerResponse, started: number, route: string) => {
+    res.once('finish', () => metrics.observeRequest(route, req.method!, res.statusCode, performance.now() - started));
+  };
+  const fail = (req: IncomingMessage, res: ServerResponse) => (error: Error) => {
+    if (res.headersSent) {
+      log.error({ err: error, url: req.url }, 'fast lane: failed after the headers were sent');
+      res.destroy();
+      return;
+    }
+    (req as HandedOver)[FAILED] = error;
+    handOver(req, res);
+  };
+
+  const serveIndex = async (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string) => {
+    const file = await readIndexFile(options.index, caller, path);
+    if (!file) return send(req, res, started, INDEX_ROUTE, 404, { 'content-type': ERRORS_CONTENT_TYPE }, errorsJson(noIndexFile(path)));
+    const answer = indexFileAnswer(req.headers, file, options.index.indexFiles);
+    send(req, res, started, INDEX_ROUTE, answer.status, answer.headers, answer.body);
+  };
+
+  const serveDownload = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    caller: Caller,
+    name: string,
+    version: string,
+  ) => {
+    const { stream, headers } = await openDownload(options.downloads, caller, name, version);
+    countOnFinish(req, res, started, DOWNLOAD_ROUTE);
+    res.writeHead(200, headers);
+    if (req.method === 'HEAD') {
+      // As fastify's HEAD route does with a stream: read it to its end, send nothing.
+      stream.on('error', (error) => log.error({ err: error }, 'Error on Stream found for HEAD route'));
+      stream.resume();
+      res.end();
+      return;
+    }
+    pipeline(stream, res, (error) => {
+      if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') log.error({ err: error, url: req.url }, 'fast lane: download failed');
+    });
+  };
+
+  return (req, res) => {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) return false;
+    const url = req.url!;
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (UNUSUAL.test(path)) return false;
+    let download: RegExpExecArray | null = null;
+    if (!path.startsWith(INDEX_PREFIX)) {
+      download = DOWNLOAD.exec(path);
+      if (download === null || download[1]!.length > MAX_PARAM_LENGTH || download[2]!.length > MAX_PARAM_LENGTH) return false;
+      // A mirror may answer this download (mirror.ts's handover): fastify's route runs it.
+      if (method === 'GET' && options.downloads.mirrorHandover !== undefined) return false;
+    } else if (path.length - INDEX_PREFIX.length > MAX_PARAM_LENGTH) {
+      return false;
+    }
+    // The read group's authentication, decided from memory and admitted, or fastify decides.
+    const outcome = auth.authenticateFromCache(req.headers.authorization);
+    if (outcome === undefined) return false;
+    const principal = admittedPrincipal(outcome, authentication);
+    if (principal === undefined) return false;
+
+    const started = performance.now();
+    const caller: Caller = { principal, ip: req.socket.remoteAddress!, headers: req.headers };
+    if (download !== null) {
+      serveDownload(req, res, started, caller, download[1]!, download[2]!).catch(fail(req, res));
+    } else if (path === CONFIG_ROUTE) {
+      send(req, res, started, CONFIG_ROUTE, 200, CONFIG_JSON_HEADERS as Record<string, string>, options.index.configJson());
+    } else {
+      serveIndex(req, res, started, caller, path.slice(INDEX_PREFIX.length)).catch(fail(req, res));
+    }
+    return true;
+  };
+}
