@@ -57,8 +57,19 @@ export function loadSqliteDriver(nodeVersion: string = process.versions.node, fr
   }
 }
 
-/** Opens a better-sqlite3 connection with the driver for this Node. */
-export function openSqliteConnection(file: string, options?: BetterSqlite3.Options): BetterSqlite3.Database {
-  const Database = loadSqliteDriver();
+/**
+ * The file of the driver this thread loaded. A worker thread (sqlite-writer.ts) loads the same file
+ * by this path: it needs no package resolution of its own, and gets the driver the main thread got
+ * even where module resolution hooks, which Node does not carry into worker threads, chose it.
+ */
+export function sqliteDriverPath(): string {
+  const driver = loadSqliteDriver();
+  for (const [file, loaded] of Object.entries(createRequire(import.meta.url).cache)) if (loaded?.exports === driver) return file;
+  throw new Error('the SQLite driver is loaded, but not from a file in the module cache');
+}
+
+/** Opens a better-sqlite3 connection with the driver for this Node, or with the one at `driverPath` (sqliteDriverPath). */
+export function openSqliteConnection(file: string, options?: BetterSqlite3.Options, driverPath?: string): BetterSqlite3.Database {
+  const Database = driverPath === undefined ? loadSqliteDriver() : (createRequire(import.meta.url)(driverPath) as SqliteDriver);
   return new Database(file, options);
 }

@@ -23,7 +23,7 @@ import { SQLITE_RULES } from './sqlite-rules.js';
 import type { SerializedError, WriterReply, WriterRequest, WriterSettings } from './sqlite-writer.js';
 
 const settings = workerData as WriterSettings;
-const connection = openSqliteConnection(settings.file, { timeout: settings.busyTimeoutMs });
+const connection = openSqliteConnection(settings.file, { timeout: settings.busyTimeoutMs }, settings.driverPath);
 // The same durability as the server's connection: a write reported done is on disk.
 connection.pragma('synchronous = FULL');
 connection.pragma('foreign_keys = ON');

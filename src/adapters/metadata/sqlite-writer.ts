@@ -17,6 +17,8 @@ import type { WriterOperations } from './sqlite-writer-thread.js';
 export interface WriterSettings {
   file: string;
   busyTimeoutMs: number;
+  /** The driver's file, as the main thread loaded it (sqliteDriverPath). */
+  driverPath: string;
   /** How often the thread runs a PASSIVE WAL checkpoint. */
   checkpointMs: number;
 }

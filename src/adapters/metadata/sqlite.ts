@@ -11,7 +11,7 @@ import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
-import { openSqliteConnection } from './sqlite-driver.js';
+import { openSqliteConnection, sqliteDriverPath } from './sqlite-driver.js';
 import { SqlMetadataDatabase } from './sql-database.js';
 import { immediateTransactions } from './sqlite-immediate.js';
 import { SQLITE_RULES } from './sqlite-rules.js';
@@ -46,6 +46,6 @@ export async function openSqliteDatabase(
   // Checkpoints belong to the writer thread: SQLite would otherwise run one inside whichever
   // commit crosses the WAL's size limit, here on the event loop as likely as not.
   database.pragma('wal_autocheckpoint = 0');
-  const writer = new SqliteWriter({ file, busyTimeoutMs, checkpointMs: CHECKPOINT_MS });
+  const writer = new SqliteWriter({ file, busyTimeoutMs, checkpointMs: CHECKPOINT_MS, driverPath: sqliteDriverPath() });
   return new SqlMetadataDatabase(db, SQLITE_RULES, writer);
 }
