@@ -4,30 +4,17 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { OnProgress } from '../../domain/progress.js';
+import { forEachCratePage } from './crate-pages.js';
 import type { Database } from './sql-schema.js';
 
 const PAGE = 1_000;
 export const DOWNLOAD_TOTALS_PHASE = 'rebuilding download totals';
 
 export async function rebuildDownloadTotals(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
-  const { n } = await db
-    .selectFrom('crates')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirstOrThrow();
-  const total = Number(n);
-  let done = 0;
-  let after: number | undefined;
-  for (;;) {
-    let query = db.selectFrom('crates').select('id').orderBy('id').limit(PAGE);
-    if (after !== undefined) query = query.where('id', '>', after);
-    const page = await query.execute();
-    if (page.length === 0) return;
-    const first = Number(page[0]!.id);
-    const last = Number(page[page.length - 1]!.id);
+  await forEachCratePage(db, { pageSize: PAGE, phase: DOWNLOAD_TOTALS_PHASE, onProgress }, async (page) => {
+    const first = page[0]!.id;
+    const last = page[page.length - 1]!.id;
     await sql`update crates set downloads = coalesce((select sum(v.count) from version_downloads v where v.crate = crates.name_lower), 0)
       where id >= ${first} and id <= ${last}`.execute(db);
-    done += page.length;
-    after = last;
-    onProgress(DOWNLOAD_TOTALS_PHASE, done, total);
-  }
+  });
 }

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
 import type { OnProgress } from '../../domain/progress.js';
 import type { StoredIndexFile } from '../../ports/crates.js';
+import { forEachCratePage } from './crate-pages.js';
 import type { Database } from './sql-schema.js';
 import type { Db, SqlScope } from './sql-scope.js';
 
@@ -104,26 +105,14 @@ function lineStart(file: Buffer, line: Buffer): number {
  * fills the table with it, and an import rebuilds the files of what it loaded.
  */
 export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
-  const { n } = await db
-    .selectFrom('crates')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .executeTakeFirstOrThrow();
-  const total = Number(n);
-  let done = 0;
-  let after: number | undefined;
-  for (;;) {
-    let query = db.selectFrom('crates').select(['id', 'name_lower']).orderBy('id').limit(PAGE);
-    if (after !== undefined) query = query.where('id', '>', after);
-    const page = await query.execute();
-    if (page.length === 0) return;
+  const options = { pageSize: PAGE, phase: INDEX_FILES_PHASE, onProgress, nameInProgress: true };
+  await forEachCratePage(db, options, async (page) => {
     // One query for the page's versions: a query per crate would cost a round trip each on PostgreSQL.
-    const first = page[0]!.id;
-    const last = page[page.length - 1]!.id;
     const rows = await db
       .selectFrom('versions')
       .select(['crate_id', 'entry_json', 'yanked'])
-      .where('crate_id', '>=', first)
-      .where('crate_id', '<=', last)
+      .where('crate_id', '>=', page[0]!.id)
+      .where('crate_id', '<=', page[page.length - 1]!.id)
       .orderBy('crate_id')
       .orderBy('id')
       .execute();
@@ -134,8 +123,5 @@ export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProg
       if (text === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
       else await storeIndexFile(db, crate.name_lower, Buffer.from(text));
     }
-    done += page.length;
-    after = last;
-    onProgress(INDEX_FILES_PHASE, done, total, page[page.length - 1]!.name_lower);
-  }
+  });
 }
