@@ -8,12 +8,13 @@
 
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
+import { renderIndexFile, renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
 import type { OnProgress } from '../../domain/progress.js';
-import type { StoredIndexFile } from '../../ports/crates.js';
+import type { StoredIndexFile, StoredVersion } from '../../ports/crates.js';
 import { forEachCratePage } from './crate-pages.js';
 import type { Database } from './sql-schema.js';
 import type { Db, SqlScope } from './sql-scope.js';
+import { toStoredVersion } from './sql-rows.js';
 
 export const INDEX_FILES_PHASE = 'rebuilding index files';
 const PAGE = 500;
@@ -24,7 +25,7 @@ export function indexFileEtag(body: Uint8Array): string {
 
 export async function readIndexFile(db: Db, lowerName: string): Promise<StoredIndexFile | undefined> {
   const row = await db.selectFrom('index_files').select(['body', 'etag']).where('name_lower', '=', lowerName).executeTakeFirst();
-  return row && { body: Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength), etag: row.etag };
+  return row && { body: row.body, etag: row.etag };
 }
 
 /**
@@ -35,7 +36,7 @@ export async function lockIndexFile(tx: SqlScope, lowerName: string): Promise<Bu
   let query = tx.db.selectFrom('index_files').select('body').where('name_lower', '=', lowerName);
   if (tx.rules.name === 'postgres') query = query.forUpdate();
   const row = await query.executeTakeFirst();
-  return row && Buffer.from(row.body.buffer, row.body.byteOffset, row.body.byteLength);
+  return row?.body;
 }
 
 async function storeIndexFile(db: Db, lowerName: string, body: Buffer): Promise<void> {
@@ -50,13 +51,8 @@ async function storeIndexFile(db: Db, lowerName: string, body: Buffer): Promise<
 /** Renders the whole file from the crate's versions, in publish order. */
 async function renderFromVersions(db: Db, crateId: number): Promise<Buffer> {
   const rows = await db.selectFrom('versions').select(['entry_json', 'yanked']).where('crate_id', '=', crateId).orderBy('id').execute();
-  let text = '';
-  for (const row of rows) text += renderStoredLine(row);
-  return Buffer.from(text);
+  return Buffer.from(renderIndexFile(rows.map(toStoredVersion)));
 }
-
-const renderStoredLine = (row: { entry_json: string; yanked: number }) =>
-  renderIndexLine(JSON.parse(row.entry_json) as IndexEntry, row.yanked === 1) + '\n';
 
 /** In a publish's transaction, after the version row is inserted: the new version's line joins the file. */
 export async function appendIndexLine(tx: SqlScope, crateId: number, lowerName: string, entry: IndexEntry): Promise<void> {
@@ -116,12 +112,16 @@ export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProg
       .orderBy('crate_id')
       .orderBy('id')
       .execute();
-    const texts = new Map<number, string>();
-    for (const row of rows) texts.set(row.crate_id, (texts.get(row.crate_id) ?? '') + renderStoredLine(row));
+    const versions = new Map<number, StoredVersion[]>();
+    for (const row of rows) {
+      const list = versions.get(row.crate_id);
+      if (list === undefined) versions.set(row.crate_id, [toStoredVersion(row)]);
+      else list.push(toStoredVersion(row));
+    }
     for (const crate of page) {
-      const text = texts.get(crate.id);
-      if (text === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
-      else await storeIndexFile(db, crate.name_lower, Buffer.from(text));
+      const list = versions.get(crate.id);
+      if (list === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
+      else await storeIndexFile(db, crate.name_lower, Buffer.from(renderIndexFile(list)));
     }
   });
 }
