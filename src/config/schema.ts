@@ -182,6 +182,10 @@ export const configSchema = z
         max_archive_size: size().default(100 * 1024 ** 2),
         max_unpacked_size: size().default(1024 ** 3),
         max_files: integer(1, 10_000_000).default(100_000),
+        // Uploads being received at once per process (each is buffered whole, one per user at a time;
+        // more wait up to publish.queue_seconds, then 503), and how long one upload may take to arrive.
+        max_uploads_in_flight: integer(1, 64).default(2),
+        upload_timeout_seconds: integer(1, 3600).default(600),
       })
       .prefault({}),
     metrics: z

@@ -108,7 +108,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   };
 
   app.decorateRequest('principal', null);
-  app.setErrorHandler(apiErrors({ loginUrl: () => urls().login, maxPublishSize: config.publish.max_size, audit: registry.audit }));
+  app.setErrorHandler(apiErrors({ loginUrl: () => urls().login, audit: registry.audit }));
   installZodValidation(app);
   // Every route registered from here on, for the API description (routes/openapi.ts).
   const catalog = new RouteCatalog(app);
@@ -219,6 +219,9 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       audit: registry.audit,
       publicUrl: options.publicUrl,
       maxArchiveSize: config.docs.max_archive_size,
+      maxUploadsInFlight: config.docs.max_uploads_in_flight,
+      uploadTimeoutSeconds: config.docs.upload_timeout_seconds,
+      queueSeconds: publish.queue_seconds,
     });
     await writes.register(myTokenRoutes, { accounts: registry.accounts, audit: registry.audit });
     await writes.register(currentTokenRoutes, { accounts: registry.accounts });

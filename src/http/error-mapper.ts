@@ -69,10 +69,16 @@ function clientStatusOf(error: FastifyError): number | undefined {
   return status >= 400 && status < 500 ? status : undefined;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The setting behind a route's `bodyLimit`, named when a body is refused as too large. */
+    bodyLimitSetting?: string;
+  }
+}
+
 export interface ApiErrorOptions {
   /** Where `cargo login` sends people (`www-authenticate`). */
   loginUrl: () => string;
-  maxPublishSize: number;
   audit: AuditRecorder;
 }
 
@@ -96,10 +102,11 @@ export function apiErrors(options: ApiErrorOptions): ErrorHandler {
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const length = request.headers['content-length'];
+      const setting = request.routeOptions.config.bodyLimitSetting;
       return sendErrors(
         reply,
         413,
-        `the upload is too large${length ? ` (${length} bytes)` : ''}: this registry accepts at most ${options.maxPublishSize} bytes (publish.max_size)`,
+        `the upload is too large${length ? ` (${length} bytes)` : ''}: this registry accepts at most ${request.routeOptions.bodyLimit} bytes${setting ? ` (${setting})` : ''}`,
       );
     }
     const status = clientStatusOf(error);

@@ -23,7 +23,7 @@ function appWith(audit: AuditRecorder): FastifyInstance {
   const app = Fastify({ logger: false });
   app.decorateRequest('principal', null);
   app.decorateRequest('csrf', null);
-  app.setErrorHandler(apiErrors({ loginUrl: () => 'http://registry.test/me', maxPublishSize: 10, audit }));
+  app.setErrorHandler(apiErrors({ loginUrl: () => 'http://registry.test/me', audit }));
   installZodValidation(app);
   return app;
 }

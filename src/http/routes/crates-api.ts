@@ -6,9 +6,6 @@
 // read, the token must be able to publish and the upload must get one of a few slots (so memory
 // stays bounded however many arrive), and it must then arrive within the upload timeout.
 
-import type { FastifyRequest } from 'fastify';
-import { Transform } from 'node:stream';
-import { ConcurrencyLimit } from '../../lib/concurrency-limit.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
 import type { DocsService } from '../../services/docs.js';
 import { LicenceRefusal } from '../../domain/licence-policy.js';
@@ -20,6 +17,7 @@ import { principalOf } from '../authentication.js';
 import { crateParams, crateVersionParams } from '../schemas/crate-params.js';
 import { okAnswer, ownersChangedAnswer, publishAnswer } from '../schemas/api-responses.js';
 import { ownersBody } from '../schemas/owners-body.js';
+import { uploadAdmission } from '../upload-admission.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface PublishLimits {
@@ -28,41 +26,6 @@ export interface PublishLimits {
   maxInFlightPerUser: number;
   queueSeconds: number;
   uploadTimeoutSeconds: number;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Frees the publish slot this request holds (safe to call more than once). */
-    releasePublishSlot?: () => void;
-    /** Stops the upload's deadline once the request is answered. */
-    clearUploadDeadline?: () => void;
-  }
-}
-
-/** Ends the upload with 408 when it has not fully arrived within `seconds` (a slow sender holds a slot). */
-function uploadDeadline(seconds: number) {
-  return async (request: FastifyRequest, _reply: unknown, payload: NodeJS.ReadableStream) => {
-    // fastify checks the body's length against Content-Length with this count.
-    const counted = new Transform({
-      transform(chunk: Buffer, _encoding, next) {
-        counted.receivedEncodedLength += chunk.length;
-        next(null, chunk);
-      },
-    }) as Transform & { receivedEncodedLength: number };
-    counted.receivedEncodedLength = 0;
-    const timer = setTimeout(() => {
-      const error = Object.assign(new Error(`the upload did not arrive within ${seconds} s (publish.upload_timeout_seconds)`), {
-        statusCode: 408,
-      });
-      counted.destroy(error);
-    }, seconds * 1000);
-    request.clearUploadDeadline = () => clearTimeout(timer);
-    counted.on('close', request.clearUploadDeadline);
-    // The parser listens while it reads; an upload refused before that must not crash the process.
-    counted.on('error', () => undefined);
-    payload.on('error', (error: Error) => counted.destroy(error));
-    return payload.pipe(counted);
-  };
 }
 
 export interface CratesApiOptions {
@@ -77,25 +40,17 @@ export interface CratesApiOptions {
 
 export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, services) => {
   const limits = services.publishLimits;
-  const slots = new ConcurrencyLimit({
-    total: limits.maxInFlight,
-    perKey: limits.maxInFlightPerUser,
-    // Waiting costs a socket, not memory (the body is read once a slot is free); one user may
-    // queue a quarter of the waiting room, e.g. a CI matrix publishing several crates at once.
-    maxWaiting: limits.maxInFlight * 16,
-    maxWaitingPerKey: limits.maxInFlight * 4,
-    maxWaitMs: limits.queueSeconds * 1000,
-    what: 'publishes',
-  });
-  const release = async (request: FastifyRequest) => {
-    request.clearUploadDeadline?.();
-    request.releasePublishSlot?.();
-  };
-  const admitPublish = async (request: FastifyRequest) => {
-    const publisher = principalOf(request);
-    services.publish.admit(publisher);
-    request.releasePublishSlot = await slots.acquire(`user:${publisher.userId}`);
-  };
+  const upload = uploadAdmission(
+    {
+      maxInFlight: limits.maxInFlight,
+      maxInFlightPerUser: limits.maxInFlightPerUser,
+      queueSeconds: limits.queueSeconds,
+      deadlineSeconds: limits.uploadTimeoutSeconds,
+      deadlineSetting: 'publish.upload_timeout_seconds',
+      what: 'publishes',
+    },
+    (request) => services.publish.admit(principalOf(request)),
+  );
 
   app.put(
     '/api/v1/crates/new',
@@ -113,10 +68,8 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
         response: { 200: publishAnswer },
       },
       bodyLimit: limits.maxSize,
-      onRequest: admitPublish,
-      preParsing: uploadDeadline(limits.uploadTimeoutSeconds),
-      onResponse: release,
-      onRequestAbort: release,
+      config: { bodyLimitSetting: 'publish.max_size' },
+      ...upload,
     },
     async (request) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

@@ -10,6 +10,7 @@ import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
 import { crateAnswer, docBuildsAnswer, docsUploadAnswer } from '../schemas/api-responses.js';
 import { crateParams, crateVersionParams } from '../schemas/crate-params.js';
+import { uploadAdmission } from '../upload-admission.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export const docsPathOf = (crate: string, version = 'latest') => `/docs/${encodeURIComponent(crate)}/${encodeURIComponent(version)}/`;
@@ -20,16 +21,36 @@ export interface DocsUploadOptions {
   publicUrl: () => string;
   /** `[docs] max_archive_size`. */
   maxArchiveSize: number;
+  /** `[docs] max_uploads_in_flight`, `upload_timeout_seconds`, and how long an upload may wait for a slot. */
+  maxUploadsInFlight: number;
+  uploadTimeoutSeconds: number;
+  queueSeconds: number;
 }
 
 /** The upload, in the writes group. */
 export const docsUploadRoutes: RoutePlugin<DocsUploadOptions> = async (app, options) => {
+  // An archive is buffered whole (up to max_archive_size) before it is checked: few at once, one per user.
+  const upload = uploadAdmission(
+    {
+      maxInFlight: options.maxUploadsInFlight,
+      maxInFlightPerUser: 1,
+      queueSeconds: options.queueSeconds,
+      deadlineSeconds: options.uploadTimeoutSeconds,
+      deadlineSetting: 'docs.upload_timeout_seconds',
+      what: 'docs uploads',
+    },
+    (request: FastifyRequest) => {
+      const { name, version } = request.params as { name: string; version: string };
+      return options.docs.admitUpload(principalOf(request), name, version);
+    },
+  );
   const schema = {
     summary: 'Upload the rustdoc output of a version (`cratekeeper-client docs upload`)',
     description:
       'The body is a `.tar.gz` of `target/doc`. Needs a token that may publish the crate (`publish-update` scope, an owner). ' +
       'The archive is checked like a crate file (relative paths without `..`, no links or devices, sizes and entry counts); ' +
-      'a refused upload changes nothing.',
+      'a refused upload changes nothing. `408` when the archive does not arrive within `docs.upload_timeout_seconds`, ' +
+      '`503` with `Retry-After` when every upload slot stays busy.',
     tags: ['docs'],
     params: crateVersionParams,
     rawBody: { mediaType: 'application/gzip', description: 'a `.tar.gz` of `target/doc`' },
@@ -40,10 +61,10 @@ export const docsUploadRoutes: RoutePlugin<DocsUploadOptions> = async (app, opti
     {
       schema,
       bodyLimit: options.maxArchiveSize,
-      onRequest: (request: FastifyRequest<{ Params: { name: string; version: string } }>) =>
-        options.docs.admitUpload(principalOf(request), request.params.name, request.params.version),
+      config: { bodyLimitSetting: 'docs.max_archive_size' },
+      ...upload,
     },
-    async (request: FastifyRequest<{ Params: { name: string; version: string } }>) => {
+    async (request) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const { crate, version } = await options.docs.upload(principalOf(request), request.params.name, request.params.version, body);
       options.audit.record('docs-upload', auditSource(request), { crate, version });
