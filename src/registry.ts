@@ -224,6 +224,7 @@ export async function openRegistry(
   // Webhooks hear the actions services report to the audit recorder (after their change committed).
   const webhookEndpoints = new WebhookEndpointsService(
     metadata.webhookEndpoints,
+    metadata.webhookDeliveries,
     new SealedSecrets(metadata.secrets),
     config.webhooks,
     options.env ?? process.env,
@@ -232,6 +233,7 @@ export async function openRegistry(
   const delivery = config.webhook_delivery;
   const webhooks = new WebhookService({
     deliveries: metadata.webhookDeliveries,
+    database: metadata,
     endpoints: webhookEndpoints,
     send: options.sendWebhook ?? sendWebhook,
     settings: {
@@ -248,9 +250,11 @@ export async function openRegistry(
   });
   audit.listen(webhooks.hear);
 
-  const owners = new OwnersService(metadata, policy);
+  const owners = new OwnersService(metadata, policy, now);
   const publish = new PublishService({
     crates: metadata.crates,
+    database: metadata,
+    buildDocs: config.docs.build,
     owners: metadata.owners,
     blobs,
     indexFiles,
@@ -291,7 +295,7 @@ export async function openRegistry(
     now,
     rateLimits,
     publish,
-    yank: new YankService(metadata, policy, indexFiles),
+    yank: new YankService(metadata, policy, indexFiles, now),
     owners,
     search: new SearchService(metadata.search, policy),
     catalog: metadata.catalog,

@@ -124,6 +124,7 @@ export const ERROR_CODES = [
   'webhook-exists',
   'webhook-not-found',
   'webhook-delivery-not-found',
+  'webhook-redelivery-refused',
   // rustdoc archives and hosting (docs/rustdoc.md)
   'invalid-docs-archive',
   'docs-archive-too-large',
