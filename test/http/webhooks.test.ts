@@ -384,4 +384,47 @@ events = ["publish", "yank", "unyank", "owner-add"]
       await other.close();
     }
   });
+  it("tells of the policy's events: an administrator's hold, and the download it refuses", async () => {
+    const other = await new WebhookReceiver().listen();
+    try {
+      const created = await r.request({
+        method: 'POST',
+        url: '/api/v1/admin/webhooks',
+        token: r.adminToken,
+        payload: { name: 'policy', url: other.url, secret: 'policy-secret-0123456789', events: ['policy-change', 'policy-refused'] },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const hold = await r.request({
+        method: 'POST',
+        url: '/api/v1/admin/policy/exceptions',
+        token: r.adminToken,
+        payload: { kind: 'hold', crate: 'serde-lite@1.0.0', reason: 'under review' },
+      });
+      assert.equal(hold.statusCode, 201, hold.body);
+      const refused = await r.request({ method: 'GET', url: '/api/v1/crates/serde-lite/1.0.0/download', token: r.adminToken });
+      assert.equal(refused.statusCode, 403, refused.body);
+      await settle();
+      const payloads = other.accepted().map((d) => verifyDelivery(d, 'policy-secret-0123456789', seconds()));
+      assert.deepEqual(
+        payloads.map((p) => [p.event, p.crate, p.version, p.actor]),
+        [
+          ['policy-change', 'serde-lite', '1.0.0', 'admin'],
+          ['policy-refused', 'serde-lite', '1.0.0', 'admin'],
+        ],
+      );
+      assert.equal(
+        (
+          await r.request({
+            method: 'POST',
+            url: '/api/v1/admin/policy/exceptions/remove',
+            token: r.adminToken,
+            payload: { kind: 'hold', crate: 'serde-lite@1.0.0' },
+          })
+        ).statusCode,
+        200,
+      );
+    } finally {
+      await other.close();
+    }
+  });
 });
