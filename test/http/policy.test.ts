@@ -5,11 +5,9 @@
 // replica taking effect on another that shares the database.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
+import { FakeDemoUpstream, versionsIn } from '../support/fake-demo-upstream.js';
 import { signInWithToken } from '../support/web-session.js';
 import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
@@ -17,48 +15,8 @@ const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** A sparse upstream with one crate, `demo`, whose index lines the test rewrites. */
-class FakeUpstream {
-  lines = new Map<string, { pubtime?: string }>();
-  private server: Server | undefined;
-  url = '';
-  readonly bytes = (version: string) => Buffer.from(`demo ${version} crate bytes`);
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      if (req.url === '/index/config.json') return res.end(JSON.stringify({ dl: `${this.url}/crates/{crate}/{version}.crate` }));
-      if (req.url === '/index/de/mo/demo') {
-        const body = [...this.lines]
-          .map(([vers, extra]) => {
-            const cksum = createHash('sha256').update(this.bytes(vers)).digest('hex');
-            return JSON.stringify({ name: 'demo', vers, deps: [], cksum, features: {}, yanked: false, ...extra }) + '\n';
-          })
-          .join('');
-        return res.end(body);
-      }
-      const crate = /^\/crates\/demo\/(.+)\.crate$/.exec(req.url ?? '');
-      if (crate) return res.end(this.bytes(crate[1]!));
-      res.statusCode = 404;
-      res.end();
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
-
-/** The versions cargo may resolve to: those the file does not mark yanked. */
-const versionsIn = (body: string) =>
-  body
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { vers: string; yanked: boolean })
-    .filter((l) => !l.yanked)
-    .map((l) => l.vers);
-
 describe('supply-chain policy', () => {
-  const upstream = new FakeUpstream();
+  const upstream = new FakeDemoUpstream();
   let now = T0;
   let r: TestRegistry;
   let replica: TestRegistry;
