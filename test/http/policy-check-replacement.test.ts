@@ -42,10 +42,10 @@ describe('policy check under source replacement', () => {
       `[[upstreams]]\nname = "crates-io"\nindex_url = "${upstream.url}/index/"\nindex_ttl_seconds = 0\n`,
       { now: () => T0 },
     );
-    assert.deepEqual(versionsIn((await warm.request({ method: 'GET', url: '/mirrors/crates-io/index/de/mo/demo', token: warm.adminToken })).body), [
-      '1.0.0',
-      '1.1.0',
-    ]);
+    assert.deepEqual(
+      versionsIn((await warm.request({ method: 'GET', url: '/mirrors/crates-io/index/de/mo/demo', token: warm.adminToken })).body),
+      ['1.0.0', '1.1.0'],
+    );
     const dataDir = warm.dataDir;
     await warm.close();
     r = await startTestRegistry(
