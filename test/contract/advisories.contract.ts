@@ -56,21 +56,6 @@ export function advisoriesContract(name: string, open: () => Promise<MetadataDat
       assert.equal(await db.advisories.latestSyncId(), recorded.id);
     });
 
-    it('keeps a CVSS 4.0 score, and a vector that has none without one (unscored)', async () => {
-      const db = await fresh();
-      const v4 = advisory('RUSTSEC-2026-0073', 'libcrux-poly1305', {
-        cvss: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N',
-        cvssScore: 8.7,
-      });
-      const unscored = advisory('RUSTSEC-2026-0074', 'libcrux-poly1305', { cvss: 'CVSS:5.0/AV:N' });
-      await db.advisories.replaceAll([v4, unscored], sync('upstream:crates-io'));
-      const stored = await db.advisories.forCrate('upstream:crates-io', 'libcrux-poly1305');
-      assert.deepEqual(stored.map((a) => [a.id, a.cvss, a.cvssScore]).sort(), [
-        ['RUSTSEC-2026-0073', v4.cvss, 8.7],
-        ['RUSTSEC-2026-0074', 'CVSS:5.0/AV:N', undefined],
-      ]);
-    });
-
     it('replaces one source and leaves the others alone; each sync moves the latest id', async () => {
       const db = await fresh();
       assert.equal(await db.advisories.latestSyncId(), 0);
