@@ -9,7 +9,7 @@ import type { MirrorService } from '../mirror/mirror-service.js';
 import type { IndexFiles } from '../services/index-files.js';
 import type { LicenceRule, LocalLicenceVerdict } from './licence-rule.js';
 import type { PolicyEngine, PolicyReview } from './policy-engine.js';
-import type { PolicyFinding, PolicySource, VersionUnderReview } from './version-rule.js';
+import type { PolicyFinding, PolicySource } from './version-rule.js';
 
 /** One finding about one version, with its facts lifted out for the API. */
 export interface VersionFinding extends PolicyFinding {
@@ -23,8 +23,6 @@ export interface VersionFinding extends PolicyFinding {
 }
 
 export interface CratePolicyView {
-  /** Every version of the file, oldest first, as its lines give them. */
-  versions: readonly VersionUnderReview[];
   findings: ReadonlyMap<string, readonly PolicyFinding[]>;
   denied: ReadonlySet<string>;
 }
@@ -54,10 +52,10 @@ export class CrateFindings {
     private readonly licences: Pick<LicenceRule, 'localVerdict'>,
   ) {}
 
-  /** A local crate's review (lower-case name); empty for a crate with no index file. */
+  /** A local crate's findings (lower-case name); none for a crate with no index file. */
   async local(lowerName: string): Promise<CratePolicyView> {
     const file = await this.indexFiles.get(lowerName);
-    return file ? this.engine.review({ kind: 'local' }, lowerName, file) : EMPTY;
+    return file ? this.engine.findings({ kind: 'local' }, lowerName, file) : EMPTY;
   }
 
   /** A mirrored crate's review, or undefined when the upstream is not configured or has no such crate. */
@@ -75,4 +73,4 @@ export class CrateFindings {
   }
 }
 
-const EMPTY: CratePolicyView = { versions: [], findings: new Map(), denied: new Set() };
+const EMPTY: CratePolicyView = { findings: new Map(), denied: new Set() };

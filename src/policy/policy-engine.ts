@@ -85,6 +85,15 @@ export class PolicyEngine {
     return this.refresh(source, crate, file).then((e) => e.filtered ?? file);
   }
 
+  /**
+   * The findings and denied versions of a crate's index file, without its versions: a cached answer
+   * parses nothing (the crate API and page ask on every view; a large file takes tens of ms to parse).
+   */
+  async findings(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<Omit<PolicyReview, 'versions'>> {
+    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    return { findings: entry.findings, denied: entry.denied };
+  }
+
   /** The findings of every version of a crate's index file (the findings cached as `filter`'s are). */
   async review(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<PolicyReview> {
     const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
