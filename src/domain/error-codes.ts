@@ -135,6 +135,7 @@ export const ERROR_CODES = [
   'invalid-policy-exception',
   'policy-exception-not-found',
   'invalid-policy-check',
+  'invalid-held-back-query',
 
   // load, limits and dependencies of ours
   'database-unavailable',

@@ -122,6 +122,8 @@ export class DocsService {
       max_version: maxVers,
       description: details?.description ?? null,
       documentation: hosted ? docsUrl(crate) : (details?.documentation ?? null),
+      /** The newest version's licence expression (the crate API shows the policy's verdict on it). */
+      license: details?.license ?? null,
     };
   }
 
