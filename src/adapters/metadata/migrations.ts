@@ -475,6 +475,19 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 16,
+    async up(db) {
+      // The admin's list of what is held back asks each upstream for the crates first seen within
+      // its min_release_age (PolicyStore.cratesSeenSince): by this expression, not a walk over every
+      // version the mirror has ever seen.
+      await db.schema
+        .createIndex('policy_first_seen_recent')
+        .on('policy_first_seen')
+        .expression(sql`source, coalesce(pubtime, first_seen_at)`)
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
