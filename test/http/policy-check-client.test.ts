@@ -7,24 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { policyCheck } from '@cratekeeper/client/network';
-import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
+import { fetchInto, PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 describe('policy check (client)', () => {
   let r: TestRegistry;
   let token: string;
   const lockfile = join(makeTempDir('cratekeeper-policy-check-'), 'Cargo.lock');
-  /** fetch() into the in-process app. */
-  const viaApp: typeof fetch = async (input, init) => {
-    const url = new URL(String(input));
-    const res = await r.app.inject({
-      method: 'POST',
-      url: url.pathname,
-      headers: init?.headers as Record<string, string>,
-      payload: init?.body as string,
-    });
-    return new Response(res.body, { status: res.statusCode });
-  };
+  const viaApp: typeof fetch = (input, init) => fetchInto(r.app)(input, init);
 
   before(async () => {
     r = await startTestRegistry();

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { policyCheck } from '@cratekeeper/client/network';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { FakeDemoUpstream, versionsIn } from '../support/fake-demo-upstream.js';
-import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
+import { fetchInto, PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');
@@ -123,15 +123,5 @@ describe('policy check under source replacement', () => {
     assert.match(replaced.lines[0]!, /^demo 1\.1\.0 \(crates-io\): DENIED \(quarantine\)/);
   });
 
-  /** fetch() into the in-process app. */
-  const viaApp: typeof fetch = async (input, init) => {
-    const url = new URL(String(input));
-    const res = await r.app.inject({
-      method: 'POST',
-      url: url.pathname,
-      headers: init?.headers as Record<string, string>,
-      payload: init?.body as string,
-    });
-    return new Response(res.body, { status: res.statusCode });
-  };
+  const viaApp: typeof fetch = (input, init) => fetchInto(r.app)(input, init);
 });

@@ -6,49 +6,18 @@
 // shows it before anything was read.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { AdvisorySyncService } from '../../src/services/advisory-sync.js';
 import { advisoryFiles, writeAdvisoryFolder } from '../support/advisory-fixtures.js';
 import { eventually } from '../support/eventually.js';
+import { FakeDemoUpstream } from '../support/fake-demo-upstream.js';
 import { startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { signInWithToken } from '../support/web-session.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** A sparse upstream serving one crate, `demo`: 1.0.0 ten days old, 1.1.0 one day old. */
-class FakeUpstream {
-  private server: Server | undefined;
-  url = '';
-  async start(): Promise<void> {
-    const line = (vers: string, pubtime: string) =>
-      JSON.stringify({
-        name: 'demo',
-        vers,
-        deps: [],
-        cksum: createHash('sha256').update(vers).digest('hex'),
-        features: {},
-        yanked: false,
-        pubtime,
-      }) + '\n';
-    this.server = createServer((req, res) => {
-      if (req.url === '/index/config.json') return res.end(JSON.stringify({ dl: `${this.url}/crates/{crate}/{version}.crate` }));
-      if (req.url === '/index/de/mo/demo') return res.end(line('1.0.0', iso(T0 - 10 * DAY)) + line('1.1.0', iso(T0 - DAY)));
-      res.statusCode = 404;
-      res.end();
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
 
 const ADVISORY = { id: 'RUSTSEC-2026-0042', package: 'leaky', title: 'leaky leaks memory', patched: ['>= 1.0.1'] };
 const SECRET_ADVISORY = { id: 'RUSTSEC-2026-0077', package: 'secret-leaky', title: 'secret-leaky leaks secrets', patched: ['>= 2'] };
@@ -63,7 +32,8 @@ interface Finding {
 }
 
 describe('policy findings on pages and in the API', () => {
-  const upstream = new FakeUpstream();
+  // demo 1.0.0 ten days old, 1.1.0 one day old.
+  const upstream = new FakeDemoUpstream();
   const now = T0;
   let r: TestRegistry;
   let toml = '';
@@ -71,6 +41,8 @@ describe('policy findings on pages and in the API', () => {
   let bob: string;
 
   before(async () => {
+    upstream.lines.set('1.0.0', { pubtime: iso(T0 - 10 * DAY) });
+    upstream.lines.set('1.1.0', { pubtime: iso(T0 - DAY) });
     await upstream.start();
     toml =
       `[[upstreams]]\nname = "up"\nindex_url = "${upstream.url}/index/"\nindex_ttl_seconds = 0\nmin_release_age = "3d"\n\n` +

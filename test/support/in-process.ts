@@ -92,3 +92,17 @@ export async function startTestRegistry(
     },
   };
 }
+
+/** A `fetch` that sends its request into the app in process (for client code that takes a fetch). */
+export function fetchInto(app: FastifyInstance): typeof fetch {
+  return async (input, init) => {
+    const url = new URL(String(input));
+    const res = await app.inject({
+      method: (init?.method ?? 'GET') as InjectOptions['method'],
+      url: `${url.pathname}${url.search}`,
+      headers: init?.headers as Record<string, string>,
+      payload: init?.body as string,
+    });
+    return new Response(res.body, { status: res.statusCode });
+  };
+}
