@@ -38,6 +38,7 @@ async function sync(options: AdvisoryOptions): Promise<void> {
         `(${summary.withdrawn} withdrawn, ${summary.skipped.length} skipped); they replace the previous ones`,
     );
     for (const s of summary.skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+    for (const s of summary.unscored) console.log(`imported without a CVSS score ${s.path}: ${s.reason}`);
   } finally {
     await database.close();
   }

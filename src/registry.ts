@@ -16,6 +16,7 @@ import type { Config } from './config/schema.js';
 import { MirrorService } from './mirror/mirror-service.js';
 import { UpstreamLicences } from './mirror/upstream-licences.js';
 import { openPolicy, type Policy } from './policy/open-policy.js';
+import { CrateFindings } from './policy/crate-findings.js';
 import type { AuditLog } from './ports/audit-log.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { Catalog } from './ports/catalog.js';
@@ -61,6 +62,8 @@ export interface Registry {
   mirror: MirrorService;
   /** The supply-chain policy (src/policy/): settings, holds and releases, and the engine applying the rules. */
   supplyChain: Policy;
+  /** A crate's findings and licence verdicts as the pages and the crate API show them. */
+  crateFindings: CrateFindings;
   audit: AuditRecorder;
   auditLog: AuditLog;
   auditQuery: AuditQueryService;
@@ -213,7 +216,9 @@ export async function openRegistry(
     log: pino({ level: config.log.level }, pino.destination(2)),
     readCrateLicence: (crate, name, version) => readCrateLicence(cpu, crate, name, version),
   });
-  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now, licenceFacts);
+  const localVersions = async (lower: string) =>
+    ((await metadata.crates.listVersions(lower)) ?? []).map((v) => ({ name: v.entry.name, vers: v.entry.vers, yanked: v.yanked }));
+  const supplyChain = await openPolicy(config, metadata.policy, metadata.advisories, audit, now, licenceFacts, localVersions);
   changes.subscribe((change) => {
     if (change.kind !== 'policy') return;
     if (change.subject === 'advisories') return void supplyChain.advisories.load().catch(onBackgroundError);
@@ -224,6 +229,7 @@ export async function openRegistry(
   // Webhooks hear the actions services report to the audit recorder (after their change committed).
   const webhookEndpoints = new WebhookEndpointsService(
     metadata.webhookEndpoints,
+    metadata.webhookDeliveries,
     new SealedSecrets(metadata.secrets),
     config.webhooks,
     options.env ?? process.env,
@@ -232,6 +238,7 @@ export async function openRegistry(
   const delivery = config.webhook_delivery;
   const webhooks = new WebhookService({
     deliveries: metadata.webhookDeliveries,
+    database: metadata,
     endpoints: webhookEndpoints,
     send: options.sendWebhook ?? sendWebhook,
     settings: {
@@ -248,9 +255,11 @@ export async function openRegistry(
   });
   audit.listen(webhooks.hear);
 
-  const owners = new OwnersService(metadata, policy);
+  const owners = new OwnersService(metadata, policy, now);
   const publish = new PublishService({
     crates: metadata.crates,
+    database: metadata,
+    buildDocs: config.docs.build,
     owners: metadata.owners,
     blobs,
     indexFiles,
@@ -281,6 +290,7 @@ export async function openRegistry(
     indexFiles,
     mirror,
     supplyChain,
+    crateFindings: new CrateFindings(supplyChain.engine, indexFiles, mirror, supplyChain.licences),
     accounts: new AccountService(metadata, () => changes.poll(), config.auth.max_token_lifetime),
     audit,
     auditLog: metadata.auditLog,
@@ -291,7 +301,7 @@ export async function openRegistry(
     now,
     rateLimits,
     publish,
-    yank: new YankService(metadata, policy, indexFiles),
+    yank: new YankService(metadata, policy, indexFiles, now),
     owners,
     search: new SearchService(metadata.search, policy),
     catalog: metadata.catalog,

@@ -4,7 +4,7 @@
 // report it and leave it out, never store half of it.
 
 import { parse as parseToml, TomlDate } from 'smol-toml';
-import { cvssBaseScore } from './cvss.js';
+import { tryCvssBaseScore } from './cvss.js';
 import { invalid, RegistryError } from './errors.js';
 import { matchesRequirement, parseVersionRequirement } from './version-requirement.js';
 import type { Version } from './version.js';
@@ -23,7 +23,11 @@ export interface Advisory {
   withdrawn?: string;
   /** `unmaintained`, `unsound`, `notice`...: not a vulnerability as such. */
   informational?: string;
-  /** The CVSS 3 vector as written, and its base score computed from it. */
+  /**
+   * The CVSS vector as written (3.0, 3.1 or 4.0), and its base score computed from it. A vector
+   * that cannot be scored (another version, a typo) is kept without a score: the advisory is
+   * "unscored" (`isUnscored`), and a minimum-CVSS rule treats it as severe enough.
+   */
   cvss?: string;
   cvssScore?: number;
   aliases: string[];
@@ -69,8 +73,9 @@ export function parseAdvisoryFile(path: string, text: string): Advisory {
   const description = (heading ? markdown.slice(heading.index + heading[0].length) : markdown).trim();
 
   const cvss = optionalString(advisory, 'cvss', fault);
-  let cvssScore: number | undefined;
-  if (cvss !== undefined) cvssScore = reported(() => cvssBaseScore(cvss), 'advisory.cvss', fault);
+  // A vector that cannot be scored leaves the advisory unscored, never out: dropping it would
+  // leave the crate unprotected under `deny` (as 4.0 advisories once were).
+  const cvssScore = cvss === undefined ? undefined : tryCvssBaseScore(cvss);
 
   const url = optionalString(advisory, 'url', fault);
   if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) throw fault(`advisory.url \`${url}\` is not an http(s) URL`);
@@ -97,6 +102,11 @@ export function parseAdvisoryFile(path: string, text: string): Advisory {
     patched,
     unaffected,
   };
+}
+
+/** Whether the advisory has a CVSS vector that cannot be scored. */
+export function isUnscored(advisory: Pick<Advisory, 'cvss' | 'cvssScore'>): boolean {
+  return advisory.cvss !== undefined && advisory.cvssScore === undefined;
 }
 
 /**

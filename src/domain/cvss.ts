@@ -1,8 +1,10 @@
-// The CVSS v3.x base score of a vector string (`CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H` is
-// 9.8), computed with the formula of the FIRST specification (sections 7.1 and 7.4), so that an
-// advisory's severity can be compared with a policy's minimum without trusting a stored number.
+// The CVSS base score of a vector string, so that an advisory's severity can be compared with a
+// policy's minimum without trusting a stored number: CVSS 3.0 and 3.1 with the formula of the FIRST
+// specification (sections 7.1 and 7.4; `CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H` is 9.8), CVSS
+// 4.0 through its macro vectors (cvss4.ts).
 
-import { invalid } from './errors.js';
+import { cvss4BaseScore } from './cvss4.js';
+import { invalid, RegistryError } from './errors.js';
 
 const WEIGHTS = {
   AV: { N: 0.85, A: 0.62, L: 0.55, P: 0.2 },
@@ -20,11 +22,38 @@ const BASE_METRICS = Object.keys(WEIGHTS) as BaseMetric[];
 /** Temporal and environmental metrics: allowed in a vector, not part of the base score. */
 const OTHER_METRICS = new Set(['E', 'RL', 'RC', 'CR', 'IR', 'AR', 'MAV', 'MAC', 'MPR', 'MUI', 'MS', 'MC', 'MI', 'MA']);
 
-/** The base score (0.0 to 10.0, one decimal) of a CVSS:3.0 or 3.1 vector; throws `invalid-cvss`. */
+/** The base score (0.0 to 10.0, one decimal) of a CVSS:3.0, 3.1 or 4.0 vector; throws `invalid-cvss`. */
 export function cvssBaseScore(vector: string): number {
+  const prefix = vector.split('/', 1)[0];
+  if (prefix === 'CVSS:4.0') return cvss4BaseScore(vector);
+  if (prefix === 'CVSS:3.0' || prefix === 'CVSS:3.1') return cvss3BaseScore(vector);
+  throw invalid('invalid-cvss', `\`${vector.slice(0, 120)}\` is not a CVSS vector: it must start with CVSS:3.0/, CVSS:3.1/ or CVSS:4.0/`);
+}
+
+/** The base score of `vector`, or undefined when it has none (`cvssProblem` says why). */
+export function tryCvssBaseScore(vector: string): number | undefined {
+  const outcome = scoreOrProblem(vector);
+  return 'score' in outcome ? outcome.score : undefined;
+}
+
+/** Why `vector` has no base score (the `invalid-cvss` message), or undefined when it has one. */
+export function cvssProblem(vector: string): string | undefined {
+  const outcome = scoreOrProblem(vector);
+  return 'problem' in outcome ? outcome.problem : undefined;
+}
+
+function scoreOrProblem(vector: string): { score: number } | { problem: string } {
+  try {
+    return { score: cvssBaseScore(vector) };
+  } catch (error) {
+    if (error instanceof RegistryError) return { problem: error.message };
+    throw error;
+  }
+}
+
+function cvss3BaseScore(vector: string): number {
   const bad = (why: string) => invalid('invalid-cvss', `\`${vector.slice(0, 120)}\` is not a CVSS 3 vector: ${why}`);
-  const [prefix, ...parts] = vector.split('/');
-  if (prefix !== 'CVSS:3.0' && prefix !== 'CVSS:3.1') throw bad('it must start with CVSS:3.0/ or CVSS:3.1/');
+  const [, ...parts] = vector.split('/');
   const values = new Map<string, string>();
   for (const part of parts) {
     const [metric, value, extra] = part.split(':');
@@ -58,7 +87,7 @@ function roundUp(value: number): number {
   return scaled % 10_000 === 0 ? scaled / 100_000 : (Math.floor(scaled / 10_000) + 1) / 10;
 }
 
-/** A score's qualitative rating (CVSS 3.x table 14). */
+/** A score's qualitative rating (CVSS 3.x table 14; CVSS 4.0 uses the same bands). */
 export function cvssSeverity(score: number): 'none' | 'low' | 'medium' | 'high' | 'critical' {
   if (score === 0) return 'none';
   if (score < 4) return 'low';

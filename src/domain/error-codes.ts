@@ -124,6 +124,7 @@ export const ERROR_CODES = [
   'webhook-exists',
   'webhook-not-found',
   'webhook-delivery-not-found',
+  'webhook-redelivery-refused',
   // rustdoc archives and hosting (docs/rustdoc.md)
   'invalid-docs-archive',
   'docs-archive-too-large',
@@ -134,6 +135,7 @@ export const ERROR_CODES = [
   'invalid-policy-exception',
   'policy-exception-not-found',
   'invalid-policy-check',
+  'invalid-held-back-query',
 
   // load, limits and dependencies of ours
   'database-unavailable',

@@ -6,7 +6,7 @@
 // HMAC-SHA256 under the endpoint's secret of `<t>.<body>`, the exact bytes sent, as Stripe signs;
 // receivers refuse an old `t`, so a captured delivery cannot be replayed later.
 
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { matchesAnyCratePattern, type CratePattern } from './crate-pattern.js';
 
 export const WEBHOOK_EVENTS = [
@@ -43,10 +43,19 @@ export interface WebhookOccurrence {
   detail: string | null;
 }
 
+/** A new occurrence, with its own id, of an event at `at` (ISO time). */
+export function newOccurrence(
+  event: WebhookEvent,
+  what: { crate: string; version?: string | null; actor: string | null; detail?: string | null },
+  at: string,
+): WebhookOccurrence {
+  return { id: randomUUID(), event, crate: what.crate, version: what.version ?? null, actor: what.actor, at, detail: what.detail ?? null };
+}
+
 /** Which endpoints hear of an occurrence: the event is theirs, and a crate it names passes their filter. */
 export function endpointWants(
   endpoint: { events: readonly string[]; crates: readonly CratePattern[] | null },
-  occurrence: WebhookOccurrence,
+  occurrence: { event: string; crate: string | null },
 ): boolean {
   if (!endpoint.events.includes(occurrence.event)) return false;
   if (endpoint.crates === null || endpoint.crates.length === 0) return true;

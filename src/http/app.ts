@@ -30,6 +30,7 @@ import { identityRoutes } from './routes/identity.js';
 import { myTokenRoutes } from './routes/my-tokens.js';
 import { currentTokenRoutes } from './routes/current-token.js';
 import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
+import { mirrorCrateViewRoutes } from './routes/mirror-crate-view.js';
 import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-index.js';
 import { failureOf, fastLane, type FastLane } from './fast-lane.js';
 import { plainServerFactory } from './plain-server.js';
@@ -175,9 +176,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       authRequired: config.auth.required,
       gate: policyGate,
     });
+    await reads.register(mirrorCrateViewRoutes, { findings: registry.crateFindings });
     await reads.register(downloadRoutes, downloadOptions);
     await reads.register(cratesReadApiRoutes, { search: registry.search, owners: registry.owners });
-    await reads.register(docsReadApiRoutes, { docs: registry.docs, publicUrl: options.publicUrl });
+    await reads.register(docsReadApiRoutes, { docs: registry.docs, publicUrl: options.publicUrl, findings: registry.crateFindings });
     const policyCheck = new PolicyCheck(
       registry.supplyChain.engine,
       registry.indexFiles,

@@ -47,6 +47,8 @@ export const NOT_EXPORTED = new Set([
   // The webhook delivery queue and log (migration 12): deliveries in flight belong to the running
   // registry. The endpoints (webhook_endpoints) are exported, their secrets sealed as stored.
   'webhook_deliveries',
+  // Webhook events not yet turned into deliveries (migration 15): the same.
+  'webhook_events',
   // Derived from the versions (migration 14): an import renders them again.
   'index_files',
   ...['', '_data', '_idx', '_docsize', '_config'].map((suffix) => `crate_search${suffix}`),

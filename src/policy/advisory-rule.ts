@@ -3,7 +3,8 @@
 //
 //   advisories               "deny" | "warn" | "off" (default off)
 //   advisories_min_cvss      a score from 0 to 10 (default 0): under `deny`, an advisory scored
-//                            below it, or without a score, only warns (it is still shown)
+//                            below it, or without a CVSS vector, only warns (it is still shown);
+//                            one whose vector cannot be scored denies (fail closed: it may be severe)
 //   advisories_informational whether informational advisories (unmaintained, unsound, notice)
 //                            count at all (default false: they are ignored)
 //
@@ -11,7 +12,7 @@
 // `foo` never touches a local `foo`. The revision is the newest sync's id, reloaded on the
 // `policy`/`advisories` change every sync records, so every replica sees a sync within a poll interval.
 
-import { isAffected, type Advisory } from '../domain/advisory-file.js';
+import { isAffected, isUnscored, type Advisory } from '../domain/advisory-file.js';
 import { tryParseVersion } from '../domain/version.js';
 import { LruCache } from '../lib/lru-cache.js';
 import type { Advisories } from '../ports/advisories.js';
@@ -87,7 +88,9 @@ export class AdvisoryRule implements PolicyRule {
 
 function findingOf(a: Advisory, version: VersionUnderReview, mode: 'deny' | 'warn', policy: SourcePolicy): PolicyFinding {
   const minCvss = policy.advisories_min_cvss ?? 0;
-  const severeEnough = minCvss <= 0 || (a.cvssScore !== undefined && a.cvssScore >= minCvss);
+  // An advisory with a vector that cannot be scored counts as severe enough: its author rated it,
+  // and a rule that cannot read the rating must not let the version through on that account.
+  const severeEnough = minCvss <= 0 || (a.cvssScore !== undefined && a.cvssScore >= minCvss) || isUnscored(a);
   return {
     rule: 'advisory',
     effect: mode === 'deny' && severeEnough ? 'deny' : 'warn',
@@ -97,6 +100,7 @@ function findingOf(a: Advisory, version: VersionUnderReview, mode: 'deny' | 'war
       title: a.title,
       ...(a.url !== undefined && { url: a.url }),
       ...(a.cvssScore !== undefined && { cvss: a.cvssScore.toFixed(1) }),
+      ...(isUnscored(a) && { cvss_unscored: a.cvss!.slice(0, 200) }),
       ...(a.informational !== undefined && { informational: a.informational }),
       ...(a.aliases.length > 0 && { aliases: a.aliases.join(', ') }),
       ...(a.patched.length > 0 && { patched: a.patched.join(' or ') }),

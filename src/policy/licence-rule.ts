@@ -52,6 +52,13 @@ export function licencePolicyOf(settings: LicenceSettings): LicencePolicy | unde
   };
 }
 
+/** A local version's licence under the registry's rule today (see `LicenceRule.localVerdict`). */
+export interface LocalLicenceVerdict {
+  verdict: 'allowed' | 'warned' | 'denied' | 'no-rule' | 'unknown';
+  /** Which rule, in words, when not allowed; null otherwise. */
+  reason: string | null;
+}
+
 const placeOf = (source: PolicySource) => (source.kind === 'local' ? 'this registry' : `upstream \`${source.upstream}\``);
 
 export class LicenceRule implements PolicyRule {
@@ -104,6 +111,26 @@ export class LicenceRule implements PolicyRule {
       ]);
     }
     return findings;
+  }
+
+  /**
+   * What the registry's rule says today of a local version's licence, for the crate page and API
+   * (information only: the version was judged when it was published, and stays). Only the `license`
+   * expression is stored beside a version, so a version without one is `unknown` when the rule
+   * decides a licence file and a missing licence differently.
+   */
+  localVerdict(license: string | null): LocalLicenceVerdict {
+    const policy = licencePolicyOf(this.settings.get({ kind: 'local' }));
+    if (!policy) return { verdict: 'no-rule', reason: null };
+    if (!license?.trim() && policy.licenceFile !== policy.missing) {
+      return {
+        verdict: 'unknown',
+        reason: `no licence expression is stored; this registry's rule decides a licence file (${policy.licenceFile}) and no licence (${policy.missing}) differently`,
+      };
+    }
+    const verdict = judgeDeclaredLicence({ license, licenseFile: null }, policy, 'this registry');
+    if (verdict.allowed) return { verdict: 'allowed', reason: null };
+    return { verdict: verdict.effect === 'deny' ? 'denied' : 'warned', reason: verdict.reason };
   }
 
   /**

@@ -8,6 +8,7 @@ import type { PolicyStore } from '../ports/policy-store.js';
 import { AdvisoryRule } from './advisory-rule.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { FirstSightings } from './first-sightings.js';
+import { HeldBackList } from './held-back-list.js';
 import { HoldRule } from './hold-rule.js';
 import { LicenceRule, type UpstreamLicenceFacts } from './licence-rule.js';
 import { PolicyAdmin } from './policy-admin.js';
@@ -15,7 +16,7 @@ import { PolicyEngine } from './policy-engine.js';
 import type { SourcePolicy } from './policy-settings.js';
 import { PolicyState } from './policy-state.js';
 import { QuarantineRule } from './quarantine-rule.js';
-import type { PolicyRule, PolicySource } from './version-rule.js';
+import type { PolicyRule, PolicySource, VersionUnderReview } from './version-rule.js';
 
 export interface Policy {
   state: PolicyState;
@@ -26,6 +27,8 @@ export interface Policy {
   advisories: AdvisoryRule;
   /** Also judges local publishes (PublishService). */
   licences: LicenceRule;
+  /** What is held back and why, from the database (the admin page and API). */
+  heldBack: HeldBackList;
 }
 
 /** The configuration file's policy settings of a source: the defaults under what the database sets. */
@@ -44,19 +47,25 @@ export async function openPolicy(
   audit: AuditRecorder,
   now: () => number,
   licenceFacts: UpstreamLicenceFacts,
+  /** A local crate's published versions (lower-case name), for the held-back list. */
+  localVersions: (lowerName: string) => Promise<VersionUnderReview[]>,
 ): Promise<Policy> {
   const state = new PolicyState(store, configuredPolicy(config), now);
   await state.load();
   const advisories = new AdvisoryRule(state, advisoryStore);
   await advisories.load();
   const licences = new LicenceRule(state, licenceFacts);
-  const rules: PolicyRule[] = [new HoldRule(state), new QuarantineRule(state, state, new FirstSightings(store)), advisories, licences];
-  const admin = new PolicyAdmin(
-    store,
+  const holds = new HoldRule(state);
+  const quarantine = new QuarantineRule(state, state, new FirstSightings(store));
+  const rules: PolicyRule[] = [holds, quarantine, advisories, licences];
+  const upstreams = config.upstreams.map((u) => u.name);
+  const heldBack = new HeldBackList(
+    { store, advisories: advisoryStore, localVersions, upstreams },
     state,
-    audit,
-    config.upstreams.map((u) => u.name),
+    state,
+    [holds, quarantine, advisories],
     now,
   );
-  return { state, engine: new PolicyEngine(rules, now), admin, advisories, licences };
+  const admin = new PolicyAdmin(store, state, audit, upstreams, now);
+  return { state, engine: new PolicyEngine(rules, now), admin, advisories, licences, heldBack };
 }

@@ -3,6 +3,12 @@
 // by an advisory, refused by a licence rule), only warns about it, or lets it through: a CI gate
 // before a build starts. A local crate the caller may not read, or a version nobody serves, is
 // `unknown`, exactly as one that does not exist.
+//
+// A lockfile written under source replacement (`[source.crates-io] replace-with = "company"`, as
+// docs/mirroring.md recommends) names the original source, not this registry: crates.io's is
+// `registry+https://github.com/rust-lang/crates.io-index` whatever protocol cargo used. Such a
+// source counts as served by the upstream that mirrors it (the first, in configuration order,
+// whose `index_url` is that registry's index): cargo fetches its packages from here.
 
 import type { AccessPolicy } from '../auth/access-policy.js';
 import { isPlausibleCrateName } from '../domain/crate-name.js';
@@ -30,6 +36,10 @@ export interface CheckedPackage extends LockedPackageRef {
 }
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+/** crates.io's source id in a Cargo.lock (git or sparse protocol alike), and the index it stands for. */
+const CRATES_IO_SOURCE = 'registry+https://github.com/rust-lang/crates.io-index';
+const CRATES_IO_INDEX = 'https://index.crates.io';
 
 export class PolicyCheck {
   constructor(
@@ -61,15 +71,25 @@ export class PolicyCheck {
     return { ...pkg, status, served_from: sourceLabel(found.source), findings };
   }
 
-  /** `main` for the main index, an upstream's name for its mirror; undefined for another registry. */
+  /**
+   * `main` for the main index, an upstream's name for its mirror or for the registry it mirrors
+   * (source replacement); undefined for another registry.
+   */
   private servedBy(source: string): string | undefined {
+    if (source === CRATES_IO_SOURCE) return this.upstreamMirroring(CRATES_IO_INDEX);
     if (!source.startsWith('sparse+')) return undefined;
     const url = trimSlash(source.slice('sparse+'.length));
     const base = trimSlash(this.publicUrl());
     if (url === `${base}/index`) return 'main';
     const mirror = url.startsWith(`${base}/mirrors/`) ? url.slice(`${base}/mirrors/`.length) : '';
     const name = mirror.endsWith('/index') ? mirror.slice(0, -'/index'.length) : '';
-    return name !== '' && this.mirror.get(name) ? name : undefined;
+    if (name !== '' && this.mirror.get(name)) return name;
+    return this.upstreamMirroring(url);
+  }
+
+  /** The first upstream (configuration order) whose index is `indexUrl` (without its last slash). */
+  private upstreamMirroring(indexUrl: string): string | undefined {
+    return this.mirror.names.find((name) => trimSlash(this.mirror.get(name)!.config.index_url) === indexUrl);
   }
 
   private async indexFileOf(

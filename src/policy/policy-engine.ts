@@ -61,21 +61,9 @@ function weightOf(entry: Entry): number {
   return ENTRY_BYTES + findings * FINDING_BYTES + (entry.filtered?.body.length ?? 0);
 }
 
-/** Crates with versions held back that the admin page lists (the most recently reviewed). */
-const MAX_RECENTLY_HELD = 500;
-
-/** A crate with versions held back, as last reviewed by this process (the admin page). */
-export interface HeldBack {
-  source: PolicySource;
-  crate: string;
-  reviewedAt: number;
-  versions: Array<{ version: string; findings: readonly PolicyFinding[] }>;
-}
-
 export class PolicyEngine {
   private readonly caches = new Map<string, LruCache<string, Entry>>();
   private readonly refusalCounts = new Map<PolicyRuleName, number>();
-  private readonly held = new Map<string, HeldBack>();
 
   constructor(
     private readonly rules: readonly PolicyRule[],
@@ -95,6 +83,15 @@ export class PolicyEngine {
     const entry = this.fresh(source, crate, file);
     if (entry !== undefined) return entry.filtered ?? file;
     return this.refresh(source, crate, file).then((e) => e.filtered ?? file);
+  }
+
+  /**
+   * The findings and denied versions of a crate's index file, without its versions: a cached answer
+   * parses nothing (the crate API and page ask on every view; a large file takes tens of ms to parse).
+   */
+  async findings(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<Omit<PolicyReview, 'versions'>> {
+    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    return { findings: entry.findings, denied: entry.denied };
   }
 
   /** The findings of every version of a crate's index file (the findings cached as `filter`'s are). */
@@ -118,11 +115,6 @@ export class PolicyEngine {
     const denying = entry.findings.get(version)!.filter((f) => f.effect === 'deny');
     for (const rule of new Set(denying.map((f) => f.rule))) this.refusalCounts.set(rule, (this.refusalCounts.get(rule) ?? 0) + 1);
     return denying;
-  }
-
-  /** Crates with versions held back when this process last reviewed them, newest first. */
-  recentlyHeldBack(): HeldBack[] {
-    return [...this.held.values()].reverse();
   }
 
   /** Downloads refused so far, by rule (read by /metrics). */
@@ -182,28 +174,12 @@ export class PolicyEngine {
       filtered: denied.size === 0 || lines === undefined ? undefined : filteredFile(file, lines, denied),
     };
     this.cacheOf(source).set(crate, entry);
-    this.noteHeldBack(source, crate, now, findings, denied);
     return entry;
   }
 
   private async rulesThatMayApply(source: PolicySource, crate: string): Promise<PolicyRule[]> {
     const answers = await Promise.all(this.rules.map((rule) => rule.mayApply(source, crate)));
     return this.rules.filter((_, i) => answers[i]);
-  }
-
-  private noteHeldBack(
-    source: PolicySource,
-    crate: string,
-    now: number,
-    findings: Map<string, PolicyFinding[]>,
-    denied: Set<string>,
-  ): void {
-    const key = `${sourceKeyOf(source)}\n${crate}`;
-    this.held.delete(key);
-    if (denied.size === 0) return;
-    const versions = [...denied].map((version) => ({ version, findings: findings.get(version)! }));
-    this.held.set(key, { source, crate, reviewedAt: now, versions });
-    if (this.held.size > MAX_RECENTLY_HELD) this.held.delete(this.held.keys().next().value!);
   }
 }
 

@@ -35,5 +35,10 @@ export interface Advisories {
   forCrate(source: AdvisorySourceKey, crate: string): Promise<Advisory[]>;
   /** The id of the newest sync of any source (0: none): changes after every sync, on every replica. */
   latestSyncId(): Promise<number>;
+  /**
+   * Crates (lower-case, ascending, after `after` when given, at most `limit`) with an advisory of
+   * this source that is not withdrawn: the candidates of the advisory rule for the held-back list.
+   */
+  cratesWithAdvisories(source: AdvisorySourceKey, after: string | undefined, limit: number): Promise<string[]>;
   lastSync(source: AdvisorySourceKey): Promise<AdvisorySync | undefined>;
 }

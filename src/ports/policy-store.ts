@@ -57,4 +57,10 @@ export interface PolicyStore {
   firstSightings(source: PolicySourceKey, crate: string): Promise<Map<string, FirstSighting>>;
   /** Records first sightings; a version already recorded keeps its first one (later sightings never change it). */
   recordFirstSightings(source: PolicySourceKey, crate: string, sightings: readonly FirstSighting[]): Promise<void>;
+  /**
+   * Crates (lower-case, ascending, after `after` when given, at most `limit`) of one source with a
+   * version whose release clock started at or after `since` (ms): its pubtime at first sight, else
+   * its first sighting. The candidates of the quarantine for the admin page's held-back list.
+   */
+  cratesSeenSince(source: PolicySourceKey, since: number, after: string | undefined, limit: number): Promise<string[]>;
 }

@@ -2,6 +2,8 @@
 // the database so that deliveries survive a restart and any replica sends what another left; a
 // delivery is claimed with a lease (`claimDue`) so that one process sends it at a time.
 
+import type { WebhookOccurrence } from '../domain/webhook-events.js';
+
 export interface WebhookEndpointRecord {
   id: number;
   name: string;
@@ -67,6 +69,18 @@ export interface DeliveryOutcome {
 }
 
 export interface WebhookDeliveries {
+  /**
+   * Records that something happened, for the endpoints that want it. Called in the unit of work of
+   * the change itself (a publish, a yank, an owner change), so the event commits with the change.
+   */
+  recordEvent(occurrence: WebhookOccurrence): Promise<void>;
+  /**
+   * Removes and answers up to `limit` recorded events, oldest first. In the unit of work that
+   * queues their deliveries, so each event is turned into deliveries once, across processes.
+   */
+  takeEvents(limit: number): Promise<WebhookOccurrence[]>;
+  /** Marks an endpoint's pending deliveries failed with `reason` (it was deleted); answers how many. */
+  cancelPending(endpoint: string, reason: string, at: string): Promise<number>;
   /** Queues deliveries due at `at`; answers them as stored. */
   enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<WebhookDeliveryRecord[]>;
   /**

@@ -3,7 +3,8 @@
 // and left out; a sync that cannot read its input, finds nothing usable, or fails to store leaves
 // the previous advisories in force and says why.
 
-import { parseAdvisoryFile, type Advisory } from '../domain/advisory-file.js';
+import { isUnscored, parseAdvisoryFile, type Advisory } from '../domain/advisory-file.js';
+import { cvssProblem } from '../domain/cvss.js';
 import { RegistryError } from '../domain/errors.js';
 import { noProgress, type OnProgress } from '../domain/progress.js';
 import type { Advisories, AdvisorySourceKey } from '../ports/advisories.js';
@@ -21,6 +22,8 @@ export interface AdvisorySyncSummary {
   imported: number;
   withdrawn: number;
   skipped: SkippedAdvisory[];
+  /** Imported, but with a CVSS vector that cannot be scored (a minimum-CVSS rule treats them as severe enough). */
+  unscored: SkippedAdvisory[];
 }
 
 export const READING_PHASE = 'reading advisories';
@@ -40,6 +43,7 @@ export class AdvisorySyncService {
 
     const accepted: Advisory[] = [];
     const skipped: SkippedAdvisory[] = [];
+    const unscored: SkippedAdvisory[] = [];
     const seen = new Map<string, string>();
     const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const [i, file] of sorted.entries()) {
@@ -50,6 +54,7 @@ export class AdvisorySyncService {
         if (earlier !== undefined) throw syncFailed(`${file.path}: ${advisory.id} is also in ${earlier}`);
         seen.set(advisory.id, file.path);
         accepted.push(advisory);
+        if (isUnscored(advisory)) unscored.push({ path: file.path, reason: cvssProblem(advisory.cvss!) ?? 'no score' });
       } catch (error) {
         if (!(error instanceof RegistryError)) throw error;
         skipped.push({
@@ -87,6 +92,7 @@ export class AdvisorySyncService {
       imported: accepted.length,
       withdrawn: accepted.filter((a) => a.withdrawn !== undefined).length,
       skipped,
+      unscored,
     };
   }
 }

@@ -85,10 +85,12 @@ export class DocsService {
     this.queuedListeners.push(listener);
   }
 
-  /** Queues a build of a version just published, when the builder is on. */
-  async published(name: string, version: string): Promise<void> {
-    if (!this.settings.build) return;
-    if (await this.repos.docBuilds.enqueue(name.toLowerCase(), version, this.at())) for (const listener of this.queuedListeners) listener();
+  /**
+   * After a publish committed: with the builder on, the publish queued the version's build in its
+   * own transaction (services/publish.ts), so a crash cannot lose it; this wakes the builder.
+   */
+  published(): void {
+    if (this.settings.build) for (const listener of this.queuedListeners) listener();
   }
 
   /** The docs a reader asks for; not found, as for a crate that does not exist, when hidden or absent. */
@@ -120,6 +122,8 @@ export class DocsService {
       max_version: maxVers,
       description: details?.description ?? null,
       documentation: hosted ? docsUrl(crate) : (details?.documentation ?? null),
+      /** The newest version's licence expression (the crate API shows the policy's verdict on it). */
+      license: details?.license ?? null,
     };
   }
 

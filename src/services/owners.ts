@@ -3,7 +3,8 @@
 
 import { notFound } from '../domain/errors.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import type { MetadataRepositories } from '../ports/metadata-database.js';
+import { newOccurrence } from '../domain/webhook-events.js';
+import type { MetadataDatabase, MetadataRepositories } from '../ports/metadata-database.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 import type { User } from '../ports/users.js';
 import { parseGroupName } from './accounts.js';
@@ -22,9 +23,29 @@ function describe(named: Named): string {
 
 export class OwnersService {
   constructor(
-    private readonly repos: Pick<MetadataRepositories, 'crates' | 'owners' | 'users'>,
+    private readonly repos: Pick<MetadataDatabase, 'crates' | 'owners' | 'users' | 'transaction'>,
     private readonly policy: AccessPolicy,
+    private readonly now: () => number,
   ) {}
+
+  /** Changes the owners and records the webhook event in one transaction. */
+  private async changeOwners(
+    event: 'owner-add' | 'owner-remove',
+    principal: TokenPrincipal,
+    crate: string,
+    logins: string[],
+    change: (owners: MetadataRepositories['owners']) => Promise<void>,
+  ): Promise<void> {
+    const occurrence = newOccurrence(
+      event,
+      { crate, actor: principal.login, detail: logins.join(', ') },
+      new Date(this.now()).toISOString(),
+    );
+    await this.repos.transaction(async (repos) => {
+      await change(repos.owners);
+      await repos.webhookDeliveries.recordEvent(occurrence);
+    });
+  }
 
   async list(principal: TokenPrincipal | null, name: string): Promise<CrateOwners> {
     return (await ownersOf(this.repos, this.policy, principal, name)).owners;
@@ -49,10 +70,12 @@ export class OwnersService {
   async add(principal: TokenPrincipal, name: string, logins: string[]): Promise<{ crate: string; msg: string }> {
     const crate = await requireOwner(this.repos, this.policy, principal, name, 'change-owners');
     const named = await this.resolve(logins);
-    await this.repos.owners.addOwners(
-      crate.name.toLowerCase(),
-      named.users.map((u) => u.id),
-      named.groups,
+    await this.changeOwners('owner-add', principal, crate.name, logins, (owners) =>
+      owners.addOwners(
+        crate.name.toLowerCase(),
+        named.users.map((u) => u.id),
+        named.groups,
+      ),
     );
     const count = named.users.length + named.groups.length;
     return { crate: crate.name, msg: `${describe(named)} added as owner${count === 1 ? '' : 's'} of crate ${crate.name}` };
@@ -65,10 +88,12 @@ export class OwnersService {
     const strangerGroup = named.groups.find((g) => !owners.groups.includes(g));
     const stranger = strangerUser?.login ?? (strangerGroup === undefined ? undefined : `${GROUP_PREFIX}${strangerGroup}`);
     if (stranger !== undefined) throw notFound('not-an-owner', `\`${stranger}\` is not an owner of crate \`${stored}\``);
-    await this.repos.owners.removeOwners(
-      stored.toLowerCase(),
-      named.users.map((u) => u.id),
-      named.groups,
+    await this.changeOwners('owner-remove', principal, stored, logins, (owners) =>
+      owners.removeOwners(
+        stored.toLowerCase(),
+        named.users.map((u) => u.id),
+        named.groups,
+      ),
     );
     const count = named.users.length + named.groups.length;
     return { crate: stored, msg: `${describe(named)} removed as owner${count === 1 ? '' : 's'} of crate ${stored}` };

@@ -9,16 +9,18 @@
 
 import { createHash } from 'node:crypto';
 import { normalizeCrateName, parseCrateName } from '../domain/crate-name.js';
-import { forbidden, invalid } from '../domain/errors.js';
+import { forbidden, invalid, RegistryError } from '../domain/errors.js';
 import type { DeclaredLicence } from '../domain/licence-policy.js';
 import { formatPubtime, splitFeatures, type IndexDependency, type IndexEntry } from '../domain/index-line.js';
 import { parsePublishBody, type PublishDependency, type PublishMetadata } from '../domain/publish-body.js';
 import { crateNameTaken, notAnOwner, versionExists } from '../domain/publish-conflicts.js';
 import { parseVersion, tryParseVersion, versionKey, type Version } from '../domain/version.js';
+import { newOccurrence } from '../domain/webhook-events.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import { assertTokenAllows, hasScope } from '../auth/token-permissions.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { Crates, VersionDetails } from '../ports/crates.js';
+import type { Crates, NewVersion, VersionDetails } from '../ports/crates.js';
+import type { MetadataDatabase } from '../ports/metadata-database.js';
 import type { Owners } from '../ports/owners.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 import type { CpuPool } from './cpu-pool.js';
@@ -58,6 +60,10 @@ export interface PublishLicenceCheck {
 
 export interface PublishDeps {
   crates: Crates;
+  /** A version, its webhook event and its docs build commit together (one unit of work). */
+  database: Pick<MetadataDatabase, 'transaction'>;
+  /** `[docs] build`: queue a docs build with each version. */
+  buildDocs: boolean;
   owners: Owners;
   blobs: BlobStore;
   indexFiles: IndexFiles;
@@ -263,6 +269,30 @@ export class PublishService {
   }
 
   /** Publishes one version from cargo's body; the route calls admit() before reading the body. */
+  /**
+   * Commits the version with what must never be lost after it: its webhook event and, with the
+   * builder on, its docs build. Inside a unit of work the store cannot retry a lost race to create
+   * a new crate (PostgreSQL), so the whole unit is tried once more: it then sees the winner's crate.
+   */
+  private async commitVersion(publisher: TokenPrincipal, v: NewVersion, retried = false): Promise<boolean> {
+    try {
+      return await this.deps.database.transaction(async (repos) => {
+        const { newCrate } = await repos.crates.publishVersion(v);
+        const crate = v.entry.name;
+        const version = v.entry.vers;
+        const detail = newCrate ? 'new crate' : null;
+        await repos.webhookDeliveries.recordEvent(
+          newOccurrence('publish', { crate, version, actor: publisher.login, detail }, v.publishedAt),
+        );
+        if (this.deps.buildDocs) await repos.docBuilds.enqueue(crate.toLowerCase(), version, v.publishedAt);
+        return newCrate;
+      });
+    } catch (error) {
+      if (!retried && error instanceof RegistryError && error.code === 'version-exists') return this.commitVersion(publisher, v, true);
+      throw error;
+    }
+  }
+
   async publish(publisher: TokenPrincipal, body: Buffer): Promise<PublishResult> {
     const { metadata, crate } = parsePublishBody(body, { maxMetadataBytes: this.settings.maxMetadataSize });
     const name = parseCrateName(metadata.name);
@@ -298,7 +328,7 @@ export class PublishService {
 
     let newCrate: boolean;
     try {
-      ({ newCrate } = await this.crates.publishVersion({
+      newCrate = await this.commitVersion(publisher, {
         entry,
         versionKey: versionKey(version),
         normalizedName: normalizeCrateName(name),
@@ -307,7 +337,7 @@ export class PublishService {
         details: toDetails(metadata),
         publisherId: publisher.userId,
         publishedAt: publishedAt.toISOString(),
-      }));
+      });
     } catch (error) {
       await this.discardBlob(name, version.raw, blobKey);
       throw error;

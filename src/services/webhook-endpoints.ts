@@ -9,7 +9,7 @@ import { WEBHOOK_NAME_PATTERN, WEBHOOK_NAME_RULE, type WebhookConfig } from '../
 import { parseCratePattern, type CratePattern } from '../domain/crate-pattern.js';
 import { conflict, invalid, notFound } from '../domain/errors.js';
 import { isWebhookEvent, WEBHOOK_EVENTS } from '../domain/webhook-events.js';
-import type { WebhookEndpointRecord, WebhookEndpoints } from '../ports/webhooks.js';
+import type { WebhookDeliveries, WebhookEndpointRecord, WebhookEndpoints } from '../ports/webhooks.js';
 
 export interface WebhookEndpoint {
   /** Database id; undefined for an endpoint of the configuration file. */
@@ -80,6 +80,7 @@ export class WebhookEndpointsService {
 
   constructor(
     private readonly stored: WebhookEndpoints,
+    private readonly deliveries: Pick<WebhookDeliveries, 'cancelPending'>,
     private readonly sealed: SealedSecrets,
     webhooks: readonly WebhookConfig[],
     env: NodeJS.ProcessEnv,
@@ -138,8 +139,12 @@ export class WebhookEndpointsService {
     return this.toEndpoint({ ...record, enabled });
   }
 
+  /** Deletes an endpoint and fails its pending deliveries, so a new endpoint of the same name never inherits them. */
   async remove(id: number): Promise<void> {
-    if (!(await this.stored.remove(id))) throw notFound('webhook-not-found', `no webhook with id ${id} (it may have been deleted)`);
+    const record = (await this.stored.list()).find((r) => r.id === id);
+    if (!record || !(await this.stored.remove(id)))
+      throw notFound('webhook-not-found', `no webhook with id ${id} (it may have been deleted)`);
+    await this.deliveries.cancelPending(record.name, `the endpoint "${record.name}" was deleted`, new Date(this.now()).toISOString());
   }
 
   private check(form: WebhookEndpointForm) {

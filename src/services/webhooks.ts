@@ -1,13 +1,16 @@
-// Webhook deliveries: hears the actions services report to the audit recorder (after their change
-// committed), queues one delivery per endpoint that wants the event in the database, and sends
-// them in the background, so the request that caused an event never waits for a receiver.
+// Webhook deliveries. A change to a crate (publish, yank, unyank, owners) records its event in the
+// change's own transaction (WebhookDeliveries.recordEvent), so a crash after the commit cannot lose
+// it; the policy's events, which change no crate, are recorded when the audit recorder hears them.
+// Each process turns recorded events into one delivery per endpoint that wants them (taking an
+// event and queueing its deliveries is one transaction, so that happens once across processes),
+// and sends them in the background, so the request that caused an event never waits for a receiver.
 // Every process polls the queue; a delivery is claimed with a lease, so one process sends it
 // (a replica picks up what another left, a restart loses nothing queued). A failed attempt
 // (no 2xx, a timeout, a refused connection) is retried after a wait that doubles each time, up to
 // `maxAttempts`; then the delivery is marked failed, and an admin may redeliver it.
 
 import { randomUUID } from 'node:crypto';
-import { notFound } from '../domain/errors.js';
+import { conflict, notFound } from '../domain/errors.js';
 import {
   DELIVERY_HEADER,
   endpointWants,
@@ -19,8 +22,9 @@ import {
   type WebhookOccurrence,
 } from '../domain/webhook-events.js';
 import type { AuditEvent } from '../ports/audit-log.js';
-import type { DeliveryOutcome, DeliveryStatus, WebhookDeliveries, WebhookDeliveryRecord } from '../ports/webhooks.js';
-import type { WebhookEndpointsService } from './webhook-endpoints.js';
+import type { MetadataDatabase } from '../ports/metadata-database.js';
+import type { DeliveryOutcome, DeliveryStatus, NewWebhookDelivery, WebhookDeliveries, WebhookDeliveryRecord } from '../ports/webhooks.js';
+import type { ResolvedEndpoint, WebhookEndpointsService } from './webhook-endpoints.js';
 import type { WebhookSend } from './webhook-sender.js';
 
 export interface WebhookDeliverySettings {
@@ -32,12 +36,20 @@ export interface WebhookDeliverySettings {
   responseLimit: number;
 }
 
+/** Events taken at once, so one transaction stays short however many wait. */
+const EVENT_BATCH = 100;
+
+/** Events the services record in the transaction of their change; the audit recorder's copy only wakes the sender. */
+const RECORDED_WITH_CHANGE: ReadonlySet<string> = new Set(['publish', 'yank', 'unyank', 'owner-add', 'owner-remove']);
+
 /** A claim outlives the attempt it covers by this much, so a slow attempt is never sent twice. */
 const LEASE_MARGIN_MS = 30_000;
 const USER_AGENT = 'cratekeeper-webhooks';
 
 export interface WebhookServiceDeps {
   deliveries: WebhookDeliveries;
+  /** For taking recorded events and queueing their deliveries in one transaction. */
+  database: Pick<MetadataDatabase, 'transaction'>;
   endpoints: WebhookEndpointsService;
   send: WebhookSend;
   settings: WebhookDeliverySettings;
@@ -56,9 +68,13 @@ export class WebhookService {
 
   constructor(private readonly deps: WebhookServiceDeps) {}
 
-  /** An audit listener: queues deliveries for an action that is a webhook event. Never throws. */
+  /**
+   * An audit listener, after the action committed: records a policy event, and wakes the sender
+   * for an event its service recorded with the change. Never throws.
+   */
   readonly hear = (event: AuditEvent): void => {
     if (!isWebhookEvent(event.action)) return;
+    if (RECORDED_WITH_CHANGE.has(event.action)) return this.kick();
     const occurrence: WebhookOccurrence = {
       id: randomUUID(),
       event: event.action,
@@ -68,34 +84,54 @@ export class WebhookService {
       at: event.at,
       detail: event.detail,
     };
-    const queued = this.enqueue(occurrence)
+    const recorded = this.deps.deliveries
+      .recordEvent(occurrence)
       .then(() => this.kick())
       .catch(this.deps.onError)
-      .finally(() => this.enqueuing.delete(queued));
-    this.enqueuing.add(queued);
+      .finally(() => this.enqueuing.delete(recorded));
+    this.enqueuing.add(recorded);
   };
 
-  /** Deliveries of `occurrence` to the endpoints that want it: a crate only to those whose filter covers it. */
-  async enqueue(occurrence: WebhookOccurrence): Promise<number> {
-    const endpoints = (await this.deps.endpoints.active()).filter((e) => endpointWants(e, occurrence));
-    if (endpoints.length === 0) return 0;
+  /**
+   * Turns recorded events into deliveries, to the endpoints that want each (a crate only to those
+   * whose filter covers it), a batch per transaction; answers how many events it took.
+   */
+  async queueRecordedEvents(): Promise<number> {
+    let taken = 0;
+    for (;;) {
+      const endpoints = await this.deps.endpoints.active();
+      const batch = await this.deps.database.transaction(async (repos) => {
+        const events = await repos.webhookDeliveries.takeEvents(EVENT_BATCH);
+        const rows = events.flatMap((occurrence) => this.deliveriesOf(occurrence, endpoints));
+        await repos.webhookDeliveries.enqueue(rows, this.isoNow());
+        return events.length;
+      });
+      taken += batch;
+      if (batch < EVENT_BATCH) return taken;
+    }
+  }
+
+  private deliveriesOf(occurrence: WebhookOccurrence, endpoints: readonly ResolvedEndpoint[]): NewWebhookDelivery[] {
     const body = webhookBody(occurrence, this.deps.registryUrl());
-    const rows = endpoints.map((e) => ({
-      deliveryId: randomUUID(),
-      endpoint: e.name,
-      event: occurrence.event,
-      crate: occurrence.crate,
-      body,
-      redeliveryOf: null,
-    }));
-    await this.deps.deliveries.enqueue(rows, this.isoNow());
-    return rows.length;
+    return endpoints
+      .filter((e) => endpointWants(e, occurrence))
+      .map((e) => ({
+        deliveryId: randomUUID(),
+        endpoint: e.name,
+        event: occurrence.event,
+        crate: occurrence.crate,
+        body,
+        redeliveryOf: null,
+      }));
   }
 
   /** Queues the same body again to the same endpoint, as a new delivery (new delivery id). */
   async redeliver(id: number): Promise<WebhookDeliveryRecord> {
     const original = await this.deps.deliveries.get(id);
     if (!original) throw notFound('webhook-delivery-not-found', `no webhook delivery with id ${id}`);
+    const endpoint = (await this.deps.endpoints.active()).find((e) => e.name === original.endpoint);
+    const refusal = endpoint ? noLongerWanted(endpoint, original) : `the endpoint "${original.endpoint}" was deleted or disabled`;
+    if (refusal !== undefined) throw conflict('webhook-redelivery-refused', `cannot redeliver delivery ${id}: ${refusal}`);
     const [queued] = await this.deps.deliveries.enqueue(
       [
         {
@@ -144,6 +180,7 @@ export class WebhookService {
   /** Claims and sends due deliveries until none is left; resolves when they are recorded. */
   async runDue(): Promise<void> {
     const { concurrency, timeoutMs } = this.deps.settings;
+    await this.queueRecordedEvents();
     for (;;) {
       const now = this.deps.now();
       const claim = randomUUID();
@@ -177,8 +214,11 @@ export class WebhookService {
     const attempts = delivery.attempts + 1;
     const at = this.deps.now();
     let outcome: DeliveryOutcome;
-    if (!endpoint) {
-      const error = `the endpoint "${delivery.endpoint}" was deleted or disabled`;
+    // Checked again now: an admin may have deleted, disabled or narrowed the endpoint since the
+    // delivery was queued, and a crate's name must never reach an endpoint whose filter lost it.
+    const refusal = endpoint ? noLongerWanted(endpoint, delivery) : `the endpoint "${delivery.endpoint}" was deleted or disabled`;
+    if (!endpoint || refusal !== undefined) {
+      const error = refusal!;
       outcome = {
         status: 'failed',
         attempts: delivery.attempts,
@@ -222,3 +262,10 @@ export class WebhookService {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Why an endpoint, as it is now, must not get a delivery queued for it earlier; undefined when it may. */
+function noLongerWanted(endpoint: ResolvedEndpoint, delivery: WebhookDeliveryRecord): string | undefined {
+  if (!endpoint.events.includes(delivery.event)) return `the endpoint "${endpoint.name}" no longer takes ${delivery.event} events`;
+  if (!endpointWants(endpoint, delivery)) return `the endpoint "${endpoint.name}" no longer covers this crate`;
+  return undefined;
+}

@@ -97,5 +97,24 @@ export function advisoriesContract(name: string, open: () => Promise<MetadataDat
       assert.equal(recorded.imported, 1200);
       assert.equal((await db.advisories.forCrate('upstream:crates-io', 'crate-7')).length, 4);
     });
+
+    it('lists the crates of a source with advisories in force, lower-case, in pages', async () => {
+      const db = await fresh();
+      await db.advisories.replaceAll(
+        [
+          advisory('RUSTSEC-2026-0001', 'Zeta'),
+          advisory('RUSTSEC-2026-0002', 'alpha'),
+          advisory('RUSTSEC-2026-0003', 'alpha'),
+          advisory('RUSTSEC-2026-0004', 'gone', { withdrawn: '2026-02-01' }),
+          advisory('RUSTSEC-2026-0005', 'mid'),
+        ],
+        sync('upstream:crates-io'),
+      );
+      await db.advisories.replaceAll([advisory('RUSTSEC-2026-0009', 'local-only')], sync('local'));
+      assert.deepEqual(await db.advisories.cratesWithAdvisories('upstream:crates-io', undefined, 10), ['alpha', 'mid', 'zeta']);
+      assert.deepEqual(await db.advisories.cratesWithAdvisories('upstream:crates-io', undefined, 2), ['alpha', 'mid']);
+      assert.deepEqual(await db.advisories.cratesWithAdvisories('upstream:crates-io', 'mid', 2), ['zeta']);
+      assert.deepEqual(await db.advisories.cratesWithAdvisories('local', undefined, 10), ['local-only']);
+    });
   });
 }

@@ -53,6 +53,15 @@ describe('background writes through the writer thread (SQLite)', () => {
     assert.equal((await db.auditLog.query({ limit: 10, offset: 0 })).total, 0);
   });
 
+  it('prunes in batches: every old event goes however many batches it takes, and newer ones stay', async () => {
+    const db = await fresh();
+    const old = Array.from({ length: 4500 }, (_, i) => ({ ...event(`old-${i}`), at: '2026-01-01T00:00:00.000Z' }));
+    await db.auditLog.append([...old, { ...event('new'), at: '2026-06-01T00:00:00.000Z' }]);
+    assert.equal(await db.auditLog.prune('2026-03-01T00:00:00.000Z'), 4500);
+    const left = await db.auditLog.query({ limit: 10, offset: 0 });
+    assert.deepEqual([left.total, left.events.map((e) => e.detail)], [1, ['new']]);
+  });
+
   it('adds shared rate counts and prunes old windows', async () => {
     const db = await fresh();
     await db.rateCounts.add('failed-auth', 100, new Map([['192.0.2.1', 3]]));

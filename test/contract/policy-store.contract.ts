@@ -92,5 +92,23 @@ export function policyStoreContract(name: string, open: () => Promise<MetadataDa
       assert.equal((await db.policy.firstSightings('upstream:other', 'serde')).size, 0);
       assert.deepEqual(await policyChanges(db), [], 'sightings are no policy change');
     });
+
+    it('lists the crates of a source seen (or published, by pubtime at first sight) since a time, in pages', async () => {
+      const db = await fresh();
+      const day = 86_400_000;
+      const t = Date.parse(AT);
+      const seen = (version: string, firstSeenAt: number, pubtime?: number) => ({ version, firstSeenAt, pubtimeAtFirstSight: pubtime });
+      await db.policy.recordFirstSightings('upstream:up', 'old', [seen('1.0.0', t - 10 * day)]);
+      await db.policy.recordFirstSightings('upstream:up', 'fresh-b', [seen('1.0.0', t - 10 * day), seen('1.1.0', t - day)]);
+      await db.policy.recordFirstSightings('upstream:up', 'fresh-a', [seen('2.0.0', t)]);
+      // Seen lately, but its pubtime then was long ago: its clock started then.
+      await db.policy.recordFirstSightings('upstream:up', 'backdated', [seen('1.0.0', t, t - 30 * day)]);
+      await db.policy.recordFirstSightings('upstream:other', 'elsewhere', [seen('1.0.0', t)]);
+      const since = t - 3 * day;
+      assert.deepEqual(await db.policy.cratesSeenSince('upstream:up', since, undefined, 10), ['fresh-a', 'fresh-b']);
+      assert.deepEqual(await db.policy.cratesSeenSince('upstream:up', since, undefined, 1), ['fresh-a']);
+      assert.deepEqual(await db.policy.cratesSeenSince('upstream:up', since, 'fresh-a', 10), ['fresh-b']);
+      assert.deepEqual(await db.policy.cratesSeenSince('upstream:up', t + day, undefined, 10), []);
+    });
   });
 }

@@ -7,12 +7,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
+import type { WebhookOccurrence } from '../../src/domain/webhook-events.js';
 import type { NewWebhookDelivery } from '../../src/ports/webhooks.js';
 import { freshPerTest } from './fresh-per-test.js';
 import { rejectsWith } from './repository-fixtures.js';
 
 const T0 = '2026-03-01T12:00:00.000Z';
 const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+
+const occurrence = (n: number): WebhookOccurrence => ({
+  id: `10000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  event: 'yank',
+  crate: `crate-${n}`,
+  version: '1.0.0',
+  actor: 'alice',
+  at: at(n),
+  detail: null,
+});
 
 const delivery = (n: number): NewWebhookDelivery => ({
   deliveryId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -116,6 +127,56 @@ export function webhooksContract(
       const ids = claims.flat().map((d) => d.id);
       assert.equal(ids.length, count, `claimed ${ids.length} times for ${count} deliveries`);
       assert.equal(new Set(ids).size, count);
+    });
+
+    it('records events with the change: a rolled-back unit of work leaves none, a committed one keeps it', async () => {
+      const db = await fresh();
+      await assert.rejects(
+        db.transaction(async (repos) => {
+          await repos.webhookDeliveries.recordEvent(occurrence(1));
+          throw new Error('the change failed');
+        }),
+        /the change failed/,
+      );
+      await db.transaction((repos) => repos.webhookDeliveries.recordEvent(occurrence(2)));
+      assert.deepEqual(await db.webhookDeliveries.takeEvents(10), [occurrence(2)]);
+      assert.deepEqual(await db.webhookDeliveries.takeEvents(10), [], 'a taken event is gone');
+    });
+
+    it('gives each recorded event to one of several connections taking at once, oldest first', async () => {
+      const [one, two] = openTwin ? await openTwin() : [await fresh(), await fresh()];
+      if (openTwin) closeAfterTest(one, two);
+      const count = 30;
+      for (let n = 0; n < count; n++) await one.webhookDeliveries.recordEvent(occurrence(n));
+      // One statement each, so SQLite's two connections in this one thread can interleave them
+      // (a unit of work on one would wait for the other's in the same thread).
+      const takes = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? two : one).webhookDeliveries.takeEvents(7)));
+      for (const take of takes) {
+        const ns = take.map((o) => Number(o.crate!.slice('crate-'.length)));
+        assert.deepEqual(
+          ns,
+          [...ns].sort((a, b) => a - b),
+          'each take is oldest first',
+        );
+      }
+      const ids = takes.flat().map((o) => o.id);
+      assert.equal(ids.length, count, `taken ${ids.length} times for ${count} events`);
+      assert.equal(new Set(ids).size, count);
+    });
+
+    it("fails an endpoint's pending deliveries with a reason, and leaves the others", async () => {
+      const db = await fresh();
+      await db.webhookDeliveries.enqueue([delivery(1), delivery(2), delivery(3)], T0);
+      assert.equal(await db.webhookDeliveries.cancelPending('odd', 'the endpoint "odd" was deleted', at(5)), 2);
+      const odd = await db.webhookDeliveries.list({ endpoint: 'odd', limit: 10, offset: 0 });
+      assert.deepEqual(
+        odd.deliveries.map((d) => [d.status, d.lastError, d.nextAttemptAt]),
+        [
+          ['failed', 'the endpoint "odd" was deleted', null],
+          ['failed', 'the endpoint "odd" was deleted', null],
+        ],
+      );
+      assert.equal((await db.webhookDeliveries.claimDue(at(10), at(60), 'c', 10)).map((d) => d.endpoint).join(), 'even');
     });
   });
 }

@@ -5,12 +5,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { indexPathOf } from '../../src/domain/crate-name.js';
 import { encodePublishBody } from '../../src/domain/publish-body.js';
 import { makeCrate, metadataFor, publishBodyFor } from '../support/crate-fixture.js';
+import { eventually } from '../support/eventually.js';
 import { httpRequest, publish } from '../support/http-client.js';
 import { startRegistry, type RunningRegistry } from '../support/registry-server.js';
+import { verifyDelivery, WebhookReceiver } from '../support/webhook-receiver.js';
+
+const OUTBOX_SECRET = 'e2e-outbox-secret-0123456789abcdef';
 
 interface IndexLine {
   vers: string;
@@ -69,6 +76,41 @@ describe('publish consistency', () => {
     const again = await publish(second.url, token, await publishBodyFor('committed', '1.0.0'));
     assert.equal(again.status, 409);
     assert.equal(await second.stop(), 0);
+  });
+
+  it('killed after the commit, before answering: its webhook event and docs build were committed with it', async () => {
+    const receiver = await new WebhookReceiver().listen();
+    try {
+      const config = join(makeTempDir('cratekeeper-outbox-'), 'cratekeeper.toml');
+      writeFileSync(
+        config,
+        `[[webhooks]]\nname = "ci"\nurl = "${receiver.url}"\nsecret_env = "CK_E2E_OUTBOX_SECRET"\nevents = ["publish"]\n`,
+      );
+      const env = { CK_E2E_OUTBOX_SECRET: OUTBOX_SECRET, CRATEKEEPER_WEBHOOK_DELIVERY__POLL_INTERVAL_MS: '50' };
+      const first = await startRegistry({
+        args: ['--config', config],
+        env: { ...env, CRATEKEEPER_FAULT: 'publish-after-commit', CRATEKEEPER_DOCS__BUILD: 'true' },
+      });
+      const token = first.adminToken!;
+      await assert.rejects(publish(first.url, token, await publishBodyFor('told', '1.0.0')), /socket hang up|ECONNRESET/);
+      await first.kill();
+      assert.equal(receiver.deliveries.length, 0, 'nothing was sent before the kill');
+
+      // The builder is off now: the build queued by the killed publish waits, and shows as queued.
+      const second = await startRegistry({ dataDir: first.dataDir, args: ['--config', config], env });
+      await eventually(() => assert.equal(receiver.accepted().length, 1, 'the publish event was not delivered after the restart'));
+      const payload = verifyDelivery(receiver.accepted()[0]!, OUTBOX_SECRET, Math.floor(Date.now() / 1000));
+      assert.deepEqual([payload.event, payload.crate, payload.version], ['publish', 'told', '1.0.0']);
+      const builds = await httpRequest(`${second.url}/api/v1/crates/told/docs/builds`, { headers: { authorization: token } });
+      assert.equal(builds.status, 200, builds.body.toString());
+      assert.deepEqual(
+        (JSON.parse(builds.body.toString()) as { builds: { version: string; status: string }[] }).builds.map((b) => [b.version, b.status]),
+        [['1.0.0', 'queued']],
+      );
+      assert.equal(await second.stop(), 0);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('killed mid-upload: nothing is stored', async () => {

@@ -1,7 +1,8 @@
 // A docs archive is buffered whole (up to docs.max_archive_size) before it is checked, so uploads
 // get what publishes get: a few slots per process and one per user, and a deadline for the whole
 // body. Without them, an owner's CI (or a stolen owner token) could hold any number of 100 MiB
-// buffers, or a slot for ever by sending one byte a minute.
+// buffers, or a slot for ever by sending one byte a minute. And the archive's own limits (entries,
+// unpacked bytes, a path twice, a backslash), each named in its refusal, which stores nothing.
 
 import assert from 'node:assert/strict';
 import { request as httpRequest, type ClientRequest } from 'node:http';
@@ -52,7 +53,12 @@ describe('docs upload limits', () => {
   describe('the deadline for the whole body', () => {
     let r: TestRegistry;
     before(async () => {
-      r = await startTestRegistry({ 'docs.upload_timeout_seconds': '1', 'docs.max_archive_size': '64KiB' });
+      r = await startTestRegistry({
+        'docs.upload_timeout_seconds': '1',
+        'docs.max_archive_size': '64KiB',
+        'docs.max_files': '3',
+        'docs.max_unpacked_size': '16KiB',
+      });
       await r.publishAsAdmin('widget', '1.0.0');
     });
     after(() => r.close());
@@ -82,6 +88,50 @@ describe('docs upload limits', () => {
       });
       assert.equal(res.statusCode, 413, res.body);
       assert.match(JSON.parse(res.body).errors[0].detail, /accepts at most 65536 bytes \(docs\.max_archive_size\)$/);
+    });
+
+    it('refuses too many entries, too many unpacked bytes, a path twice and a backslash, naming the limit, and stores nothing', async () => {
+      const before = await r.request({ method: 'GET', url: '/api/v1/crates/widget/docs/builds', token: r.adminToken });
+      const refusals: [string, Buffer, number, RegExp][] = [
+        [
+          'four entries',
+          gzipSync(await makeTar(['a', 'b', 'c', 'd'].map((n) => ({ name: `widget/${n}.html`, body: n })))),
+          413,
+          /more than 3 entries \(docs\.max_files\)/,
+        ],
+        [
+          // 32 KiB of zeros compress to a few dozen bytes: counted as they unpack, not as they arrive.
+          'a compression bomb',
+          gzipSync(await makeTar([{ name: 'widget/index.html', body: '\0'.repeat(32 * 1024) }])),
+          413,
+          /unpacks to more than 16384 bytes \(docs\.max_unpacked_size\)/,
+        ],
+        [
+          'a path twice',
+          gzipSync(
+            await makeTar([
+              { name: 'widget/index.html', body: 'one' },
+              { name: 'widget/index.html', body: 'two' },
+            ]),
+          ),
+          400,
+          /widget\/index\.html/,
+        ],
+        ['a backslash', gzipSync(await makeTar([{ name: 'widget\\index.html', body: 'x' }])), 400, /backslash/],
+      ];
+      for (const [what, body, status, detail] of refusals) {
+        const res = await r.request({
+          method: 'PUT',
+          url: '/api/v1/crates/widget/1.0.0/docs',
+          token: r.adminToken,
+          payload: body,
+          headers: { 'content-type': 'application/gzip' },
+        });
+        assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+        assert.match(JSON.parse(res.body).errors[0].detail, detail, what);
+      }
+      const after = await r.request({ method: 'GET', url: '/api/v1/crates/widget/docs/builds', token: r.adminToken });
+      assert.equal(after.body, before.body);
     });
   });
 

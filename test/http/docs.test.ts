@@ -216,4 +216,14 @@ describe('rustdoc hosting over HTTP', () => {
     const { file } = await read('/docs/widget/1.1.0/widget/index.html', { authorization: alice });
     assert.match(file!.body, /widget two/);
   });
+  it('resolves latest past a yanked newest version, and back once it is unyanked', async () => {
+    const yank = (method: 'DELETE' | 'PUT', action: string) =>
+      r.request({ method, url: `/api/v1/crates/widget/1.2.0/${action}`, token: r.adminToken });
+    assert.equal((await yank('DELETE', 'yank')).statusCode, 200);
+    let { entry } = await read('/docs/widget/latest/widget/index.html', { authorization: alice });
+    assert.match(String(entry.headers.location), /\/widget\/1\.1\.0\/widget\/index\.html$/);
+    assert.equal((await yank('PUT', 'unyank')).statusCode, 200);
+    ({ entry } = await read('/docs/widget/latest/widget/index.html', { authorization: alice }));
+    assert.match(String(entry.headers.location), /\/widget\/1\.2\.0\/widget\/index\.html$/);
+  });
 });

@@ -53,6 +53,8 @@ describe('policy check (client)', () => {
     assert.deepEqual(lines, [
       'app-core 1.1.0 (local): DENIED (hold): app-core@1.1.0 is held back: an administrator holds app-core@1.1.0 (broken build)',
       'app-core 1.0.0 (local): ok',
+      '1 package(s) from other sources were not checked: registry+https://github.com/rust-lang/crates.io-index ' +
+        '(if this registry replaces one of them, say so with --replace <source>=<index>)',
       '1 of 2 package(s) from this registry are denied by its policy',
     ]);
   });

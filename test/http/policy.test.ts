@@ -5,11 +5,9 @@
 // replica taking effect on another that shares the database.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
+import { FakeDemoUpstream, versionsIn } from '../support/fake-demo-upstream.js';
 import { signInWithToken } from '../support/web-session.js';
 import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 
@@ -17,48 +15,8 @@ const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-20T12:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** A sparse upstream with one crate, `demo`, whose index lines the test rewrites. */
-class FakeUpstream {
-  lines = new Map<string, { pubtime?: string }>();
-  private server: Server | undefined;
-  url = '';
-  readonly bytes = (version: string) => Buffer.from(`demo ${version} crate bytes`);
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      if (req.url === '/index/config.json') return res.end(JSON.stringify({ dl: `${this.url}/crates/{crate}/{version}.crate` }));
-      if (req.url === '/index/de/mo/demo') {
-        const body = [...this.lines]
-          .map(([vers, extra]) => {
-            const cksum = createHash('sha256').update(this.bytes(vers)).digest('hex');
-            return JSON.stringify({ name: 'demo', vers, deps: [], cksum, features: {}, yanked: false, ...extra }) + '\n';
-          })
-          .join('');
-        return res.end(body);
-      }
-      const crate = /^\/crates\/demo\/(.+)\.crate$/.exec(req.url ?? '');
-      if (crate) return res.end(this.bytes(crate[1]!));
-      res.statusCode = 404;
-      res.end();
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-  async stop(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
-
-/** The versions cargo may resolve to: those the file does not mark yanked. */
-const versionsIn = (body: string) =>
-  body
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { vers: string; yanked: boolean })
-    .filter((l) => !l.yanked)
-    .map((l) => l.vers);
-
 describe('supply-chain policy', () => {
-  const upstream = new FakeUpstream();
+  const upstream = new FakeDemoUpstream();
   let now = T0;
   let r: TestRegistry;
   let replica: TestRegistry;
@@ -162,6 +120,34 @@ describe('supply-chain policy', () => {
       assert.deepEqual(versionsIn((await get('/mirrors/up/index/de/mo/demo')).body), ['1.0.0', '1.1.0', '1.2.0'], 'the file default again');
     });
 
+    it('holds a version back again once its early release expires, with no step by anyone', async () => {
+      // 1.2.0 was released early at T0 + 2d + 1s for 2d; under a 30d minimum it stays young long
+      // after that release ends, so only the release lets it out.
+      const set = await admin('PUT', '/api/v1/admin/policy/settings/up/min_release_age', { value: '30d' });
+      assert.equal(set.statusCode, 200, set.body);
+      const released = await get('/mirrors/up/index/de/mo/demo');
+      assert.deepEqual(versionsIn(released.body), ['1.2.0']);
+      await replica.registry.changes.poll();
+      await eventuallyVersions(replica, ['1.2.0']);
+      assert.equal((await get('/mirrors/up/crates/demo/1.2.0/download')).statusCode, 200);
+
+      now = T0 + 4 * DAY + 1000 - 1; // the last millisecond of the release
+      assert.deepEqual(versionsIn((await get('/mirrors/up/index/de/mo/demo')).body), ['1.2.0']);
+      now = T0 + 4 * DAY + 1000; // its expiry
+      const expired = await get('/mirrors/up/index/de/mo/demo', alice, { 'if-none-match': String(released.headers.etag) });
+      assert.equal(expired.statusCode, 200, 'the old ETag no longer matches');
+      assert.deepEqual(versionsIn(expired.body), []);
+      const refused = await get('/mirrors/up/crates/demo/1.2.0/download');
+      assert.equal(refused.statusCode, 403);
+      assert.match(refused.body, /demo@1\.2\.0 is in quarantine until 2026-12-20T12:00:00Z/);
+      // The other replica, asked nothing since before the expiry, agrees.
+      assert.deepEqual(versionsIn((await get('/mirrors/up/index/de/mo/demo', alice, {}, replica)).body), []);
+
+      const unset = await admin('DELETE', '/api/v1/admin/policy/settings/up/min_release_age');
+      assert.equal(unset.statusCode, 200, unset.body);
+      now = T0 + 2 * DAY + 1000;
+    });
+
     async function eventuallyVersions(on: TestRegistry, expected: string[]): Promise<void> {
       // The replica reloads what the feed reported in the background: ask until it has.
       await eventually(async () => assert.deepEqual(versionsIn((await get('/mirrors/up/index/de/mo/demo', alice, {}, on)).body), expected));
@@ -227,8 +213,10 @@ describe('supply-chain policy', () => {
       assert.match(adminPage.body, /<td>hold<\/td><td>local-lib@1\.1\.0<\/td><td>every source<\/td><td>bad release<\/td>/);
 
       const metrics = await r.request({ method: 'GET', url: '/metrics' });
-      assert.match(metrics.body, /cratekeeper_policy_refusals_total\{rule="hold"\} 2/);
-      assert.match(metrics.body, /cratekeeper_policy_refusals_total\{rule="quarantine"\} \d+/);
+      assert.match(metrics.body, /\ncratekeeper_policy_refusals_total\{rule="hold"\} 2\n/);
+      // Three quarantine refusals on this replica: demo@1.1.0 and demo@1.2.0 while young, and
+      // demo@1.2.0 again once its early release expired.
+      assert.match(metrics.body, /\ncratekeeper_policy_refusals_total\{rule="quarantine"\} 3\n/);
       await r.registry.audit.flush();
       const audit = await admin('GET', '/api/v1/admin/audit?action=policy-refused&crate=local-lib');
       assert.match(audit.body, /held back: an administrator holds/);

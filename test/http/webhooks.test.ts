@@ -288,4 +288,143 @@ events = ["publish", "yank", "unyank", "owner-add"]
       await other.close();
     }
   });
+  it('tells of owner changes to the endpoints that take them, with who was added', async () => {
+    await r.userToken('carol');
+    const added = await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/tokio-lite/owners',
+      token: r.adminToken,
+      payload: { users: ['carol'] },
+    });
+    assert.equal(added.statusCode, 200, added.body);
+    await settle();
+    const payload = verifyDelivery(all.accepted().at(-1)!, CONFIG_SECRET, seconds());
+    assert.deepEqual([payload.event, payload.crate, payload.actor, payload.detail], ['owner-add', 'tokio-lite', 'admin', 'carol']);
+  });
+
+  it('never sends a queued delivery to an endpoint that no longer covers its crate, nor redelivers it there', async () => {
+    const other = await new WebhookReceiver().listen();
+    try {
+      const created = await admin.post('/admin/webhooks', {
+        name: 'narrowed',
+        url: other.url,
+        secret: 'narrowed-secret-0123456789',
+        events: ['publish'],
+        crates: '',
+        enabled: 'yes',
+      });
+      assert.equal(created.statusCode, 303, created.body);
+      const listed = (await r.request({ method: 'GET', url: '/api/v1/admin/webhooks', token: r.adminToken })).json() as {
+        webhooks: { id: number | null; name: string }[];
+      };
+      const id = listed.webhooks.find((w) => w.name === 'narrowed')!.id!;
+
+      other.status = 500;
+      await r.publishAsAdmin('hidden-tool', '1.0.0');
+      await settle();
+      let [queued] = await deliveries('?endpoint=narrowed');
+      assert.deepEqual([queued!.crate, queued!.status, queued!.attempts], ['hidden-tool', 'pending', 1]);
+
+      // The admin narrows the endpoint to other crates: the retry must not name hidden-tool to it.
+      other.status = 204;
+      const narrowed = await admin.post(`/admin/webhooks/${id}`, {
+        name: 'narrowed',
+        url: other.url,
+        secret: '',
+        events: ['publish'],
+        crates: 'ops-*',
+        enabled: 'yes',
+      });
+      assert.equal(narrowed.statusCode, 303, narrowed.body);
+      clock += 10 * RETRY_MS;
+      await runDue();
+      assert.equal(other.deliveries.length, 1, 'only the first attempt, made while the endpoint covered the crate');
+      [queued] = await deliveries('?endpoint=narrowed');
+      assert.deepEqual([queued!.status, queued!.attempts], ['failed', 1]);
+      assert.match(queued!.last_error!, /the endpoint "narrowed" no longer covers this crate/);
+      const redelivered = await r.request({
+        method: 'POST',
+        url: `/api/v1/admin/webhooks/deliveries/${queued!.id}/redeliver`,
+        token: r.adminToken,
+      });
+      assert.equal(redelivered.statusCode, 409, redelivered.body);
+      assert.match(redelivered.json().errors[0].detail, /no longer covers this crate/);
+      await settle();
+      assert.equal(other.deliveries.length, 1);
+
+      // Deleted with a delivery pending: it fails, and a new endpoint of that name never gets it.
+      other.status = 500;
+      await r.publishAsAdmin('ops-gone', '1.0.0');
+      await settle();
+      assert.deepEqual(
+        (await deliveries('?endpoint=narrowed&status=pending')).map((d) => d.crate),
+        ['ops-gone'],
+      );
+      assert.equal((await admin.post(`/admin/webhooks/${id}/delete`)).statusCode, 303);
+      const [gone] = await deliveries('?endpoint=narrowed&limit=1');
+      assert.deepEqual([gone!.crate, gone!.status, gone!.last_error], ['ops-gone', 'failed', 'the endpoint "narrowed" was deleted']);
+      other.status = 204;
+      const again = await admin.post('/admin/webhooks', {
+        name: 'narrowed',
+        url: other.url,
+        secret: 'narrowed-secret-0123456789',
+        events: ['publish'],
+        crates: '',
+        enabled: 'yes',
+      });
+      assert.equal(again.statusCode, 303, again.body);
+      clock += 10 * RETRY_MS;
+      await runDue();
+      assert.equal(other.deliveries.length, 2, 'ops-gone was tried once before the delete, and never after');
+      const deleted = (await r.request({ method: 'GET', url: '/api/v1/admin/webhooks', token: r.adminToken })).json() as {
+        webhooks: { id: number | null; name: string }[];
+      };
+      assert.equal((await admin.post(`/admin/webhooks/${deleted.webhooks.find((w) => w.name === 'narrowed')!.id}/delete`)).statusCode, 303);
+    } finally {
+      await other.close();
+    }
+  });
+  it("tells of the policy's events: an administrator's hold, and the download it refuses", async () => {
+    const other = await new WebhookReceiver().listen();
+    try {
+      const created = await r.request({
+        method: 'POST',
+        url: '/api/v1/admin/webhooks',
+        token: r.adminToken,
+        payload: { name: 'policy', url: other.url, secret: 'policy-secret-0123456789', events: ['policy-change', 'policy-refused'] },
+      });
+      assert.equal(created.statusCode, 201, created.body);
+      const hold = await r.request({
+        method: 'POST',
+        url: '/api/v1/admin/policy/exceptions',
+        token: r.adminToken,
+        payload: { kind: 'hold', crate: 'serde-lite@1.0.0', reason: 'under review' },
+      });
+      assert.equal(hold.statusCode, 201, hold.body);
+      const refused = await r.request({ method: 'GET', url: '/api/v1/crates/serde-lite/1.0.0/download', token: r.adminToken });
+      assert.equal(refused.statusCode, 403, refused.body);
+      await settle();
+      const payloads = other.accepted().map((d) => verifyDelivery(d, 'policy-secret-0123456789', seconds()));
+      assert.deepEqual(
+        payloads.map((p) => [p.event, p.crate, p.version, p.actor]),
+        [
+          ['policy-change', 'serde-lite', '1.0.0', 'admin'],
+          ['policy-refused', 'serde-lite', '1.0.0', 'admin'],
+        ],
+      );
+      assert.equal(
+        (
+          await r.request({
+            method: 'POST',
+            url: '/api/v1/admin/policy/exceptions/remove',
+            token: r.adminToken,
+            payload: { kind: 'hold', crate: 'serde-lite@1.0.0' },
+          })
+        ).statusCode,
+        200,
+      );
+    } finally {
+      await other.close();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isAffected, parseAdvisoryFile } from '../../src/domain/advisory-file.js';
+import { isAffected, isUnscored, parseAdvisoryFile } from '../../src/domain/advisory-file.js';
 import { parseVersion } from '../../src/domain/version.js';
 
 const GOOD = `\`\`\`toml
@@ -30,6 +30,30 @@ Upgrade to 1.6.1.
 `;
 
 const PATH = 'crates/smallvec/RUSTSEC-2026-0001.md';
+
+/** A real advisory of the RustSec database (CC0), one of those with a CVSS 4.0 vector. */
+const REAL_CVSS_4 = `\`\`\`toml
+[advisory]
+id = "RUSTSEC-2026-0073"
+package = "libcrux-poly1305"
+date = "2026-03-04"
+cvss = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N"
+url = "https://github.com/cryspen/libcrux/pull/1351"
+aliases = ["GHSA-pv9v-5j35-xwcr"]
+
+[affected.functions]
+"libcrux_poly1305::mac" = [ "<= 0.0.4" ]
+
+[versions]
+patched = [">= 0.0.5 "]
+\`\`\`
+
+# Panic in Standalone MAC Operations
+
+An incorrect constant for the key length in libcrux-poly1305 caused
+the standalone MAC function \`libcrux_poly1305::mac\` to always panic
+with an out-of-bounds memory access.
+`;
 
 function faultOf(path: string, text: string): string {
   try {
@@ -86,6 +110,26 @@ describe('RustSec advisory files', () => {
     assert.deepEqual(advisory.patched, []);
   });
 
+  it('reads a real advisory with a CVSS 4.0 vector and scores it', () => {
+    const advisory = parseAdvisoryFile('crates/libcrux-poly1305/RUSTSEC-2026-0073.md', REAL_CVSS_4);
+    assert.equal(advisory.cvss, 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N');
+    assert.equal(advisory.cvssScore, 8.7);
+    assert.equal(isUnscored(advisory), false);
+    assert.equal(advisory.title, 'Panic in Standalone MAC Operations');
+    assert.equal(isAffected(advisory, parseVersion('0.0.4')), true);
+    assert.equal(isAffected(advisory, parseVersion('0.0.5')), false);
+  });
+
+  it('keeps an advisory whose CVSS vector cannot be scored, unscored, rather than leaving it out', () => {
+    for (const vector of ['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:Q', 'CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P', 'high']) {
+      const advisory = parseAdvisoryFile(PATH, GOOD.replace('CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', vector));
+      assert.equal(advisory.cvss, vector);
+      assert.equal(advisory.cvssScore, undefined);
+      assert.equal(isUnscored(advisory), true, vector);
+    }
+    assert.equal(isUnscored(parseAdvisoryFile(PATH, GOOD.replace(/cvss = .*\n/, ''))), false, 'no vector: not unscored');
+  });
+
   it('says which versions are affected: those matching neither patched nor unaffected', () => {
     const advisory = parseAdvisoryFile(PATH, GOOD);
     const affected = (v: string) => isAffected(advisory, parseVersion(v));
@@ -124,7 +168,12 @@ describe('RustSec advisory files', () => {
       replace('[affected]', 'withdrawn = true\n\n[affected]').replace('[advisory]\n', '[advisory]\n'),
       /advisory\.withdrawn must be a date/,
     ],
-    ['a bad CVSS vector', PATH, replace('A:H"', 'A:Q"'), /advisory\.cvss: .*A:Q is not a value of A/],
+    [
+      'a CVSS that is not a string',
+      PATH,
+      replace('cvss = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"', 'cvss = 9.8'),
+      /advisory\.cvss must be a string/,
+    ],
     ['a requirement cargo would refuse', PATH, replace('">= 1.6.1"', '"latest"'), /versions: `latest` is not a cargo version requirement/],
     [
       'patched that is not a list',

@@ -91,7 +91,7 @@ describe('advisory rule', () => {
     assert.deepEqual(summary(await rule.review(CRATES_IO, 'smallvec', versions('1.6.5'))), { '1.6.5': ['RUSTSEC-2026-0003:deny'] });
   });
 
-  it('under a minimum CVSS, denies only advisories scored at or above it; the others, unscored ones too, warn', async () => {
+  it('under a minimum CVSS, denies only advisories scored at or above it; the others, and those without a vector, warn', async () => {
     const { rule } = ruleWith(
       { advisories: 'deny', advisories_min_cvss: 7, advisories_informational: true },
       { 'upstream:crates-io': SMALLVEC },
@@ -99,6 +99,30 @@ describe('advisory rule', () => {
     const findings = await rule.review(CRATES_IO, 'smallvec', versions('1.4.0'));
     assert.deepEqual(summary(findings), { '1.4.0': ['RUSTSEC-2026-0001:deny', 'RUSTSEC-2026-0003:warn', 'RUSTSEC-2026-0004:warn'] });
     assert.equal(findings.get('1.4.0')![2]!.facts?.below_min_cvss, '7');
+  });
+
+  it('applies a minimum CVSS to CVSS 4.0 advisories by their score, and treats an unscored vector as severe enough', async () => {
+    const cvss4 = (id: string, score: number, cvss: string, patched: string) =>
+      advisory(id, 'smallvec', { title: `v4 ${score}`, patched: [patched], cvss, cvssScore: score });
+    const list = [
+      // RUSTSEC-2026-0073's vector: 8.7
+      cvss4('RUSTSEC-2026-0087', 8.7, 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N', '>= 2.0.0'),
+      cvss4('RUSTSEC-2026-0069', 6.9, 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:L/VA:L/SC:N/SI:N/SA:N', '>= 2.0.0'),
+      // A vector nobody can score (kept by the sync, without a score).
+      advisory('RUSTSEC-2026-0099', 'smallvec', { title: 'odd vector', patched: ['>= 2.0.0'], cvss: 'CVSS:5.0/AV:N' }),
+      // No vector at all: unrated, warns under a minimum as before.
+      advisory('RUSTSEC-2026-0098', 'smallvec', { title: 'unrated', patched: ['>= 2.0.0'] }),
+    ];
+    const { rule } = ruleWith({ advisories: 'deny', advisories_min_cvss: 7 }, { 'upstream:crates-io': list });
+    const findings = await rule.review(CRATES_IO, 'smallvec', versions('1.0.0'));
+    assert.deepEqual(summary(findings), {
+      '1.0.0': ['RUSTSEC-2026-0087:deny', 'RUSTSEC-2026-0069:warn', 'RUSTSEC-2026-0099:deny', 'RUSTSEC-2026-0098:warn'],
+    });
+    const [high, low, unscored] = findings.get('1.0.0')!;
+    assert.equal(high!.facts?.cvss, '8.7');
+    assert.equal(low!.facts?.below_min_cvss, '7');
+    assert.equal(unscored!.facts?.cvss_unscored, 'CVSS:5.0/AV:N');
+    assert.equal(unscored!.facts?.cvss, undefined);
   });
 
   it("applies an upstream's advisories only to that upstream's crates", async () => {

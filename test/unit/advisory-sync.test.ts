@@ -69,6 +69,38 @@ describe('advisories sync', () => {
     await db.close();
   });
 
+  it('imports CVSS 4.0 advisories with their score, and one whose vector cannot be scored as unscored, saying so', async () => {
+    const db = await openDb();
+    const folder = writeAdvisoryFolder(
+      makeTempDir('cratekeeper-advisory-db-'),
+      advisoryFiles([
+        {
+          id: 'RUSTSEC-2026-0073',
+          package: 'libcrux-poly1305',
+          patched: ['>= 0.0.5 '],
+          cvss: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:H/SC:N/SI:N/SA:N',
+        },
+        { id: 'RUSTSEC-2026-0074', package: 'odd', cvss: 'CVSS:4.0/AV:N/AC:L' },
+      ]),
+    );
+    const summary = await new AdvisorySyncService(db.advisories).sync(folder, SOURCE);
+    assert.deepEqual([summary.imported, summary.skipped], [2, []]);
+    assert.deepEqual(
+      summary.unscored.map((u) => u.path),
+      ['crates/odd/RUSTSEC-2026-0074.md'],
+    );
+    assert.match(summary.unscored[0]!.reason, /not a CVSS 4.0 vector: the base metric AT is missing/);
+    assert.deepEqual(
+      (await db.advisories.forCrate(SOURCE, 'libcrux-poly1305')).map((a) => [a.id, a.cvssScore]),
+      [['RUSTSEC-2026-0073', 8.7]],
+    );
+    assert.deepEqual(
+      (await db.advisories.forCrate(SOURCE, 'odd')).map((a) => [a.id, a.cvss, a.cvssScore]),
+      [['RUSTSEC-2026-0074', 'CVSS:4.0/AV:N/AC:L', undefined]],
+    );
+    await db.close();
+  });
+
   it('imports a .tar.gz in GitHub archive layout, from a file and from a URL', async () => {
     const db = await openDb();
     const archive = advisoryArchive(advisoryFiles(GOOD));

@@ -77,11 +77,14 @@ describe('webhook configuration', () => {
     const config = loadToml(hook(''));
     const stored = { list: async () => [] } as unknown as WebhookEndpoints;
     const sealed = {} as SealedSecrets;
-    const problems = problemsOf(() => new WebhookEndpointsService(stored, sealed, config.webhooks, {}, Date.now));
+    const deliveries = { cancelPending: async () => 0 };
+    const problems = problemsOf(() => new WebhookEndpointsService(stored, deliveries, sealed, config.webhooks, {}, Date.now));
     assert.deepEqual(problems, [
       'webhooks.0.secret_env: the environment variable CHAT_SECRET is not set (it holds the secret of webhook "chat")',
     ]);
-    assert.doesNotThrow(() => new WebhookEndpointsService(stored, sealed, config.webhooks, { CHAT_SECRET: 'x'.repeat(32) }, Date.now));
+    assert.doesNotThrow(
+      () => new WebhookEndpointsService(stored, deliveries, sealed, config.webhooks, { CHAT_SECRET: 'x'.repeat(32) }, Date.now),
+    );
   });
 });
 

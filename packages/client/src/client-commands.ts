@@ -244,11 +244,29 @@ export function registerClientCommands(program: Command): void {
     .description('say which packages of a Cargo.lock the registry denies (quarantine, holds, advisories, licences); exit 1 if any')
     .requiredOption('--registry <url>', "the registry's URL, e.g. https://crates.example.com")
     .option('--token-env <name>', 'environment variable holding a token with the read scope', 'CRATEKEEPER_TOKEN')
-    .addHelpText('after', examples(`CRATEKEEPER_TOKEN=... ${me} policy check Cargo.lock --registry https://crates.example.com`))
-    .action(async (lockfile: string, options: { registry: string; tokenEnv: string }) => {
-      const { policyCheck, PolicyCheckError } = await import('./policy-check.js');
+    .option(
+      '--replace <source=index>',
+      "a source the lockfile names that this registry replaces ([source] replace-with), and the registry's index that does; repeatable " +
+        "(crates.io's is mapped to the registry's upstream of crates.io without it)",
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    )
+    .addHelpText(
+      'after',
+      examples(
+        `CRATEKEEPER_TOKEN=... ${me} policy check Cargo.lock --registry https://crates.example.com`,
+        `${me} policy check Cargo.lock --registry https://crates.example.com --replace sparse+https://git.example.com/index/=sparse+https://crates.example.com/mirrors/gitea/index/`,
+      ),
+    )
+    .action(async (lockfile: string, options: { registry: string; tokenEnv: string; replace: string[] }) => {
+      const { parseReplacement, policyCheck, PolicyCheckError } = await import('./policy-check.js');
       try {
-        const { lines, exitCode } = await policyCheck(lockfile, { registry: options.registry, token: process.env[options.tokenEnv] });
+        const replacements = new Map(options.replace.map(parseReplacement));
+        const { lines, exitCode } = await policyCheck(lockfile, {
+          registry: options.registry,
+          token: process.env[options.tokenEnv],
+          replacements,
+        });
         process.stdout.write(lines.map((l) => `${l}\n`).join(''));
         process.exitCode = exitCode;
       } catch (error) {

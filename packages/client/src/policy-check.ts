@@ -2,6 +2,12 @@
 // packages to the registry's `POST /api/v1/policy/check` and prints, for each one the registry
 // serves, whether its supply-chain policy denies it (quarantined, held, affected by an advisory,
 // refused by a licence rule) or warns about it; the exit code is 1 when any is denied.
+//
+// Under source replacement (`[source.crates-io] replace-with = "company"`) a Cargo.lock names the
+// original source, not the registry that serves it. The registry maps crates.io's source to its
+// upstream of crates.io by itself; `replacements` says which of its indexes replaces any other
+// source (as the `[source]` tables of .cargo/config.toml do). Packages the registry does not
+// serve are counted in the last lines, never silently: a gate that checked nothing must say so.
 
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
@@ -10,6 +16,8 @@ export interface PolicyCheckOptions {
   /** The registry's base URL (its public URL), e.g. https://crates.example.com. */
   registry: string;
   token: string | undefined;
+  /** Lockfile source → the registry's index that replaces it (`sparse+https://crates.example.com/mirrors/crates-io/index/`). */
+  replacements?: ReadonlyMap<string, string>;
   fetch?: typeof fetch;
 }
 
@@ -39,6 +47,22 @@ export function lockedRegistryPackages(text: string, file: string): { name: stri
   );
 }
 
+/**
+ * Parses a `--replace` value, `<source>=<index>`: the source as a Cargo.lock names it
+ * (`registry+...` or `sparse+...`) and the registry's sparse index that replaces it.
+ */
+export function parseReplacement(text: string): [string, string] {
+  const at = text.indexOf('=sparse+');
+  const from = at === -1 ? '' : text.slice(0, at);
+  if (!/^(registry|sparse)\+\S+$/.test(from) || !/^sparse\+https?:\/\/\S+$/.test(text.slice(at + 1))) {
+    throw new PolicyCheckError(
+      `--replace ${text}: expected <source>=<index>, the source as Cargo.lock names it and this registry's index, e.g. ` +
+        'registry+https://github.com/rust-lang/crates.io-index=sparse+https://crates.example.com/mirrors/crates-io/index/',
+    );
+  }
+  return [from, text.slice(at + 1)];
+}
+
 /** Runs the check; returns the lines to print and the exit code (1: something is denied). */
 export async function policyCheck(lockfile: string, options: PolicyCheckOptions): Promise<{ lines: string[]; exitCode: number }> {
   let text: string;
@@ -47,7 +71,8 @@ export async function policyCheck(lockfile: string, options: PolicyCheckOptions)
   } catch (error) {
     throw new PolicyCheckError(`cannot read ${lockfile}: ${(error as Error).message}`);
   }
-  const packages = lockedRegistryPackages(text, lockfile);
+  const locked = lockedRegistryPackages(text, lockfile);
+  const packages = locked.map((p) => ({ ...p, source: options.replacements?.get(p.source) ?? p.source }));
   const url = `${options.registry.replace(/\/+$/, '')}/api/v1/policy/check`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = options.token;
@@ -74,6 +99,13 @@ export async function policyCheck(lockfile: string, options: PolicyCheckOptions)
         lines.push(`${p.name} ${p.version}${from}: ${f.effect === 'deny' ? 'DENIED' : 'warning'} (${f.rule}): ${f.detail}`);
   }
   const served = answer.packages.filter((p) => p.status !== 'not-served').length;
+  const elsewhere = [...new Set(answer.packages.flatMap((p, i) => (p.status === 'not-served' ? [locked[i]!.source] : [])))];
+  if (elsewhere.length > 0) {
+    lines.push(
+      `${answer.packages.length - served} package(s) from other sources were not checked: ${elsewhere.join(', ')} ` +
+        '(if this registry replaces one of them, say so with --replace <source>=<index>)',
+    );
+  }
   lines.push(
     answer.denied > 0
       ? `${answer.denied} of ${served} package(s) from this registry are denied by its policy`

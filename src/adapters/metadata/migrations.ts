@@ -456,6 +456,25 @@ export const MIGRATIONS: readonly Migration[] = [
       await rebuildIndexFiles(db, onProgress ?? noProgress);
     },
   },
+  {
+    version: 15,
+    async up(db, dialect) {
+      // Webhook events written in the transaction of the change they tell of (a publish, a yank,
+      // an owner change), so that a crash after the commit cannot lose one; services/webhooks.ts
+      // turns each into deliveries and deletes it, in one transaction.
+      await db.schema
+        .createTable('webhook_events')
+        .addColumn('id', autoId(dialect), idColumn(dialect))
+        .addColumn('event_id', 'text', (c) => c.notNull().unique())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('crate', 'text')
+        .addColumn('version', 'text')
+        .addColumn('actor', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -48,6 +48,18 @@ export class SqlAdvisories implements Advisories {
     return rows.map(toAdvisory);
   }
 
+  async cratesWithAdvisories(source: AdvisorySourceKey, after: string | undefined, limit: number): Promise<string[]> {
+    let query = this.scope.db
+      .selectFrom('advisories')
+      .select('crate_key')
+      .distinct()
+      .where('source', '=', source)
+      .where('withdrawn', 'is', null);
+    if (after !== undefined) query = query.where('crate_key', '>', after);
+    const rows = await query.orderBy('crate_key').limit(limit).execute();
+    return rows.map((r) => r.crate_key);
+  }
+
   async latestSyncId(): Promise<number> {
     const row = await this.scope.db
       .selectFrom('advisory_syncs')

@@ -4,6 +4,9 @@ import type { Kysely } from 'kysely';
 import type { AuditEvent, AuditLog, AuditQuery } from '../../ports/audit-log.js';
 import type { Database } from './sql-schema.js';
 
+/** Audit events removed per statement when old ones are pruned. */
+const PRUNE_BATCH = 2000;
+
 export class SqlAuditLog implements AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -58,8 +61,22 @@ export class SqlAuditLog implements AuditLog {
     };
   }
 
+  /**
+   * In batches, each its own statement: one DELETE of a year of download events would hold the
+   * write lock for seconds, and a publish meanwhile would wait for it. Between two batches the
+   * lock is free, and the process's other work gets a turn.
+   */
   async prune(before: string): Promise<number> {
-    const result = await this.db.deleteFrom('audit_events').where('at', '<', before).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    let removed = 0;
+    for (;;) {
+      const result = await this.db
+        .deleteFrom('audit_events')
+        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', before).orderBy('id').limit(PRUNE_BATCH))
+        .executeTakeFirst();
+      const batch = Number(result.numDeletedRows);
+      removed += batch;
+      if (batch < PRUNE_BATCH) return removed;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   }
 }

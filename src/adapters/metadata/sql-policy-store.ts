@@ -138,4 +138,16 @@ export class SqlPolicyStore implements PolicyStore {
         .execute();
     }
   }
+
+  async cratesSeenSince(source: PolicySourceKey, since: number, after: string | undefined, limit: number): Promise<string[]> {
+    let query = this.scope.db
+      .selectFrom('policy_first_seen')
+      .select('crate')
+      .distinct()
+      .where('source', '=', source)
+      .where((eb) => eb(eb.fn.coalesce('pubtime', 'first_seen_at'), '>=', iso(since)));
+    if (after !== undefined) query = query.where('crate', '>', after);
+    const rows = await query.orderBy('crate').limit(limit).execute();
+    return rows.map((r) => r.crate);
+  }
 }

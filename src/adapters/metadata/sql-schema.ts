@@ -155,6 +155,17 @@ export interface Database {
     created_at: string;
     updated_at: string;
   };
+  /** Webhook events not yet turned into deliveries (migration 15). */
+  webhook_events: {
+    id: Generated<number>;
+    event_id: string;
+    event: string;
+    crate: string | null;
+    version: string | null;
+    actor: string | null;
+    detail: string | null;
+    at: string;
+  };
   /** The queue and log of webhook deliveries (migration 12). */
   webhook_deliveries: {
     id: Generated<number>;

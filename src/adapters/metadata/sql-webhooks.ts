@@ -5,6 +5,7 @@
 
 import type { Selectable } from 'kysely';
 import { conflict } from '../../domain/errors.js';
+import { isWebhookEvent, type WebhookEvent, type WebhookOccurrence } from '../../domain/webhook-events.js';
 import type {
   DeliveryOutcome,
   DeliveryStatus,
@@ -115,6 +116,45 @@ export class SqlWebhookEndpoints implements WebhookEndpoints {
 
 export class SqlWebhookDeliveries implements WebhookDeliveries {
   constructor(private readonly scope: SqlScope) {}
+
+  async recordEvent(o: WebhookOccurrence): Promise<void> {
+    await this.scope.db
+      .insertInto('webhook_events')
+      .values({ event_id: o.id, event: o.event, crate: o.crate, version: o.version, actor: o.actor, detail: o.detail, at: o.at })
+      .execute();
+  }
+
+  async takeEvents(limit: number): Promise<WebhookOccurrence[]> {
+    // A concurrent taker's DELETE waits for this one's rows and then finds them gone (PostgreSQL),
+    // or waits for the whole transaction (SQLite): each event is answered to one taker.
+    const rows = await this.scope.db
+      .deleteFrom('webhook_events')
+      .where('id', 'in', (eb) => eb.selectFrom('webhook_events').select('id').orderBy('id').limit(limit))
+      .returningAll()
+      .execute();
+    return rows
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .filter((row) => isWebhookEvent(row.event))
+      .map((row) => ({
+        id: row.event_id,
+        event: row.event as WebhookEvent,
+        crate: row.crate,
+        version: row.version,
+        actor: row.actor,
+        at: row.at,
+        detail: row.detail,
+      }));
+  }
+
+  async cancelPending(endpoint: string, reason: string, at: string): Promise<number> {
+    const result = await this.scope.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'failed', last_error: reason, next_attempt_at: null, last_attempt_at: at })
+      .where('endpoint', '=', endpoint)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
 
   async enqueue(deliveries: readonly NewWebhookDelivery[], at: string): Promise<WebhookDeliveryRecord[]> {
     if (deliveries.length === 0) return [];

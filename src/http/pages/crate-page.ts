@@ -7,6 +7,7 @@
 import type { CatalogVersion } from '../../ports/catalog.js';
 import type { CrateView, DependencyView } from '../../services/crate-pages.js';
 import type { PolicyFinding } from '../../policy/version-rule.js';
+import type { LocalLicenceVerdict } from '../../policy/licence-rule.js';
 import { clip, html, raw, type RawHtml } from './html.js';
 import { cratePolicySection } from './policy-pages.js';
 
@@ -31,6 +32,8 @@ export interface CratePageExtras {
   downloads: { perVersion: ReadonlyMap<string, number>; total: number; chartSvg: string };
   /** The supply-chain policy's findings by version (src/policy/); versions without any are absent. */
   policyFindings: ReadonlyMap<string, readonly PolicyFinding[]>;
+  /** What the registry's licence rule says today of the selected version's licence (information). */
+  licenceVerdict?: LocalLicenceVerdict;
   /** Rustdoc (docs/rustdoc.md): where this version's docs are, and, for owners, the builds and their logs. */
   docs?: { path: string | undefined; builds: { version: string; status: string; log: string }[] | undefined };
 }
@@ -48,6 +51,22 @@ ${builds.length === 0 ? html`<p class="muted">No documentation was built or uplo
 }
 
 const day = (iso: string) => iso.slice(0, 10);
+
+const LICENCE_VERDICTS: Record<LocalLicenceVerdict['verdict'], string> = {
+  allowed: "allowed by this registry's licence rule",
+  warned: "warned about by this registry's licence rule",
+  denied: "not allowed by this registry's licence rule today",
+  unknown: "not judged by this registry's licence rule",
+  'no-rule': '',
+};
+
+/** The licence rule's verdict on the selected version, as information (it was judged when published); nothing without a rule. */
+function licenceNote(v: LocalLicenceVerdict | undefined): RawHtml | string {
+  if (v === undefined || v.verdict === 'no-rule') return '';
+  return html`<br><span class="muted" id="licence-verdict" data-verdict="${v.verdict}">${LICENCE_VERDICTS[v.verdict]}${
+    v.reason === null ? '' : html`: ${clip(v.reason, MAX_TEXT_SHOWN)}`
+  }</span>`;
+}
 
 /** Only http(s) URLs become links; anything else is shown as text. */
 function externalLink(url: string | null, label: string): RawHtml | string {
@@ -170,7 +189,7 @@ ${cratePolicySection(extras.policyFindings)}
 ${extras.docs?.builds ? docBuilds(extras.docs.builds) : ''}
 </div>
 <aside class="facts" aria-label="About this crate"><dl>
-<dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}</dd>
+<dt>License</dt><dd id="license">${d.license === null ? 'not stated' : clip(d.license, MAX_WORD_SHOWN)}${licenceNote(extras.licenceVerdict)}</dd>
 ${selected.entry.rust_version ? html`<dt>Minimum Rust</dt><dd>${clip(selected.entry.rust_version, MAX_WORD_SHOWN)}</dd>` : ''}
 ${extras.docs?.path ? html`<dt>Docs</dt><dd><a id="docs-link" href="${extras.docs.path}">hosted here</a></dd>` : ''}
 ${externalLink(d.repository, 'Repository')}${externalLink(d.homepage, 'Homepage')}${externalLink(d.documentation, 'Documentation')}

@@ -1,7 +1,7 @@
 // The supply-chain policy on the web pages: a crate page's section listing each version's findings
 // (quarantine, holds, advisories, licences; held back or only marked), and the admin page of what
-// is held back and why (versions this replica held back lately, holds and early releases in force,
-// settings per source). Pure: plain data in, escaped HTML out.
+// is held back and why (versions held back now, from the database, a page at a time; holds and
+// early releases in force; settings per source). Pure: plain data in, escaped HTML out.
 
 import type { PolicyFinding } from '../../policy/version-rule.js';
 import { html, type RawHtml } from './html.js';
@@ -28,6 +28,8 @@ ${items.length === 0 ? html`<p class="muted" id="policy-none">No version is held
 
 export interface PolicyPageInput {
   heldBack: Array<{ source: string; crate: string; version: string; findings: readonly PolicyFinding[] }>;
+  /** The cursor of the next page of held-back versions; undefined on the last page. */
+  heldBackNext?: string | undefined;
   exceptions: Array<{
     kind: string;
     source: string | null;
@@ -44,7 +46,7 @@ export interface PolicyPageInput {
 export function policyPageBody(input: PolicyPageInput): RawHtml {
   const held =
     input.heldBack.length === 0
-      ? html`<p class="muted" id="held-back-none">Nothing was held back lately.</p>`
+      ? html`<p class="muted" id="held-back-none">Nothing is held back${input.heldBackNext === undefined ? '' : ' among these crates'}.</p>`
       : html`<table id="held-back"><thead><tr><th scope="col">Source</th><th scope="col">Version</th><th scope="col">Why</th></tr></thead>
 <tbody>${input.heldBack.map(
           (h) =>
@@ -68,7 +70,11 @@ export function policyPageBody(input: PolicyPageInput): RawHtml {
       }</td></tr>`,
   )}</tbody></table>`;
   return html`<p>What the supply-chain policy holds back, and why. Change it with <code>cratekeeper policy</code> or the admin API (<code>/api/v1/admin/policy</code>).</p>
-<section aria-labelledby="held-heading"><h2 id="held-heading">Held back lately (on this replica)</h2>${held}</section>
+<section aria-labelledby="held-heading"><h2 id="held-heading">Held back</h2>${held}${
+    input.heldBackNext === undefined
+      ? ''
+      : html`<p><a id="held-back-next" href="/admin/policy?after=${encodeURIComponent(input.heldBackNext)}">More</a></p>`
+  }</section>
 <section aria-labelledby="exceptions-heading"><h2 id="exceptions-heading">Holds and early releases</h2>${exceptions}</section>
 <section aria-labelledby="settings-heading"><h2 id="settings-heading">Settings per source</h2>${settings}</section>`;
 }

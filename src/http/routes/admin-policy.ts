@@ -8,7 +8,7 @@ import { duration } from '../../config/fields.js';
 import { invalid } from '../../domain/errors.js';
 import type { Policy } from '../../policy/open-policy.js';
 import { DEFAULT_RELEASE_MS, type PolicyActor } from '../../policy/policy-admin.js';
-import { sourceLabel } from '../../policy/policy-settings.js';
+import { parseHeldBackPerPage } from '../../policy/held-back-list.js';
 import type { PolicyException } from '../../ports/policy-store.js';
 import { auditSource } from '../audit-source.js';
 import { principalOf } from '../authentication.js';
@@ -16,6 +16,7 @@ import { okAnswer, policyExceptionAnswer, policyOverviewAnswer, policySettingAns
 import { policyExceptionBody, policyExceptionRemovalBody, policySettingBody, policySettingParams } from '../schemas/policy-requests.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
 
 const releaseFor = duration(1000, 365 * 86_400_000);
 
@@ -45,20 +46,24 @@ export const adminPolicyRoutes: RoutePlugin<{ policy: Policy }> = async (app, { 
 
   const overview = {
     summary: 'The supply-chain policy: settings, holds, early releases, versions held back',
-    description: 'For administrators. `held_back` lists what this replica held back lately (quarantine, holds, other rules).',
+    description:
+      'For administrators. `held_back` lists the versions held back now by holds, quarantine and advisories, ' +
+      'built from the database (the same on every replica), a page of candidate crates at a time.',
     tags,
+    documentedQuery: z.object({
+      after: z.string().optional().meta({ description: 'the `held_back_next` of the previous page' }),
+      per_page: z.string().optional().meta({ description: 'candidate crates examined per page (default 50, at most 200)' }),
+    }),
     response: { 200: policyOverviewAnswer },
   };
-  app.get('/api/v1/admin/policy', { schema: overview }, async (request) => {
+  app.get<{ Querystring: { after?: string; per_page?: string } }>('/api/v1/admin/policy', { schema: overview }, async (request) => {
     actor(request);
+    const held = await policy.heldBack.page(request.query.after, parseHeldBackPerPage(request.query.per_page));
     return {
       settings: policy.admin.settings(),
       exceptions: policy.admin.exceptions().map(showException),
-      held_back: policy.engine
-        .recentlyHeldBack()
-        .flatMap((h) =>
-          h.versions.map((v) => ({ source: sourceLabel(h.source), crate: h.crate, version: v.version, findings: [...v.findings] })),
-        ),
+      held_back: held.rows.map((h) => ({ ...h, findings: [...h.findings] })),
+      held_back_next: held.next ?? null,
     };
   });
 

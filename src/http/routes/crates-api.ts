@@ -34,7 +34,7 @@ export interface CratesApiOptions {
   owners: OwnersService;
   audit: AuditRecorder;
   publishLimits: PublishLimits;
-  /** Queues a docs build after each publish (services/docs.ts). */
+  /** Wakes the docs builder after each publish (services/docs.ts). */
   docs?: Pick<DocsService, 'published'>;
 }
 
@@ -89,10 +89,7 @@ export const cratesApiRoutes: RoutePlugin<CratesApiOptions> = async (app, servic
         version: result.version,
         detail: result.newCrate ? 'new crate' : undefined,
       });
-      // A docs build is queued after the publish committed; failing to queue it never fails the publish.
-      await services.docs
-        ?.published(result.name, result.version)
-        .catch((error: unknown) => request.log.error({ err: error }, 'queueing a docs build failed'));
+      services.docs?.published();
       return { warnings: result.warnings };
     },
   );

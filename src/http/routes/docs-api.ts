@@ -12,6 +12,7 @@ import { crateAnswer, docBuildsAnswer, docsUploadAnswer } from '../schemas/api-r
 import { crateParams, crateVersionParams } from '../schemas/crate-params.js';
 import { uploadAdmission } from '../upload-admission.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import { flattenFindings, type CrateFindings } from '../../policy/crate-findings.js';
 
 export const docsPathOf = (crate: string, version = 'latest') => `/docs/${encodeURIComponent(crate)}/${encodeURIComponent(version)}/`;
 
@@ -76,6 +77,8 @@ export const docsUploadRoutes: RoutePlugin<DocsUploadOptions> = async (app, opti
 export interface DocsReadApiOptions {
   docs: DocsService;
   publicUrl: () => string;
+  /** The supply-chain policy's findings and licence verdicts, for the crate's metadata. */
+  findings: CrateFindings;
 }
 
 /** Build status and the crate's metadata, in the reads group. */
@@ -105,13 +108,26 @@ export const docsReadApiRoutes: RoutePlugin<DocsReadApiOptions> = async (app, op
   });
 
   const crate = {
-    summary: "A crate's metadata, with where its documentation is",
-    description: '`documentation` is the docs hosted here (`/docs/<crate>/latest/`) when they exist.',
+    summary: "A crate's metadata, with where its documentation is and the supply-chain policy's findings",
+    description:
+      '`documentation` is the docs hosted here (`/docs/<crate>/latest/`) when they exist. `policy_findings` lists, per version, ' +
+      'what the policy holds back (`deny`) or marks (`warn`): quarantine, holds, advisories, licences.',
     tags: ['crates'],
     params: crateParams,
     response: { 200: crateAnswer },
   };
-  app.get('/api/v1/crates/:name', { schema: crate }, async (request) => ({
-    crate: await options.docs.crateMetadata(request.principal, request.params.name, (name) => `${options.publicUrl()}${docsPathOf(name)}`),
-  }));
+  app.get('/api/v1/crates/:name', { schema: crate }, async (request) => {
+    // Throws not-found for a crate the caller may not read, before any finding is looked at.
+    const { license, ...metadata } = await options.docs.crateMetadata(
+      request.principal,
+      request.params.name,
+      (name) => `${options.publicUrl()}${docsPathOf(name)}`,
+    );
+    const review = await options.findings.local(metadata.name.toLowerCase());
+    return {
+      crate: metadata,
+      policy_findings: flattenFindings(review.findings),
+      licence: { version: metadata.max_version, expression: license, ...options.findings.localLicence(license) },
+    };
+  });
 };

@@ -13,7 +13,8 @@ export const policyCheckRoutes: RoutePlugin<{ check: PolicyCheck }> = async (app
     description:
       'For each package whose `source` is this registry (the main index or a mirror): `denied` (quarantined, held, affected by an ' +
       'advisory, refused by a licence rule), `warned`, `ok`, or `unknown` (no such crate or version, or one the token may not read). ' +
-      'Packages from other registries are `not-served`.',
+      "A source this registry mirrors counts as that upstream's (crates.io's ids, in a Cargo.lock written under source replacement, " +
+      'as the upstream whose index is crates.io). Packages from other registries are `not-served`.',
     tags: ['policy'],
     body: policyCheckBody,
     response: { 200: policyCheckAnswer },

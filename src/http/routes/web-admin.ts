@@ -18,7 +18,7 @@ import { accessBody, adminIndexBody, usersBody } from '../pages/admin-pages.js';
 import { sendPage } from '../pages/html.js';
 import { pageOptions, viewerOf } from '../page-viewer.js';
 import type { Policy } from '../../policy/open-policy.js';
-import { sourceLabel } from '../../policy/policy-settings.js';
+import { DEFAULT_HELD_BACK_PAGE } from '../../policy/held-back-list.js';
 import { policyPageBody } from '../pages/policy-pages.js';
 import { showException } from './admin-policy.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
@@ -109,13 +109,17 @@ export const adminPageRoutes: RoutePlugin<AdminPageDeps> = async (app, deps) => 
     return reply.redirect(done(changed ? `Removed ${login} from ${group}.` : `${login} was not in ${group}.`), 303);
   });
 
-  app.get('/admin/policy', async (request, reply) => {
+  app.get<{ Querystring: { after?: string } }>('/admin/policy', async (request, reply) => {
     adminOf(request);
-    const { admin, engine } = deps.policy;
-    const heldBack = engine
-      .recentlyHeldBack()
-      .flatMap((h) => h.versions.map((v) => ({ source: sourceLabel(h.source), crate: h.crate, version: v.version, findings: v.findings })));
-    const body = policyPageBody({ heldBack, exceptions: admin.exceptions().map(showException), settings: admin.settings() });
+    const { admin, heldBack } = deps.policy;
+    const after = typeof request.query.after === 'string' ? request.query.after : undefined;
+    const held = await heldBack.page(after, DEFAULT_HELD_BACK_PAGE);
+    const body = policyPageBody({
+      heldBack: held.rows,
+      heldBackNext: held.next,
+      exceptions: admin.exceptions().map(showException),
+      settings: admin.settings(),
+    });
     return sendPage(reply, 200, 'Supply-chain policy', body, pageOptions(request));
   });
 

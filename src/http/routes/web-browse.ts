@@ -9,6 +9,9 @@ import { crateBody, type CratePageExtras } from '../pages/crate-page.js';
 import { sendPage } from '../pages/html.js';
 import { pageOptions } from '../page-viewer.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
+import type { CrateFindings } from '../../policy/crate-findings.js';
+import { mirroredCrateBody } from '../pages/mirrored-crate-page.js';
+import { mirroredCrateView } from './mirror-crate-view.js';
 
 const PER_PAGE = 20;
 
@@ -20,8 +23,8 @@ export interface BrowseDeps {
   downloads: (lowerName: string) => Promise<CratePageExtras['downloads']>;
   /** The version's hosted docs and, for owners, the builds (docs/rustdoc.md). */
   docs?: (viewer: TokenPrincipal | null, name: string, version: string) => Promise<CratePageExtras['docs']>;
-  /** The supply-chain policy's findings about the crate's versions. */
-  policyFindings: (lowerName: string) => Promise<CratePageExtras['policyFindings']>;
+  /** The supply-chain policy's findings about the crate's versions, and licence verdicts. */
+  findings: CrateFindings;
   registryName: string;
   indexUrl: () => string;
 }
@@ -49,16 +52,25 @@ export const browseRoutes: RoutePlugin<BrowseDeps> = async (app, deps) => {
   const showCrate = async (viewer: TokenPrincipal | null, name: string, version?: string) => {
     const view = await deps.cratePages.view(viewer, name, version);
     const lower = view.crate.name.toLowerCase();
-    const [readmeHtml, downloads, docs, policyFindings] = await Promise.all([
+    const [readmeHtml, downloads, docs, review] = await Promise.all([
       deps.readmeHtml(lower, view.selected.entry.vers, view.details.repository),
       deps.downloads(lower),
       deps.docs?.(viewer, view.crate.name, view.selected.entry.vers),
-      deps.policyFindings(lower),
+      deps.findings.local(lower),
     ]);
-    return { view, extras: { registryName: deps.registryName, readmeHtml, downloads, docs, policyFindings } };
+    const licenceVerdict = deps.findings.localLicence(view.details.license);
+    const extras = { registryName: deps.registryName, readmeHtml, downloads, docs, policyFindings: review.findings, licenceVerdict };
+    return { view, extras };
   };
 
-  app.get<{ Params: { name: string } }>('/crates/:name', async (request, reply) => {
+  // `?source=<upstream>`: the mirrored crate's versions and findings, for whoever may read the mirror
+  // (the pages need what its index needs: a signed-in user when auth.required is on).
+  app.get<{ Params: { name: string }; Querystring: { source?: string } }>('/crates/:name', async (request, reply) => {
+    const { source } = request.query;
+    if (typeof source === 'string' && source !== '') {
+      const view = await mirroredCrateView(deps.findings, source, request.params.name);
+      return sendPage(reply, 200, `${view.crate} (${view.upstream})`, mirroredCrateBody(view), pageOptions(request));
+    }
     const { view, extras } = await showCrate(request.principal, request.params.name);
     return sendPage(reply, 200, view.crate.name, crateBody(view, extras), pageOptions(request));
   });

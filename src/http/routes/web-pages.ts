@@ -59,10 +59,7 @@ export const webPageRoutes: RoutePlugin<WebPageOptions> = async (app, options) =
       path: (await registry.docs.hasDocs(name.toLowerCase(), version)) ? docsPathOf(name, version) : undefined,
       builds: (await registry.docs.builds(viewer, name))?.builds,
     }),
-    policyFindings: async (name) => {
-      const file = await registry.indexFiles.get(name);
-      return file ? (await registry.supplyChain.engine.review({ kind: 'local' }, name, file)).findings : new Map();
-    },
+    findings: registry.crateFindings,
     registryName,
     indexUrl: options.indexUrl,
   });

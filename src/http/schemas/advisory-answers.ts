@@ -12,8 +12,11 @@ const advisory = z.object({
   url: z.string().nullable(),
   withdrawn: z.string().nullable().meta({ description: 'YYYY-MM-DD; a withdrawn advisory applies to nothing' }),
   informational: z.string().nullable().meta({ description: '`unmaintained`, `unsound`, `notice`...' }),
-  cvss: z.string().nullable().meta({ description: 'the CVSS 3 vector' }),
-  cvss_score: z.number().nullable().meta({ description: 'its base score, computed from the vector' }),
+  cvss: z.string().nullable().meta({ description: 'the CVSS vector (3.0, 3.1 or 4.0)' }),
+  cvss_score: z
+    .number()
+    .nullable()
+    .meta({ description: 'its base score, computed from the vector; null without a vector or when the vector cannot be scored' }),
   aliases: z.array(z.string()),
   categories: z.array(z.string()),
   patched: z.array(z.string()).meta({ description: 'cargo version requirements' }),

@@ -172,6 +172,25 @@ export const policyOverviewAnswer = z.object({
       findings: z.array(policyFinding),
     }),
   ),
+  held_back_next: z.string().nullable().meta({ description: 'pass as `after` for the next page of `held_back`; null on the last page' }),
+});
+
+/** A finding about one version of a crate, with the facts readers look for lifted out (src/policy/crate-findings.ts). */
+export const versionFinding = policyFinding.extend({
+  version: z.string(),
+  advisory: z.string().nullable().meta({ description: 'the advisory id (RUSTSEC-...), for an advisory finding' }),
+  title: z.string().nullable().meta({ description: "the advisory's title" }),
+  released_at: z.string().nullable().meta({ description: 'when a quarantine ends (ISO 8601)' }),
+  licence: z.string().nullable().meta({ description: 'the licence a licence finding is about' }),
+});
+
+export const licenceVerdict = z.object({
+  version: z.string(),
+  expression: z.string().nullable().meta({ description: "the version's `license`" }),
+  verdict: z.enum(['allowed', 'warned', 'denied', 'no-rule', 'unknown']).meta({
+    description: "what this registry's licence rule says of it today (information: a version was judged when published)",
+  }),
+  reason: z.string().nullable().meta({ description: 'which rule, when not allowed' }),
 });
 
 export const crateAnswer = z.object({
@@ -181,6 +200,25 @@ export const crateAnswer = z.object({
     description: z.string().nullable(),
     documentation: z.string().nullable().meta({ description: "the crate's docs here when they exist, else what its Cargo.toml says" }),
   }),
+  policy_findings: z
+    .array(versionFinding)
+    .meta({ description: "the supply-chain policy's findings about the crate's versions: `deny` (held back) or `warn` (served, marked)" }),
+  licence: licenceVerdict.meta({ description: 'the licence of `max_version` under the licence rule' }),
+});
+
+export const mirroredCrateAnswer = z.object({
+  upstream: z.string(),
+  crate: z.string(),
+  versions: z.array(
+    z.object({
+      num: z.string(),
+      yanked: z.boolean().meta({ description: 'yanked by the upstream (a version the policy holds back is `denied`, not yanked)' }),
+      pubtime: z.string().nullable(),
+      status: z.enum(['ok', 'warned', 'denied']),
+      findings: z.array(versionFinding),
+    }),
+  ),
+  versions_omitted: z.number().int().meta({ description: 'older versions left out of `versions` (it lists the newest)' }),
 });
 
 export const policySettingAnswer = z.object({ source: z.string(), key: z.string(), value: z.string().nullable() });
