@@ -5,10 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { eventually } from '../support/eventually.js';
 import { makeBuildRoot, makeJobFolders, removeAbandonedJobs, removeCargoConfigs } from '../../src/services/docs-build-folder.js';
 import { sandboxed, sandboxLayout } from '../../src/services/docs-sandbox.js';
 
@@ -81,6 +82,31 @@ describe('the sandbox, run for real', () => {
     assert.ok(!existsSync(join(dataDir, 'planted')));
     // A PID namespace of its own: the shell, ls, grep and sed, not the host's processes.
     assert.ok(Number(/PROCESSES=(\d+)/.exec(out)?.[1]) < 10, out);
+  });
+  it('ends every process a command started, a detached one included, when the command ends', async () => {
+    const dataDir = makeTempDir('cratekeeper-sandbox-data-');
+    const folders = await makeJobFolders(await makeBuildRoot(dataDir));
+    const env = { PATH: process.env.PATH, HOME: folders.home };
+    const layout = sandboxLayout(folders.job, folders.root, env, { dataDir, files: [] });
+    // A duration no other process here uses, to find the sleeper by its command line.
+    const marker = `${1000 + Math.floor(Math.random() * 8000)}.${process.pid}`;
+    const { command, args } = sandboxed(layout, false, folders.work, [
+      '/bin/sh',
+      '-c',
+      `setsid sleep ${marker} >/dev/null 2>&1 & echo started`,
+    ]);
+    const { code, out } = await run(command, args, env);
+    assert.equal(code, 0, out);
+    assert.match(out, /started/);
+    const sleepers = () =>
+      readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`sleep\0${marker}`);
+        } catch {
+          return false;
+        }
+      });
+    await eventually(() => assert.deepEqual(sleepers(), []), 10_000);
   });
 });
 
