@@ -20,6 +20,7 @@
 // it came from is never touched.
 
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,7 @@ export class DocBuilder {
   private readonly inFlight = new Set<Promise<void>>();
   private isolation: Promise<boolean> | undefined;
   private buildRoot: Promise<string> | undefined;
+  private readonly realPaths = new Map<string, string>();
 
   constructor(
     private readonly deps: DocBuilderDeps,
@@ -174,7 +176,21 @@ export class DocBuilder {
   }
 
   private layout(folders: JobFolders): SandboxLayout {
-    return sandboxLayout(folders.job, folders.root, this.childEnv(folders), this.deps.secrets);
+    return sandboxLayout(folders.job, folders.root, this.childEnv(folders), this.deps.secrets, (path) => this.realPath(path));
+  }
+
+  /** A secret's real path (a symlinked configuration), looked up once: these do not move while serving. */
+  private realPath(path: string): string {
+    let real = this.realPaths.get(path);
+    if (real === undefined) {
+      try {
+        real = realpathSync(path);
+      } catch {
+        real = path; // missing: nothing to hide there
+      }
+      this.realPaths.set(path, real);
+    }
+    return real;
   }
 
   private async build(job: DocBuild): Promise<void> {

@@ -115,22 +115,29 @@ const SYSTEM_FOLDERS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/l
 /**
  * The layout for a job: the system folders and the toolchain's (RUSTUP_HOME, PATH's absolute
  * folders) visible; the data folder hidden, and the configuration's folder too unless the toolchain
- * needs it (`/etc`, or a home holding `.rustup`): then only the file itself is hidden.
+ * needs it (`/etc`, or a home holding `.rustup`): then only the file itself is hidden. Each secret
+ * path is hidden under its real path too (`realPath`), so a symlink cannot lead around a cover.
  */
-export function sandboxLayout(job: string, root: string, env: NodeJS.ProcessEnv, secrets: ServerSecrets): SandboxLayout {
+export function sandboxLayout(
+  job: string,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  secrets: ServerSecrets,
+  realPath: (path: string) => string = (path) => path,
+): SandboxLayout {
   const toolchain = [env.RUSTUP_HOME, ...(env.PATH ?? '').split(':')].filter(
     (p): p is string => p !== undefined && p !== '' && isAbsolute(p) && resolve(p) !== '/',
   );
   const visible = [...new Set([...SYSTEM_FOLDERS, ...toolchain.map((p) => resolve(p))])];
-  const hiddenFolders = [resolve(secrets.dataDir)];
-  const hiddenFiles = secrets.files.map((f) => resolve(f));
-  if (secrets.configFile !== undefined) {
-    const file = resolve(secrets.configFile);
+  const both = (path: string) => [...new Set([resolve(path), resolve(realPath(resolve(path)))])];
+  const hiddenFolders = both(secrets.dataDir);
+  const hiddenFiles = secrets.files.flatMap(both);
+  for (const file of secrets.configFile !== undefined ? both(secrets.configFile) : []) {
     const folder = dirname(file);
     hiddenFiles.push(file);
     // Covering a folder that holds a visible one (a home holding .rustup) would hide the toolchain.
     const needed = folder === '/' || visible.some((p) => isWithin(p, folder));
-    if (!needed) hiddenFolders.push(folder);
+    if (!needed && !hiddenFolders.includes(folder)) hiddenFolders.push(folder);
   }
   return { job, root, visible, hiddenFolders, hiddenFiles };
 }

@@ -49,6 +49,19 @@ describe('sandboxLayout', () => {
     assert.deepEqual(inHome.hiddenFolders, ['/var/lib/ck']);
     assert.ok(inHome.hiddenFiles.includes('/home/ck/cratekeeper.toml'));
   });
+
+  it('hides a symlinked secret at its real path too', () => {
+    const real: Record<string, string> = { '/etc/cratekeeper.toml': '/srv/conf/ck.toml', '/var/lib/ck': '/data/ck' };
+    const layout = sandboxLayout(
+      '/j',
+      '/j/root',
+      env,
+      { dataDir: '/var/lib/ck', configFile: '/etc/cratekeeper.toml', files: [] },
+      (p) => real[p] ?? p,
+    );
+    assert.deepEqual(layout.hiddenFolders, ['/var/lib/ck', '/data/ck', '/srv/conf']);
+    assert.deepEqual(layout.hiddenFiles, ['/etc/cratekeeper.toml', '/srv/conf/ck.toml']);
+  });
 });
 
 describe('the sandbox, run for real', () => {
