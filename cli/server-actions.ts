@@ -59,10 +59,10 @@ export async function serve(options: ServeOptions): Promise<void> {
     await migrateDatabase(config);
   }
   const starting = isClusterWorker()
-    ? startClusterWorker(config, process.env)
+    ? startClusterWorker(config, process.env, options.config)
     : config.server.workers > 1
       ? startCluster(config, process.env)
-      : startServer(config, { env: process.env, bootstrap: true });
+      : startServer(config, { env: process.env, bootstrap: true, configFile: options.config });
   // Signal handlers are installed before anything is printed: a script that reads the URL line may
   // send SIGTERM at once. A signal during start-up stops the server as soon as it has started;
   // repeated signals join the shutdown already under way.

@@ -106,11 +106,11 @@ export async function startCluster(config: Config, env: NodeJS.ProcessEnv): Prom
 }
 
 /** In a worker: serve on the primary's port, and relay writes and poll requests. */
-export async function startClusterWorker(config: Config, env: NodeJS.ProcessEnv): Promise<RunningServer> {
+export async function startClusterWorker(config: Config, env: NodeJS.ProcessEnv, configFile?: string): Promise<RunningServer> {
   const port = Number(env[PORT_VARIABLE]);
   const server = await startServer(
     { ...config, server: { ...config.server, port } },
-    { env, bootstrap: false, onWrite: () => process.send?.({ type: 'wrote' } satisfies WorkerMessage) },
+    { env, bootstrap: false, configFile, onWrite: () => process.send?.({ type: 'wrote' } satisfies WorkerMessage) },
   );
   process.on('message', (message: PrimaryMessage) => {
     if (message.type === 'poll') void server.pollChanges();

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { OidcLogin } from './auth/oidc-client.js';
 import type { Config } from './config/schema.js';
 import { RegistryError } from './domain/errors.js';
@@ -34,6 +35,8 @@ export interface ServerOptions {
   bootstrap: boolean;
   /** Called after every write this process answers, so that sibling processes can catch up. */
   onWrite?: () => void;
+  /** The configuration file the server was started with: docs builds must not read it. */
+  configFile?: string;
 }
 
 export interface RunningServer {
@@ -124,6 +127,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
           onError: backgroundError('building docs failed'),
           warn: (message) => logger.warn(message),
           env: options.env,
+          secrets: {
+            dataDir: resolve(config.storage.data_dir),
+            configFile: options.configFile,
+            files: [config.server.tls_cert, config.server.tls_key].filter((f): f is string => f !== undefined),
+          },
         },
         {
           concurrency: config.docs.concurrency,

@@ -1,29 +1,45 @@
 // The rustdoc builder (docs/rustdoc.md): takes queued builds from the database (a lease, so one
 // process builds each, and a build whose process died is taken again), and builds each in child
-// processes, never on the event loop:
+// processes, never on the event loop, in a job folder under `<data_dir>/docs-builds`
+// (docs-build-folder.ts):
 //
-//  1. the published .crate is unpacked into a temporary folder (`tar`);
+//  1. the published .crate is unpacked (`tar`), and every `.cargo` folder in it removed;
 //  2. `cargo fetch` gets its dependencies through this registry, with a CARGO_HOME of the job's own
 //     whose registry is this one and whose token is made for the version's publisher, `read` scope
 //     only, expiring with the build; it is revoked, and removed from CARGO_HOME, right after;
-//  3. `cargo doc --no-deps --offline` runs under `prlimit --as` (memory) inside `unshare -rn` (a new
-//     user and network namespace: build scripts and proc macros have no network at all), when
-//     unshare works here; else with `--offline` only (logged once: docs/rustdoc.md names the gap);
+//  3. `cargo doc --no-deps --offline` runs under `prlimit --as` (memory);
 //  4. `target/doc` is packed (`tar`) and stored like an upload (DocsStore).
+//
+// Every step runs in the sandbox of docs-sandbox.ts (no network but for `cargo fetch`; no data
+// folder, configuration, other process or other user's file), when it works here; else unsandboxed
+// (logged once: docs/rustdoc.md names the gap). Either way cargo runs from an empty folder of ours
+// with --manifest-path, so it reads no config file the crate or another user wrote, and every child
+// gets an allow-listed environment (no secret of the server's).
 //
 // Every step has what remains of `[docs] timeout`. A failure is recorded with its log; the publish
 // it came from is never touched.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { realpathSync } from 'node:fs';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { TokenIssuer } from '../auth/token-issuer.js';
 import type { Catalog } from '../ports/catalog.js';
 import type { Crates } from '../ports/crates.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { DocBuild, DocBuilds } from '../ports/doc-builds.js';
+import {
+  ancestorsOthersMayWrite,
+  makeBuildRoot,
+  makeJobFolders,
+  removeAbandonedJobs,
+  removeCargoConfigs,
+  writeStreamTo,
+  type JobFolders,
+} from './docs-build-folder.js';
 import { BoundedLog, runChild } from './docs-child.js';
+import { childEnvironment, sandboxed, sandboxLayout, sandboxWorks, type SandboxLayout, type ServerSecrets } from './docs-sandbox.js';
 import type { DocsService } from './docs.js';
 import type { DocsStore } from './docs-store.js';
 
@@ -52,18 +68,15 @@ export interface DocBuilderDeps {
   publicUrl: () => string;
   now: () => number;
   onError: (error: unknown) => void;
-  /** Where the builder tells what it could not do (no unshare here). */
+  /** Where the builder tells what it could not do (no sandbox here). */
   warn: (message: string) => void;
+  /** The server's environment: only the toolchain's variables are passed on (childEnv). */
   env: NodeJS.ProcessEnv;
+  /** What a build must not see: the data folder (which also holds the builds), configuration, TLS files. */
+  secrets: ServerSecrets;
 }
 
 class BuildFailure extends Error {}
-
-/** Whether `unshare -rn` (a user and network namespace) works for this process. */
-async function unshareWorks(env: NodeJS.ProcessEnv): Promise<boolean> {
-  const log = new BoundedLog(1000);
-  return (await runChild({ command: 'unshare', args: ['-rn', 'true'], cwd: tmpdir(), env, timeoutMs: 10_000, log })) === 0;
-}
 
 export class DocBuilder {
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -72,6 +85,8 @@ export class DocBuilder {
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
   private isolation: Promise<boolean> | undefined;
+  private buildRoot: Promise<string> | undefined;
+  private readonly realPaths = new Map<string, string>();
 
   constructor(
     private readonly deps: DocBuilderDeps,
@@ -126,30 +141,72 @@ export class DocBuilder {
     await Promise.all([...this.inFlight]);
   }
 
-  private isolated(): Promise<boolean> {
-    this.isolation ??= unshareWorks(this.deps.env).then((works) => {
-      if (!works)
-        this.deps.warn(
-          'docs builder: `unshare -rn` does not work here; rustdoc builds run with --offline only (build scripts keep network access)',
-        );
-      return works;
+  /** `<data_dir>/docs-builds`, made once; what dead processes left there is removed then. */
+  private root(): Promise<string> {
+    this.buildRoot ??= makeBuildRoot(this.deps.secrets.dataDir).then(async (root) => {
+      await removeAbandonedJobs(root).catch(this.deps.onError);
+      return root;
     });
+    return this.buildRoot;
+  }
+
+  /** Whether the sandbox works here, tried once with `true` in a job folder of its own. */
+  private isolated(): Promise<boolean> {
+    this.isolation ??= (async () => {
+      const folders = await makeJobFolders(await this.root());
+      try {
+        const { works, said } = await sandboxWorks(this.layout(folders), folders.work, this.childEnv(folders));
+        if (works) return true;
+        const open = await ancestorsOthersMayWrite(folders.job);
+        this.deps.warn(
+          'docs builder: the sandbox (unshare -r -m -n --pid with mounts) does not work here; rustdoc builds run unsandboxed: ' +
+            'build scripts and proc macros keep network access and can read and write whatever the server can, ' +
+            'its data folder included (docs/rustdoc.md).' +
+            (open.length > 0
+              ? ` Other users may also write to ${open.join(', ')}, above the builds: a .cargo/config.toml planted there would be read by cargo; move the data folder.`
+              : '') +
+            ` The sandbox said:\n${said}`,
+        );
+        return false;
+      } finally {
+        await rm(folders.job, { recursive: true, force: true });
+      }
+    })();
     return this.isolation;
+  }
+
+  private layout(folders: JobFolders): SandboxLayout {
+    return sandboxLayout(folders.job, folders.root, this.childEnv(folders), this.deps.secrets, (path) => this.realPath(path));
+  }
+
+  /** A secret's real path (a symlinked configuration), looked up once: these do not move while serving. */
+  private realPath(path: string): string {
+    let real = this.realPaths.get(path);
+    if (real === undefined) {
+      try {
+        real = realpathSync(path);
+      } catch {
+        real = path; // missing: nothing to hide there
+      }
+      this.realPaths.set(path, real);
+    }
+    return real;
   }
 
   private async build(job: DocBuild): Promise<void> {
     const log = new BoundedLog(MAX_LOG_CHARS);
     const deadline = this.deps.now() + this.settings.timeoutMs;
-    const dir = mkdtempSync(join(tmpdir(), 'cratekeeper-docs-'));
     let outcome: { status: 'done' | 'failed'; docsKey: string | null };
+    let folders: JobFolders | undefined;
     try {
-      const docsKey = await this.buildIn(job, dir, log, deadline);
+      folders = await makeJobFolders(await this.root());
+      const docsKey = await this.buildIn(job, folders, log, deadline);
       outcome = { status: 'done', docsKey };
     } catch (error) {
       log.append(`\n${error instanceof BuildFailure ? error.message : `the build failed: ${(error as Error).message}`}\n`);
       outcome = { status: 'failed', docsKey: null };
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (folders) await rm(folders.job, { recursive: true, force: true }).catch(this.deps.onError);
     }
     const at = new Date(this.deps.now()).toISOString();
     const { finished, previousDocsKey } = await this.deps.builds.finish(job.id, this.owner, { ...outcome, log: log.toString() }, at);
@@ -162,87 +219,79 @@ export class DocBuilder {
     if (outcome.status === 'done') await this.deps.docs.applyRetention(job.crate);
   }
 
-  private async step(
-    log: BoundedLog,
-    deadline: number,
-    what: string,
-    command: string,
-    args: string[],
-    cwd: string,
-    env: NodeJS.ProcessEnv,
-  ) {
+  /** Runs one step, in the sandbox when it works here (with the network only when `network`). */
+  private async step(log: BoundedLog, deadline: number, what: string, folders: JobFolders, network: boolean, command: string[]) {
     const left = deadline - this.deps.now();
     if (left <= 0) throw new BuildFailure(`the build ran out of time before ${what} ([docs] timeout)`);
-    const code = await runChild({ command, args, cwd, env, timeoutMs: left, log });
+    const env = this.childEnv(folders);
+    const isolated = await this.isolated();
+    const run = isolated
+      ? sandboxed(this.layout(folders), network, folders.work, command)
+      : { command: command[0]!, args: command.slice(1) };
+    const shown = `${isolated ? `(sandbox${network ? ', with network' : ''}) ` : ''}${command.join(' ')}`;
+    const code = await runChild({ ...run, cwd: folders.work, env, timeoutMs: left, log, shown });
     if (code === 'timeout')
       throw new BuildFailure(`${what} was stopped: the build took longer than ${this.settings.timeoutMs / 1000} s ([docs] timeout)`);
     if (code !== 0) throw new BuildFailure(`${what} failed (exit code ${code})`);
   }
 
-  private async buildIn(job: DocBuild, dir: string, log: BoundedLog, deadline: number): Promise<string> {
+  private async buildIn(job: DocBuild, folders: JobFolders, log: BoundedLog, deadline: number): Promise<string> {
     const blob = await this.deps.crates.findVersionBlob(job.crate, job.version);
     if (!blob) throw new BuildFailure(`version ${job.version} of ${job.crate} is not stored here`);
-    const crateFile = join(dir, 'package.crate');
-    const chunks: Buffer[] = [];
     const opened = await this.deps.blobs.open(blob.blobKey);
     if (!opened) throw new BuildFailure(`the .crate of ${job.crate} ${job.version} is missing from the blob store`);
-    for await (const chunk of opened.stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    writeFileSync(crateFile, Buffer.concat(chunks));
-    const source = join(dir, 'source');
-    const cargoHome = join(dir, 'cargo-home');
-    const target = join(dir, 'target');
-    for (const d of [source, cargoHome]) mkdirSync(d);
-    const baseEnv = this.childEnv(cargoHome, target);
-    await this.step(
-      log,
-      deadline,
-      'unpacking the crate',
+    await writeStreamTo(folders.crateFile, opened.stream);
+    if (!(await this.isolated())) log.append("(no sandbox here: build scripts keep network access and the server's files)\n");
+    const { source } = folders;
+    await this.step(log, deadline, 'unpacking the crate', folders, false, [
       'tar',
-      ['-xzf', crateFile, '-C', source, '--no-same-owner', '--no-same-permissions'],
-      dir,
-      baseEnv,
-    );
-    const [packageDir] = readdirSync(source).filter((n) => statSync(join(source, n)).isDirectory());
+      '-xzf',
+      folders.crateFile,
+      '-C',
+      source,
+      '--no-same-owner',
+      '--no-same-permissions',
+    ]);
+    let packageDir: string | undefined;
+    for (const name of await readdir(source)) if ((await stat(join(source, name))).isDirectory()) packageDir ??= name;
     if (!packageDir) throw new BuildFailure('the .crate holds no package folder');
-    const cwd = join(source, packageDir);
+    for (const removed of await removeCargoConfigs(source))
+      log.append(`(removed ${removed.slice(source.length + 1)}: a package's cargo config is not used here)\n`);
+    const manifest = join(source, packageDir, 'Cargo.toml');
 
-    await this.fetchDependencies(job, cargoHome, cwd, log, deadline, baseEnv);
+    await this.fetchDependencies(job, folders, manifest, log, deadline);
 
     const memory = ['prlimit', `--as=${this.settings.memoryLimit}`, '--'];
-    const docArgs = ['doc', '--no-deps', '--offline', '--locked'];
-    if (await this.isolated()) {
-      await this.step(log, deadline, 'cargo doc', 'unshare', ['-rn', '--', ...memory, 'cargo', ...docArgs], cwd, baseEnv);
-    } else {
-      log.append('(no network namespace here: cargo doc runs with --offline only)\n');
-      await this.step(log, deadline, 'cargo doc', memory[0]!, [...memory.slice(1), 'cargo', ...docArgs], cwd, baseEnv);
-    }
-    const docDir = join(target, 'doc');
-    if (!existsSync(docDir)) throw new BuildFailure('cargo doc wrote no target/doc');
-    const archive = join(dir, 'docs.tar.gz');
-    await this.step(log, deadline, 'packing the docs', 'tar', ['-czf', archive, '-C', docDir, '.'], dir, baseEnv);
+    await this.step(log, deadline, 'cargo doc', folders, false, [
+      ...memory,
+      'cargo',
+      'doc',
+      '--no-deps',
+      '--offline',
+      '--locked',
+      '--manifest-path',
+      manifest,
+    ]);
+    const docDir = join(folders.target, 'doc');
+    if (!(await stat(docDir).catch(() => undefined))?.isDirectory()) throw new BuildFailure('cargo doc wrote no target/doc');
+    await this.step(log, deadline, 'packing the docs', folders, false, ['tar', '-czf', folders.archive, '-C', docDir, '.']);
+    const archive = await readFile(folders.archive);
     try {
-      return await this.deps.store.store(job.crate, job.version, readFileSync(archive));
+      return await this.deps.store.store(job.crate, job.version, archive);
     } catch (error) {
       throw new BuildFailure(`the docs were refused: ${(error as Error).message}`);
     }
   }
 
   /** `cargo fetch` through this registry with a read-only token that lives only for this step. */
-  private async fetchDependencies(
-    job: DocBuild,
-    cargoHome: string,
-    cwd: string,
-    log: BoundedLog,
-    deadline: number,
-    env: NodeJS.ProcessEnv,
-  ) {
+  private async fetchDependencies(job: DocBuild, folders: JobFolders, manifest: string, log: BoundedLog, deadline: number) {
     const crate = await this.deps.catalog.crate(job.crate);
     const publisher = crate?.versions.find((v) => v.entry.vers === job.version)?.publishedBy;
     if (!publisher)
       throw new BuildFailure(`the publisher of ${job.crate} ${job.version} no longer exists; nobody's rights to fetch its dependencies`);
     const indexUrl = `sparse+${this.deps.publicUrl()}/index/`;
-    writeFileSync(
-      join(cargoHome, 'config.toml'),
+    await writeFile(
+      join(folders.cargoHome, 'config.toml'),
       [
         '[registries.cratekeeper]',
         `index = "${indexUrl}"`,
@@ -264,30 +313,26 @@ export class DocBuilder {
       expiresAt: new Date(Math.max(deadline, this.deps.now() + 60_000)),
       origin: 'docs-build',
     });
-    const credentials = join(cargoHome, 'credentials.toml');
+    const credentials = join(folders.cargoHome, 'credentials.toml');
     try {
-      writeFileSync(credentials, `[registries.cratekeeper]\ntoken = "${token}"\n`, { mode: 0o600 });
-      await this.step(log, deadline, 'cargo fetch', 'prlimit', [`--as=${this.settings.memoryLimit}`, '--', 'cargo', 'fetch'], cwd, env);
+      await writeFile(credentials, `[registries.cratekeeper]\ntoken = "${token}"\n`, { mode: 0o600 });
+      // The one step with the network (the registry's): only cargo runs in it, no code of the crate.
+      await this.step(log, deadline, 'cargo fetch', folders, true, [
+        'prlimit',
+        `--as=${this.settings.memoryLimit}`,
+        '--',
+        'cargo',
+        'fetch',
+        '--manifest-path',
+        manifest,
+      ]);
     } finally {
-      rmSync(credentials, { force: true });
+      await rm(credentials, { force: true });
       await this.deps.tokens.revokeToken(record.id).catch(this.deps.onError);
     }
   }
 
-  private childEnv(cargoHome: string, target: string): NodeJS.ProcessEnv {
-    const { env } = this.deps;
-    const keep = ['PATH', 'HOME', 'RUSTUP_HOME', 'RUSTUP_TOOLCHAIN', 'LANG', 'TMPDIR'];
-    const out: NodeJS.ProcessEnv = {};
-    for (const name of keep) if (env[name] !== undefined) out[name] = env[name];
-    // rustup finds its toolchains through RUSTUP_HOME, which defaults to $HOME/.rustup.
-    out.RUSTUP_HOME ??= join(env.HOME ?? '/root', '.rustup');
-    if (env.CARGO_HOME && !env.PATH?.includes(env.CARGO_HOME)) out.PATH = `${env.PATH ?? ''}:${join(env.CARGO_HOME, 'bin')}`;
-    return {
-      ...out,
-      CARGO_HOME: cargoHome,
-      CARGO_TARGET_DIR: target,
-      CARGO_TERM_COLOR: 'never',
-      CARGO_NET_RETRY: '1',
-    };
+  private childEnv(folders: JobFolders): NodeJS.ProcessEnv {
+    return childEnvironment(this.deps.env, folders);
   }
 }

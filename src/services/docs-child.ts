@@ -31,12 +31,14 @@ export interface ChildRun {
   /** Killed (with its whole process group) past this time. */
   timeoutMs: number;
   log: BoundedLog;
+  /** What the log shows as the command line (the sandbox's long preamble left out), when not the command. */
+  shown?: string;
 }
 
 /** The exit code, or 'timeout'. */
 export function runChild(run: ChildRun): Promise<number | 'timeout'> {
   return new Promise((resolve) => {
-    run.log.append(`$ ${[run.command, ...run.args].join(' ')}\n`);
+    run.log.append(`$ ${run.shown ?? [run.command, ...run.args].join(' ')}\n`);
     const child = spawn(run.command, run.args, { cwd: run.cwd, env: run.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let timedOut = false;
     const timer = setTimeout(() => {
