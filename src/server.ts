@@ -137,6 +137,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
           concurrency: config.docs.concurrency,
           timeoutMs: config.docs.timeout,
           memoryLimit: config.docs.memory_limit,
+          allowUnsandboxed: config.docs.allow_unsandboxed,
           pollMs: DOC_BUILD_POLL_MS,
         },
       )

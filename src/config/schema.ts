@@ -174,6 +174,9 @@ export const configSchema = z
         concurrency: integer(1, 64).default(1),
         // A build (fetch and rustdoc together) longer than this is killed and recorded as failed.
         timeout: duration(10_000, 86_400_000).default(10 * 60_000),
+        // Build even where the sandbox does not work (no user namespaces): crate code then runs with
+        // the server's rights and network. Off: such builds fail, saying why; uploads still work.
+        allow_unsandboxed: boolean().default(false),
         // Address space of each build's processes (prlimit --as); rustc needs several GiB of it.
         memory_limit: size().default(8 * 1024 ** 3),
         // The newest N versions of a crate keep their docs; 0: every version.

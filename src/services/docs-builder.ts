@@ -54,6 +54,8 @@ export interface DocBuilderSettings {
   memoryLimit: number;
   /** How often an idle builder looks for queued builds. */
   pollMs: number;
+  /** `[docs] allow_unsandboxed`: build where the sandbox does not work (else every build fails, saying why). */
+  allowUnsandboxed: boolean;
 }
 
 export interface DocBuilderDeps {
@@ -159,9 +161,10 @@ export class DocBuilder {
         if (works) return true;
         const open = await ancestorsOthersMayWrite(folders.job);
         this.deps.warn(
-          'docs builder: the sandbox (unshare -r -m -n --pid with mounts) does not work here; rustdoc builds run unsandboxed: ' +
-            'build scripts and proc macros keep network access and can read and write whatever the server can, ' +
-            'its data folder included (docs/rustdoc.md).' +
+          'docs builder: the sandbox (unshare -r -m -n --pid with mounts) does not work here; ' +
+            (this.settings.allowUnsandboxed
+              ? 'rustdoc builds run unsandboxed (docs.allow_unsandboxed): build scripts and proc macros keep network access and can read and write whatever the server can, its data folder included (docs/rustdoc.md).'
+              : 'every rustdoc build fails until it does, or until docs.allow_unsandboxed is set (docs/rustdoc.md); uploads from CI still work.') +
             (open.length > 0
               ? ` Other users may also write to ${open.join(', ')}, above the builds: a .cargo/config.toml planted there would be read by cargo; move the data folder.`
               : '') +
@@ -241,7 +244,16 @@ export class DocBuilder {
     const opened = await this.deps.blobs.open(blob.blobKey);
     if (!opened) throw new BuildFailure(`the .crate of ${job.crate} ${job.version} is missing from the blob store`);
     await writeStreamTo(folders.crateFile, opened.stream);
-    if (!(await this.isolated())) log.append("(no sandbox here: build scripts keep network access and the server's files)\n");
+    if (!(await this.isolated())) {
+      if (!this.settings.allowUnsandboxed) {
+        throw new BuildFailure(
+          'the build sandbox does not work on this host (user namespaces with mounts), and docs.allow_unsandboxed is off: ' +
+            "nothing of the crate ran. Build scripts and proc macros unsandboxed would keep network access and the server's files; " +
+            'upload docs from CI instead (cratekeeper-client docs upload), or set docs.allow_unsandboxed = true (docs/rustdoc.md).',
+        );
+      }
+      log.append("(no sandbox here: build scripts keep network access and the server's files)\n");
+    }
     const { source } = folders;
     await this.step(log, deadline, 'unpacking the crate', folders, false, [
       'tar',

@@ -191,25 +191,43 @@ describe('the docs builder sandbox', () => {
 });
 
 describe('the docs builder where the sandbox does not work', () => {
-  let h: Awaited<ReturnType<typeof startHarness>>;
-  before(async () => {
-    // An `unshare` that fails first on the server's PATH, as on a host without user namespaces.
+  // An `unshare` that fails first on the server's PATH, as on a host without user namespaces.
+  const withoutUnshare = () => {
     const shims = makeTempDir('cratekeeper-no-unshare-');
     writeFileSync(join(shims, 'unshare'), '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n', {
       mode: 0o755,
     });
-    h = await startHarness({ PATH: `${shims}:${process.env.PATH}` });
-  });
-  after(() => h?.stop());
+    return { PATH: `${shims}:${process.env.PATH}` };
+  };
 
-  it("builds unsandboxed, says so, and still ignores the package's .cargo/config.toml", async () => {
-    const dir = h.packageWithWrapper('docs-unboxed', '/from-unboxed-wrapper', '@"$CARGO_HOME/credentials.toml"');
-    await h.publish(dir);
-    const build = await h.finishedBuild('docs-unboxed');
-    assert.deepEqual(h.heardAt('/from-unboxed-wrapper'), [], 'the wrapper posted to the receiver');
-    assert.equal(build.status, 'done', build.log);
-    assert.match(build.log, /no sandbox here/);
-    assert.match(build.log, /removed docs-unboxed-0\.1\.0\/\.cargo/);
-    assert.match(h.server.output(), /the sandbox .* does not work here; rustdoc builds run unsandboxed/);
+  it('fails every build by default, saying why, and runs nothing of the crate', async () => {
+    const h = await startHarness(withoutUnshare());
+    try {
+      const dir = h.packageWithWrapper('docs-refused', '/from-refused-wrapper', '@"$CARGO_HOME/credentials.toml"');
+      await h.publish(dir);
+      const build = await h.finishedBuild('docs-refused');
+      assert.equal(build.status, 'failed', build.log);
+      assert.match(build.log, /the build sandbox does not work on this host .* docs\.allow_unsandboxed is off: nothing of the crate ran/);
+      assert.deepEqual(h.heardAt('/from-refused-wrapper'), [], 'the wrapper ran');
+      assert.match(h.server.output(), /the sandbox .* does not work here; every rustdoc build fails until it does/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it("with docs.allow_unsandboxed, builds unsandboxed, says so, and still ignores the package's .cargo/config.toml", async () => {
+    const h = await startHarness({ ...withoutUnshare(), CRATEKEEPER_DOCS__ALLOW_UNSANDBOXED: 'true' });
+    try {
+      const dir = h.packageWithWrapper('docs-unboxed', '/from-unboxed-wrapper', '@"$CARGO_HOME/credentials.toml"');
+      await h.publish(dir);
+      const build = await h.finishedBuild('docs-unboxed');
+      assert.deepEqual(h.heardAt('/from-unboxed-wrapper'), [], 'the wrapper posted to the receiver');
+      assert.equal(build.status, 'done', build.log);
+      assert.match(build.log, /no sandbox here/);
+      assert.match(build.log, /removed docs-unboxed-0\.1\.0\/\.cargo/);
+      assert.match(h.server.output(), /the sandbox .* does not work here; rustdoc builds run unsandboxed/);
+    } finally {
+      await h.stop();
+    }
   });
 });
