@@ -304,20 +304,25 @@ events = ["publish", "yank", "unyank", "owner-add"]
 
   it('never sends a queued delivery to an endpoint that no longer covers its crate, nor redelivers it there', async () => {
     const other = await new WebhookReceiver().listen();
-    try {
-      const created = await admin.post('/admin/webhooks', {
-        name: 'narrowed',
-        url: other.url,
-        secret: 'narrowed-secret-0123456789',
-        events: ['publish'],
-        crates: '',
-        enabled: 'yes',
-      });
-      assert.equal(created.statusCode, 303, created.body);
+    /** The admin page's form for the endpoint `narrowed`: a new secret, or '' to keep it. */
+    const form = (crates: string, secret = 'narrowed-secret-0123456789') => ({
+      name: 'narrowed',
+      url: other.url,
+      secret,
+      events: ['publish'],
+      crates,
+      enabled: 'yes',
+    });
+    const endpointId = async () => {
       const listed = (await r.request({ method: 'GET', url: '/api/v1/admin/webhooks', token: r.adminToken })).json() as {
         webhooks: { id: number | null; name: string }[];
       };
-      const id = listed.webhooks.find((w) => w.name === 'narrowed')!.id!;
+      return listed.webhooks.find((w) => w.name === 'narrowed')!.id!;
+    };
+    try {
+      const created = await admin.post('/admin/webhooks', form(''));
+      assert.equal(created.statusCode, 303, created.body);
+      const id = await endpointId();
 
       other.status = 500;
       await r.publishAsAdmin('hidden-tool', '1.0.0');
@@ -327,14 +332,7 @@ events = ["publish", "yank", "unyank", "owner-add"]
 
       // The admin narrows the endpoint to other crates: the retry must not name hidden-tool to it.
       other.status = 204;
-      const narrowed = await admin.post(`/admin/webhooks/${id}`, {
-        name: 'narrowed',
-        url: other.url,
-        secret: '',
-        events: ['publish'],
-        crates: 'ops-*',
-        enabled: 'yes',
-      });
+      const narrowed = await admin.post(`/admin/webhooks/${id}`, form('ops-*', ''));
       assert.equal(narrowed.statusCode, 303, narrowed.body);
       clock += 10 * RETRY_MS;
       await runDue();
@@ -364,22 +362,12 @@ events = ["publish", "yank", "unyank", "owner-add"]
       const [gone] = await deliveries('?endpoint=narrowed&limit=1');
       assert.deepEqual([gone!.crate, gone!.status, gone!.last_error], ['ops-gone', 'failed', 'the endpoint "narrowed" was deleted']);
       other.status = 204;
-      const again = await admin.post('/admin/webhooks', {
-        name: 'narrowed',
-        url: other.url,
-        secret: 'narrowed-secret-0123456789',
-        events: ['publish'],
-        crates: '',
-        enabled: 'yes',
-      });
+      const again = await admin.post('/admin/webhooks', form(''));
       assert.equal(again.statusCode, 303, again.body);
       clock += 10 * RETRY_MS;
       await runDue();
       assert.equal(other.deliveries.length, 2, 'ops-gone was tried once before the delete, and never after');
-      const deleted = (await r.request({ method: 'GET', url: '/api/v1/admin/webhooks', token: r.adminToken })).json() as {
-        webhooks: { id: number | null; name: string }[];
-      };
-      assert.equal((await admin.post(`/admin/webhooks/${deleted.webhooks.find((w) => w.name === 'narrowed')!.id}/delete`)).statusCode, 303);
+      assert.equal((await admin.post(`/admin/webhooks/${await endpointId()}/delete`)).statusCode, 303);
     } finally {
       await other.close();
     }
