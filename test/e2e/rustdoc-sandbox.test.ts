@@ -17,6 +17,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
+import { indexPathOf } from '../../src/domain/crate-name.js';
 import { CargoSandbox, type CargoResult } from '../support/cargo.js';
 import { eventually } from '../support/eventually.js';
 import { startRegistry } from '../support/registry-server.js';
@@ -229,5 +230,51 @@ describe('the docs builder where the sandbox does not work', () => {
     } finally {
       await h.stop();
     }
+  });
+});
+
+describe('the docs builder limits', () => {
+  let h: Awaited<ReturnType<typeof startHarness>>;
+  before(async () => {
+    h = await startHarness({ CRATEKEEPER_DOCS__TIMEOUT: '10s', CRATEKEEPER_DOCS__MEMORY_LIMIT: '3GiB' });
+  });
+  after(() => h?.stop());
+
+  /** A package whose build script runs `main` (Rust statements). */
+  const packageWithBuildScript = (name: string, main: string) => {
+    const dir = h.cargo.createPackage({ name, version: '0.1.0', packageLines: ['build = "build.rs"'] });
+    writeFileSync(join(dir, 'build.rs'), `fn main() {\n${main}\n}\n`);
+    return dir;
+  };
+
+  /** The version is published whatever its docs build did: in the index, and its .crate downloads. */
+  const assertStillPublished = async (name: string) => {
+    const file = await fetch(`${h.server.url}/index/${indexPathOf(name)}`, { headers: { authorization: h.server.adminToken! } });
+    assert.equal(file.status, 200);
+    assert.match(await file.text(), /"vers":"0\.1\.0"/);
+    const crate = await fetch(`${h.server.url}/api/v1/crates/${name}/0.1.0/download`, { headers: { authorization: h.server.adminToken! } });
+    assert.equal(crate.status, 200);
+  };
+
+  it('stops a build past docs.timeout, records it failed with its log, and leaves the version published', async () => {
+    await h.publish(packageWithBuildScript('docs-sleepy', '    std::thread::sleep(std::time::Duration::from_secs(600));'));
+    const build = await h.finishedBuild('docs-sleepy');
+    assert.equal(build.status, 'failed', build.log);
+    assert.match(build.log, /was stopped: the build took longer than 10 s \(\[docs\] timeout\)/);
+    await assertStillPublished('docs-sleepy');
+  });
+
+  it('refuses a build script more memory than docs.memory_limit, records the build failed, and leaves the version published', async () => {
+    // 5 GiB touched page by page, under a 3 GiB address-space limit.
+    await h.publish(
+      packageWithBuildScript(
+        'docs-greedy',
+        '    let mut v: Vec<u8> = Vec::with_capacity(5 << 30);\n    v.resize(5 << 30, 1);\n    println!("{}", v[v.len() - 1]);',
+      ),
+    );
+    const build = await h.finishedBuild('docs-greedy');
+    assert.equal(build.status, 'failed', build.log);
+    assert.match(build.log, /memory allocation of \d+ bytes failed|capacity overflow|out of memory/i);
+    await assertStillPublished('docs-greedy');
   });
 });
