@@ -11,8 +11,9 @@
 //  4. `target/doc` is packed (`tar`) and stored like an upload (DocsStore).
 //
 // Every step runs in the sandbox of docs-sandbox.ts (no network but for `cargo fetch`; no data
-// folder, configuration, other process or other user's file), when it works here; else unsandboxed
-// (logged once: docs/rustdoc.md names the gap). Either way cargo runs from an empty folder of ours
+// folder, configuration, other process or other user's file). Where it does not work, every build
+// fails saying why, unless `[docs] allow_unsandboxed` lets it run unsandboxed (logged once:
+// docs/rustdoc.md names the gap). Either way cargo runs from an empty folder of ours
 // with --manifest-path, so it reads no config file the crate or another user wrote, and every child
 // gets an allow-listed environment (no secret of the server's).
 //
