@@ -17,7 +17,14 @@ import type { PolicySourceKey, PolicyStore } from '../ports/policy-store.js';
 import type { Advisories } from '../ports/advisories.js';
 import { sourceKeyOf, sourceLabel, type PolicySettings } from './policy-settings.js';
 import type { PolicyState } from './policy-state.js';
-import type { PolicyFinding, PolicyRule, PolicySource, VersionUnderReview } from './version-rule.js';
+import {
+  reviewVersions,
+  rulesThatMayApply,
+  type PolicyFinding,
+  type PolicyRule,
+  type PolicySource,
+  type VersionUnderReview,
+} from './version-rule.js';
 
 export interface HeldBackRow {
   source: string;
@@ -81,12 +88,7 @@ export class HeldBackList {
   private async heldIn(source: PolicySource, crate: string, now: number): Promise<HeldBackRow[]> {
     const versions = await this.versionsOf(source, crate);
     if (versions.length === 0) return [];
-    const findings = new Map<string, PolicyFinding[]>();
-    for (const rule of this.rules) {
-      if (!(await rule.mayApply(source, crate))) continue;
-      for (const [vers, list] of await rule.review(source, crate, versions, now))
-        findings.set(vers, [...(findings.get(vers) ?? []), ...list]);
-    }
+    const findings = await reviewVersions(await rulesThatMayApply(this.rules, source, crate), source, crate, versions, now);
     const rows: HeldBackRow[] = [];
     for (const v of versions) {
       const list = findings.get(v.vers);

@@ -17,7 +17,15 @@ import { createHash } from 'node:crypto';
 import { LruCache } from '../lib/lru-cache.js';
 import { readIndexLines, withVersionsYanked } from './index-lines.js';
 import { sourceKeyOf } from './policy-settings.js';
-import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from './version-rule.js';
+import {
+  reviewVersions,
+  rulesThatMayApply,
+  type PolicyFinding,
+  type PolicyRule,
+  type PolicyRuleName,
+  type PolicySource,
+  type VersionUnderReview,
+} from './version-rule.js';
 
 /** An index file as served: local (services/index-files.ts) and mirrored (mirror/cached-file.ts) files have these. */
 export interface PolicyIndexFile {
@@ -141,22 +149,10 @@ export class PolicyEngine {
     // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
     const revisions = this.rules.map((r) => r.revision());
     const now = this.now();
-    const applying = await this.rulesThatMayApply(source, crate);
+    const applying = await rulesThatMayApply(this.rules, source, crate);
     // Nothing to ask: the lines are not read (a 2 MB file takes tens of milliseconds to parse).
     const lines = applying.length === 0 ? undefined : readIndexLines(file.body);
-    const versions = lines === undefined ? [] : versionsOf(lines);
-    const findings = new Map<string, PolicyFinding[]>();
-    if (versions.length > 0) {
-      const answers = await Promise.all(applying.map((rule) => rule.review(source, crate, versions, now)));
-      for (const answer of answers) {
-        for (const [vers, list] of answer) {
-          if (list.length === 0) continue;
-          const all = findings.get(vers);
-          if (all === undefined) findings.set(vers, [...list]);
-          else all.push(...list);
-        }
-      }
-    }
+    const findings = await reviewVersions(applying, source, crate, lines === undefined ? [] : versionsOf(lines), now);
     const denied = new Set<string>();
     let validUntil = Infinity;
     for (const [vers, list] of findings) {
@@ -175,11 +171,6 @@ export class PolicyEngine {
     };
     this.cacheOf(source).set(crate, entry);
     return entry;
-  }
-
-  private async rulesThatMayApply(source: PolicySource, crate: string): Promise<PolicyRule[]> {
-    const answers = await Promise.all(this.rules.map((rule) => rule.mayApply(source, crate)));
-    return this.rules.filter((_, i) => answers[i]);
   }
 }
 

@@ -51,3 +51,31 @@ export interface PolicyRule {
    */
   revision(): string;
 }
+
+/** The rules that may find something for this crate from this source (`mayApply`), asked together. */
+export async function rulesThatMayApply(rules: readonly PolicyRule[], source: PolicySource, crate: string): Promise<PolicyRule[]> {
+  const answers = await Promise.all(rules.map((rule) => rule.mayApply(source, crate)));
+  return rules.filter((_, i) => answers[i]);
+}
+
+/** Every rule's findings for these versions, merged by `vers`; versions without findings are absent. */
+export async function reviewVersions(
+  rules: readonly PolicyRule[],
+  source: PolicySource,
+  crate: string,
+  versions: readonly VersionUnderReview[],
+  now: number,
+): Promise<Map<string, PolicyFinding[]>> {
+  const findings = new Map<string, PolicyFinding[]>();
+  if (versions.length === 0) return findings;
+  const answers = await Promise.all(rules.map((rule) => rule.review(source, crate, versions, now)));
+  for (const answer of answers) {
+    for (const [vers, list] of answer) {
+      if (list.length === 0) continue;
+      const all = findings.get(vers);
+      if (all === undefined) findings.set(vers, [...list]);
+      else all.push(...list);
+    }
+  }
+  return findings;
+}
