@@ -46,7 +46,7 @@ export interface WebhookOccurrence {
 /** A new occurrence, with its own id, of an event at `at` (ISO time). */
 export function newOccurrence(
   event: WebhookEvent,
-  what: { crate: string; version?: string | null; actor: string | null; detail?: string | null },
+  what: { crate: string | null; version?: string | null; actor: string | null; detail?: string | null },
   at: string,
 ): WebhookOccurrence {
   return { id: randomUUID(), event, crate: what.crate, version: what.version ?? null, actor: what.actor, at, detail: what.detail ?? null };

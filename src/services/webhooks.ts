@@ -16,6 +16,7 @@ import {
   endpointWants,
   EVENT_HEADER,
   isWebhookEvent,
+  newOccurrence,
   SIGNATURE_HEADER,
   webhookBody,
   webhookSignature,
@@ -75,15 +76,8 @@ export class WebhookService {
   readonly hear = (event: AuditEvent): void => {
     if (!isWebhookEvent(event.action)) return;
     if (RECORDED_WITH_CHANGE.has(event.action)) return this.kick();
-    const occurrence: WebhookOccurrence = {
-      id: randomUUID(),
-      event: event.action,
-      crate: event.crate,
-      version: event.version,
-      actor: event.userLogin,
-      at: event.at,
-      detail: event.detail,
-    };
+    const { crate, version, userLogin: actor, detail } = event;
+    const occurrence = newOccurrence(event.action, { crate, version, actor, detail }, event.at);
     const recorded = this.deps.deliveries
       .recordEvent(occurrence)
       .then(() => this.kick())
