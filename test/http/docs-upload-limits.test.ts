@@ -44,6 +44,10 @@ function stalledUpload(port: number, token: string, length: number, sent: Buffer
 
 const archive = async () => gzipSync(await makeTar([{ name: 'widget/index.html', body: '<html><body>widget</body></html>' }]));
 
+/** A whole docs upload of widget 1.0.0, in process. */
+const uploadDocs = (r: TestRegistry, token: string, payload: Buffer) =>
+  r.request({ method: 'PUT', url: '/api/v1/crates/widget/1.0.0/docs', token, payload, headers: { 'content-type': 'application/gzip' } });
+
 async function listening(r: TestRegistry): Promise<number> {
   await r.app.listen({ port: 0, host: '127.0.0.1' });
   return (r.app.server.address() as AddressInfo).port;
@@ -79,13 +83,7 @@ describe('docs upload limits', () => {
     );
 
     it('refuses an archive over docs.max_archive_size with 413 naming that setting', async () => {
-      const res = await r.request({
-        method: 'PUT',
-        url: '/api/v1/crates/widget/1.0.0/docs',
-        token: r.adminToken,
-        payload: Buffer.alloc(65 * 1024),
-        headers: { 'content-type': 'application/gzip' },
-      });
+      const res = await uploadDocs(r, r.adminToken, Buffer.alloc(65 * 1024));
       assert.equal(res.statusCode, 413, res.body);
       assert.match(JSON.parse(res.body).errors[0].detail, /accepts at most 65536 bytes \(docs\.max_archive_size\)$/);
     });
@@ -120,13 +118,7 @@ describe('docs upload limits', () => {
         ['a backslash', gzipSync(await makeTar([{ name: 'widget\\index.html', body: 'x' }])), 400, /backslash/],
       ];
       for (const [what, body, status, detail] of refusals) {
-        const res = await r.request({
-          method: 'PUT',
-          url: '/api/v1/crates/widget/1.0.0/docs',
-          token: r.adminToken,
-          payload: body,
-          headers: { 'content-type': 'application/gzip' },
-        });
+        const res = await uploadDocs(r, r.adminToken, body);
         assert.equal(res.statusCode, status, `${what}: ${res.body}`);
         assert.match(JSON.parse(res.body).errors[0].detail, detail, what);
       }
@@ -176,13 +168,7 @@ describe('docs upload limits', () => {
         // The abandoned upload's slot is free again: the same upload now goes through.
         let accepted: number | undefined;
         for (let attempt = 0; attempt < 200 && accepted !== 200; attempt++) {
-          const res = await r.request({
-            method: 'PUT',
-            url: '/api/v1/crates/widget/1.0.0/docs',
-            token: alice,
-            payload: await archive(),
-            headers: { 'content-type': 'application/gzip' },
-          });
+          const res = await uploadDocs(r, alice, await archive());
           accepted = res.statusCode;
           if (accepted !== 200) await new Promise((resolve) => setTimeout(resolve, 25));
         }
