@@ -15,6 +15,7 @@
 //   --profile runs the server under `node --cpu-prof` and writes the profile to bench/results/.
 //   --baseline DIR also serves the same data folder from another built tree (DIR/dist, e.g. the
 //   main branch from `git archive`), one process, and measures it in the same rounds: an A/B.
+//   --only REGEX runs only the scenarios whose name matches (e.g. --only '^(cratekeeper|bare node) 200').
 //
 // It installs Debian's nginx and wrk if missing, uses loopback addresses only, bounds every wait and
 // loop, writes bench/results/index-throughput-<time>.json, and stops every process it started (the
@@ -36,6 +37,7 @@ import {
   log,
   loopbackClient,
   machine,
+  median,
   medianRound,
   ms,
   option,
@@ -50,6 +52,7 @@ import {
   stopChild,
   table,
   tempDir,
+  threadCpuTimes,
   track,
   which,
   WRK_LUA,
@@ -62,6 +65,7 @@ const WARMUP_S = Math.min(option('warmup', 2), 30);
 const PUBLISHES = Math.min(option('publishes', 1000), 10_000);
 const PROFILE = option('profile', false);
 const BASELINE = option('baseline', '');
+const ONLY = option('only', '');
 const ROUNDS = Math.max(1, Math.min(option('rounds', 3), 10));
 const CONNECTIONS = 64;
 const THREADS = 2;
@@ -103,6 +107,13 @@ async function freePort() {
 const { agent, request } = loopbackClient({ maxSockets: 1 });
 
 // ---------------------------------------------------------------- cratekeeper
+
+/** CPU seconds a process has used so far, all threads; NaN for none or once it has exited. */
+function processCpuSeconds(pid) {
+  if (pid === undefined) return NaN;
+  const threads = [...threadCpuTimes(pid).values()];
+  return threads.length === 0 ? NaN : threads.reduce((sum, t) => sum + t.seconds, 0);
+}
 
 // workers > 1 runs `serve --workers N`; a second server on an existing data folder prints no token.
 async function startServer({ workers = 1, dataDir = tempDir('ck-bench-data-') } = {}) {
@@ -341,11 +352,20 @@ async function main() {
   const nginxHead = await request(`${nginx.url}${hot.path}`);
   const nginxEtag = nginxHead.headers.etag;
   const auth = { Authorization: ck.token };
-  const scenarios = [
-    { name: 'cratekeeper 200', server: 'cratekeeper', url: `${ck.url}${hot.path}`, headers: auth, expectStatus: 200, expectBody: hotBody },
+  const allScenarios = [
+    {
+      name: 'cratekeeper 200',
+      server: 'cratekeeper',
+      pid: ck.child.pid,
+      url: `${ck.url}${hot.path}`,
+      headers: auth,
+      expectStatus: 200,
+      expectBody: hotBody,
+    },
     {
       name: 'cratekeeper 304',
       server: 'cratekeeper',
+      pid: ck.child.pid,
       url: `${ck.url}${hot.path}`,
       headers: { ...auth, 'If-None-Match': hot.etag },
       expectStatus: 304,
@@ -355,6 +375,7 @@ async function main() {
           {
             name: 'baseline 200',
             server: 'baseline',
+            pid: baseline.child.pid,
             url: `${baseline.url}${hot.path}`,
             headers: auth,
             expectStatus: 200,
@@ -363,6 +384,7 @@ async function main() {
           {
             name: 'baseline 304',
             server: 'baseline',
+            pid: baseline.child.pid,
             url: `${baseline.url}${hot.path}`,
             headers: { ...auth, 'If-None-Match': hot.etag },
             expectStatus: 304,
@@ -390,6 +412,7 @@ async function main() {
     {
       name: 'bare node 200',
       server: 'bare node x1',
+      pid: bare1.child.pid,
       url: `${bare1.url}${hot.path}`,
       headers: auth,
       expectStatus: 200,
@@ -398,6 +421,7 @@ async function main() {
     {
       name: 'bare node 304',
       server: 'bare node x1',
+      pid: bare1.child.pid,
       url: `${bare1.url}${hot.path}`,
       headers: { ...auth, 'If-None-Match': hot.etag },
       expectStatus: 304,
@@ -418,6 +442,8 @@ async function main() {
       expectStatus: 304,
     },
   ];
+  const scenarios = ONLY === '' ? allScenarios : allScenarios.filter((s) => new RegExp(ONLY).test(s.name));
+  if (scenarios.length === 0) throw new Error(`--only ${ONLY} matches no scenario`);
   const lua = path.join(tempDir('ck-bench-wrk-'), 'report.lua');
   writeFileSync(lua, WRK_LUA);
 
@@ -430,8 +456,12 @@ async function main() {
     for (const s of scenarios) {
       if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S, WRK);
       const before = cpuTimes();
+      const serverBefore = s.pid === undefined ? NaN : processCpuSeconds(s.pid);
       const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S, WRK);
       r.cpu = cpuShare(before, cpuTimes());
+      // The server's own CPU time per request (user + system, all its threads): steadier than
+      // req/s on a machine whose other work moves, and what one request costs that process.
+      r.serverCpuUsPerRequest = ((processCpuSeconds(s.pid) - serverBefore) * 1e6) / r.requests;
       runs[s.name].push(r);
       log(
         `round ${round}/${ROUNDS} ${s.name}: ${fmt(r.rps)} req/s, p50 ${ms(r.latency_us.p50)} ms, ` +
@@ -441,18 +471,17 @@ async function main() {
   }
   result.index = {};
   for (const s of scenarios) result.index[s.name] = medianRound(runs[s.name], checks[s.name]);
+  // A ratio of two scenarios, or NaN when --only left one of them out.
+  const ratio = (a, b) => (result.index[a]?.rps ?? NaN) / (result.index[b]?.rps ?? NaN);
   result.ratio = {
-    200: result.index['cratekeeper 200'].rps / result.index['nginx 200'].rps,
-    304: result.index['cratekeeper 304'].rps / result.index['nginx 304'].rps,
-    'x2 200': result.index['cratekeeper x2 200'].rps / result.index['nginx 200'].rps,
-    'x2 304': result.index['cratekeeper x2 304'].rps / result.index['nginx 304'].rps,
-    'bare 200': result.index['cratekeeper 200'].rps / result.index['bare node 200'].rps,
-    'bare 304': result.index['cratekeeper 304'].rps / result.index['bare node 304'].rps,
+    200: ratio('cratekeeper 200', 'nginx 200'),
+    304: ratio('cratekeeper 304', 'nginx 304'),
+    'x2 200': ratio('cratekeeper x2 200', 'nginx 200'),
+    'x2 304': ratio('cratekeeper x2 304', 'nginx 304'),
+    'bare 200': ratio('cratekeeper 200', 'bare node 200'),
+    'bare 304': ratio('cratekeeper 304', 'bare node 304'),
     ...(baseline
-      ? {
-          'baseline 200': result.index['cratekeeper 200'].rps / result.index['baseline 200'].rps,
-          'baseline 304': result.index['cratekeeper 304'].rps / result.index['baseline 304'].rps,
-        }
+      ? { 'baseline 200': ratio('cratekeeper 200', 'baseline 200'), 'baseline 304': ratio('cratekeeper 304', 'baseline 304') }
       : {}),
   };
 
@@ -479,8 +508,19 @@ async function main() {
     fmt(r.bytesPerResponse),
     String(r.errors.connect + r.errors.read + r.errors.write + r.errors.status + r.errors.timeout),
     `${r.cpu.user}/${r.cpu.system}/${r.cpu.idle}/${r.cpu.steal}`,
+    fmt(median(r.rounds.map((round) => round.serverCpuUsPerRequest)), 1),
   ]);
-  const head = ['scenario', 'req/s', `range (${ROUNDS} rounds)`, 'p50 ms', 'p99 ms', 'bytes/resp', 'errors', 'cpu us/sy/id/st %'];
+  const head = [
+    'scenario',
+    'req/s',
+    `range (${ROUNDS} rounds)`,
+    'p50 ms',
+    'p99 ms',
+    'bytes/resp',
+    'errors',
+    'cpu us/sy/id/st %',
+    'server cpu us/req',
+  ];
   const out = [];
   out.push('');
   out.push(

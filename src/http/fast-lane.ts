@@ -20,6 +20,7 @@ import { admittedPrincipal, type AuthenticationOptions } from './authentication.
 import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 import { indexFileAnswer } from './index-file-reply.js';
 import { openDownload, type DownloadOptions } from './routes/downloads.js';
+import type { PolicyIndexFile } from '../policy/policy-engine.js';
 import { CONFIG_JSON_HEADERS, noIndexFile, readIndexFile, type SparseIndexOptions } from './routes/sparse-index.js';
 
 export interface FastLaneOptions {
@@ -58,7 +59,10 @@ const MAX_PARAM_LENGTH = 100;
 export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessage, res: ServerResponse) => void): FastLane {
   const { auth, authentication, metrics, log } = options;
 
-  /** Sends a whole answer, counted in /metrics as fastify's onResponse hook counts it. */
+  /**
+   * Sends a whole answer, counted in /metrics as fastify's onResponse hook counts it (here as soon as
+   * the answer is handed to the socket). `headers` is the answer's own: the length is added to it.
+   */
   const send = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -68,16 +72,18 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     headers: Record<string, string>,
     body?: Buffer | string,
   ) => {
-    countOnFinish(req, res, started, route);
     if (body === undefined) {
       // fastify gives a HEAD without body a zero length, and a GET `304` none.
-      res.writeHead(status, req.method === 'HEAD' ? { ...headers, 'content-length': '0' } : headers);
+      if (req.method === 'HEAD') headers['content-length'] = '0';
+      res.writeHead(status, headers);
       res.end();
-      return;
+    } else {
+      headers['content-length'] = String(Buffer.byteLength(body));
+      res.writeHead(status, headers);
+      if (req.method === 'HEAD') res.end();
+      else res.end(body);
     }
-    res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
-    if (req.method === 'HEAD') res.end();
-    else res.end(body);
+    metrics.observeRequest(route, req.method!, status, performance.now() - started);
   };
   const countOnFinish = (req: IncomingMessage, res: ServerResponse, started: number, route: string) => {
     res.once('finish', () => metrics.observeRequest(route, req.method!, res.statusCode, performance.now() - started));
@@ -92,11 +98,24 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     handOver(req, res);
   };
 
-  const serveIndex = async (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string) => {
-    const file = await readIndexFile(options.index, caller, path);
+  const sendIndexFile = (req: IncomingMessage, res: ServerResponse, started: number, path: string, file: PolicyIndexFile | undefined) => {
     if (!file) return send(req, res, started, INDEX_ROUTE, 404, { 'content-type': ERRORS_CONTENT_TYPE }, errorsJson(noIndexFile(path)));
     const answer = indexFileAnswer(req.headers, file, options.index.indexFiles);
     send(req, res, started, INDEX_ROUTE, answer.status, answer.headers, answer.body);
+  };
+
+  /** In the same turn when the file is in memory (the hot path), else once the store answers. */
+  const serveIndex = (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string) => {
+    try {
+      const file = readIndexFile(options.index, caller, path);
+      if (file instanceof Promise) {
+        file.then((read) => sendIndexFile(req, res, started, path, read)).catch(fail(req, res));
+      } else {
+        sendIndexFile(req, res, started, path, file);
+      }
+    } catch (error) {
+      fail(req, res)(error as Error);
+    }
   };
 
   const serveDownload = async (
@@ -150,9 +169,9 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     if (download !== null) {
       serveDownload(req, res, started, caller, download[1]!, download[2]!).catch(fail(req, res));
     } else if (path === CONFIG_ROUTE) {
-      send(req, res, started, CONFIG_ROUTE, 200, CONFIG_JSON_HEADERS as Record<string, string>, options.index.configJson());
+      send(req, res, started, CONFIG_ROUTE, 200, { ...CONFIG_JSON_HEADERS }, options.index.configJson());
     } else {
-      serveIndex(req, res, started, caller, path.slice(INDEX_PREFIX.length)).catch(fail(req, res));
+      serveIndex(req, res, started, caller, path.slice(INDEX_PREFIX.length));
     }
     return true;
   };

@@ -39,30 +39,54 @@ export const noIndexFile = (path: string) => `no crate at index path \`${path}\`
 /**
  * The index file at `path` for this caller, filtered by the supply-chain policy, with its read
  * audited; undefined when there is none it may read. The route below and the lean path
- * (fast-lane.ts) both answer with it.
+ * (fast-lane.ts) both answer with it. Answered at once (no promise) when the file and the policy's
+ * verdict are in memory, as they are on the hot path; a promise when a store must be asked.
  */
-export async function readIndexFile(options: SparseIndexOptions, caller: Caller, path: string): Promise<PolicyIndexFile | undefined> {
+export function readIndexFile(
+  options: SparseIndexOptions,
+  caller: Caller,
+  path: string,
+): PolicyIndexFile | undefined | Promise<PolicyIndexFile | undefined> {
   const name = crateNameFromIndexPath(path);
+  if (name === undefined) return undefined;
   // A crate the principal may not read is answered exactly like one that does not exist.
-  const visible = name !== undefined && options.policy.mayRead(caller.principal, name);
-  if (name !== undefined && !visible) {
+  const visible = options.policy.mayRead(caller.principal, name);
+  if (!visible) {
     options.audit.record('access-refused', auditSource(caller), { crate: name, detail: 'index read refused by an access rule' });
   }
   // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
   // that does not exist.
-  const stored = name !== undefined ? await options.indexFiles.get(name) : undefined;
-  let file: PolicyIndexFile | undefined;
-  if (visible && stored) {
-    // Synchronous when the policy's answer is cached: the hot path waits for nothing more.
-    const filtered = options.supplyChain.filter(LOCAL, name, stored);
-    file = filtered instanceof Promise ? await filtered : filtered;
-  } else if (name !== undefined && options.mirror) {
-    // Not a local crate: an upstream that serves the main index may have it.
-    const main = await options.mirror.mainIndexFile(name);
-    if (main) file = await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file);
+  const stored = options.indexFiles.get(name);
+  return stored instanceof Promise
+    ? stored.then((file) => readableFile(options, caller, name, visible ? file : undefined))
+    : readableFile(options, caller, name, visible ? stored : undefined);
+}
+
+/** The local file filtered by the policy, or else the main upstream's (a mirror); its read audited. */
+function readableFile(
+  options: SparseIndexOptions,
+  caller: Caller,
+  name: string,
+  local: PolicyIndexFile | undefined,
+): PolicyIndexFile | undefined | Promise<PolicyIndexFile | undefined> {
+  if (local) {
+    const filtered = options.supplyChain.filter(LOCAL, name, local);
+    return filtered instanceof Promise
+      ? filtered.then((file) => audited(options, caller, name, file))
+      : audited(options, caller, name, filtered);
   }
-  if (file) options.audit.indexRead(auditSource(caller), name!);
+  // Not a local crate (or one hidden from the caller): an upstream that serves the main index may have it.
+  return options.mirror ? mainIndexFile(options, name).then((file) => audited(options, caller, name, file)) : undefined;
+}
+
+function audited(options: SparseIndexOptions, caller: Caller, name: string, file: PolicyIndexFile | undefined) {
+  if (file) options.audit.indexRead(auditSource(caller), name);
   return file;
+}
+
+async function mainIndexFile(options: SparseIndexOptions, name: string): Promise<PolicyIndexFile | undefined> {
+  const main = await options.mirror!.mainIndexFile(name);
+  return main && (await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file));
 }
 
 export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, options) => {
