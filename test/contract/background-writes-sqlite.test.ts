@@ -1,8 +1,8 @@
 // The batched writes of serving (audit events, download counts, token last-use, shared rate
-// counts) on SQLite through the writer thread (adapters/metadata/sqlite-writer.ts), as a serving
-// process opens the database: the same contracts as on the server's own connection, what a caller
-// sees once a write resolved, errors that keep their kind across the thread, and a close that
-// lets every write under way finish.
+// counts) on SQLite through the writer thread, and index-file reads through the reader thread
+// (adapters/metadata/sqlite-threads.ts), as a serving process opens the database: the same
+// contracts as on the server's own connection, what a caller sees once a write resolved, errors
+// that keep their kind across the thread, and a close that lets every write under way finish.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { downloadCountsContract } from './download-counts.contract.js';
 import { freshPerTest } from './fresh-per-test.js';
 import { tokensContract } from './tokens.contract.js';
+import { cratesContract } from './crates.contract.js';
+import { newVersion } from './repository-fixtures.js';
 
 const dir = makeTempDir('cratekeeper-writer-thread-');
 let databases = 0;
@@ -27,6 +29,8 @@ downloadCountsContract('sqlite, writer thread', async () => {
   return { counts: database.downloadCounts, close: () => database.close() };
 });
 tokensContract('sqlite, writer thread', () => open());
+// Every index file the contract reads goes through the reader thread, right after the write that changed it.
+cratesContract('sqlite, reader thread', () => open());
 
 const event = (detail: string): AuditEvent => ({
   at: '2030-01-01T00:00:00.000Z',
@@ -110,6 +114,31 @@ describe('background writes through the writer thread (SQLite)', () => {
     const db = await fresh();
     const { rows } = await sql<{ wal_autocheckpoint: number }>`PRAGMA wal_autocheckpoint`.execute(db.db);
     assert.equal(rows[0].wal_autocheckpoint, 0);
+  });
+
+  it('reads a multi-megabyte index file on the reader thread: the same bytes, as a Buffer, and a change as soon as it committed', async () => {
+    const db = await fresh();
+    const alice = await db.users.createUser('alice', false);
+    await db.crates.publishVersion(newVersion('big', '1.0.0', alice.id));
+    const large = Buffer.alloc(3 * 1024 * 1024, 'x');
+    for (const [body, etag] of [
+      [large, '"large"'],
+      [Buffer.from('small'), '"small"'],
+    ] as const) {
+      await db.db.updateTable('index_files').set({ body, etag }).where('name_lower', '=', 'big').execute();
+      const read = await db.crates.readIndexFile('big');
+      assert.ok(Buffer.isBuffer(read?.body));
+      assert.equal(read.etag, etag);
+      assert.ok(read.body.equals(body));
+    }
+    assert.equal(await db.crates.readIndexFile('nothing-here'), undefined);
+    // Off the server's connection: while a transaction there has changed the file and not committed,
+    // a read sees the committed file, at once (on that connection it would wait for, or see, the change).
+    await db.transaction(async (tx) => {
+      await tx.crates.setYanked('big', '1.0.0', true);
+      const read = await Promise.race([db.crates.readIndexFile('big'), new Promise((resolve) => setTimeout(resolve, 5_000, 'waited'))]);
+      assert.equal((read as { etag?: string } | undefined)?.etag, '"small"');
+    });
   });
 });
 

@@ -1,7 +1,7 @@
 // What serving leaves to background writes arrives, also when the server stops before any timer
 // wrote it: a SIGTERM flushes the pending audit events (index reads counted per token, crate and
 // hour; one event per download), download counts and the token's last use, through the SQLite
-// writer thread (adapters/metadata/sqlite-writer.ts), before the process exits.
+// writer thread (adapters/metadata/sqlite-threads.ts), before the process exits.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@ import type { Database } from './sql-schema.js';
 import { SqlScope, type SqlDialectRules } from './sql-scope.js';
 
 /**
- * Where the batched writes that serving causes go instead of the connection (sqlite-writer.ts):
+ * Where the batched writes that serving causes go instead of the connection (sqlite-threads.ts):
  * only the top-level repositories are routed; a unit of work writes in its own transaction.
  */
 export interface BackgroundWrites {

@@ -58,7 +58,7 @@ export function loadSqliteDriver(nodeVersion: string = process.versions.node, fr
 }
 
 /**
- * The file of the driver this thread loaded. A worker thread (sqlite-writer.ts) loads the same file
+ * The file of the driver this thread loaded. A worker thread (sqlite-threads.ts) loads the same file
  * by this path: it needs no package resolution of its own, and gets the driver the main thread got
  * even where module resolution hooks, which Node does not carry into worker threads, chose it.
  */

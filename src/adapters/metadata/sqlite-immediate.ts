@@ -1,5 +1,5 @@
 // Units of work on the server's SQLite connection begin IMMEDIATE when the writer thread
-// (sqlite-writer.ts) writes beside it: they take the write lock when they start instead of at their
+// (sqlite-threads.ts) writes beside it: they take the write lock when they start instead of at their
 // first write. A deferred transaction that read, awaited something (a publish awaits its blob store
 // and the CPU pool), and then wrote after the thread had committed meanwhile would fail at once with
 // SQLITE_BUSY_SNAPSHOT: its snapshot is stale and cannot become a write, and no busy timeout waits

@@ -1,5 +1,5 @@
 // What SQLite needs of the shared SQL code (sql-scope.ts), for every connection that writes: the
-// server's own (sqlite.ts) and the background writer's thread (sqlite-writer-thread.ts).
+// server's own (sqlite.ts) and the background writer's thread (sqlite-thread-worker.ts).
 
 import type { SqlDialectRules } from './sql-scope.js';
 

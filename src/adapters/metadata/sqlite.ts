@@ -3,8 +3,9 @@
 // wait blocks this process's event loop (better-sqlite3 is synchronous), so it is short; a write
 // that still finds the lock taken answers 503 "the database is busy" (sqlite-busy.ts).
 // A serving process passes `writerThread`: the batched writes that serving causes then run on a
-// worker thread with a connection of its own (sqlite-writer.ts), which also runs the WAL
-// checkpoints, so that no fsync or checkpoint of theirs holds the event loop.
+// worker thread with a connection of its own (sqlite-threads.ts), which also runs the WAL
+// checkpoints, so that no fsync or checkpoint of theirs holds the event loop; and index files that
+// are not cached are read on another thread, so that a large one read from the disk holds none either.
 
 import { Kysely, SqliteDialect } from 'kysely';
 import type { OnProgress } from '../../domain/progress.js';
@@ -15,7 +16,7 @@ import { openSqliteConnection, sqliteDriverPath } from './sqlite-driver.js';
 import { SqlMetadataDatabase } from './sql-database.js';
 import { immediateTransactions } from './sqlite-immediate.js';
 import { SQLITE_RULES } from './sqlite-rules.js';
-import { SqliteWriter } from './sqlite-writer.js';
+import { SqliteThreads } from './sqlite-threads.js';
 
 /** The configuration schema's default (database.busy_timeout_ms), for callers without a configuration. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -46,6 +47,11 @@ export async function openSqliteDatabase(
   // Checkpoints belong to the writer thread: SQLite would otherwise run one inside whichever
   // commit crosses the WAL's size limit, here on the event loop as likely as not.
   database.pragma('wal_autocheckpoint = 0');
-  const writer = new SqliteWriter({ file, busyTimeoutMs, checkpointMs: CHECKPOINT_MS, driverPath: sqliteDriverPath() });
-  return new SqlMetadataDatabase(db, SQLITE_RULES, writer);
+  const threads = new SqliteThreads({
+    file,
+    busyTimeoutMs,
+    checkpointMs: CHECKPOINT_MS,
+    driverPath: sqliteDriverPath(),
+  });
+  return new SqlMetadataDatabase(db, SQLITE_RULES, threads);
 }

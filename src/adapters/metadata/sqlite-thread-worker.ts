@@ -1,4 +1,4 @@
-// The worker thread of sqlite-writer.ts: the registry's background writes on SQLite (audit events,
+// The worker thread of sqlite-threads.ts: the registry's background writes on SQLite (audit events,
 // download counts, token last-use, shared rate counts, and their pruning) run here on a connection
 // of their own, through the same SQL classes as everywhere else. A commit's fsync, the automatic
 // WAL checkpoint that SQLite runs inside a commit, and a wait for the write lock then hold this
@@ -16,17 +16,25 @@ import { SqlDownloadCounts } from './sql-download-counts.js';
 import { SqlRateCounts } from './sql-rate-counts.js';
 import type { Database } from './sql-schema.js';
 import { SqlScope } from './sql-scope.js';
+import { readIndexFile } from './sql-index-files.js';
 import { SqlTokens } from './sql-tokens.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
 import { openSqliteConnection } from './sqlite-driver.js';
 import { SQLITE_RULES } from './sqlite-rules.js';
-import type { SerializedError, WriterReply, WriterRequest, WriterSettings } from './sqlite-writer.js';
+import type { SerializedError, ThreadReply, ThreadRequest, ThreadSettings } from './sqlite-threads.js';
 
-const settings = workerData as WriterSettings;
-const connection = openSqliteConnection(settings.file, { timeout: settings.busyTimeoutMs }, settings.driverPath);
-// The same durability as the server's connection: a write reported done is on disk.
-connection.pragma('synchronous = FULL');
-connection.pragma('foreign_keys = ON');
+const settings = workerData as ThreadSettings;
+const role = settings.role;
+const connection = openSqliteConnection(
+  settings.file,
+  { timeout: settings.busyTimeoutMs, readonly: role.kind === 'reader' },
+  settings.driverPath,
+);
+if (role.kind === 'writer') {
+  // The same durability as the server's connection: a write reported done is on disk.
+  connection.pragma('synchronous = FULL');
+  connection.pragma('foreign_keys = ON');
+}
 const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAsUnavailable(connection) }) });
 const scope = SqlScope.onConnection(db, SQLITE_RULES);
 const auditLog = new SqlAuditLog(db);
@@ -41,8 +49,16 @@ const operations = {
   recordTokenUse: (lastUse: ReadonlyMap<number, string>) => tokens.recordTokenUse(lastUse),
   addRateCounts: (limiter: string, window: number, events: ReadonlyMap<string, number>) => rateCounts.add(limiter, window, events),
   pruneRateCounts: (window: number) => rateCounts.prune(window),
+  readIndexFile: (lowerName: string) => readIndexFile(db, lowerName),
 };
-export type WriterOperations = typeof operations;
+export type ThreadOperations = typeof operations;
+
+/** A read index file's bytes, when they are a whole ArrayBuffer of their own: moved, not copied. */
+function transferable(reply: ThreadReply): ArrayBuffer[] {
+  const body = reply.error === undefined ? (reply.value as { body?: unknown } | undefined)?.body : undefined;
+  if (!(body instanceof Uint8Array) || body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) return [];
+  return body.buffer instanceof ArrayBuffer ? [body.buffer] : [];
+}
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof RegistryError)
@@ -53,22 +69,25 @@ function serialize(error: unknown): SerializedError {
 
 // Failing is the caller's to report (it keeps its batch); a checkpoint that cannot run now
 // (a reader holds old pages) runs at the next tick.
-const checkpoints = setInterval(() => {
-  try {
-    connection.pragma('wal_checkpoint(PASSIVE)');
-  } catch {
-    // busy: the next tick tries again
-  }
-}, settings.checkpointMs);
-checkpoints.unref();
+const checkpoints =
+  role.kind === 'writer'
+    ? setInterval(() => {
+        try {
+          connection.pragma('wal_checkpoint(PASSIVE)');
+        } catch {
+          // busy: the next tick tries again
+        }
+      }, role.checkpointMs)
+    : undefined;
+checkpoints?.unref();
 
 let closing = false;
-parentPort!.on('message', (request: WriterRequest) => {
+parentPort!.on('message', (request: ThreadRequest) => {
   void handle(request);
 });
 
-async function handle(request: WriterRequest): Promise<void> {
-  let reply: WriterReply;
+async function handle(request: ThreadRequest): Promise<void> {
+  let reply: ThreadReply;
   try {
     if (request.op === 'close') {
       closing = true;
@@ -76,7 +95,7 @@ async function handle(request: WriterRequest): Promise<void> {
       await db.destroy();
       reply = { id: request.id, value: undefined };
     } else if (closing) {
-      throw new Error('the background writer is closed');
+      throw new Error(`the SQLite ${role.kind} thread is closed`);
     } else {
       const run = operations[request.op] as (...args: unknown[]) => Promise<unknown>;
       reply = { id: request.id, value: await run(...request.args) };
@@ -84,6 +103,6 @@ async function handle(request: WriterRequest): Promise<void> {
   } catch (error) {
     reply = { id: request.id, error: serialize(error) };
   }
-  parentPort!.postMessage(reply);
+  parentPort!.postMessage(reply, transferable(reply));
   if (request.op === 'close') parentPort!.close();
 }
