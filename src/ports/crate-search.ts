@@ -3,10 +3,13 @@
 import type { CratePattern } from '../domain/crate-pattern.js';
 import type { StoredVersion } from './crates.js';
 
+/** What a search hit needs of a version (its max_version): not its dependencies and features. */
+export type SearchHitVersion = { entry: Pick<StoredVersion['entry'], 'vers'> } & Pick<StoredVersion, 'yanked'>;
+
 export interface SearchHit {
   name: string;
   description: string | null;
-  versions: StoredVersion[];
+  versions: SearchHitVersion[];
 }
 
 /**

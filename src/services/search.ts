@@ -3,8 +3,7 @@
 import { invalid } from '../domain/errors.js';
 import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import type { CrateSearch } from '../ports/crate-search.js';
-import type { StoredVersion } from '../ports/crates.js';
+import type { CrateSearch, SearchHitVersion } from '../ports/crate-search.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 
 export const MAX_PER_PAGE = 100;
@@ -18,7 +17,7 @@ export interface SearchResult {
  * The version `cargo search` shows: the highest stable version that is not yanked (what `cargo add`
  * would pick); failing that the highest pre-release that is not yanked; failing that the highest.
  */
-export function maxVersion(versions: readonly StoredVersion[]): string {
+export function maxVersion(versions: readonly SearchHitVersion[]): string {
   const parsed = versions.flatMap((v) => {
     const version = tryParseVersion(v.entry.vers);
     return version ? [{ version, yanked: v.yanked }] : [];

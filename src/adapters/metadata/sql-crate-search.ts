@@ -8,7 +8,6 @@ import { sql } from 'kysely';
 import { normalizeCrateName } from '../../domain/crate-name.js';
 import type { CrateSearch, ReadableCrates, SearchHit } from '../../ports/crate-search.js';
 import { isReadable, matchesQuery, relevance } from './sql-search-match.js';
-import { toStoredVersion } from './sql-rows.js';
 import type { SqlScope } from './sql-scope.js';
 
 export class SqlCrateSearch implements CrateSearch {
@@ -47,9 +46,11 @@ export class SqlCrateSearch implements CrateSearch {
     }
     if (ids.length === 0) return { total, hits: [] };
     const crates = await db.selectFrom('crates').select(['id', 'name', 'description']).where('id', 'in', ids).execute();
+    // Each version's number and flag only: a crate with a thousand versions would otherwise send
+    // megabytes of dependency lists for one line of results.
     const versions = await db
       .selectFrom('versions')
-      .select(['crate_id', 'entry_json', 'yanked'])
+      .select(['crate_id', 'vers', 'yanked'])
       .where('crate_id', 'in', ids)
       .orderBy('id')
       .execute();
@@ -59,7 +60,7 @@ export class SqlCrateSearch implements CrateSearch {
       return {
         name: c.name,
         description: c.description,
-        versions: versions.filter((v) => v.crate_id === id).map(toStoredVersion),
+        versions: versions.filter((v) => v.crate_id === id).map((v) => ({ entry: { vers: v.vers }, yanked: Boolean(v.yanked) })),
       };
     });
     return { total, hits };
