@@ -114,7 +114,7 @@ function dataDir(config: Config): string {
 /**
  * `check` (the default) migrates only a new database and refuses one that is behind or ahead.
  * `onProgress` hears how far the migrations are (`cratekeeper migrate` shows it). `writerThread`
- * (SQLite only) moves the batched writes of serving off the event loop (sqlite-threads.ts).
+ * (SQLite only) moves the batched writes of serving, and index-file reads, off the event loop (sqlite-threads.ts).
  */
 export function openMetadataDatabase(
   config: Config,

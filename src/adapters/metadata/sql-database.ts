@@ -11,12 +11,13 @@ import type { Database } from './sql-schema.js';
 import { SqlScope, type SqlDialectRules } from './sql-scope.js';
 
 /**
- * Where the batched writes that serving causes go instead of the connection (sqlite-threads.ts):
- * only the top-level repositories are routed; a unit of work writes in its own transaction.
+ * Threads that take some of the repositories' work off the connection and the event loop
+ * (sqlite-threads.ts: the batched writes that serving causes, and index-file reads). Only the
+ * top-level repositories are routed; a unit of work runs in its own transaction on the connection.
  */
-export interface BackgroundWrites {
+export interface RepositoryThreads {
   route(repositories: MetadataRepositories): MetadataRepositories;
-  /** Finishes the writes under way; called before the connection closes. */
+  /** Finishes the calls under way; called before the connection closes. */
   close(): Promise<void>;
 }
 
@@ -47,11 +48,11 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     /** The handle itself, for this adapter's own tests; the rest of the code uses the repositories. */
     readonly db: Kysely<Database>,
     rules: SqlDialectRules,
-    private readonly backgroundWrites?: BackgroundWrites,
+    private readonly threads?: RepositoryThreads,
   ) {
     this.scope = SqlScope.onConnection(db, rules);
     const own = sqlRepositories(this.scope);
-    const repositories = backgroundWrites ? backgroundWrites.route(own) : own;
+    const repositories = threads ? threads.route(own) : own;
     this.users = repositories.users;
     this.groups = repositories.groups;
     this.tokens = repositories.tokens;
@@ -84,7 +85,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
 
   async close(): Promise<void> {
     try {
-      await this.backgroundWrites?.close();
+      await this.threads?.close();
     } finally {
       await this.db.destroy();
     }

@@ -1,10 +1,13 @@
-// The worker thread of sqlite-threads.ts: the registry's background writes on SQLite (audit events,
-// download counts, token last-use, shared rate counts, and their pruning) run here on a connection
-// of their own, through the same SQL classes as everywhere else. A commit's fsync, the automatic
-// WAL checkpoint that SQLite runs inside a commit, and a wait for the write lock then hold this
-// thread, never the event loop that answers index and download requests. The server's connection
-// leaves checkpoints to this one (sqlite.ts), which also runs a PASSIVE one on a timer, so the WAL
-// stays bounded when only the server's own writes (publishes) grow it.
+// The worker threads of sqlite-threads.ts, each on a connection of its own, through the same SQL
+// classes as everywhere else.
+// - The writer runs the registry's background writes on SQLite (audit events, download counts, token
+//   last-use, shared rate counts, and their pruning). A commit's fsync, the automatic WAL checkpoint
+//   that SQLite runs inside a commit, and a wait for the write lock then hold this thread, never the
+//   event loop that answers index and download requests. The server's connection leaves checkpoints
+//   to this one (sqlite.ts), which also runs a PASSIVE one on a timer, so the WAL stays bounded when
+//   only the server's own writes (publishes) grow it.
+// - The reader, on a read-only connection, reads stored index files and hands their bytes over
+//   without a copy.
 
 import { Kysely, SqliteDialect } from 'kysely';
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,17 +1,23 @@
-// Background writes on SQLite, off the event loop. better-sqlite3 is synchronous: a write on the
-// serving thread holds every request for its duration, an fsync included (synchronous = FULL), and
-// a batch of audit events written in 200-row statements held it for 160-260 ms every 2 s under
-// download load (bench/README.md, "hot-path tail"). The batched writes that serving causes (audit
-// events, download counts, token last-use, shared rate counts, and their pruning) are therefore sent
-// to a worker thread with its own connection (sqlite-thread-worker.ts); everything else, reads
-// included, stays on the server's connection. A call resolves once the thread's write committed,
-// so the callers' promises (what may be lost on a crash, what a failed batch keeps) are unchanged.
-// The thread keeps the process alive only while a write is under way.
+// SQLite work off the event loop. better-sqlite3 is synchronous: a statement on the serving thread
+// holds every request for its duration.
+// - Writes: an fsync (synchronous = FULL) is included, and a batch of audit events written in
+//   200-row statements held the loop for 160-260 ms every 2 s under download load (bench/README.md,
+//   "hot-path tail"). The batched writes that serving causes (audit events, download counts, token
+//   last-use, shared rate counts, and their pruning) are sent to a writer thread with its own
+//   connection. A call resolves once the thread's write committed, so the callers' promises (what
+//   may be lost on a crash, what a failed batch keeps) are unchanged.
+// - Index-file reads: the stored file of a large crate is megabytes of overflow pages, which took up
+//   to 85 ms on the loop when the disk had to be read (bench/README.md, "Cold reads at 150,000
+//   crates"), and every request waited behind it. A file missing from the cache is read on a reader
+//   thread with a read-only connection; WAL gives it every transaction committed before the read
+//   began, as the server's own connection would see.
+// Everything else stays on the server's connection. Both threads run sqlite-thread-worker.ts, and
+// keep the process alive only while a call is under way.
 
 import { Worker } from 'node:worker_threads';
 import { RegistryError, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
-import type { BackgroundWrites } from './sql-database.js';
+import type { RepositoryThreads } from './sql-database.js';
 import type { ThreadOperations } from './sqlite-thread-worker.js';
 
 export interface ThreadSettings {
@@ -123,7 +129,7 @@ class SqliteThread {
  * The serving process's threads: the writer and the index-file reader, and the repositories with
  * their background writes and index-file reads sent to them (the rest stays on the connection).
  */
-export class SqliteThreads implements BackgroundWrites {
+export class SqliteThreads implements RepositoryThreads {
   private readonly writer: SqliteThread;
   private readonly reader: SqliteThread;
 
