@@ -456,7 +456,7 @@ async function main() {
     for (const s of scenarios) {
       if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S, WRK);
       const before = cpuTimes();
-      const serverBefore = s.pid === undefined ? NaN : processCpuSeconds(s.pid);
+      const serverBefore = processCpuSeconds(s.pid);
       const r = await runWrk(tools.wrk, lua, s.url, s.headers, DURATION_S, WRK);
       r.cpu = cpuShare(before, cpuTimes());
       // The server's own CPU time per request (user + system, all its threads): steadier than
