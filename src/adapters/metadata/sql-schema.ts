@@ -142,6 +142,8 @@ export interface Database {
   };
   /** Each crate's sparse-index file as served, kept with the versions (migration 14, sql-index-files.ts). */
   index_files: { name_lower: string; body: Buffer; etag: string };
+  /** One row (id 1): the number of crates, kept by triggers on crates (migration 17). */
+  crate_count: { id: number; crates: number | string };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };
   /** Webhook endpoints made on the admin pages (migration 12); config-file ones are not stored. */
   webhook_endpoints: {
