@@ -98,7 +98,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     handOver(req, res);
   };
 
-  const sendIndexFile = (req: IncomingMessage, res: ServerResponse, started: number, path: string, file: PolicyIndexFile | undefined) => {
+  const answerIndexFile = (req: IncomingMessage, res: ServerResponse, started: number, path: string, file: PolicyIndexFile | undefined) => {
     if (!file) return send(req, res, started, INDEX_ROUTE, 404, { 'content-type': ERRORS_CONTENT_TYPE }, errorsJson(noIndexFile(path)));
     const answer = indexFileAnswer(req.headers, file, options.index.indexFiles);
     send(req, res, started, INDEX_ROUTE, answer.status, answer.headers, answer.body);
@@ -109,9 +109,9 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     try {
       const file = readIndexFile(options.index, caller, path);
       if (file instanceof Promise) {
-        file.then((read) => sendIndexFile(req, res, started, path, read)).catch(fail(req, res));
+        file.then((read) => answerIndexFile(req, res, started, path, read)).catch(fail(req, res));
       } else {
-        sendIndexFile(req, res, started, path, file);
+        answerIndexFile(req, res, started, path, file);
       }
     } catch (error) {
       fail(req, res)(error as Error);
