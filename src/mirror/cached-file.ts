@@ -4,6 +4,7 @@
 // replaces both at once, on disk or in S3.
 
 import { createHash } from 'node:crypto';
+import { ownBytes } from '../lib/own-bytes.js';
 
 export interface CachedFile {
   /** False when the upstream answered that there is no such file (a cached 404). */
@@ -27,17 +28,6 @@ interface StoredMeta {
   upstreamEtag?: string;
   lastModified?: string;
   fetchedAt: number;
-}
-
-/**
- * The body in memory of its own: a small buffer from Node's shared pool, or a slice of a stored
- * blob, would keep the whole 8 KiB slab or blob alive for as long as the file stays cached.
- */
-function ownBytes(body: Buffer): Buffer {
-  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
-  const copy = Buffer.allocUnsafeSlow(body.length);
-  body.copy(copy);
-  return copy;
 }
 
 export function makeCachedFile(fields: Omit<CachedFile, 'etag' | 'gzipped'>): CachedFile {

@@ -8,6 +8,7 @@ import { gzip, gzipSync } from 'node:zlib';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { Crates } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
+import { ownBytes } from '../lib/own-bytes.js';
 
 export interface IndexFile {
   body: Buffer;
@@ -23,18 +24,6 @@ const MIN_GZIP_BYTES = 1024;
 
 /** Files up to this size are compressed on the event loop (well under a millisecond); larger ones on libuv's threads. */
 export const INLINE_GZIP_MAX_BYTES = 64 * 1024;
-
-/**
- * The bytes in memory of their own. A driver may hand over a view of a larger shared buffer (Node's
- * 8 KiB pool, a network read), and a cached body would keep all of it alive: up to 20 times what the
- * cache counts (found by the long fuzz run's memory watch, fuzz/README.md).
- */
-function ownBytes(body: Buffer): Buffer {
-  if (body.byteOffset === 0 && body.buffer.byteLength === body.length) return body;
-  const own = Buffer.allocUnsafeSlow(body.length);
-  body.copy(own);
-  return own;
-}
 
 export class IndexFiles {
   private readonly cache: LruCache<string, Entry>;
@@ -91,12 +80,12 @@ export class IndexFiles {
   gzipped(file: IndexFile): Buffer | undefined {
     if (file.gzipped !== undefined) return file.gzipped;
     if (file.body.length < MIN_GZIP_BYTES) return undefined;
-    if (file.body.length <= this.inlineGzipMaxBytes) return (file.gzipped = gzipSync(file.body));
+    if (file.body.length <= this.inlineGzipMaxBytes) return (file.gzipped = ownBytes(gzipSync(file.body)));
     if (!this.compressing.has(file)) {
       this.compressing.add(file);
       gzip(file.body, (error, compressed) => {
         this.compressing.delete(file);
-        if (!error) file.gzipped = compressed;
+        if (!error) file.gzipped = ownBytes(compressed);
       });
     }
     return undefined;

@@ -124,4 +124,20 @@ describe('IndexFiles', () => {
     const small = { body: Buffer.from('x'.repeat(INLINE_MAX)), etag: '"y"' };
     assert.ok(files.gzipped(small), 'a small file is compressed at once');
   });
+
+  it('keeps gzip forms that hold exactly their own bytes, not the 16 KiB chunk zlib wrote them into', async () => {
+    const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
+    const small = { body: Buffer.from('{"name":"small"}\n'.repeat(100)), etag: '"s"' };
+    const inline = files.gzipped(small)!;
+    assert.ok(inline.length < 1024, 'the premise: a small result, which zlib leaves in a larger chunk');
+    assert.equal(inline.buffer.byteLength, inline.length);
+    const large = { body: Buffer.from('{"name":"large"}\n'.repeat(1000)), etag: '"l"' };
+    files.gzipped(large);
+    const offLoop = await eventually(() => {
+      const g = files.gzipped(large);
+      assert.ok(g);
+      return g;
+    });
+    assert.equal(offLoop.buffer.byteLength, offLoop.length);
+  });
 });
