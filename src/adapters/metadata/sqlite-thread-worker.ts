@@ -22,6 +22,7 @@ import { SqlScope } from './sql-scope.js';
 import { readIndexFile } from './sql-index-files.js';
 import { SqlTokens } from './sql-tokens.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
+import { reusingStatements } from './sqlite-statement-cache.js';
 import { openSqliteConnection } from './sqlite-driver.js';
 import { SQLITE_RULES } from './sqlite-rules.js';
 import type { SerializedError, ThreadReply, ThreadRequest, ThreadSettings } from './sqlite-threads.js';
@@ -38,7 +39,7 @@ if (role.kind === 'writer') {
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
 }
-const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAsUnavailable(connection) }) });
+const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAsUnavailable(reusingStatements(connection)) }) });
 const scope = SqlScope.onConnection(db, SQLITE_RULES);
 const auditLog = new SqlAuditLog(db);
 const downloadCounts = new SqlDownloadCounts(scope);

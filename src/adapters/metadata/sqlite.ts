@@ -12,6 +12,7 @@ import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import type { Database as Schema } from './sql-schema.js';
 import { busyAsUnavailable } from './sqlite-busy.js';
+import { reusingStatements } from './sqlite-statement-cache.js';
 import { openSqliteConnection, sqliteDriverPath } from './sqlite-driver.js';
 import { SqlMetadataDatabase } from './sql-database.js';
 import { immediateTransactions } from './sqlite-immediate.js';
@@ -33,7 +34,7 @@ export async function openSqliteDatabase(
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  const connection = busyAsUnavailable(database);
+  const connection = busyAsUnavailable(reusingStatements(database));
   const db = new Kysely<Schema>({
     dialect: new SqliteDialect({ database: options.writerThread ? immediateTransactions(connection) : connection }),
   });
