@@ -43,7 +43,7 @@ export class IndexFiles {
     private readonly inlineGzipMaxBytes = INLINE_GZIP_MAX_BYTES,
   ) {
     this.cache = new LruCache(maxCacheBytes, (e) =>
-      e === 'missing' ? 64 : e.body.length + (e.gzipped?.length ?? e.body.length / 2) + 128,
+      e === 'missing' ? 64 : e.body.length + (e.gzipped?.length ?? e.body.length >> 1) + 128,
     );
   }
 
