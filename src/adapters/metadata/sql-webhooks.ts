@@ -125,11 +125,16 @@ export class SqlWebhookDeliveries implements WebhookDeliveries {
   }
 
   async takeEvents(limit: number): Promise<WebhookOccurrence[]> {
-    // A concurrent taker's DELETE waits for this one's rows and then finds them gone (PostgreSQL),
-    // or waits for the whole transaction (SQLite): each event is answered to one taker.
+    // Each event is answered to one taker. PostgreSQL: the oldest rows no concurrent taker has
+    // locked (without SKIP LOCKED, takers that chose the same rows waited, found them gone and
+    // answered nothing while events were left; the contract test caught it under load). SQLite:
+    // one writer at a time, so a taker sees the rows the one before it left.
     const rows = await this.scope.db
       .deleteFrom('webhook_events')
-      .where('id', 'in', (eb) => eb.selectFrom('webhook_events').select('id').orderBy('id').limit(limit))
+      .where('id', 'in', (eb) => {
+        const oldest = eb.selectFrom('webhook_events').select('id').orderBy('id').limit(limit);
+        return this.scope.rules.name === 'postgres' ? oldest.forUpdate().skipLocked() : oldest;
+      })
       .returningAll()
       .execute();
     return rows
