@@ -45,6 +45,17 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.equal(await db.owners.listOwners('nope'), undefined);
       });
 
+      it('reads back the exact bytes of a stored file beyond ASCII (PostgreSQL sends it as text)', async () => {
+        const db = await fresh();
+        const alice = await db.users.createUser('alice', false);
+        const version = newVersion('unicode', '1.0.0', alice.id);
+        version.entry.features = { default: [], 'überall-✓': [], '𝔣𝔢𝔞𝔱𝔲𝔯𝔢': [] };
+        await db.crates.publishVersion(version);
+        const file = await assertIndexFileMatches(db, 'unicode');
+        assert.deepEqual(file.body, Buffer.from(renderIndexFile([{ entry: version.entry, yanked: false }])));
+        assert.match(file.body.toString(), /überall-✓.*𝔣𝔢𝔞𝔱𝔲𝔯𝔢/);
+      });
+
       it('refuses a publisher who is not an owner', async () => {
         const db = await fresh();
         const alice = await db.users.createUser('alice', false);

@@ -26,7 +26,7 @@ export class SqlCrates implements Crates {
   }
 
   async readIndexFile(lowerName: string): Promise<StoredIndexFile | undefined> {
-    return readIndexFile(this.scope.db, lowerName);
+    return readIndexFile(this.scope, lowerName);
   }
 
   async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {

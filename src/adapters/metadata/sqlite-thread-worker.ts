@@ -53,7 +53,7 @@ const operations = {
   recordTokenUse: (lastUse: ReadonlyMap<number, string>) => tokens.recordTokenUse(lastUse),
   addRateCounts: (limiter: string, window: number, events: ReadonlyMap<string, number>) => rateCounts.add(limiter, window, events),
   pruneRateCounts: (window: number) => rateCounts.prune(window),
-  readIndexFile: (lowerName: string) => readIndexFile(db, lowerName),
+  readIndexFile: (lowerName: string) => readIndexFile(scope, lowerName),
 };
 export type ThreadOperations = typeof operations;
 
