@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from '../../src/adapters/metadata/migrations.js';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
@@ -99,6 +99,28 @@ describe('PostgreSQL metadata database', () => {
       assert.deepEqual(await databases[3]!.users.findUserByLogin('alice'), alice);
     } finally {
       for (const database of databases) await database.close();
+    }
+  });
+
+  it('plans its sessions without parallel workers, and leaves the server setting to other clients', async () => {
+    const url = await running().createDatabase();
+    const database = await openPostgresDatabase(url);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const show = sql<{ max_parallel_workers_per_gather: string }>`show max_parallel_workers_per_gather`;
+      // Several at once: each takes a connection of its own, each set up when it was opened.
+      const sessions = await Promise.all(
+        Array.from({ length: 4 }, () => database.db.transaction().execute(async (tx) => (await show.execute(tx)).rows[0]!)),
+      );
+      assert.deepEqual(
+        sessions.map((row) => row.max_parallel_workers_per_gather),
+        ['0', '0', '0', '0'],
+      );
+      assert.equal((await other.query('show max_parallel_workers_per_gather')).rows[0].max_parallel_workers_per_gather, '2');
+    } finally {
+      await other.end();
+      await database.close();
     }
   });
 
