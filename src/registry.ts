@@ -5,10 +5,8 @@ import pino from 'pino';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FsBlobStore } from './adapters/blob/fs-store.js';
-import { S3BlobStore } from './adapters/blob/s3-store.js';
 import type { MigrationPolicy } from './adapters/metadata/migrations.js';
 import type { OnProgress } from './domain/progress.js';
-import { openPostgresDatabase } from './adapters/metadata/postgres.js';
 import { openSqliteDatabase } from './adapters/metadata/sqlite.js';
 import { AccessPolicy } from './auth/access-policy.js';
 import { TokenAuthenticator } from './auth/token-authenticator.js';
@@ -116,7 +114,7 @@ function dataDir(config: Config): string {
  * `onProgress` hears how far the migrations are (`cratekeeper migrate` shows it). `writerThread`
  * (SQLite only) moves the batched writes of serving, and index-file reads, off the event loop (sqlite-threads.ts).
  */
-export function openMetadataDatabase(
+export async function openMetadataDatabase(
   config: Config,
   migrations: MigrationPolicy = 'check',
   onProgress?: OnProgress,
@@ -131,6 +129,7 @@ export function openMetadataDatabase(
       idleMs: database.idle_timeout_ms,
       idleInTransactionMs: database.idle_timeout_ms,
     };
+    const { openPostgresDatabase } = await import('./adapters/metadata/postgres.js');
     return openPostgresDatabase(database.url, { migrations, timeouts, onProgress });
   }
   return openSqliteDatabase(join(dataDir(config), 'cratekeeper.sqlite3'), {
@@ -141,8 +140,9 @@ export function openMetadataDatabase(
   });
 }
 
-export function openBlobStore(config: Config): BlobStore {
+export async function openBlobStore(config: Config): Promise<BlobStore> {
   if (config.storage.kind === 'fs') return new FsBlobStore(join(dataDir(config), 'blobs'));
+  const { S3BlobStore } = await import('./adapters/blob/s3-store.js');
   const s3 = config.storage.s3;
   return new S3BlobStore({
     bucket: s3.bucket!,
@@ -174,7 +174,7 @@ export async function openRegistry(
   // Audit events, download counts, token last-use and rate counts are written in the background
   // while requests are served: on SQLite, on a thread of their own.
   const metadata = await openMetadataDatabase(config, 'check', undefined, { writerThread: true });
-  const blobs = openBlobStore(config);
+  const blobs = await openBlobStore(config);
 
   // Every service is complete when constructed: each gets what it depends on, built before it.
   const cpu = new CpuPool({ threads: config.cpu.threads, maxQueue: config.cpu.max_queue, maxHeapMb: config.cpu.max_heap_mb });

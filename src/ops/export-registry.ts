@@ -103,7 +103,7 @@ export async function exportRegistry(config: Config, dir: string, onProgress: On
   mkdirSync(join(dir, 'blobs'), { recursive: true });
   mkdirSync(join(dir, 'docs'), { recursive: true });
   const database = await openMetadataDatabase(config);
-  const blobs = openBlobStore(config);
+  const blobs = await openBlobStore(config);
   try {
     const columnsOf = new Map([...(await database.tables.columns())].filter(([name]) => !NOT_EXPORTED.has(name)));
     const seen = new Set<string>();

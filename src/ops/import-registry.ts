@@ -81,7 +81,7 @@ export async function importRegistry(config: Config, dir: string, onProgress: On
   }
 
   const database = await openMetadataDatabase(config);
-  const blobs = openBlobStore(config);
+  const blobs = await openBlobStore(config);
   try {
     const state = await database.schemaState();
     const missing = manifest.schemaMigrations.filter((v) => !state.applied.includes(v));
