@@ -23,14 +23,13 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
   ROOT,
-  aptInstall,
   cpuShare,
   cpuTimes,
+  ensureNginxAndWrk,
   crateFile,
   fmt,
   indexPath,
@@ -48,13 +47,13 @@ import {
   runMain,
   runWrk,
   setLogTag,
+  startNginx,
   startCratekeeper,
   stopChild,
   table,
   tempDir,
   threadCpuTimes,
   track,
-  which,
   WRK_LUA,
 } from './lib.mjs';
 
@@ -75,33 +74,6 @@ const TARGET_CRATE = 'bench-hot-crate';
 const OTHER_CRATES = ['bench-dep-alpha', 'bench-dep-beta'];
 
 setLogTag('bench');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- tools
-
-function ensureTools() {
-  if (!which('nginx') || !which('wrk')) {
-    log('installing nginx and wrk (Debian packages)');
-    aptInstall(['nginx', 'wrk']);
-  }
-  const nginx = which('nginx');
-  const wrk = which('wrk');
-  if (!nginx || !wrk) throw new Error('nginx or wrk not found after install');
-  const nginxVersion = spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim();
-  const wrkVersion = spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim();
-  return { nginx, wrk, nginxVersion, wrkVersion };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // One keep-alive connection: the publishes go one after another over it.
 const { agent, request } = loopbackClient({ maxSockets: 1 });
@@ -175,63 +147,6 @@ async function prepareIndex(ck) {
   }
   spawnSync('chmod', ['-R', 'a+rX', www]);
   return { www, files };
-}
-
-// ---------------------------------------------------------------- nginx
-
-async function startNginx(nginxBin, www) {
-  const prefix = tempDir('ck-bench-nginx-');
-  chmodSync(prefix, 0o755);
-  const port = await freePort();
-  const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `
-daemon off;
-worker_processes auto;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type text/plain;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  keepalive_requests 1000000;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${www};
-    location / { }
-  }
-}
-`,
-  );
-  const child = track(
-    spawn(nginxBin, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] }),
-    'nginx',
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
-    try {
-      await request(`${url}/`);
-      return { child, url };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nginx did not answer within 10 s: ${stderr}`);
 }
 
 // ---------------------------------------------------------------- bare Node reference (bare-node-server.mjs)
@@ -329,7 +244,7 @@ async function main() {
     machine: machine(),
     settings: { DURATION_S, WARMUP_S, ROUNDS, CONNECTIONS, THREADS, PUBLISHES, PROFILE },
   };
-  const tools = ensureTools();
+  const tools = ensureNginxAndWrk();
   result.tools = { nginx: tools.nginxVersion, wrk: tools.wrkVersion };
   log(`machine: ${result.machine.nproc} cores, ${result.machine.cpuModel}, node ${result.machine.node}`);
 

@@ -6,8 +6,9 @@
 // through `track`, so a failed or interrupted run leaves nothing behind.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +188,98 @@ export function loopbackClient({ maxSockets, timeoutMs = 30_000 }) {
     });
   }
   return { agent, request };
+}
+
+// ---------------------------------------------------------------- nginx and wrk
+
+/** nginx and wrk (Debian's packages, installed when missing), with their versions. */
+export function ensureNginxAndWrk() {
+  if (!which('nginx') || !which('wrk')) {
+    log('installing nginx and wrk (Debian packages)');
+    aptInstall(['nginx', 'wrk']);
+  }
+  const nginx = which('nginx');
+  const wrk = which('wrk');
+  if (!nginx || !wrk) throw new Error('nginx or wrk not found after install');
+  const nginxVersion = spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim();
+  const wrkVersion = spawnSync(wrk, ['-v'], { encoding: 'utf8' }).stdout.split('\n')[0].trim();
+  return { nginx, wrk, nginxVersion, wrkVersion };
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on just now (for servers that need one given, as nginx does). */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * nginx serving `www` as static files on 127.0.0.1 (`workerProcesses`: 'auto' or a number): the
+ * reference the index benchmarks measure cratekeeper against. Resolves to { child, url }.
+ */
+export async function startNginx(nginxBin, www, { workerProcesses = 'auto' } = {}) {
+  const prefix = tempDir('ck-bench-nginx-');
+  chmodSync(prefix, 0o755);
+  const port = await freePort();
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `
+daemon off;
+worker_processes ${workerProcesses};
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  default_type text/plain;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  keepalive_requests 1000000;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${www};
+    location / { }
+  }
+}
+`,
+  );
+  const child = track(
+    spawn(nginxBin, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] }),
+    'nginx',
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const { agent, request } = loopbackClient({ maxSockets: 1, timeoutMs: 1000 });
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
+      try {
+        await request(`${url}/`);
+        return { child, url };
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    agent.destroy();
+  }
+  throw new Error(`nginx did not answer within 10 s: ${stderr}`);
 }
 
 // ---------------------------------------------------------------- cratekeeper

@@ -1,7 +1,8 @@
 // cratekeeper at crates.io size: generates a registry (generate-registry.mjs) on SQLite and on
 // PostgreSQL, then measures on this machine: start-up time, RSS, index-file throughput and p99 over
 // many crates with a cold and a warm cache (wrk), search latency, RSS after touching many index
-// files, and publish latency. See bench/README.md ("Registry size").
+// files, and publish latency; and the cold step again against nginx (one worker) serving the same
+// index files as static files. See bench/README.md ("Registry size").
 //
 //   npm run build
 //   node bench/size.mjs [--db sqlite,postgres] [--crates 150000] [--duration 10] [--touch 50000] [--publishes 300]
@@ -10,7 +11,7 @@
 // end, also on failure or Ctrl-C, and its temporary folders are removed. JSON goes to bench/results/.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -20,6 +21,7 @@ import {
   log,
   loopbackClient,
   crateFile,
+  ensureNginxAndWrk,
   option,
   percentile,
   publishMetadata,
@@ -28,6 +30,7 @@ import {
   runWrk as runWrkOnce,
   setLogTag,
   startCratekeeper,
+  startNginx,
   stopAll,
   stopChild,
   tempDir,
@@ -48,6 +51,8 @@ const QUERIES = ['serde', 'tokio', 'http', 'se', ''];
 
 setLogTag('size');
 const cleanups = [];
+/** nginx serving the exported index files, started by the first run and measured again in each. */
+let reference;
 
 const { agent, request } = loopbackClient({ maxSockets: 8, timeoutMs: 60_000 });
 const stats = (times) => {
@@ -134,10 +139,14 @@ ${WRK_LUA}`,
   };
 }
 
-async function indexLoad(ck, token, names, label, seconds) {
-  const dir = tempDir('ck-size-paths-');
-  const file = path.join(dir, 'paths.txt');
+function pathsFile(names) {
+  const file = path.join(tempDir('ck-size-paths-'), 'paths.txt');
   writeFileSync(file, names.map((n) => `/index/${indexPath(n)}`).join('\n') + '\n');
+  return file;
+}
+
+async function indexLoad(ck, token, names, label, seconds) {
+  const file = pathsFile(names);
   const before = await scrapeCache(ck, token);
   const r = await runWrk(ck.url, file, token, seconds);
   const after = await scrapeCache(ck, token);
@@ -164,6 +173,45 @@ async function touchAll(ck, token, names) {
   };
   await Promise.all(Array.from({ length: 8 }, worker));
   return { files: names.length, failures, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
+}
+
+/**
+ * Every generated crate's index file, fetched from cratekeeper (plain bytes, no gzip) into `www` laid
+ * out as the sparse index: what nginx serves as the cold step's reference.
+ */
+async function exportIndexFiles(ck, token, names, www) {
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const name = names[next++];
+      const res = await request(`${ck.url}/index/${indexPath(name)}`, { headers: { authorization: token } });
+      if (res.status !== 200) throw new Error(`index file of ${name}: ${res.status}`);
+      const file = path.join(www, 'index', indexPath(name));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, res.body);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  spawnSync('chmod', ['-R', 'a+rX', www]); // nginx workers may run as an unprivileged user
+  log(`exported ${names.length} index files for nginx in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The cold step against nginx (one worker, as cratekeeper serves with one process) serving the
+ * same files, right after cratekeeper's: random crates among all of them, the same wrk settings.
+ */
+async function nginxColdReference(ck, token, names) {
+  if (reference === undefined) {
+    const tools = ensureNginxAndWrk();
+    const www = tempDir('ck-size-www-');
+    chmodSync(www, 0o755);
+    await exportIndexFiles(ck, token, names, www);
+    reference = { ...(await startNginx(tools.nginx, www, { workerProcesses: 1 })), names, nginx: tools.nginxVersion };
+  }
+  const r = await runWrk(reference.url, pathsFile(reference.names), token, DURATION_S);
+  log(`nginx (1 worker), the same files: ${r.rps} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
+  return { ...r, nginx: reference.nginx };
 }
 
 async function searchLatency(ck, token) {
@@ -258,6 +306,13 @@ async function measure(db) {
     result.publish = await publishLatency(ck, token, names);
     log(`${db}: ${PUBLISHES} publishes, p50 ${result.publish.p50} ms, p99 ${result.publish.p99} ms`);
     result.rssAtEndMiB = rssMiB(ck.child.pid);
+
+    // Last: exporting the files for nginx (the first run only) reads every crate through cratekeeper.
+    result.indexColdNginx = await nginxColdReference(ck, token, names);
+    log(
+      `${db} cold, cratekeeper / nginx: req/s ${(result.indexCold.rps / result.indexColdNginx.rps).toFixed(2)}x, ` +
+        `p99 ${result.indexCold.p99ms} ms against ${result.indexColdNginx.p99ms} ms`,
+    );
   } finally {
     await stopChild(ck.child);
   }
