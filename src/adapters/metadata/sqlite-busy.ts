@@ -12,7 +12,8 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
-function guard<T>(run: () => T): T {
+/** `run`'s result, or an `unavailable` error when the database is busy. */
+export function unavailableWhenBusy<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
@@ -24,12 +25,12 @@ export function busyAsUnavailable(database: SqliteDatabase): SqliteDatabase {
   return {
     close: () => database.close(),
     prepare(sql: string): SqliteStatement {
-      const statement = guard(() => database.prepare(sql));
+      const statement = unavailableWhenBusy(() => database.prepare(sql));
       return {
         reader: statement.reader,
-        all: (parameters) => guard(() => statement.all(parameters)),
-        run: (parameters) => guard(() => statement.run(parameters)),
-        iterate: (parameters) => guard(() => statement.iterate(parameters)),
+        all: (parameters) => unavailableWhenBusy(() => statement.all(parameters)),
+        run: (parameters) => unavailableWhenBusy(() => statement.run(parameters)),
+        iterate: (parameters) => unavailableWhenBusy(() => statement.iterate(parameters)),
       };
     },
   };

@@ -1,5 +1,4 @@
-// The worker threads of sqlite-threads.ts, each on a connection of its own, through the same SQL
-// classes as everywhere else.
+// The worker threads of sqlite-threads.ts, each on a connection of its own.
 // - The writer runs the registry's background writes on SQLite (audit events, download counts, token
 //   last-use, shared rate counts, and their pruning). A commit's fsync, the automatic WAL checkpoint
 //   that SQLite runs inside a commit, and a wait for the write lock then hold this thread, never the
@@ -9,22 +8,11 @@
 // - The reader, on a read-only connection, reads stored index files and hands their bytes over
 //   without a copy.
 
-import { Kysely, SqliteDialect } from 'kysely';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RegistryError } from '../../domain/errors.js';
-import type { AuditEvent } from '../../ports/audit-log.js';
-import type { VersionDayCount } from '../../ports/download-counts.js';
-import { SqlAuditLog } from './sql-audit-log.js';
-import { SqlDownloadCounts } from './sql-download-counts.js';
-import { SqlRateCounts } from './sql-rate-counts.js';
-import type { Database } from './sql-schema.js';
-import { SqlScope } from './sql-scope.js';
-import { readIndexFile } from './sql-index-files.js';
-import { SqlTokens } from './sql-tokens.js';
-import { busyAsUnavailable } from './sqlite-busy.js';
-import { reusingStatements } from './sqlite-statement-cache.js';
 import { openSqliteConnection } from './sqlite-driver.js';
-import { SQLITE_RULES } from './sqlite-rules.js';
+import type { ReaderOperations } from './sqlite-reader-operations.js';
+import type { WriterOperations } from './sqlite-writer-operations.js';
 import type { SerializedError, ThreadReply, ThreadRequest, ThreadSettings } from './sqlite-threads.js';
 
 const settings = workerData as ThreadSettings;
@@ -39,23 +27,12 @@ if (role.kind === 'writer') {
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
 }
-const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAsUnavailable(reusingStatements(connection)) }) });
-const scope = SqlScope.onConnection(db, SQLITE_RULES);
-const auditLog = new SqlAuditLog(db);
-const downloadCounts = new SqlDownloadCounts(scope);
-const tokens = new SqlTokens(scope);
-const rateCounts = new SqlRateCounts(db);
-
-const operations = {
-  appendAudit: (events: readonly AuditEvent[]) => auditLog.append(events),
-  pruneAudit: (before: string) => auditLog.prune(before),
-  addDownloads: (counts: readonly VersionDayCount[]) => downloadCounts.add(counts),
-  recordTokenUse: (lastUse: ReadonlyMap<number, string>) => tokens.recordTokenUse(lastUse),
-  addRateCounts: (limiter: string, window: number, events: ReadonlyMap<string, number>) => rateCounts.add(limiter, window, events),
-  pruneRateCounts: (window: number) => rateCounts.prune(window),
-  readIndexFile: (lowerName: string) => readIndexFile(scope, lowerName),
-};
-export type ThreadOperations = typeof operations;
+// Each role loads what it runs, and no more (the reader: the driver only).
+const { operations, close } =
+  role.kind === 'reader'
+    ? (await import('./sqlite-reader-operations.js')).readerOperations(connection)
+    : (await import('./sqlite-writer-operations.js')).writerOperations(connection);
+export type ThreadOperations = WriterOperations & ReaderOperations;
 
 /** A read index file's bytes, when they are a whole ArrayBuffer of their own: moved, not copied. */
 function transferable(reply: ThreadReply): ArrayBuffer[] {
@@ -96,12 +73,13 @@ async function handle(request: ThreadRequest): Promise<void> {
     if (request.op === 'close') {
       closing = true;
       clearInterval(checkpoints);
-      await db.destroy();
+      await close();
       reply = { id: request.id, value: undefined };
     } else if (closing) {
       throw new Error(`the SQLite ${role.kind} thread is closed`);
     } else {
-      const run = operations[request.op] as (...args: unknown[]) => Promise<unknown>;
+      const run = (operations as Partial<ThreadOperations>)[request.op] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+      if (run === undefined) throw new Error(`the SQLite ${role.kind} thread does not run ${request.op}`);
       reply = { id: request.id, value: await run(...request.args) };
     }
   } catch (error) {
