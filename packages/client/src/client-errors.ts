@@ -8,7 +8,7 @@ import { ClientArgsError } from './client-settings.js';
 import { CargoConfigError } from './doctor/cargo-config-files.js';
 import { HostKeyError } from './host-key.js';
 import { ListenAddressError } from './listen-address.js';
-import { ProxyCaError } from './proxy-ca-store.js';
+import { ProxyCaError } from './proxy-ca-error.js';
 import { UpstreamProxyError } from './upstream-connector.js';
 import { NetrcSyntaxError } from './netrc-lexer.js';
 import { NetrcPermissionError } from './netrc-file.js';

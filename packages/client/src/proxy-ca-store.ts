@@ -6,16 +6,13 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, homedir } from 'node:os';
 import { join } from 'node:path';
+import { ProxyCaError } from './proxy-ca-error.js';
 import { createCaCertificate, generateKey } from './x509-builder.js';
 
 export interface CaPaths {
   dir: string;
   cert: string;
   key: string;
-}
-
-export class ProxyCaError extends Error {
-  readonly code = 'PROXY_CA';
 }
 
 /** The CA folder: --ca-dir, then $CRATEKEEPER_PROXY_CA_DIR, then ~/.config/cratekeeper/proxy. */

@@ -228,3 +228,21 @@ void test('the .netrc `default` entry: never without auth.toml, only for hosts t
   assert.match(message, /use_netrc_default = true/);
   assert.doesNotMatch(JSON.stringify(refused.lines), /default-secret/);
 });
+
+void test("answers without loading the proxy's certificate code (cargo starts it for every command)", async () => {
+  const { args, dir } = setup('machine reg.example.com login cargo password ckt_abc\n');
+  // Reported as the process exits: the CommonJS modules it loaded from @peculiar (x509 is one).
+  const preload = join(dir, 'report-modules.cjs');
+  writeFileSync(
+    preload,
+    "process.on('exit', () => process.stderr.write('peculiar modules: ' + Object.keys(require.cache).filter((f) => f.includes('@peculiar')).length + '\\n'));\n",
+  );
+  const input = JSON.stringify(get('sparse+https://reg.example.com/index/', 'read', args)) + '\n';
+  const { code, stdout, stderr } = await runProgram(process.execPath, ['--require', preload, CLIENT_BIN, '--cargo-plugin'], {
+    env: { PATH: process.env.PATH, HOME: makeTempDir() },
+    input,
+  });
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /"token":"ckt_abc"/, 'it answered');
+  assert.match(stderr, /peculiar modules: 0\n/);
+});
