@@ -39,7 +39,6 @@ import {
   writeFileSync,
   chmodSync,
 } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -50,6 +49,7 @@ import {
   cpuShare,
   cpuTimes,
   fmt,
+  freePort,
   indexPath,
   log,
   loopbackClient,
@@ -61,11 +61,11 @@ import {
   setLogTag,
   profilesSince,
   startCratekeeper,
+  startNginx,
   stopChild,
   table,
   tempDir,
   threadCpuTimes,
-  track,
   which,
 } from './lib.mjs';
 
@@ -98,7 +98,6 @@ const REGISTRY = 'bench'; // the registry's name in cargo's configuration: CARGO
 const CARGO_TIMEOUT_MS = 600_000;
 
 setLogTag('cargo-vs-nginx');
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const { request } = loopbackClient({ maxSockets: 8 });
 
 // ---------------------------------------------------------------- tools
@@ -126,17 +125,6 @@ function ensureTools() {
     nginxVersion: spawnSync(nginx, ['-v'], { encoding: 'utf8' }).stderr.trim(),
     cargoVersion: spawnSync(cargo, ['-V'], { encoding: 'utf8' }).stdout.trim(),
   };
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- the static copy for nginx
@@ -180,64 +168,17 @@ async function exportStaticRegistry(ck, names, www, nginxUrl) {
 
 // ---------------------------------------------------------------- nginx
 
-// Own config, prefix and pid file, `daemon off`; the access log (one line per request, unbuffered,
-// on tmpfs) records the connection number and $request_time for the per-run figures.
-async function startNginx(nginxBin, www, port) {
-  const prefix = tempDir('ck-cargo-nginx-');
-  chmodSync(prefix, 0o755);
-  const accessLog = path.join(prefix, 'access.log');
-  const conf = path.join(prefix, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `
-daemon off;
-worker_processes auto;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  types { application/json json; }
-  default_type application/octet-stream;
-  log_format bench '$connection $request_time $status $body_bytes_sent $request_uri';
-  access_log ${accessLog} bench;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  keepalive_requests 1000000;
-  client_body_temp_path ${prefix}/client_body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${www};
-    location /index/ { default_type text/plain; gzip_static on; }
-    location /crates/ { }
-  }
-}
-`,
-  );
-  const child = track(
-    spawn(nginxBin, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] }),
-    'nginx',
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
+// The access log (one line per request, unbuffered, on tmpfs) records the connection number and
+// $request_time for the per-run figures; index files are sent from their .gz beside them when the
+// client accepts gzip, as cratekeeper sends them.
+function startStaticRegistry(nginxBin, www, port) {
+  return startNginx(nginxBin, www, {
+    port,
+    types: 'application/json json;',
+    defaultType: 'application/octet-stream',
+    locations: 'location /index/ { default_type text/plain; gzip_static on; }\n    location /crates/ { }',
+    logFormat: '$connection $request_time $status $body_bytes_sent $request_uri',
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
-    try {
-      await request(`${url}/index/config.json`);
-      return { child, url, accessLog };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`nginx did not answer within 10 s: ${stderr}`);
 }
 
 // nginx's workers are children of the master: their pids, from /proc.
@@ -456,7 +397,7 @@ async function main() {
     ck = { ...(await startCratekeeper(dataDir, { fresh: false, profile: true })), token: ck.token };
   }
   const profileStart = Date.now();
-  const nginx = await startNginx(tools.nginx, www, port);
+  const nginx = await startStaticRegistry(tools.nginx, www, port);
   log(`nginx at ${nginx.url}`);
 
   const project = path.join(tempDir('ck-cargo-project-'), 'bench-app');

@@ -219,13 +219,22 @@ export async function freePort() {
 }
 
 /**
- * nginx serving `www` as static files on 127.0.0.1 (`workerProcesses`: 'auto' or a number): the
- * reference the index benchmarks measure cratekeeper against. Resolves to { child, url }.
+ * nginx serving `www` as static files on 127.0.0.1: the reference the benchmarks measure
+ * cratekeeper against. Its own config, prefix and pid file, `daemon off`. Options:
+ * `workerProcesses` ('auto' or a number); `port` (one chosen here when absent); `defaultType`;
+ * `types` (an nginx `types { }` body); `locations` (the server's location blocks); `logFormat` (an
+ * access log, one unbuffered line per request, in `accessLog`; none without it).
+ * Resolves to { child, url, accessLog }.
  */
-export async function startNginx(nginxBin, www, { workerProcesses = 'auto' } = {}) {
+export async function startNginx(
+  nginxBin,
+  www,
+  { workerProcesses = 'auto', port, defaultType = 'text/plain', types, locations = 'location / { }', logFormat } = {},
+) {
   const prefix = tempDir('ck-bench-nginx-');
   chmodSync(prefix, 0o755);
-  const port = await freePort();
+  port ??= await freePort();
+  const accessLog = logFormat === undefined ? undefined : path.join(prefix, 'access.log');
   const conf = path.join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
@@ -236,8 +245,9 @@ pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  default_type text/plain;
+  ${types === undefined ? '' : `types { ${types} }`}
+  default_type ${defaultType};
+  ${accessLog === undefined ? 'access_log off;' : `log_format bench '${logFormat}';\n  access_log ${accessLog} bench;`}
   sendfile on;
   tcp_nopush on;
   tcp_nodelay on;
@@ -251,7 +261,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     root ${www};
-    location / { }
+    ${locations}
   }
 }
 `,
@@ -271,7 +281,7 @@ http {
       if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}): ${stderr}`);
       try {
         await request(`${url}/`);
-        return { child, url };
+        return { child, url, accessLog };
       } catch {
         await new Promise((r) => setTimeout(r, 100));
       }
