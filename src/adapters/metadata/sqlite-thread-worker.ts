@@ -10,23 +10,14 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { RegistryError } from '../../domain/errors.js';
-import { openSqliteConnection } from './sqlite-driver.js';
+import { openThreadConnection } from './sqlite-thread-connection.js';
 import type { ReaderOperations } from './sqlite-reader-operations.js';
 import type { WriterOperations } from './sqlite-writer-operations.js';
 import type { SerializedError, ThreadReply, ThreadRequest, ThreadSettings } from './sqlite-threads.js';
 
 const settings = workerData as ThreadSettings;
 const role = settings.role;
-const connection = openSqliteConnection(
-  settings.file,
-  { timeout: settings.busyTimeoutMs, readonly: role.kind === 'reader' },
-  settings.driverPath,
-);
-if (role.kind === 'writer') {
-  // The same durability as the server's connection: a write reported done is on disk.
-  connection.pragma('synchronous = FULL');
-  connection.pragma('foreign_keys = ON');
-}
+const connection = openThreadConnection(settings);
 // Each role loads what it runs, and no more (the reader: the driver only).
 const { operations, close } =
   role.kind === 'reader'
