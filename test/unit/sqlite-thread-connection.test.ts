@@ -12,15 +12,17 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 const dir = makeTempDir('cratekeeper-thread-connection-');
 const file = join(dir, 'metadata.sqlite');
-openSqliteConnection(file).exec('create table t (n integer)');
+const setup = openSqliteConnection(file);
+setup.exec('create table t (n integer)');
+setup.close();
 
 const settings = (role: ThreadSettings['role']): ThreadSettings => ({ file, busyTimeoutMs: 1000, driverPath: sqliteDriverPath(), role });
 const pragma = (connection: ReturnType<typeof openThreadConnection>, name: string) => connection.pragma(name, { simple: true });
 
-describe('the SQLite threads’ connections', () => {
-  it('give both threads a page cache of THREAD_PAGE_CACHE_KIB, well below the driver’s default', () => {
+describe('the connections of the SQLite threads', () => {
+  it('give both threads a page cache of THREAD_PAGE_CACHE_KIB, well below the default of the driver', () => {
     const fresh = openSqliteConnection(file);
-    assert.ok(Number(pragma(fresh, 'cache_size')) < -THREAD_PAGE_CACHE_KIB * 4, 'the driver’s default is larger');
+    assert.ok(Number(pragma(fresh, 'cache_size')) < -THREAD_PAGE_CACHE_KIB * 4, 'the default of the driver is larger');
     fresh.close();
     for (const role of [{ kind: 'reader' }, { kind: 'writer', checkpointMs: 1000 }] as const) {
       const connection = openThreadConnection(settings(role));
