@@ -35,6 +35,18 @@ export class DownloadService {
     return other && { ...other, crate: stored };
   }
 
+  /**
+   * The lookups of a download of a version that does not exist (`find` on a miss: the version, then
+   * the crate's name as published), their answers unused: for a crate the caller may not read, so
+   * that its 404 costs what a missing crate's does and its time does not tell that it exists. The
+   * cache is not asked: it only knows versions that exist.
+   */
+  async lookUpAsMissing(name: string, version: string): Promise<void> {
+    if (!isPlausibleCrateName(name)) return;
+    await this.crates.findVersionBlob(name.toLowerCase(), version);
+    await this.crates.findCrateName(normalizeCrateName(name));
+  }
+
   /** The version's bytes; `crate` is its lower-case name as published (for counts and the audit log). */
   async open(name: string, version: string): Promise<{ stream: Readable; size: number; cksum: string; crate: string }> {
     const missing = () => versionNotFound(name, version);

@@ -197,6 +197,29 @@ publish = ["alice"]
     }
   });
 
+  it('looks up the download of a hidden crate as that of a missing one, so that the time of its 404 tells nothing', async () => {
+    const crates = r.registry.metadata.crates;
+    const { findVersionBlob, findCrateName } = crates;
+    const lookups: string[] = [];
+    crates.findVersionBlob = (...args) => (lookups.push('version'), findVersionBlob.apply(crates, args));
+    crates.findCrateName = (...args) => (lookups.push('name'), findCrateName.apply(crates, args));
+    const lookupsOf = async (url: string, token = bob) => {
+      lookups.length = 0;
+      const status = (await r.request({ method: 'GET', url, token })).statusCode;
+      return { status, lookups: [...lookups] };
+    };
+    try {
+      const missing = await lookupsOf('/api/v1/crates/secrex/1.0.0/download');
+      assert.deepEqual(missing, { status: 404, lookups: ['version', 'name'] });
+      assert.deepEqual(await lookupsOf('/api/v1/crates/secret/1.0.0/download'), missing);
+      // Also once a reader's download has put the version in the cache.
+      assert.equal((await lookupsOf('/api/v1/crates/secret/1.0.0/download', alice)).status, 200);
+      assert.deepEqual(await lookupsOf('/api/v1/crates/secret/1.0.0/download'), missing);
+    } finally {
+      Object.assign(crates, { findVersionBlob, findCrateName });
+    }
+  });
+
   it('search never lists a crate the user may not read, nor counts it', async () => {
     const forBob = JSON.parse((await r.request({ method: 'GET', url: '/api/v1/crates?q=thing', token: bob })).body);
     assert.deepEqual(

@@ -47,9 +47,11 @@ export async function openDownload(
   name: string,
   version: string,
 ): Promise<{ stream: Readable; headers: Record<string, string> }> {
-  // A crate the principal may not read is answered exactly like one that does not exist.
+  // A crate the principal may not read is answered exactly like one that does not exist, after
+  // the same lookups.
   if (!policy.mayRead(caller.principal, name)) {
     audit.record('access-refused', auditSource(caller), { crate: name, version, detail: 'download refused by an access rule' });
+    await downloads.lookUpAsMissing(name, version);
     throw versionNotFound(name, version);
   }
   const { stream, size, cksum, crate } = await downloads.open(name, version);
