@@ -82,8 +82,14 @@ export interface ApiErrorOptions {
   audit: AuditRecorder;
 }
 
+/** Headers a route sets for its success answer, which an error must not carry (it is not that content). */
+const SUCCESS_ONLY_HEADERS = ['etag', 'last-modified', 'cache-control'];
+
 export function apiErrors(options: ApiErrorOptions): ErrorHandler {
   return (error, request, reply) => {
+    // A download's headers are set before its file is read: a file that then fails must not leave
+    // its ETag, nor its year of `immutable` caching, on the 500.
+    for (const name of SUCCESS_ONLY_HEADERS) reply.removeHeader(name);
     if (error instanceof RegistryError) {
       if (error.kind === 'unauthenticated') {
         reply.header('www-authenticate', `Cargo login_url="${options.loginUrl()}"`);

@@ -5,7 +5,9 @@
 // status, headers (but the date) and body, and record the same audit events and /metrics counts.
 
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { generateToken } from '../../src/domain/token.js';
@@ -258,5 +260,21 @@ describe('the lean path answers index and download requests as the fastify route
       'GET /index/%2e%2e/x',
       'GET /api/v1/crates/lane_crate/9.9.9/download',
     ]);
+  });
+
+  it('hands a download whose file fails before its first byte to fastify, which answers 500 without the file headers', async () => {
+    await r.publishAsAdmin('broken', '1.0.0');
+    const blob = await r.registry.metadata.crates.findVersionBlob('broken', '1.0.0');
+    const file = join(r.dataDir, 'blobs', blob!.blobKey);
+    rmSync(file);
+    mkdirSync(file); // found and opened, then its first read fails (EISDIR)
+    for (const server of [lane, plain]) {
+      const { answer, counts } = await observe(server.url, '/api/v1/crates/broken/1.0.0/download', 'GET', { authorization: r.adminToken });
+      assert.equal(answer.status, 500, server.url);
+      assert.match(JSON.parse(answer.body.toString()).errors[0].detail, /^internal server error/);
+      assert.equal(answer.headers.etag, undefined);
+      assert.equal(answer.headers['cache-control'], undefined);
+      assert.equal(counts['cratekeeper_http_requests_total{route="/api/v1/crates/:name/:version/download",method="GET",status="500"}'], 1);
+    }
   });
 });
