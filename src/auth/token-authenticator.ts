@@ -50,6 +50,8 @@ export function countFailedCheck(
 
 const UNKNOWN_TOKEN_TTL_MS = 5_000;
 const PRINCIPAL_TTL_MS = 5 * 60_000; // safety net if a change were ever missed
+/** Reads of one lookup when changes keep overtaking them (see lookUp). */
+const MAX_OVERTAKEN_READS = 3;
 /** Lookups of uncached tokens at once, per client address and in all (PostgreSQL's pool has 10 connections). */
 const LOOKUPS_PER_ADDRESS = 2;
 const LOOKUPS_IN_ALL = 4;
@@ -68,6 +70,8 @@ export class TokenAuthenticator {
   private readonly unknown = new LruCache<string, number>(100_000);
   /** Lookups under way, by token hash. */
   private readonly lookups = new Map<string, Promise<AuthOutcome>>();
+  /** Changes forgotten so far (forgetTokenHash, forgetUser): a lookup they overtake reads again. */
+  private forgets = 0;
   private readonly gate: LookupGate;
   private pendingUse = new Map<number, number>();
   private flushingUse: Promise<void> | undefined;
@@ -115,20 +119,31 @@ export class TokenAuthenticator {
     return lookup;
   }
 
+  /**
+   * Reads the token, and caches what it read unless a change (a revocation, a disabled user) was
+   * forgotten while it read: that change may have come after the read, and the forget found
+   * nothing to drop, so the entry would outlive the revocation by PRINCIPAL_TTL_MS. Such a read
+   * is made again; after MAX_OVERTAKEN_READS, what was read answers this request only.
+   */
   private async lookUp(hash: string): Promise<AuthOutcome> {
-    const principal = await this.tokens.findPrincipalByTokenHash(hash);
-    const now = this.now();
-    if (!principal) {
-      this.unknown.set(hash, now + UNKNOWN_TOKEN_TTL_MS);
-      return UNKNOWN;
+    for (let reads = 1; ; reads++) {
+      const forgetsBefore = this.forgets;
+      const principal = await this.tokens.findPrincipalByTokenHash(hash);
+      const overtaken = this.forgets !== forgetsBefore;
+      if (overtaken && reads < MAX_OVERTAKEN_READS) continue;
+      const now = this.now();
+      if (!principal) {
+        if (!overtaken) this.unknown.set(hash, now + UNKNOWN_TOKEN_TTL_MS);
+        return UNKNOWN;
+      }
+      const cached: CachedPrincipal = {
+        ok: { status: 'ok', principal },
+        expiresAtMs: principal.expiresAt === null ? Infinity : Date.parse(principal.expiresAt),
+        cachedAt: now,
+      };
+      if (!overtaken) this.known.set(hash, cached);
+      return this.accept(cached, now);
     }
-    const cached: CachedPrincipal = {
-      ok: { status: 'ok', principal },
-      expiresAtMs: principal.expiresAt === null ? Infinity : Date.parse(principal.expiresAt),
-      cachedAt: now,
-    };
-    this.known.set(hash, cached);
-    return this.accept(cached, now);
   }
 
   private accept(cached: CachedPrincipal, now: number): AuthOutcome {
@@ -144,10 +159,12 @@ export class TokenAuthenticator {
   }
 
   forgetTokenHash(hash: string): void {
+    this.forgets++;
     this.known.delete(hash);
   }
 
   forgetUser(userId: number): void {
+    this.forgets++;
     this.known.deleteWhere((c) => c.ok.principal.userId === userId);
   }
 

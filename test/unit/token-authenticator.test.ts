@@ -125,6 +125,56 @@ describe('TokenAuthenticator', () => {
     assert.equal(rejected(await auth.authenticate(token)).cause, 'unknown');
   });
 
+  it('a change forgotten while the token was being read is not undone by caching that read', async () => {
+    // The change feed can forget a revocation (or a disabled user) between the lookup's read and
+    // its caching: the read is made again, and what it answers is what the change left.
+    const cases = [
+      {
+        change: async (id: number, auth: TokenAuthenticator, token: string) => {
+          assert.ok(await store.tokens.revokeToken(id));
+          auth.forgetTokenHash(hashToken(token));
+        },
+        cause: 'unknown',
+      },
+      {
+        change: async (_id: number, auth: TokenAuthenticator) => {
+          assert.ok(await store.users.setDisabled(userId, true));
+          auth.forgetUser(userId);
+        },
+        cause: 'disabled',
+      },
+    ];
+    try {
+      for (const { change, cause } of cases) {
+        const { token, id } = await newToken();
+        let reads = 0;
+        let releaseFirstRead!: () => void;
+        const firstReadHeld = new Promise<void>((resolve) => (releaseFirstRead = resolve));
+        const auth = new TokenAuthenticator(
+          Object.create(store.tokens, {
+            findPrincipalByTokenHash: {
+              value: async (hash: string) => {
+                const principal = await store.tokens.findPrincipalByTokenHash(hash);
+                if (++reads === 1) await firstReadHeld;
+                return principal;
+              },
+            },
+          }) as MetadataDatabase['tokens'],
+          now,
+        );
+        const outcome = auth.authenticate(token);
+        while (reads === 0) await new Promise((resolve) => setImmediate(resolve));
+        await change(id, auth, token);
+        releaseFirstRead();
+        assert.equal(rejected(await outcome).cause, cause);
+        assert.equal(reads, 2, 'read again');
+        assert.notEqual(auth.authenticateFromCache(token)?.status, 'ok', 'the first read is not cached');
+      }
+    } finally {
+      await store.users.setDisabled(userId, false);
+    }
+  });
+
   it('forgetUser drops every cached token of that user', async () => {
     const auth = fresh();
     const [a, b] = [await newToken(), await newToken()];
