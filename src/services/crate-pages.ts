@@ -70,9 +70,15 @@ export class CratePages {
   ) {}
 
   async view(viewer: TokenPrincipal | null, name: string, version?: string): Promise<CrateView> {
+    // Access first, on the name asked for (rules match every spelling of a name alike): a crate the
+    // viewer may not read costs the one lookup of a missing crate, not the loading of its versions,
+    // so that the time of the answer does not tell it exists.
+    if (!this.policy.mayRead(viewer, name)) {
+      const exists = (await this.catalog.existingCrates([name.toLowerCase()])).size > 0;
+      throw exists ? crateHidden(name) : crateMissing(name);
+    }
     const crate = await this.catalog.crate(name.toLowerCase());
     if (!crate || crate.versions.length === 0) throw crateMissing(name);
-    if (!this.policy.mayRead(viewer, crate.name)) throw crateHidden(name);
     const versions = newestFirst(crate.versions);
     const wanted = version ?? maxVersion(crate.versions);
     const selected = versions.find((v) => v.entry.vers === wanted);

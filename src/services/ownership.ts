@@ -34,16 +34,19 @@ export async function findOwners(owners: Owners, lowerName: string): Promise<Cra
   return users && groups ? { users, groups } : undefined;
 }
 
-/** The stored name of a crate the principal may read, found in any spelling; not found otherwise. */
+/**
+ * The stored name of a crate the principal may read, found in any spelling; not found otherwise.
+ * A crate it may not read is looked up all the same, so that the time of the 404 does not tell
+ * it from a crate that does not exist.
+ */
 export async function findVisibleCrate(
   crates: Crates,
   policy: AccessPolicy,
   principal: TokenPrincipal | null,
   name: string,
 ): Promise<string> {
-  const stored =
-    isPlausibleCrateName(name) && policy.mayRead(principal, name) ? await crates.findCrateName(normalizeCrateName(name)) : undefined;
-  if (stored === undefined) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
+  const stored = isPlausibleCrateName(name) ? await crates.findCrateName(normalizeCrateName(name)) : undefined;
+  if (stored === undefined || !policy.mayRead(principal, name)) throw notFound('crate-not-found', `crate \`${name}\` does not exist`);
   return stored;
 }
 

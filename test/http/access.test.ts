@@ -197,26 +197,44 @@ publish = ["alice"]
     }
   });
 
-  it('looks up the download of a hidden crate as that of a missing one, so that the time of its 404 tells nothing', async () => {
-    const crates = r.registry.metadata.crates;
+  it('looks a hidden crate up as a missing one, so that the time of its 404 tells nothing', async () => {
+    const { crates, catalog } = { crates: r.registry.metadata.crates, catalog: r.registry.catalog };
     const { findVersionBlob, findCrateName } = crates;
+    const { crate, existingCrates } = catalog;
     const lookups: string[] = [];
     crates.findVersionBlob = (...args) => (lookups.push('version'), findVersionBlob.apply(crates, args));
     crates.findCrateName = (...args) => (lookups.push('name'), findCrateName.apply(crates, args));
+    catalog.crate = (...args) => (lookups.push('crate with its versions'), crate.apply(catalog, args));
+    catalog.existingCrates = (...args) => (lookups.push('crate names'), existingCrates.apply(catalog, args));
     const lookupsOf = async (url: string, token = bob) => {
       lookups.length = 0;
       const status = (await r.request({ method: 'GET', url, token })).statusCode;
       return { status, lookups: [...lookups] };
     };
+    const bobAsViewer = await r.registry.auth.authenticate(bob);
+    assert.equal(bobAsViewer.status, 'ok');
+    const pageLookupsOf = async (name: string) => {
+      lookups.length = 0;
+      await assert.rejects(r.registry.cratePages.view(bobAsViewer.status === 'ok' ? bobAsViewer.principal : null, name), /no crate/);
+      return [...lookups];
+    };
     try {
-      const missing = await lookupsOf('/api/v1/crates/secrex/1.0.0/download');
-      assert.deepEqual(missing, { status: 404, lookups: ['version', 'name'] });
-      assert.deepEqual(await lookupsOf('/api/v1/crates/secret/1.0.0/download'), missing);
-      // Also once a reader's download has put the version in the cache.
+      for (const url of ['/api/v1/crates/secret/1.0.0/download', '/api/v1/crates/secret', '/api/v1/crates/secret/owners']) {
+        const missing = await lookupsOf(url.replace('secret', 'secrex'));
+        assert.equal(missing.status, 404, url);
+        assert.ok(missing.lookups.length > 0, url);
+        assert.deepEqual(await lookupsOf(url), missing, url);
+      }
+      // Also once a reader's download has put the version in the download cache.
       assert.equal((await lookupsOf('/api/v1/crates/secret/1.0.0/download', alice)).status, 200);
-      assert.deepEqual(await lookupsOf('/api/v1/crates/secret/1.0.0/download'), missing);
+      assert.deepEqual(await lookupsOf('/api/v1/crates/secret/1.0.0/download'), await lookupsOf('/api/v1/crates/secrex/1.0.0/download'));
+      // The crate's page: one lookup in the crates table either way (for a missing crate, the first
+      // query of `crate`, which finds nothing), never the loading of a hidden crate's versions.
+      assert.deepEqual(await pageLookupsOf('secret'), ['crate names']);
+      assert.deepEqual(await pageLookupsOf('secrex'), ['crate with its versions']);
     } finally {
       Object.assign(crates, { findVersionBlob, findCrateName });
+      Object.assign(catalog, { crate, existingCrates });
     }
   });
 
