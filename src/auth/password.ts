@@ -8,6 +8,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { invalid, unauthenticated } from '../domain/errors.js';
 import type { LoginConfig } from '../config/oidc-schema.js';
 import type { User, Users } from '../ports/users.js';
+import { addressKey } from '../lib/address-key.js';
 import { RateLimiter } from '../lib/rate-limiter.js';
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -58,13 +59,14 @@ export class PasswordLogin {
   /** The user, or throws: `rate-limited` (with Retry-After) or `unauthenticated` with the reason. */
   async verify(login: string, password: string, address: string): Promise<User> {
     const name = login.toLowerCase();
+    const from = addressKey(address);
     const counted: [RateLimiter, string][] = [
       // The name at this address is refused before the address is: an attacker's failures for one
       // name then lock out only that name here, not everyone behind the same address (NAT), until
       // they spread over enough names to look like what they are.
-      [this.limits.byLoginFromAddress, `${address} ${name}`],
+      [this.limits.byLoginFromAddress, `${from} ${name}`],
       [this.limits.byLogin, name],
-      [this.limits.byAddress, address],
+      [this.limits.byAddress, from],
     ];
     for (const [limiter, key] of counted) limiter.assertNotExceeded(key);
     // Counted as a failure before the (slow) hashing and taken back on success, so that attempts

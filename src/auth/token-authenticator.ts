@@ -21,6 +21,7 @@ import { rateLimited, type RegistryError } from '../domain/errors.js';
 import { hashToken, isWellFormedToken, tokenFromAuthorizationHeader } from '../domain/token.js';
 import type { TokenPrincipal, Tokens } from '../ports/tokens.js';
 import { LruCache } from '../lib/lru-cache.js';
+import { addressKey } from '../lib/address-key.js';
 import type { RateLimiter } from '../lib/rate-limiter.js';
 import { LookupGate } from './lookup-gate.js';
 
@@ -41,8 +42,9 @@ export function countFailedCheck(
   outcome: AuthOutcome & { status: 'rejected' },
 ): RegistryError | undefined {
   if (outcome.cause === 'malformed') return undefined;
-  const refusal = limiter.refusal(address);
-  limiter.record(address);
+  const key = addressKey(address);
+  const refusal = limiter.refusal(key);
+  limiter.record(key);
   if (!refusal) return undefined;
   // Still say what is wrong with this token (an expired one is the common case in CI).
   return rateLimited(refusal.code, `token rejected: ${outcome.reason}; and ${refusal.message}`, refusal.retryAfterSeconds!);
@@ -113,7 +115,7 @@ export class TokenAuthenticator {
     const hash = hashToken(tokenFromAuthorizationHeader(authorization)!);
     let lookup = this.lookups.get(hash);
     if (lookup === undefined) {
-      lookup = this.gate.run(address, () => this.lookUp(hash)).finally(() => this.lookups.delete(hash));
+      lookup = this.gate.run(addressKey(address), () => this.lookUp(hash)).finally(() => this.lookups.delete(hash));
       this.lookups.set(hash, lookup);
     }
     return lookup;

@@ -312,6 +312,21 @@ describe('rate limits', () => {
     }
   });
 
+  it('count the failed token checks of an IPv6 /64 together, however many of its addresses send them', async () => {
+    const r = await startTestRegistry({ 'rate_limits.failed_auth_per_minute': '3' });
+    try {
+      const check = async (remoteAddress: string) =>
+        (await r.request({ method: 'GET', url: '/index/config.json', token: generateToken(), remoteAddress })).statusCode;
+      const statuses = [];
+      for (let i = 1; i <= 5; i++) statuses.push(await check(`2001:db8:0:7::${i.toString(16)}`));
+      assert.deepEqual(statuses, [401, 401, 401, 429, 429], 'one host, five addresses of its /64');
+      assert.equal(await check('2001:db8:0:8::1'), 401, 'the next /64 is another host');
+      assert.equal(await check('::ffff:192.0.2.7'), 401);
+    } finally {
+      await r.close();
+    }
+  });
+
   it('limit failed token checks per address, while good tokens keep working', async () => {
     const r = await startTestRegistry({ 'rate_limits.failed_auth_per_minute': '5' });
     try {

@@ -13,6 +13,7 @@ import type { RateLimiter } from '../../lib/rate-limiter.js';
 import type { DeviceFlowService } from '../../services/device-flow.js';
 import { auditSource } from '../audit-source.js';
 import { acceptFormBodies, type FormBody } from '../form-body.js';
+import { addressKey } from '../../lib/address-key.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface OAuthOptions {
@@ -74,7 +75,7 @@ export const oauthRoutes: RoutePlugin<OAuthOptions> = async (app, options) => {
       throw new OAuthError('invalid_request', 'send the parameters as a form body (application/x-www-form-urlencoded)');
     }
   });
-  const limited = { preHandler: async (request: FastifyRequest) => limiter.take(request.ip) };
+  const limited = { preHandler: async (request: FastifyRequest) => limiter.take(addressKey(request.ip)) };
 
   app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
     const base = options.publicUrl();

@@ -24,6 +24,7 @@ import { sendPage } from '../pages/html.js';
 import { signInBody } from '../pages/login-form.js';
 import { existingTokenBody, newTokenBody } from '../pages/token-page.js';
 import { safeNext } from '../schemas/sign-in-query.js';
+import { addressKey } from '../../lib/address-key.js';
 
 export interface SignInDeps {
   accounts: AccountService;
@@ -129,7 +130,7 @@ export class SignInFlows {
   async startOidc(request: FastifyRequest, reply: FastifyReply, flow: FlowStart): Promise<FastifyReply> {
     const { deps } = this;
     if (!deps.oidc) throw invalid('oidc-not-configured', 'this registry has no OpenID provider configured');
-    deps.startsByAddress.take(request.ip);
+    deps.startsByAddress.take(addressKey(request.ip));
     const { url, flow: oidcFlow } = await deps.oidc.login.begin(deps.oidc.login.callbackUrl(deps.publicUrl()), {
       offlineAccess: flow.purpose === 'web' && isForDevice(flow.next),
     });

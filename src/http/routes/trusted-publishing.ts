@@ -8,6 +8,7 @@ import type { TrustedPublishing } from '../../auth/trusted-publishing.js';
 import type { RateLimiter } from '../../lib/rate-limiter.js';
 import { trustedPublishingAnswer } from '../schemas/api-responses.js';
 import { idTokenBody } from '../schemas/trusted-publishing-body.js';
+import { addressKey } from '../../lib/address-key.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface TrustedPublishingOptions {
@@ -34,8 +35,9 @@ export const trustedPublishingRoutes: RoutePlugin<TrustedPublishingOptions> = as
       request.log.info({ user: issued.user, rule: issued.rule }, 'trusted publishing token issued');
       return reply.code(201).send({ token: issued.token, expires_at: issued.expiresAt, user: issued.user, crates: issued.crates });
     } catch (error) {
-      const limited = deps.failedAuthLimiter.refusal(request.ip);
-      deps.failedAuthLimiter.record(request.ip);
+      const from = addressKey(request.ip);
+      const limited = deps.failedAuthLimiter.refusal(from);
+      deps.failedAuthLimiter.record(from);
       throw limited ?? error;
     }
   });
