@@ -146,7 +146,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     audit: registry.audit,
     counter: registry.downloadCounter,
     // Mirrored crates in the main index: their downloads share the local route.
-    mirrorHandover: mirrorHandover(registry.mirror, policyGate),
+    mirrorHandover: mirrorHandover(registry.mirror, policyGate, registry.policy),
     gate: policyGate,
     indexFiles: registry.indexFiles,
   };

@@ -127,8 +127,23 @@ export class MirrorService {
       .some((line) => line.includes(name) && nameOfLine(line) === name);
   }
 
+  /**
+   * For a local crate the caller may not read: the upstream lookups that the main index makes for
+   * a crate that is not local, their answer unused, so that the time of the caller's answer does
+   * not tell a hidden crate from one that does not exist.
+   */
+  async lookUpAsIfNotLocal(lowerName: string): Promise<void> {
+    if (!this.hasMainIndexUpstreams) return;
+    await this.isLocal(lowerName);
+    await this.firstMainUpstreamWith(lowerName);
+  }
+
   private async mainUpstreamOf(lowerName: string): Promise<{ upstream: UpstreamMirror; file: CachedFile } | undefined> {
     if (!this.hasMainIndexUpstreams || (await this.isLocal(lowerName))) return undefined;
+    return this.firstMainUpstreamWith(lowerName);
+  }
+
+  private async firstMainUpstreamWith(lowerName: string): Promise<{ upstream: UpstreamMirror; file: CachedFile } | undefined> {
     for (const upstream of this.upstreams.values()) {
       if (!upstream.config.main_index) continue;
       const file = await upstream.indexFile(lowerName).catch(() => undefined);

@@ -103,7 +103,12 @@ export class PolicyCheck {
     }
     // As the main index answers: a local crate the caller may read, else a main-index upstream's.
     const local = await this.indexFiles.get(lower);
-    if (local !== undefined && this.access.mayRead(principal, lower)) return { source: { kind: 'local' }, file: local };
+    if (local !== undefined) {
+      if (this.access.mayRead(principal, lower)) return { source: { kind: 'local' }, file: local };
+      // Hidden from the caller: as a crate no upstream has, after the same upstream lookup.
+      await this.mirror.lookUpAsIfNotLocal(lower);
+      return undefined;
+    }
     const main = await this.mirror.mainIndexFile(lower);
     return main && { source: { kind: 'upstream', upstream: main.upstream.name }, file: main.file };
   }

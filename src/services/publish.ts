@@ -47,6 +47,8 @@ export interface LocalNameGuard {
    * true`): a dependency on it through this registry resolves, like one on a local crate.
    */
   servesInMainIndex(name: string): Promise<boolean>;
+  /** The lookups `servesInMainIndex` makes for a name no local crate has, for a local crate the publisher may not read. */
+  lookUpAsIfNotLocal(lowerName: string): Promise<void>;
 }
 
 /** Judges a new version's declared licence against the registry's licence rule (policy/licence-rule.ts). */
@@ -179,6 +181,10 @@ export class PublishService {
       // A crate the publisher may not read is as unknown as one that does not exist. A name no
       // local crate has may be an upstream's, served through the main index.
       const local = existing === dep.name && this.policy.mayRead(publisher, existing);
+      if (existing !== undefined && !this.policy.mayRead(publisher, existing)) {
+        // Refused as a name no local crate has, after the same upstream lookup.
+        await this.deps.nameGuard.lookUpAsIfNotLocal(existing.toLowerCase()).catch(() => {});
+      }
       const mirrored = existing === undefined && (await this.servedInMainIndex(dep.name));
       if (!local && !mirrored) {
         throw invalid('dependency-not-found', `${where}: no crate named \`${dep.name}\` exists in this registry`);

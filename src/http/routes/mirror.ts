@@ -6,6 +6,7 @@
 
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
+import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
 import type { MirroredCrate } from '../../mirror/upstream-mirror.js';
 import type { IndexFiles } from '../../services/index-files.js';
@@ -95,14 +96,23 @@ export const mirrorRoutes: RoutePlugin<MirrorOptions> = async (app, options) => 
  * that are not local. Undefined when no upstream serves the main index. A HEAD (which fastify
  * derives from the GET) is answered by the local route alone, as it always was.
  */
-export function mirrorHandover(mirror: MirrorService, gate: PolicyGate): preHandlerAsyncHookHandler | undefined {
+export function mirrorHandover(
+  mirror: MirrorService,
+  gate: PolicyGate,
+  access: Pick<AccessPolicy, 'mayRead'>,
+): preHandlerAsyncHookHandler | undefined {
   if (!mirror.hasMainIndexUpstreams) return undefined;
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.method !== 'GET') return;
     const { name, version } = request.params as { name: string; version: string };
     const lower = name.toLowerCase();
     const found = await mirror.mainIndexFile(lower);
-    if (!found) return;
+    if (!found) {
+      // A local crate hidden from the caller gets the upstream lookup of a crate that is not
+      // local before the local route's 404, as a missing crate does.
+      if (!access.mayRead(request.principal, lower) && (await mirror.isLocal(lower))) await mirror.lookUpAsIfNotLocal(lower);
+      return;
+    }
     await assertDownloadAllowed(gate, request, { kind: 'upstream', upstream: found.upstream.name }, lower, version, found.file);
     return sendCrate(reply, await found.upstream.crate(name, version));
   };

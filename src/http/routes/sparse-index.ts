@@ -58,8 +58,8 @@ export function readIndexFile(
   // that does not exist.
   const stored = options.indexFiles.get(name);
   return stored instanceof Promise
-    ? stored.then((file) => readableFile(options, caller, name, visible ? file : undefined))
-    : readableFile(options, caller, name, visible ? stored : undefined);
+    ? stored.then((file) => readableFile(options, caller, name, file, visible))
+    : readableFile(options, caller, name, stored, visible);
 }
 
 /** The local file filtered by the policy, or else the main upstream's (a mirror); its read audited. */
@@ -68,14 +68,20 @@ function readableFile(
   caller: Caller,
   name: string,
   local: PolicyIndexFile | undefined,
+  visible: boolean,
 ): PolicyIndexFile | undefined | Promise<PolicyIndexFile | undefined> {
+  if (local && !visible) {
+    // Hidden from the caller: answered as a crate that is not local, which the main index's
+    // upstreams do not have, after the same upstream lookup.
+    return options.mirror?.lookUpAsIfNotLocal(name).then(() => undefined);
+  }
   if (local) {
     const filtered = options.supplyChain.filter(LOCAL, name, local);
     return filtered instanceof Promise
       ? filtered.then((file) => audited(options, caller, name, file))
       : audited(options, caller, name, filtered);
   }
-  // Not a local crate (or one hidden from the caller): an upstream that serves the main index may have it.
+  // Not a local crate: an upstream that serves the main index may have it.
   return options.mirror ? mainIndexFile(options, name).then((file) => audited(options, caller, name, file)) : undefined;
 }
 
