@@ -128,26 +128,26 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     version: string,
   ) => {
     const { stream, headers } = await openDownload(options.downloads, caller, name, version);
+    if (req.method !== 'HEAD') {
+      // The headers go once the file has bytes to send, as fastify's reply of a stream waits for
+      // them: a file that fails first (opened after its size was read: gone, too many open files)
+      // is handed to fastify's error handler for its 500, not answered by a closed connection.
+      try {
+        await once(stream, 'readable');
+      } catch (error) {
+        stream.destroy();
+        throw error;
+      }
+    }
+    countOnFinish(req, res, started, DOWNLOAD_ROUTE);
+    res.writeHead(200, headers);
     if (req.method === 'HEAD') {
-      countOnFinish(req, res, started, DOWNLOAD_ROUTE);
-      res.writeHead(200, headers);
       // As fastify's HEAD route does with a stream: read it to its end, send nothing.
       stream.on('error', (error) => log.error({ err: error }, 'Error on Stream found for HEAD route'));
       stream.resume();
       res.end();
       return;
     }
-    // The headers go once the file has bytes to send, as fastify's reply of a stream waits for
-    // them: a file that fails first (opened after its size was read: gone, too many open files)
-    // is handed to fastify's error handler for its 500, not answered by a closed connection.
-    try {
-      await once(stream, 'readable');
-    } catch (error) {
-      stream.destroy();
-      throw error;
-    }
-    countOnFinish(req, res, started, DOWNLOAD_ROUTE);
-    res.writeHead(200, headers);
     pipeline(stream, res, (error) => {
       if (error && error.code !== 'ERR_STREAM_PREMATURE_CLOSE') log.error({ err: error, url: req.url }, 'fast lane: download failed');
     });
