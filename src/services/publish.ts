@@ -180,11 +180,10 @@ export class PublishService {
       const existing = await names.get(normal);
       // A crate the publisher may not read is as unknown as one that does not exist. A name no
       // local crate has may be an upstream's, served through the main index.
-      const local = existing === dep.name && this.policy.mayRead(publisher, existing);
-      if (existing !== undefined && !this.policy.mayRead(publisher, existing)) {
-        // Refused as a name no local crate has, after the same upstream lookup.
-        await this.deps.nameGuard.lookUpAsIfNotLocal(existing.toLowerCase()).catch(() => {});
-      }
+      const hidden = existing !== undefined && !this.policy.mayRead(publisher, existing);
+      // Refused as a name no local crate has, after the same upstream lookup.
+      if (hidden) await this.deps.nameGuard.lookUpAsIfNotLocal(existing.toLowerCase()).catch(() => {});
+      const local = existing === dep.name && !hidden;
       const mirrored = existing === undefined && (await this.servedInMainIndex(dep.name));
       if (!local && !mirrored) {
         throw invalid('dependency-not-found', `${where}: no crate named \`${dep.name}\` exists in this registry`);
