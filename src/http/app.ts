@@ -33,7 +33,7 @@ import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
 import { mirrorCrateViewRoutes } from './routes/mirror-crate-view.js';
 import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-index.js';
 import { failureOf, fastLane, type FastLane } from './fast-lane.js';
-import { plainServerFactory } from './plain-server.js';
+import { HTTP2_SETTINGS, plainServerFactory } from './plain-server.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
 import { installZodValidation } from './zod-type-provider.js';
@@ -84,13 +84,18 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
   const fast: { lane?: FastLane } = {};
   let closing = false;
   const app = (options.tls
-    ? Fastify({ ...common, http2: true, https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert } })
-    : options.fastLane === false
-      ? Fastify(common)
-      : Fastify({
-          ...common,
-          serverFactory: plainServerFactory((req, res) => !closing && fast.lane !== undefined && fast.lane(req, res)),
-        })) as unknown as FastifyInstance;
+    ? Fastify({
+        ...common,
+        http2: true,
+        https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert, settings: HTTP2_SETTINGS },
+      })
+    : Fastify({
+        ...common,
+        serverFactory: plainServerFactory({
+          answered: (req, res) => options.fastLane !== false && !closing && fast.lane !== undefined && fast.lane(req, res),
+          onHttp2Upgrade: () => registry.metrics.http2Upgrade(),
+        }),
+      })) as unknown as FastifyInstance;
   app.addHook('preClose', (done) => {
     closing = true;
     done();

@@ -1,8 +1,11 @@
-// fastify's plain HTTP/1 server, with a lean path in front of its handler (fast-lane.ts). Given as
-// `serverFactory`, it must set up the server as fastify does without one (fastify/lib/server.js),
-// so that timeouts and keep-alive stay what they were.
+// fastify's plain HTTP server, with a lean path in front of its handler (fast-lane.ts), and HTTP/2
+// for clients that ask to switch (h2c-upgrade.ts; cargo does). Given as `serverFactory`, it must set
+// up the server as fastify does without one (fastify/lib/server.js), so that timeouts and keep-alive
+// stay what they were.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttp2Server, type ServerHttp2Session } from 'node:http2';
+import { acceptH2cUpgrades } from './h2c-upgrade.js';
 
 interface FastifyServerOptions {
   http?: object;
@@ -10,14 +13,46 @@ interface FastifyServerOptions {
   requestTimeout?: number;
   connectionTimeout?: number;
   maxRequestsPerSocket?: number;
+  http2SessionTimeout?: number;
 }
 
-/** `answered(req, res)` answers a request and returns true, or returns false to let fastify answer it. */
-export function plainServerFactory(answered: (req: IncomingMessage, res: ServerResponse) => boolean) {
+/**
+ * Streams one HTTP/2 connection may have open at once: RFC 7540 §6.5.2 recommends no fewer than
+ * 100; node's default is unbounded. Shared with the TLS server (app.ts).
+ */
+export const HTTP2_SETTINGS = { maxConcurrentStreams: 100 };
+/** fastify's default for `http2SessionTimeout`: an idle HTTP/2 connection is closed after it. */
+const HTTP2_SESSION_TIMEOUT_MS = 72_000;
+
+/** An HTTP/1.1 server whose upgraded HTTP/2 connections close with it. */
+class PlainServer extends Server {
+  readonly http2Sessions = new Set<ServerHttp2Session>();
+
+  override close(callback?: (error?: Error) => void): this {
+    // Graceful: a session's open streams finish, then its connection closes.
+    for (const session of this.http2Sessions) session.close();
+    return super.close(callback);
+  }
+
+  override closeAllConnections(): void {
+    for (const session of this.http2Sessions) session.destroy();
+    super.closeAllConnections();
+  }
+}
+
+export interface PlainServerOptions {
+  /** Answers a request and returns true, or returns false to let fastify answer it. */
+  answered: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Called for each connection switched to HTTP/2. */
+  onHttp2Upgrade?: () => void;
+}
+
+export function plainServerFactory({ answered, onHttp2Upgrade }: PlainServerOptions) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerOptions): Server => {
-    const server = createServer(options.http ?? {}, (req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       if (!answered(req, res)) handler(req, res);
-    });
+    };
+    const server = new PlainServer(options.http ?? {}, serve);
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
@@ -25,6 +60,19 @@ export function plainServerFactory(answered: (req: IncomingMessage, res: ServerR
     if (options.maxRequestsPerSocket !== undefined && options.maxRequestsPerSocket > 0) {
       server.maxRequestsPerSocket = options.maxRequestsPerSocket;
     }
+
+    // The HTTP/2 side answers through the same handler: fastify and the lean path read node's
+    // compatibility request and response as they read HTTP/1.1's.
+    const http2 = createHttp2Server({ settings: HTTP2_SETTINGS }, serve as never);
+    const sessionTimeout = options.http2SessionTimeout ?? HTTP2_SESSION_TIMEOUT_MS;
+    http2.on('session', (session) => {
+      // A connection that finished switching after close() began closes too.
+      if (!server.listening) session.close();
+      server.http2Sessions.add(session);
+      session.once('close', () => server.http2Sessions.delete(session));
+      session.setTimeout(sessionTimeout, () => session.close());
+    });
+    acceptH2cUpgrades(server, http2, { onUpgrade: onHttp2Upgrade });
     return server;
   };
 }

@@ -1,6 +1,6 @@
 // What `/metrics` reports, in Prometheus text format (prom-client): requests and their latency by
 // route pattern, method and status; publishes; authentication failures by reason; index cache hits
-// and misses; and Node's default process metrics.
+// and misses; connections switched to HTTP/2; and Node's default process metrics.
 //
 // The request counters sit on the hot path, so they are plain numbers in a record made once per
 // (route, method, status) and kept in nested Maps: a request costs three Map lookups, two additions
@@ -67,6 +67,7 @@ export class Metrics {
   private readonly byRoute = new Map<string, Map<string, Map<number, RequestRecord>>>();
   private readonly records: RequestRecord[] = [];
   private readonly authFailures = new Map<AuthFailureReason, number>(AUTH_FAILURE_REASONS.map((r) => [r, 0]));
+  private http2Upgrades = 0;
   private readonly own = new PromRegistry();
   private readonly registry: PromRegistry;
 
@@ -125,6 +126,14 @@ export class Metrics {
         { labels: { rule: 'licence' }, value: this.sources.licencePublishRefusals?.() ?? 0 },
       ]),
     );
+    register(
+      metric(
+        'cratekeeper_http2_upgrades_total',
+        "Plain-HTTP connections switched to HTTP/2 at the client's request (h2c, as cargo asks).",
+        'counter',
+        () => [{ labels: {}, value: this.http2Upgrades }],
+      ),
+    );
     this.registry = PromRegistry.merge([processRegistry(), this.own]);
   }
 
@@ -165,6 +174,10 @@ export class Metrics {
 
   authFailure(reason: AuthFailureReason): void {
     this.authFailures.set(reason, this.authFailures.get(reason)! + 1);
+  }
+
+  http2Upgrade(): void {
+    this.http2Upgrades++;
   }
 
   /** The Prometheus text exposition of everything above. */

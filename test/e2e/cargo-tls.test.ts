@@ -38,6 +38,7 @@ describe('TLS with HTTP/2', () => {
         stream.on('error', reject);
       });
       assert.equal(session.alpnProtocol, 'h2');
+      assert.equal(session.remoteSettings.maxConcurrentStreams, 100, 'open requests per connection, bounded');
       assert.equal(status, 200);
       assert.equal(JSON.parse(body).api, server.url);
     } finally {

@@ -1,6 +1,7 @@
 // The real cargo 1.95 against a real `cratekeeper serve` with auth-required: login, publish two
-// crates of which one depends on the other, build against them, yank and unyank, owners, search,
-// info, and the refusals a user sees with a wrong token or none.
+// crates of which one depends on the other, build against them (cargo's reads over HTTP/2, which it
+// asks for on plain http), yank and unyank, owners, search, info, and the refusals a user sees with
+// a wrong token or none.
 
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
@@ -77,6 +78,14 @@ for (const [mode, serveArgs, backend] of [
 
     it('builds and runs a project that depends on them', async () => {
       const dir = app('consumer');
+      // cargo asks for HTTP/2 on plain http (h2c): its index files and downloads all come over it.
+      const debug = { CARGO_HTTP_DEBUG: 'true', CARGO_LOG: 'network=debug' };
+      const fetched = ok(await cargo.run(['fetch'], { cwd: dir, env: debug }), 'cargo fetch');
+      assert.match(fetched.stderr, /Received 101, Switching to HTTP\/2/);
+      assert.match(fetched.stderr, /\[HTTP\/2\] \[\d+\] OPENED stream for \S+\/index\/e2\/e-\/e2e-alpha/);
+      // config.json, the two index files (200 or 304), and at least the download publish did not make
+      assert.ok((fetched.stderr.match(/< HTTP\/2 \d{3}/g) ?? []).length >= 4, fetched.stderr);
+      assert.doesNotMatch(fetched.stderr, /< HTTP\/1\.1 (?!101)\d{3}/);
       const run = ok(await cargo.run(['run', '-q'], { cwd: dir }), 'cargo run');
       assert.equal(run.stdout.trim(), 'alpha beta uses alpha');
       assert.match(
