@@ -21,6 +21,7 @@ import { admittedPrincipal, type AuthenticationOptions } from './authentication.
 import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 import { indexFileAnswer } from './index-file-reply.js';
 import { openDownload, type DownloadOptions } from './routes/downloads.js';
+import { releaseWithResponse } from './stream-release.js';
 import type { PolicyIndexFile } from '../policy/policy-engine.js';
 import { CONFIG_JSON_HEADERS, noIndexFile, readIndexFile, type SparseIndexOptions } from './routes/sparse-index.js';
 
@@ -128,16 +129,20 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     version: string,
   ) => {
     const { stream, headers } = await openDownload(options.downloads, caller, name, version);
+    // A client gone while the file opened (a cancelled HTTP/2 stream) closes it (stream-release.ts).
+    if (!releaseWithResponse(res, stream)) return;
     if (req.method !== 'HEAD') {
       // The headers go once the file has bytes to send, as fastify's reply of a stream waits for
       // them: a file that fails first (opened after its size was read: gone, too many open files)
       // is handed to fastify's error handler for its 500, not answered by a closed connection.
       try {
-        await once(stream, 'readable');
+        await Promise.race([once(stream, 'readable'), once(stream, 'close')]);
       } catch (error) {
         stream.destroy();
         throw error;
       }
+      // Closed without an error: by the client leaving while the file was read.
+      if (stream.destroyed) return;
     }
     countOnFinish(req, res, started, DOWNLOAD_ROUTE);
     res.writeHead(200, headers);

@@ -54,16 +54,20 @@ function headerBlock(fields: [string, string][]): Buffer {
   return Buffer.concat(fields.flatMap(([name, value]) => [Buffer.from([0]), ...hpackString(name), ...hpackString(value)]));
 }
 
-function frame(type: number, flags: number, payload: Buffer): Buffer {
+function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(FRAME_HEADER_LENGTH);
   header.writeUIntBE(payload.length, 0, 3);
   header[3] = type;
   header[4] = flags;
-  header.writeUInt32BE(UPGRADED_STREAM, 5);
+  header.writeUInt32BE(stream, 5);
   return Buffer.concat([header, payload]);
 }
 
-/** The request's fields as HTTP/2 sends them over plain http: pseudo-fields first, names in lower case. */
+/**
+ * The request's fields as HTTP/2 sends them over plain http: pseudo-fields first, then its headers
+ * as node's HTTP/1.1 parser joined them (`req.headers`), so that the handlers read the same values
+ * over both protocols (HTTP/2 would otherwise keep the first of two `If-None-Match`).
+ */
 export function http2Fields(req: IncomingMessage): [string, string][] {
   const fields: [string, string][] = [
     [':method', req.method!],
@@ -71,27 +75,30 @@ export function http2Fields(req: IncomingMessage): [string, string][] {
     [':path', req.url!],
   ];
   if (req.headers.host !== undefined) fields.push([':authority', req.headers.host]);
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (!NOT_FORWARDED.has(name)) fields.push([name, raw[i + 1]!]);
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (NOT_FORWARDED.has(name) || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) fields.push([name, one]);
   }
   return fields;
 }
 
 /**
- * The request (which has no body) as a HEADERS frame for stream 1 that ends the stream, followed by
- * CONTINUATION frames when its header block is larger than one frame may be.
+ * A request without body as a HEADERS frame that ends its stream, followed by CONTINUATION frames
+ * when its header block is larger than one frame may be.
  */
-export function upgradedRequestFrames(req: IncomingMessage): Buffer {
-  const block = headerBlock(http2Fields(req));
+export function requestFrames(stream: number, fields: [string, string][]): Buffer {
+  const block = headerBlock(fields);
   const frames: Buffer[] = [];
   for (let offset = 0; offset === 0 || offset < block.length; offset += DEFAULT_MAX_FRAME_SIZE) {
     const last = offset + DEFAULT_MAX_FRAME_SIZE >= block.length;
     const payload = block.subarray(offset, offset + DEFAULT_MAX_FRAME_SIZE);
-    frames.push(
-      offset === 0 ? frame(HEADERS, END_STREAM | (last ? END_HEADERS : 0), payload) : frame(CONTINUATION, last ? END_HEADERS : 0, payload),
-    );
+    const flags = last ? END_HEADERS : 0;
+    frames.push(offset === 0 ? frame(HEADERS, END_STREAM | flags, stream, payload) : frame(CONTINUATION, flags, stream, payload));
   }
   return Buffer.concat(frames);
+}
+
+/** The upgraded request, as stream 1's frames. */
+export function upgradedRequestFrames(req: IncomingMessage): Buffer {
+  return requestFrames(UPGRADED_STREAM, http2Fields(req));
 }

@@ -3,9 +3,9 @@
 // up the server as fastify does without one (fastify/lib/server.js), so that timeouts and keep-alive
 // stay what they were.
 
-import { Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type ServerHttp2Session } from 'node:http2';
-import { acceptH2cUpgrades } from './h2c-upgrade.js';
+import { METHODS, Server, type IncomingMessage, type ServerResponse } from 'node:http';
+import { acceptH2cUpgrades, type UpgradedConnections } from './h2c-upgrade.js';
+import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 
 interface FastifyServerOptions {
   http?: object;
@@ -23,19 +23,20 @@ interface FastifyServerOptions {
 export const HTTP2_SETTINGS = { maxConcurrentStreams: 100 };
 /** fastify's default for `http2SessionTimeout`: an idle HTTP/2 connection is closed after it. */
 const HTTP2_SESSION_TIMEOUT_MS = 72_000;
+/** The methods HTTP/1.1 answers (its parser refuses others; CONNECT has no handler); HTTP/2 carries any token. */
+const HTTP_METHODS = new Set(METHODS.filter((method) => method !== 'CONNECT'));
 
 /** An HTTP/1.1 server whose upgraded HTTP/2 connections close with it. */
 class PlainServer extends Server {
-  readonly http2Sessions = new Set<ServerHttp2Session>();
+  upgraded: UpgradedConnections | undefined;
 
   override close(callback?: (error?: Error) => void): this {
-    // Graceful: a session's open streams finish, then its connection closes.
-    for (const session of this.http2Sessions) session.close();
+    this.upgraded?.close();
     return super.close(callback);
   }
 
   override closeAllConnections(): void {
-    for (const session of this.http2Sessions) session.destroy();
+    this.upgraded?.destroy();
     super.closeAllConnections();
   }
 }
@@ -62,17 +63,17 @@ export function plainServerFactory({ answered, onHttp2Upgrade }: PlainServerOpti
     }
 
     // The HTTP/2 side answers through the same handler: fastify and the lean path read node's
-    // compatibility request and response as they read HTTP/1.1's.
-    const http2 = createHttp2Server({ settings: HTTP2_SETTINGS }, serve as never);
-    const sessionTimeout = options.http2SessionTimeout ?? HTTP2_SESSION_TIMEOUT_MS;
-    http2.on('session', (session) => {
-      // A connection that finished switching after close() began closes too.
-      if (!server.listening) session.close();
-      server.http2Sessions.add(session);
-      session.once('close', () => server.http2Sessions.delete(session));
-      session.setTimeout(sessionTimeout, () => session.close());
-    });
-    acceptH2cUpgrades(server, http2, { onUpgrade: onHttp2Upgrade });
+    // compatibility request and response as they read HTTP/1.1's. A method HTTP/1.1 would have
+    // refused (`get`, `FOO`) is refused as it is there, before fastify, which has no route for it.
+    server.upgraded = acceptH2cUpgrades(
+      server,
+      (req, res) => {
+        if (HTTP_METHODS.has(req.method!)) return serve(req, res);
+        res.writeHead(400, { 'content-type': ERRORS_CONTENT_TYPE });
+        res.end(errorsJson(`\`${req.method}\` is not an HTTP method`));
+      },
+      { onUpgrade: onHttp2Upgrade, idleTimeoutMs: options.http2SessionTimeout ?? HTTP2_SESSION_TIMEOUT_MS, settings: HTTP2_SETTINGS },
+    );
     return server;
   };
 }

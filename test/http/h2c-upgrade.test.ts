@@ -5,9 +5,8 @@
 // 101 loses only its own connection; closing the server closes its HTTP/2 connections.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttp2Server } from 'node:http2';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { runProgram } from '@cratekeeper/test-support/run-program';
 import { buildApp } from '../../src/http/app.js';
 import { acceptH2cUpgrades, prefaceLength, wantsH2c } from '../../src/http/h2c-upgrade.js';
+import { requestFrames } from '../../src/http/http2-request-frames.js';
 import { ensureDebianPackages } from '../support/apt.js';
 import { publishBodyFor } from '../support/crate-fixture.js';
 import { eventually } from '../support/eventually.js';
@@ -27,6 +27,8 @@ const HTTP2_SETTINGS = 'AAMAAABkAAQCAAAAAAIAAAAA';
 const UPGRADE_HEADERS = `Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: ${HTTP2_SETTINGS}\r\n`;
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const EMPTY_SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+/** RST_STREAM with CANCEL, as a client that gives up a request sends. */
+const cancel = (stream: number) => Buffer.from([0, 0, 4, 3, 0, 0, 0, 0, stream, 0, 0, 0, 8]);
 
 interface Transfer {
   url: string;
@@ -54,7 +56,8 @@ async function curl(dir: string, args: string[], urls: string[]): Promise<Transf
       status: parsed.response_code,
       connects: parsed.num_connects,
       headers: JSON.parse(headers) as Record<string, string[]>,
-      body: readFileSync(join(dir, `body-${i}`)),
+      // curl writes no file for an answer without body (a 304).
+      body: existsSync(join(dir, `body-${i}`)) ? readFileSync(join(dir, `body-${i}`)) : Buffer.alloc(0),
     };
   });
 }
@@ -88,9 +91,10 @@ interface RawExchange {
 // Destroyed after the tests, so that a failed test cannot hold a server's close.
 const rawSockets = new Set<Socket>();
 
-function rawConnection(port: number): Promise<RawExchange> {
+/** `allowHalfOpen`: a client that never closes its side, even after the server closed its own. */
+function rawConnection(port: number, allowHalfOpen = false): Promise<RawExchange> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen });
     rawSockets.add(socket);
     let data = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => (data = Buffer.concat([data, chunk])));
@@ -217,6 +221,95 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
     assert.equal(next!.status, 200);
   });
 
+  it("a download cancelled over HTTP/2 closes its file, on the lean path and on fastify's route", async () => {
+    const openCrateFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(r.dataDir) && target.endsWith('.crate');
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    // Every download opens its file before it is counted: the count says when all were opened.
+    const counter = r.registry.downloadCounter;
+    const count = counter.count.bind(counter);
+    let opened = 0;
+    counter.count = (name, version) => {
+      opened++;
+      count(name, version);
+    };
+    const exchange = await rawConnection(port);
+    try {
+      exchange.socket.write(
+        `GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${r.adminToken}\r\n${UPGRADE_HEADERS}\r\n`,
+      );
+      await until(exchange, '101 Switching Protocols');
+      const frames: Buffer[] = [PREFACE, EMPTY_SETTINGS];
+      const downloads = 40;
+      for (let i = 0; i < downloads; i++) {
+        const stream = 3 + 2 * i;
+        // `%5F` is fastify's route (the lean path leaves escapes to it), `_` the lean path.
+        const path = `/api/v1/crates/h2c${i % 2 === 0 ? '_' : '%5F'}crate/1.0.0/download`;
+        const fields: [string, string][] = [
+          [':method', 'GET'],
+          [':scheme', 'http'],
+          [':path', path],
+          [':authority', '127.0.0.1'],
+          ['authorization', r.adminToken],
+        ];
+        frames.push(requestFrames(stream, fields), cancel(stream));
+      }
+      exchange.socket.write(Buffer.concat(frames));
+      await eventually(() => assert.equal(opened, downloads));
+      await eventually(() => assert.equal(openCrateFiles(), 0, 'files of cancelled downloads left open'));
+    } finally {
+      counter.count = count;
+      exchange.socket.destroy();
+    }
+  });
+
+  it('refuses over HTTP/2 a method that HTTP/1.1 refuses', async () => {
+    const exchange = await rawConnection(port);
+    exchange.socket.write(`GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
+    await until(exchange, '101 Switching Protocols');
+    const fields: [string, string][] = [
+      [':method', 'FOO'],
+      [':scheme', 'http'],
+      [':path', '/index/h2/c_/h2c_crate'],
+      [':authority', '127.0.0.1'],
+    ];
+    exchange.socket.write(Buffer.concat([PREFACE, EMPTY_SETTINGS, requestFrames(3, fields)]));
+    await until(exchange, '"detail":"`FOO` is not an HTTP method"');
+    exchange.socket.destroy();
+  });
+
+  it('reads two If-None-Match fields over HTTP/2 as HTTP/1.1 does', async () => {
+    const etag = (await r.request({ method: 'GET', url: '/index/h2/c_/h2c_crate', token: r.adminToken })).headers.etag as string;
+    const validators = ['-H', 'If-None-Match: "other"', '-H', `If-None-Match: ${etag}`, '-H', `Authorization: ${r.adminToken}`];
+    const [http2] = await curl(join(dir, 'inm2'), ['--http2', ...validators], [`${url}/index/h2/c_/h2c_crate`]);
+    const [http1] = await curl(join(dir, 'inm1'), ['--http1.1', ...validators], [`${url}/index/h2/c_/h2c_crate`]);
+    assert.equal(http1!.status, 304);
+    assert.equal(http2!.httpVersion, '2');
+    assert.equal(http2!.status, 304);
+  });
+
+  it('closing the server closes a connection still waiting for its preface', async () => {
+    const own = buildApp(r.registry, { publicUrl: () => PUBLIC_URL, logger: false });
+    await own.listen({ port: 0, host: '127.0.0.1' });
+    const exchange = await rawConnection((own.server.address() as AddressInfo).port);
+    try {
+      exchange.socket.write(`GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
+      await until(exchange, '101 Switching Protocols');
+      // Well within the 10 s the preface may take.
+      await withinOrHang(own.close(), 3_000, 'the server closing');
+      await withinOrHang(exchange.closed, 3_000, 'the waiting connection closing');
+    } finally {
+      exchange.socket.destroy();
+      own.server.closeAllConnections();
+    }
+  });
+
   it('closing the server closes its HTTP/2 connections', async () => {
     const own = buildApp(r.registry, { publicUrl: () => PUBLIC_URL, logger: false });
     await own.listen({ port: 0, host: '127.0.0.1' });
@@ -247,20 +340,61 @@ describe('h2c upgrade: the switch itself', () => {
     servers.forEach((s) => s.close());
   });
 
-  /** A plain server whose HTTP/2 side echoes what it received, with a short wait for the preface. */
-  async function echoServer(maxHeaderSize?: number): Promise<number> {
-    const echo = (req: IncomingMessage | { httpVersion: string; headers: Record<string, unknown> }, res: { end(s: string): void }) =>
-      res.end(JSON.stringify({ version: req.httpVersion, big: String(req.headers['x-big'] ?? '').length }));
+  /**
+   * A plain server that echoes what it received, with short waits for the preface and on idle
+   * HTTP/2 connections; `/slow` answers after 300 ms.
+   */
+  async function echoServer(maxHeaderSize?: number): Promise<{ port: number; server: Server }> {
+    const echo = (req: IncomingMessage, res: ServerResponse) => {
+      const body = JSON.stringify({ version: req.httpVersion, big: String(req.headers['x-big'] ?? '').length });
+      if (req.url === '/slow') setTimeout(() => res.end(body), 300);
+      else res.end(body);
+    };
     const http1 = createServer({ maxHeaderSize }, echo);
-    acceptH2cUpgrades(http1, createHttp2Server({}, echo as never), { prefaceTimeoutMs: 200 });
+    acceptH2cUpgrades(http1, echo, { prefaceTimeoutMs: 200, idleTimeoutMs: 200 });
     await new Promise<void>((done) => http1.listen(0, '127.0.0.1', done));
     servers.push(http1);
-    return (http1.address() as AddressInfo).port;
+    return { port: (http1.address() as AddressInfo).port, server: http1 };
   }
+
+  const connections = (server: Server) =>
+    new Promise<number>((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+
+  it('releases an idle HTTP/2 connection whose client never closes its side', async () => {
+    const { port, server } = await echoServer();
+    const exchange = await rawConnection(port, true);
+    exchange.socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
+    await until(exchange, '101 Switching Protocols');
+    exchange.socket.write(Buffer.concat([PREFACE, EMPTY_SETTINGS]));
+    await until(exchange, '"version":"2.0"');
+    assert.equal(await connections(server), 1);
+    // Idle for 200 ms: closed (GOAWAY), then released although the client keeps its side open.
+    await eventually(async () => assert.equal(await connections(server), 0));
+  });
+
+  it('switches an upgrade pipelined behind another request only after that answer', async () => {
+    const { port } = await echoServer();
+    const exchange = await rawConnection(port);
+    exchange.socket.write(`GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
+    await until(exchange, '101 Switching Protocols');
+    const received = exchange.received().toString('latin1');
+    assert.match(received, /^HTTP\/1\.1 200 OK\r\n/, 'the first answer first');
+    assert.ok(received.indexOf('"version":"1.1"') < received.indexOf('101 Switching'), received);
+    exchange.socket.destroy();
+  });
+
+  it('answers over HTTP/1.1 an upgrade with more fields than an HTTP/2 request may have', async () => {
+    const { port } = await echoServer();
+    const exchange = await rawConnection(port);
+    const many = Array.from({ length: 130 }, (_, i) => `X-Field-${i}: ${i}\r\n`).join('');
+    exchange.socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${many}${UPGRADE_HEADERS}\r\n`);
+    await withinOrHang(exchange.closed, 10_000, 'the connection closing after its answer');
+    assert.match(exchange.received().toString('latin1'), /^HTTP\/1\.1 200 [\s\S]*"version":"1\.1"/);
+  });
 
   it('carries a header block larger than one frame (CONTINUATION) to the upgraded stream', async () => {
     ensureDebianPackages(['curl']);
-    const port = await echoServer(64 * 1024);
+    const { port } = await echoServer(64 * 1024);
     const [echoed] = await curl(
       makeTempDir('cratekeeper-h2c-big-'),
       ['--http2', '-H', `X-Big: ${'b'.repeat(40_000)}`],
@@ -271,7 +405,7 @@ describe('h2c upgrade: the switch itself', () => {
   });
 
   it('closes a connection that sends nothing after the 101', async () => {
-    const exchange = await rawConnection(await echoServer());
+    const exchange = await rawConnection((await echoServer()).port);
     exchange.socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
     await until(exchange, '101 Switching Protocols');
     await withinOrHang(exchange.closed, 5_000, 'the silent connection closing');
@@ -281,12 +415,13 @@ describe('h2c upgrade: the switch itself', () => {
     const settings = (payload: number[], flags = 0, stream = 0) =>
       Buffer.concat([PREFACE, Buffer.from([0, 0, payload.length, 4, flags, 0, 0, 0, stream]), Buffer.from(payload)]);
     const six = [0, 3, 0, 0, 0, 100];
-    assert.equal(prefaceLength(Buffer.alloc(0)), 'incomplete');
-    assert.equal(prefaceLength(PREFACE.subarray(0, 10)), 'incomplete');
-    assert.equal(prefaceLength(Buffer.from('GET / HTTP/1.1\r\n')), 'invalid');
+    const header = { needs: PREFACE.length + 9 };
+    assert.deepEqual(prefaceLength(Buffer.alloc(0)), header);
+    assert.deepEqual(prefaceLength(PREFACE.subarray(0, 10)), header);
+    assert.equal(prefaceLength(Buffer.from('GET / HTTP/1.1\r\nHost: example.test\r\n\r\n')), 'invalid');
     assert.equal(prefaceLength(settings(six)), PREFACE.length + 9 + 6);
     assert.equal(prefaceLength(Buffer.concat([settings(six), Buffer.from('more')])), PREFACE.length + 9 + 6);
-    assert.equal(prefaceLength(settings(six).subarray(0, PREFACE.length + 12)), 'incomplete');
+    assert.deepEqual(prefaceLength(settings(six).subarray(0, PREFACE.length + 12)), { needs: PREFACE.length + 9 + 6 });
     assert.equal(prefaceLength(settings(six, 1)), 'invalid', 'a SETTINGS acknowledgement');
     assert.equal(prefaceLength(settings(six, 0, 1)), 'invalid', 'SETTINGS on a stream');
     assert.equal(prefaceLength(settings([0, 3, 0])), 'invalid', 'a length not a multiple of 6');

@@ -20,6 +20,7 @@ import type { Tokens } from '../../ports/tokens.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import { pageErrors } from '../error-mapper.js';
 import { signInUrl } from '../page-viewer.js';
+import { sendStream } from '../stream-release.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface DocsPageOptions {
@@ -150,11 +151,8 @@ export const docsPageRoutes: RoutePlugin<DocsPageOptions> = async (app, options)
       }
       const file = await options.store.open(docs.docsKey, path);
       if (!file) throw notFound('docs-not-found', 'no such file');
-      return reply
-        .header('cache-control', 'private, max-age=300')
-        .header('content-length', file.size)
-        .type(contentTypeOf(path))
-        .send(file.stream);
+      reply.header('cache-control', 'private, max-age=300').header('content-length', file.size).type(contentTypeOf(path));
+      return sendStream(reply, file.stream);
     });
   });
 };

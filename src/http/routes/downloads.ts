@@ -12,6 +12,7 @@ import type { IndexFiles } from '../../services/index-files.js';
 import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { auditSource, type Caller } from '../audit-source.js';
 import { versionNotFound, type DownloadService } from '../../services/downloads.js';
+import { sendStream } from '../stream-release.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
 export interface DownloadOptions {
@@ -82,7 +83,7 @@ export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, options)
     mirrorHandover === undefined ? { schema } : { schema, preHandler: mirrorHandover },
     async (request, reply) => {
       const { stream, headers } = await openDownload(options, request, request.params.name, request.params.version);
-      return reply.headers(headers).send(stream);
+      return sendStream(reply.headers(headers), stream);
     },
   );
 };

@@ -13,11 +13,13 @@ import type { IndexFiles } from '../../services/index-files.js';
 import { sendErrors } from '../error-mapper.js';
 import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { sendIndexFile } from '../index-file-reply.js';
+import { sendStream } from '../stream-release.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 import { crateFileHeaders } from './downloads.js';
 
 function sendCrate(reply: FastifyReply, crate: MirroredCrate): FastifyReply {
-  return reply.headers(crateFileHeaders(crate.size, crate.cksum)).send(crate.bytes ?? crate.stream);
+  reply.headers(crateFileHeaders(crate.size, crate.cksum));
+  return crate.bytes !== undefined ? reply.send(crate.bytes) : sendStream(reply, crate.stream!);
 }
 
 export interface MirrorOptions {
