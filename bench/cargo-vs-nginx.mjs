@@ -21,7 +21,11 @@
 //     the server saw: requests and their summed server time (cratekeeper's /metrics; nginx's access
 //     log with $request_time), nginx's connection count, and CPU seconds of server and cargo.
 //
-// Usage: npm run build && node bench/cargo-vs-nginx.mjs [--rounds 5] [--warmup 1] [--profile]
+//   * cargo asks to switch each connection to HTTP/2 (h2c) on plain http; cratekeeper does, nginx
+//     cannot, so cargo's requests overlap on cratekeeper and go one after another on nginx.
+//     --http1 sets cargo's `http.multiplexing = false` for both: HTTP/1.1 everywhere.
+//
+// Usage: npm run build && node bench/cargo-vs-nginx.mjs [--rounds 5] [--warmup 1] [--profile] [--http1]
 // Needs root the first time (apt-get installs nginx and the librust-*-dev packages when missing).
 // Loopback only; every process it starts is stopped at the end, also on failure or Ctrl-C. Writes
 // bench/results/cargo-vs-nginx-<time>.json. Figures, not asserts.
@@ -92,6 +96,7 @@ const WARMUP = Math.min(option('warmup', 1), 10);
 // --profile: after publishing, cratekeeper is restarted on the same data under `node --cpu-prof`, so
 // the profile (bench/results/) holds the cargo runs only.
 const PROFILE = option('profile', false);
+const HTTP1 = option('http1', false);
 const ROOTS = ['tokio', 'clap', 'hyper', 'serde', 'serde_json', 'rand'];
 const PACKAGES = ROOTS.map((r) => `librust-${r.replace(/_/g, '-')}-dev`);
 const REGISTRY = 'bench'; // the registry's name in cargo's configuration: CARGO_REGISTRIES_BENCH_*
@@ -201,12 +206,16 @@ function waitedChildrenCpuSeconds() {
 
 // ---------------------------------------------------------------- what the servers saw
 
-// cratekeeper's /metrics: count and summed seconds of each route's requests, to diff around a command.
+// cratekeeper's /metrics: count and summed seconds of each route's requests, and the connections
+// switched to HTTP/2, to diff around a command.
 async function scrapeRequests(ck) {
   const res = await request(`${ck.url}/metrics`);
   if (res.status !== 200) throw new Error(`/metrics: ${res.status}`);
   const byRoute = {};
+  let http2Upgrades = 0;
   for (const line of res.body.toString('utf8').split('\n')) {
+    const upgrades = /^cratekeeper_http2_upgrades_total (\S+)$/.exec(line);
+    if (upgrades) http2Upgrades = Number(upgrades[1]);
     const m = /^cratekeeper_http_request_duration_seconds_(sum|count)\{(.*)\} (\S+)$/.exec(line);
     if (!m) continue;
     const route = /route="([^"]*)"/.exec(m[2])?.[1] ?? '?';
@@ -215,16 +224,16 @@ async function scrapeRequests(ck) {
     if (m[1] === 'count') r.count += Number(m[3]);
     else r.seconds += Number(m[3]);
   }
-  return byRoute;
+  return { byRoute, http2Upgrades };
 }
 
 function diffRequests(before, after) {
-  const out = {};
-  for (const [route, a] of Object.entries(after)) {
-    const b = before[route] ?? { count: 0, seconds: 0 };
-    if (a.count > b.count) out[route] = { count: a.count - b.count, ms: +((a.seconds - b.seconds) * 1000).toFixed(1) };
+  const requests = {};
+  for (const [route, a] of Object.entries(after.byRoute)) {
+    const b = before.byRoute[route] ?? { count: 0, seconds: 0 };
+    if (a.count > b.count) requests[route] = { count: a.count - b.count, ms: +((a.seconds - b.seconds) * 1000).toFixed(1) };
   }
-  return out;
+  return { requests, http2Connections: after.http2Upgrades - before.http2Upgrades };
 }
 
 // The access-log lines written since `offset`, summarised by kind (index file or crate).
@@ -302,6 +311,7 @@ async function cargoRun(tools, target, project) {
     CARGO_TERM_COLOR: 'never',
     CARGO_NET_RETRY: '0',
     NO_PROXY: '127.0.0.1,localhost,::1',
+    ...(HTTP1 ? { CARGO_HTTP_MULTIPLEXING: 'false' } : {}),
     [`CARGO_REGISTRIES_${REGISTRY.toUpperCase()}_INDEX`]: `sparse+${target.indexUrl}`,
     ...(target.token ? { [`CARGO_REGISTRIES_${REGISTRY.toUpperCase()}_TOKEN`]: target.token } : {}),
   };
@@ -366,7 +376,10 @@ function serverSide(runs, target, command) {
     const msSum = median(rs.map((r) => r.requests[route]?.ms ?? 0));
     return `${route} ${count} req, ${fmt(msSum, 0)} ms`;
   });
-  const conns = rs[0].connections === undefined ? '' : `, ${median(rs.map((r) => r.connections))} connections`;
+  const conns =
+    rs[0].connections === undefined
+      ? `, ${median(rs.map((r) => r.http2Connections))} connections switched to HTTP/2`
+      : `, ${median(rs.map((r) => r.connections))} connections`;
   return `${parts.join('; ')}${conns}; server CPU ${fmt(median(rs.map((r) => r.serverCpuS)), 2)} s, cargo CPU ${fmt(median(rs.map((r) => r.cargoCpuS)), 2)} s, machine idle ${median(rs.map((r) => r.machineCpu.idle))} %`;
 }
 
@@ -409,7 +422,7 @@ async function main() {
       indexUrl: `${ck.url}/index/`,
       token: ck.token,
       pids: () => [ck.child.pid],
-      seen: { before: () => scrapeRequests(ck), after: async (before) => ({ requests: diffRequests(before, await scrapeRequests(ck)) }) },
+      seen: { before: () => scrapeRequests(ck), after: async (before) => diffRequests(before, await scrapeRequests(ck)) },
     },
     {
       name: 'nginx',
@@ -451,7 +464,7 @@ async function main() {
   const summary = summarise(runs, names2);
   const result = {
     machine: info,
-    command: `node bench/cargo-vs-nginx.mjs --rounds ${ROUNDS} --warmup ${WARMUP}`,
+    command: `node bench/cargo-vs-nginx.mjs --rounds ${ROUNDS} --warmup ${WARMUP}${HTTP1 ? ' --http1' : ''}`,
     corpus: { roots: ROOTS, crateVersions: crates.length, names: names.length, dependencies, ...exported },
     rounds: ROUNDS,
     warmup: WARMUP,
