@@ -57,7 +57,7 @@ export interface AppOptions {
   oidc?: OidcLogin;
   /**
    * Index and download GETs answered before fastify (fast-lane.ts); on unless false. Plain HTTP
-   * only: with TLS fastify's HTTP/2 server answers everything.
+   * only (HTTP/1.1 and the HTTP/2 it switches to): with TLS fastify's server answers everything.
    */
   fastLane?: boolean;
 }

@@ -191,7 +191,12 @@ export function acceptH2cUpgrades(server: Server, handler: Handler, options: H2c
   };
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // node took its own error listener off the socket: one must stay on it while the answers
+    // before this request are sent, or a reset connection would crash the process.
+    const whileWaiting = () => socket.destroy();
+    socket.on('error', whileWaiting);
     afterPendingAnswers(socket, () => {
+      socket.removeListener('error', whileWaiting);
       // A closing server switches nothing: fastify answers the request over HTTP/1.1 (a 503).
       if (server.listening && wantsH2c(req)) {
         switchToHttp2(req, socket, head);

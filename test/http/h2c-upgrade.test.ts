@@ -381,6 +381,17 @@ describe('h2c upgrade: the switch itself', () => {
     assert.match(received, /^HTTP\/1\.1 200 OK\r\n/, 'the first answer first');
     assert.ok(received.indexOf('"version":"1.1"') < received.indexOf('101 Switching'), received);
     exchange.socket.destroy();
+
+    // A client that resets the connection while the first answer is pending loses only its own.
+    const reset = await rawConnection(port);
+    reset.socket.write(`GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    reset.socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = await rawConnection(port);
+    after.socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    await withinOrHang(after.closed, 5_000, 'an answer after the reset');
+    assert.match(after.received().toString('latin1'), /^HTTP\/1\.1 200 /);
   });
 
   it('answers over HTTP/1.1 an upgrade with more fields than an HTTP/2 request may have', async () => {
