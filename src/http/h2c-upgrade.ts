@@ -15,13 +15,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type ServerHttp2Session, type Settings } from 'node:http2';
 import { finished, type Duplex } from 'node:stream';
-import { http2Fields, upgradedRequestFrames } from './http2-request-frames.js';
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_LENGTH, http2Fields, upgradedRequestFrames } from './http2-request-frames.js';
 
 const CONNECTION_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const FRAME_HEADER_LENGTH = 9;
 const SETTINGS = 0x4;
-/** RFC 7540 §4.2: a client's first SETTINGS frame can be no larger before the server's SETTINGS. */
-const MAX_SETTINGS_PAYLOAD = 16_384;
 /** How long a client may take to send its connection preface after the 101. */
 export const PREFACE_TIMEOUT_MS = 10_000;
 /** node's HTTP/2 limit of fields per request (`maxHeaderListPairs`), pseudo-fields included. */
@@ -66,7 +63,7 @@ export function prefaceLength(bytes: Buffer): number | 'invalid' | { needs: numb
   if (!bytes.subarray(0, frameStart).equals(CONNECTION_PREFACE)) return 'invalid';
   const length = bytes.readUIntBE(frameStart, 3);
   const isSettings = bytes[frameStart + 3] === SETTINGS && bytes[frameStart + 4] === 0 && bytes.readUInt32BE(frameStart + 5) === 0;
-  if (!isSettings || length % 6 !== 0 || length > MAX_SETTINGS_PAYLOAD) return 'invalid';
+  if (!isSettings || length % 6 !== 0 || length > DEFAULT_MAX_FRAME_SIZE) return 'invalid';
   const end = frameStart + FRAME_HEADER_LENGTH + length;
   return bytes.length < end ? { needs: end } : end;
 }

@@ -9,8 +9,8 @@
 import type { IncomingMessage } from 'node:http';
 
 /** RFC 7540 §4.2: the largest frame payload a peer must accept before its SETTINGS say more. */
-const DEFAULT_MAX_FRAME_SIZE = 16_384;
-const FRAME_HEADER_LENGTH = 9;
+export const DEFAULT_MAX_FRAME_SIZE = 16_384;
+export const FRAME_HEADER_LENGTH = 9;
 const HEADERS = 0x1;
 const CONTINUATION = 0x9;
 const END_STREAM = 0x1;
