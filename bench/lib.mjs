@@ -295,24 +295,34 @@ http {
 // ---------------------------------------------------------------- cratekeeper
 
 /**
- * Starts `node DIST/dist/cli/main.js serve` on 127.0.0.1 and an OS-chosen port; resolves to { child, url, token }
- * once it prints its URL (and, when `fresh`, the first admin token it prints on a new data folder).
- * `workers` adds `--workers N`; `profile` runs it under `--cpu-prof` into bench/results/; `env` adds variables.
+ * Starts `DIST/bin/cratekeeper serve` (the command as installed, with this Node first on PATH) on
+ * 127.0.0.1 and an OS-chosen port; resolves to { child, url, token } once it prints its URL (and, when
+ * `fresh`, the first admin token it prints on a new data folder). `workers` adds `--workers N`; `env`
+ * adds variables. `profile` runs `node --cpu-prof DIST/dist/cli/main.js` instead (node refuses that flag
+ * in NODE_OPTIONS), writing into bench/results/: without the launcher's malloc setting, which moves
+ * memory, not CPU. So does a DIST from before bin/cratekeeper existed.
  */
 export async function startCratekeeper(
   dataDir,
   { dist = ROOT, workers, profile = false, fresh = true, env = {}, startTimeoutMs = 30_000, logStderr = true } = {},
 ) {
-  const nodeArgs = [];
-  if (profile) {
-    mkdirSync(RESULTS, { recursive: true });
-    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${RESULTS}`);
-  }
-  const args = [...nodeArgs, path.join(dist, 'dist/cli/main.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir];
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir];
   if (workers !== undefined) args.push('--workers', String(workers));
   // The benchmarks publish hundreds of crates a minute from one user: lift the publish rate limit.
   const childEnv = { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', CRATEKEEPER_RATE_LIMITS__PUBLISH_PER_MINUTE: '1000000', ...env };
-  const child = track(spawn(process.execPath, args, { cwd: dist, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }), 'cratekeeper');
+  const launcher = path.join(dist, 'bin/cratekeeper');
+  let command = launcher;
+  if (profile || !existsSync(launcher)) {
+    command = process.execPath;
+    args.unshift(path.join(dist, 'dist/cli/main.js'));
+    if (profile) {
+      mkdirSync(RESULTS, { recursive: true });
+      args.unshift('--cpu-prof', `--cpu-prof-dir=${RESULTS}`);
+    }
+  } else {
+    childEnv.PATH = `${path.dirname(process.execPath)}${path.delimiter}${childEnv.PATH ?? ''}`;
+  }
+  const child = track(spawn(command, args, { cwd: dist, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }), 'cratekeeper');
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-10_000);

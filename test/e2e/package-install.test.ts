@@ -62,6 +62,8 @@ void test('the packed server and client tarballs install globally, and the insta
   );
 
   const bin = join(prefix, 'bin', 'cratekeeper');
+  // The installed command is the launcher (bin/cratekeeper, tested in launcher.test.ts), not main.js.
+  assert.match(readFileSync(bin, 'utf8'), /^#!\/bin\/sh\n[^]*MALLOC_MMAP_THRESHOLD_/);
   const env = { PATH: process.env.PATH, HOME: makeTempDir() };
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const printed = await runProgram(bin, ['--version'], { env, cwd: prefix });

@@ -2,11 +2,14 @@
 // of its own, and reads the URL and first admin token from its stdout, as a script would.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { delimiter, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runProgram, type ProgramResult } from '@cratekeeper/test-support/run-program';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 
 export const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** The `cratekeeper` command as installed (package.json's bin): a shell script that starts CLI_PATH. */
+export const LAUNCHER_PATH = fileURLToPath(new URL('../../../bin/cratekeeper', import.meta.url));
 
 export interface RunningRegistry {
   url: string;
@@ -26,6 +29,8 @@ export interface StartOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** Start it through LAUNCHER_PATH (with this Node first on PATH) instead of `node CLI_PATH`. */
+  viaLauncher?: boolean;
 }
 
 // A test that fails before stopping its server must not leave it running, nor keep the test
@@ -62,14 +67,12 @@ async function exited(child: ChildProcess): Promise<number | null> {
 
 export async function startRegistry(options: StartOptions = {}): Promise<RunningRegistry> {
   const dataDir = options.dataDir ?? makeTempDir('cratekeeper-data-');
-  const child = spawn(
-    process.execPath,
-    [CLI_PATH, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])],
-    {
-      env: { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, ...(options.args ?? [])];
+  const env: NodeJS.ProcessEnv = { ...process.env, CRATEKEEPER_LOG__LEVEL: 'warn', ...options.env };
+  if (options.viaLauncher) env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
+  const child = options.viaLauncher
+    ? spawn(LAUNCHER_PATH, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   detach(child);
   let output = '';
   let stdout = '';
