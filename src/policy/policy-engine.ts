@@ -54,8 +54,14 @@ interface Entry {
   filtered: PolicyIndexFile | undefined;
 }
 
-/** What the reviews kept per source may weigh, in bytes (filtered bodies counted in full). */
-const MAX_BYTES_PER_SOURCE = 32 * 1024 ** 2;
+/**
+ * What the reviews kept per source may weigh, in bytes (filtered bodies counted in full): about
+ * 28,000 crates with nothing denied. An entry only saves work while its crate's file is in memory
+ * (else reading the file costs more than a review that reads no line), and the index cache's
+ * default 64 MiB holds fewer files than that. At 32 MiB, 110,000 entries took 23 MB of the heap
+ * after reads of that many crates (bench/README.md).
+ */
+const MAX_BYTES_PER_SOURCE = 8 * 1024 ** 2;
 /** What an entry weighs besides a filtered body: its objects, and each finding's. */
 const ENTRY_BYTES = 300;
 const FINDING_BYTES = 200;
