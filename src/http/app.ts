@@ -32,6 +32,7 @@ import { currentTokenRoutes } from './routes/current-token.js';
 import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
 import { mirrorCrateViewRoutes } from './routes/mirror-crate-view.js';
 import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-index.js';
+import { answerClientError } from './client-errors.js';
 import { failureOf, fastLane, type FastLane } from './fast-lane.js';
 import { HTTP2_SETTINGS, plainServerFactory } from './plain-server.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
@@ -69,6 +70,16 @@ export function registryUrls(publicUrl: string) {
   return { index: `${publicUrl}/index/`, api: publicUrl, dl: `${publicUrl}/api/v1/crates`, login: `${publicUrl}/me` };
 }
 
+/**
+ * How long any request may take to arrive, headers and body, before its connection is closed: as
+ * long as the slowest upload the settings allow (a publish or a docs archive, after its wait for a
+ * turn), so that their own deadlines keep their meaning. Without it, a client that stops sending a
+ * body holds its connection for good.
+ */
+function requestArrivalLimitMs({ publish, docs }: Registry['config']): number {
+  return 1000 * (publish.queue_seconds + Math.max(publish.upload_timeout_seconds, docs.upload_timeout_seconds));
+}
+
 export function buildApp(registry: Registry, options: AppOptions): FastifyInstance {
   const { config } = registry;
   const common = {
@@ -79,6 +90,10 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     return503OnClosing: true,
     // Upper bound for any body; the publish route sets its own limit.
     bodyLimit: 1024 * 1024,
+    // fastify's default is none. The plain server enforces it per request (plain-server.ts); node's
+    // HTTP/2 server has no such timeout, so over TLS it closes a connection silent for as long.
+    requestTimeout: requestArrivalLimitMs(config),
+    clientErrorHandler: answerClientError,
   };
   // Set once the routes' options exist (below); until then, and while closing, fastify answers all.
   const fast: { lane?: FastLane } = {};
@@ -88,6 +103,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
         ...common,
         http2: true,
         https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert, settings: HTTP2_SETTINGS },
+        connectionTimeout: requestArrivalLimitMs(config),
       })
     : Fastify({
         ...common,

@@ -23,6 +23,9 @@ interface FastifyServerOptions {
 export const HTTP2_SETTINGS = { maxConcurrentStreams: 100 };
 /** fastify's default for `http2SessionTimeout`: an idle HTTP/2 connection is closed after it. */
 const HTTP2_SESSION_TIMEOUT_MS = 72_000;
+/** node's defaults for the time to receive a request's headers, and for how often it checks. */
+const HEADERS_TIMEOUT_MS = 60_000;
+const CONNECTIONS_CHECK_MS = 30_000;
 /** The methods HTTP/1.1 answers (its parser refuses others; CONNECT has no handler); HTTP/2 carries any token. */
 const HTTP_METHODS = new Set(METHODS.filter((method) => method !== 'CONNECT'));
 
@@ -53,9 +56,19 @@ export function plainServerFactory({ answered, onHttp2Upgrade }: PlainServerOpti
     const serve = (req: IncomingMessage, res: ServerResponse) => {
       if (!answered(req, res)) handler(req, res);
     };
-    const server = new PlainServer(options.http ?? {}, serve);
+    const requestTimeout = options.requestTimeout ?? 0;
+    const server = new PlainServer(
+      {
+        ...options.http,
+        requestTimeout,
+        // node's default (60 s) unless the request's own timeout is shorter: it must not be longer.
+        headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout || HEADERS_TIMEOUT_MS),
+        // node checks both this often; its default (30 s) would let a short timeout run 30 s over.
+        connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_MS, requestTimeout || CONNECTIONS_CHECK_MS),
+      },
+      serve,
+    );
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
     // fastify treats zero as node's default.
     if (options.maxRequestsPerSocket !== undefined && options.maxRequestsPerSocket > 0) {
