@@ -116,7 +116,6 @@ describe('requests that never finish arriving, and bytes that are not a request'
   it('closes a TLS connection that goes silent in the middle of a request', async () => {
     const socket = connectTls({ port: tlsPort, host: '127.0.0.1', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
     const answer = untilClosed(socket);
-    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
     socket.write(
       `PUT /api/v1/crates/stalled_owner/owners HTTP/1.1\r\nHost: registry.test\r\nAuthorization: ${r.adminToken}\r\n` +
         'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"users":["',
