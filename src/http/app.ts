@@ -82,6 +82,7 @@ function requestArrivalLimitMs({ publish, docs }: Registry['config']): number {
 
 export function buildApp(registry: Registry, options: AppOptions): FastifyInstance {
   const { config } = registry;
+  const arrivalLimitMs = requestArrivalLimitMs(config);
   const common = {
     loggerInstance: options.logger || undefined,
     logger: options.logger === false ? false : undefined,
@@ -92,7 +93,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     bodyLimit: 1024 * 1024,
     // fastify's default is none. The plain server enforces it per request (plain-server.ts); node's
     // HTTP/2 server has no such timeout, so over TLS it closes a connection silent for as long.
-    requestTimeout: requestArrivalLimitMs(config),
+    requestTimeout: arrivalLimitMs,
     clientErrorHandler: answerClientError,
   };
   // Set once the routes' options exist (below); until then, and while closing, fastify answers all.
@@ -103,7 +104,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
         ...common,
         http2: true,
         https: { allowHTTP1: true, key: options.tls.key, cert: options.tls.cert, settings: HTTP2_SETTINGS },
-        connectionTimeout: requestArrivalLimitMs(config),
+        connectionTimeout: arrivalLimitMs,
       })
     : Fastify({
         ...common,

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 
 /** Whether the response can no longer be sent: its connection, or its HTTP/2 stream, closed. */
-export function responseClosed(res: ServerResponse | Http2ServerResponse): boolean {
+function responseClosed(res: ServerResponse | Http2ServerResponse): boolean {
   return res instanceof Http2ServerResponse ? res.stream.closed || res.stream.destroyed : res.destroyed;
 }
 
