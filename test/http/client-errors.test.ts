@@ -42,7 +42,6 @@ function errorDetail(response: string): { status: number; detail: string } {
 
 describe('requests that never finish arriving, and bytes that are not a request', () => {
   let r: TestRegistry;
-  let plain: FastifyInstance;
   let tls: FastifyInstance;
   let port: number;
   let tlsPort: number;
@@ -53,9 +52,8 @@ describe('requests that never finish arriving, and bytes that are not a request'
       'publish.upload_timeout_seconds': '1',
       'docs.upload_timeout_seconds': '1',
     });
-    plain = buildApp(r.registry, { publicUrl: () => PUBLIC_URL, logger: false });
-    await plain.listen({ port: 0, host: '127.0.0.1' });
-    port = (plain.server.address() as AddressInfo).port;
+    await r.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (r.app.server.address() as AddressInfo).port;
     const certs = makeTestCertificates();
     tls = buildApp(r.registry, {
       publicUrl: () => PUBLIC_URL,
@@ -67,7 +65,6 @@ describe('requests that never finish arriving, and bytes that are not a request'
   });
   after(async () => {
     opened.forEach((socket) => socket.destroy());
-    await plain.close();
     await tls.close();
     await r.close();
   });
