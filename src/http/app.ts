@@ -35,6 +35,7 @@ import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-inde
 import { answerClientError } from './client-errors.js';
 import { failureOf, fastLane, type FastLane } from './fast-lane.js';
 import { HTTP2_SETTINGS, plainServerFactory } from './plain-server.js';
+import { limitRequestArrival } from './request-arrival.js';
 import { staticAssetRoutes } from './routes/static-assets.js';
 import { webPageRoutes } from './routes/web-pages.js';
 import { installZodValidation } from './zod-type-provider.js';
@@ -91,8 +92,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     return503OnClosing: true,
     // Upper bound for any body; the publish route sets its own limit.
     bodyLimit: 1024 * 1024,
-    // fastify's default is none. The plain server enforces it per request (plain-server.ts); node's
-    // HTTP/2 server has no such timeout, so over TLS it closes a connection silent for as long.
+    // fastify's default is none. node's plain server enforces it per request; on HTTP/2 streams and
+    // over TLS, request-arrival.ts does (and over TLS a connection silent for as long is closed).
     requestTimeout: arrivalLimitMs,
     clientErrorHandler: answerClientError,
   };
@@ -113,6 +114,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
           onHttp2Upgrade: () => registry.metrics.http2Upgrade(),
         }),
       })) as unknown as FastifyInstance;
+  if (options.tls) limitRequestArrival(app.server, arrivalLimitMs);
   app.addHook('preClose', (done) => {
     closing = true;
     done();

@@ -7,8 +7,11 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 
+/** The 408's detail, here and for HTTP/2 streams and TLS (request-arrival.ts). */
+export const LATE_REQUEST_DETAIL = 'the request did not arrive within the time this server allows';
+
 const ANSWERS: Readonly<Record<string, readonly [status: number, detail: string]>> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request did not arrive within the time this server allows'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, LATE_REQUEST_DETAIL],
   HPE_HEADER_OVERFLOW: [431, 'the request headers are larger than this server accepts'],
 };
 const MALFORMED = [400, 'the request is not valid HTTP/1.1'] as const;

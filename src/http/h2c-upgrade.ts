@@ -16,6 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttp2Server, type ServerHttp2Session, type Settings } from 'node:http2';
 import { finished, type Duplex } from 'node:stream';
 import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_LENGTH, http2Fields, upgradedRequestFrames } from './http2-request-frames.js';
+import { limitRequestArrival } from './request-arrival.js';
 
 const CONNECTION_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 const SETTINGS = 0x4;
@@ -97,6 +98,8 @@ export interface H2cOptions {
   prefaceTimeoutMs?: number;
   /** An HTTP/2 connection without traffic for this long is closed. */
   idleTimeoutMs: number;
+  /** A request on an HTTP/2 connection must arrive whole within this long (none when 0 or absent). */
+  arrivalLimitMs?: number;
   settings?: Settings;
 }
 
@@ -117,6 +120,7 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 export function acceptH2cUpgrades(server: Server, handler: Handler, options: H2cOptions): UpgradedConnections {
   const prefaceTimeoutMs = options.prefaceTimeoutMs ?? PREFACE_TIMEOUT_MS;
   const http2 = createHttp2Server({ settings: options.settings }, handler as never);
+  if (options.arrivalLimitMs) limitRequestArrival(http2, options.arrivalLimitMs);
   /** Sent the 101, waiting for the preface. */
   const waiting = new Set<Duplex>();
   const sessions = new Map<ServerHttp2Session, Duplex>();

@@ -85,7 +85,12 @@ export function plainServerFactory({ answered, onHttp2Upgrade }: PlainServerOpti
         res.writeHead(400, { 'content-type': ERRORS_CONTENT_TYPE });
         res.end(errorsJson(`\`${req.method}\` is not an HTTP method`));
       },
-      { onUpgrade: onHttp2Upgrade, idleTimeoutMs: options.http2SessionTimeout ?? HTTP2_SESSION_TIMEOUT_MS, settings: HTTP2_SETTINGS },
+      {
+        onUpgrade: onHttp2Upgrade,
+        idleTimeoutMs: options.http2SessionTimeout ?? HTTP2_SESSION_TIMEOUT_MS,
+        arrivalLimitMs: requestTimeout,
+        settings: HTTP2_SETTINGS,
+      },
     );
     return server;
   };
