@@ -1,7 +1,7 @@
 // A request that never finishes arriving must not hold its connection for good: a token holder
 // could otherwise open stalled requests until the process runs out of descriptors or memory. Every
 // request must arrive within the slowest upload the settings allow (app.ts, `requestArrivalLimitMs`;
-// 1 s here): a stalled body or stalled headers get a 408 and a closed connection over plain
+// 3 s here): a stalled body or stalled headers get a 408 and a closed connection over plain
 // HTTP/1.1; a body that keeps trickling in gets a 408 too over TLS (HTTP/1.1 and HTTP/2) and on an
 // h2c stream, where node enforces no limit of its own (request-arrival.ts); over TLS, a silent
 // connection is closed. What node cannot read as a request gets cargo's error shape too.
@@ -82,8 +82,10 @@ describe('requests that never finish arriving, and bytes that are not a request'
   before(async () => {
     r = await startTestRegistry({
       'publish.queue_seconds': '0',
-      'publish.upload_timeout_seconds': '1',
-      'docs.upload_timeout_seconds': '1',
+      // Long enough that a trickle every 200 ms keeps a connection from ever looking idle (the TLS
+      // server's idle limit is the same), even on a loaded machine.
+      'publish.upload_timeout_seconds': '3',
+      'docs.upload_timeout_seconds': '3',
     });
     await r.app.listen({ port: 0, host: '127.0.0.1' });
     port = (r.app.server.address() as AddressInfo).port;

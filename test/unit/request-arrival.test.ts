@@ -10,9 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { limitRequestArrival } from '../../src/http/request-arrival.js';
 import { withinOrHang } from '../support/hang-guard.js';
 
-const LIMIT_MS = 300;
+// Long enough that the whole request's body, sent right after its head, has arrived by then even
+// on a loaded machine.
+const LIMIT_MS = 1_000;
 /** How long the handler takes to answer once it has read the body: longer than the limit. */
-const SLOW_ANSWER_MS = 3 * LIMIT_MS;
+const SLOW_ANSWER_MS = 2 * LIMIT_MS;
 
 /** Reads the whole body, then answers 200 with it after SLOW_ANSWER_MS. */
 async function slowEcho(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) {
