@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { connect as connectHttp2, constants as http2Constants, type ClientHttp2Stream } from 'node:http2';
+import { connect as connectHttp2, constants as http2Constants } from 'node:http2';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connect as connectTls } from 'node:tls';
@@ -18,6 +18,7 @@ import { LATE_REQUEST_DETAIL } from '../../src/http/client-errors.js';
 import { requestFrames } from '../../src/http/http2-request-frames.js';
 import { eventually } from '../support/eventually.js';
 import { withinOrHang } from '../support/hang-guard.js';
+import { http2Answer } from '../support/http2-answer.js';
 import { PUBLIC_URL, startTestRegistry, type TestRegistry } from '../support/in-process.js';
 import { makeTestCertificates } from '../support/test-ca.js';
 
@@ -170,23 +171,13 @@ describe('requests that never finish arriving, and bytes that are not a request'
     const before = await owners();
     const session = connectHttp2(`https://127.0.0.1:${tlsPort}`, { rejectUnauthorized: false });
     session.on('error', () => {});
-    // Until the stream closes: the server resets it after its answer, to stop the body.
-    const read = (stream: ClientHttp2Stream) =>
-      new Promise<{ status: number; body: string }>((resolve) => {
-        let status = 0;
-        let body = '';
-        stream.on('response', (headers) => (status = Number(headers[':status'])));
-        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        stream.on('error', () => {});
-        stream.on('close', () => resolve({ status, body }));
-      });
     try {
       const fields = STALLED_PUT_FIELDS(r.adminToken).filter(([name]) => name !== ':scheme' && name !== ':authority');
       const stream = session.request(Object.fromEntries(fields), { endStream: false });
       stream.write('{"users":["');
       const bytes = trickle((byte) => stream.writable && stream.write(byte));
       try {
-        const answer = await withinOrHang(read(stream), 30_000, 'the stalled stream answered and closed');
+        const answer = await withinOrHang(http2Answer(stream), 30_000, 'the stalled stream answered and closed');
         assert.equal(answer.status, 408);
         assert.equal((JSON.parse(answer.body) as { errors: Array<{ detail: string }> }).errors[0]!.detail, LATE_REQUEST_DETAIL);
         assert.equal(stream.rstCode, http2Constants.NGHTTP2_NO_ERROR);
@@ -196,7 +187,7 @@ describe('requests that never finish arriving, and bytes that are not a request'
       // Only that stream ended: the connection answers the next request.
       const next = session.request({ ':path': '/index/config.json', authorization: r.adminToken });
       next.end();
-      assert.equal((await withinOrHang(read(next), 30_000, 'the next request answered')).status, 200);
+      assert.equal((await withinOrHang(http2Answer(next), 30_000, 'the next request answered')).status, 200);
     } finally {
       session.destroy();
     }

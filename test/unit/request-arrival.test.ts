@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { limitRequestArrival } from '../../src/http/request-arrival.js';
 import { withinOrHang } from '../support/hang-guard.js';
+import { http2Answer } from '../support/http2-answer.js';
 
 // Long enough that the whole request's body, sent right after its head, has arrived by then even
 // on a loaded machine.
@@ -24,6 +25,14 @@ async function slowEcho(req: IncomingMessage | Http2ServerRequest, res: ServerRe
   if (!res.writableEnded && !(res as ServerResponse).destroyed) (res as ServerResponse).end(`got ${body}`);
 }
 
+type Answer = { status: number; body: string };
+
+function assertOnlyStalledRefused([whole, stalled]: [Answer, Answer]): void {
+  assert.deepEqual(whole, { status: 200, body: 'got whole' });
+  assert.equal(stalled.status, 408);
+  assert.match(stalled.body, /did not arrive within the time this server allows/);
+}
+
 describe('request arrival limit', () => {
   const closers: Array<() => void> = [];
   after(() => closers.forEach((close) => close()));
@@ -37,22 +46,14 @@ describe('request arrival limit', () => {
       session.destroy();
       server.close();
     });
-    const exchange = (end: boolean) =>
-      new Promise<{ status: number; body: string }>((resolve) => {
-        const stream = session.request({ ':method': 'POST', ':path': '/' }, { endStream: false });
-        let status = 0;
-        let body = '';
-        stream.on('response', (headers) => (status = Number(headers[':status'])));
-        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        stream.on('error', () => {});
-        stream.on('close', () => resolve({ status, body }));
-        if (end) stream.end('whole');
-        else stream.write('part');
-      });
-    const [whole, stalled] = await withinOrHang(Promise.all([exchange(true), exchange(false)]), 30_000, 'both answers');
-    assert.deepEqual(whole, { status: 200, body: 'got whole' });
-    assert.equal(stalled.status, 408);
-    assert.match(stalled.body, /did not arrive within the time this server allows/);
+    const exchange = (end: boolean) => {
+      const stream = session.request({ ':method': 'POST', ':path': '/' }, { endStream: false });
+      const answer = http2Answer(stream);
+      if (end) stream.end('whole');
+      else stream.write('part');
+      return answer;
+    };
+    assertOnlyStalledRefused(await withinOrHang(Promise.all([exchange(true), exchange(false)]), 30_000, 'both answers'));
   });
 
   it('HTTP/1.1: answers a request that arrived whole, however long its answer takes, and 408s a stalled one', async () => {
@@ -62,7 +63,7 @@ describe('request arrival limit', () => {
     const port = (server.address() as AddressInfo).port;
     closers.push(() => server.close());
     const exchange = (end: boolean) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
+      new Promise<Answer>((resolve, reject) => {
         const req = http1Request({ port, host: '127.0.0.1', method: 'POST', path: '/', headers: { 'content-length': '5' } }, (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -72,9 +73,6 @@ describe('request arrival limit', () => {
         if (end) req.end('whole');
         else req.write('part');
       });
-    const [whole, stalled] = await withinOrHang(Promise.all([exchange(true), exchange(false)]), 30_000, 'both answers');
-    assert.deepEqual(whole, { status: 200, body: 'got whole' });
-    assert.equal(stalled.status, 408);
-    assert.match(stalled.body, /did not arrive within the time this server allows/);
+    assertOnlyStalledRefused(await withinOrHang(Promise.all([exchange(true), exchange(false)]), 30_000, 'both answers'));
   });
 });
