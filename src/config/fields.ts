@@ -2,6 +2,7 @@
 // and from flags arrive as text, so numbers, booleans, sizes and lists also accept their text form.
 
 import { existsSync } from 'node:fs';
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 import { tryParseCratePattern } from '../domain/crate-pattern.js';
 
@@ -49,6 +50,19 @@ export const size = () =>
   z.preprocess(parseSize, z.number({ error: 'expected a size such as 10MiB or a number of bytes' }).int().positive());
 
 export const list = () => z.preprocess(commaList, z.array(z.string(), { error: 'expected a list of strings' }));
+
+/** Addresses, CIDR ranges and proxy-addr's names (`loopback`...), as http/client-address.ts reads them. */
+export const proxyAddresses = () =>
+  list().superRefine((entries, ctx) => {
+    try {
+      proxyAddr.compile(entries);
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${(error as Error).message}; expected addresses, CIDR ranges, "loopback", "linklocal" or "uniquelocal"`,
+      });
+    }
+  });
 
 /** Crate names or prefixes ending in `*`, as domain/crate-pattern.ts reads them. */
 export const cratePatterns = () =>

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { upstreamsSchema } from './upstreams-schema.js';
 import { loginSchema, oidcSchema, trustedPublishingSchema } from './oidc-schema.js';
 import { webhookDeliverySchema, webhooksSchema } from './webhooks-schema.js';
-import { boolean, cratePatterns, duration, existingFile, httpUrl, integer, list, size, text } from './fields.js';
+import { boolean, cratePatterns, duration, existingFile, httpUrl, integer, list, proxyAddresses, size, text } from './fields.js';
 
 const workerCount = () =>
   z.preprocess(
@@ -29,6 +29,9 @@ export const configSchema = z
         tls_key: existingFile().optional(),
         shutdown_grace_seconds: integer(0, 3600).default(30),
         workers: workerCount().default(1),
+        // Peers whose X-Forwarded-For names the client (a reverse proxy, a load balancer): addresses,
+        // CIDR ranges, or "loopback", "linklocal", "uniquelocal". Empty: the peer is the client.
+        trusted_proxies: proxyAddresses().default([]),
         // Each check of /readyz (database, storage) counts as failed when it takes longer.
         readiness_timeout_ms: integer(100, 60_000).default(2_000),
       })

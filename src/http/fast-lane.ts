@@ -33,6 +33,8 @@ export interface FastLaneOptions {
   downloads: DownloadOptions;
   metrics: Metrics;
   log: FastifyBaseLogger;
+  /** The client's address, as fastify's `request.ip` reads it (client-address.ts). */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 /** Answers the request and returns true, or returns false (having done nothing) for fastify to answer. */
@@ -59,7 +61,7 @@ const UNUSUAL = /[%;#]/;
 const MAX_PARAM_LENGTH = 100;
 
 export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessage, res: ServerResponse) => void): FastLane {
-  const { auth, authentication, metrics, log } = options;
+  const { auth, authentication, metrics, log, clientAddress } = options;
 
   /**
    * Sends a whole answer, counted in /metrics as fastify's onResponse hook counts it (here as soon as
@@ -182,7 +184,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     if (principal === undefined) return false;
 
     const started = performance.now();
-    const caller: Caller = { principal, ip: req.socket.remoteAddress!, headers: req.headers };
+    const caller: Caller = { principal, ip: clientAddress(req), headers: req.headers };
     if (download !== null) {
       serveDownload(req, res, started, caller, download[1]!, download[2]!).catch(fail(req, res));
     } else if (path === CONFIG_ROUTE) {

@@ -153,6 +153,21 @@ describe('configuration', () => {
     assert.match(text, /trusted_publishing\.0\.crates\.0: expected a crate name, or a prefix ending in \*/);
   });
 
+  it('reads trusted proxies as addresses, ranges and names, and refuses anything else', () => {
+    assert.deepEqual(loadConfig({}).server.trusted_proxies, []);
+    const list = loadConfig({ env: { CRATEKEEPER_SERVER__TRUSTED_PROXIES: 'loopback, 10.0.0.0/8, fd00::1' } }).server.trusted_proxies;
+    assert.deepEqual(list, ['loopback', '10.0.0.0/8', 'fd00::1']);
+    const problems = problemsOf(() => loadConfig({ file: configFile('[server]\ntrusted_proxies = ["10.0.0.0/8", "the-proxy"]\n') }));
+    assert.match(
+      problems.join('\n'),
+      /^server\.trusted_proxies: invalid IP address: the-proxy; expected addresses, CIDR ranges, "loopback"/m,
+    );
+    assert.match(
+      problemsOf(() => loadConfig({ env: { CRATEKEEPER_SERVER__TRUSTED_PROXIES: '10.0.0.0/99' } })).join('\n'),
+      /server\.trusted_proxies: invalid range on address: 10\.0\.0\.0\/99/,
+    );
+  });
+
   it('requires tls_cert and tls_key together', () => {
     const cert = configFile('not really a cert');
     const problems = problemsOf(() => loadConfig({ flags: { 'server.tls_cert': cert } }));
