@@ -74,9 +74,10 @@ describe('trusted proxies: nginx in front', () => {
     untrusting = await behindNginx({});
   });
   after(async () => {
-    for (const { registry, nginx } of [trusting, untrusting]) {
-      await nginx?.stop();
-      await registry?.stop();
+    // Either may be missing when `before` failed part way.
+    for (const proxied of [trusting, untrusting]) {
+      await proxied?.nginx.stop();
+      await proxied?.registry.stop();
     }
   });
 
