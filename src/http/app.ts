@@ -32,7 +32,7 @@ import { currentTokenRoutes } from './routes/current-token.js';
 import { mirrorHandover, mirrorRoutes } from './routes/mirror.js';
 import { mirrorCrateViewRoutes } from './routes/mirror-crate-view.js';
 import { sparseIndexRoutes, type SparseIndexOptions } from './routes/sparse-index.js';
-import { clientAddressOf } from './client-address.js';
+import { clientAddressOf, proxyTrust } from './client-address.js';
 import { answerClientError } from './client-errors.js';
 import { failureOf, fastLane, type FastLane } from './fast-lane.js';
 import { HTTP2_SETTINGS, plainServerFactory } from './plain-server.js';
@@ -85,6 +85,7 @@ function requestArrivalLimitMs({ publish, docs }: Registry['config']): number {
 export function buildApp(registry: Registry, options: AppOptions): FastifyInstance {
   const { config } = registry;
   const arrivalLimitMs = requestArrivalLimitMs(config);
+  const trust = proxyTrust(config.server.trusted_proxies);
   const common = {
     loggerInstance: options.logger || undefined,
     logger: options.logger === false ? false : undefined,
@@ -97,8 +98,8 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
     // over TLS, request-arrival.ts does (and over TLS a connection silent for as long is closed).
     requestTimeout: arrivalLimitMs,
     clientErrorHandler: answerClientError,
-    // `request.ip`: X-Forwarded-For is read from these peers only (client-address.ts).
-    trustProxy: config.server.trusted_proxies.length > 0 ? [...config.server.trusted_proxies] : false,
+    // `request.ip`: X-Forwarded-For is read from the trusted proxies only (client-address.ts).
+    trustProxy: trust ?? false,
   };
   // Set once the routes' options exist (below); until then, and while closing, fastify answers all.
   const fast: { lane?: FastLane } = {};
@@ -185,7 +186,7 @@ export function buildApp(registry: Registry, options: AppOptions): FastifyInstan
       downloads: downloadOptions,
       metrics,
       log: app.log,
-      clientAddress: clientAddressOf(config.server.trusted_proxies),
+      clientAddress: clientAddressOf(trust),
     },
     (req, res) => app.routing(req, res),
   );

@@ -2,15 +2,22 @@
 // or a load balancer every request comes from the proxy: the address it received the request from
 // is the last one it appends to `X-Forwarded-For`. That header is read only from the peers named in
 // `server.trusted_proxies`; from anyone else it is the client's own claim, and ignored. fastify reads
-// it the same way for `request.ip` (its `trustProxy` option, given the same list); the lean path
+// it for `request.ip` with the same compiled check (its `trustProxy` option); the lean path
 // (fast-lane.ts), which answers before fastify, reads it through this.
 
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
 
-/** The client address of a request, trusting `X-Forwarded-For` from `trustedProxies` only. */
-export function clientAddressOf(trustedProxies: readonly string[]): (req: IncomingMessage) => string {
-  if (trustedProxies.length === 0) return (req) => req.socket.remoteAddress!;
-  const trust = proxyAddr.compile([...trustedProxies]);
+/** Whether a peer (or, walking back through X-Forwarded-For, an earlier hop) is a trusted proxy. */
+export type ProxyTrust = (address: string, hop: number) => boolean;
+
+/** The check of `trustedProxies`, or undefined when there are none; fastify's `trustProxy` takes it too. */
+export function proxyTrust(trustedProxies: readonly string[]): ProxyTrust | undefined {
+  return trustedProxies.length === 0 ? undefined : proxyAddr.compile([...trustedProxies]);
+}
+
+/** The client address of a request, trusting `X-Forwarded-For` from the peers `trust` accepts only. */
+export function clientAddressOf(trust: ProxyTrust | undefined): (req: IncomingMessage) => string {
+  if (trust === undefined) return (req) => req.socket.remoteAddress!;
   return (req) => proxyAddr(req, trust);
 }
