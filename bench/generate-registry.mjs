@@ -212,7 +212,7 @@ class SqliteWriter {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
   async unapplyIndexFiles() {
-    this.db.exec('drop table index_files; delete from schema_migrations where version = 14');
+    this.db.exec('drop table index_files; delete from schema_migrations where version in (14, 18)');
     this.db.close();
   }
 }
@@ -241,7 +241,7 @@ class PostgresWriter {
     await this.client.query('analyze');
   }
   async unapplyIndexFiles() {
-    await this.client.query('drop table index_files; delete from schema_migrations where version = 14');
+    await this.client.query('drop table index_files; delete from schema_migrations where version in (14, 18)');
     await this.client.end();
   }
 }
@@ -413,9 +413,9 @@ const writeDone = performance.now();
 await writer.finish();
 const finishSeconds = (performance.now() - writeDone) / 1000;
 
-// The stored index files (migration 14) come from cratekeeper's own migration: marked as not yet
-// applied, then `cratekeeper migrate` renders every crate's file as an upgrade would, with its
-// progress lines, and is timed.
+// The stored index files (migrations 14 and 18) come from cratekeeper's own migrations: marked as
+// not yet applied, then `cratekeeper migrate` renders every crate's file and its gzip form as an
+// upgrade would, with its progress lines, and is timed.
 await writer.unapplyIndexFiles();
 const migrationStarted = performance.now();
 const migration = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'migrate', '--data-dir', DATA_DIR], {

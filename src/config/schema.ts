@@ -165,7 +165,8 @@ export const configSchema = z
       .prefault({}),
     cache: z
       .strictObject({
-        index_bytes: size().default(64 * 1024 ** 2),
+        // Counted as kept: mostly gzip forms (cargo always accepts gzip), about a tenth of each file.
+        index_bytes: size().default(32 * 1024 ** 2),
         poll_interval_ms: integer(10, 60_000).default(250),
       })
       .prefault({}),

@@ -16,13 +16,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
 import type { Metrics } from '../services/metrics.js';
+import { indexFileFormFor } from '../services/index-files.js';
 import type { Caller } from './audit-source.js';
 import { admittedPrincipal, type AuthenticationOptions } from './authentication.js';
 import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 import { indexFileAnswer } from './index-file-reply.js';
 import { openDownload, type DownloadOptions } from './routes/downloads.js';
 import { releaseWithResponse } from './stream-release.js';
-import type { PolicyIndexFile } from '../policy/policy-engine.js';
+import type { IndexFile } from '../domain/index-file.js';
 import { CONFIG_JSON_HEADERS, noIndexFile, readIndexFile, type SparseIndexOptions } from './routes/sparse-index.js';
 
 export interface FastLaneOptions {
@@ -102,7 +103,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     handOver(req, res);
   };
 
-  const answerIndexFile = (req: IncomingMessage, res: ServerResponse, started: number, path: string, file: PolicyIndexFile | undefined) => {
+  const answerIndexFile = (req: IncomingMessage, res: ServerResponse, started: number, path: string, file: IndexFile | undefined) => {
     if (!file) return send(req, res, started, INDEX_ROUTE, 404, { 'content-type': ERRORS_CONTENT_TYPE }, errorsJson(noIndexFile(path)));
     const answer = indexFileAnswer(req.headers, file, options.index.indexFiles);
     send(req, res, started, INDEX_ROUTE, answer.status, answer.headers, answer.body);
@@ -111,7 +112,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
   /** In the same turn when the file is in memory (the hot path), else once the store answers. */
   const serveIndex = (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string) => {
     try {
-      const file = readIndexFile(options.index, caller, path);
+      const file = readIndexFile(options.index, caller, path, indexFileFormFor(req.headers['accept-encoding']));
       if (file instanceof Promise) {
         file.then((read) => answerIndexFile(req, res, started, path, read)).catch(fail(req, res));
       } else {

@@ -4,7 +4,8 @@
 // the validator matching or the headers reaches both routes.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IndexFile, IndexFiles } from '../services/index-files.js';
+import { indexFileBody, type IndexFile } from '../domain/index-file.js';
+import { indexFileFormFor, type IndexFiles } from '../services/index-files.js';
 
 /**
  * If-None-Match uses the weak comparison (RFC 9110 13.1.2): `W/` is ignored, any entry of a list
@@ -36,12 +37,12 @@ export function indexFileAnswer(
   const ifNoneMatch = requestHeaders['if-none-match'];
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, file.etag)) return { status: 304, headers };
   headers['content-type'] = 'text/plain; charset=utf-8';
-  const gzipped = requestHeaders['accept-encoding']?.includes('gzip') ? compressor.gzipped(file) : undefined;
+  const gzipped = indexFileFormFor(requestHeaders['accept-encoding']) === 'gzip' ? compressor.gzipped(file) : undefined;
   if (gzipped) {
     headers['content-encoding'] = 'gzip';
     return { status: 200, headers, body: gzipped };
   }
-  return { status: 200, headers, body: file.body };
+  return { status: 200, headers, body: indexFileBody(file) };
 }
 
 /** Sends an index file with fastify (see `indexFileAnswer`). */

@@ -3,7 +3,8 @@
 // released), and the refusal is audited (`policy-refused`) and counted per rule for /metrics.
 
 import { forbidden } from '../domain/errors.js';
-import { refusalMessage, type PolicyEngine, type PolicyIndexFile } from '../policy/policy-engine.js';
+import type { IndexFile } from '../domain/index-file.js';
+import { refusalMessage, type PolicyEngine } from '../policy/policy-engine.js';
 import type { PolicySource } from '../policy/version-rule.js';
 import type { AuditRecorder } from '../services/audit-recorder.js';
 import { auditSource, type Caller } from './audit-source.js';
@@ -20,7 +21,7 @@ export async function assertDownloadAllowed(
   source: PolicySource,
   crate: string,
   version: string,
-  file: PolicyIndexFile | undefined,
+  file: IndexFile | undefined,
 ): Promise<void> {
   if (file === undefined) return;
   const findings = await gate.engine.downloadRefusal(source, crate, version, file);

@@ -15,7 +15,8 @@ import { isPlausibleCrateName } from '../domain/crate-name.js';
 import type { MirrorService } from '../mirror/mirror-service.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 import type { IndexFiles } from '../services/index-files.js';
-import type { PolicyEngine, PolicyIndexFile } from './policy-engine.js';
+import type { IndexFile } from '../domain/index-file.js';
+import type { PolicyEngine } from './policy-engine.js';
 import { sourceLabel } from './policy-settings.js';
 import type { PolicyFinding, PolicySource } from './version-rule.js';
 
@@ -96,7 +97,7 @@ export class PolicyCheck {
     principal: TokenPrincipal | null,
     where: string,
     lower: string,
-  ): Promise<{ source: PolicySource; file: PolicyIndexFile } | undefined> {
+  ): Promise<{ source: PolicySource; file: IndexFile } | undefined> {
     if (where !== 'main') {
       const file = await this.mirror.get(where)!.indexFile(lower);
       return file && { source: { kind: 'upstream', upstream: where }, file };

@@ -14,6 +14,7 @@
 // bounded by what its entries weigh.
 
 import { createHash } from 'node:crypto';
+import { indexFileBody, type IndexFile } from '../domain/index-file.js';
 import { LruCache } from '../lib/lru-cache.js';
 import { readIndexLines, withVersionsYanked } from './index-lines.js';
 import { sourceKeyOf } from './policy-settings.js';
@@ -26,13 +27,6 @@ import {
   type PolicySource,
   type VersionUnderReview,
 } from './version-rule.js';
-
-/** An index file as served: local (services/index-files.ts) and mirrored (mirror/cached-file.ts) files have these. */
-export interface PolicyIndexFile {
-  body: Buffer;
-  etag: string;
-  gzipped?: Buffer;
-}
 
 export interface PolicyReview {
   /** Every version of the file, as its line gives it. */
@@ -51,7 +45,7 @@ interface Entry {
   findings: ReadonlyMap<string, readonly PolicyFinding[]>;
   denied: ReadonlySet<string>;
   /** The file with denied versions marked yanked; undefined when nothing is denied (the input is served). */
-  filtered: PolicyIndexFile | undefined;
+  filtered: IndexFile | undefined;
 }
 
 /**
@@ -72,7 +66,7 @@ const NONE_DENIED: ReadonlySet<string> = new Set();
 function weightOf(entry: Entry): number {
   let findings = 0;
   for (const list of entry.findings.values()) findings += list.length;
-  return ENTRY_BYTES + findings * FINDING_BYTES + (entry.filtered?.body.length ?? 0);
+  return ENTRY_BYTES + findings * FINDING_BYTES + (entry.filtered?.body?.length ?? 0);
 }
 
 export class PolicyEngine {
@@ -95,7 +89,7 @@ export class PolicyEngine {
    * The index file cargo should see: `file` itself when nothing is denied, else a copy with the
    * denied versions marked yanked and its own ETag. Synchronous on a cache hit.
    */
-  filter(source: PolicySource, crate: string, file: PolicyIndexFile): PolicyIndexFile | Promise<PolicyIndexFile> {
+  filter(source: PolicySource, crate: string, file: IndexFile): IndexFile | Promise<IndexFile> {
     const entry = this.fresh(source, crate, file);
     if (entry !== undefined) return entry.filtered ?? file;
     return this.refresh(source, crate, file).then((e) => e.filtered ?? file);
@@ -105,15 +99,15 @@ export class PolicyEngine {
    * The findings and denied versions of a crate's index file, without its versions: a cached answer
    * parses nothing (the crate API and page ask on every view; a large file takes tens of ms to parse).
    */
-  async findings(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<Omit<PolicyReview, 'versions'>> {
+  async findings(source: PolicySource, crate: string, file: IndexFile): Promise<Omit<PolicyReview, 'versions'>> {
     const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
     return { findings: entry.findings, denied: entry.denied };
   }
 
   /** The findings of every version of a crate's index file (the findings cached as `filter`'s are). */
-  async review(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<PolicyReview> {
+  async review(source: PolicySource, crate: string, file: IndexFile): Promise<PolicyReview> {
     const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
-    return { versions: versionsOf(readIndexLines(file.body)), findings: entry.findings, denied: entry.denied };
+    return { versions: versionsOf(readIndexLines(indexFileBody(file))), findings: entry.findings, denied: entry.denied };
   }
 
   /**
@@ -124,7 +118,7 @@ export class PolicyEngine {
     source: PolicySource,
     crate: string,
     version: string,
-    file: PolicyIndexFile,
+    file: IndexFile,
   ): Promise<readonly PolicyFinding[] | undefined> {
     const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
     if (!entry.denied.has(version)) return undefined;
@@ -145,7 +139,7 @@ export class PolicyEngine {
     return cache;
   }
 
-  private fresh(source: PolicySource, crate: string, file: PolicyIndexFile): Entry | undefined {
+  private fresh(source: PolicySource, crate: string, file: IndexFile): Entry | undefined {
     const entry = this.cacheOf(source).get(crate);
     if (entry === undefined || entry.inputEtag !== file.etag) return undefined;
     for (let i = 0; i < this.rules.length; i++) if (this.rules[i]!.revision() !== entry.revisions[i]) return undefined;
@@ -153,13 +147,14 @@ export class PolicyEngine {
     return entry;
   }
 
-  private async refresh(source: PolicySource, crate: string, file: PolicyIndexFile): Promise<Entry> {
+  private async refresh(source: PolicySource, crate: string, file: IndexFile): Promise<Entry> {
     // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
     const revisions = this.revisionsNow();
     const now = this.now();
     const applying = await rulesThatMayApply(this.rules, source, crate);
     // Nothing to ask: the lines are not read (a 2 MB file takes tens of milliseconds to parse).
-    const lines = applying.length === 0 ? undefined : readIndexLines(file.body);
+    const body = applying.length === 0 ? undefined : indexFileBody(file);
+    const lines = body === undefined ? undefined : readIndexLines(body);
     const findings = await reviewVersions(applying, source, crate, lines === undefined ? [] : versionsOf(lines), now);
     const denied = new Set<string>();
     let validUntil = Infinity;
@@ -175,7 +170,7 @@ export class PolicyEngine {
       validUntil,
       findings: findings.size === 0 ? NO_FINDINGS : findings,
       denied: denied.size === 0 ? NONE_DENIED : denied,
-      filtered: denied.size === 0 || lines === undefined ? undefined : filteredFile(file, lines, denied),
+      filtered: denied.size === 0 || lines === undefined ? undefined : filteredFile(file.etag, body!, lines, denied),
     };
     this.cacheOf(source).set(crate, entry);
     return entry;
@@ -199,10 +194,10 @@ function versionsOf(lines: ReturnType<typeof readIndexLines>): VersionUnderRevie
   return versions;
 }
 
-function filteredFile(file: PolicyIndexFile, lines: ReturnType<typeof readIndexLines>, denied: ReadonlySet<string>): PolicyIndexFile {
-  const body = withVersionsYanked(file.body, lines, denied);
+function filteredFile(etag: string, original: Buffer, lines: ReturnType<typeof readIndexLines>, denied: ReadonlySet<string>): IndexFile {
+  const body = withVersionsYanked(original, lines, denied);
   const hash = createHash('sha256')
-    .update(file.etag)
+    .update(etag)
     .update('\n')
     .update([...denied].sort().join('\n'))
     .digest('base64url');

@@ -2,18 +2,12 @@
 // publisher when new), the version, the crate's new index file and a change-log entry in one
 // transaction; a yank, the flag, the index file and a change-log entry.
 
+import type { IndexFile, IndexFileForm } from '../domain/index-file.js';
 import type { IndexEntry } from '../domain/index-line.js';
 
 export interface StoredVersion {
   entry: IndexEntry;
   yanked: boolean;
-}
-
-/** A crate's sparse-index file as stored when the crate last changed. */
-export interface StoredIndexFile {
-  body: Buffer;
-  /** A hash of the body, so it changes exactly when the bytes do. */
-  etag: string;
 }
 
 export interface VersionBlob {
@@ -67,9 +61,11 @@ export interface Crates {
   listVersions(lowerName: string): Promise<StoredVersion[] | undefined>;
   /**
    * The crate's index file, rendered and stored in the transaction of its last publish, yank or
-   * unyank: one lookup, whatever the crate's size. Undefined when there is no such crate.
+   * unyank: one lookup, whatever the crate's size. Undefined when there is no such crate. `gzip`
+   * reads the gzip form stored with it (the bytes only for a file too small to have one), so the
+   * result holds one form, not both.
    */
-  readIndexFile(lowerName: string): Promise<StoredIndexFile | undefined>;
+  readIndexFile(lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined>;
   /**
    * Stores a version atomically, creating the crate (owned by the publisher) if it is new.
    * Throws `conflict` when the version exists (build metadata ignored) or the name is taken in

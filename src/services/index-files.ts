@@ -1,26 +1,47 @@
 // Sparse-index files, read from the metadata store (which keeps each crate's file as rendered at its
-// last change, adapters/metadata/sql-index-files.ts) and cached until a change to the crate. The
-// ETag is a hash of the content, so it changes exactly when the bytes do. A cache entry also
-// remembers "no such crate", so unknown names cost no query either. A miss is one lookup and one
-// buffer whatever the crate's size; concurrent misses of one crate share it.
+// last change, and its gzip form, adapters/metadata/sql-index-files.ts) and cached until a change to
+// the crate. The ETag is a hash of the content, so it changes exactly when the bytes do. A cache
+// entry also remembers "no such crate", so unknown names cost no query either. A miss is one lookup
+// and one buffer whatever the crate's size; concurrent misses of one crate share it.
+//
+// Each form is read and cached on its own: cargo, which always accepts gzip, costs the cache a
+// tenth of what the bytes would, and a client that does not accept gzip gets the bytes from the
+// store, not inflated here.
 
 import { gzip, gzipSync } from 'node:zlib';
+import { MIN_GZIP_BYTES, type IndexFile, type IndexFileForm } from '../domain/index-file.js';
 import { SingleFlight } from '../lib/single-flight.js';
 import type { Crates } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
 import { ownBytes } from '../lib/own-bytes.js';
 
-export interface IndexFile {
-  body: Buffer;
-  etag: string;
-  /** Gzip form: made on first request by a client that accepts it (off the loop for a large file). */
-  gzipped?: Buffer;
-}
-
 type Entry = IndexFile | 'missing';
 
-// Below this, gzip saves less than it costs in headers and CPU.
-const MIN_GZIP_BYTES = 1024;
+/**
+ * What an entry costs beside its bytes: its objects, its buffer's own allocation and record, and the
+ * room V8 keeps in proportion to what lives in its heap. Measured as the growth of resident memory
+ * with the number of entries (gzip forms of about 800 bytes each, after 50,000 different files):
+ * about 3 KiB per entry, its bytes included. Most gzip forms are that small, so without this the
+ * cache would hold three times the memory it counts (bench/README.md).
+ */
+const ENTRY_BYTES = 2048;
+/** A remembered "no such crate": its key and its slot. */
+const MISSING_BYTES = 128;
+
+function weightOf(entry: Entry): number {
+  if (entry === 'missing') return MISSING_BYTES;
+  return ENTRY_BYTES + (entry.body?.length ?? 0) + (entry.gzipped?.length ?? 0);
+}
+
+/** The form a request gets: gzip when it accepts it. The same answer for the lookup and the reply. */
+export function indexFileFormFor(acceptEncoding: string | undefined): IndexFileForm {
+  return acceptEncoding?.includes('gzip') ? 'gzip' : 'identity';
+}
+
+/** The cache key of a crate's file in a form: the bare name for the gzip form, which nearly every read asks for. */
+function cacheKey(lowerName: string, form: IndexFileForm): string {
+  return form === 'gzip' ? lowerName : `${lowerName} identity`;
+}
 
 /** Files up to this size are compressed on the event loop (well under a millisecond); larger ones on libuv's threads. */
 export const INLINE_GZIP_MAX_BYTES = 64 * 1024;
@@ -42,44 +63,45 @@ export class IndexFiles {
     maxCacheBytes: number,
     private readonly inlineGzipMaxBytes = INLINE_GZIP_MAX_BYTES,
   ) {
-    this.cache = new LruCache(maxCacheBytes, (e) =>
-      e === 'missing' ? 64 : e.body.length + (e.gzipped?.length ?? e.body.length >> 1) + 128,
-    );
+    this.cache = new LruCache(maxCacheBytes, weightOf);
   }
 
   /**
-   * The index file of a crate, by lower-case name; undefined when there is no such crate. Answered
-   * at once (no promise) from the cache: the lean path (fast-lane.ts) then sends it in the same turn.
+   * The index file of a crate, by lower-case name, in one form (`indexFileFormFor`); undefined when
+   * there is no such crate. Callers that need its ETag or lines, not a reply, ask for the gzip form,
+   * the smaller one to keep (`indexFileBody` inflates it). Answered at once (no promise) from the
+   * cache: the lean path (fast-lane.ts) then sends it in the same turn.
    */
-  get(lowerName: string): IndexFile | undefined | Promise<IndexFile | undefined> {
-    const cached = this.cache.get(lowerName);
+  get(lowerName: string, form: IndexFileForm = 'gzip'): IndexFile | undefined | Promise<IndexFile | undefined> {
+    const key = cacheKey(lowerName, form);
+    const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.hits++;
       return cached === 'missing' ? undefined : cached;
     }
     this.misses++;
-    return this.read(lowerName);
+    return this.read(lowerName, form, key);
   }
 
-  private async read(lowerName: string): Promise<IndexFile | undefined> {
+  private async read(lowerName: string, form: IndexFileForm, key: string): Promise<IndexFile | undefined> {
     const generation = this.generation;
-    const entry = await this.reads.run(`${generation}\n${lowerName}`, async () => {
-      const stored = await this.crates.readIndexFile(lowerName);
-      const read: Entry = stored === undefined ? 'missing' : { body: ownBytes(stored.body), etag: stored.etag };
-      if (generation === this.generation) this.cache.set(lowerName, read);
+    const entry = await this.reads.run(`${generation}\n${key}`, async () => {
+      const stored = await this.crates.readIndexFile(lowerName, form);
+      const read: Entry = stored === undefined ? 'missing' : ownForms(stored);
+      if (generation === this.generation) this.cache.set(key, read);
       return read;
     });
     return entry === 'missing' ? undefined : entry;
   }
 
   /**
-   * The gzip form of a file (of this cache or a mirrored one), or undefined to send it as it is. A
-   * small file is compressed here; a large one without its gzip form yet is compressed on libuv's
-   * threads for the requests after this one.
+   * The gzip form of a file, or undefined to send it as it is. A local file read in its gzip form
+   * has it from the store. A mirrored file, or one the supply-chain policy filtered, is compressed
+   * here when small; when large, on libuv's threads for the requests after this one.
    */
   gzipped(file: IndexFile): Buffer | undefined {
     if (file.gzipped !== undefined) return file.gzipped;
-    if (file.body.length < MIN_GZIP_BYTES) return undefined;
+    if (file.body === undefined || file.body.length < MIN_GZIP_BYTES) return undefined;
     if (file.body.length <= this.inlineGzipMaxBytes) return (file.gzipped = ownBytes(gzipSync(file.body)));
     if (!this.compressing.has(file)) {
       this.compressing.add(file);
@@ -93,6 +115,14 @@ export class IndexFiles {
 
   invalidate(lowerName: string): void {
     this.generation++;
-    this.cache.delete(lowerName);
+    this.cache.delete(cacheKey(lowerName, 'gzip'));
+    this.cache.delete(cacheKey(lowerName, 'identity'));
   }
+}
+
+function ownForms(stored: IndexFile): IndexFile {
+  const file: IndexFile = { etag: stored.etag };
+  if (stored.body !== undefined) file.body = ownBytes(stored.body);
+  if (stored.gzipped !== undefined) file.gzipped = ownBytes(stored.gzipped);
+  return file;
 }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
@@ -116,27 +117,41 @@ describe('background writes through the writer thread (SQLite)', () => {
     assert.equal(rows[0].wal_autocheckpoint, 0);
   });
 
-  it('reads a multi-megabyte index file on the reader thread: the same bytes, as a Buffer, and a change as soon as it committed', async () => {
+  it('reads a multi-megabyte index file on the reader thread, in either form: the same bytes, as a Buffer, and a change as soon as it committed', async () => {
     const db = await fresh();
     const alice = await db.users.createUser('alice', false);
     await db.crates.publishVersion(newVersion('big', '1.0.0', alice.id));
     const large = Buffer.alloc(3 * 1024 * 1024, 'x');
-    for (const [body, etag] of [
-      [large, '"large"'],
-      [Buffer.from('small'), '"small"'],
+    for (const [body, gzip, etag] of [
+      [large, gzipSync(large), '"large"'],
+      [Buffer.from('small'), null, '"small"'],
     ] as const) {
-      await db.db.updateTable('index_files').set({ body, etag }).where('name_lower', '=', 'big').execute();
-      const read = await db.crates.readIndexFile('big');
+      await db.db.updateTable('index_files').set({ body, gzip, etag }).where('name_lower', '=', 'big').execute();
+      const read = await db.crates.readIndexFile('big', 'identity');
       assert.ok(Buffer.isBuffer(read?.body));
+      assert.deepEqual(Object.keys(read).sort(), ['body', 'etag']);
       assert.equal(read.etag, etag);
       assert.ok(read.body.equals(body));
+      const compressed = await db.crates.readIndexFile('big', 'gzip');
+      assert.equal(compressed?.etag, etag);
+      if (gzip === null) {
+        assert.deepEqual(Object.keys(compressed).sort(), ['body', 'etag'], 'no gzip form: the bytes');
+        assert.ok(Buffer.isBuffer(compressed.body) && compressed.body.equals(body));
+      } else {
+        assert.deepEqual(Object.keys(compressed!).sort(), ['etag', 'gzipped'], 'the gzip form alone');
+        assert.ok(Buffer.isBuffer(compressed!.gzipped) && compressed!.gzipped.equals(gzip));
+      }
     }
-    assert.equal(await db.crates.readIndexFile('nothing-here'), undefined);
+    assert.equal(await db.crates.readIndexFile('nothing-here', 'identity'), undefined);
+    assert.equal(await db.crates.readIndexFile('nothing-here', 'gzip'), undefined);
     // Off the server's connection: while a transaction there has changed the file and not committed,
     // a read sees the committed file, at once (on that connection it would wait for, or see, the change).
     await db.transaction(async (tx) => {
       await tx.crates.setYanked('big', '1.0.0', true);
-      const read = await Promise.race([db.crates.readIndexFile('big'), new Promise((resolve) => setTimeout(resolve, 5_000, 'waited'))]);
+      const read = await Promise.race([
+        db.crates.readIndexFile('big', 'gzip'),
+        new Promise((resolve) => setTimeout(resolve, 5_000, 'waited')),
+      ]);
       assert.equal((read as { etag?: string } | undefined)?.etag, '"small"');
     });
   });

@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { MIN_GZIP_BYTES } from '../../src/domain/index-file.js';
 import { indexFileEtag } from '../../src/adapters/metadata/sql-index-files.js';
 import { renderIndexFile } from '../../src/domain/index-line.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
@@ -15,13 +17,26 @@ const versionsOf = async (db: MetadataDatabase, lowerName: string) =>
   (await db.crates.listVersions(lowerName))?.map((v) => `${v.entry.vers}${v.yanked ? ' (yanked)' : ''}`);
 const loginsOf = (users: User[] | undefined) => users?.map((u) => u.login);
 
-/** The stored index file is what a render of the crate's versions gives, with that content's hash as ETag. */
+/**
+ * The stored index file is what a render of the crate's versions gives, with that content's hash as
+ * ETag; read in its gzip form, the gzip of those bytes (or the bytes alone, under 1 KiB). Answers
+ * the file as read without gzip.
+ */
 async function assertIndexFileMatches(db: MetadataDatabase, lowerName: string) {
-  const file = await db.crates.readIndexFile(lowerName);
-  assert.ok(file, `no index file for ${lowerName}`);
+  const file = await db.crates.readIndexFile(lowerName, 'identity');
+  assert.ok(file?.body, `no index file for ${lowerName}`);
+  assert.deepEqual(Object.keys(file).sort(), ['body', 'etag']);
   assert.equal(file.body.toString(), renderIndexFile((await db.crates.listVersions(lowerName))!));
   assert.equal(file.etag, indexFileEtag(file.body));
-  return file;
+  const compressed = await db.crates.readIndexFile(lowerName, 'gzip');
+  if (file.body.length < MIN_GZIP_BYTES) {
+    assert.deepEqual(compressed, file, 'a small file has no gzip form');
+  } else {
+    assert.deepEqual(Object.keys(compressed!).sort(), ['etag', 'gzipped'], 'the gzip form alone');
+    assert.equal(compressed!.etag, file.etag);
+    assert.deepEqual(gunzipSync(compressed!.gzipped!), file.body);
+  }
+  return { body: file.body, etag: file.etag };
 }
 
 export function cratesContract(name: string, open: () => Promise<MetadataDatabase>): void {
@@ -40,7 +55,8 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0', '1.1.0', '0.9.0']);
         assert.deepEqual((await db.crates.listVersions('serde'))![0], { entry: first.entry, yanked: false });
         await assertIndexFileMatches(db, 'serde');
-        assert.equal(await db.crates.readIndexFile('nope'), undefined);
+        assert.equal(await db.crates.readIndexFile('nope', 'identity'), undefined);
+        assert.equal(await db.crates.readIndexFile('nope', 'gzip'), undefined);
         assert.deepEqual(loginsOf(await db.owners.listOwners('serde')), ['alice']);
         assert.equal(await db.owners.listOwners('nope'), undefined);
       });
@@ -132,14 +148,14 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         const alice = await db.users.createUser('alice', false);
         await db.crates.publishVersion(newVersion('Serde', '1.0.0', alice.id));
         await db.crates.publishVersion(newVersion('Serde', '1.1.0', alice.id));
-        const unyanked = (await db.crates.readIndexFile('serde'))!;
+        const unyanked = (await db.crates.readIndexFile('serde', 'identity'))!;
         assert.equal(await db.crates.setYanked('serde', '1.0.0', true), true);
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0 (yanked)', '1.1.0']);
         const yanked = await assertIndexFileMatches(db, 'serde');
         assert.notEqual(yanked.etag, unyanked.etag, 'the ETag follows the bytes');
         // Yanking twice changes nothing, and the file stays right.
         assert.equal(await db.crates.setYanked('serde', '1.0.0', true), true);
-        assert.deepEqual(await db.crates.readIndexFile('serde'), yanked);
+        assert.deepEqual(await db.crates.readIndexFile('serde', 'identity'), yanked);
         assert.equal(await db.crates.setYanked('serde', '1.0.0', false), true);
         assert.deepEqual(await versionsOf(db, 'serde'), ['1.0.0', '1.1.0']);
         assert.deepEqual(await assertIndexFileMatches(db, 'serde'), unyanked, 'back to the same bytes and ETag');
@@ -164,6 +180,7 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.equal((await versionsOf(db, 'busy'))!.length, 10);
         const file = await assertIndexFileMatches(db, 'busy');
         assert.equal(file.body.toString().match(/"yanked":true/g)?.length, 5);
+        assert.ok(file.body.length >= MIN_GZIP_BYTES, 'large enough to have a gzip form, which was checked');
       });
 
       it("finds a version's blob and a crate's exact-case name", async () => {

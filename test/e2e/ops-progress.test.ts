@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { publishBodyFor } from '../support/crate-fixture.js';
 import { httpRequest, publish } from '../support/http-client.js';
@@ -10,8 +11,8 @@ import { runCli, startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 
-// Undoes migrations 8 (download totals and the search index) and 14 (stored index files), as if the
-// database came from before them.
+// Undoes migrations 8 (download totals and the search index), 14 (stored index files) and 18 (their
+// gzip forms), as if the database came from before them.
 const UNDO_MIGRATIONS = [
   'drop trigger crate_search_insert',
   'drop trigger crate_search_delete',
@@ -23,16 +24,19 @@ const UNDO_MIGRATIONS = [
   'delete from schema_migrations where version = 8',
   'drop table index_files',
   'delete from schema_migrations where version = 14',
+  'delete from schema_migrations where version = 18',
 ];
 
 describe('progress of long operations without a terminal', () => {
   it('export, import and migrate write progress lines with counts to stderr', async () => {
     const server = await startRegistry();
-    for (const [name, version] of [
-      ['prog-one', '1.0.0'],
-      ['prog-two', '0.2.0'],
+    // prog-two's index file is over 1 KiB, so it is stored with a gzip form too.
+    const features = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`feature-number-${i}`, []]));
+    for (const [name, version, overrides] of [
+      ['prog-one', '1.0.0', {}],
+      ['prog-two', '0.2.0', { features }],
     ] as const) {
-      const res = await publish(server.url, server.adminToken!, await publishBodyFor(name, version));
+      const res = await publish(server.url, server.adminToken!, await publishBodyFor(name, version, overrides));
       assert.equal(res.status, 200, res.body.toString());
     }
     const served = new Map<string, { etag: unknown; body: string }>();
@@ -78,10 +82,22 @@ describe('progress of long operations without a terminal', () => {
     assert.match(migrated.stdout, /^database schema is current/);
     assert.deepEqual(migrated.stderr.split('\n').filter(Boolean), [
       'rebuilding download totals: 2/2 (100%)',
-      'applying migrations: 1/2 (50%) migration 8',
+      'applying migrations: 1/3 (33%) migration 8',
+      'applying migrations: 2/3 (66%) migration 14',
       'rebuilding index files: 2/2 (100%) prog-two',
-      'applying migrations: 2/2 (100%) migration 14',
+      'applying migrations: 3/3 (100%) migration 18',
     ]);
+
+    const rebuilt = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));
+    try {
+      const rows = rebuilt.prepare('select name_lower, gzip is not null as compressed from index_files order by name_lower').all();
+      assert.deepEqual(rows, [
+        { name_lower: 'prog-one', compressed: 0 },
+        { name_lower: 'prog-two', compressed: 1 },
+      ]);
+    } finally {
+      rebuilt.close();
+    }
 
     // The rebuilt files are what the original registry served, ETag included.
     const moved = await startRegistry({ dataDir: target });
@@ -92,6 +108,13 @@ describe('progress of long operations without a terminal', () => {
         assert.equal(res.headers.etag, served.get(path)!.etag);
         assert.equal(res.body.toString(), served.get(path)!.body);
       }
+      // Migration 18 stored the large file's gzip form, which cargo gets.
+      const gzipped = await httpRequest(`${moved.url}/index/pr/og/prog-two`, {
+        headers: { authorization: server.adminToken!, 'accept-encoding': 'gzip' },
+      });
+      assert.equal(gzipped.headers['content-encoding'], 'gzip');
+      assert.equal(gzipped.headers.etag, served.get('pr/og/prog-two')!.etag);
+      assert.equal(gunzipSync(gzipped.body).toString(), served.get('pr/og/prog-two')!.body);
     } finally {
       assert.equal(await moved.stop(), 0);
     }

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sendIndexFile } from '../../src/http/index-file-reply.js';
 import type { Crates } from '../../src/ports/crates.js';
-import { IndexFiles, type IndexFile } from '../../src/services/index-files.js';
+import type { IndexFile } from '../../src/domain/index-file.js';
+import { IndexFiles } from '../../src/services/index-files.js';
 
 const ETAG = '"c29tZS1jb250ZW50LWhhc2g"';
 const line = (i: number) => `{"name":"demo","vers":"1.0.${i}","deps":[],"cksum":"${'0'.repeat(64)}","features":{},"yanked":false}\n`;

@@ -1,6 +1,7 @@
-// IndexFiles against a real SQLite store: a miss is one read of the stored file (the same bytes a
-// full render of the versions gives), concurrent misses share one read, a read older than an
-// invalidation never fills the cache, and a large file's gzip form is made off the loop.
+// IndexFiles against a real SQLite store: a miss is one read of the stored file in the form asked
+// for (the same bytes a full render of the versions gives, or their stored gzip form), concurrent
+// misses share one read, a read older than an invalidation never fills the cache, and a large
+// mirrored file's gzip form is made off the loop.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { indexFileEtag } from '../../src/adapters/metadata/sql-index-files.js';
+import { indexFileBody, MIN_GZIP_BYTES, type IndexFileForm } from '../../src/domain/index-file.js';
 import { renderIndexFile } from '../../src/domain/index-line.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { IndexFiles } from '../../src/services/index-files.js';
@@ -37,9 +39,9 @@ describe('IndexFiles', () => {
   function counted(): { crates: MetadataDatabase['crates']; reads: () => number } {
     let reads = 0;
     const crates = Object.assign(Object.create(store.crates) as MetadataDatabase['crates'], {
-      readIndexFile: async (lowerName: string) => {
+      readIndexFile: async (lowerName: string, form: IndexFileForm) => {
         reads++;
-        return store.crates.readIndexFile(lowerName);
+        return store.crates.readIndexFile(lowerName, form);
       },
     });
     return { crates, reads: () => reads };
@@ -50,6 +52,7 @@ describe('IndexFiles', () => {
     publisherId = (await store.users.createUser('alice', false)).id;
     await publish('small', 1);
     await publish('big', 20);
+    await store.crates.publishVersion(newVersion('tiny', '1.0.0', publisherId));
   });
   after(async () => {
     await store.close();
@@ -57,20 +60,46 @@ describe('IndexFiles', () => {
 
   it('keeps a small cached file in memory of its own, not in a shared 8 KiB slab', async () => {
     const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
-    const small = (await files.get('small'))!;
-    assert.ok(small.body.length < 4096, "small enough for Node's buffer pool");
-    assert.equal(small.body.buffer.byteLength, small.body.length, 'the body pins exactly its own bytes');
+    const small = (await files.get('small', 'identity'))!.body!;
+    assert.ok(small.length < 4096, "small enough for Node's buffer pool");
+    assert.equal(small.buffer.byteLength, small.length, 'the body pins exactly its own bytes');
+    const gzipped = (await files.get('big', 'gzip'))!.gzipped!;
+    assert.ok(gzipped.length < 4096, "small enough for Node's buffer pool");
+    assert.equal(gzipped.buffer.byteLength, gzipped.length, 'the gzip form pins exactly its own bytes');
   });
 
   it('answers the stored file: the bytes a render of the versions gives, with their hash as ETag', async () => {
     const files = new IndexFiles(store.crates, 1024 * 1024, INLINE_MAX);
     for (const name of ['small', 'big']) {
-      const file = (await files.get(name))!;
-      assert.equal(file.body.toString(), renderIndexFile((await store.crates.listVersions(name))!));
-      assert.equal(file.etag, indexFileEtag(file.body));
+      const file = (await files.get(name, 'identity'))!;
+      assert.equal(file.body!.toString(), renderIndexFile((await store.crates.listVersions(name))!));
+      assert.equal(file.etag, indexFileEtag(file.body!));
     }
-    assert.equal((await files.get('big'))!.body.toString().trimEnd().split('\n').length, 20);
-    assert.equal(await files.get('nope'), undefined);
+    assert.equal((await files.get('big', 'identity'))!.body!.toString().trimEnd().split('\n').length, 20);
+    assert.equal(await files.get('nope', 'identity'), undefined);
+  });
+
+  it('answers the gzip form alone, as stored, and keeps each form under its own entry', async () => {
+    const { crates, reads } = counted();
+    const files = new IndexFiles(crates, 1024 * 1024, INLINE_MAX);
+    const plain = (await files.get('big', 'identity'))!;
+    const compressed = (await files.get('big', 'gzip'))!;
+    assert.equal(compressed.body, undefined, 'the bytes are not kept beside the gzip form');
+    assert.equal(compressed.etag, plain.etag);
+    assert.deepEqual(gunzipSync(compressed.gzipped!), plain.body);
+    assert.equal(files.gzipped(compressed), compressed.gzipped, 'sent as stored, not compressed again');
+    assert.deepEqual(indexFileBody(compressed), plain.body);
+    assert.equal(await files.get('big', 'identity'), plain);
+    assert.equal(await files.get('big', 'gzip'), compressed);
+    assert.equal(reads(), 2);
+    const small = (await files.get('tiny', 'gzip'))!;
+    assert.equal(small.gzipped, undefined, 'a file under 1 KiB has no gzip form: its bytes are answered');
+    assert.ok(small.body!.length < MIN_GZIP_BYTES);
+    assert.equal(files.gzipped(small), undefined);
+    files.invalidate('big');
+    await files.get('big', 'identity');
+    await files.get('big', 'gzip');
+    assert.equal(reads(), 5, 'an invalidation drops both forms');
   });
 
   it('shares one read among concurrent misses, then answers from the cache, "no such crate" too', async () => {
@@ -92,8 +121,8 @@ describe('IndexFiles', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let reads = 0;
     const gated = Object.assign(Object.create(store.crates) as MetadataDatabase['crates'], {
-      readIndexFile: async (lowerName: string) => {
-        const file = await store.crates.readIndexFile(lowerName);
+      readIndexFile: async (lowerName: string, form: IndexFileForm) => {
+        const file = await store.crates.readIndexFile(lowerName, form);
         if (reads++ === 0) await gate;
         return file;
       },
@@ -104,9 +133,9 @@ describe('IndexFiles', () => {
     await store.crates.publishVersion(newVersion('big', '2.0.0', publisherId));
     files.invalidate('big');
     const fresh = (await files.get('big'))!;
-    assert.match(fresh.body.toString(), /"vers":"2\.0\.0"/);
+    assert.match(indexFileBody(fresh).toString(), /"vers":"2\.0\.0"/);
     release();
-    assert.doesNotMatch((await stale)!.body.toString(), /"vers":"2\.0\.0"/, 'the older read answers only its own request');
+    assert.doesNotMatch(indexFileBody((await stale)!).toString(), /"vers":"2\.0\.0"/, 'the older read answers only its own request');
     assert.equal(await files.get('big'), fresh, 'and does not replace the newer file in the cache');
   });
 

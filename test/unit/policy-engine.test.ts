@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PolicyEngine, refusalMessage, type PolicyIndexFile } from '../../src/policy/policy-engine.js';
+import { gzipSync } from 'node:zlib';
+import type { IndexFile } from '../../src/domain/index-file.js';
+import { PolicyEngine, refusalMessage } from '../../src/policy/policy-engine.js';
 import type { PolicyFinding, PolicyRule, PolicyRuleName, PolicySource, VersionUnderReview } from '../../src/policy/version-rule.js';
 
 const LOCAL: PolicySource = { kind: 'local' };
@@ -24,7 +26,7 @@ function collector(): () => Promise<void> {
   };
 }
 const line = (vers: string, extra = '') => `{"name":"demo","vers":"${vers}","deps":[],"cksum":"00","features":{},"yanked":false${extra}}\n`;
-const file = (etag: string, ...versions: string[]): PolicyIndexFile => ({ body: Buffer.from(versions.map((v) => line(v)).join('')), etag });
+const file = (etag: string, ...versions: string[]): IndexFile => ({ body: Buffer.from(versions.map((v) => line(v)).join('')), etag });
 
 /** A rule that denies (or warns about) the versions in `verdicts`, counting how often it is asked. */
 class FakeRule implements PolicyRule {
@@ -113,7 +115,7 @@ describe('PolicyEngine', () => {
     assert.deepEqual([hold.calls, advisory.calls], [0, 0]);
     const held = file('"h"', '1.0.0', '1.1.0');
     const out = await engine.filter(LOCAL, 'held', held);
-    assert.match(out.body.toString(), /"vers":"1\.0\.0".*"yanked":true/);
+    assert.match(out.body!.toString(), /"vers":"1\.0\.0".*"yanked":true/);
     assert.deepEqual([hold.calls, advisory.calls], [1, 0]);
     // A rule that starts to apply (a hold placed) changes its revision, and the next read asks again.
     hold.appliesTo = () => true;
@@ -124,18 +126,37 @@ describe('PolicyEngine', () => {
   it('marks denied versions yanked, keeps the other lines byte for byte, and gives the result its own ETag', async () => {
     const rule = new FakeRule('quarantine', new Map([['1.1.0', { effect: 'deny' as const }]]));
     const engine = new PolicyEngine([rule], () => 0);
-    const original: PolicyIndexFile = {
+    const original: IndexFile = {
       body: Buffer.from(line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n' + line('1.1.0')),
       etag: '"a"',
     };
     const out = await engine.filter(LOCAL, 'demo', original);
     assert.equal(
-      out.body.toString(),
+      out.body!.toString(),
       line('1.0.0', ',"pubtime":"2026-01-01T00:00:00Z"') + 'not json\n' + line('1.1.0').replace('"yanked":false', '"yanked":true'),
     );
     assert.notEqual(out.etag, original.etag);
     assert.match(out.etag, /^"[^"]+"$/);
     assert.equal(rule.seen[0]!.pubtime, '2026-01-01T00:00:00Z');
+  });
+
+  it('reviews and filters a file read in its gzip form alone (as cargo reads it), with the ETag of its bytes', async () => {
+    const rule = new FakeRule('quarantine', new Map([['1.1.0', { effect: 'deny' as const }]]));
+    const engine = new PolicyEngine([rule], () => 0);
+    const plain = file('"g"', '1.0.0', '1.1.0');
+    const compressed: IndexFile = { gzipped: gzipSync(plain.body!), etag: plain.etag };
+    const out = await engine.filter(LOCAL, 'demo', compressed);
+    assert.deepEqual(
+      rule.seen.map((v) => v.vers),
+      ['1.0.0', '1.1.0'],
+    );
+    assert.equal(out.body!.toString(), line('1.0.0') + line('1.1.0').replace('"yanked":false', '"yanked":true'));
+    assert.equal(out.gzipped, undefined, 'the filtered bytes get a gzip form of their own when sent');
+    assert.equal(out.etag, (await new PolicyEngine([rule], () => 0).filter(LOCAL, 'demo', plain)).etag, 'as for its bytes');
+    assert.deepEqual(
+      (await engine.review(LOCAL, 'demo', compressed)).versions.map((v) => v.vers),
+      ['1.0.0', '1.1.0'],
+    );
   });
 
   it('changes the ETag when the left-out set changes, and only then', async () => {
@@ -152,7 +173,7 @@ describe('PolicyEngine', () => {
     const more = await engine.filter(LOCAL, 'demo', original);
     assert.notEqual(more.etag, first.etag);
     assert.equal(
-      more.body.toString(),
+      more.body!.toString(),
       line('1.0.0') + [line('1.1.0'), line('1.2.0')].map((l) => l.replace('"yanked":false', '"yanked":true')).join(''),
     );
     rule.verdicts.clear();

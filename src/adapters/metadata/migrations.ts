@@ -444,16 +444,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 14,
-    async up(db, dialect, onProgress) {
-      // Index files stored when a crate changes, not rendered on read (issue 13): filled from the
-      // versions, a page of crates at a time with progress, in the migration's transaction.
+    async up(db, dialect) {
+      // Index files stored when a crate changes, not rendered on read (issue 13). Filled from the
+      // versions by migration 18, which renders them again with their gzip form: a database that
+      // lacks this migration lacks that one too.
       await db.schema
         .createTable('index_files')
         .addColumn('name_lower', 'text', (c) => c.primaryKey())
         .addColumn('body', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
         .addColumn('etag', 'text', (c) => c.notNull())
         .execute();
-      await rebuildIndexFiles(db, onProgress ?? noProgress);
     },
   },
   {
@@ -518,6 +518,20 @@ export const MIGRATIONS: readonly Migration[] = [
         await sql`create trigger crate_count_delete after delete on crates
           referencing old table as changed for each statement execute function crate_count_removed()`.execute(db);
       }
+    },
+  },
+  {
+    version: 18,
+    async up(db, dialect, onProgress) {
+      // Each index file's gzip form, stored with it (issue 13): cargo always accepts gzip, so a read
+      // then sends stored bytes, a tenth of the file's size, and compresses nothing. Every file is
+      // rendered again from the versions with its gzip form, a page of crates at a time with
+      // progress, in the migration's transaction.
+      await db.schema
+        .alterTable('index_files')
+        .addColumn('gzip', dialect === 'sqlite' ? 'blob' : 'bytea')
+        .execute();
+      await rebuildIndexFiles(db, onProgress ?? noProgress);
     },
   },
 ];

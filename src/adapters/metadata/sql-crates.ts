@@ -5,7 +5,8 @@
 
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
-import type { Crates, NewVersion, StoredIndexFile, StoredVersion, VersionBlob } from '../../ports/crates.js';
+import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
+import type { Crates, NewVersion, StoredVersion, VersionBlob } from '../../ports/crates.js';
 import { appendIndexLine, lockIndexFile, readIndexFile, replaceIndexLine } from './sql-index-files.js';
 import { SqlChangeLog } from './sql-change-log.js';
 import { crateByLowerName, SqlOwners } from './sql-owners.js';
@@ -25,8 +26,8 @@ export class SqlCrates implements Crates {
     return (await versionRows(this.scope.db, crate.id)).map(toStoredVersion);
   }
 
-  async readIndexFile(lowerName: string): Promise<StoredIndexFile | undefined> {
-    return readIndexFile(this.scope, lowerName);
+  async readIndexFile(lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
+    return readIndexFile(this.scope, lowerName, form);
   }
 
   async publishVersion(v: NewVersion): Promise<{ newCrate: boolean }> {

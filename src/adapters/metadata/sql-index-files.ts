@@ -1,6 +1,7 @@
 // Each crate's sparse-index file as stored data (migration 14), as crates.io keeps its index: written
-// in the transaction that changes the crate, so a read is one lookup that returns the bytes and
-// their ETag, whatever the crate's size, and a reader never sees a version before it is committed.
+// in the transaction that changes the crate, so a read is one lookup that returns the bytes (or
+// their gzip form, stored beside them since migration 18) and their ETag, whatever the crate's size,
+// and a reader never sees a version before it is committed.
 // A publish appends its line; a yank or unyank swaps its version's line; only the migration and an
 // import render whole files. Every change first locks the crate's row of index_files (PostgreSQL;
 // SQLite has one writer at a time), so two concurrent changes of one crate cannot lose each other's
@@ -10,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { renderIndexFile, renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
 import type { OnProgress } from '../../domain/progress.js';
-import type { StoredIndexFile, StoredVersion } from '../../ports/crates.js';
+import { gzipFormOf, type IndexFile, type IndexFileForm } from '../../domain/index-file.js';
+import type { StoredVersion } from '../../ports/crates.js';
 import { forEachCratePage } from './crate-pages.js';
 import type { Database } from './sql-schema.js';
 import type { Db, SqlScope } from './sql-scope.js';
@@ -23,25 +25,40 @@ export function indexFileEtag(body: Uint8Array): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`;
 }
 
-export async function readIndexFile(scope: SqlScope, lowerName: string): Promise<StoredIndexFile | undefined> {
-  if (scope.rules.name === 'postgres') return readIndexFileAsText(scope.db, lowerName);
-  const row = await scope.db.selectFrom('index_files').select(['body', 'etag']).where('name_lower', '=', lowerName).executeTakeFirst();
-  return row && { body: row.body, etag: row.etag };
+export async function readIndexFile(scope: SqlScope, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
+  if (scope.rules.name === 'postgres') return readIndexFileOnPostgres(scope.db, lowerName, form);
+  const query = scope.db.selectFrom('index_files').select('etag').where('name_lower', '=', lowerName);
+  if (form === 'identity') {
+    const row = await query.select('body').executeTakeFirst();
+    return row && { body: row.body, etag: row.etag };
+  }
+  // The bytes only when there is no gzip form: one of the two crosses from the database.
+  const row = await query.select(['gzip', sql<Buffer | null>`case when gzip is null then body end`.as('body')]).executeTakeFirst();
+  return row && oneForm(row.etag, row.body, row.gzip);
 }
 
 /**
  * PostgreSQL sends a `bytea` as hex text, twice the file's size, which the event loop then decodes:
  * about 15 % of the main thread's time during cold reads at 150,000 crates, in stalls of 60-80 ms
  * (bench/README.md). A stored file is UTF-8 JSON lines (rendered here, always valid UTF-8), so it is
- * sent as text instead: its own size, decoded and encoded again at memory speed, the same bytes.
+ * sent as text instead: its own size, decoded and encoded again at memory speed, the same bytes. The
+ * gzip form, a tenth of that size, is sent as a `bytea`.
  */
-async function readIndexFileAsText(db: Db, lowerName: string): Promise<StoredIndexFile | undefined> {
-  const row = await db
-    .selectFrom('index_files')
-    .select([sql<string>`convert_from(body, 'UTF8')`.as('text'), 'etag'])
-    .where('name_lower', '=', lowerName)
-    .executeTakeFirst();
-  return row && { body: Buffer.from(row.text, 'utf8'), etag: row.etag };
+async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
+  const query = db.selectFrom('index_files').select('etag').where('name_lower', '=', lowerName);
+  const row =
+    form === 'identity'
+      ? await query.select([sql<string>`convert_from(body, 'UTF8')`.as('text'), sql<null>`null`.as('gzip')]).executeTakeFirst()
+      : await query
+          .select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')])
+          .executeTakeFirst();
+  return row && oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip);
+}
+
+function oneForm(etag: string, body: Buffer | null, gzipped: Buffer | null): IndexFile {
+  if (gzipped !== null) return { gzipped, etag };
+  if (body === null) throw new Error('a stored index file with neither its bytes nor their gzip form');
+  return { body, etag };
 }
 
 /**
@@ -55,12 +72,17 @@ export async function lockIndexFile(tx: SqlScope, lowerName: string): Promise<Bu
   return row?.body;
 }
 
-async function storeIndexFile(db: Db, lowerName: string, body: Buffer): Promise<void> {
+/**
+ * Stores a file with its ETag and its gzip form (null for a small file), made here unless the caller
+ * made it already, so that no read has to compress it.
+ */
+async function storeIndexFile(db: Db, lowerName: string, body: Buffer, gzipForm?: Buffer | null): Promise<void> {
   const etag = indexFileEtag(body);
+  const gzip = gzipForm === undefined ? await gzipFormOf(body) : gzipForm;
   await db
     .insertInto('index_files')
-    .values({ name_lower: lowerName, body, etag })
-    .onConflict((oc) => oc.column('name_lower').doUpdateSet({ body, etag }))
+    .values({ name_lower: lowerName, body, etag, gzip })
+    .onConflict((oc) => oc.column('name_lower').doUpdateSet({ body, etag, gzip }))
     .execute();
 }
 
@@ -113,8 +135,8 @@ function lineStart(file: Buffer, line: Buffer): number {
 }
 
 /**
- * Renders every crate's file again, a page of crates at a time, reporting progress: migration 14
- * fills the table with it, and an import rebuilds the files of what it loaded.
+ * Renders every crate's file again, with its gzip form, a page of crates at a time, reporting
+ * progress: migration 18 fills the table with it, and an import rebuilds the files of what it loaded.
  */
 export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
   const options = { pageSize: PAGE, phase: INDEX_FILES_PHASE, onProgress, nameInProgress: true };
@@ -134,10 +156,16 @@ export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProg
       if (list === undefined) versions.set(row.crate_id, [toStoredVersion(row)]);
       else list.push(toStoredVersion(row));
     }
-    for (const crate of page) {
+    // The page's files are compressed together, on libuv's threads, while this thread renders.
+    const bodies = page.map((crate) => {
       const list = versions.get(crate.id);
-      if (list === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
-      else await storeIndexFile(db, crate.name_lower, Buffer.from(renderIndexFile(list)));
+      return list === undefined ? undefined : Buffer.from(renderIndexFile(list));
+    });
+    const gzipForms = await Promise.all(bodies.map((body) => (body === undefined ? null : gzipFormOf(body))));
+    for (const [i, crate] of page.entries()) {
+      const body = bodies[i];
+      if (body === undefined) await db.deleteFrom('index_files').where('name_lower', '=', crate.name_lower).execute();
+      else await storeIndexFile(db, crate.name_lower, body, gzipForms[i]);
     }
   });
 }

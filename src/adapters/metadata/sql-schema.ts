@@ -140,8 +140,8 @@ export interface Database {
     started_at: string | null;
     finished_at: string | null;
   };
-  /** Each crate's sparse-index file as served, kept with the versions (migration 14, sql-index-files.ts). */
-  index_files: { name_lower: string; body: Buffer; etag: string };
+  /** Each crate's sparse-index file as served and its gzip form (null under 1 KiB), kept with the versions (migrations 14 and 18, sql-index-files.ts). */
+  index_files: { name_lower: string; body: Buffer; etag: string; gzip: Buffer | null };
   /** One row (id 1): the number of crates, kept by triggers on crates (migration 17). */
   crate_count: { id: number; crates: number | string };
   provider_grants: { session_token_id: number; user_id: number; refresh_token: string; created_at: string };

@@ -1,21 +1,35 @@
-// What the SQLite reader thread (sqlite-thread-worker.ts) runs: one statement, the stored index
-// file of a crate (sql-index-files.ts's readIndexFile, in SQL of its own). It loads the driver and
+// What the SQLite reader thread (sqlite-thread-worker.ts) runs: the stored index file of a crate in
+// the form asked for (sql-index-files.ts's readIndexFile, in SQL of its own). It loads the driver and
 // nothing else: Kysely and the repositories would add about 10 MB to the process's resident memory
 // for a thread that runs this one query.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import type { StoredIndexFile } from '../../ports/crates.js';
+import type { IndexFileForm } from '../../domain/index-file.js';
 import { unavailableWhenBusy } from './sqlite-busy.js';
 
+/** One of the two is set: the gzip form when asked for and stored, else the bytes. */
+export interface ReadIndexFileRow {
+  etag: string;
+  body: Uint8Array | null;
+  gzip: Uint8Array | null;
+}
+
+const READ_SQL: Record<IndexFileForm, string> = {
+  identity: 'select etag, body, null as gzip from index_files where name_lower = ?',
+  gzip: 'select etag, case when gzip is null then body end as body, gzip from index_files where name_lower = ?',
+};
+
 export function readerOperations(connection: BetterSqlite3.Database) {
-  let statement: BetterSqlite3.Statement<[string], StoredIndexFile> | undefined;
+  const statements = new Map<IndexFileForm, BetterSqlite3.Statement<[string], ReadIndexFileRow>>();
+  const statementFor = (form: IndexFileForm) => {
+    let statement = statements.get(form);
+    if (statement === undefined) statements.set(form, (statement = connection.prepare<[string], ReadIndexFileRow>(READ_SQL[form])));
+    return statement;
+  };
   return {
     operations: {
-      readIndexFile: async (lowerName: string): Promise<StoredIndexFile | undefined> =>
-        unavailableWhenBusy(() => {
-          statement ??= connection.prepare<[string], StoredIndexFile>('select body, etag from index_files where name_lower = ?');
-          return statement.get(lowerName);
-        }),
+      readIndexFile: async (lowerName: string, form: IndexFileForm): Promise<ReadIndexFileRow | undefined> =>
+        unavailableWhenBusy(() => statementFor(form).get(lowerName)),
     },
     close: async () => connection.close(),
   };

@@ -25,11 +25,13 @@ const { operations, close } =
     : (await import('./sqlite-writer-operations.js')).writerOperations(connection);
 export type ThreadOperations = WriterOperations & ReaderOperations;
 
-/** A read index file's bytes, when they are a whole ArrayBuffer of their own: moved, not copied. */
+/** A read index file's bytes or gzip form, when they are a whole ArrayBuffer of their own: moved, not copied. */
 function transferable(reply: ThreadReply): ArrayBuffer[] {
-  const body = reply.error === undefined ? (reply.value as { body?: unknown } | undefined)?.body : undefined;
-  if (!(body instanceof Uint8Array) || body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) return [];
-  return body.buffer instanceof ArrayBuffer ? [body.buffer] : [];
+  if (reply.error !== undefined) return [];
+  const row = reply.value as { body?: unknown; gzip?: unknown } | undefined;
+  const bytes = row?.gzip ?? row?.body;
+  if (!(bytes instanceof Uint8Array) || bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) return [];
+  return bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
 }
 
 function serialize(error: unknown): SerializedError {

@@ -154,10 +154,12 @@ export class SqliteThreads implements RepositoryThreads {
         prune: (window) => writer.run('pruneRateCounts', window),
       }),
       crates: withOwn(repositories.crates, {
-        readIndexFile: async (lowerName) => {
-          const file = await reader.run('readIndexFile', lowerName);
+        readIndexFile: async (lowerName, form) => {
+          const row = await reader.run('readIndexFile', lowerName, form);
+          if (row === undefined) return undefined;
           // The thread sends the bytes as a transferred ArrayBuffer, which arrives as a Uint8Array.
-          return file && { body: Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength), etag: file.etag };
+          if (row.gzip !== null) return { gzipped: asBuffer(row.gzip), etag: row.etag };
+          return { body: asBuffer(row.body!), etag: row.etag };
         },
       }),
     };
@@ -171,4 +173,8 @@ export class SqliteThreads implements RepositoryThreads {
 /** `repository` with `own` in place of some of its methods; its other methods are its own. */
 function withOwn<T extends object>(repository: T, own: Partial<T>): T {
   return Object.assign(Object.create(repository) as T, own);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -5,10 +5,11 @@
 import { crateNameFromIndexPath } from '../../domain/crate-name.js';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { MirrorService } from '../../mirror/mirror-service.js';
-import type { PolicyEngine, PolicyIndexFile } from '../../policy/policy-engine.js';
+import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
+import type { PolicyEngine } from '../../policy/policy-engine.js';
 import type { PolicySource } from '../../policy/version-rule.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
-import type { IndexFiles } from '../../services/index-files.js';
+import { indexFileFormFor, type IndexFiles } from '../../services/index-files.js';
 import { auditSource, type Caller } from '../audit-source.js';
 import { sendErrors } from '../error-mapper.js';
 import { sendIndexFile } from '../index-file-reply.js';
@@ -46,7 +47,8 @@ export function readIndexFile(
   options: SparseIndexOptions,
   caller: Caller,
   path: string,
-): PolicyIndexFile | undefined | Promise<PolicyIndexFile | undefined> {
+  form: IndexFileForm,
+): IndexFile | undefined | Promise<IndexFile | undefined> {
   const name = crateNameFromIndexPath(path);
   if (name === undefined) return undefined;
   // A crate the principal may not read is answered exactly like one that does not exist.
@@ -56,7 +58,7 @@ export function readIndexFile(
   }
   // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
   // that does not exist.
-  const stored = options.indexFiles.get(name);
+  const stored = options.indexFiles.get(name, form);
   return stored instanceof Promise
     ? stored.then((file) => readableFile(options, caller, name, file, visible))
     : readableFile(options, caller, name, stored, visible);
@@ -67,9 +69,9 @@ function readableFile(
   options: SparseIndexOptions,
   caller: Caller,
   name: string,
-  local: PolicyIndexFile | undefined,
+  local: IndexFile | undefined,
   visible: boolean,
-): PolicyIndexFile | undefined | Promise<PolicyIndexFile | undefined> {
+): IndexFile | undefined | Promise<IndexFile | undefined> {
   if (local && !visible) {
     // Hidden from the caller: answered as a crate that is not local, which the main index's
     // upstreams do not have, after the same upstream lookup.
@@ -85,12 +87,12 @@ function readableFile(
   return options.mirror ? mainIndexFile(options, name).then((file) => audited(options, caller, name, file)) : undefined;
 }
 
-function audited(options: SparseIndexOptions, caller: Caller, name: string, file: PolicyIndexFile | undefined) {
+function audited(options: SparseIndexOptions, caller: Caller, name: string, file: IndexFile | undefined) {
   if (file) options.audit.indexRead(auditSource(caller), name);
   return file;
 }
 
-async function mainIndexFile(options: SparseIndexOptions, name: string): Promise<PolicyIndexFile | undefined> {
+async function mainIndexFile(options: SparseIndexOptions, name: string): Promise<IndexFile | undefined> {
   const main = await options.mirror!.mainIndexFile(name);
   return main && (await options.supplyChain.filter({ kind: 'upstream', upstream: main.upstream.name }, name, main.file));
 }
@@ -117,7 +119,7 @@ export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, op
 
   app.get<{ Params: { '*': string } }>('/index/*', { schema: indexFile }, async (request, reply) => {
     const path = request.params['*'];
-    const file = await readIndexFile(options, request, path);
+    const file = await readIndexFile(options, request, path, indexFileFormFor(request.headers['accept-encoding']));
     if (!file) return sendErrors(reply, 404, noIndexFile(path));
     return sendIndexFile(request, reply, file, options.indexFiles);
   });
