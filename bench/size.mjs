@@ -2,7 +2,9 @@
 // PostgreSQL, then measures on this machine: start-up time, RSS, index-file throughput and p99 over
 // many crates with a cold and a warm cache (wrk), search latency, RSS after touching many index
 // files, and publish latency; and the cold step again against nginx (one worker) serving the same
-// index files as static files. See bench/README.md ("Registry size").
+// index files as static files. Index reads accept gzip, as cargo's do (one cold step without gzip
+// too, for comparison), and nginx serves the gzip forms with `gzip_static`. See bench/README.md
+// ("Registry size").
 //
 //   npm run build
 //   node bench/size.mjs [--db sqlite,postgres] [--crates 150000] [--duration 10] [--touch 50000] [--publishes 300]
@@ -12,6 +14,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -44,11 +47,13 @@ const CRATES = Math.min(option('crates', 150_000), 1_000_000);
 const DURATION_S = Math.min(option('duration', 10), 60);
 const TOUCH = Math.min(option('touch', 50_000), 200_000);
 const PUBLISHES = Math.min(option('publishes', 300), 2000);
-const INDEX_CACHE_BYTES = 64 * 1024 ** 2; // the default cache.index_bytes, set explicitly
+const INDEX_CACHE_BYTES = 32 * 1024 ** 2; // the default cache.index_bytes, set explicitly
 const WARM_SET = 2000;
 const SEARCH_RUNS = 30;
 const SEARCH_WARMUP_RUNS = 3;
 const QUERIES = ['serde', 'tokio', 'http', 'se', ''];
+/** What cargo sends with every index request besides its token. */
+const AS_CARGO = { 'Accept-Encoding': 'gzip' };
 
 setLogTag('size');
 const cleanups = [];
@@ -127,7 +132,7 @@ async function heapUsedMiB(ck, token) {
 }
 
 // Random paths from pathsFile, reported by the shared `done` hook; figures rounded for the JSON.
-async function runWrk(url, pathsFile, token, seconds) {
+async function runWrk(url, pathsFile, token, seconds, headers) {
   const lua = path.join(tempDir('ck-size-wrk-'), 'paths.lua');
   writeFileSync(
     lua,
@@ -141,7 +146,7 @@ request = function()
 end
 ${WRK_LUA}`,
   );
-  const r = await runWrkOnce('wrk', lua, url, { Authorization: token }, seconds, {
+  const r = await runWrkOnce('wrk', lua, url, { Authorization: token, ...headers }, seconds, {
     threads: 2,
     connections: 64,
     timeout: '10s',
@@ -165,10 +170,10 @@ function pathsFile(names) {
   return file;
 }
 
-async function indexLoad(ck, token, names, label, seconds) {
+async function indexLoad(ck, token, names, label, seconds, headers = AS_CARGO) {
   const file = pathsFile(names);
   const before = await scrapeIndexMetrics(ck, token);
-  const r = await runWrk(ck.url, file, token, seconds);
+  const r = await runWrk(ck.url, file, token, seconds, headers);
   const after = await scrapeIndexMetrics(ck, token);
   const hits = after.hits - before.hits;
   const misses = after.misses - before.misses;
@@ -198,8 +203,9 @@ async function touchAll(ck, token, names) {
 }
 
 /**
- * Every generated crate's index file, fetched from cratekeeper (plain bytes, no gzip) into `www` laid
- * out as the sparse index: what nginx serves as the cold step's reference.
+ * Every generated crate's index file, fetched from cratekeeper into `www` laid out as the sparse
+ * index, with its gzip form beside it (`<path>.gz`, for `gzip_static`) when cratekeeper sent one:
+ * what nginx serves as the cold step's reference.
  */
 async function exportIndexFiles(ck, token, names, www) {
   const t0 = performance.now();
@@ -207,11 +213,16 @@ async function exportIndexFiles(ck, token, names, www) {
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++];
-      const res = await request(`${ck.url}/index/${indexPath(name)}`, { headers: { authorization: token } });
+      const res = await request(`${ck.url}/index/${indexPath(name)}`, { headers: { authorization: token, 'accept-encoding': 'gzip' } });
       if (res.status !== 200) throw new Error(`index file of ${name}: ${res.status}`);
       const file = path.join(www, 'index', indexPath(name));
       mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, res.body);
+      if (res.headers['content-encoding'] === 'gzip') {
+        writeFileSync(`${file}.gz`, res.body);
+        writeFileSync(file, gunzipSync(res.body));
+      } else {
+        writeFileSync(file, res.body);
+      }
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
@@ -229,9 +240,10 @@ async function nginxColdReference(ck, token, names) {
     const www = tempDir('ck-size-www-');
     chmodSync(www, 0o755);
     await exportIndexFiles(ck, token, names, www);
-    reference = { ...(await startNginx(tools.nginx, www, { workerProcesses: 1 })), names, nginx: tools.nginxVersion };
+    const locations = 'location /index/ { gzip_static on; }';
+    reference = { ...(await startNginx(tools.nginx, www, { workerProcesses: 1, locations })), names, nginx: tools.nginxVersion };
   }
-  const r = await runWrk(reference.url, pathsFile(reference.names), token, DURATION_S);
+  const r = await runWrk(reference.url, pathsFile(reference.names), token, DURATION_S, AS_CARGO);
   log(`nginx (1 worker), the same files: ${r.rps} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
   return { ...r, nginx: reference.nginx };
 }
@@ -329,6 +341,10 @@ async function measure(db) {
     result.publish = await publishLatency(ck, token, names);
     log(`${db}: ${PUBLISHES} publishes, p50 ${result.publish.p50} ms, p99 ${result.publish.p99} ms`);
     result.rssAtEndMiB = rssMiB(ck.child.pid);
+
+    // The cold step without gzip (the bytes, not their stored gzip form, read and sent): after the
+    // RSS figures, which are about reads as cargo makes them.
+    result.indexColdPlain = await indexLoad(ck, token, names, `${db} index, the cold step without gzip`, DURATION_S, {});
 
     // Last: exporting the files for nginx (the first run only) reads every crate through cratekeeper.
     result.indexColdNginx = await nginxColdReference(ck, token, names);
