@@ -1,7 +1,7 @@
 // A crate's sparse-index file as it is served: its bytes, or their gzip form, or both. The store
 // keeps the gzip form beside the bytes, made when the file changes (migration 18), so a read by
 // cargo (which always accepts gzip) sends stored bytes without compressing anything, and a cache
-// of gzip forms holds about ten times as many files in the same memory (bench/README.md).
+// of gzip forms holds several times as many files in the same memory (bench/README.md).
 
 import { gunzipSync, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -30,8 +30,8 @@ export async function gzipFormOf(body: Uint8Array): Promise<Buffer | null> {
 
 /**
  * The bytes of a file, inflated when only its gzip form was read. Done on the caller's thread: the
- * callers (the supply-chain policy's review, a client that does not accept gzip) go on to parse or
- * send the whole file, which costs more than inflating it.
+ * caller (the supply-chain policy, reviewing a file that cargo's read brought into memory) goes on
+ * to parse the whole file, which costs more than inflating it.
  */
 export function indexFileBody(file: IndexFile): Buffer {
   if (file.body !== undefined) return file.body;
