@@ -46,12 +46,13 @@ export async function readIndexFile(scope: SqlScope, lowerName: string, form: In
  */
 async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
   const query = db.selectFrom('index_files').select('etag').where('name_lower', '=', lowerName);
-  const row =
-    form === 'identity'
-      ? await query.select([sql<string>`convert_from(body, 'UTF8')`.as('text'), sql<null>`null`.as('gzip')]).executeTakeFirst()
-      : await query
-          .select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')])
-          .executeTakeFirst();
+  if (form === 'identity') {
+    const row = await query.select(sql<string>`convert_from(body, 'UTF8')`.as('text')).executeTakeFirst();
+    return row && { body: Buffer.from(row.text, 'utf8'), etag: row.etag };
+  }
+  const row = await query
+    .select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')])
+    .executeTakeFirst();
   return row && oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip);
 }
 
