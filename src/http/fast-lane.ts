@@ -2,17 +2,19 @@
 // downloads, answered on node's (req, res) before fastify sees them (issue 13: fastify's routing,
 // hooks and reply cost a visible share of those requests). It answers only what it can answer
 // exactly as the fastify routes do, with the same functions: the authentication decision
-// (authentication.ts), `readIndexFile` and `indexFileAnswer`, `openDownload`, /metrics' request
-// counts. Everything else goes to fastify untouched: other paths and methods, a request with a
-// body, a URL that fastify's router would decode or refuse, a token that is not decided from
-// memory or is refused (so that refusals are counted and rate-limited in one place), a download
-// that a mirror may answer, and a server that is closing. A request that fails after the lean path
-// took it (404 for a download, a policy refusal, a store error) is handed to fastify with its error,
-// and fastify's error handler answers it as it answers the route's own errors.
+// (authentication.ts), `readIndexFile` and `indexFileAnswer`, `openDownload` (`openDownloadFile`
+// for a GET over HTTP/2), /metrics' request counts. Everything else goes to fastify untouched:
+// other paths and methods, a request with a body, a URL that fastify's router would decode or
+// refuse, a token that is not decided from memory or is refused (so that refusals are counted and
+// rate-limited in one place), a download that a mirror may answer, and a server that is closing. A
+// request that fails after the lean path took it (404 for a download, a policy refusal, a store
+// error) is handed to fastify with its error, and fastify's error handler answers it as it answers
+// the route's own errors.
 
 import { once } from 'node:events';
 import { pipeline } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerResponse } from 'node:http2';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
 import type { Metrics } from '../services/metrics.js';
@@ -21,7 +23,7 @@ import type { Caller } from './audit-source.js';
 import { admittedPrincipal, type AuthenticationOptions } from './authentication.js';
 import { ERRORS_CONTENT_TYPE, errorsJson } from './error-mapper.js';
 import { indexFileAnswer } from './index-file-reply.js';
-import { openDownload, type DownloadOptions } from './routes/downloads.js';
+import { openDownload, openDownloadFile, type DownloadOptions } from './routes/downloads.js';
 import { releaseWithResponse } from './stream-release.js';
 import type { IndexFile } from '../domain/index-file.js';
 import { CONFIG_JSON_HEADERS, noIndexFile, readIndexFile, type SparseIndexOptions } from './routes/sparse-index.js';
@@ -90,7 +92,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     }
     metrics.observeRequest(route, req.method!, status, performance.now() - started);
   };
-  const countOnFinish = (req: IncomingMessage, res: ServerResponse, started: number, route: string) => {
+  const countOnFinish = (req: IncomingMessage, res: ServerResponse | Http2ServerResponse, started: number, route: string) => {
     res.once('finish', () => metrics.observeRequest(route, req.method!, res.statusCode, performance.now() - started));
   };
   const fail = (req: IncomingMessage, res: ServerResponse) => (error: Error) => {
@@ -123,6 +125,29 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     }
   };
 
+  /**
+   * A GET over HTTP/2 from a store of local files: node sends the file from native code
+   * (`respondWithFD`), with no JavaScript stream, read or write per chunk (issue 13: that was most
+   * of the server's CPU in a `cargo fetch`). Errors before the headers go to fastify as below.
+   */
+  const sendDownloadFile = async (
+    req: IncomingMessage,
+    res: Http2ServerResponse,
+    started: number,
+    caller: Caller,
+    name: string,
+    version: string,
+  ) => {
+    const { handle, headers } = await openDownloadFile(options.downloads, caller, name, version);
+    const stream = res.stream;
+    const closeFile = () => handle.close().catch((error: Error) => log.error({ err: error }, 'fast lane: closing a download failed'));
+    // A client gone while the file opened (a cancelled stream): nothing to send.
+    if (stream.closed || stream.destroyed) return void closeFile();
+    stream.once('close', closeFile);
+    countOnFinish(req, res, started, DOWNLOAD_ROUTE);
+    stream.respondWithFD(handle, { ':status': 200, ...headers });
+  };
+
   const serveDownload = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -131,6 +156,9 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     name: string,
     version: string,
   ) => {
+    if (req.method === 'GET' && res instanceof Http2ServerResponse && options.downloads.downloads.opensFiles) {
+      return sendDownloadFile(req, res, started, caller, name, version);
+    }
     const { stream, headers } = await openDownload(options.downloads, caller, name, version);
     // A client gone while the file opened (a cancelled HTTP/2 stream) closes it (stream-release.ts).
     if (!releaseWithResponse(res, stream)) return;

@@ -1,20 +1,21 @@
 // Downloads: find the blob of a version (cached: a published version's bytes never change) and
-// open it for streaming. A crate is found in any spelling (`Foo_Bar` for `foo-bar`), as crates.io
+// open it, as a stream or, from a store of local files, as a file. A crate is found in any spelling (`Foo_Bar` for `foo-bar`), as crates.io
 // does; cargo itself always asks with the published name, so that costs a query only on a miss.
 
 import type { Readable } from 'node:stream';
 import { isPlausibleCrateName, normalizeCrateName } from '../domain/crate-name.js';
 import { notFound } from '../domain/errors.js';
-import type { BlobStore } from '../ports/blob-store.js';
+import type { BlobFile, BlobStore } from '../ports/blob-store.js';
 import type { Crates, VersionBlob } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
 
 export const versionNotFound = (name: string, version: string) =>
   notFound('version-not-found', `crate \`${name}\` has no version \`${version}\``);
 
-interface FoundBlob extends VersionBlob {
+export interface FoundBlob extends VersionBlob {
   /** The crate's lower-case name as published. */
   crate: string;
+  version: string;
 }
 
 export class DownloadService {
@@ -28,11 +29,11 @@ export class DownloadService {
   private async find(name: string, version: string): Promise<FoundBlob | undefined> {
     const lower = name.toLowerCase();
     const blob = await this.crates.findVersionBlob(lower, version);
-    if (blob) return { ...blob, crate: lower };
+    if (blob) return { ...blob, crate: lower, version };
     const stored = (await this.crates.findCrateName(normalizeCrateName(name)))?.toLowerCase();
     if (stored === undefined || stored === lower) return undefined;
     const other = await this.crates.findVersionBlob(stored, version);
-    return other && { ...other, crate: stored };
+    return other && { ...other, crate: stored, version };
   }
 
   /**
@@ -47,8 +48,11 @@ export class DownloadService {
     await this.crates.findCrateName(normalizeCrateName(name));
   }
 
-  /** The version's bytes; `crate` is its lower-case name as published (for counts and the audit log). */
-  async open(name: string, version: string): Promise<{ stream: Readable; size: number; cksum: string; crate: string }> {
+  /**
+   * The blob of a version, found in any spelling of the crate's name; throws a 404 when there is
+   * none. `crate` is the lower-case name as published (for counts and the audit log).
+   */
+  async locate(name: string, version: string): Promise<FoundBlob> {
     const missing = () => versionNotFound(name, version);
     if (!isPlausibleCrateName(name)) throw missing();
     const key = `${name.toLowerCase()}/${version}`;
@@ -58,8 +62,26 @@ export class DownloadService {
       if (!blob) throw missing();
       this.blobs.set(key, blob);
     }
-    const opened = await this.blobStore.open(blob.blobKey);
-    if (!opened) throw new Error(`the blob ${blob.blobKey} of ${name}@${version} is missing from storage`);
-    return { ...opened, cksum: blob.cksum, crate: blob.crate };
+    return blob;
   }
+
+  /** The located version's bytes as a stream. */
+  async open(found: FoundBlob): Promise<{ stream: Readable; size: number }> {
+    return (await this.blobStore.open(found.blobKey)) ?? missingFromStorage(found);
+  }
+
+  /** Whether `openFile` can answer: the store keeps its blobs as local files. */
+  get opensFiles(): boolean {
+    return this.blobStore.openFile !== undefined;
+  }
+
+  /** The located version's bytes as an open file (when `opensFiles`), which the caller closes. */
+  async openFile(found: FoundBlob): Promise<BlobFile> {
+    if (!this.blobStore.openFile) throw new Error('this blob store keeps no local files');
+    return (await this.blobStore.openFile(found.blobKey)) ?? missingFromStorage(found);
+  }
+}
+
+function missingFromStorage(found: FoundBlob): never {
+  throw new Error(`the blob ${found.blobKey} of ${found.crate}@${found.version} is missing from storage`);
 }

@@ -28,6 +28,16 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStore>):
       const actual = await readAll(blob.stream);
       assert.equal(actual.length, expected.length);
       assert.ok(actual.equals(expected), `the bytes at ${key} differ from what was put`);
+      if (!store.openFile) return;
+      // A store of local files opens the same bytes as a file, for HTTP/2's respondWithFD.
+      const file = await store.openFile(key);
+      assert.ok(file, `no file at ${key}`);
+      try {
+        assert.equal(file.size, expected.length);
+        assert.ok((await file.handle.readFile()).equals(expected), `the file at ${key} differs from what was put`);
+      } finally {
+        await file.handle.close();
+      }
     }
 
     before(async () => {
@@ -55,6 +65,7 @@ export function blobStoreContract(name: string, open: () => Promise<BlobStore>):
 
     it('answers undefined for a key never put', async () => {
       assert.equal(await store.open(`${run}/crates/missing/0.0.0/none.crate`), undefined);
+      assert.equal(await store.openFile?.(`${run}/crates/missing/0.0.0/none.crate`), undefined);
     });
 
     it('forgets a deleted blob', async () => {

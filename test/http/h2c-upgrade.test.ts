@@ -5,7 +5,7 @@
 // 101 loses only its own connection; closing the server closes its HTTP/2 connections.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -266,6 +266,40 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
     } finally {
       counter.count = count;
       exchange.socket.destroy();
+    }
+  });
+
+  it('answers a download whose file is gone or is not a file with a 500 over HTTP/2 as over HTTP/1.1, uncounted', async () => {
+    const blobFile = async (crate: string) => {
+      await r.publishAsAdmin(crate, '1.0.0');
+      return join(r.dataDir, 'blobs', (await r.registry.metadata.crates.findVersionBlob(crate, '1.0.0'))!.blobKey);
+    };
+    rmSync(await blobFile('h2c_gone'));
+    const folder = await blobFile('h2c_folder');
+    rmSync(folder);
+    mkdirSync(folder);
+    const counter = r.registry.downloadCounter;
+    const count = counter.count.bind(counter);
+    let counted = 0;
+    counter.count = (name, version) => {
+      counted++;
+      count(name, version);
+    };
+    try {
+      const urls = ['h2c_gone', 'h2c_folder'].map((crate) => `${url}/api/v1/crates/${crate}/1.0.0/download`);
+      const asCargo = ['-H', `Authorization: ${r.adminToken}`];
+      const http2 = await curl(join(dir, 'broken2'), ['--http2', ...asCargo], urls);
+      const http1 = await curl(join(dir, 'broken1'), ['--http1.1', ...asCargo], urls);
+      for (const [i, h2] of http2.entries()) {
+        assert.equal(h2.httpVersion, '2');
+        assert.equal(h2.status, 500, h2.url);
+        assert.match(JSON.parse(h2.body.toString()).errors[0].detail, /^internal server error/);
+        assert.equal(h2.headers.etag, undefined);
+        assert.deepEqual(comparable(h2.headers), comparable(http1[i]!.headers), h2.url);
+      }
+      assert.equal(counted, 0, 'a download answered without its file is not counted');
+    } finally {
+      counter.count = count;
     }
   });
 

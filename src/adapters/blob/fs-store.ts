@@ -2,12 +2,11 @@
 // renamed into place, and the folder is flushed too: after put() resolves, the file survives a crash,
 // and no reader ever sees half a file.
 
-import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../../ports/blob-store.js';
+import type { BlobFile, BlobStore } from '../../ports/blob-store.js';
 
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
@@ -49,12 +48,26 @@ export class FsBlobStore implements BlobStore {
   }
 
   async open(key: string): Promise<{ stream: Readable; size: number } | undefined> {
-    const path = this.pathOf(key);
+    const file = await this.openFile(key);
+    // The stream closes the file at its end, or when it is destroyed.
+    return file && { stream: file.handle.createReadStream(), size: file.size };
+  }
+
+  /** Opened, then measured by its handle: the size is that of the file the handle reads. */
+  async openFile(key: string): Promise<BlobFile | undefined> {
+    let handle: FileHandle;
     try {
-      const info = await stat(path);
-      return { stream: createReadStream(path), size: info.size };
+      handle = await open(this.pathOf(key), 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new Error(`the blob ${key} is not a regular file`);
+      return { handle, size: info.size };
+    } catch (error) {
+      await handle.close();
       throw error;
     }
   }

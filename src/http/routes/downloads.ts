@@ -3,6 +3,7 @@
 // the name and version. When some upstream also serves the main index, `mirrorHandover`
 // (mirror.ts) runs first and answers for the crates that are not local.
 
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
@@ -11,7 +12,7 @@ import type { DownloadCounter } from '../../services/download-counter.js';
 import type { IndexFiles } from '../../services/index-files.js';
 import { assertDownloadAllowed, type PolicyGate } from '../policy-gate.js';
 import { auditSource, type Caller } from '../audit-source.js';
-import { versionNotFound, type DownloadService } from '../../services/downloads.js';
+import { versionNotFound, type DownloadService, type FoundBlob } from '../../services/downloads.js';
 import { sendStream } from '../stream-release.js';
 import type { RoutePlugin } from '../zod-type-provider.js';
 
@@ -38,35 +39,64 @@ export function crateFileHeaders(size: number, cksum: string): Record<string, st
 }
 
 /**
- * A local version's bytes for this caller, with the download audited and counted; throws (404,
- * policy refusal) when it may not have them. The route below and the lean path (fast-lane.ts)
- * both answer with it.
+ * The checks of a local download, before any file is opened: the access rule (a crate the caller
+ * may not read is answered exactly like one that does not exist, after the same lookups), the
+ * version's blob, the supply-chain policy. Throws the 404 or the refusal.
  */
-export async function openDownload(
-  { downloads, policy, audit, counter, gate, indexFiles }: DownloadOptions,
+async function admitDownload(
+  { downloads, policy, audit, gate, indexFiles }: DownloadOptions,
   caller: Caller,
   name: string,
   version: string,
-): Promise<{ stream: Readable; headers: Record<string, string> }> {
-  // A crate the principal may not read is answered exactly like one that does not exist, after
-  // the same lookups.
+): Promise<FoundBlob> {
   if (!policy.mayRead(caller.principal, name)) {
     audit.record('access-refused', auditSource(caller), { crate: name, version, detail: 'download refused by an access rule' });
     await downloads.lookUpAsMissing(name, version);
     throw versionNotFound(name, version);
   }
-  const { stream, size, cksum, crate } = await downloads.open(name, version);
-  try {
-    // By the name as published, so that another spelling of it (`Foo_Bar`) is refused alike.
-    await assertDownloadAllowed(gate, caller, { kind: 'local' }, crate, version, await indexFiles.get(crate));
-  } catch (error) {
-    stream.destroy();
-    throw error;
-  }
-  audit.record('download', auditSource(caller), { crate, version });
-  // Only a download that is answered with the file counts (a refusal or a 404 threw above).
-  counter.count(crate, version);
-  return { stream, headers: crateFileHeaders(size, cksum) };
+  const found = await downloads.locate(name, version);
+  // By the name as published, so that another spelling of it (`Foo_Bar`) is refused alike.
+  await assertDownloadAllowed(gate, caller, { kind: 'local' }, found.crate, version, await indexFiles.get(found.crate));
+  return found;
+}
+
+/** Only a download that is answered with the file counts (a refusal, a 404 or a missing file threw before). */
+function recordDownload({ audit, counter }: DownloadOptions, caller: Caller, found: FoundBlob): void {
+  audit.record('download', auditSource(caller), { crate: found.crate, version: found.version });
+  counter.count(found.crate, found.version);
+}
+
+/**
+ * A local version's bytes for this caller as a stream, with the download audited and counted;
+ * throws (404, policy refusal) when it may not have them. The route below and the lean path
+ * (fast-lane.ts) both answer with it.
+ */
+export async function openDownload(
+  options: DownloadOptions,
+  caller: Caller,
+  name: string,
+  version: string,
+): Promise<{ stream: Readable; headers: Record<string, string> }> {
+  const found = await admitDownload(options, caller, name, version);
+  const { stream, size } = await options.downloads.open(found);
+  recordDownload(options, caller, found);
+  return { stream, headers: crateFileHeaders(size, found.cksum) };
+}
+
+/**
+ * `openDownload`, with the bytes as an open file (which the caller closes), for HTTP/2's
+ * `respondWithFD` on the lean path; only when `downloads.opensFiles`.
+ */
+export async function openDownloadFile(
+  options: DownloadOptions,
+  caller: Caller,
+  name: string,
+  version: string,
+): Promise<{ handle: FileHandle; headers: Record<string, string> }> {
+  const found = await admitDownload(options, caller, name, version);
+  const { handle, size } = await options.downloads.openFile(found);
+  recordDownload(options, caller, found);
+  return { handle, headers: crateFileHeaders(size, found.cksum) };
 }
 
 export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, options) => {
