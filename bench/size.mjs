@@ -236,7 +236,6 @@ async function exportIndexFiles(ck, token, names, www) {
  */
 async function nginxColdReference(ck, token, names) {
   if (reference === undefined) {
-    const tools = ensureNginxAndWrk();
     const www = tempDir('ck-size-www-');
     chmodSync(www, 0o755);
     await exportIndexFiles(ck, token, names, www);
@@ -366,6 +365,8 @@ const results = {
   indexCacheBytes: INDEX_CACHE_BYTES,
   runs: [],
 };
+// Before anything is generated: a missing tool would otherwise fail the run at its first load.
+const tools = ensureNginxAndWrk();
 try {
   for (const db of DBS) results.runs.push(await measure(db));
 } finally {
