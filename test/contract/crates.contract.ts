@@ -72,6 +72,29 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.match(file.body.toString(), /überall-✓.*𝔣𝔢𝔞𝔱𝔲𝔯𝔢/);
       });
 
+      it('answers many reads at once each with its own file, in both forms (PostgreSQL batches them)', async () => {
+        const db = await fresh();
+        const alice = await db.users.createUser('alice', false);
+        const names = Array.from({ length: 24 }, (_, i) => `many-${i}`);
+        for (const [i, name] of names.entries()) {
+          // Some files over MIN_GZIP_BYTES (a gzip form), some under.
+          for (let v = 0; v <= i % 6; v++) await db.crates.publishVersion(newVersion(name, `${v}.0.0`, alice.id));
+        }
+        // Missing names with what an array literal must escape (PostgreSQL reads `name = any($1)`).
+        const asked = [...names, 'no,such"crate}', 'missing\\{2'].flatMap((name) => [name, name]);
+        const one = async (name: string, form: 'gzip' | 'identity') => [name, form, await db.crates.readIndexFile(name, form)];
+        const alone = [];
+        for (const [i, name] of asked.entries()) alone.push(await one(name, i % 2 === 0 ? 'gzip' : 'identity'));
+        const together = await Promise.all(asked.map((name, i) => one(name, i % 2 === 0 ? 'gzip' : 'identity')));
+        assert.deepEqual(together, alone);
+        assert.ok(
+          alone.some(([, , file]) => (file as { gzipped?: Buffer } | undefined)?.gzipped),
+          'some gzip forms',
+        );
+        assert.equal(alone.filter(([, , file]) => file === undefined).length, 4);
+        for (const name of names) await assertIndexFileMatches(db, name);
+      });
+
       it('refuses a publisher who is not an owner', async () => {
         const db = await fresh();
         const alice = await db.users.createUser('alice', false);

@@ -15,6 +15,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
+import { PostgresIndexReads } from './postgres-index-reads.js';
 import { GuardedPool } from './postgres-pool.js';
 import type { Database } from './sql-schema.js';
 import { SqlMetadataDatabase } from './sql-database.js';
@@ -106,7 +107,11 @@ export async function openPostgresDatabase(
   });
   pool.on('connect', withoutParallelWorkers);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new GuardedPool(pool, timeouts.queryMs) }) });
-  return new SqlMetadataDatabase(db, { name: 'postgres', isUniqueViolation, beforeRecordChange: serializeChangeWriters });
+  return new SqlMetadataDatabase(
+    db,
+    { name: 'postgres', isUniqueViolation, beforeRecordChange: serializeChangeWriters },
+    new PostgresIndexReads(db),
+  );
 }
 
 /**

@@ -11,14 +11,20 @@ import type { Database } from './sql-schema.js';
 import { SqlScope, type SqlDialectRules } from './sql-scope.js';
 
 /**
- * Threads that take some of the repositories' work off the connection and the event loop
- * (sqlite-threads.ts: the batched writes that serving causes, and index-file reads). Only the
- * top-level repositories are routed; a unit of work runs in its own transaction on the connection.
+ * Where some of the repositories' work goes instead of one query on the connection: to threads
+ * (sqlite-threads.ts: the batched writes that serving causes, and index-file reads), or into batches
+ * (postgres-index-reads.ts). Only the top-level repositories are routed; a unit of work runs in its
+ * own transaction on the connection.
  */
-export interface RepositoryThreads {
+export interface RepositoryRouting {
   route(repositories: MetadataRepositories): MetadataRepositories;
   /** Finishes the calls under way; called before the connection closes. */
   close(): Promise<void>;
+}
+
+/** `repository` with `own` in place of some of its methods; its other methods are its own. */
+export function withOwn<T extends object>(repository: T, own: Partial<T>): T {
+  return Object.assign(Object.create(repository) as T, own);
 }
 
 export class SqlMetadataDatabase implements MetadataDatabase {
@@ -48,11 +54,11 @@ export class SqlMetadataDatabase implements MetadataDatabase {
     /** The handle itself, for this adapter's own tests; the rest of the code uses the repositories. */
     readonly db: Kysely<Database>,
     rules: SqlDialectRules,
-    private readonly threads?: RepositoryThreads,
+    private readonly routing?: RepositoryRouting,
   ) {
     this.scope = SqlScope.onConnection(db, rules);
     const own = sqlRepositories(this.scope);
-    const repositories = threads ? threads.route(own) : own;
+    const repositories = routing ? routing.route(own) : own;
     this.users = repositories.users;
     this.groups = repositories.groups;
     this.tokens = repositories.tokens;
@@ -85,7 +91,7 @@ export class SqlMetadataDatabase implements MetadataDatabase {
 
   async close(): Promise<void> {
     try {
-      await this.threads?.close();
+      await this.routing?.close();
     } finally {
       await this.db.destroy();
     }

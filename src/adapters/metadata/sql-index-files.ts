@@ -45,15 +45,26 @@ export async function readIndexFile(scope: SqlScope, lowerName: string, form: In
  * gzip form, a tenth of that size, is sent as a `bytea`.
  */
 async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
-  const query = db.selectFrom('index_files').select('etag').where('name_lower', '=', lowerName);
+  return (await readIndexFilesOnPostgres(db, [lowerName], form)).get(lowerName);
+}
+
+/** Several files in one query, by lower-case name (postgres-index-reads.ts batches reads with it). */
+export async function readIndexFilesOnPostgres(db: Db, lowerNames: string[], form: IndexFileForm): Promise<Map<string, IndexFile>> {
+  const query = db
+    .selectFrom('index_files')
+    .select(['name_lower', 'etag'])
+    .where(sql<boolean>`name_lower = any(${lowerNames})`);
+  const files = new Map<string, IndexFile>();
   if (form === 'identity') {
-    const row = await query.select(sql<string>`convert_from(body, 'UTF8')`.as('text')).executeTakeFirst();
-    return row && { body: Buffer.from(row.text, 'utf8'), etag: row.etag };
+    const rows = await query.select(sql<string>`convert_from(body, 'UTF8')`.as('text')).execute();
+    for (const row of rows) files.set(row.name_lower, { body: Buffer.from(row.text, 'utf8'), etag: row.etag });
+    return files;
   }
-  const row = await query
+  const rows = await query
     .select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')])
-    .executeTakeFirst();
-  return row && oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip);
+    .execute();
+  for (const row of rows) files.set(row.name_lower, oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip));
+  return files;
 }
 
 function oneForm(etag: string, body: Buffer | null, gzipped: Buffer | null): IndexFile {

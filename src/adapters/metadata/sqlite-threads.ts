@@ -17,7 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { RegistryError, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
-import type { RepositoryThreads } from './sql-database.js';
+import { withOwn, type RepositoryRouting } from './sql-database.js';
 import type { ThreadOperations } from './sqlite-thread-worker.js';
 
 export interface ThreadSettings {
@@ -129,7 +129,7 @@ class SqliteThread {
  * The serving process's threads: the writer and the index-file reader, and the repositories with
  * their background writes and index-file reads sent to them (the rest stays on the connection).
  */
-export class SqliteThreads implements RepositoryThreads {
+export class SqliteThreads implements RepositoryRouting {
   private readonly writer: SqliteThread;
   private readonly reader: SqliteThread;
 
@@ -168,11 +168,6 @@ export class SqliteThreads implements RepositoryThreads {
   async close(): Promise<void> {
     await Promise.all([this.writer.close(), this.reader.close()]);
   }
-}
-
-/** `repository` with `own` in place of some of its methods; its other methods are its own. */
-function withOwn<T extends object>(repository: T, own: Partial<T>): T {
-  return Object.assign(Object.create(repository) as T, own);
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
