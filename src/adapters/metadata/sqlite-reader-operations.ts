@@ -1,5 +1,6 @@
-// What the SQLite reader thread (sqlite-thread-worker.ts) runs: the stored index file of a crate in
-// the form asked for (sql-index-files.ts's readIndexFile, in SQL of its own). It loads the driver and
+// What the SQLite reader thread (sqlite-thread-worker.ts) runs: the stored index files of some
+// crates in the form asked for (sql-index-files.ts's readIndexFile, in SQL of its own), a batch per
+// message (sqlite-threads.ts). It loads the driver and
 // nothing else: Kysely and the repositories would add about 10 MB to the process's resident memory
 // for a thread that runs this one query.
 
@@ -28,8 +29,11 @@ export function readerOperations(connection: BetterSqlite3.Database) {
   };
   return {
     operations: {
-      readIndexFile: async (lowerName: string, form: IndexFileForm): Promise<ReadIndexFileRow | undefined> =>
-        unavailableWhenBusy(() => statementFor(form).get(lowerName)),
+      /** Each name's file, or null, in the order of `lowerNames`. */
+      readIndexFiles: async (lowerNames: string[], form: IndexFileForm): Promise<(ReadIndexFileRow | null)[]> => {
+        const statement = statementFor(form);
+        return unavailableWhenBusy(() => lowerNames.map((name) => statement.get(name) ?? null));
+      },
     },
     close: async () => connection.close(),
   };

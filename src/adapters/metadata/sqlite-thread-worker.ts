@@ -25,13 +25,16 @@ const { operations, close } =
     : (await import('./sqlite-writer-operations.js')).writerOperations(connection);
 export type ThreadOperations = WriterOperations & ReaderOperations;
 
-/** A read index file's bytes or gzip form, when they are a whole ArrayBuffer of their own: moved, not copied. */
+/** The read index files' bytes or gzip forms that are a whole ArrayBuffer of their own: moved, not copied. */
 function transferable(reply: ThreadReply): ArrayBuffer[] {
-  if (reply.error !== undefined) return [];
-  const row = reply.value as { body?: unknown; gzip?: unknown } | undefined;
-  const bytes = row?.gzip ?? row?.body;
-  if (!(bytes instanceof Uint8Array) || bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) return [];
-  return bytes.buffer instanceof ArrayBuffer ? [bytes.buffer] : [];
+  if (reply.error !== undefined || !Array.isArray(reply.value)) return [];
+  const buffers: ArrayBuffer[] = [];
+  for (const row of reply.value as ({ body?: unknown; gzip?: unknown } | null)[]) {
+    const bytes = row?.gzip ?? row?.body;
+    if (!(bytes instanceof Uint8Array) || bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) continue;
+    if (bytes.buffer instanceof ArrayBuffer) buffers.push(bytes.buffer);
+  }
+  return buffers;
 }
 
 function serialize(error: unknown): SerializedError {

@@ -16,6 +16,8 @@
 
 import { Worker } from 'node:worker_threads';
 import { RegistryError, type ErrorCode, type ErrorKind } from '../../domain/errors.js';
+import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
+import { BatchedReads } from '../../lib/batched-reads.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
 import { withOwn, type RepositoryRouting } from './sql-database.js';
 import type { ThreadOperations } from './sqlite-thread-worker.js';
@@ -126,21 +128,31 @@ class SqliteThread {
 }
 
 /**
+ * Index files read on the reader thread, a batch per message: under load, the reads that arrive
+ * while two batches are under way go together in the next, so each message's cost on the event
+ * loop (posting it, the reply's task) is shared; the thread always has the next batch waiting.
+ */
+const READS_IN_FLIGHT = 2;
+const READS_PER_BATCH = 32;
+
+/**
  * The serving process's threads: the writer and the index-file reader, and the repositories with
  * their background writes and index-file reads sent to them (the rest stays on the connection).
  */
 export class SqliteThreads implements RepositoryRouting {
   private readonly writer: SqliteThread;
   private readonly reader: SqliteThread;
+  private readonly indexReads: Record<IndexFileForm, BatchedReads<IndexFile>>;
 
   constructor(settings: Omit<ThreadSettings, 'role'> & { checkpointMs: number }) {
     const { checkpointMs, ...common } = settings;
     this.writer = new SqliteThread({ ...common, role: { kind: 'writer', checkpointMs } });
     this.reader = new SqliteThread({ ...common, role: { kind: 'reader' } });
+    this.indexReads = indexReads(this.reader);
   }
 
   route(repositories: MetadataRepositories): MetadataRepositories {
-    const { writer, reader } = this;
+    const { writer } = this;
     return {
       ...repositories,
       auditLog: withOwn(repositories.auditLog, {
@@ -153,21 +165,36 @@ export class SqliteThreads implements RepositoryRouting {
         add: (limiter, window, events) => writer.run('addRateCounts', limiter, window, events),
         prune: (window) => writer.run('pruneRateCounts', window),
       }),
-      crates: withOwn(repositories.crates, {
-        readIndexFile: async (lowerName, form) => {
-          const row = await reader.run('readIndexFile', lowerName, form);
-          if (row === undefined) return undefined;
-          // The thread sends the bytes as a transferred ArrayBuffer, which arrives as a Uint8Array.
-          if (row.gzip !== null) return { gzipped: asBuffer(row.gzip), etag: row.etag };
-          return { body: asBuffer(row.body!), etag: row.etag };
-        },
-      }),
+      crates: withOwn(repositories.crates, { readIndexFile: (lowerName, form) => this.indexReads[form].read(lowerName) }),
     };
   }
 
   async close(): Promise<void> {
+    await Promise.all([this.indexReads.gzip.drained(), this.indexReads.identity.drained()]);
     await Promise.all([this.writer.close(), this.reader.close()]);
   }
+}
+
+function indexReads(reader: SqliteThread): Record<IndexFileForm, BatchedReads<IndexFile>> {
+  const batched = (form: IndexFileForm) =>
+    new BatchedReads<IndexFile>(
+      async (lowerNames) => {
+        const rows = await reader.run('readIndexFiles', lowerNames, form);
+        const files = new Map<string, IndexFile>();
+        for (const [i, row] of rows.entries()) {
+          if (row === null) continue;
+          // The thread sends the bytes as a transferred ArrayBuffer, which arrives as a Uint8Array.
+          files.set(
+            lowerNames[i]!,
+            row.gzip !== null ? { gzipped: asBuffer(row.gzip), etag: row.etag } : { body: asBuffer(row.body!), etag: row.etag },
+          );
+        }
+        return files;
+      },
+      READS_IN_FLIGHT,
+      READS_PER_BATCH,
+    );
+  return { gzip: batched('gzip'), identity: batched('identity') };
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
