@@ -1,8 +1,8 @@
 // What the SQLite reader thread (sqlite-thread-worker.ts) runs: the stored index files of some
-// crates in the form asked for (sql-index-files.ts's readIndexFile, in SQL of its own), a batch per
-// message (sqlite-threads.ts). It loads the driver and
-// nothing else: Kysely and the repositories would add about 10 MB to the process's resident memory
-// for a thread that runs this one query.
+// crates, a batch per message (sqlite-threads.ts), in the form asked for (sql-index-files.ts's
+// readIndexFile, in SQL of its own). It loads the driver and nothing else: Kysely and the
+// repositories would add about 10 MB to the process's resident memory for a thread that runs this
+// one query.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { IndexFileForm } from '../../domain/index-file.js';

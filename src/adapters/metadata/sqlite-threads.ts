@@ -9,8 +9,8 @@
 // - Index-file reads: the stored file of a large crate is megabytes of overflow pages, which took up
 //   to 85 ms on the loop when the disk had to be read (bench/README.md, "Cold reads at 150,000
 //   crates"), and every request waited behind it. A file missing from the cache is read on a reader
-//   thread with a read-only connection; WAL gives it every transaction committed before the read
-//   began, as the server's own connection would see.
+//   thread with a read-only connection (in batches under load: `indexReads` below); WAL gives it
+//   every transaction committed before the read began, as the server's own connection would see.
 // Everything else stays on the server's connection. Both threads run sqlite-thread-worker.ts, and
 // keep the process alive only while a call is under way.
 
