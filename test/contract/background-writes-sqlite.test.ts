@@ -155,24 +155,6 @@ describe('background writes through the writer thread (SQLite)', () => {
       assert.equal((read as { etag?: string } | undefined)?.etag, '"small"');
     });
   });
-
-  it('reads many index files at once on the reader thread, in batches, each with its own file', async () => {
-    const db = await fresh();
-    const alice = await db.users.createUser('alice', false);
-    const names = Array.from({ length: 40 }, (_, i) => `many-${i}`);
-    for (const [i, name] of names.entries()) {
-      // Files over and under MIN_GZIP_BYTES: some have a gzip form, some not.
-      for (let v = 0; v <= i % 6; v++) await db.crates.publishVersion(newVersion(name, `${v}.0.0`, alice.id));
-    }
-    const asked = [...names, 'missing-1', 'missing-2'].flatMap((name) => [name, name]);
-    const form = (i: number) => (i % 2 === 0 ? 'gzip' : 'identity');
-    const alone = [];
-    for (const [i, name] of asked.entries()) alone.push(await db.crates.readIndexFile(name, form(i)));
-    const together = await Promise.all(asked.map((name, i) => db.crates.readIndexFile(name, form(i))));
-    assert.deepEqual(together, alone);
-    assert.ok(alone.some((file) => file?.gzipped) && alone.some((file) => file?.body));
-    assert.equal(alone.filter((file) => file === undefined).length, 4);
-  });
 });
 
 describe('units of work beside the writer thread (SQLite)', () => {

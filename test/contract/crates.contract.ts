@@ -72,7 +72,7 @@ export function cratesContract(name: string, open: () => Promise<MetadataDatabas
         assert.match(file.body.toString(), /überall-✓.*𝔣𝔢𝔞𝔱𝔲𝔯𝔢/);
       });
 
-      it('answers many reads at once each with its own file, in both forms (PostgreSQL batches them)', async () => {
+      it('answers many reads at once each with its own file, in both forms (batched on PostgreSQL and the SQLite reader thread)', async () => {
         const db = await fresh();
         const alice = await db.users.createUser('alice', false);
         const names = Array.from({ length: 24 }, (_, i) => `many-${i}`);
