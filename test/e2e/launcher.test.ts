@@ -1,8 +1,7 @@
 // The `cratekeeper` command as installed is bin/cratekeeper, a shell script that sets glibc's mmap
-// threshold and V8's semi-space size and then becomes Node (exec): the serving process must carry
-// both settings, be Node itself (so that a service manager's SIGTERM reaches the server and not a
-// shell), and keep values the caller chose. Linux only, as the server's deployments are: it reads
-// /proc.
+// threshold and then becomes Node (exec): the serving process must carry the setting, be Node
+// itself (so that a service manager's SIGTERM reaches the server and not a shell), and keep a
+// value the caller chose. Linux only, as the server's deployments are: it reads /proc.
 
 import assert from 'node:assert/strict';
 import { readFileSync, realpathSync } from 'node:fs';
@@ -14,18 +13,12 @@ function environmentOf(pid: number): Map<string, string> {
   return new Map(entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
 }
 
-/** The process's command line, without the program. */
-function argumentsOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1);
-}
-
-void test('the launcher starts the server as Node itself, with glibc mmap threshold fixed at 128 KiB and 4 MiB semi-spaces', async () => {
+void test('the launcher starts the server as Node itself, with glibc mmap threshold fixed at 128 KiB', async () => {
   // Empty counts as unset (the test process's own environment is merged under `env`).
-  const registry = await startRegistry({ viaLauncher: true, env: { MALLOC_MMAP_THRESHOLD_: '', NODE_OPTIONS: '' } });
+  const registry = await startRegistry({ viaLauncher: true, env: { MALLOC_MMAP_THRESHOLD_: '' } });
   try {
     const pid = registry.child.pid!;
     assert.equal(environmentOf(pid).get('MALLOC_MMAP_THRESHOLD_'), '131072');
-    assert.equal(argumentsOf(pid)[0], '--max-semi-space-size=4', argumentsOf(pid).join(' '));
     assert.equal(realpathSync(`/proc/${pid}/exe`), realpathSync(process.execPath), 'the shell replaced itself with Node');
     const health = await fetch(`${registry.url}/healthz`);
     assert.equal(health.status, 200);
@@ -34,16 +27,10 @@ void test('the launcher starts the server as Node itself, with glibc mmap thresh
   }
 });
 
-void test('a threshold and a semi-space size set by the caller are kept', async () => {
-  const registry = await startRegistry({
-    viaLauncher: true,
-    env: { MALLOC_MMAP_THRESHOLD_: '65536', NODE_OPTIONS: '--max-semi-space-size=8' },
-  });
+void test('a threshold set by the caller is kept', async () => {
+  const registry = await startRegistry({ viaLauncher: true, env: { MALLOC_MMAP_THRESHOLD_: '65536' } });
   try {
-    const pid = registry.child.pid!;
-    assert.equal(environmentOf(pid).get('MALLOC_MMAP_THRESHOLD_'), '65536');
-    assert.ok(!argumentsOf(pid).some((argument) => argument.startsWith('--max-semi-space-size')), argumentsOf(pid).join(' '));
-    assert.equal(environmentOf(pid).get('NODE_OPTIONS'), '--max-semi-space-size=8');
+    assert.equal(environmentOf(registry.child.pid!).get('MALLOC_MMAP_THRESHOLD_'), '65536');
   } finally {
     await registry.stop();
   }
