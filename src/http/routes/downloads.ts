@@ -3,8 +3,6 @@
 // the name and version. When some upstream also serves the main index, `mirrorHandover`
 // (mirror.ts) runs first and answers for the crates that are not local.
 
-import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { AccessPolicy } from '../../auth/access-policy.js';
 import type { AuditRecorder } from '../../services/audit-recorder.js';
@@ -67,37 +65,30 @@ function recordDownload({ audit, counter }: DownloadOptions, caller: Caller, fou
 }
 
 /**
- * A local version's bytes for this caller as a stream, with the download audited and counted;
- * throws (404, policy refusal) when it may not have them. The route below and the lean path
- * (fast-lane.ts) both answer with it.
+ * A local version's bytes for this caller, opened by `open` once the checks passed, with the
+ * download audited and counted once they are open; throws (404, policy refusal, a blob missing from
+ * storage) when it may not have them. The route below and the lean path (fast-lane.ts) both answer
+ * with it: as a stream (`openDownload`), or as an open file for HTTP/2's `respondWithFD`
+ * (`openDownloadFile`, only when `downloads.opensFiles`; the caller closes it).
  */
-export async function openDownload(
+async function openAdmitted<T extends { size: number }>(
   options: DownloadOptions,
   caller: Caller,
   name: string,
   version: string,
-): Promise<{ stream: Readable; headers: Record<string, string> }> {
+  open: (found: FoundBlob) => Promise<T>,
+): Promise<T & { headers: Record<string, string> }> {
   const found = await admitDownload(options, caller, name, version);
-  const { stream, size } = await options.downloads.open(found);
+  const opened = await open(found);
   recordDownload(options, caller, found);
-  return { stream, headers: crateFileHeaders(size, found.cksum) };
+  return { ...opened, headers: crateFileHeaders(opened.size, found.cksum) };
 }
 
-/**
- * `openDownload`, with the bytes as an open file (which the caller closes), for HTTP/2's
- * `respondWithFD` on the lean path; only when `downloads.opensFiles`.
- */
-export async function openDownloadFile(
-  options: DownloadOptions,
-  caller: Caller,
-  name: string,
-  version: string,
-): Promise<{ handle: FileHandle; headers: Record<string, string> }> {
-  const found = await admitDownload(options, caller, name, version);
-  const { handle, size } = await options.downloads.openFile(found);
-  recordDownload(options, caller, found);
-  return { handle, headers: crateFileHeaders(size, found.cksum) };
-}
+export const openDownload = (options: DownloadOptions, caller: Caller, name: string, version: string) =>
+  openAdmitted(options, caller, name, version, (found) => options.downloads.open(found));
+
+export const openDownloadFile = (options: DownloadOptions, caller: Caller, name: string, version: string) =>
+  openAdmitted(options, caller, name, version, (found) => options.downloads.openFile(found));
 
 export const downloadRoutes: RoutePlugin<DownloadOptions> = async (app, options) => {
   // A description only (route-docs.ts): no validator, nothing added per request.
