@@ -131,6 +131,18 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
     await r.close();
   });
 
+  /** Watches the registry's download counter: `seen` is the downloads counted until `stop()`. */
+  const countDownloads = () => {
+    const counter = r.registry.downloadCounter;
+    const count = counter.count.bind(counter);
+    const watch = { seen: 0, stop: () => (counter.count = count) };
+    counter.count = (name, version) => {
+      watch.seen++;
+      count(name, version);
+    };
+    return watch;
+  };
+
   const upgrades = async () => Number(/^cratekeeper_http2_upgrades_total (\d+)$/m.exec(await r.registry.metrics.render())![1]);
 
   it('switches to HTTP/2 and answers every request on that connection as HTTP/1.1 does', async () => {
@@ -232,13 +244,7 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
         }
       }).length;
     // Every download opens its file before it is counted: the count says when all were opened.
-    const counter = r.registry.downloadCounter;
-    const count = counter.count.bind(counter);
-    let opened = 0;
-    counter.count = (name, version) => {
-      opened++;
-      count(name, version);
-    };
+    const counts = countDownloads();
     const exchange = await rawConnection(port);
     try {
       exchange.socket.write(
@@ -261,10 +267,10 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
         frames.push(requestFrames(stream, fields), cancel(stream));
       }
       exchange.socket.write(Buffer.concat(frames));
-      await eventually(() => assert.equal(opened, downloads));
+      await eventually(() => assert.equal(counts.seen, downloads));
       await eventually(() => assert.equal(openCrateFiles(), 0, 'files of cancelled downloads left open'));
     } finally {
-      counter.count = count;
+      counts.stop();
       exchange.socket.destroy();
     }
   });
@@ -278,13 +284,7 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
     const folder = await blobFile('h2c_folder');
     rmSync(folder);
     mkdirSync(folder);
-    const counter = r.registry.downloadCounter;
-    const count = counter.count.bind(counter);
-    let counted = 0;
-    counter.count = (name, version) => {
-      counted++;
-      count(name, version);
-    };
+    const counts = countDownloads();
     try {
       const urls = ['h2c_gone', 'h2c_folder'].map((crate) => `${url}/api/v1/crates/${crate}/1.0.0/download`);
       const asCargo = ['-H', `Authorization: ${r.adminToken}`];
@@ -297,9 +297,9 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
         assert.equal(h2.headers.etag, undefined);
         assert.deepEqual(comparable(h2.headers), comparable(http1[i]!.headers), h2.url);
       }
-      assert.equal(counted, 0, 'a download answered without its file is not counted');
+      assert.equal(counts.seen, 0, 'a download answered without its file is not counted');
     } finally {
-      counter.count = count;
+      counts.stop();
     }
   });
 
