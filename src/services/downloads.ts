@@ -1,6 +1,7 @@
 // Downloads: find the blob of a version (cached: a published version's bytes never change) and
-// open it, as a stream or, from a store of local files, as a file. A crate is found in any spelling (`Foo_Bar` for `foo-bar`), as crates.io
-// does; cargo itself always asks with the published name, so that costs a query only on a miss.
+// open it, as a stream or, from a store of local files, as a file. A crate is found in any
+// spelling (`Foo_Bar` for `foo-bar`), as crates.io does; cargo itself always asks with the
+// published name, so that costs a query only on a miss.
 
 import type { Readable } from 'node:stream';
 import { isPlausibleCrateName, normalizeCrateName } from '../domain/crate-name.js';
