@@ -43,15 +43,16 @@ export class AdvisoryRule implements PolicyRule {
     return `${this.settings.revision()}/a${this.syncId}`;
   }
 
-  async mayApply(source: PolicySource, crate: string): Promise<boolean> {
-    return (await this.applicable(source, crate)).length > 0;
+  mayApply(source: PolicySource, crate: string): boolean | Promise<boolean> {
+    if (this.modeOf(source) === 'off') return false;
+    return this.applicable(source, crate).then((advisories) => advisories.length > 0);
   }
 
   async review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     const findings = new Map<string, PolicyFinding[]>();
-    const policy = this.settings.get(source);
-    const mode = policy.advisories ?? 'off';
+    const mode = this.modeOf(source);
     if (mode === 'off') return findings;
+    const policy = this.settings.get(source);
     const applicable = await this.applicable(source, crate);
     if (applicable.length === 0) return findings;
     for (const entry of versions) {
@@ -63,10 +64,14 @@ export class AdvisoryRule implements PolicyRule {
     return findings;
   }
 
+  private modeOf(source: PolicySource): NonNullable<SourcePolicy['advisories']> {
+    return this.settings.get(source).advisories ?? 'off';
+  }
+
   /** The advisories that count under the source's policy: none when it is off. */
   private async applicable(source: PolicySource, crate: string): Promise<Advisory[]> {
     const policy = this.settings.get(source);
-    if ((policy.advisories ?? 'off') === 'off') return [];
+    if (this.modeOf(source) === 'off') return [];
     return (await this.advisoriesOf(source, crate)).filter(
       (a) => a.withdrawn === undefined && (a.informational === undefined || policy.advisories_informational === true),
     );

@@ -9,9 +9,10 @@
 // Results are cached per source and crate, and kept while the original file (its ETag), every
 // rule's revision and the earliest end of a finding (`until`) stay as they were; with no finding
 // the original file object itself is served, so the hot path costs one map lookup and a few
-// string comparisons. An entry never holds the original file (the index cache decides how long
-// that lives) and holds a filtered copy only for a crate with versions denied; the cache is
-// bounded by what its entries weigh.
+// string comparisons. A crate every rule says at once it may not apply to (the default policy's
+// local crates) gets no entry at all. An entry never holds the original file (the index cache
+// decides how long that lives) and holds a filtered copy only for a crate with versions denied;
+// the cache is bounded by what its entries weigh.
 
 import { createHash } from 'node:crypto';
 import { indexFileBody, type IndexFile } from '../domain/index-file.js';
@@ -20,7 +21,7 @@ import { readIndexLines, withVersionsYanked } from './index-lines.js';
 import { sourceKeyOf } from './policy-settings.js';
 import {
   reviewVersions,
-  rulesThatMayApply,
+  rulesAnswering,
   type PolicyFinding,
   type PolicyRule,
   type PolicyRuleName,
@@ -50,7 +51,7 @@ interface Entry {
 
 /**
  * What the reviews kept per source may weigh, in bytes (filtered bodies counted in full): about
- * 28,000 crates with nothing denied. An entry only saves work while its crate's file is in memory
+ * 28,000 crates with nothing denied (only crates some rule may apply to have one). An entry only saves work while its crate's file is in memory
  * (else reading the file costs more than a review that reads no line), and the index cache's
  * default 64 MiB holds fewer files than that. At 32 MiB, 110,000 entries took 23 MB of the heap
  * after reads of that many crates (bench/README.md).
@@ -62,6 +63,15 @@ const FINDING_BYTES = 200;
 
 const NO_FINDINGS: ReadonlyMap<string, readonly PolicyFinding[]> = new Map();
 const NONE_DENIED: ReadonlySet<string> = new Set();
+/** The review of a crate no rule may find anything for: the file is served as it is. */
+const NOTHING_FOUND: Entry = {
+  inputEtag: '',
+  revisions: [],
+  validUntil: Infinity,
+  findings: NO_FINDINGS,
+  denied: NONE_DENIED,
+  filtered: undefined,
+};
 
 function weightOf(entry: Entry): number {
   let findings = 0;
@@ -90,9 +100,8 @@ export class PolicyEngine {
    * denied versions marked yanked and its own ETag. Synchronous on a cache hit.
    */
   filter(source: PolicySource, crate: string, file: IndexFile): IndexFile | Promise<IndexFile> {
-    const entry = this.fresh(source, crate, file);
-    if (entry !== undefined) return entry.filtered ?? file;
-    return this.refresh(source, crate, file).then((e) => e.filtered ?? file);
+    const entry = this.entryFor(source, crate, file);
+    return entry instanceof Promise ? entry.then((e) => e.filtered ?? file) : (entry.filtered ?? file);
   }
 
   /**
@@ -100,13 +109,13 @@ export class PolicyEngine {
    * parses nothing (the crate API and page ask on every view; a large file takes tens of ms to parse).
    */
   async findings(source: PolicySource, crate: string, file: IndexFile): Promise<Omit<PolicyReview, 'versions'>> {
-    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    const entry = await this.entryFor(source, crate, file);
     return { findings: entry.findings, denied: entry.denied };
   }
 
   /** The findings of every version of a crate's index file (the findings cached as `filter`'s are). */
   async review(source: PolicySource, crate: string, file: IndexFile): Promise<PolicyReview> {
-    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    const entry = await this.entryFor(source, crate, file);
     return { versions: versionsOf(readIndexLines(indexFileBody(file))), findings: entry.findings, denied: entry.denied };
   }
 
@@ -120,7 +129,7 @@ export class PolicyEngine {
     version: string,
     file: IndexFile,
   ): Promise<readonly PolicyFinding[] | undefined> {
-    const entry = this.fresh(source, crate, file) ?? (await this.refresh(source, crate, file));
+    const entry = await this.entryFor(source, crate, file);
     if (!entry.denied.has(version)) return undefined;
     const denying = entry.findings.get(version)!.filter((f) => f.effect === 'deny');
     for (const rule of new Set(denying.map((f) => f.rule))) this.refusalCounts.set(rule, (this.refusalCounts.get(rule) ?? 0) + 1);
@@ -139,6 +148,21 @@ export class PolicyEngine {
     return cache;
   }
 
+  /**
+   * The review of a crate's file: the cached one, or none at all when every rule answers at once
+   * that it may find nothing (nothing is cached then: under the default policy a cold read of a
+   * local crate costs a few calls, not an entry), else a new one.
+   */
+  private entryFor(source: PolicySource, crate: string, file: IndexFile): Entry | Promise<Entry> {
+    const cached = this.fresh(source, crate, file);
+    if (cached !== undefined) return cached;
+    // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
+    const revisions = this.revisionsNow();
+    const answers = this.rules.map((rule) => rule.mayApply(source, crate));
+    if (answers.every((answer) => answer === false)) return NOTHING_FOUND;
+    return this.refresh(source, crate, file, revisions, answers);
+  }
+
   private fresh(source: PolicySource, crate: string, file: IndexFile): Entry | undefined {
     const entry = this.cacheOf(source).get(crate);
     if (entry === undefined || entry.inputEtag !== file.etag) return undefined;
@@ -147,11 +171,15 @@ export class PolicyEngine {
     return entry;
   }
 
-  private async refresh(source: PolicySource, crate: string, file: IndexFile): Promise<Entry> {
-    // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
-    const revisions = this.revisionsNow();
+  private async refresh(
+    source: PolicySource,
+    crate: string,
+    file: IndexFile,
+    revisions: readonly string[],
+    mayApply: readonly (boolean | Promise<boolean>)[],
+  ): Promise<Entry> {
     const now = this.now();
-    const applying = await rulesThatMayApply(this.rules, source, crate);
+    const applying = await rulesAnswering(this.rules, mayApply);
     // Nothing to ask: the lines are not read (a 2 MB file takes tens of milliseconds to parse).
     const body = applying.length === 0 ? undefined : indexFileBody(file);
     const lines = body === undefined ? undefined : readIndexLines(body);

@@ -41,7 +41,9 @@ export interface PolicyRule {
   /**
    * Whether `review` could find anything for this crate from this source, from what the rule knows
    * without the versions (no hold on it, advisories off...). When no rule may, the engine does not
-   * read the index file's lines at all: a cold read of a large local crate parses nothing.
+   * read the index file's lines at all: a cold read of a large local crate parses nothing. A rule
+   * that knows without a lookup answers `false` itself, not a promise: when every rule does, the
+   * engine answers at once and keeps no review of the crate.
    */
   mayApply(source: PolicySource, crate: string): boolean | Promise<boolean>;
   /**
@@ -53,8 +55,19 @@ export interface PolicyRule {
 }
 
 /** The rules that may find something for this crate from this source (`mayApply`), asked together. */
-export async function rulesThatMayApply(rules: readonly PolicyRule[], source: PolicySource, crate: string): Promise<PolicyRule[]> {
-  const answers = await Promise.all(rules.map((rule) => rule.mayApply(source, crate)));
+export function rulesThatMayApply(rules: readonly PolicyRule[], source: PolicySource, crate: string): Promise<PolicyRule[]> {
+  return rulesAnswering(
+    rules,
+    rules.map((rule) => rule.mayApply(source, crate)),
+  );
+}
+
+/** The rules whose `mayApply` answer, given in the same order, is (or resolves to) true. */
+export async function rulesAnswering(
+  rules: readonly PolicyRule[],
+  mayApply: readonly (boolean | Promise<boolean>)[],
+): Promise<PolicyRule[]> {
+  const answers = await Promise.all(mayApply);
   return rules.filter((_, i) => answers[i]);
 }
 

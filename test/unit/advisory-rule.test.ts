@@ -82,8 +82,12 @@ describe('advisory rule', () => {
     for (const policy of [{ advisories: 'off' as const }, {}]) {
       const { rule, store } = ruleWith(policy, { 'upstream:crates-io': SMALLVEC });
       assert.equal((await rule.review(CRATES_IO, 'smallvec', versions('1.6.0'))).size, 0);
+      // Said at once, not as a promise: the engine then keeps no review of the crate.
+      assert.equal(rule.mayApply(CRATES_IO, 'smallvec'), false);
       assert.equal(store.queries, 0);
     }
+    assert.equal(await ruleWith({ advisories: 'warn' }, { 'upstream:crates-io': SMALLVEC }).rule.mayApply(CRATES_IO, 'smallvec'), true);
+    assert.equal(await ruleWith({ advisories: 'warn' }, { 'upstream:crates-io': SMALLVEC }).rule.mayApply(CRATES_IO, 'serde'), false);
   });
 
   it('counts informational advisories only when asked to', async () => {

@@ -42,7 +42,7 @@ class FakeRule implements PolicyRule {
   revision(): string {
     return this.rev;
   }
-  mayApply(_source: PolicySource, crate: string): boolean {
+  mayApply(_source: PolicySource, crate: string): boolean | Promise<boolean> {
     return this.appliesTo(crate);
   }
   review(_source: PolicySource, _crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
@@ -101,6 +101,37 @@ describe('PolicyEngine', () => {
     const calls = rule.calls;
     await serve('denied-0', ['1.0.0', '1.1.0']);
     assert.equal(rule.calls, calls + 1);
+  });
+
+  it('answers at once and keeps no review for a crate every rule says at once it may not apply to', async () => {
+    // Under the default policy every cold read of a local crate is such a crate: keeping a review
+    // of each filled the cache with entries that save nothing, and cost a promise and an entry a read.
+    const hold = new FakeRule('hold', new Map([['1.0.0', { effect: 'deny' as const }]]));
+    hold.appliesTo = (crate) => crate === 'held';
+    const engine = new PolicyEngine([hold], () => 0);
+    const held = file('"h"', '1.0.0', '1.1.0');
+    const filtered = await engine.filter(LOCAL, 'held', held);
+    assert.notEqual(filtered, held);
+    // More crates than the engine's budget holds reviews of (8 MiB at 300 bytes each: 27,962).
+    for (let i = 0; i < 40_000; i++) {
+      const free = file(`"f${i}"`, '1.0.0');
+      assert.equal(engine.filter(LOCAL, `free-${i}`, free), free, 'served as it is, without a promise');
+    }
+    assert.equal(engine.filter(LOCAL, 'held', held), filtered, 'the one review kept is still there');
+    assert.equal(hold.calls, 1);
+    assert.deepEqual(await engine.findings(LOCAL, 'free-1', file('"f1"', '1.0.0')), { findings: new Map(), denied: new Set() });
+    assert.equal(await engine.downloadRefusal(LOCAL, 'free-1', '1.0.0', file('"f1"', '1.0.0')), undefined);
+  });
+
+  it('asks a rule whose answer is a promise, and keeps the review', async () => {
+    const hold = new FakeRule('hold', new Map([['1.0.0', { effect: 'deny' as const }]]));
+    hold.mayApply = () => Promise.resolve(true);
+    const engine = new PolicyEngine([hold], () => 0);
+    const held = file('"h"', '1.0.0', '1.1.0');
+    const out = await engine.filter(LOCAL, 'held', held);
+    assert.match(out.body!.toString(), /"vers":"1\.0\.0".*"yanked":true/);
+    assert.equal(engine.filter(LOCAL, 'held', held), out, 'cached: answered at once');
+    assert.equal(hold.calls, 1);
   });
 
   it('reads no line of a file when no rule may apply to the crate, and asks only the rules that may', async () => {
