@@ -51,9 +51,9 @@ interface Entry {
 
 /**
  * What the reviews kept per source may weigh, in bytes (filtered bodies counted in full): about
- * 28,000 crates with nothing denied (only crates some rule may apply to have one). An entry only saves work while its crate's file is in memory
- * (else reading the file costs more than a review that reads no line), and the index cache's
- * default 64 MiB holds fewer files than that. At 32 MiB, 110,000 entries took 23 MB of the heap
+ * 28,000 crates with nothing denied (only crates some rule may apply to have one). An entry only
+ * saves work while its crate's file is in memory (else reading the file costs more than a review
+ * that reads no line), and the index cache's default 64 MiB holds fewer files than that. At 32 MiB, 110,000 entries took 23 MB of the heap
  * after reads of that many crates (bench/README.md).
  */
 const MAX_BYTES_PER_SOURCE = 8 * 1024 ** 2;
