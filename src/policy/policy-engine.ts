@@ -53,8 +53,8 @@ interface Entry {
  * What the reviews kept per source may weigh, in bytes (filtered bodies counted in full): about
  * 28,000 crates with nothing denied (only crates some rule may apply to have one). An entry only
  * saves work while its crate's file is in memory (else reading the file costs more than a review
- * that reads no line), and the index cache's default 64 MiB holds fewer files than that. At 32 MiB, 110,000 entries took 23 MB of the heap
- * after reads of that many crates (bench/README.md).
+ * that reads no line), and the index cache's default 64 MiB holds fewer files than that. At
+ * 32 MiB, 110,000 entries took 23 MB of the heap after reads of that many crates (bench/README.md).
  */
 const MAX_BYTES_PER_SOURCE = 8 * 1024 ** 2;
 /** What an entry weighs besides a filtered body: its objects, and each finding's. */
@@ -156,11 +156,11 @@ export class PolicyEngine {
   private entryFor(source: PolicySource, crate: string, file: IndexFile): Entry | Promise<Entry> {
     const cached = this.fresh(source, crate, file);
     if (cached !== undefined) return cached;
-    // Revisions are read before the rules are asked: a change while they answer makes the next read ask again.
-    const revisions = this.revisionsNow();
     const answers = this.rules.map((rule) => rule.mayApply(source, crate));
     if (answers.every((answer) => answer === false)) return NOTHING_FOUND;
-    return this.refresh(source, crate, file, revisions, answers);
+    // Revisions are read in the turn the rules were asked, before any answer of theirs comes: a
+    // change while they answer makes the next read ask again.
+    return this.refresh(source, crate, file, this.revisionsNow(), answers);
   }
 
   private fresh(source: PolicySource, crate: string, file: IndexFile): Entry | undefined {
