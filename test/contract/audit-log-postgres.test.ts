@@ -1,0 +1,60 @@
+// The AuditLog contract on a real PostgreSQL 15: one server for this file, an empty database per
+// test. Plans come from EXPLAIN with sequential scans switched off, so that a plan names an index
+// whenever one can answer: the tables here are too small for the planner to prefer one.
+
+import { after, before } from 'node:test';
+import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
+import pg from 'pg';
+import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
+import { SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
+import type { Database } from '../../src/adapters/metadata/sql-schema.js';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { auditLogContract, type OpenedAuditLog } from './audit-log.contract.js';
+
+let server: PostgresServer | undefined;
+before(async () => {
+  server = await startPostgresServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const started = () => {
+  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
+  return server;
+};
+
+/** The log on a pool of its own, which notes each statement it runs to explain it later. */
+function openLogged(url: string): OpenedAuditLog {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const ran: CompiledQuery[] = [];
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (e) => void ran.push(e.query) });
+  return {
+    log: new SqlAuditLog(db),
+    async plans() {
+      const client = await pool.connect();
+      try {
+        await client.query('set enable_seqscan = off');
+        const plans: string[] = [];
+        for (const q of ran.splice(0)) {
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, [...q.parameters]);
+          plans.push(rows.map((row) => row['QUERY PLAN']).join('\n'));
+        }
+        return plans;
+      } finally {
+        await client.query('reset enable_seqscan');
+        client.release();
+      }
+    },
+    close: () => db.destroy(),
+  };
+}
+
+auditLogContract('postgres', {
+  async open() {
+    const url = await started().createDatabase();
+    await (await openPostgresDatabase(url, { migrations: 'apply' })).close();
+    return openLogged(url);
+  },
+  fullScan: /Seq Scan on audit_events|Scan using audit_events_at\b/,
+});
