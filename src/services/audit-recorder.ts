@@ -31,7 +31,9 @@ export interface AuditSource {
 
 export class AuditRecorder {
   private pending: AuditEvent[] = [];
-  private reads = new Map<string, AuditEvent & { hour: number }>();
+  private reads = new Map<string, AuditEvent>();
+  /** The hour index reads are counted in, and its start as events carry it: one string an hour, not one a read. */
+  private readHour = { hour: Number.NaN, at: '' };
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly listeners: ((event: AuditEvent) => void)[] = [];
@@ -78,9 +80,9 @@ export class AuditRecorder {
       counted.count++;
       return;
     }
+    if (hour !== this.readHour.hour) this.readHour = { hour, at: new Date(hour * HOUR_MS).toISOString() };
     this.reads.set(key, {
-      hour,
-      at: '',
+      at: this.readHour.at,
       action: 'index-read',
       userLogin: source.principal?.login ?? null,
       tokenId: source.principal?.tokenId ?? null,
@@ -121,7 +123,9 @@ export class AuditRecorder {
   private async write(): Promise<void> {
     const events = this.pending;
     this.pending = [];
-    for (const { hour, ...read } of this.reads.values()) events.push({ ...read, at: new Date(hour * HOUR_MS).toISOString() });
+    // The counted events themselves, not copies: under cold reads there are thousands, each one
+    // already old to V8, and a copy of each lived through the flush's slices and was promoted too.
+    for (const read of this.reads.values()) events.push(read);
     this.reads = new Map();
     let written = 0;
     try {
