@@ -22,6 +22,11 @@ import type { PolicyFinding, PolicyRule, PolicySource, VersionUnderReview } from
 /** Crates whose advisories are kept in memory between syncs (most have none: an empty list). */
 const CACHED_CRATES = 20_000;
 
+/** What a source's policy does with advisories: nothing unless it says. */
+function advisoryMode(policy: SourcePolicy): NonNullable<SourcePolicy['advisories']> {
+  return policy.advisories ?? 'off';
+}
+
 export class AdvisoryRule implements PolicyRule {
   readonly name = 'advisory' as const;
   private syncId = 0;
@@ -44,15 +49,15 @@ export class AdvisoryRule implements PolicyRule {
   }
 
   mayApply(source: PolicySource, crate: string): boolean | Promise<boolean> {
-    if (this.modeOf(source) === 'off') return false;
+    if (advisoryMode(this.settings.get(source)) === 'off') return false;
     return this.applicable(source, crate).then((advisories) => advisories.length > 0);
   }
 
   async review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
     const findings = new Map<string, PolicyFinding[]>();
-    const mode = this.modeOf(source);
-    if (mode === 'off') return findings;
     const policy = this.settings.get(source);
+    const mode = advisoryMode(policy);
+    if (mode === 'off') return findings;
     const applicable = await this.applicable(source, crate);
     if (applicable.length === 0) return findings;
     for (const entry of versions) {
@@ -64,14 +69,10 @@ export class AdvisoryRule implements PolicyRule {
     return findings;
   }
 
-  private modeOf(source: PolicySource): NonNullable<SourcePolicy['advisories']> {
-    return this.settings.get(source).advisories ?? 'off';
-  }
-
   /** The advisories that count under the source's policy: none when it is off. */
   private async applicable(source: PolicySource, crate: string): Promise<Advisory[]> {
     const policy = this.settings.get(source);
-    if (this.modeOf(source) === 'off') return [];
+    if (advisoryMode(policy) === 'off') return [];
     return (await this.advisoriesOf(source, crate)).filter(
       (a) => a.withdrawn === undefined && (a.informational === undefined || policy.advisories_informational === true),
     );
