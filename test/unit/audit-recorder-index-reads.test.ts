@@ -24,15 +24,16 @@ const principal = (tokenId: number, login: string) => ({ tokenId, login }) as To
 const from = (tokenId: number, login: string) => ({ principal: principal(tokenId, login), ip: '192.0.2.7', userAgent: 'cargo/1.95.0' });
 const summary = (events: readonly AuditEvent[]) => events.map((e) => `${e.at} ${e.userLogin} #${e.tokenId} ${e.crate} ×${e.count}`);
 
+/** A recorder on a clock of the test's, writing into memory. */
+function recorderAt(clock: () => number) {
+  const log = new MemoryLog();
+  return { log, audit: new AuditRecorder(log, () => {}, clock) };
+}
+
 describe('audit recorder: index reads', () => {
   it('counts reads per token, crate and hour, dated to the start of the hour', async () => {
     let now = Date.parse('2026-12-06T09:59:58.500Z');
-    const log = new MemoryLog();
-    const audit = new AuditRecorder(
-      log,
-      () => {},
-      () => now,
-    );
+    const { log, audit } = recorderAt(() => now);
     audit.indexRead(from(1, 'alice'), 'serde');
     audit.indexRead(from(1, 'alice'), 'serde');
     audit.indexRead(from(2, 'bob'), 'serde');
@@ -54,12 +55,7 @@ describe('audit recorder: index reads', () => {
 
   it('starts a new count after each flush, and does not change what a flush wrote', async () => {
     const now = Date.parse('2026-12-06T10:30:00.000Z');
-    const log = new MemoryLog();
-    const audit = new AuditRecorder(
-      log,
-      () => {},
-      () => now,
-    );
+    const { log, audit } = recorderAt(() => now);
     audit.indexRead(from(1, 'alice'), 'serde');
     await audit.flush();
     audit.indexRead(from(1, 'alice'), 'serde');
