@@ -57,4 +57,5 @@ auditLogContract('postgres', {
     return openLogged(url);
   },
   fullScan: /Seq Scan on audit_events|Scan using audit_events_at\b/,
+  beforeThroughTimeIndex: /(Index (Only )?Scan using|Bitmap Index Scan on) audit_events_at\b[^\n]*\n\s*Index Cond: \(at < /,
 });

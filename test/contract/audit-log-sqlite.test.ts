@@ -39,4 +39,5 @@ auditLogContract('sqlite', {
     return openLogged(file);
   },
   fullScan: /\bSCAN audit_events\b/,
+  beforeThroughTimeIndex: /SEARCH audit_events USING (COVERING )?INDEX audit_events_at \(at<\?\)/,
 });

@@ -19,6 +19,8 @@ export interface AuditLogDatabases {
   open(): Promise<OpenedAuditLog>;
   /** What a plan says when it walks a table's rows (or an index over all of them) to find some. */
   fullScan: RegExp;
+  /** What a plan says when it finds the events before a time through the time index. */
+  beforeThroughTimeIndex: RegExp;
 }
 
 const event = (at: string, action: AuditAction, crate: string | null, fields: Partial<AuditEvent> = {}): AuditEvent => ({
@@ -125,6 +127,20 @@ export function auditLogContract(name: string, databases: AuditLogDatabases): vo
           assert.match(plan, /audit_events_crate_at/, plan);
         }
       }
+    });
+
+    it('prunes the events before a time, found through the time index, not by walking the log', async () => {
+      const { log, plans } = await opened.fresh();
+      await log.append(history());
+      await plans();
+      assert.equal(await log.prune(hour(10)), 31);
+      const statements = await plans();
+      assert.equal(statements.length, 1, statements.join('\n\n'));
+      assert.match(statements[0]!, databases.beforeThroughTimeIndex, statements[0]);
+      const left = await log.query(query({ limit: 1000 }));
+      assert.equal(left.total, 62);
+      assert.ok(left.events.every((e) => e.at >= hour(10)));
+      assert.equal(await log.prune(hour(10)), 0);
     });
   });
 }

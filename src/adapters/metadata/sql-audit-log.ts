@@ -64,14 +64,16 @@ export class SqlAuditLog implements AuditLog {
   /**
    * In batches, each its own statement: one DELETE of a year of download events would hold the
    * write lock for seconds, and a publish meanwhile would wait for it. Between two batches the
-   * lock is free, and the process's other work gets a turn.
+   * lock is free, and the process's other work gets a turn. Each batch is the oldest events, found
+   * through the time index: a batch taken in `id` order walked the whole log to learn that nothing
+   * was old enough (1.5 s at 9M events, the write lock held throughout).
    */
   async prune(before: string): Promise<number> {
     let removed = 0;
     for (;;) {
       const result = await this.db
         .deleteFrom('audit_events')
-        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', before).orderBy('id').limit(PRUNE_BATCH))
+        .where('id', 'in', (eb) => eb.selectFrom('audit_events').select('id').where('at', '<', before).orderBy('at').limit(PRUNE_BATCH))
         .executeTakeFirst();
       const batch = Number(result.numDeletedRows);
       removed += batch;
