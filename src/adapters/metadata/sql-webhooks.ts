@@ -193,6 +193,9 @@ export class SqlWebhookDeliveries implements WebhookDeliveries {
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', at)
       .where('claimed_until', '<=', at)
+      // In the order of the due index: ordered by id, PostgreSQL walked every delivery ever made
+      // (delivered ones are kept) to find the pending few, 0.9 s a poll with a receiver down.
+      .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(limit)
       .execute();
