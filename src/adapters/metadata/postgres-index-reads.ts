@@ -4,13 +4,15 @@
 // 9.2k (bench/README.md). Here reads that arrive while MAX_IN_FLIGHT queries are under way wait and
 // go together in the next one (`name_lower = any($1)`); on a server that keeps up, each read still
 // goes alone, at once. The other queries keep the rest of the pool. Only the top-level repository's
-// reads are batched: a read inside a transaction sees that transaction.
+// reads are batched: a read inside a transaction sees that transaction. Their two statements (one a
+// form) are prepared once on each connection (postgres-pool.ts).
 
 import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
 import { BatchedReads } from '../../lib/batched-reads.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
 import { withOwn, type RepositoryRouting } from './sql-database.js';
-import { readIndexFilesOnPostgres } from './sql-index-files.js';
+import type { GuardedPool } from './postgres-pool.js';
+import { indexFilesStatementsOnPostgres, readIndexFilesOnPostgres } from './sql-index-files.js';
 import type { Db } from './sql-scope.js';
 
 /** Queries of index files at once, per form; fewer than the pool's connections (postgres.ts). */
@@ -21,7 +23,10 @@ const MAX_BATCH = 32;
 export class PostgresIndexReads implements RepositoryRouting {
   private readonly reads: Record<IndexFileForm, BatchedReads<IndexFile>>;
 
-  constructor(db: Db) {
+  constructor(db: Db, pool: Pick<GuardedPool, 'prepare'>) {
+    const statements = indexFilesStatementsOnPostgres(db);
+    pool.prepare(statements.gzip, 'cratekeeper_index_files_gzip');
+    pool.prepare(statements.identity, 'cratekeeper_index_files_identity');
     const batched = (form: IndexFileForm) =>
       new BatchedReads<IndexFile>((names) => readIndexFilesOnPostgres(db, names, form), MAX_IN_FLIGHT, MAX_BATCH);
     this.reads = { gzip: batched('gzip'), identity: batched('identity') };

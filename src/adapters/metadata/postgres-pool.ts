@@ -41,7 +41,35 @@ function translate(error: unknown): unknown {
   return breaksConnection(error) ? dependencyUnavailable('database', error) : error;
 }
 
+/**
+ * Statements sent by name (GuardedPool.prepare), until a connection shows that it cannot keep them:
+ * a pooler between the registry and PostgreSQL (PgBouncer in transaction mode before 1.21) runs the
+ * statement on a server connection that never parsed it (SQLSTATE 26000). From then on this
+ * process sends every statement unnamed, as before, and the query that failed is sent again so.
+ */
+class PreparedStatements {
+  private readonly names = new Map<string, string>();
+  private kept = true;
+
+  add(sql: string, name: string): void {
+    this.names.set(sql, name);
+  }
+
+  nameOf(sql: string): string | undefined {
+    return this.kept ? this.names.get(sql) : undefined;
+  }
+
+  /** Whether `error` of a statement sent by name says names are not kept; if so, none is used again. */
+  lost(error: unknown): boolean {
+    if (!(error instanceof pg.DatabaseError && error.code === '26000')) return false;
+    this.kept = false;
+    return true;
+  }
+}
+
 export class GuardedPool implements PostgresPool {
+  private readonly prepared = new PreparedStatements();
+
   /** `queryTimeoutMs`: a query with no answer after this long fails, and its connection is closed. */
   constructor(
     private readonly pool: pg.Pool,
@@ -59,7 +87,18 @@ export class GuardedPool implements PostgresPool {
     } catch (error) {
       throw dependencyUnavailable('database', error);
     }
-    return new GuardedClient(client, this.queryTimeoutMs);
+    return new GuardedClient(client, this.queryTimeoutMs, this.prepared);
+  }
+
+  /**
+   * Sends the statement `sql` as a prepared statement named `name`: each connection has PostgreSQL
+   * parse and plan it on first use and then only binds and runs it. For the few statements run
+   * thousands of times a second (a cold index read: about a third of PostgreSQL's time per query
+   * went to parsing and planning, bench/README.md); every other statement goes unnamed, so that a
+   * connection never holds more than these.
+   */
+  prepare(sql: string, name: string): void {
+    this.prepared.add(sql, name);
   }
 
   /** pg-pool's end() drops its connections without waiting for the server's goodbye: a frozen server cannot hold it. */
@@ -78,6 +117,7 @@ class GuardedClient implements PostgresPoolClient {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly timeoutMs: number,
+    private readonly prepared: PreparedStatements,
   ) {
     client.on('error', this.onError);
   }
@@ -95,7 +135,16 @@ class GuardedClient implements PostgresPoolClient {
         this.broken ??= new Error(`PostgreSQL sent no answer to a query within ${this.timeoutMs} ms`);
         reject(dependencyUnavailable('database', this.broken));
       }, this.timeoutMs);
-      this.client.query(sqlOrCursor, parameters as unknown[]).then(
+      const values = parameters as unknown[];
+      const name = this.prepared.nameOf(sqlOrCursor);
+      let answer = name === undefined ? this.client.query(sqlOrCursor, values) : this.client.query({ name, text: sqlOrCursor, values });
+      if (name !== undefined) {
+        answer = answer.catch((error: unknown) => {
+          if (!this.prepared.lost(error)) throw error;
+          return this.client.query(sqlOrCursor, values);
+        });
+      }
+      answer.then(
         (result) => {
           clearTimeout(timer);
           resolve(result as unknown as PostgresQueryResult<R>);

@@ -106,11 +106,12 @@ export async function openPostgresDatabase(
     application_name: 'cratekeeper',
   });
   pool.on('connect', withoutParallelWorkers);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new GuardedPool(pool, timeouts.queryMs) }) });
+  const guarded = new GuardedPool(pool, timeouts.queryMs);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
   return new SqlMetadataDatabase(
     db,
     { name: 'postgres', isUniqueViolation, beforeRecordChange: serializeChangeWriters },
-    new PostgresIndexReads(db),
+    new PostgresIndexReads(db, guarded),
   );
 }
 

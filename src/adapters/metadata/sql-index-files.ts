@@ -50,22 +50,36 @@ async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFil
 
 /** Several files in one query, by lower-case name (postgres-index-reads.ts batches reads with it). */
 export async function readIndexFilesOnPostgres(db: Db, lowerNames: string[], form: IndexFileForm): Promise<Map<string, IndexFile>> {
-  const query = db
+  const files = new Map<string, IndexFile>();
+  if (form === 'identity') {
+    for (const row of await plainFilesQuery(db, lowerNames).execute()) {
+      files.set(row.name_lower, { body: Buffer.from(row.text, 'utf8'), etag: row.etag });
+    }
+    return files;
+  }
+  for (const row of await gzipFilesQuery(db, lowerNames).execute()) {
+    files.set(row.name_lower, oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip));
+  }
+  return files;
+}
+
+/** The SQL of `readIndexFilesOnPostgres` for each form: the same text whatever the names (one array parameter). */
+export function indexFilesStatementsOnPostgres(db: Db): Record<IndexFileForm, string> {
+  return { identity: plainFilesQuery(db, []).compile().sql, gzip: gzipFilesQuery(db, []).compile().sql };
+}
+
+const filesQuery = (db: Db, lowerNames: string[]) =>
+  db
     .selectFrom('index_files')
     .select(['name_lower', 'etag'])
     .where(sql<boolean>`name_lower = any(${lowerNames})`);
-  const files = new Map<string, IndexFile>();
-  if (form === 'identity') {
-    const rows = await query.select(sql<string>`convert_from(body, 'UTF8')`.as('text')).execute();
-    for (const row of rows) files.set(row.name_lower, { body: Buffer.from(row.text, 'utf8'), etag: row.etag });
-    return files;
-  }
-  const rows = await query
-    .select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')])
-    .execute();
-  for (const row of rows) files.set(row.name_lower, oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip));
-  return files;
-}
+
+const plainFilesQuery = (db: Db, lowerNames: string[]) =>
+  filesQuery(db, lowerNames).select(sql<string>`convert_from(body, 'UTF8')`.as('text'));
+
+// The bytes only when there is no gzip form: one of the two crosses from the database.
+const gzipFilesQuery = (db: Db, lowerNames: string[]) =>
+  filesQuery(db, lowerNames).select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')]);
 
 function oneForm(etag: string, body: Buffer | null, gzipped: Buffer | null): IndexFile {
   if (gzipped !== null) return { gzipped, etag };
