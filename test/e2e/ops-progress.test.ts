@@ -11,20 +11,21 @@ import { runCli, startRegistry } from '../support/registry-server.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 
-// Undoes migrations 8 (download totals and the search index), 14 (stored index files) and 18 (their
-// gzip forms), as if the database came from before them.
+// Undoes migrations 8 (download totals and the search index), 14 (stored index files), 18 (their
+// gzip forms) and 19 (the downloads index that replaced 8's), as if the database came from before them.
 const UNDO_MIGRATIONS = [
   'drop trigger crate_search_insert',
   'drop trigger crate_search_delete',
   'drop trigger crate_search_update',
   'drop table crate_search',
-  'drop index crates_downloads',
+  'drop index crates_by_downloads',
   'drop index crates_search_rank',
   'alter table crates drop column downloads',
   'delete from schema_migrations where version = 8',
   'drop table index_files',
   'delete from schema_migrations where version = 14',
   'delete from schema_migrations where version = 18',
+  'delete from schema_migrations where version = 19',
 ];
 
 describe('progress of long operations without a terminal', () => {
@@ -82,10 +83,11 @@ describe('progress of long operations without a terminal', () => {
     assert.match(migrated.stdout, /^database schema is current/);
     assert.deepEqual(migrated.stderr.split('\n').filter(Boolean), [
       'rebuilding download totals: 2/2 (100%)',
-      'applying migrations: 1/3 (33%) migration 8',
-      'applying migrations: 2/3 (66%) migration 14',
+      'applying migrations: 1/4 (25%) migration 8',
+      'applying migrations: 2/4 (50%) migration 14',
       'rebuilding index files: 2/2 (100%) prog-two',
-      'applying migrations: 3/3 (100%) migration 18',
+      'applying migrations: 3/4 (75%) migration 18',
+      'applying migrations: 4/4 (100%) migration 19',
     ]);
 
     const rebuilt = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));

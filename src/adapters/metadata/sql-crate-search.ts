@@ -28,7 +28,7 @@ export class SqlCrateSearch implements CrateSearch {
     let total: number;
     let ids: number[];
     if (q === '') {
-      // Every crate: the page walks the (downloads, name) index.
+      // Every crate: the page walks the (downloads, name) index, which holds what access rules test.
       const rows = await sql<{ id: number }>`select crates.id from crates where ${visible}
         order by crates.downloads desc, crates.name_lower limit ${limit} offset ${offset}`.execute(db);
       ids = rows.rows.map((r) => r.id);
