@@ -540,7 +540,7 @@ export const MIGRATIONS: readonly Migration[] = [
       // The crates by downloads with the normalized name, which access rules test (sql-search-match.ts
       // isReadable): a reader allowed a few crates walks this index alone for the empty query's page
       // (the home page), not each crate's row as well. With only `tokio*` readable at 150,000 crates
-      // that page took 404 ms on SQLite, on the event loop.
+      // that page took 400-580 ms on SQLite, on the event loop.
       await sql`create index crates_by_downloads on crates (downloads desc, name_lower, name_normalized)`.execute(db);
       await sql`drop index crates_downloads`.execute(db);
     },
