@@ -53,6 +53,8 @@ export const NOT_EXPORTED = new Set([
   'index_files',
   // Kept by triggers on crates (migration 17): an import's inserts count themselves.
   'crate_count',
+  // Each version's sum of version_downloads (migration 20): an import sums the history it loaded.
+  'version_download_totals',
   ...['', '_data', '_idx', '_docsize', '_config'].map((suffix) => `crate_search${suffix}`),
 ]);
 

@@ -12,9 +12,21 @@ export interface OpenedCounts {
   close(): Promise<void>;
 }
 
+/** A database with the schema before migration 20 (no per-version totals), its history written as then. */
+export interface CountsBeforeVersionTotals {
+  addHistory(rows: readonly VersionDayCount[]): Promise<void>;
+  /** Applies the remaining migrations and opens the store. */
+  upgrade(): Promise<OpenedCounts>;
+}
+
 const row = (crate: string, version: string, day: string, count: number): VersionDayCount => ({ crate, version, day, count });
 
-export function downloadCountsContract(name: string, open: () => Promise<OpenedCounts>): void {
+export function downloadCountsContract(
+  name: string,
+  open: () => Promise<OpenedCounts>,
+  /** For the migration's test; a run of the contract on another path to the same database leaves it out. */
+  openBeforeVersionTotals?: () => Promise<CountsBeforeVersionTotals>,
+): void {
   describe(`DownloadCounts contract: ${name}`, () => {
     const stores = freshPerTest(open);
     const fresh = async () => (await stores.fresh()).counts;
@@ -92,6 +104,41 @@ export function downloadCountsContract(name: string, open: () => Promise<OpenedC
         { day: '2024-05-01', count: 12 },
         { day: '2024-05-02', count: 24 },
       ]);
+      assert.deepEqual(await counts.perVersion('busy'), [
+        { version: '1.0.0', count: 12 },
+        { version: '0.2.0', count: 8 },
+        { version: '0.1.0', count: 8 },
+        { version: '0.0.0', count: 8 },
+      ]);
     });
+
+    const beforeVersionTotals = openBeforeVersionTotals;
+    if (beforeVersionTotals) {
+      it('sums a history from before the per-version totals into them when migrating, and adds on from there', async () => {
+        const before = await beforeVersionTotals();
+        await before.addHistory([
+          row('old', '1.0.0', '2023-01-01', 5),
+          row('old', '1.0.0', '2023-01-02', 7),
+          row('old', '0.9.0', '2023-01-01', 1),
+          row('other', '1.0.0', '2023-01-01', 2),
+        ]);
+        const { counts, close } = await before.upgrade();
+        try {
+          assert.deepEqual(await counts.perVersion('old'), [
+            { version: '1.0.0', count: 12 },
+            { version: '0.9.0', count: 1 },
+          ]);
+          await counts.add([row('old', '1.0.0', '2023-01-02', 3)]);
+          assert.deepEqual(await counts.perVersion('old'), [
+            { version: '1.0.0', count: 15 },
+            { version: '0.9.0', count: 1 },
+          ]);
+          assert.deepEqual(await counts.daily('old', '2023-01-02'), [{ day: '2023-01-02', count: 10 }]);
+          assert.deepEqual(await counts.perVersion('other'), [{ version: '1.0.0', count: 2 }]);
+        } finally {
+          await close();
+        }
+      });
+    }
   });
 }

@@ -187,6 +187,18 @@ describe('export and import between backends', () => {
 
     const dataDir = makeTempDir('cratekeeper-data-');
     ok(await runCli(['import', archives.fromPostgres, '--data-dir', dataDir]), 'import into SQLite');
+    // Each version's total of all time is not in the archive: the import sums the history it loaded.
+    const imported = openSqliteConnection(join(dataDir, 'cratekeeper.sqlite3'));
+    try {
+      const totals = imported.prepare('select crate, version, count from version_download_totals').all() as {
+        crate: string;
+        version: string;
+        count: number;
+      }[];
+      assert.deepEqual(Object.fromEntries(totals.map((t) => [`${t.crate} ${t.version}`, t.count])), downloadsOf(archives.fromPostgres));
+    } finally {
+      imported.close();
+    }
     const server = await startRegistry({ dataDir });
     await buildsWith(server, adminToken);
     await stop(server);

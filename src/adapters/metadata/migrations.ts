@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { SchemaState } from '../../ports/metadata-database.js';
-import { rebuildDownloadTotals } from './download-totals.js';
+import { rebuildDownloadTotals, rebuildVersionDownloadTotals } from './download-totals.js';
 import { rebuildIndexFiles } from './sql-index-files.js';
 import type { Database } from './sql-schema.js';
 
@@ -543,6 +543,25 @@ export const MIGRATIONS: readonly Migration[] = [
       // that page took 400-580 ms on SQLite, on the event loop.
       await sql`create index crates_by_downloads on crates (downloads desc, name_lower, name_normalized)`.execute(db);
       await sql`drop index crates_downloads`.execute(db);
+    },
+  },
+  {
+    version: 20,
+    async up(db) {
+      // A crate page shows each version's downloads of all time and a chart of the last 90 days. Both
+      // were summed from the day-by-day history on every view, on the event loop on SQLite: 58 and
+      // 24 ms for a crate with 200 versions downloaded daily for two years, and growing every day.
+      // Each version's total is now kept as crates.downloads is (sql-download-counts.ts), and the
+      // chart reads a range of days from an index that holds the counts.
+      await db.schema
+        .createTable('version_download_totals')
+        .addColumn('crate', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_download_totals_pk', ['crate', 'version'])
+        .execute();
+      await rebuildVersionDownloadTotals(db);
+      await sql`create index version_downloads_by_day on version_downloads (crate, day, count)`.execute(db);
     },
   },
 ];

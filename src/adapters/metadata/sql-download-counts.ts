@@ -1,6 +1,7 @@
 // Download counts in the metadata database (SQLite or PostgreSQL), through Kysely: one row per
 // crate, version and UTC day, added to with an upsert so that replicas flushing at once never
-// lose a count; each crate's total (crates.downloads, for search) is added to in the same transaction.
+// lose a count; each version's total (for crate pages) and each crate's (crates.downloads, for
+// search) are added to in the same transaction.
 
 import { compareVersions, tryParseVersion } from '../../domain/version.js';
 import type { DownloadCounts, VersionDayCount } from '../../ports/download-counts.js';
@@ -38,6 +39,26 @@ export class SqlDownloadCounts implements DownloadCounts {
           )
           .execute();
       }
+      // Each version's total, which crate pages show; in key order, as the rows above.
+      const perVersion = new Map<string, { crate: string; version: string; count: number }>();
+      for (const { crate, version, count } of rows) {
+        const key = `${crate} ${version}`;
+        const seen = perVersion.get(key);
+        if (seen) seen.count += count;
+        else perVersion.set(key, { crate, version, count });
+      }
+      const totals = [...perVersion.values()];
+      for (let i = 0; i < totals.length; i += BATCH) {
+        await tx
+          .insertInto('version_download_totals')
+          .values(totals.slice(i, i + BATCH))
+          .onConflict((oc) =>
+            oc
+              .columns(['crate', 'version'])
+              .doUpdateSet((eb) => ({ count: eb('version_download_totals.count', '+', eb.ref('excluded.count')) })),
+          )
+          .execute();
+      }
       // Each crate's total too, which search orders by; in name order, as the rows above.
       const perCrate = new Map<string, number>();
       for (const row of rows) perCrate.set(row.crate, (perCrate.get(row.crate) ?? 0) + row.count);
@@ -66,12 +87,12 @@ export class SqlDownloadCounts implements DownloadCounts {
 
   async perVersion(lowerName: string): Promise<{ version: string; count: number }[]> {
     const rows = await this.scope.db
-      .selectFrom('version_downloads')
-      .select((eb) => ['version', eb.fn.sum<number | string>('count').as('total')])
+      .selectFrom('version_download_totals')
+      .select(['version', 'count'])
       .where('crate', '=', lowerName)
-      .groupBy('version')
       .execute();
-    const counts = rows.map((r) => ({ version: r.version, count: Number(r.total), parsed: tryParseVersion(r.version) }));
+    // PostgreSQL's bigint comes from `pg` as a string.
+    const counts = rows.map((r) => ({ version: r.version, count: Number(r.count), parsed: tryParseVersion(r.version) }));
     counts.sort((a, b) => {
       if (a.parsed && b.parsed) return compareVersions(b.parsed, a.parsed) || (a.version < b.version ? -1 : 1);
       if (a.parsed || b.parsed) return a.parsed ? -1 : 1;

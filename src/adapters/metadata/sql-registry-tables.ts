@@ -8,7 +8,7 @@ import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { RegistryTables, TableRow } from '../../ports/registry-tables.js';
 import type { Database } from './sql-schema.js';
 import type { SqlDialectRules } from './sql-scope.js';
-import { rebuildDownloadTotals } from './download-totals.js';
+import { rebuildDownloadTotals, rebuildVersionDownloadTotals } from './download-totals.js';
 import { rebuildIndexFiles } from './sql-index-files.js';
 
 const PAGE = 5_000;
@@ -114,6 +114,7 @@ export class SqlRegistryTables implements RegistryTables {
       // crates.downloads is a running total of version_downloads: rebuilt from the loaded history, so
       // an archive written before the column existed (or edited by hand) imports with the right totals.
       if (tables.includes('crates')) await rebuildDownloadTotals(tx as unknown as Kysely<Database>, onProgress);
+      if (tables.includes('version_downloads')) await rebuildVersionDownloadTotals(tx as unknown as Kysely<Database>);
       // The stored index files are not in an archive: rendered from the loaded versions.
       if (tables.includes('versions')) await rebuildIndexFiles(tx as unknown as Kysely<Database>, onProgress);
     });

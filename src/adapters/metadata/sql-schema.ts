@@ -81,6 +81,8 @@ export interface Database {
   server_secrets: { name: string; value: string; created_at: string };
   /** Downloads per crate (lower-case name), version and UTC day ('YYYY-MM-DD'). */
   version_downloads: { crate: string; version: string; day: string; count: number };
+  /** Each version's downloads of all time, a running sum of version_downloads (migration 20). */
+  version_download_totals: { crate: string; version: string; count: number | string };
   audit_events: {
     id: Generated<number>;
     at: string;
