@@ -112,10 +112,9 @@ export function downloadCountsContract(
       ]);
     });
 
-    const beforeVersionTotals = openBeforeVersionTotals;
-    if (beforeVersionTotals) {
+    if (openBeforeVersionTotals) {
       it('sums a history from before the per-version totals into them when migrating, and adds on from there', async () => {
-        const before = await beforeVersionTotals();
+        const before = await openBeforeVersionTotals();
         await before.addHistory([
           row('old', '1.0.0', '2023-01-01', 5),
           row('old', '1.0.0', '2023-01-02', 7),
