@@ -49,8 +49,9 @@ export class AdvisoryRule implements PolicyRule {
   }
 
   mayApply(source: PolicySource, crate: string): boolean | Promise<boolean> {
-    if (advisoryMode(this.settings.get(source)) === 'off') return false;
-    return this.applicable(source, crate).then((advisories) => advisories.length > 0);
+    const policy = this.settings.get(source);
+    if (advisoryMode(policy) === 'off') return false;
+    return this.applicable(source, crate, policy).then((advisories) => advisories.length > 0);
   }
 
   async review(source: PolicySource, crate: string, versions: readonly VersionUnderReview[]): Promise<Map<string, PolicyFinding[]>> {
@@ -58,7 +59,7 @@ export class AdvisoryRule implements PolicyRule {
     const policy = this.settings.get(source);
     const mode = advisoryMode(policy);
     if (mode === 'off') return findings;
-    const applicable = await this.applicable(source, crate);
+    const applicable = await this.applicable(source, crate, policy);
     if (applicable.length === 0) return findings;
     for (const entry of versions) {
       const version = tryParseVersion(entry.vers);
@@ -69,10 +70,8 @@ export class AdvisoryRule implements PolicyRule {
     return findings;
   }
 
-  /** The advisories that count under the source's policy: none when it is off. */
-  private async applicable(source: PolicySource, crate: string): Promise<Advisory[]> {
-    const policy = this.settings.get(source);
-    if (advisoryMode(policy) === 'off') return [];
+  /** The advisories that count under the source's policy, which its callers found not off. */
+  private async applicable(source: PolicySource, crate: string, policy: SourcePolicy): Promise<Advisory[]> {
     return (await this.advisoriesOf(source, crate)).filter(
       (a) => a.withdrawn === undefined && (a.informational === undefined || policy.advisories_informational === true),
     );
