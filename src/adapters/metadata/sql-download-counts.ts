@@ -10,21 +10,29 @@ import type { SqlScope } from './sql-scope.js';
 // 4 parameters a row: far below SQLite's 32,766 and PostgreSQL's 65,535 per statement.
 const BATCH = 500;
 
+/**
+ * One row per key, its counts summed, in key order: PostgreSQL refuses to update a row twice in one
+ * upsert, and two replicas adding to the same rows then lock them in the same order.
+ */
+function sumPerKey<R extends { count: number }>(rows: readonly R[], keyOf: (row: R) => string): R[] {
+  const sums = new Map<string, R>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    const seen = sums.get(key);
+    if (seen) seen.count += row.count;
+    else sums.set(key, { ...row });
+  }
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
 export class SqlDownloadCounts implements DownloadCounts {
   constructor(private readonly scope: SqlScope) {}
 
   async add(counts: readonly VersionDayCount[]): Promise<void> {
-    // One row per key in a statement (PostgreSQL refuses to update a row twice in one upsert),
-    // in key order (two replicas upserting the same rows then lock them in the same order).
-    const merged = new Map<string, VersionDayCount>();
-    for (const c of counts) {
-      if (c.count === 0) continue;
-      const key = `${c.crate} ${c.version} ${c.day}`;
-      const seen = merged.get(key);
-      if (seen) seen.count += c.count;
-      else merged.set(key, { crate: c.crate, version: c.version, day: c.day, count: c.count });
-    }
-    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    const rows = sumPerKey(
+      counts.filter((c) => c.count !== 0).map(({ crate, version, day, count }) => ({ crate, version, day, count })),
+      (row) => `${row.crate} ${row.version} ${row.day}`,
+    );
     if (rows.length === 0) return;
     // One transaction: either every count is added or none (the caller retries the whole batch).
     await this.scope.atomically(async ({ db: tx }) => {
@@ -39,15 +47,11 @@ export class SqlDownloadCounts implements DownloadCounts {
           )
           .execute();
       }
-      // Each version's total, which crate pages show; in key order, as the rows above.
-      const perVersion = new Map<string, { crate: string; version: string; count: number }>();
-      for (const { crate, version, count } of rows) {
-        const key = `${crate} ${version}`;
-        const seen = perVersion.get(key);
-        if (seen) seen.count += count;
-        else perVersion.set(key, { crate, version, count });
-      }
-      const totals = [...perVersion.values()];
+      // Each version's total, which crate pages show.
+      const totals = sumPerKey(
+        rows.map(({ crate, version, count }) => ({ crate, version, count })),
+        (row) => `${row.crate} ${row.version}`,
+      );
       for (let i = 0; i < totals.length; i += BATCH) {
         await tx
           .insertInto('version_download_totals')
@@ -59,10 +63,12 @@ export class SqlDownloadCounts implements DownloadCounts {
           )
           .execute();
       }
-      // Each crate's total too, which search orders by; in name order, as the rows above.
-      const perCrate = new Map<string, number>();
-      for (const row of rows) perCrate.set(row.crate, (perCrate.get(row.crate) ?? 0) + row.count);
-      for (const [crate, count] of perCrate) {
+      // Each crate's total too, which search orders by.
+      const perCrate = sumPerKey(
+        rows.map(({ crate, count }) => ({ crate, count })),
+        (row) => row.crate,
+      );
+      for (const { crate, count } of perCrate) {
         await tx
           .updateTable('crates')
           .set((eb) => ({ downloads: eb('downloads', '+', count) }))
