@@ -14,7 +14,7 @@ import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { RegistryError } from '../../src/domain/errors.js';
 import type { AuditEvent } from '../../src/ports/audit-log.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
-import { downloadCountsContract } from './download-counts.contract.js';
+import { countsOf, downloadCountsContract } from './download-counts.contract.js';
 import { freshPerTest } from './fresh-per-test.js';
 import { tokensContract } from './tokens.contract.js';
 import { cratesContract } from './crates.contract.js';
@@ -25,10 +25,7 @@ let databases = 0;
 const newFile = () => join(dir, `metadata-${++databases}.sqlite`);
 const open = (file = newFile(), busyTimeoutMs?: number) => openSqliteDatabase(file, { writerThread: true, busyTimeoutMs });
 
-downloadCountsContract('sqlite, writer thread', async () => {
-  const database = await open();
-  return { counts: database.downloadCounts, close: () => database.close() };
-});
+downloadCountsContract('sqlite, writer thread', async () => countsOf(await open()));
 tokensContract('sqlite, writer thread', () => open());
 // Every index file the contract reads goes through the reader thread, right after the write that changed it.
 cratesContract('sqlite, reader thread', () => open());

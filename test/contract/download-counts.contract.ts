@@ -4,8 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Kysely } from 'kysely';
+import { MIGRATIONS, type SqlDialectName } from '../../src/adapters/metadata/migrations.js';
 import type { DownloadCounts, VersionDayCount } from '../../src/ports/download-counts.js';
+import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import { freshPerTest } from './fresh-per-test.js';
+import { migrateBefore } from './migrate-before.js';
 
 export interface OpenedCounts {
   counts: DownloadCounts;
@@ -17,6 +21,35 @@ export interface CountsBeforeVersionTotals {
   addHistory(rows: readonly VersionDayCount[]): Promise<void>;
   /** Applies the remaining migrations and opens the store. */
   upgrade(): Promise<OpenedCounts>;
+}
+
+/** The download counts of an opened database, closed with it. */
+export function countsOf(database: MetadataDatabase): OpenedCounts {
+  return { counts: database.downloadCounts, close: () => database.close() };
+}
+
+/**
+ * `db`, an empty database, migrated up to migration 20; `reopen` opens the same database applying
+ * the remaining migrations.
+ */
+export async function countsBeforeVersionTotals(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- an older schema than the typed one
+  db: Kysely<any>,
+  dialect: SqlDialectName,
+  reopen: () => Promise<MetadataDatabase>,
+): Promise<CountsBeforeVersionTotals> {
+  await migrateBefore(db, dialect, 20, MIGRATIONS);
+  return {
+    addHistory: async (rows) =>
+      void (await db
+        .insertInto('version_downloads')
+        .values([...rows])
+        .execute()),
+    async upgrade() {
+      await db.destroy();
+      return countsOf(await reopen());
+    },
+  };
 }
 
 const row = (crate: string, version: string, day: string, count: number): VersionDayCount => ({ crate, version, day, count });
