@@ -10,8 +10,7 @@ import type { Kysely } from 'kysely';
 import { AccessPolicy, type AccessRuleConfig } from '../../src/auth/access-policy.js';
 import type { MetadataDatabase } from '../../src/ports/metadata-database.js';
 import type { ReadableCrates } from '../../src/ports/crate-search.js';
-import type { TokenPrincipal } from '../../src/ports/tokens.js';
-import { newVersion } from './repository-fixtures.js';
+import { newVersion, readerPrincipal } from './repository-fixtures.js';
 
 /** A database with the schema of every migration before 8, and how to upgrade it to the latest. */
 export interface DatabaseBeforeSearchIndex {
@@ -24,18 +23,6 @@ export interface CrateSearchFixtures {
   open(): Promise<MetadataDatabase>;
   openBeforeSearchIndex(): Promise<DatabaseBeforeSearchIndex>;
 }
-
-const principal = (login: string, groups: string[] = []): TokenPrincipal => ({
-  tokenId: 1,
-  userId: 1,
-  login,
-  isAdmin: false,
-  expiresAt: null,
-  scopes: null,
-  cratePatterns: null,
-  groups,
-  origin: null,
-});
 
 export function crateSearchContract(name: string, fixtures: CrateSearchFixtures): void {
   describe(`CrateSearch contract: ${name}`, () => {
@@ -135,7 +122,13 @@ export function crateSearchContract(name: string, fixtures: CrateSearchFixtures)
       ];
       const policy = new AccessPolicy(rules);
       const everything = (await names(db, '', 100)).names;
-      for (const reader of [principal('alice'), principal('bob'), principal('carol', ['web']), principal('dave'), null]) {
+      for (const reader of [
+        readerPrincipal('alice'),
+        readerPrincipal('bob'),
+        readerPrincipal('carol', ['web']),
+        readerPrincipal('dave'),
+        null,
+      ]) {
         const readable = policy.readableCrates(reader);
         assert.ok(readable, 'every reader here is limited');
         for (const q of ['', 'http', 'tt']) {
@@ -146,7 +139,7 @@ export function crateSearchContract(name: string, fixtures: CrateSearchFixtures)
         }
       }
       // dave reads nothing: not even a total.
-      assert.deepEqual(await names(db, '', 10, 0, policy.readableCrates(principal('dave'))), { total: 0, names: [] });
+      assert.deepEqual(await names(db, '', 10, 0, policy.readableCrates(readerPrincipal('dave'))), { total: 0, names: [] });
       assert.equal(everything.length, 8);
     });
 

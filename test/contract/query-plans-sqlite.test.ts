@@ -19,7 +19,7 @@ import { openSqliteDatabase } from '../../src/adapters/metadata/sqlite.js';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 import { SQLITE_RULES } from '../../src/adapters/metadata/sqlite-rules.js';
 import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
-import { newVersion } from './repository-fixtures.js';
+import { newVersion, readerPrincipal } from './repository-fixtures.js';
 
 /** A migrated database whose repositories note each statement they run, and its plan of one. */
 async function loggedStore() {
@@ -46,17 +46,7 @@ describe('query plans on SQLite', () => {
       const readable = new AccessPolicy([
         { crates: ['tokio*'], read: ['alice'] },
         { crates: ['*'], read: [] },
-      ]).readableCrates({
-        tokenId: 1,
-        userId: 1,
-        login: 'alice',
-        isAdmin: false,
-        expiresAt: null,
-        scopes: null,
-        cratePatterns: null,
-        groups: [],
-        origin: null,
-      });
+      ]).readableCrates(readerPrincipal('alice'));
       ran.length = 0;
       const { total, hits } = await store.search.searchCrates('', 10, 0, readable);
       assert.deepEqual({ total, names: hits.map((h) => h.name).sort() }, { total: 2, names: ['tokio', 'tokio-util'] });

@@ -8,6 +8,7 @@ import { RegistryError, type ErrorKind } from '../../src/domain/errors.js';
 import { formatPubtime, type IndexDependency } from '../../src/domain/index-line.js';
 import { parseVersion, versionKey } from '../../src/domain/version.js';
 import { emptyVersionDetails, type NewVersion, type VersionDetails } from '../../src/ports/crates.js';
+import type { TokenPrincipal } from '../../src/ports/tokens.js';
 
 export function details(overrides: Partial<VersionDetails> = {}): VersionDetails {
   return { ...emptyVersionDetails(), license: 'MIT', ...overrides };
@@ -68,4 +69,9 @@ export async function rejectsWith(promise: Promise<unknown>, kind: ErrorKind, co
     assert.equal(error.code, code);
     return true;
   });
+}
+
+/** A reader's token with no limits of its own: what access rules decide for `login` and its groups. */
+export function readerPrincipal(login: string, groups: string[] = []): TokenPrincipal {
+  return { tokenId: 1, userId: 1, login, isAdmin: false, expiresAt: null, scopes: null, cratePatterns: null, groups, origin: null };
 }
