@@ -30,7 +30,7 @@ function openLogged(url: string): OpenedAuditLog {
   const ran: CompiledQuery[] = [];
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (e) => void ran.push(e.query) });
   return {
-    log: new SqlAuditLog(db),
+    log: new SqlAuditLog(db, 'postgres'),
     async plans() {
       const client = await pool.connect();
       try {

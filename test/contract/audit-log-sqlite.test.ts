@@ -18,7 +18,7 @@ function openLogged(file: string): OpenedAuditLog {
   const ran: CompiledQuery[] = [];
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection }), log: (e) => void ran.push(e.query) });
   return {
-    log: new SqlAuditLog(db),
+    log: new SqlAuditLog(db, 'sqlite'),
     async plans() {
       return ran.splice(0).map((q) =>
         connection

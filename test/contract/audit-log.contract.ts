@@ -114,6 +114,34 @@ export function auditLogContract(name: string, databases: AuditLogDatabases): vo
       assert.deepEqual(summary(logins.events), [`${hour(5)} login - 1`]);
     });
 
+    it('keeps every field of every event as given, over more events than one statement takes', async () => {
+      const { log } = await opened.fresh();
+      // Text that an array or a list of values must carry unchanged, and nulls in every column that takes them.
+      const awkward = ['a"b', 'back\\slash', 'com,ma', '{braces}', 'NULL', '', ' spaced ', "it's", 'ünïcødé ✓', 'new\nline'];
+      const events = Array.from({ length: 2345 }, (_, i): AuditEvent => {
+        const text = (offset: number) => (i % 11 === offset ? null : `${awkward[(i + offset) % awkward.length]}-${i}`);
+        return {
+          at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+          action: i % 5 === 0 ? 'download' : 'index-read',
+          userLogin: text(1),
+          tokenId: i % 11 === 2 ? null : i * 7,
+          crate: text(3),
+          version: text(4),
+          clientIp: text(5),
+          userAgent: text(6),
+          detail: text(7),
+          count: i === 0 ? 2_000_000_000 : i + 1,
+        };
+      });
+      await log.append(events);
+      const stored = await log.query(query({ limit: 3000 }));
+      assert.equal(stored.total, events.length);
+      assert.deepEqual(
+        stored.events.map(({ id: _id, ...event }) => event),
+        [...events].reverse(),
+      );
+    });
+
     it("finds a crate's events through the crate index, not by walking the log", async () => {
       const { log, plans } = await opened.fresh();
       await log.append(history());

@@ -1,8 +1,9 @@
 // Prepared statements on a real PostgreSQL 15 (postgres-pool.ts): a statement the pool was told to
 // prepare runs by name, parsed once per connection, with the same answers and errors as unnamed;
 // every other statement stays unnamed; a connection that lost a prepared statement (a pooler in
-// between) makes the pool send all unnamed; and the batched index reads (postgres-index-reads.ts)
-// run their two statements, one per form, by name.
+// between) makes the pool send all unnamed; the batched index reads (postgres-index-reads.ts)
+// run their two statements, one per form, by name; and the audit log's appends run one statement
+// by name, whatever their number of events.
 
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -12,6 +13,7 @@ import pg from 'pg';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { PostgresIndexReads } from '../../src/adapters/metadata/postgres-index-reads.js';
 import { GuardedPool } from '../../src/adapters/metadata/postgres-pool.js';
+import { AUDIT_APPEND_STATEMENT, appendOnPostgres, SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import type { MetadataRepositories } from '../../src/ports/metadata-database.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
@@ -112,6 +114,35 @@ describe('PostgreSQL prepared statements', () => {
       assert.deepEqual((await crates.readIndexFile('big', 'identity'))?.body, big);
       assert.deepEqual(await preparedNames(), ['cratekeeper_index_files_gzip', 'cratekeeper_index_files_identity']);
       await reads.close();
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('appends audit events through one prepared statement, whatever their number', async () => {
+    const { pool, db, preparedNames, sent } = await oneConnection();
+    try {
+      pool.prepare(appendOnPostgres([]).compile(db).sql, AUDIT_APPEND_STATEMENT);
+      const log = new SqlAuditLog(db, 'postgres');
+      const reads = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          at: '2026-01-01T00:00:00.000Z',
+          action: 'index-read' as const,
+          userLogin: 'alice',
+          tokenId: 1,
+          crate: `crate-${i}`,
+          version: null,
+          clientIp: '127.0.0.1',
+          userAgent: 'cargo/1.95.0',
+          detail: null,
+          count: 1,
+        }));
+      sent.length = 0;
+      await log.append(reads(3));
+      await log.append(reads(250));
+      assert.deepEqual(sent, [AUDIT_APPEND_STATEMENT, AUDIT_APPEND_STATEMENT]);
+      assert.deepEqual(await preparedNames(), [AUDIT_APPEND_STATEMENT]);
+      assert.equal((await log.query({ limit: 1, offset: 0 })).total, 253);
     } finally {
       await db.destroy();
     }

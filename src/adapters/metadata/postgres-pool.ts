@@ -94,8 +94,8 @@ export class GuardedPool implements PostgresPool {
    * Sends the statement `sql` as a prepared statement named `name`: each connection has PostgreSQL
    * parse and plan it on first use and then only binds and runs it. For the few statements run
    * thousands of times a second (a cold index read: about a quarter of its time per query went
-   * to parsing and planning, bench/README.md); every other statement goes unnamed, so that a
-   * connection never holds more than these.
+   * to parsing and planning, bench/README.md) or costly to parse (the audit log's append); every
+   * other statement goes unnamed, so that a connection never holds more than these.
    */
   prepare(sql: string, name: string): void {
     this.prepared.add(sql, name);

@@ -34,7 +34,7 @@ export function sqlRepositories(scope: SqlScope): MetadataRepositories {
     secrets: new SqlServerSecrets(scope),
     idTokens: new SqlIdTokenReplays(scope),
     catalog: new SqlCatalog(scope.db),
-    auditLog: new SqlAuditLog(scope.db),
+    auditLog: new SqlAuditLog(scope.db, scope.rules.name),
     downloadCounts: new SqlDownloadCounts(scope),
     rateCounts: new SqlRateCounts(scope.db),
     deviceFlow: new SqlDeviceFlow(scope),

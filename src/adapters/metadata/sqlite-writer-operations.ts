@@ -18,7 +18,7 @@ import { reusingStatements } from './sqlite-statement-cache.js';
 export function writerOperations(connection: BetterSqlite3.Database) {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAsUnavailable(reusingStatements(connection)) }) });
   const scope = SqlScope.onConnection(db, SQLITE_RULES);
-  const auditLog = new SqlAuditLog(db);
+  const auditLog = new SqlAuditLog(db, 'sqlite');
   const downloadCounts = new SqlDownloadCounts(scope);
   const tokens = new SqlTokens(scope);
   const rateCounts = new SqlRateCounts(db);
