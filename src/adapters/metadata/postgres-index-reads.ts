@@ -25,10 +25,10 @@ export class PostgresIndexReads implements RepositoryRouting {
 
   constructor(db: Db, pool: Pick<GuardedPool, 'prepare'>) {
     const statements = indexFilesStatementsOnPostgres(db);
-    pool.prepare(statements.gzip, 'cratekeeper_index_files_gzip');
-    pool.prepare(statements.identity, 'cratekeeper_index_files_identity');
+    pool.prepare(statements.gzip.query.sql, 'cratekeeper_index_files_gzip');
+    pool.prepare(statements.identity.query.sql, 'cratekeeper_index_files_identity');
     const batched = (form: IndexFileForm) =>
-      new BatchedReads<IndexFile>((names) => readIndexFilesOnPostgres(db, names, form), MAX_IN_FLIGHT, MAX_BATCH);
+      new BatchedReads<IndexFile>((names) => readIndexFilesOnPostgres(db, names, statements[form]), MAX_IN_FLIGHT, MAX_BATCH);
     this.reads = { gzip: batched('gzip'), identity: batched('identity') };
   }
 

@@ -8,7 +8,7 @@
 // line.
 
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import { renderIndexFile, renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
 import type { OnProgress } from '../../domain/progress.js';
 import { gzipFormOf, type IndexFile, type IndexFileForm } from '../../domain/index-file.js';
@@ -45,27 +45,52 @@ export async function readIndexFile(scope: SqlScope, lowerName: string, form: In
  * gzip form, a tenth of that size, is sent as a `bytea`.
  */
 async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
-  return (await readIndexFilesOnPostgres(db, [lowerName], form)).get(lowerName);
+  return (await readIndexFilesOnPostgres(db, [lowerName], indexFilesStatementsOnPostgres(db)[form])).get(lowerName);
+}
+
+/** The statement that reads index files of one form by lower-case name, with an array of names as its one parameter. */
+export interface IndexFilesStatement {
+  form: IndexFileForm;
+  query: CompiledQuery;
+}
+
+/**
+ * The statements of `readIndexFilesOnPostgres`, one a form, compiled once: their text is the same
+ * whatever the names, so a batch of reads (postgres-index-reads.ts) only binds its names, and
+ * PostgreSQL connections keep them prepared.
+ */
+export function indexFilesStatementsOnPostgres(db: Db): Record<IndexFileForm, IndexFilesStatement> {
+  return {
+    identity: { form: 'identity', query: plainFilesQuery(db, []).compile() },
+    gzip: { form: 'gzip', query: gzipFilesQuery(db, []).compile() },
+  };
 }
 
 /** Several files in one query, by lower-case name (postgres-index-reads.ts batches reads with it). */
-export async function readIndexFilesOnPostgres(db: Db, lowerNames: string[], form: IndexFileForm): Promise<Map<string, IndexFile>> {
+export async function readIndexFilesOnPostgres(
+  db: Db,
+  lowerNames: string[],
+  statement: IndexFilesStatement,
+): Promise<Map<string, IndexFile>> {
   const files = new Map<string, IndexFile>();
-  if (form === 'identity') {
-    for (const row of await plainFilesQuery(db, lowerNames).execute()) {
-      files.set(row.name_lower, { body: Buffer.from(row.text, 'utf8'), etag: row.etag });
-    }
-    return files;
-  }
-  for (const row of await gzipFilesQuery(db, lowerNames).execute()) {
-    files.set(row.name_lower, oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip));
+  const { rows } = await db.executeQuery<StoredFileRow>({ ...statement.query, parameters: [lowerNames] });
+  for (const row of rows) {
+    files.set(
+      row.name_lower,
+      statement.form === 'identity'
+        ? { body: Buffer.from(row.text!, 'utf8'), etag: row.etag }
+        : oneForm(row.etag, row.text === null ? null : Buffer.from(row.text, 'utf8'), row.gzip ?? null),
+    );
   }
   return files;
 }
 
-/** The SQL of `readIndexFilesOnPostgres` for each form: the same text whatever the names (one array parameter). */
-export function indexFilesStatementsOnPostgres(db: Db): Record<IndexFileForm, string> {
-  return { identity: plainFilesQuery(db, []).compile().sql, gzip: gzipFilesQuery(db, []).compile().sql };
+/** A row of either statement: the plain form has no `gzip`, and its `text` is never null. */
+interface StoredFileRow {
+  name_lower: string;
+  etag: string;
+  gzip?: Buffer | null;
+  text: string | null;
 }
 
 const filesQuery = (db: Db, lowerNames: string[]) =>
