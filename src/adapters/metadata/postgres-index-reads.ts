@@ -1,7 +1,7 @@
 // Index-file reads on PostgreSQL, in batches (lib/batched-reads.ts). A cold read is one small query,
 // and at 150,000 crates under load each paid its own round trip, parse, plan and execution, and
 // waited for one of the pool's connections: 3.3k reads/s with a p99 of 126 ms, where SQLite served
-// 9.2k (bench/README.md). Here reads that arrive while MAX_IN_FLIGHT queries are under way wait and
+// 9.2k (bench/README.md). Here reads that arrive while a query of their form is under way wait and
 // go together in the next one (`name_lower = any($1)`); on a server that keeps up, each read still
 // goes alone, at once. The other queries keep the rest of the pool. Only the top-level repository's
 // reads are batched: a read inside a transaction sees that transaction. Their two statements (one a
@@ -15,8 +15,17 @@ import type { GuardedPool } from './postgres-pool.js';
 import { indexFilesStatementsOnPostgres, readIndexFilesOnPostgres } from './sql-index-files.js';
 import type { Db } from './sql-scope.js';
 
-/** Queries of index files at once, per form; fewer than the pool's connections (postgres.ts). */
-const MAX_IN_FLIGHT = 4;
+/**
+ * Queries of index files at once, per form. One: reads that arrive while it runs go together in the
+ * next, so under load each query carries more of them, and what a query costs beyond its rows
+ * (a round trip, a bind, a backend woken, the driver's and the event loop's work) is shared by more
+ * reads. With four at once (of each form) batches were smaller: at 150,000 crates on this 2-core
+ * machine PostgreSQL spent 70 us a cold read against 31-40 us, the event loop 91 against 61-71 us,
+ * and the p99 was twice as long (bench/README.md). What one query costs for its wait: a batch of
+ * large files holds the reads of its form behind it (the plain form has its own queue), and a
+ * distant database bounds a form's reads by MAX_BATCH a round trip (16,000 a second at 2 ms).
+ */
+const MAX_IN_FLIGHT = 1;
 /** Files per query: a batch of large files in their plain form is decoded on the event loop at once. */
 const MAX_BATCH = 32;
 
