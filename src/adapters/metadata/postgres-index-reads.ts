@@ -12,7 +12,7 @@ import { BatchedReads } from '../../lib/batched-reads.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
 import { withOwn, type RepositoryRouting } from './sql-database.js';
 import type { GuardedPool } from './postgres-pool.js';
-import { indexFilesStatementsOnPostgres, readIndexFilesOnPostgres } from './sql-index-files.js';
+import { indexFilesStatementOnPostgres, readIndexFilesOnPostgres } from './sql-index-files.js';
 import type { Db } from './sql-scope.js';
 
 /**
@@ -33,11 +33,11 @@ export class PostgresIndexReads implements RepositoryRouting {
   private readonly reads: Record<IndexFileForm, BatchedReads<IndexFile>>;
 
   constructor(db: Db, pool: Pick<GuardedPool, 'prepare'>) {
-    const statements = indexFilesStatementsOnPostgres(db);
-    pool.prepare(statements.gzip.query.sql, 'cratekeeper_index_files_gzip');
-    pool.prepare(statements.identity.query.sql, 'cratekeeper_index_files_identity');
-    const batched = (form: IndexFileForm) =>
-      new BatchedReads<IndexFile>((names) => readIndexFilesOnPostgres(db, names, statements[form]), MAX_IN_FLIGHT, MAX_BATCH);
+    const batched = (form: IndexFileForm) => {
+      const statement = indexFilesStatementOnPostgres(db, form);
+      pool.prepare(statement.query.sql, `cratekeeper_index_files_${form}`);
+      return new BatchedReads<IndexFile>((names) => readIndexFilesOnPostgres(db, names, statement), MAX_IN_FLIGHT, MAX_BATCH);
+    };
     this.reads = { gzip: batched('gzip'), identity: batched('identity') };
   }
 

@@ -45,7 +45,7 @@ export async function readIndexFile(scope: SqlScope, lowerName: string, form: In
  * gzip form, a tenth of that size, is sent as a `bytea`.
  */
 async function readIndexFileOnPostgres(db: Db, lowerName: string, form: IndexFileForm): Promise<IndexFile | undefined> {
-  return (await readIndexFilesOnPostgres(db, [lowerName], indexFilesStatementsOnPostgres(db)[form])).get(lowerName);
+  return (await readIndexFilesOnPostgres(db, [lowerName], indexFilesStatementOnPostgres(db, form))).get(lowerName);
 }
 
 /** The statement that reads index files of one form by lower-case name, with an array of names as its one parameter. */
@@ -55,15 +55,12 @@ export interface IndexFilesStatement {
 }
 
 /**
- * The statements of `readIndexFilesOnPostgres`, one a form, compiled once: their text is the same
- * whatever the names, so a batch of reads (postgres-index-reads.ts) only binds its names, and
- * PostgreSQL connections keep them prepared.
+ * The statement of `readIndexFilesOnPostgres` for one form, compiled: its text is the same whatever
+ * the names, so a batch of reads (postgres-index-reads.ts) compiles it once and binds its names,
+ * and PostgreSQL connections keep it prepared.
  */
-export function indexFilesStatementsOnPostgres(db: Db): Record<IndexFileForm, IndexFilesStatement> {
-  return {
-    identity: { form: 'identity', query: plainFilesQuery(db, []).compile() },
-    gzip: { form: 'gzip', query: gzipFilesQuery(db, []).compile() },
-  };
+export function indexFilesStatementOnPostgres(db: Db, form: IndexFileForm): IndexFilesStatement {
+  return { form, query: (form === 'identity' ? plainFilesQuery(db) : gzipFilesQuery(db)).compile() };
 }
 
 /** Several files in one query, by lower-case name (postgres-index-reads.ts batches reads with it). */
@@ -93,18 +90,18 @@ interface StoredFileRow {
   text: string | null;
 }
 
-const filesQuery = (db: Db, lowerNames: string[]) =>
+// The names are the one parameter, bound by each read (the compiled statement holds an empty array).
+const filesQuery = (db: Db) =>
   db
     .selectFrom('index_files')
     .select(['name_lower', 'etag'])
-    .where(sql<boolean>`name_lower = any(${lowerNames})`);
+    .where(sql<boolean>`name_lower = any(${[] as string[]})`);
 
-const plainFilesQuery = (db: Db, lowerNames: string[]) =>
-  filesQuery(db, lowerNames).select(sql<string>`convert_from(body, 'UTF8')`.as('text'));
+const plainFilesQuery = (db: Db) => filesQuery(db).select(sql<string>`convert_from(body, 'UTF8')`.as('text'));
 
 // The bytes only when there is no gzip form: one of the two crosses from the database.
-const gzipFilesQuery = (db: Db, lowerNames: string[]) =>
-  filesQuery(db, lowerNames).select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')]);
+const gzipFilesQuery = (db: Db) =>
+  filesQuery(db).select(['gzip', sql<string | null>`case when gzip is null then convert_from(body, 'UTF8') end`.as('text')]);
 
 function oneForm(etag: string, body: Buffer | null, gzipped: Buffer | null): IndexFile {
   if (gzipped !== null) return { gzipped, etag };
