@@ -13,7 +13,7 @@ import pg from 'pg';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { PostgresIndexReads } from '../../src/adapters/metadata/postgres-index-reads.js';
 import { GuardedPool } from '../../src/adapters/metadata/postgres-pool.js';
-import { AUDIT_APPEND_STATEMENT, appendOnPostgres, SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
+import { AUDIT_APPEND_STATEMENT, prepareAuditAppendOnPostgres, SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import type { MetadataRepositories } from '../../src/ports/metadata-database.js';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
@@ -122,7 +122,7 @@ describe('PostgreSQL prepared statements', () => {
   it('appends audit events through one prepared statement, whatever their number', async () => {
     const { pool, db, preparedNames, sent } = await oneConnection();
     try {
-      pool.prepare(appendOnPostgres([]).compile(db).sql, AUDIT_APPEND_STATEMENT);
+      prepareAuditAppendOnPostgres(pool, db);
       const log = new SqlAuditLog(db, 'postgres');
       const reads = (n: number) =>
         Array.from({ length: n }, (_, i) => ({

@@ -17,7 +17,7 @@ import type { OnProgress } from '../../domain/progress.js';
 import { prepareSchema, type MigrationPolicy } from './migrations.js';
 import { PostgresIndexReads } from './postgres-index-reads.js';
 import { GuardedPool } from './postgres-pool.js';
-import { AUDIT_APPEND_STATEMENT, appendOnPostgres } from './sql-audit-log.js';
+import { prepareAuditAppendOnPostgres } from './sql-audit-log.js';
 import type { Database } from './sql-schema.js';
 import { SqlMetadataDatabase } from './sql-database.js';
 import type { Db } from './sql-scope.js';
@@ -109,7 +109,7 @@ export async function openPostgresDatabase(
   pool.on('connect', withoutParallelWorkers);
   const guarded = new GuardedPool(pool, timeouts.queryMs);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) });
-  guarded.prepare(appendOnPostgres([]).compile(db).sql, AUDIT_APPEND_STATEMENT);
+  prepareAuditAppendOnPostgres(guarded, db);
   return new SqlMetadataDatabase(
     db,
     { name: 'postgres', isUniqueViolation, beforeRecordChange: serializeChangeWriters },

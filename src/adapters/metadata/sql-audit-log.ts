@@ -2,6 +2,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { AuditEvent, AuditLog, AuditQuery } from '../../ports/audit-log.js';
+import type { GuardedPool } from './postgres-pool.js';
 import type { Database } from './sql-schema.js';
 import type { SqlDialectRules } from './sql-scope.js';
 
@@ -12,7 +13,7 @@ const ROWS_PER_INSERT = 200;
 /** Events per INSERT on PostgreSQL, where a statement takes one array per column whatever their number. */
 const ROWS_PER_ARRAY_INSERT = 1000;
 
-/** The name under which PostgreSQL connections keep the append statement prepared (postgres.ts). */
+/** The name under which PostgreSQL connections keep the append statement prepared. */
 export const AUDIT_APPEND_STATEMENT = 'cratekeeper_audit_append';
 
 export class SqlAuditLog implements AuditLog {
@@ -104,11 +105,16 @@ export class SqlAuditLog implements AuditLog {
  * cold index reads every read is an event, and a VALUES list of 200 rows (2,000 parameters) cost
  * about twice the event loop's time to build and PostgreSQL's to parse and run (bench/README.md).
  */
-export function appendOnPostgres(events: readonly AuditEvent[]) {
+function appendOnPostgres(events: readonly AuditEvent[]) {
   const column = <T>(value: (event: AuditEvent) => T) => events.map(value);
   return sql`insert into audit_events (at, action, user_login, token_id, crate, version, client_ip, user_agent, detail, count)
     select * from unnest(${column((e) => e.at)}::text[], ${column((e) => e.action)}::text[], ${column((e) => e.userLogin)}::text[],
       ${column((e) => e.tokenId)}::integer[], ${column((e) => e.crate)}::text[], ${column((e) => e.version)}::text[],
       ${column((e) => e.clientIp)}::text[], ${column((e) => e.userAgent)}::text[], ${column((e) => e.detail)}::text[],
       ${column((e) => e.count)}::integer[])`;
+}
+
+/** Has the pool's connections keep the append prepared (postgres.ts opens the database with it). */
+export function prepareAuditAppendOnPostgres(pool: Pick<GuardedPool, 'prepare'>, db: Kysely<Database>): void {
+  pool.prepare(appendOnPostgres([]).compile(db).sql, AUDIT_APPEND_STATEMENT);
 }
