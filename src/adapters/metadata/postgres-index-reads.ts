@@ -21,9 +21,10 @@ import type { Db } from './sql-scope.js';
  * (a round trip, a bind, a backend woken, the driver's and the event loop's work) is shared by more
  * reads. With four at once (of each form) batches were smaller: at 150,000 crates on this 2-core
  * machine PostgreSQL spent 70-72 us a cold read against 31-40 us, the event loop 91-92 against
- * 59-87 us, and the p99 was about twice as long (bench/README.md). What one query costs for its wait: a batch of
- * large files holds the reads of its form behind it (the plain form has its own queue), and a
- * distant database bounds a form's reads by MAX_BATCH a round trip (16,000 a second at 2 ms).
+ * 59-87 us, and the p99 was about twice as long (bench/README.md). What one query costs for its
+ * wait: a batch of large files holds the reads of its form behind it (the plain form has its own
+ * queue), and a distant database bounds a form's reads by MAX_BATCH a round trip (16,000 a second
+ * at 2 ms).
  */
 const MAX_IN_FLIGHT = 1;
 /** Files per query: a batch of large files in their plain form is decoded on the event loop at once. */
