@@ -14,7 +14,7 @@
 import { once } from 'node:events';
 import { pipeline } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Http2ServerResponse } from 'node:http2';
+import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
 import type { Metrics } from '../services/metrics.js';
@@ -62,6 +62,11 @@ const DOWNLOAD = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/download$/;
 const UNUSUAL = /[%;#]/;
 // fastify's default maxParamLength: a longer parameter matches no route there.
 const MAX_PARAM_LENGTH = 100;
+
+/** The connection a request came on, for the token check's memo: the HTTP/2 session, or the socket. */
+function connectionOf(req: IncomingMessage): object {
+  return (req as unknown as Partial<Http2ServerRequest>).stream?.session ?? req.socket;
+}
 
 export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessage, res: ServerResponse) => void): FastLane {
   const { auth, authentication, metrics, log, clientAddress } = options;
@@ -207,7 +212,7 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
       return false;
     }
     // The read group's authentication, decided from memory and admitted, or fastify decides.
-    const outcome = auth.authenticateFromCache(req.headers.authorization);
+    const outcome = auth.authenticateFromCache(req.headers.authorization, connectionOf(req));
     if (outcome === undefined) return false;
     const principal = admittedPrincipal(outcome, authentication);
     if (principal === undefined) return false;

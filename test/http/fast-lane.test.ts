@@ -262,6 +262,34 @@ describe('the lean path answers index and download requests as the fastify route
     ]);
   });
 
+  it('refuses a token revoked while the connection that sent it stays open', async () => {
+    // The token check remembers a connection's last header (token-authenticator.ts): a revocation
+    // must reach that connection's next request, on the lean path, without a new connection.
+    const { token, record } = await r.registry.accounts.createToken('alice', 'revoked while connected');
+    const own = new Agent({ keepAlive: true, maxSockets: 1 });
+    const { hostname, port } = new URL(lane.url);
+    const read = () =>
+      new Promise<{ status: number; reusedSocket: boolean }>((resolve, reject) => {
+        const req = httpGet({ hostname, port, path: '/index/la/ne/lane_crate', headers: { authorization: token }, agent: own }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reusedSocket: req.reusedSocket }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      assert.equal((await read()).status, 200, 'looked up by fastify');
+      lane.reachedFastify.length = 0;
+      assert.deepEqual(await read(), { status: 200, reusedSocket: true });
+      assert.deepEqual(lane.reachedFastify, [], 'answered by the lean path');
+      await r.registry.accounts.revokeToken(record.id);
+      await eventually(async () => assert.deepEqual(await read(), { status: 401, reusedSocket: true }));
+    } finally {
+      own.destroy();
+    }
+  });
+
   it('hands a download whose file fails before its first byte to fastify, which answers 500 without the file headers', async () => {
     await r.publishAsAdmin('broken', '1.0.0');
     const blob = await r.registry.metadata.crates.findVersionBlob('broken', '1.0.0');

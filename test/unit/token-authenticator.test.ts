@@ -175,6 +175,54 @@ describe('TokenAuthenticator', () => {
     }
   });
 
+  it("a connection's repeated header is answered as the cache answers it, and follows every change", async () => {
+    // The memo by connection spares the hash of a header the connection sent before; it must
+    // never answer what the cache would not: another header, a revocation, a disabled user, the
+    // safety net and expiry all reach it.
+    const auth = fresh();
+    const expiresAt = new Date(START + 10 * 60_000).toISOString();
+    const [a, b] = [await newToken(expiresAt), await newToken()];
+    await auth.authenticate(a.token);
+    await auth.authenticate(b.token);
+    const connection = {};
+    const principalOf = (outcome: AuthOutcome | undefined) => (outcome?.status === 'ok' ? outcome.principal.tokenId : outcome?.status);
+    assert.equal(principalOf(auth.authenticateFromCache(a.token, connection)), a.id);
+    assert.equal(principalOf(auth.authenticateFromCache(a.token, connection)), a.id, 'from the memo');
+    assert.equal(principalOf(auth.authenticateFromCache(b.token, connection)), b.id, 'another header on the same connection');
+    assert.equal(principalOf(auth.authenticateFromCache(`Bearer ${b.token}`, connection)), b.id);
+    assert.equal(auth.authenticateFromCache(undefined, connection)?.status, 'missing');
+    assert.equal(principalOf(auth.authenticateFromCache(a.token, connection)), a.id);
+
+    assert.ok(await store.tokens.revokeToken(a.id));
+    auth.forgetTokenHash(hashToken(a.token));
+    assert.equal(auth.authenticateFromCache(a.token, connection), undefined, 'revoked: no longer decided from memory');
+    assert.equal(rejected(await auth.authenticate(a.token)).cause, 'unknown');
+
+    assert.equal(principalOf(auth.authenticateFromCache(b.token, connection)), b.id);
+    try {
+      assert.ok(await store.users.setDisabled(userId, true));
+      auth.forgetUser(userId);
+      assert.equal(auth.authenticateFromCache(b.token, connection), undefined, 'user disabled: no longer decided from memory');
+    } finally {
+      await store.users.setDisabled(userId, false);
+    }
+
+    const c = await newToken(new Date(START + 60_000).toISOString());
+    await auth.authenticate(c.token);
+    assert.equal(principalOf(auth.authenticateFromCache(c.token, connection)), c.id);
+    clock = START + 60_000;
+    assert.equal(rejected(auth.authenticateFromCache(c.token, connection)!).cause, 'expired', 'expiry reaches the memo');
+    clock = START;
+    assert.equal((await auth.authenticate(b.token)).status, 'ok', 'read again once the user is enabled');
+    assert.equal(principalOf(auth.authenticateFromCache(b.token, connection)), b.id);
+    await store.tokens.revokeToken(b.id);
+    clock += 5 * 60_000;
+    assert.equal(principalOf(auth.authenticateFromCache(b.token, connection)), b.id, 'within the safety net');
+    clock += 1;
+    assert.equal(auth.authenticateFromCache(b.token, connection), undefined, 'past the safety net: looked up again');
+    assert.equal(rejected(await auth.authenticate(b.token)).cause, 'unknown');
+  });
+
   it('forgetUser drops every cached token of that user', async () => {
     const auth = fresh();
     const [a, b] = [await newToken(), await newToken()];
