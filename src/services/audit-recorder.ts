@@ -31,7 +31,13 @@ export interface AuditSource {
 
 export class AuditRecorder {
   private pending: AuditEvent[] = [];
-  private reads = new Map<string, AuditEvent>();
+  /** Counted index reads not yet written, in the order of their first read. */
+  private reads: AuditEvent[] = [];
+  /**
+   * This hour's counted reads by token id (null without a token), then crate: keys that are numbers
+   * and the name the index cache was asked with, so counting a read builds no string.
+   */
+  private hourReads = new Map<number | null, Map<string, AuditEvent>>();
   /** The hour index reads are counted in, and its start as events carry it: one string an hour, not one a read. */
   private readHour = { hour: Number.NaN, at: '' };
   private timer: NodeJS.Timeout | undefined;
@@ -71,17 +77,22 @@ export class AuditRecorder {
     this.listeners.push(listener);
   }
 
-  /** The hot path: one map lookup and an increment. */
+  /** The hot path: two map lookups and an increment. */
   indexRead(source: AuditSource, crate: string): void {
     const hour = Math.floor(this.now() / HOUR_MS);
-    const key = `${hour}|${source.principal?.tokenId ?? '-'}|${crate}`;
-    const counted = this.reads.get(key);
+    if (hour !== this.readHour.hour) {
+      this.readHour = { hour, at: new Date(hour * HOUR_MS).toISOString() };
+      this.hourReads = new Map();
+    }
+    const tokenId = source.principal?.tokenId ?? null;
+    let byCrate = this.hourReads.get(tokenId);
+    if (byCrate === undefined) this.hourReads.set(tokenId, (byCrate = new Map()));
+    const counted = byCrate.get(crate);
     if (counted) {
       counted.count++;
       return;
     }
-    if (hour !== this.readHour.hour) this.readHour = { hour, at: new Date(hour * HOUR_MS).toISOString() };
-    this.reads.set(key, {
+    const event: AuditEvent = {
       at: this.readHour.at,
       action: 'index-read',
       userLogin: source.principal?.login ?? null,
@@ -92,7 +103,9 @@ export class AuditRecorder {
       userAgent: source.userAgent,
       detail: null,
       count: 1,
-    });
+    };
+    byCrate.set(crate, event);
+    this.reads.push(event);
   }
 
   start(intervalMs: number): void {
@@ -117,7 +130,7 @@ export class AuditRecorder {
 
   /** Events waiting to be written (index reads count once per token, crate and hour). */
   get pendingEvents(): number {
-    return this.pending.length + this.reads.size;
+    return this.pending.length + this.reads.length;
   }
 
   private async write(): Promise<void> {
@@ -125,8 +138,9 @@ export class AuditRecorder {
     this.pending = [];
     // The counted events themselves, not copies: under cold reads there are thousands, each one
     // already old to V8, and a copy of each lived through the flush's slices and was promoted too.
-    for (const read of this.reads.values()) events.push(read);
-    this.reads = new Map();
+    for (const read of this.reads) events.push(read);
+    this.reads = [];
+    this.hourReads = new Map();
     let written = 0;
     try {
       while (written < events.length) {
