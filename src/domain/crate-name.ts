@@ -128,24 +128,7 @@ export function indexPathOf(name: string): string {
  * silently answered with crate `xyz`).
  */
 export function crateNameFromIndexPath(path: string): string | undefined {
-  // Read in place, character by character: this runs on every index read (the hot path).
-  const start = path.lastIndexOf('/') + 1;
-  const length = path.length - start;
-  if (length < 1 || length > MAX_CRATE_NAME_LENGTH) return undefined;
-  for (let i = start; i < path.length; i++) {
-    if (!isIndexNameChar(path.charCodeAt(i), i === start)) return undefined;
-  }
-  // The directories before the name, as indexPathOf writes them.
-  const same = (at: number, nameAt: number) => path.charCodeAt(at) === path.charCodeAt(start + nameAt);
-  let directories: boolean;
-  if (length <= 2) directories = start === 2 && path.charCodeAt(0) === 0x30 + length;
-  else if (length === 3) directories = start === 4 && path.startsWith('3/') && same(2, 0) && path[3] === '/';
-  else directories = start === 6 && same(0, 0) && same(1, 1) && path[2] === '/' && same(3, 2) && same(4, 3) && path[5] === '/';
-  return directories ? path.slice(start) : undefined;
-}
-
-/** A character of a crate name as the index writes it (lower case): a letter first, then letters, digits, `-`, `_`. */
-function isIndexNameChar(code: number, first: boolean): boolean {
-  if (code >= 0x61 && code <= 0x7a) return true;
-  return !first && ((code >= 0x30 && code <= 0x39) || code === 0x2d || code === 0x5f);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (!isPlausibleCrateName(name) || name !== name.toLowerCase()) return undefined;
+  return indexPathOf(name) === path ? name : undefined;
 }
