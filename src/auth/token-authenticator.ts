@@ -67,6 +67,11 @@ interface CachedPrincipal {
   cachedAt: number;
 }
 
+/** Whether a cached principal may still answer without a lookup (the safety net, PRINCIPAL_TTL_MS). */
+function withinSafetyNet(cached: CachedPrincipal, now: number): boolean {
+  return now - cached.cachedAt <= PRINCIPAL_TTL_MS;
+}
+
 /**
  * The last `Authorization` header a connection sent and the cache entry it was found by: a
  * keep-alive connection or an HTTP/2 session sends the same header request after request, and a
@@ -114,7 +119,7 @@ export class TokenAuthenticator {
       const memo = this.byConnection.get(connection);
       if (memo !== undefined && memo.authorization === authorization && memo.forgets === this.forgets) {
         const now = this.now();
-        if (now - memo.cached.cachedAt <= PRINCIPAL_TTL_MS) return this.accept(memo.cached, now);
+        if (withinSafetyNet(memo.cached, now)) return this.accept(memo.cached, now);
       }
     }
     const token = tokenFromAuthorizationHeader(authorization);
@@ -123,7 +128,7 @@ export class TokenAuthenticator {
     const cached = this.known.get(hash);
     if (cached !== undefined) {
       const now = this.now();
-      if (now - cached.cachedAt <= PRINCIPAL_TTL_MS) {
+      if (withinSafetyNet(cached, now)) {
         if (connection !== undefined) this.byConnection.set(connection, { authorization: authorization!, cached, forgets: this.forgets });
         return this.accept(cached, now);
       }
