@@ -303,6 +303,51 @@ describe('h2c upgrade: curl, as cargo asks for HTTP/2 on plain http', () => {
     }
   });
 
+  it('refuses a token revoked while its HTTP/2 connection stays open', async () => {
+    // The token check remembers an HTTP/2 session's last header (token-authenticator.ts, keyed by
+    // the session rather than the socket): a revocation must reach that session's next stream.
+    const { token, record } = await r.registry.accounts.createToken('admin', 'revoked during an HTTP/2 session');
+    const exchange = await rawConnection(port);
+    const FILE = '"name":"h2c_crate"';
+    const REFUSED = 'token rejected: the token is unknown or revoked';
+    let nextStream = 3;
+    /** Sends one more index read on this connection; resolves with what the server sent for it. */
+    const read = async (): Promise<string> => {
+      const from = exchange.received().length;
+      const fields: [string, string][] = [
+        [':method', 'GET'],
+        [':scheme', 'http'],
+        [':path', '/index/h2/c_/h2c_crate'],
+        [':authority', '127.0.0.1'],
+        ['authorization', token],
+      ];
+      exchange.socket.write(requestFrames(nextStream, fields));
+      nextStream += 2;
+      let answer = '';
+      await eventually(() => {
+        answer = exchange.received().subarray(from).toString('latin1');
+        assert.ok(answer.includes(FILE) || answer.includes(REFUSED), `no answer yet: ${JSON.stringify(answer)}`);
+      });
+      return answer;
+    };
+    try {
+      exchange.socket.write(`GET /index/h2/c_/h2c_crate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${token}\r\n${UPGRADE_HEADERS}\r\n`);
+      await until(exchange, '101 Switching Protocols');
+      exchange.socket.write(Buffer.concat([PREFACE, EMPTY_SETTINGS]));
+      await until(exchange, FILE);
+      // Two more streams: the second is answered from the session's remembered header.
+      for (let i = 0; i < 2; i++) assert.ok((await read()).includes(FILE));
+      await r.registry.accounts.revokeToken(record.id);
+      await eventually(async () => {
+        const answer = await read();
+        assert.ok(answer.includes(REFUSED) && !answer.includes(FILE), `still served: ${JSON.stringify(answer)}`);
+      });
+      assert.equal(exchange.socket.destroyed, false, 'the same connection');
+    } finally {
+      exchange.socket.destroy();
+    }
+  });
+
   it('refuses over HTTP/2 a method that HTTP/1.1 refuses', async () => {
     const exchange = await rawConnection(port);
     exchange.socket.write(`GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\n${UPGRADE_HEADERS}\r\n`);
