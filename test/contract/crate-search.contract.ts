@@ -90,6 +90,10 @@ export function crateSearchContract(name: string, fixtures: CrateSearchFixtures)
       assert.deepEqual(await names(db, 'tt'), { total: 4, names: ['hyper-http', 'httparse', 'http-body', 'Http'] });
       assert.deepEqual(await names(db, 'R-'), { total: 1, names: ['hyper-http'] });
       assert.deepEqual(await names(db, 'x'), { total: 0, names: [] });
+      // Two characters at a name's start and at its end; not in "Serialization" (a description).
+      assert.deepEqual(await names(db, 'se'), { total: 2, names: ['serde', 'httparse'] });
+      assert.deepEqual(await names(db, 'dY'), { total: 1, names: ['http-body'] });
+      assert.deepEqual(await names(db, '%e'), { total: 0, names: [] });
     });
 
     it('takes quotes and search operators in a query as text', async () => {

@@ -564,6 +564,19 @@ export const MIGRATIONS: readonly Migration[] = [
       await sql`create index version_downloads_by_day on version_downloads (crate, day, count)`.execute(db);
     },
   },
+  {
+    version: 21,
+    async up(db, dialect) {
+      // PostgreSQL: a search of two characters (sql-search-match.ts) has no trigram to look up, so it
+      // read every crate's name: 22-25 ms at 150,000 crates for `se`, most of a search's time. Each
+      // name's pairs of characters, in a GIN index, find the crates that contain a pair without
+      // reading the others. SQLite reads names from its narrow covering index (migration 8).
+      if (dialect !== 'postgres') return;
+      await sql`create function crate_name_pairs(name text) returns text[] language sql immutable strict parallel safe
+        as $$ select array(select substr(name, i, 2) from generate_series(1, length(name) - 1) as i) $$`.execute(db);
+      await sql`create index crates_name_pairs on crates using gin (crate_name_pairs(name_normalized))`.execute(db);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -3,7 +3,8 @@
 // FTS5 table with the trigram tokenizer over crate names and descriptions; PostgreSQL uses pg_trgm
 // GIN indexes, which make `LIKE '%query%'` indexable. Both match substrings, case-insensitively,
 // names as crate names compare (`foo-bar` finds `foo_bar`). A trigram index cannot look up fewer
-// than three characters, so a shorter query matches names only (as crates.io matches short queries).
+// than three characters, so a shorter query matches names only (as crates.io matches short queries):
+// on PostgreSQL a query of two from the index of each name's pairs of characters (migration 21).
 
 import { sql, type RawBuilder } from 'kysely';
 import type { ReadableCrates } from '../../ports/crate-search.js';
@@ -26,7 +27,12 @@ const ftsString = (text: string) => `"${text.replaceAll('"', '""')}"`;
  */
 export function matchesQuery(dialect: 'sqlite' | 'postgres', q: string, name: string): RawBuilder<boolean> {
   const nameContains = sql<boolean>`crates.name_normalized like ${contains(name)} escape '\\'`;
-  if ([...q].length < MIN_INDEXED_QUERY) return nameContains;
+  if ([...q].length < MIN_INDEXED_QUERY) {
+    if (dialect === 'sqlite' || [...name].length !== 2) return nameContains;
+    // A name contains the pair exactly when the pair is among its pairs. The `like` costs nothing
+    // after the index's lookup; it is tested first should the planner ever read every crate.
+    return sql<boolean>`(crate_name_pairs(crates.name_normalized) @> array[${name}]::text[] and ${nameContains})`;
+  }
   if (dialect === 'sqlite') {
     const fts = `name_normalized : ${ftsString(name)} OR description : ${ftsString(q)}`;
     return sql<boolean>`crates.id in (select rowid from crate_search where crate_search match ${fts})`;
