@@ -137,6 +137,9 @@ export const ERROR_CODES = [
   'invalid-policy-check',
   'invalid-held-back-query',
 
+  // any request's text
+  'text-with-nul',
+
   // load, limits and dependencies of ours
   'database-unavailable',
   'rate-limited',

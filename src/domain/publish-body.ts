@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { invalid, tooLarge } from './errors.js';
 import { assertJsonShape, type JsonShapeLimits } from './json-shape.js';
+import { containsNul, pathOfNul } from './text.js';
 
 /**
  * What JSON.parse of the metadata may cost. Measured on 2 shared cores under load, the costliest
@@ -114,6 +115,9 @@ export function parsePublishMetadata(json: string): PublishMetadata {
       'invalid publish metadata: features.__proto__: this registry cannot store a feature named `__proto__`; rename it',
     );
   }
+  // JSON can carry a NUL only escaped: the walk for where runs only when the text has one.
+  const nulAt = json.includes('\\u0000') ? pathOfNul(raw) : undefined;
+  if (nulAt !== undefined) throw invalid('invalid-publish-metadata', `invalid publish metadata: ${containsNul(nulAt)}`);
   const parsed = metadataSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(describeIssue).join('; ');

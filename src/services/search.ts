@@ -1,6 +1,7 @@
 // Search by name and description, in the shape `cargo search` reads.
 
 import { invalid } from '../domain/errors.js';
+import { containsNul } from '../domain/text.js';
 import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
 import type { CrateSearch, SearchHitVersion } from '../ports/crate-search.js';
@@ -48,6 +49,7 @@ export class SearchService {
     const perPage = parsePositiveInt(query.per_page, 'per_page', 10, MAX_PER_PAGE);
     const page = parsePositiveInt(query.page, 'page', 1, 1_000_000);
     const q = (query.q ?? '').trim().slice(0, 200);
+    if (q.includes('\u0000')) throw invalid('invalid-search-parameter', containsNul('`q`'));
     const readable = this.policy.readableCrates(principal);
     const { total, hits } = await this.crates.searchCrates(q, perPage, (page - 1) * perPage, readable);
     return {

@@ -118,6 +118,14 @@ describe('fuzz: publish body and index lines', () => {
           );
           return;
         }
+        if (JSON.stringify(sent).includes('\\u0000')) {
+          // No store keeps a NUL (PostgreSQL cannot): refused, naming where.
+          assert.throws(
+            () => parsePublishBody(body),
+            (e: unknown) => e instanceof RegistryError && /: \S.* contains a NUL character/.test(e.message),
+          );
+          return;
+        }
         const parsed = parsePublishBody(body);
         assert.deepEqual(Buffer.from(parsed.crate), Buffer.from(crate));
         assert.equal(parsed.metadata.name, m.name);

@@ -154,6 +154,14 @@ describe('web API', () => {
       }
       assert.equal((await r.request({ method: 'GET', url: '/api/v1/crates?q=widget' })).statusCode, 401);
     });
+
+    it('refuses a query with a NUL character, which no crate has and PostgreSQL cannot compare', async () => {
+      for (const q of ['%00', 'wi%00', 'widget%00x']) {
+        const res = await r.request({ method: 'GET', url: `/api/v1/crates?q=${q}`, token: bob });
+        assert.equal(res.statusCode, 400, q);
+        assert.equal(detail(res.body), '`q` contains a NUL character (\\u0000)');
+      }
+    });
   });
 
   it('answers unknown paths with a cargo-shaped 404', async () => {

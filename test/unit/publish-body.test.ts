@@ -60,6 +60,27 @@ describe('publish body', () => {
     );
   });
 
+  it('refuses a NUL character in any text of the metadata, naming where; the six characters `\\u0000` are text', () => {
+    const body = (fields: Record<string, unknown>) => encodePublishBody(metadataFor('foo', '1.0.0', fields), Buffer.alloc(0));
+    const refused = (fields: Record<string, unknown>, where: string) =>
+      assert.throws(
+        () => parsePublishBody(body(fields)),
+        (error: unknown) =>
+          error instanceof RegistryError &&
+          error.code === 'invalid-publish-metadata' &&
+          error.message === `invalid publish metadata: ${where} contains a NUL character (\\u0000)`,
+        where,
+      );
+    refused({ description: 'one\u0000two' }, 'description');
+    refused({ keywords: ['ok', 'n\u0000'] }, 'keywords.1');
+    refused({ features: { std: [], 'f\u0000': [] } }, 'features (a key)');
+    refused({ features: { std: ['dep/\u0000'] } }, 'features.std.0');
+    refused({ deps: [{ name: 'bar', version_req: '^1', features: ['x\u0000'] }] }, 'deps.0.features.0');
+    refused({ badges: { ci: { branch: '\u0000' } } }, 'badges.ci.branch');
+    const literal = parsePublishBody(body({ description: 'escapes such as \\u0000 in text' })).metadata;
+    assert.equal(literal.description, 'escapes such as \\u0000 in text');
+  });
+
   describe('the metadata shape is bounded before JSON.parse', () => {
     const raw = (text: string) => Buffer.concat([u32(Buffer.byteLength(text)), Buffer.from(text), u32(0)]);
     const withBadges = (badges: string) => raw(`{"name":"foo","vers":"1.0.0","deps":[],"badges":${badges}}`);

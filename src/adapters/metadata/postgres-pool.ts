@@ -6,7 +6,9 @@
 //   it, never handed out again.
 // - A failed connect, a lost connection, a deadline and the server's own "shutting down", "too
 //   many connections", "statement timeout" answers become `unavailable` errors that name the
-//   database (dependency-unavailable.ts). Other SQL errors (a unique violation...) pass unchanged.
+//   database (dependency-unavailable.ts). Text with a NUL character, which PostgreSQL cannot
+//   hold, is the request's fault: `invalid` (a 400), not a 500. Other SQL errors (a unique
+//   violation...) pass unchanged.
 // - A connection that breaks while checked out between two queries is marked broken instead of
 //   crashing the process with an unhandled 'error' event.
 // The pool's own settings (connect and idle timeouts, keepalive, server-side timeouts) are
@@ -15,6 +17,7 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import pg from 'pg';
 import { dependencyUnavailable } from '../dependency-unavailable.js';
+import { textWithNul } from '../../domain/text.js';
 
 // SQLSTATE classes and codes that say "the database cannot serve this now", not "this is wrong":
 // 08 connection exception, 53 insufficient resources (too many connections, disk full), 57 operator
@@ -36,8 +39,14 @@ function breaksConnection(error: unknown): boolean {
   return !(error instanceof TypeError || error instanceof RangeError);
 }
 
+/** SQLSTATE 22021: a bound value is not valid text, which for a JavaScript string means a NUL. */
+const CHARACTER_NOT_IN_REPERTOIRE = '22021';
+
 function translate(error: unknown): unknown {
-  if (error instanceof pg.DatabaseError) return isServerUnavailable(error) ? dependencyUnavailable('database', error) : error;
+  if (error instanceof pg.DatabaseError) {
+    if (error.code === CHARACTER_NOT_IN_REPERTOIRE) return textWithNul();
+    return isServerUnavailable(error) ? dependencyUnavailable('database', error) : error;
+  }
   return breaksConnection(error) ? dependencyUnavailable('database', error) : error;
 }
 
