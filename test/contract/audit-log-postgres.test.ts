@@ -2,27 +2,15 @@
 // test. Plans come from EXPLAIN with sequential scans switched off, so that a plan names an index
 // whenever one can answer: the tables here are too small for the planner to prefer one.
 
-import { after, before } from 'node:test';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 import { auditLogContract, type OpenedAuditLog } from './audit-log.contract.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
-
-const started = () => {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  return server;
-};
+const postgres = postgresServerForTests();
 
 /** The log on a pool of its own, which notes each statement it runs to explain it later. */
 function openLogged(url: string): OpenedAuditLog {
@@ -52,7 +40,7 @@ function openLogged(url: string): OpenedAuditLog {
 
 auditLogContract('postgres', {
   async open() {
-    const url = await started().createDatabase();
+    const url = await postgres().createDatabase();
     await (await openPostgresDatabase(url, { migrations: 'apply' })).close();
     return openLogged(url);
   },

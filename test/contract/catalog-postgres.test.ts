@@ -1,19 +1,11 @@
 // The Catalog contract on a real PostgreSQL 15: one server for this file, an empty database per test.
 
-import { after, before } from 'node:test';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 import { catalogContract } from './catalog.contract.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const postgres = postgresServerForTests();
 
 catalogContract('postgres', async () => {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  return openPostgresDatabase(await server.createDatabase());
+  return openPostgresDatabase(await postgres().createDatabase());
 });

@@ -4,14 +4,14 @@
 // database without the commit-order lock.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrate } from '../../src/adapters/metadata/migrations.js';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 import { advisoriesContract } from './advisories.contract.js';
 import { changeLogContract } from './change-log.contract.js';
 import { cratesContract } from './crates.contract.js';
@@ -24,18 +24,7 @@ import { policyStoreContract } from './policy-store.contract.js';
 import { tokensContract } from './tokens.contract.js';
 import { webhooksContract } from './webhooks.contract.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
-
-function running(): PostgresServer {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  return server;
-}
+const postgres = postgresServerForTests();
 
 // A commit that lingers for a few random milliseconds after its change row got its seq, as a
 // slow disk or network would make it: the window in which a later seq can commit first.
@@ -45,10 +34,10 @@ const SLOW_COMMITS = `
   create trigger linger after insert on changes for each row execute function linger();`;
 
 async function slowDatabase(): Promise<string> {
-  const url = await running().createDatabase();
+  const url = await postgres().createDatabase();
   const database = await openPostgresDatabase(url); // creates the tables the trigger goes on
   await database.close();
-  await running().execute(url, SLOW_COMMITS);
+  await postgres().execute(url, SLOW_COMMITS);
   return url;
 }
 
@@ -62,10 +51,10 @@ const databases = new Map<'plain' | 'slow', string>();
 async function emptyDatabase(kind: 'plain' | 'slow'): Promise<string> {
   const existing = databases.get(kind);
   if (existing) {
-    await running().execute(existing, TRUNCATE_ALL);
+    await postgres().execute(existing, TRUNCATE_ALL);
     return existing;
   }
-  const url = kind === 'slow' ? await slowDatabase() : await running().createDatabase();
+  const url = kind === 'slow' ? await slowDatabase() : await postgres().createDatabase();
   databases.set(kind, url);
   return url;
 }
@@ -92,7 +81,7 @@ policyStoreContract('postgres', open);
 
 describe('PostgreSQL metadata database', () => {
   it('lets replicas that start together share one migration', async () => {
-    const url = await running().createDatabase();
+    const url = await postgres().createDatabase();
     const databases = await Promise.all(Array.from({ length: 4 }, () => openPostgresDatabase(url)));
     try {
       const alice = await databases[0]!.users.createUser('alice', false);
@@ -103,7 +92,7 @@ describe('PostgreSQL metadata database', () => {
   });
 
   it('plans its sessions without parallel workers, and leaves the server setting to other clients', async () => {
-    const url = await running().createDatabase();
+    const url = await postgres().createDatabase();
     const database = await openPostgresDatabase(url);
     const other = new pg.Client({ connectionString: url });
     await other.connect();

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
@@ -16,20 +16,13 @@ import { GuardedPool } from '../../src/adapters/metadata/postgres-pool.js';
 import { AUDIT_APPEND_STATEMENT, prepareAuditAppendOnPostgres, SqlAuditLog } from '../../src/adapters/metadata/sql-audit-log.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import type { MetadataRepositories } from '../../src/ports/metadata-database.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const postgres = postgresServerForTests();
 
 /** A migrated database on one connection, so that its session's prepared statements can be listed. */
 async function oneConnection() {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const url = await server.createDatabase();
+  const url = await postgres().createDatabase();
   await (await openPostgresDatabase(url, { migrations: 'apply' })).close();
   const driverPool = new pg.Pool({ connectionString: url, max: 1 });
   /** How each statement went to the driver: by its name, or `unnamed`. */

@@ -6,21 +6,15 @@
 // the statements the repositories ran: the rows they read and threw away stay few.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
 import { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const postgres = postgresServerForTests();
 
 /** Rows a plan read and discarded, over all its steps (`Rows Removed by Filter`, times its loops). */
 function rowsThrownAway(plan: string): number {
@@ -29,8 +23,7 @@ function rowsThrownAway(plan: string): number {
 
 /** A migrated database whose repositories note each statement they run. */
 async function loggedStore() {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const url = await server.createDatabase();
+  const url = await postgres().createDatabase();
   await (await openPostgresDatabase(url, { migrations: 'apply' })).close();
   const ran: CompiledQuery[] = [];
   const db = new Kysely<Database>({

@@ -4,10 +4,10 @@
 // free text refuse it earlier by name (the publish metadata, the search query: their own tests).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RegistryError } from '../../src/domain/errors.js';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 
 const isTextWithNul = (error: unknown) =>
   error instanceof RegistryError &&
@@ -16,17 +16,10 @@ const isTextWithNul = (error: unknown) =>
   /contains a NUL character \(\\u0000\)/.test(error.message);
 
 describe('PostgreSQL: text with a NUL character', () => {
-  let server: PostgresServer | undefined;
-  before(async () => {
-    server = await startPostgresServer();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const postgres = postgresServerForTests();
 
   it("is refused as the request's fault, and nothing is written", async () => {
-    if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-    const registry = await openPostgresDatabase(await server.createDatabase(), { migrations: 'apply' });
+    const registry = await openPostgresDatabase(await postgres().createDatabase(), { migrations: 'apply' });
     try {
       await registry.users.createUser('alice', false);
       await assert.rejects(registry.users.createUser('bob\u0000', false), isTextWithNul);

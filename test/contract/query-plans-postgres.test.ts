@@ -5,27 +5,20 @@
 // so the plan says whether the statement can use the index at all, whatever the table's size.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { SqlMetadataDatabase } from '../../src/adapters/metadata/sql-database.js';
 import type { Database } from '../../src/adapters/metadata/sql-schema.js';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 import { newVersion } from './repository-fixtures.js';
 
 describe('query plans on PostgreSQL', () => {
-  let server: PostgresServer | undefined;
-  before(async () => {
-    server = await startPostgresServer();
-  });
-  after(async () => {
-    await server?.stop();
-  });
+  const postgres = postgresServerForTests();
 
   it('looks a query of two characters up in the index of name pairs', async () => {
-    if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-    const url = await server.createDatabase();
+    const url = await postgres().createDatabase();
     const registry = await openPostgresDatabase(url, { migrations: 'apply' });
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     const ran: CompiledQuery[] = [];

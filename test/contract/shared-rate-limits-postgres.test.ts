@@ -1,20 +1,12 @@
 // The shared rate limits on a real PostgreSQL 15: one server for this file, an empty database per test.
 
-import { after, before } from 'node:test';
 import { openPostgresDatabase } from '../../src/adapters/metadata/postgres.js';
-import { startPostgresServer, type PostgresServer } from '../support/postgres-server.js';
+import { postgresServerForTests } from '../support/postgres-for-tests.js';
 import { sharedRateLimitsContract } from './shared-rate-limits.contract.js';
 
-let server: PostgresServer | undefined;
-before(async () => {
-  server = await startPostgresServer();
-});
-after(async () => {
-  await server?.stop();
-});
+const postgres = postgresServerForTests();
 
 sharedRateLimitsContract('postgres', async () => {
-  if (!server) throw new Error('PostgreSQL did not start (see the failure of the `before` hook)');
-  const database = await openPostgresDatabase(await server.createDatabase());
+  const database = await openPostgresDatabase(await postgres().createDatabase());
   return { db: database.db, close: () => database.close() };
 });
