@@ -5,20 +5,19 @@
 
 import { invalid, type RegistryError } from './errors.js';
 
-/** How a message shows the character, without containing it. */
-const NUL_SHOWN = 'a NUL character (\\u0000)';
+/** `what` contains a NUL: the sentence that says so (showing the character without containing it). */
+export const containsNul = (what: string) => `${what} contains a NUL character (\\u0000)`;
 
 /** The request's fault, when all that is known is that some value held a NUL. */
 export function textWithNul(): RegistryError {
-  return invalid('text-with-nul', `a value in the request contains ${NUL_SHOWN}, which this registry cannot store or search for`);
+  return invalid('text-with-nul', `${containsNul('a value in the request')}, which this registry cannot store or search for`);
 }
 
-/** `what` contains a NUL: the sentence that says so. */
-export const containsNul = (what: string) => `${what} contains ${NUL_SHOWN}`;
+const named = (path: string[]) => path.join('.') || '(top level)';
 
 /** The path (`a.b.0`) of the first key or string under `value` that contains a NUL, or undefined. */
 export function pathOfNul(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || '(top level)' : undefined;
+  if (typeof value === 'string') return value.includes('\u0000') ? named(path) : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -28,7 +27,7 @@ export function pathOfNul(value: unknown, path: string[] = []): string | undefin
     return undefined;
   }
   for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) return `${path.join('.') || '(top level)'} (a key)`;
+    if (key.includes('\u0000')) return `${named(path)} (a key)`;
     const found = pathOfNul(item, [...path, key]);
     if (found !== undefined) return found;
   }
