@@ -10,11 +10,14 @@
 // them in one go held every request for the whole batch. A slice that fails keeps itself and every
 // later one for the next flush; the slices written before it stay written.
 // Listeners (webhooks) hear each recorded action as it is recorded: services record an action once
-// its change committed, so this is the one place every reported action passes.
+// its change committed, so this is the one place every reported action passes. Refusals, which a
+// client causes at will, are counted (audit-refusals.ts): listeners hear a refusal the first time
+// it happens in a minute, and the event that counts its repeats when it is written.
 
 import { setImmediate as loopTurn } from 'node:timers/promises';
 import type { AuditAction, AuditEvent, AuditLog } from '../ports/audit-log.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
+import { RefusalCounts, REFUSAL_ACTIONS } from './audit-refusals.js';
 
 const HOUR_MS = 3_600_000;
 /** Events kept in memory across failed flushes. */
@@ -43,6 +46,7 @@ export class AuditRecorder {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly listeners: ((event: AuditEvent) => void)[] = [];
+  private readonly refusals = new RefusalCounts();
 
   constructor(
     private readonly log: AuditLog,
@@ -68,8 +72,21 @@ export class AuditRecorder {
       detail: fields.detail ?? null,
       count: 1,
     };
+    if (REFUSAL_ACTIONS.has(action)) {
+      this.takeEndedRefusals();
+      if (this.refusals.count(event, this.now()) === undefined) return;
+    }
+    this.queue(event);
+  }
+
+  private queue(event: AuditEvent): void {
     this.pending.push(event);
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** Queues the events that count the refusals of a minute that has ended (of this one too with `endNow`). */
+  private takeEndedRefusals(endNow = false): void {
+    for (const event of this.refusals.ended(this.now(), endNow)) this.queue(event);
   }
 
   /** `listener` hears every action recorded from now on (not index reads); it must not throw. */
@@ -134,6 +151,7 @@ export class AuditRecorder {
   }
 
   private async write(): Promise<void> {
+    this.takeEndedRefusals();
     const events = this.pending;
     this.pending = [];
     // The counted events themselves, not copies: under cold reads there are thousands, each one
@@ -163,6 +181,7 @@ export class AuditRecorder {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.takeEndedRefusals(true);
     await this.flush().catch(this.onError);
   }
 }

@@ -3,32 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { AuditEvent, AuditLog } from '../../src/ports/audit-log.js';
+import type { AuditEvent } from '../../src/ports/audit-log.js';
 import type { TokenPrincipal } from '../../src/ports/tokens.js';
-import { AuditRecorder } from '../../src/services/audit-recorder.js';
-
-class MemoryLog implements AuditLog {
-  readonly written: AuditEvent[] = [];
-  async append(events: readonly AuditEvent[]): Promise<void> {
-    this.written.push(...events.map((event) => ({ ...event })));
-  }
-  async query(): Promise<{ total: number; events: (AuditEvent & { id: number })[] }> {
-    return { total: 0, events: [] };
-  }
-  async prune(): Promise<number> {
-    return 0;
-  }
-}
+import { recorderAt } from '../support/memory-audit-log.js';
 
 const principal = (tokenId: number, login: string) => ({ tokenId, login }) as TokenPrincipal;
 const from = (tokenId: number, login: string) => ({ principal: principal(tokenId, login), ip: '192.0.2.7', userAgent: 'cargo/1.95.0' });
 const summary = (events: readonly AuditEvent[]) => events.map((e) => `${e.at} ${e.userLogin} #${e.tokenId} ${e.crate} ×${e.count}`);
-
-/** A recorder on a clock of the test's, writing into memory. */
-function recorderAt(clock: () => number) {
-  const log = new MemoryLog();
-  return { log, audit: new AuditRecorder(log, () => {}, clock) };
-}
 
 describe('audit recorder: index reads', () => {
   it('counts reads per token, crate and hour, dated to the start of the hour', async () => {

@@ -60,16 +60,18 @@ class FakeAuditLog implements AuditLog {
 }
 
 const source = { principal: null, ip: '192.0.2.1', userAgent: 'test' };
+// An action written one event each (refusals are counted: audit-recorder-refusals.test.ts).
+const ACTION = 'docs-upload';
 
 describe('the audit recorder during an outage', () => {
   it('keeps a failed batch, in order, and writes it once the log answers again', async () => {
     const log = new FakeAuditLog();
     const errors: unknown[] = [];
     const audit = new AuditRecorder(log, (e) => errors.push(e));
-    audit.record('login-failed', source, { detail: 'first' });
+    audit.record(ACTION, source, { detail: 'first' });
     log.gate.failing = true;
     await assert.rejects(audit.flush(), /the database is not answering/);
-    audit.record('login-failed', source, { detail: 'second' });
+    audit.record(ACTION, source, { detail: 'second' });
     await assert.rejects(audit.flush());
     assert.equal(audit.pendingEvents, 2);
     log.gate.failing = false;
@@ -86,12 +88,12 @@ describe('the audit recorder during an outage', () => {
     const log = new FakeAuditLog();
     const audit = new AuditRecorder(log, () => {});
     log.gate.hold();
-    audit.record('login-failed', source);
+    audit.record(ACTION, source);
     audit.start(10);
     t.mock.timers.tick(10);
     await eventually(() => assert.equal(log.gate.writing, 1));
     // Ten timer rounds pass while the write hangs; none starts another write.
-    audit.record('login-failed', source);
+    audit.record(ACTION, source);
     t.mock.timers.tick(100);
     assert.equal(log.gate.calls, 1);
     log.gate.open();
@@ -107,7 +109,7 @@ describe('the audit recorder during an outage', () => {
     const errors: unknown[] = [];
     const audit = new AuditRecorder(log, (e) => errors.push(e));
     log.gate.failing = true;
-    for (let i = 0; i < MAX_KEPT_EVENTS + 5; i++) audit.record('login-failed', source, { detail: String(i) });
+    for (let i = 0; i < MAX_KEPT_EVENTS + 5; i++) audit.record(ACTION, source, { detail: String(i) });
     await assert.rejects(audit.flush());
     assert.equal(audit.pendingEvents, MAX_KEPT_EVENTS);
     assert.match(String(errors[0]), /5 audit events dropped/);
