@@ -15,7 +15,7 @@ import type { Crates } from '../ports/crates.js';
 import { LruCache } from '../lib/lru-cache.js';
 import { ownBytes } from '../lib/own-bytes.js';
 
-type Entry = IndexFile | 'missing';
+type Entry = IndexFile | 'missing' | 'exists';
 
 /**
  * What an entry costs beside its bytes: its objects, its buffer's own allocation and record, and the
@@ -25,11 +25,11 @@ type Entry = IndexFile | 'missing';
  * cache would hold three times the memory it counts (bench/README.md).
  */
 const ENTRY_BYTES = 2048;
-/** A remembered "no such crate": its key and its slot. */
-const MISSING_BYTES = 128;
+/** A remembered "no such crate" (or a hidden crate's "it exists"): its key and its slot. */
+const MARKER_BYTES = 128;
 
 function weightOf(entry: Entry): number {
-  if (entry === 'missing') return MISSING_BYTES;
+  if (entry === 'missing' || entry === 'exists') return MARKER_BYTES;
   return ENTRY_BYTES + (entry.body?.length ?? 0) + (entry.gzipped?.length ?? 0);
 }
 
@@ -41,6 +41,11 @@ export function indexFileFormFor(acceptEncoding: string | undefined): IndexFileF
 /** The cache key of a crate's file in a form: the bare name for the gzip form, which nearly every read asks for. */
 function cacheKey(lowerName: string, form: IndexFileForm): string {
   return form === 'gzip' ? lowerName : `${lowerName} identity`;
+}
+
+/** The cache key of whether a crate exists, for the callers who may not read it (`existsForHidden`). */
+function hiddenKey(lowerName: string, form: IndexFileForm): string {
+  return `${lowerName} hidden ${form}`;
 }
 
 /** Files up to this size are compressed on the event loop (well under a millisecond); larger ones on libuv's threads. */
@@ -74,24 +79,41 @@ export class IndexFiles {
    */
   get(lowerName: string, form: IndexFileForm = 'gzip'): IndexFile | undefined | Promise<IndexFile | undefined> {
     const key = cacheKey(lowerName, form);
-    const cached = this.cache.get(key);
+    const cached = this.cache.get(key) as IndexFile | 'missing' | undefined;
     if (cached !== undefined) {
       this.hits++;
       return cached === 'missing' ? undefined : cached;
     }
     this.misses++;
-    return this.read(lowerName, form, key);
+    return this.read(lowerName, form, key, ownForms).then((entry) => (entry === 'missing' ? undefined : (entry as IndexFile)));
   }
 
-  private async read(lowerName: string, form: IndexFileForm, key: string): Promise<IndexFile | undefined> {
+  /**
+   * Whether a crate exists, for a caller an access rule hides it from. Looked up under a key of its
+   * own, with a store read the first time, so that the cache's counters in /metrics move as they do
+   * for a name that does not exist: a hidden crate that its readers keep in the cache would
+   * otherwise count a hit where an unknown name counts a miss, and tell that it exists.
+   */
+  existsForHidden(lowerName: string, form: IndexFileForm): boolean | Promise<boolean> {
+    const key = hiddenKey(lowerName, form);
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.hits++;
+      return cached === 'exists';
+    }
+    this.misses++;
+    return this.read(lowerName, form, key, () => 'exists').then((entry) => entry === 'exists');
+  }
+
+  /** Reads a crate's file from the store and caches `kept(file)` under `key`, or "missing". */
+  private read(lowerName: string, form: IndexFileForm, key: string, kept: (stored: IndexFile) => Entry): Promise<Entry> {
     const generation = this.generation;
-    const entry = await this.reads.run(`${generation}\n${key}`, async () => {
+    return this.reads.run(`${generation}\n${key}`, async () => {
       const stored = await this.crates.readIndexFile(lowerName, form);
-      const read: Entry = stored === undefined ? 'missing' : ownForms(stored);
+      const read: Entry = stored === undefined ? 'missing' : kept(stored);
       if (generation === this.generation) this.cache.set(key, read);
       return read;
     });
-    return entry === 'missing' ? undefined : entry;
   }
 
   /**
@@ -115,8 +137,10 @@ export class IndexFiles {
 
   invalidate(lowerName: string): void {
     this.generation++;
-    this.cache.delete(cacheKey(lowerName, 'gzip'));
-    this.cache.delete(cacheKey(lowerName, 'identity'));
+    for (const form of ['gzip', 'identity'] as const) {
+      this.cache.delete(cacheKey(lowerName, form));
+      this.cache.delete(hiddenKey(lowerName, form));
+    }
   }
 }
 

@@ -137,6 +137,57 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics and a crate hidden by an access rule', () => {
+  let r: TestRegistry;
+  let eve: string;
+  before(async () => {
+    r = await startTestRegistry({}, '[[access.rules]]\ncrates = ["secret*"]\nread = ["admin"]\n');
+    await r.registry.accounts.addUser('eve', false);
+    eve = (await r.registry.accounts.createToken('eve', 'laptop')).token;
+    const token = r.adminToken;
+    await r.request({ method: 'PUT', url: '/api/v1/crates/new', token, payload: await publishBodyFor('secret-core', '1.0.0') });
+    // Its readers keep it in the index cache.
+    assert.equal((await r.request({ method: 'GET', url: '/index/se/cr/secret-core', token })).statusCode, 200);
+  });
+  after(() => r.close());
+
+  /** How the index cache's counters move with Eve's read of `path`, which must be a 404. */
+  const cacheCounts = async (path: string) => {
+    const counts = async () => {
+      const { samples } = parsePrometheus((await r.request({ method: 'GET', url: '/metrics' })).body);
+      return [
+        valueOf(samples, 'cratekeeper_index_cache_requests_total', { result: 'hit' }),
+        valueOf(samples, 'cratekeeper_index_cache_requests_total', { result: 'miss' }),
+      ];
+    };
+    const [hits, misses] = await counts();
+    assert.equal((await r.request({ method: 'GET', url: path, token: eve })).statusCode, 404);
+    const [hitsAfter, missesAfter] = await counts();
+    return { hits: hitsAfter! - hits!, misses: missesAfter! - misses! };
+  };
+
+  it('moves the index cache counters for a cached hidden crate as for a name that does not exist', async () => {
+    for (const round of ['first', 'second']) {
+      const hidden = await cacheCounts('/index/se/cr/secret-core');
+      const unknown = await cacheCounts('/index/se/cr/secret-cave');
+      assert.deepEqual(hidden, unknown, `${round} read`);
+    }
+    assert.deepEqual(await cacheCounts('/index/se/cr/secret-core'), { hits: 1, misses: 0 });
+    // The readers still get the crate, from the cache.
+    assert.equal((await r.request({ method: 'GET', url: '/index/se/cr/secret-core', token: r.adminToken })).statusCode, 200);
+  });
+
+  it('after a publish, reads it again as it reads an unknown name again', async () => {
+    await r.request({
+      method: 'PUT',
+      url: '/api/v1/crates/new',
+      token: r.adminToken,
+      payload: await publishBodyFor('secret-core', '1.1.0'),
+    });
+    assert.deepEqual(await cacheCounts('/index/se/cr/secret-core'), { hits: 0, misses: 1 });
+  });
+});
+
 describe('/metrics with metrics.token', () => {
   let r: TestRegistry;
   const scrapeToken = 'prometheus-scrape-secret';

@@ -52,16 +52,32 @@ export function readIndexFile(
   const name = crateNameFromIndexPath(path);
   if (name === undefined) return undefined;
   // A crate the principal may not read is answered exactly like one that does not exist.
-  const visible = options.policy.mayRead(caller.principal, name);
-  if (!visible) {
+  if (!options.policy.mayRead(caller.principal, name)) {
     options.audit.record('access-refused', auditSource(caller), { crate: name, detail: 'index read refused by an access rule' });
+    const exists = options.indexFiles.existsForHidden(name, form);
+    return exists instanceof Promise
+      ? exists.then((local) => hiddenFile(options, caller, name, local))
+      : hiddenFile(options, caller, name, exists);
   }
-  // Looked up even when hidden, so that the cache's counters in /metrics move as for a crate
-  // that does not exist.
   const stored = options.indexFiles.get(name, form);
   return stored instanceof Promise
-    ? stored.then((file) => readableFile(options, caller, name, file, visible))
-    : readableFile(options, caller, name, stored, visible);
+    ? stored.then((file) => readableFile(options, caller, name, file))
+    : readableFile(options, caller, name, stored);
+}
+
+/**
+ * For a caller who may not read the crate: a local crate is answered as a name that is neither local
+ * nor on the main index's upstreams, after the same upstream lookup; a name with no local crate
+ * gets what any caller gets for it.
+ */
+function hiddenFile(
+  options: SparseIndexOptions,
+  caller: Caller,
+  name: string,
+  local: boolean,
+): IndexFile | undefined | Promise<IndexFile | undefined> {
+  if (local) return options.mirror?.lookUpAsIfNotLocal(name).then(() => undefined);
+  return readableFile(options, caller, name, undefined);
 }
 
 /** The local file filtered by the policy, or else the main upstream's (a mirror); its read audited. */
@@ -70,13 +86,7 @@ function readableFile(
   caller: Caller,
   name: string,
   local: IndexFile | undefined,
-  visible: boolean,
 ): IndexFile | undefined | Promise<IndexFile | undefined> {
-  if (local && !visible) {
-    // Hidden from the caller: answered as a crate that is not local, which the main index's
-    // upstreams do not have, after the same upstream lookup.
-    return options.mirror?.lookUpAsIfNotLocal(name).then(() => undefined);
-  }
   if (local) {
     const filtered = options.supplyChain.filter(LOCAL, name, local);
     return filtered instanceof Promise
