@@ -211,8 +211,10 @@ class SqliteWriter {
     this.db.exec('analyze');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
-  async unapplyIndexFiles() {
-    this.db.exec('drop table index_files; delete from schema_migrations where version in (14, 18)');
+  async unapplyRebuilds() {
+    this.db.exec(
+      'drop table index_files; alter table crates drop column max_version; delete from schema_migrations where version in (14, 18, 22)',
+    );
     this.db.close();
   }
 }
@@ -240,8 +242,10 @@ class PostgresWriter {
     }
     await this.client.query('analyze');
   }
-  async unapplyIndexFiles() {
-    await this.client.query('drop table index_files; delete from schema_migrations where version in (14, 18)');
+  async unapplyRebuilds() {
+    await this.client.query(
+      'drop table index_files; alter table crates drop column max_version; delete from schema_migrations where version in (14, 18, 22)',
+    );
     await this.client.end();
   }
 }
@@ -413,10 +417,11 @@ const writeDone = performance.now();
 await writer.finish();
 const finishSeconds = (performance.now() - writeDone) / 1000;
 
-// The stored index files (migrations 14 and 18) come from cratekeeper's own migrations: marked as
-// not yet applied, then `cratekeeper migrate` renders every crate's file and its gzip form as an
-// upgrade would, with its progress lines, and is timed.
-await writer.unapplyIndexFiles();
+// The stored index files (migrations 14 and 18) and each crate's shown version (22) come from
+// cratekeeper's own migrations: marked as not yet applied, then `cratekeeper migrate` renders every
+// crate's file and its gzip form and stores the versions as an upgrade would, with its progress
+// lines, and is timed.
+await writer.unapplyRebuilds();
 const migrationStarted = performance.now();
 const migration = spawnSync(process.execPath, [path.join(ROOT, 'dist/cli/main.js'), 'migrate', '--data-dir', DATA_DIR], {
   env: { ...process.env, ...(DATABASE_URL ? { CRATEKEEPER_DATABASE__URL: DATABASE_URL } : {}) },

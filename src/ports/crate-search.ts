@@ -1,15 +1,12 @@
 // Search over crate names and descriptions, for `cargo search` and the web pages.
 
 import type { CratePattern } from '../domain/crate-pattern.js';
-import type { StoredVersion } from './crates.js';
-
-/** What a search hit needs of a version (its max_version): not its dependencies and features. */
-export type SearchHitVersion = { entry: Pick<StoredVersion['entry'], 'vers'> } & Pick<StoredVersion, 'yanked'>;
 
 export interface SearchHit {
   name: string;
   description: string | null;
-  versions: SearchHitVersion[];
+  /** The version it is shown at (domain/max-version.ts), as stored with the crate. */
+  maxVersion: string;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { VersionDetails } from '../ports/crates.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 import type { CrateOwners } from './ownership.js';
 import type { OwnersService } from './owners.js';
-import { maxVersion } from './search.js';
+import { maxVersion } from '../domain/max-version.js';
 
 export const CRATES_IO_INDEX = 'https://github.com/rust-lang/crates.io-index';
 

@@ -11,7 +11,7 @@ import type { MetadataRepositories } from '../ports/metadata-database.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 import type { DocsStore } from './docs-store.js';
 import { findVisibleCrate, isOwner, findOwners, requireOwner } from './ownership.js';
-import { maxVersion } from './search.js';
+import { maxVersion } from '../domain/max-version.js';
 
 export interface DocsSettings {
   /** `[docs] build`: queue a build on each publish. */

@@ -2,9 +2,8 @@
 
 import { invalid } from '../domain/errors.js';
 import { containsNul } from '../domain/text.js';
-import { compareVersions, tryParseVersion, type Version } from '../domain/version.js';
 import type { AccessPolicy } from '../auth/access-policy.js';
-import type { CrateSearch, SearchHitVersion } from '../ports/crate-search.js';
+import type { CrateSearch } from '../ports/crate-search.js';
 import type { TokenPrincipal } from '../ports/tokens.js';
 
 export const MAX_PER_PAGE = 100;
@@ -12,22 +11,6 @@ export const MAX_PER_PAGE = 100;
 export interface SearchResult {
   crates: { name: string; max_version: string; description: string | null }[];
   meta: { total: number };
-}
-
-/**
- * The version `cargo search` shows: the highest stable version that is not yanked (what `cargo add`
- * would pick); failing that the highest pre-release that is not yanked; failing that the highest.
- */
-export function maxVersion(versions: readonly SearchHitVersion[]): string {
-  const parsed = versions.flatMap((v) => {
-    const version = tryParseVersion(v.entry.vers);
-    return version ? [{ version, yanked: v.yanked }] : [];
-  });
-  const highest = (list: { version: Version }[]) =>
-    list.reduce<Version | undefined>((best, { version }) => (!best || compareVersions(version, best) > 0 ? version : best), undefined);
-  const live = parsed.filter((v) => !v.yanked);
-  const best = highest(live.filter((v) => v.version.pre.length === 0)) ?? highest(live) ?? highest(parsed);
-  return best?.raw ?? '0.0.0';
 }
 
 function parsePositiveInt(value: string | undefined, name: string, fallback: number, max: number): number {
@@ -53,7 +36,7 @@ export class SearchService {
     const readable = this.policy.readableCrates(principal);
     const { total, hits } = await this.crates.searchCrates(q, perPage, (page - 1) * perPage, readable);
     return {
-      crates: hits.map((h) => ({ name: h.name, max_version: maxVersion(h.versions), description: h.description })),
+      crates: hits.map((h) => ({ name: h.name, max_version: h.maxVersion, description: h.description })),
       meta: { total },
     };
   }

@@ -150,6 +150,7 @@ export function crateSearchContract(name: string, fixtures: CrateSearchFixtures)
     it('indexes, when migrated, the crates and downloads a registry already has', async () => {
       const before = await fixtures.openBeforeSearchIndex();
       const at = '2030-01-01T00:00:00Z';
+      await before.db.insertInto('users').values({ id: 1, login: 'alice', is_admin: 0, created_at: at }).execute();
       for (const [i, [n, description, downloads]] of HTTP_CRATES.entries()) {
         const lower = n.toLowerCase();
         await before.db
@@ -171,9 +172,31 @@ export function crateSearchContract(name: string, fixtures: CrateSearchFixtures)
           if (count > 0)
             await before.db.insertInto('version_downloads').values({ crate: lower, version, day: '2030-01-01', count }).execute();
         }
+        // The versions each crate is shown at, which migration 22 stores: the highest stable version
+        // that is not yanked, and `tokio`'s 1.1.0 is.
+        for (const vers of ['1.0.0', '1.1.0', '2.0.0-rc.1']) {
+          await before.db
+            .insertInto('versions')
+            .values({
+              crate_id: i + 1,
+              vers,
+              vers_key: vers,
+              entry_json: JSON.stringify({ name: n, vers, deps: [], cksum: 'x', features: {}, yanked: false }),
+              details_json: '{}',
+              yanked: n === 'tokio' && vers === '1.1.0' ? 1 : 0,
+              blob_key: `${lower}-${vers}`,
+              size: 1,
+              cksum: 'x',
+              published_by: 1,
+              created_at: at,
+            })
+            .execute();
+        }
       }
       const db = await before.upgrade();
       opened.push(db);
+      const shown = Object.fromEntries((await db.search.searchCrates('', 100, 0)).hits.map((h) => [h.name, h.maxVersion]));
+      assert.deepEqual(shown, Object.fromEntries(HTTP_CRATES.map(([n]) => [n, n === 'tokio' ? '1.0.0' : '1.1.0'])));
       assert.deepEqual(await names(db, 'http'), { total: 6, names: ['Http', 'httparse', 'http-body', 'hyper-http', 'reqwest', 'ureq'] });
       assert.deepEqual((await names(db, '', 3)).names, ['serde', 'tokio', 'reqwest']);
       // And later downloads add to the totals the migration summed.

@@ -12,7 +12,8 @@ import { makeTempDir } from '@cratekeeper/test-support/temp-dir';
 import { openSqliteConnection } from '../../src/adapters/metadata/sqlite-driver.js';
 
 // Undoes migrations 8 (download totals and the search index), 14 (stored index files), 18 (their
-// gzip forms) and 19 (the downloads index that replaced 8's), as if the database came from before them.
+// gzip forms), 19 (the downloads index that replaced 8's) and 22 (the versions search shows), as if
+// the database came from before them.
 const UNDO_MIGRATIONS = [
   'drop trigger crate_search_insert',
   'drop trigger crate_search_delete',
@@ -26,6 +27,8 @@ const UNDO_MIGRATIONS = [
   'delete from schema_migrations where version = 14',
   'delete from schema_migrations where version = 18',
   'delete from schema_migrations where version = 19',
+  'alter table crates drop column max_version',
+  'delete from schema_migrations where version = 22',
 ];
 
 describe('progress of long operations without a terminal', () => {
@@ -71,6 +74,7 @@ describe('progress of long operations without a terminal', () => {
     );
     assert.ok(importLines.includes('rebuilding download totals: 2/2 (100%)'), imported.stderr);
     assert.ok(importLines.includes('rebuilding index files: 2/2 (100%) prog-two'), imported.stderr);
+    assert.ok(importLines.includes('storing shown versions: 2/2 (100%)'), imported.stderr);
 
     const db = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));
     try {
@@ -83,11 +87,13 @@ describe('progress of long operations without a terminal', () => {
     assert.match(migrated.stdout, /^database schema is current/);
     assert.deepEqual(migrated.stderr.split('\n').filter(Boolean), [
       'rebuilding download totals: 2/2 (100%)',
-      'applying migrations: 1/4 (25%) migration 8',
-      'applying migrations: 2/4 (50%) migration 14',
+      'applying migrations: 1/5 (20%) migration 8',
+      'applying migrations: 2/5 (40%) migration 14',
       'rebuilding index files: 2/2 (100%) prog-two',
-      'applying migrations: 3/4 (75%) migration 18',
-      'applying migrations: 4/4 (100%) migration 19',
+      'applying migrations: 3/5 (60%) migration 18',
+      'applying migrations: 4/5 (80%) migration 19',
+      'storing shown versions: 2/2 (100%)',
+      'applying migrations: 5/5 (100%) migration 22',
     ]);
 
     const rebuilt = openSqliteConnection(join(target, 'cratekeeper.sqlite3'));
@@ -117,6 +123,10 @@ describe('progress of long operations without a terminal', () => {
       assert.equal(gzipped.headers['content-encoding'], 'gzip');
       assert.equal(gzipped.headers.etag, served.get('pr/og/prog-two')!.etag);
       assert.equal(gunzipSync(gzipped.body).toString(), served.get('pr/og/prog-two')!.body);
+      // Migration 22 stored the version each crate is shown at in search results.
+      const found = await httpRequest(`${moved.url}/api/v1/crates?q=prog`, { headers: { authorization: server.adminToken! } });
+      const crates = (JSON.parse(found.body.toString()) as { crates: { name: string; max_version: string }[] }).crates;
+      assert.deepEqual(Object.fromEntries(crates.map((c) => [c.name, c.max_version])), { 'prog-one': '1.0.0', 'prog-two': '0.2.0' });
     } finally {
       assert.equal(await moved.stop(), 0);
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IndexEntry } from '../../src/domain/index-line.js';
-import { maxVersion } from '../../src/services/search.js';
+import { maxVersion } from '../../src/domain/max-version.js';
 
 const v = (vers: string, yanked = false) => ({ entry: { vers } as IndexEntry, yanked });
 

@@ -6,6 +6,7 @@ import { noProgress, type OnProgress } from '../../domain/progress.js';
 import type { SchemaState } from '../../ports/metadata-database.js';
 import { rebuildDownloadTotals, rebuildVersionDownloadTotals } from './download-totals.js';
 import { rebuildIndexFiles } from './sql-index-files.js';
+import { rebuildMaxVersions } from './sql-max-version.js';
 import type { Database } from './sql-schema.js';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -575,6 +576,16 @@ export const MIGRATIONS: readonly Migration[] = [
       await sql`create function crate_name_pairs(name text) returns text[] language sql immutable strict parallel safe
         as $$ select array(select substr(name, i, 2) from generate_series(1, length(name) - 1) as i) $$`.execute(db);
       await sql`create index crates_name_pairs on crates using gin (crate_name_pairs(name_normalized))`.execute(db);
+    },
+  },
+  {
+    version: 22,
+    async up(db, _dialect, onProgress) {
+      // The version search results show, stored with each crate (sql-max-version.ts): a page of 100
+      // crates with 1,000 versions each read all 100,000 version rows and parsed each number on the
+      // event loop, 100-180 ms a search that any reader could repeat.
+      await db.schema.alterTable('crates').addColumn('max_version', 'text').execute();
+      await rebuildMaxVersions(db, onProgress ?? noProgress);
     },
   },
 ];

@@ -1,7 +1,7 @@
 // Crates and versions in SQL. A publish is one transaction over several repositories' tables: the
 // crate (created with its publisher as owner, or checked for ownership), the version, the crate's
-// stored index file (sql-index-files.ts) and the change log; a yank, the flag, the index file and
-// the change log. Inside a unit of work both join its transaction.
+// stored index file (sql-index-files.ts), the version it is shown at (sql-max-version.ts) and the
+// change log; a yank, the flag, the index file, the shown version and the change log. Inside a unit of work both join its transaction.
 
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
@@ -9,6 +9,7 @@ import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
 import type { Crates, NewVersion, StoredVersion, VersionBlob } from '../../ports/crates.js';
 import { appendIndexLine, lockIndexFile, readIndexFile, replaceIndexLine } from './sql-index-files.js';
 import { SqlChangeLog } from './sql-change-log.js';
+import { refreshMaxVersion } from './sql-max-version.js';
 import { crateByLowerName, SqlOwners } from './sql-owners.js';
 import { toStoredVersion } from './sql-rows.js';
 import type { Db, SqlScope } from './sql-scope.js';
@@ -103,6 +104,7 @@ export class SqlCrates implements Crates {
       })
       .execute();
     await appendIndexLine(tx, crate.id, name.toLowerCase(), v.entry);
+    await refreshMaxVersion(tx.db, crate.id);
     await new SqlChangeLog(tx).record('crate', name.toLowerCase());
     return { newCrate };
   }
@@ -111,6 +113,10 @@ export class SqlCrates implements Crates {
     return this.scope.atomically(async (tx) => {
       const crate = await crateByLowerName(tx.db, lowerName);
       if (!crate) return false;
+      // On PostgreSQL, the crate's row first and then its index file, as a publish takes them (it
+      // updates the row before it appends to the file): both write the row's shown version, and
+      // taking the two in opposite orders deadlocked concurrent publishes and yanks.
+      if (tx.rules.name === 'postgres') await tx.db.selectFrom('crates').select('id').where('id', '=', crate.id).forUpdate().execute();
       const file = await lockIndexFile(tx, lowerName);
       const row = await tx.db
         .selectFrom('versions')
@@ -126,6 +132,7 @@ export class SqlCrates implements Crates {
           .where('id', '=', row.id)
           .execute();
         await replaceIndexLine(tx, crate.id, lowerName, file, JSON.parse(row.entry_json) as IndexEntry, yanked);
+        await refreshMaxVersion(tx.db, crate.id);
       }
       await new SqlChangeLog(tx).record('crate', lowerName);
       return true;

@@ -10,6 +10,7 @@ import type { Database } from './sql-schema.js';
 import type { SqlDialectRules } from './sql-scope.js';
 import { rebuildDownloadTotals, rebuildVersionDownloadTotals } from './download-totals.js';
 import { rebuildIndexFiles } from './sql-index-files.js';
+import { rebuildMaxVersions } from './sql-max-version.js';
 
 const PAGE = 5_000;
 const BATCH = 400;
@@ -117,6 +118,8 @@ export class SqlRegistryTables implements RegistryTables {
       if (tables.includes('version_downloads')) await rebuildVersionDownloadTotals(tx as unknown as Kysely<Database>);
       // The stored index files are not in an archive: rendered from the loaded versions.
       if (tables.includes('versions')) await rebuildIndexFiles(tx as unknown as Kysely<Database>, onProgress);
+      // So is the version each crate is shown at.
+      if (tables.includes('versions')) await rebuildMaxVersions(tx as unknown as Kysely<Database>, onProgress);
     });
     return rows;
   }

@@ -40,6 +40,8 @@ export interface Database {
     updated_at: string;
     /** Every download of every version (migration 8), for ordering search results. */
     downloads: Generated<number>;
+    /** The version search results show (migration 22, sql-max-version.ts); null only before its first version. */
+    max_version: string | null;
   };
   versions: {
     id: Generated<number>;

@@ -1,0 +1,54 @@
+// The version a crate is shown at in search results (domain/max-version.ts), stored with it
+// (crates.max_version, migration 22) so that a page of results reads one row a crate, not every
+// version of each. It is computed again from the crate's versions in the transaction of each change
+// to them (a publish, a yank or unyank), and for every crate by the migration and after an import.
+
+import type { Kysely } from 'kysely';
+import { maxVersion } from '../../domain/max-version.js';
+import type { OnProgress } from '../../domain/progress.js';
+import { forEachCratePage } from './crate-pages.js';
+import type { Database } from './sql-schema.js';
+import type { Db } from './sql-scope.js';
+
+const PAGE = 1000;
+export const MAX_VERSIONS_PHASE = 'storing shown versions';
+
+type Row = { vers: string; yanked: number };
+const shown = (rows: readonly Row[]) => maxVersion(rows.map((r) => ({ entry: { vers: r.vers }, yanked: r.yanked === 1 })));
+
+/** Stores the version a crate is shown at, from its versions as they are in this transaction. */
+export async function refreshMaxVersion(db: Db, crateId: number): Promise<void> {
+  const rows = await db.selectFrom('versions').select(['vers', 'yanked']).where('crate_id', '=', crateId).execute();
+  await db
+    .updateTable('crates')
+    .set({ max_version: shown(rows) })
+    .where('id', '=', crateId)
+    .execute();
+}
+
+/** Stores every crate's shown version, a page of crates at a time, reporting progress. */
+export async function rebuildMaxVersions(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
+  await forEachCratePage(db, { pageSize: PAGE, phase: MAX_VERSIONS_PHASE, onProgress }, async (page) => {
+    const rows = await db
+      .selectFrom('versions')
+      .select(['crate_id', 'vers', 'yanked'])
+      .where('crate_id', '>=', page[0]!.id)
+      .where('crate_id', '<=', page[page.length - 1]!.id)
+      .execute();
+    const versionsOf = new Map<number, Row[]>();
+    for (const row of rows) {
+      const list = versionsOf.get(row.crate_id);
+      if (list === undefined) versionsOf.set(row.crate_id, [row]);
+      else list.push(row);
+    }
+    for (const crate of page) {
+      const versions = versionsOf.get(crate.id);
+      if (versions !== undefined)
+        await db
+          .updateTable('crates')
+          .set({ max_version: shown(versions) })
+          .where('id', '=', crate.id)
+          .execute();
+    }
+  });
+}
