@@ -1,8 +1,9 @@
 // What the SQLite reader thread (sqlite-thread-worker.ts) runs: the stored index files of some
 // crates, a batch per message (sqlite-threads.ts), in the form asked for (sql-index-files.ts's
-// readIndexFile, in SQL of its own). It loads the driver and nothing else: Kysely and the
-// repositories would add about 10 MB to the process's resident memory for a thread that runs this
-// one query.
+// readIndexFile, in SQL of its own); and the statements of a search, compiled by Kysely on the
+// main thread (sql-crate-search.ts). It loads the driver and nothing else: Kysely and the
+// repositories would add about 10 MB to the process's resident memory for a thread that runs these
+// queries. Its connection is read-only.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import type { IndexFileForm } from '../../domain/index-file.js';
@@ -20,8 +21,20 @@ const READ_SQL: Record<IndexFileForm, string> = {
   gzip: 'select etag, case when gzip is null then body end as body, gzip from index_files where name_lower = ?',
 };
 
+/** Compiled statements kept for `readRows`: a search has a handful of shapes; more are prepared again. */
+const MAX_KEPT_STATEMENTS = 64;
+
 export function readerOperations(connection: BetterSqlite3.Database) {
   const statements = new Map<IndexFileForm, BetterSqlite3.Statement<[string], ReadIndexFileRow>>();
+  const compiled = new Map<string, BetterSqlite3.Statement<unknown[], unknown>>();
+  const compiledStatement = (sql: string) => {
+    let statement = compiled.get(sql);
+    if (statement === undefined) {
+      if (compiled.size >= MAX_KEPT_STATEMENTS) compiled.clear();
+      compiled.set(sql, (statement = connection.prepare<unknown[], unknown>(sql)));
+    }
+    return statement;
+  };
   const statementFor = (form: IndexFileForm) => {
     let statement = statements.get(form);
     if (statement === undefined) statements.set(form, (statement = connection.prepare<[string], ReadIndexFileRow>(READ_SQL[form])));
@@ -34,6 +47,9 @@ export function readerOperations(connection: BetterSqlite3.Database) {
         const statement = statementFor(form);
         return unavailableWhenBusy(() => lowerNames.map((name) => statement.get(name) ?? null));
       },
+      /** The rows of one read statement, as Kysely compiled it. */
+      readRows: async (sql: string, parameters: readonly unknown[]): Promise<unknown[]> =>
+        unavailableWhenBusy(() => compiledStatement(sql).all(...parameters)),
     },
     close: async () => connection.close(),
   };

@@ -6,7 +6,7 @@
 //   to this one (sqlite.ts), which also runs a PASSIVE one on a timer, so the WAL stays bounded when
 //   only the server's own writes (publishes) grow it.
 // - The reader, on a read-only connection, reads stored index files and hands their bytes over
-//   without a copy.
+//   without a copy, and runs the statements of searches.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { RegistryError } from '../../domain/errors.js';

@@ -11,6 +11,10 @@
 //   crates"), and every request waited behind it. A file missing from the cache is read on a reader
 //   thread with a read-only connection (in batches under load: `indexReads` below); WAL gives it
 //   every transaction committed before the read began, as the server's own connection would see.
+// - Searches: one that matches most of a large registry took over a second on the loop (100,000
+//   crates sharing a phrase), and any reader could repeat it. Their statements, compiled here, run
+//   on the reader thread too: a long search holds other searches and cold index reads, not the
+//   requests answered from memory.
 // Everything else stays on the server's connection. Both threads run sqlite-thread-worker.ts, and
 // keep the process alive only while a call is under way.
 
@@ -19,6 +23,7 @@ import { RegistryError, type ErrorCode, type ErrorKind } from '../../domain/erro
 import type { IndexFile, IndexFileForm } from '../../domain/index-file.js';
 import { BatchedReads } from '../../lib/batched-reads.js';
 import type { MetadataRepositories } from '../../ports/metadata-database.js';
+import type { SqlCrateSearch } from './sql-crate-search.js';
 import { withOwn, type RepositoryRouting } from './sql-database.js';
 import type { ThreadOperations } from './sqlite-thread-worker.js';
 
@@ -136,8 +141,8 @@ const READS_IN_FLIGHT = 2;
 const READS_PER_BATCH = 32;
 
 /**
- * The serving process's threads: the writer and the index-file reader, and the repositories with
- * their background writes and index-file reads sent to them (the rest stays on the connection).
+ * The serving process's threads: the writer and the reader, and the repositories with their
+ * background writes, index-file reads and searches sent to them (the rest stays on the connection).
  */
 export class SqliteThreads implements RepositoryRouting {
   private readonly writer: SqliteThread;
@@ -166,6 +171,7 @@ export class SqliteThreads implements RepositoryRouting {
         prune: (window) => writer.run('pruneRateCounts', window),
       }),
       crates: withOwn(repositories.crates, { readIndexFile: (lowerName, form) => this.indexReads[form].read(lowerName) }),
+      search: (repositories.search as SqlCrateSearch).readingOn((query) => this.reader.run('readRows', query.sql, query.parameters)),
     };
   }
 
