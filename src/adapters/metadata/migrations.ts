@@ -580,12 +580,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 22,
-    async up(db, _dialect, onProgress) {
+    async up(db, dialect, onProgress) {
       // The version search results show, stored with each crate (sql-max-version.ts): a page of 100
       // crates with 1,000 versions each read all 100,000 version rows and parsed each number on the
       // event loop, 100-180 ms a search that any reader could repeat.
       await db.schema.alterTable('crates').addColumn('max_version', 'text').execute();
-      await rebuildMaxVersions(db, onProgress ?? noProgress);
+      await rebuildMaxVersions(db, dialect, onProgress ?? noProgress);
     },
   },
 ];

@@ -3,10 +3,11 @@
 // version of each. It is computed again from the crate's versions in the transaction of each change
 // to them (a publish, a yank or unyank), and for every crate by the migration and after an import.
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { maxVersion } from '../../domain/max-version.js';
 import type { OnProgress } from '../../domain/progress.js';
 import { forEachCratePage } from './crate-pages.js';
+import type { SqlDialectName } from './migrations.js';
 import type { Database } from './sql-schema.js';
 import type { Db } from './sql-scope.js';
 
@@ -26,8 +27,11 @@ export async function refreshMaxVersion(db: Db, crateId: number): Promise<void> 
     .execute();
 }
 
-/** Stores every crate's shown version, a page of crates at a time, reporting progress. */
-export async function rebuildMaxVersions(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
+/**
+ * Stores every crate's shown version, a page of crates at a time, reporting progress. On PostgreSQL
+ * a page is one statement (a statement a crate took 31 s at 150,000 crates, in round trips).
+ */
+export async function rebuildMaxVersions(db: Kysely<Database>, dialect: SqlDialectName, onProgress: OnProgress): Promise<void> {
   await forEachCratePage(db, { pageSize: PAGE, phase: MAX_VERSIONS_PHASE, onProgress }, async (page) => {
     const rows = await db
       .selectFrom('versions')
@@ -41,14 +45,14 @@ export async function rebuildMaxVersions(db: Kysely<Database>, onProgress: OnPro
       if (list === undefined) versionsOf.set(row.crate_id, [row]);
       else list.push(row);
     }
-    for (const crate of page) {
-      const versions = versionsOf.get(crate.id);
-      if (versions !== undefined)
-        await db
-          .updateTable('crates')
-          .set({ max_version: shown(versions) })
-          .where('id', '=', crate.id)
-          .execute();
+    const shownOf = [...versionsOf].map(([id, versions]) => ({ id, shown: shown(versions) }));
+    if (dialect === 'postgres') {
+      const ids = shownOf.map((c) => c.id);
+      const versions = shownOf.map((c) => c.shown);
+      await sql`update crates set max_version = page.shown
+        from unnest(${ids}::integer[], ${versions}::text[]) as page(id, shown) where crates.id = page.id`.execute(db);
+    } else {
+      for (const { id, shown } of shownOf) await db.updateTable('crates').set({ max_version: shown }).where('id', '=', id).execute();
     }
   });
 }

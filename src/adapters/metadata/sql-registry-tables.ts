@@ -119,7 +119,7 @@ export class SqlRegistryTables implements RegistryTables {
       // The stored index files are not in an archive: rendered from the loaded versions.
       if (tables.includes('versions')) await rebuildIndexFiles(tx as unknown as Kysely<Database>, onProgress);
       // So is the version each crate is shown at.
-      if (tables.includes('versions')) await rebuildMaxVersions(tx as unknown as Kysely<Database>, onProgress);
+      if (tables.includes('versions')) await rebuildMaxVersions(tx as unknown as Kysely<Database>, this.rules.name, onProgress);
     });
     return rows;
   }
