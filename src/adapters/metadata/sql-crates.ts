@@ -1,7 +1,8 @@
 // Crates and versions in SQL. A publish is one transaction over several repositories' tables: the
 // crate (created with its publisher as owner, or checked for ownership), the version, the crate's
 // stored index file (sql-index-files.ts), the version it is shown at (sql-max-version.ts) and the
-// change log; a yank, the flag, the index file, the shown version and the change log. Inside a unit of work both join its transaction.
+// change log; a yank, the flag, the index file, the shown version and the change log. Inside a
+// unit of work both join its transaction.
 
 import { crateNameTaken, notAnOwner, versionExists } from '../../domain/publish-conflicts.js';
 import type { IndexEntry } from '../../domain/index-line.js';
