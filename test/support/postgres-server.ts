@@ -114,6 +114,33 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+/** How long `stop()` waits for the connections of closed pools to go. */
+const CLIENTS_LEAVING_MS = 5_000;
+
+/**
+ * Waits, up to CLIENTS_LEAVING_MS, until no other client is connected. pg's `pool.end()` resolves
+ * before its connections have closed: a server stopped right after a test closed its last pool
+ * told those connections it was shutting down, and each such error, on a client its pool had
+ * already let go of, failed the test file as an uncaught exception. A connection still open after
+ * the wait is a leak, and meets that error as before.
+ */
+async function untilClientsLeft(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const deadline = Date.now() + CLIENTS_LEAVING_MS;
+    for (;;) {
+      const { rows } = await client.query<{ n: string }>(
+        "select count(*) as n from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()",
+      );
+      if (Number(rows[0]!.n) === 0 || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** Starts a fresh cluster; call `stop()` when done (it is also killed if the process exits). */
 export async function startPostgresServer(): Promise<PostgresServer> {
   await ensureInstalled();
@@ -206,6 +233,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       async stop() {
         process.off('exit', stopNow);
         thaw();
+        await untilClientsLeft(urlOf('postgres'));
         const [cmd, args] = asPostgres('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
         const result = await run(cmd, args);
         rmSync(root, { recursive: true, force: true });
