@@ -2,7 +2,7 @@
 // the rebuilds that migrations and imports run over all crates (download totals, index files), so a
 // long one shows how far it is and no page holds more than `pageSize` crates in memory.
 
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { OnProgress } from '../../domain/progress.js';
 import type { Database } from './sql-schema.js';
 
@@ -34,4 +34,32 @@ export async function forEachCratePage(
     after = last.id;
     options.onProgress(options.phase, done, total, options.nameInProgress ? last.name_lower : undefined);
   }
+}
+
+type VersionRow = Selectable<Database['versions']>;
+
+/**
+ * The versions of a page's crates, by crate id, each crate's in publishing order, with `columns` of
+ * each: one query for the page, where a query a crate would cost a round trip each on PostgreSQL.
+ */
+export async function versionsOfPage<C extends keyof VersionRow>(
+  db: Kysely<Database>,
+  page: readonly CratePageRow[],
+  columns: readonly C[],
+): Promise<Map<number, Pick<VersionRow, C>[]>> {
+  const rows = (await db
+    .selectFrom('versions')
+    .select(['crate_id', ...columns])
+    .where('crate_id', '>=', page[0]!.id)
+    .where('crate_id', '<=', page[page.length - 1]!.id)
+    .orderBy('crate_id')
+    .orderBy('id')
+    .execute()) as unknown as (Pick<VersionRow, C> & { crate_id: number })[];
+  const versions = new Map<number, Pick<VersionRow, C>[]>();
+  for (const row of rows) {
+    const list = versions.get(row.crate_id);
+    if (list === undefined) versions.set(row.crate_id, [row]);
+    else list.push(row);
+  }
+  return versions;
 }

@@ -12,8 +12,7 @@ import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import { renderIndexFile, renderIndexLine, type IndexEntry } from '../../domain/index-line.js';
 import type { OnProgress } from '../../domain/progress.js';
 import { gzipFormOf, type IndexFile, type IndexFileForm } from '../../domain/index-file.js';
-import type { StoredVersion } from '../../ports/crates.js';
-import { forEachCratePage } from './crate-pages.js';
+import { forEachCratePage, versionsOfPage } from './crate-pages.js';
 import type { Database } from './sql-schema.js';
 import type { Db, SqlScope } from './sql-scope.js';
 import { toStoredVersion } from './sql-rows.js';
@@ -189,25 +188,11 @@ function lineStart(file: Buffer, line: Buffer): number {
 export async function rebuildIndexFiles(db: Kysely<Database>, onProgress: OnProgress): Promise<void> {
   const options = { pageSize: PAGE, phase: INDEX_FILES_PHASE, onProgress, nameInProgress: true };
   await forEachCratePage(db, options, async (page) => {
-    // One query for the page's versions: a query per crate would cost a round trip each on PostgreSQL.
-    const rows = await db
-      .selectFrom('versions')
-      .select(['crate_id', 'entry_json', 'yanked'])
-      .where('crate_id', '>=', page[0]!.id)
-      .where('crate_id', '<=', page[page.length - 1]!.id)
-      .orderBy('crate_id')
-      .orderBy('id')
-      .execute();
-    const versions = new Map<number, StoredVersion[]>();
-    for (const row of rows) {
-      const list = versions.get(row.crate_id);
-      if (list === undefined) versions.set(row.crate_id, [toStoredVersion(row)]);
-      else list.push(toStoredVersion(row));
-    }
+    const versions = await versionsOfPage(db, page, ['entry_json', 'yanked']);
     // The page's files are compressed together, on libuv's threads, while this thread renders.
     const bodies = page.map((crate) => {
       const list = versions.get(crate.id);
-      return list === undefined ? undefined : Buffer.from(renderIndexFile(list));
+      return list === undefined ? undefined : Buffer.from(renderIndexFile(list.map(toStoredVersion)));
     });
     const gzipForms = await Promise.all(bodies.map((body) => (body === undefined ? null : gzipFormOf(body))));
     for (const [i, crate] of page.entries()) {

@@ -6,7 +6,7 @@
 import { sql, type Kysely } from 'kysely';
 import { maxVersion } from '../../domain/max-version.js';
 import type { OnProgress } from '../../domain/progress.js';
-import { forEachCratePage } from './crate-pages.js';
+import { forEachCratePage, versionsOfPage } from './crate-pages.js';
 import type { SqlDialectName } from './migrations.js';
 import type { Database } from './sql-schema.js';
 import type { Db } from './sql-scope.js';
@@ -33,18 +33,7 @@ export async function refreshMaxVersion(db: Db, crateId: number): Promise<void> 
  */
 export async function rebuildMaxVersions(db: Kysely<Database>, dialect: SqlDialectName, onProgress: OnProgress): Promise<void> {
   await forEachCratePage(db, { pageSize: PAGE, phase: MAX_VERSIONS_PHASE, onProgress }, async (page) => {
-    const rows = await db
-      .selectFrom('versions')
-      .select(['crate_id', 'vers', 'yanked'])
-      .where('crate_id', '>=', page[0]!.id)
-      .where('crate_id', '<=', page[page.length - 1]!.id)
-      .execute();
-    const versionsOf = new Map<number, Row[]>();
-    for (const row of rows) {
-      const list = versionsOf.get(row.crate_id);
-      if (list === undefined) versionsOf.set(row.crate_id, [row]);
-      else list.push(row);
-    }
+    const versionsOf = await versionsOfPage(db, page, ['vers', 'yanked']);
     const shownOf = [...versionsOf].map(([id, versions]) => ({ id, shown: shown(versions) }));
     if (dialect === 'postgres') {
       const ids = shownOf.map((c) => c.id);
