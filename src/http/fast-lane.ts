@@ -5,11 +5,11 @@
 // (authentication.ts), `readIndexFile` and `indexFileAnswer`, `openDownload` (`openDownloadFile`
 // for a GET over HTTP/2), /metrics' request counts. Everything else goes to fastify untouched:
 // other paths and methods, a request with a body, a URL that fastify's router would decode or
-// refuse, a token that is not decided from memory or is refused (so that refusals are counted and
-// rate-limited in one place), a download that a mirror may answer, and a server that is closing. A
-// request that fails after the lean path took it (404 for a download, a policy refusal, a store
-// error) is handed to fastify with its error, and fastify's error handler answers it as it answers
-// the route's own errors.
+// refuse, an index path that is not well-formed (fastify answers it 404), a token that is not
+// decided from memory or is refused (so that refusals are counted and rate-limited in one place),
+// a download that a mirror may answer, and a server that is closing. A request that fails after
+// the lean path took it (404 for a download, a policy refusal, a store error) is handed to fastify
+// with its error, and fastify's error handler answers it as it answers the route's own errors.
 
 import { once } from 'node:events';
 import { pipeline } from 'node:stream';
@@ -18,6 +18,7 @@ import { Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
 import type { FastifyBaseLogger } from 'fastify';
 import type { TokenAuthenticator } from '../auth/token-authenticator.js';
 import type { Metrics } from '../services/metrics.js';
+import { crateNameFromIndexPath } from '../domain/crate-name.js';
 import { indexFileFormFor } from '../services/index-files.js';
 import type { Caller } from './audit-source.js';
 import { admittedPrincipal, type AuthenticationOptions } from './authentication.js';
@@ -58,7 +59,8 @@ const INDEX_ROUTE = '/index/*';
 const DOWNLOAD_ROUTE = '/api/v1/crates/:name/:version/download';
 const INDEX_PREFIX = '/index/';
 const DOWNLOAD = /^\/api\/v1\/crates\/([^/]+)\/([^/]+)\/download$/;
-// What fastify's router decodes or treats apart (percent-escapes, `;`, a fragment): left to it.
+// What fastify's router decodes or treats apart in a download's path (percent-escapes, `;`, a
+// fragment): left to it. An index path is read whole by `crateNameFromIndexPath`.
 const UNUSUAL = /[%;#]/;
 // fastify's default maxParamLength: a longer parameter matches no route there.
 const MAX_PARAM_LENGTH = 100;
@@ -117,9 +119,9 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
   };
 
   /** In the same turn when the file is in memory (the hot path), else once the store answers. */
-  const serveIndex = (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string) => {
+  const serveIndex = (req: IncomingMessage, res: ServerResponse, started: number, caller: Caller, path: string, name: string) => {
     try {
-      const file = readIndexFile(options.index, caller, path, indexFileFormFor(req.headers['accept-encoding']));
+      const file = readIndexFile(options.index, caller, name, indexFileFormFor(req.headers['accept-encoding']));
       if (file instanceof Promise) {
         file.then((read) => answerIndexFile(req, res, started, path, read)).catch(fail(req, res));
       } else {
@@ -201,15 +203,23 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     const url = req.url!;
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    if (UNUSUAL.test(path)) return false;
     let download: RegExpExecArray | null = null;
-    if (!path.startsWith(INDEX_PREFIX)) {
+    let indexPath: string | undefined;
+    let crate: string | undefined;
+    if (path.startsWith(INDEX_PREFIX)) {
+      if (path !== CONFIG_ROUTE) {
+        // Only a well-formed index path: fastify decodes and answers the rest (a 404, after its own
+        // token check), as it answers its route's.
+        indexPath = path.slice(INDEX_PREFIX.length);
+        crate = crateNameFromIndexPath(indexPath);
+        if (crate === undefined) return false;
+      }
+    } else {
+      if (UNUSUAL.test(path)) return false;
       download = DOWNLOAD.exec(path);
       if (download === null || download[1]!.length > MAX_PARAM_LENGTH || download[2]!.length > MAX_PARAM_LENGTH) return false;
       // A mirror may answer this download (mirror.ts's handover): fastify's route runs it.
       if (method === 'GET' && options.downloads.mirrorHandover !== undefined) return false;
-    } else if (path.length - INDEX_PREFIX.length > MAX_PARAM_LENGTH) {
-      return false;
     }
     // The read group's authentication, decided from memory and admitted, or fastify decides.
     const outcome = auth.authenticateFromCache(req.headers.authorization, connectionOf(req));
@@ -221,10 +231,10 @@ export function fastLane(options: FastLaneOptions, handOver: (req: IncomingMessa
     const caller: Caller = { principal, ip: clientAddress(req), headers: req.headers };
     if (download !== null) {
       serveDownload(req, res, started, caller, download[1]!, download[2]!).catch(fail(req, res));
-    } else if (path === CONFIG_ROUTE) {
-      send(req, res, started, CONFIG_ROUTE, 200, { ...CONFIG_JSON_HEADERS }, options.index.configJson());
+    } else if (crate !== undefined) {
+      serveIndex(req, res, started, caller, indexPath!, crate);
     } else {
-      serveIndex(req, res, started, caller, path.slice(INDEX_PREFIX.length));
+      send(req, res, started, CONFIG_ROUTE, 200, { ...CONFIG_JSON_HEADERS }, options.index.configJson());
     }
     return true;
   };

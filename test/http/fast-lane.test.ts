@@ -241,7 +241,9 @@ describe('the lean path answers index and download requests as the fastify route
     const head = await observe(lane.url, '/index/la/ne/lane_crate?x=1', 'HEAD', { ...headers, 'if-none-match': etag });
     const config = await observe(lane.url, '/index/config.json', 'GET', headers);
     const download = await observe(lane.url, '/api/v1/crates/lane_crate/1.0.0/download', 'GET', headers);
+    const missing = await observe(lane.url, '/index/no/su/nosuchcrate', 'GET', headers);
     assert.deepEqual(lane.reachedFastify, []);
+    assert.equal(missing.answer.status, 404);
     const counted = (route: string, method: string, status: number) =>
       `cratekeeper_http_requests_total{route="${route}",method="${method}",status="${status}"}`;
     assert.equal(file.counts[counted('/index/*', 'GET', 200)], 1);
@@ -252,12 +254,17 @@ describe('the lean path answers index and download requests as the fastify route
     await observe(lane.url, '/index/la/ne/lane_crate', 'OPTIONS', headers);
     await observe(lane.url, '/index/la/ne/lane_crate', 'GET', {});
     await observe(lane.url, '/index/%2e%2e/x', 'GET', headers);
+    // A path that is not a well-formed index path (upper case, directories of another name).
+    await observe(lane.url, '/index/la/ne/Lane_Crate', 'GET', headers);
+    await observe(lane.url, '/index/xx/yy/lane_crate', 'GET', headers);
     // A download that fails after the lean path took it is answered by fastify's error handler.
     await observe(lane.url, '/api/v1/crates/lane_crate/9.9.9/download', 'GET', headers);
     assert.deepEqual(lane.reachedFastify, [
       'OPTIONS /index/la/ne/lane_crate',
       'GET /index/la/ne/lane_crate',
       'GET /index/%2e%2e/x',
+      'GET /index/la/ne/Lane_Crate',
+      'GET /index/xx/yy/lane_crate',
       'GET /api/v1/crates/lane_crate/9.9.9/download',
     ]);
   });

@@ -38,19 +38,18 @@ export const CONFIG_JSON_HEADERS: Readonly<Record<string, string>> = {
 export const noIndexFile = (path: string) => `no crate at index path \`${path}\``;
 
 /**
- * The index file at `path` for this caller, filtered by the supply-chain policy, with its read
- * audited; undefined when there is none it may read. The route below and the lean path
- * (fast-lane.ts) both answer with it. Answered at once (no promise) when the file and the policy's
- * verdict are in memory, as they are on the hot path; a promise when a store must be asked.
+ * The index file of crate `name` (`crateNameFromIndexPath`) for this caller, filtered by the
+ * supply-chain policy, with its read audited; undefined when there is none it may read. The route
+ * below and the lean path (fast-lane.ts) both answer with it. Answered at once (no promise) when
+ * the file and the policy's verdict are in memory, as they are on the hot path; a promise when a
+ * store must be asked.
  */
 export function readIndexFile(
   options: SparseIndexOptions,
   caller: Caller,
-  path: string,
+  name: string,
   form: IndexFileForm,
 ): IndexFile | undefined | Promise<IndexFile | undefined> {
-  const name = crateNameFromIndexPath(path);
-  if (name === undefined) return undefined;
   // A crate the principal may not read is answered exactly like one that does not exist.
   if (!options.policy.mayRead(caller.principal, name)) {
     options.audit.record('access-refused', auditSource(caller), { crate: name, detail: 'index read refused by an access rule' });
@@ -129,7 +128,9 @@ export const sparseIndexRoutes: RoutePlugin<SparseIndexOptions> = async (app, op
 
   app.get<{ Params: { '*': string } }>('/index/*', { schema: indexFile }, async (request, reply) => {
     const path = request.params['*'];
-    const file = await readIndexFile(options, request, path, indexFileFormFor(request.headers['accept-encoding']));
+    const name = crateNameFromIndexPath(path);
+    const file =
+      name === undefined ? undefined : await readIndexFile(options, request, name, indexFileFormFor(request.headers['accept-encoding']));
     if (!file) return sendErrors(reply, 404, noIndexFile(path));
     return sendIndexFile(request, reply, file, options.indexFiles);
   });
