@@ -21,8 +21,8 @@
 // loop, writes bench/results/index-throughput-<time>.json, and stops every process it started (the
 // server and nginx), also on failure. Figures are measured here, never asserted: this is not a test.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -30,9 +30,7 @@ import {
   cpuShare,
   cpuTimes,
   ensureNginxAndWrk,
-  crateFile,
   fmt,
-  indexPath,
   log,
   loopbackClient,
   machine,
@@ -42,7 +40,6 @@ import {
   option,
   percentile,
   profilesSince,
-  publishMetadata,
   resultFile,
   runMain,
   runWrk,
@@ -56,8 +53,7 @@ import {
   track,
   WRK_LUA,
 } from './lib.mjs';
-
-const { encodePublishBody } = await import(path.join(ROOT, 'dist/src/domain/publish-body.js'));
+import { OTHER_CRATES, TARGET_CRATE, fetchIndex, prepareIndex, publish, publishBody } from './hot-index.mjs';
 
 const DURATION_S = Math.min(option('duration', 10), 120);
 const WARMUP_S = Math.min(option('warmup', 2), 30);
@@ -69,9 +65,6 @@ const ROUNDS = Math.max(1, Math.min(option('rounds', 3), 10));
 const CONNECTIONS = 64;
 const THREADS = 2;
 const WRK = { threads: THREADS, connections: CONNECTIONS, timeout: '5s' };
-const TARGET_INDEX_BYTES = 6300;
-const TARGET_CRATE = 'bench-hot-crate';
-const OTHER_CRATES = ['bench-dep-alpha', 'bench-dep-beta'];
 
 setLogTag('bench');
 
@@ -90,63 +83,6 @@ function processCpuSeconds(pid) {
 // workers > 1 runs `serve --workers N`; a second server on an existing data folder prints no token.
 async function startServer({ workers = 1, dataDir = tempDir('ck-bench-data-') } = {}) {
   return { ...(await startCratekeeper(dataDir, { workers, profile: PROFILE, fresh: workers === 1 })), dataDir };
-}
-
-function metadata(name, vers, deps) {
-  return publishMetadata(
-    name,
-    vers,
-    deps.map((d) => [d, '^1.0']),
-    {
-      features: { default: ['std'], std: [] },
-      authors: ['Bench <bench@example.invalid>'],
-      description: `benchmark crate ${name}`,
-    },
-  );
-}
-
-async function publishBody(name, vers, deps = []) {
-  return encodePublishBody(metadata(name, vers, deps), await crateFile(name, vers));
-}
-
-async function publish(ck, body) {
-  const res = await request(`${ck.url}/api/v1/crates/new`, {
-    method: 'PUT',
-    headers: { authorization: ck.token, 'content-length': body.length },
-    body,
-  });
-  if (res.status !== 200) throw new Error(`publish failed: ${res.status} ${res.body.toString('utf8').slice(0, 500)}`);
-}
-
-async function fetchIndex(ck, name) {
-  const res = await request(`${ck.url}/index/${indexPath(name)}`, { headers: { authorization: ck.token } });
-  if (res.status !== 200) throw new Error(`index ${name}: ${res.status} ${res.body.toString('utf8').slice(0, 300)}`);
-  return res;
-}
-
-// Publishes the crates to serve, then copies the rendered index files, byte for byte, into a folder
-// laid out like the index for nginx.
-async function prepareIndex(ck) {
-  for (const name of OTHER_CRATES) await publish(ck, await publishBody(name, '1.0.0'));
-  let file;
-  for (let minor = 0; minor < 200; minor++) {
-    await publish(ck, await publishBody(TARGET_CRATE, `0.${minor}.0`, OTHER_CRATES));
-    file = await fetchIndex(ck, TARGET_CRATE);
-    if (file.body.length >= TARGET_INDEX_BYTES) break;
-  }
-  const www = tempDir('ck-bench-www-');
-  chmodSync(www, 0o755); // nginx workers may run as an unprivileged user
-  const files = {};
-  for (const name of [TARGET_CRATE, ...OTHER_CRATES]) {
-    const res = await fetchIndex(ck, name);
-    const rel = `index/${indexPath(name)}`;
-    const dest = path.join(www, rel);
-    mkdirSync(path.dirname(dest), { recursive: true });
-    writeFileSync(dest, res.body);
-    files[name] = { path: `/${rel}`, bytes: res.body.length, etag: res.headers.etag, lines: res.body.toString().trim().split('\n').length };
-  }
-  spawnSync('chmod', ['-R', 'a+rX', www]);
-  return { www, files };
 }
 
 // ---------------------------------------------------------------- bare Node reference (bare-node-server.mjs)
@@ -207,7 +143,7 @@ async function publishLatency(ck, count) {
   const t0 = process.hrtime.bigint();
   for (const body of bodies) {
     const start = process.hrtime.bigint();
-    await publish(ck, body);
+    await publish(request, ck, body);
     times.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -250,7 +186,7 @@ async function main() {
 
   const ck = await startServer();
   log(`cratekeeper at ${ck.url}`);
-  const { www, files } = await prepareIndex(ck);
+  const { www, files } = await prepareIndex(request, ck);
   const hot = files[TARGET_CRATE];
   result.indexFiles = files;
   log(`hot index file ${hot.path}: ${hot.bytes} bytes, ${hot.lines} versions, ETag ${hot.etag}`);
@@ -263,7 +199,7 @@ async function main() {
   const bare1 = await startBareNode(www, ck.token, 1);
   const bare2 = await startBareNode(www, ck.token, 2);
 
-  const hotBody = (await fetchIndex(ck, TARGET_CRATE)).body;
+  const hotBody = (await fetchIndex(request, ck, TARGET_CRATE)).body;
   const nginxHead = await request(`${nginx.url}${hot.path}`);
   const nginxEtag = nginxHead.headers.etag;
   const auth = { Authorization: ck.token };
@@ -362,13 +298,15 @@ async function main() {
   const lua = path.join(tempDir('ck-bench-wrk-'), 'report.lua');
   writeFileSync(lua, WRK_LUA);
 
-  // Rounds interleave the scenarios, so that a slow spell of this shared machine hits all of them;
-  // the table shows each scenario's median round (by req/s) and the spread over rounds.
+  // Rounds interleave the scenarios, so that a slow spell of this shared machine hits all of them,
+  // in the opposite order every other round, so that a machine slowing down (or speeding up) over
+  // a round does not favour the scenarios run first; the table shows each scenario's median round
+  // (by req/s) and the spread over rounds.
   const runs = Object.fromEntries(scenarios.map((s) => [s.name, []]));
   const checks = {};
   for (const s of scenarios) checks[s.name] = await checkScenario(s);
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const s of scenarios) {
+    for (const s of round % 2 === 1 ? scenarios : [...scenarios].reverse()) {
       if (WARMUP_S > 0) await runWrk(tools.wrk, lua, s.url, s.headers, WARMUP_S, WRK);
       const before = cpuTimes();
       const serverBefore = processCpuSeconds(s.pid);
@@ -388,6 +326,9 @@ async function main() {
   for (const s of scenarios) result.index[s.name] = medianRound(runs[s.name], checks[s.name]);
   // A ratio of two scenarios, or NaN when --only left one of them out.
   const ratio = (a, b) => (result.index[a]?.rps ?? NaN) / (result.index[b]?.rps ?? NaN);
+  // The median of the two scenarios' ratios round by round: runs minutes apart on this shared
+  // machine may differ by a fifth, runs in the same round less.
+  const pairedRatio = (a, b) => (runs[a] && runs[b] ? median(runs[a].map((run, i) => run.rps / runs[b][i].rps)) : NaN);
   result.ratio = {
     200: ratio('cratekeeper 200', 'nginx 200'),
     304: ratio('cratekeeper 304', 'nginx 304'),
@@ -395,6 +336,8 @@ async function main() {
     'x2 304': ratio('cratekeeper x2 304', 'nginx 304'),
     'bare 200': ratio('cratekeeper 200', 'bare node 200'),
     'bare 304': ratio('cratekeeper 304', 'bare node 304'),
+    'bare 200 by round': pairedRatio('cratekeeper 200', 'bare node 200'),
+    'x2 200 / bare x2': ratio('cratekeeper x2 200', 'bare node x2 200'),
     ...(baseline
       ? { 'baseline 200': ratio('cratekeeper 200', 'baseline 200'), 'baseline 304': ratio('cratekeeper 304', 'baseline 304') }
       : {}),
@@ -448,8 +391,10 @@ async function main() {
     `cratekeeper --workers 2 / nginx: 200 path ${fmt(result.ratio['x2 200'] * 100, 1)} %, 304 path ${fmt(result.ratio['x2 304'] * 100, 1)} %`,
   );
   out.push(
-    `cratekeeper / bare node (1 process): 200 path ${fmt(result.ratio['bare 200'], 2)}x, 304 path ${fmt(result.ratio['bare 304'], 2)}x`,
+    `cratekeeper / bare node (1 process): 200 path ${fmt(result.ratio['bare 200'], 2)}x ` +
+      `(median of the rounds' ratios ${fmt(result.ratio['bare 200 by round'], 2)}x), 304 path ${fmt(result.ratio['bare 304'], 2)}x`,
   );
+  out.push(`cratekeeper --workers 2 / bare node x2: 200 path ${fmt(result.ratio['x2 200 / bare x2'], 2)}x`);
   if (baseline)
     out.push(
       `cratekeeper / baseline (${BASELINE}): 200 path ${fmt(result.ratio['baseline 200'], 2)}x, 304 path ${fmt(result.ratio['baseline 304'], 2)}x`,
