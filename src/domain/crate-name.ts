@@ -128,9 +128,9 @@ export function indexPathOf(name: string): string {
  * silently answered with crate `xyz`).
  *
  * Every index read asks this (fast-lane.ts), so it reads the path once, character by character,
- * and builds no string but the name: a regular expression, a lower-casing and the path written
- * again to compare cost about 4,000 instructions more a read, a twentieth of the request's
- * (bench/README.md). The fuzz tests hold it to indexPathOf.
+ * and builds no string but the name: regular expressions, a lower-casing and the path written
+ * again to compare cost about 2,000 instructions more a read (bench/README.md, sixteenth session).
+ * The fuzz tests hold it to indexPathOf.
  */
 export function crateNameFromIndexPath(path: string): string | undefined {
   const length = nameLengthInIndexPath(path.length);
@@ -156,12 +156,15 @@ const DIGIT_1 = 0x31;
 const DIGIT_2 = 0x32;
 const DIGIT_3 = 0x33;
 
-/** The length of the name at the end of an index path of this length (`1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd...`). */
+/**
+ * The length of the name that ends an index path of this length: `1/a`, `2/ab`, `3/a/abc`, and
+ * six characters (`ab/cd/`) before a name of four or more.
+ */
 function nameLengthInIndexPath(pathLength: number): number | undefined {
   if (pathLength === 3) return 1;
   if (pathLength === 4) return 2;
   if (pathLength === 7) return 3;
-  if (pathLength >= 4 + 6 && pathLength <= MAX_CRATE_NAME_LENGTH + 6) return pathLength - 6;
+  if (pathLength >= 6 + 4 && pathLength <= 6 + MAX_CRATE_NAME_LENGTH) return pathLength - 6;
   return undefined;
 }
 

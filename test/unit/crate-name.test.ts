@@ -51,4 +51,20 @@ describe('crate names', () => {
     assert.equal(crateNameFromIndexPath('se/rd/../serde'), undefined);
     assert.equal(crateNameFromIndexPath('config.json'), undefined);
   });
+
+  it('reads every character of an index path: any one changed names no crate', () => {
+    for (const name of ['a', 'ab', 'abc', 'abcd', 'se_rd-e2']) {
+      const path = indexPathOf(name);
+      for (let i = 0; i < path.length; i++) {
+        for (const replacement of ['x', 'A', '9', '/', '-', '.', '%']) {
+          if (replacement === path[i]) continue;
+          const changed = path.slice(0, i) + replacement + path.slice(i + 1);
+          const named = crateNameFromIndexPath(changed);
+          // A change in the name's own characters may name another crate, but only by that crate's own path.
+          if (named !== undefined) assert.equal(indexPathOf(named), changed, `${changed} named ${named}`);
+          if (i < path.length - name.length) assert.equal(named, undefined, `${changed}: a directory changed`);
+        }
+      }
+    }
+  });
 });
