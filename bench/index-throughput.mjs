@@ -30,6 +30,7 @@ import {
   cpuShare,
   cpuTimes,
   ensureNginxAndWrk,
+  listeningUrl,
   fmt,
   log,
   loopbackClient,
@@ -95,27 +96,7 @@ async function startBareNode(www, token, workers) {
     }),
     `bare node x${workers}`,
   );
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  let stdout = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bare node server did not start: ${stderr}`)), 15_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`bare node server exited (${code}): ${stderr}`));
-    });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-  return { child, url };
+  return { child, url: await listeningUrl(child, `bare node server x${workers}`, 15_000) };
 }
 
 // ---------------------------------------------------------------- wrk

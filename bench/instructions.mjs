@@ -31,6 +31,7 @@ import {
   ROOT,
   aptInstall,
   fmt,
+  listeningUrl,
   log,
   loopbackClient,
   machine,
@@ -120,28 +121,7 @@ async function startUnderCallgrind(name, args, env, dir) {
     `--callgrind-out-file=${path.join(dir, 'cg.%p')}`,
   ];
   const child = track(spawn('valgrind', [...valgrind, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-5000)));
-  let stdout = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${name} did not start under valgrind within ${START_TIMEOUT_MS / 1000} s`)),
-      START_TIMEOUT_MS,
-    );
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) under valgrind:\n${stderr}`));
-    });
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
-      if (found) {
-        clearTimeout(timer);
-        resolve(found);
-      }
-    });
-  });
-  return { child, url };
+  return { child, url: await listeningUrl(child, `${name} under valgrind`, START_TIMEOUT_MS) };
 }
 
 /** Per-request instructions of one server, round by round. */

@@ -354,6 +354,32 @@ export async function startCratekeeper(
   return { child, url, token };
 }
 
+/**
+ * The URL a started reference server prints (`listening on http://127.0.0.1:PORT`, as
+ * bare-node-server.mjs does), once it has; rejects with the tail of its stderr when it exits first
+ * or prints none within `timeoutMs`.
+ */
+export function listeningUrl(child, what, timeoutMs) {
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-5000)));
+  let stdout = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs / 1000} s:\n${stderr}`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}):\n${stderr}`));
+    });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+  });
+}
+
 /** The sparse-index path of a crate name (`1/a`, `3/a/abc`, `se/rd/serde`). */
 export function indexPath(name) {
   const n = name.toLowerCase();
